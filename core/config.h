@@ -1,0 +1,35 @@
+/* config.h: where Gantry keeps things, and the user's settings.
+ * XDG paths by default; GANTRY_HOME=DIR puts everything under DIR (config/, state/).
+ * Built-in data (templates, themes) comes from GANTRY_DATADIR, else from the folder of the
+ * running binary when it holds templates/ and themes/ (a source checkout), else from the
+ * installed $(pkgdatadir). */
+#ifndef GANTRY_CONFIG_H
+#define GANTRY_CONFIG_H
+
+#include "core/kvlist.h"
+
+struct config {
+	char *config_dir;   /* $XDG_CONFIG_HOME/gantry or $GANTRY_HOME/config */
+	char *state_dir;    /* $XDG_STATE_HOME/gantry or $GANTRY_HOME/state */
+	char *config_file;  /* config_dir/config.yaml */
+	char *db_path;      /* state_dir/gantry.db */
+	char *jobs_dir;     /* state_dir/jobs */
+	char *data_dir;     /* built-in templates/ and themes/ live here */
+	char *system_dir;   /* /etc/gantry (GANTRY_SYSTEM_DIR overrides) */
+	char *self_exe;     /* absolute path of the running gantry binary */
+	/* settings from config.yaml */
+	char *default_provider; /* "local" */
+	char *theme;            /* "default" */
+	int refresh_ms;         /* 1000 */
+	int stop_grace_ms;      /* 10000 */
+	char *user;             /* login name */
+};
+
+/* Fills c from the environment and config.yaml (missing file = defaults). A malformed
+ * config.yaml fails with "FILE:LINE:COL: reason". */
+int config_load(struct config *c, char **cause);
+void config_free(struct config *c);
+/* mkdir -p with mode 0700. */
+int config_mkdirs(const char *path, char **cause);
+
+#endif

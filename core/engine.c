@@ -1,0 +1,429 @@
+/* engine.c: the engine's life cycle, events, queries and the refresh of active jobs. */
+#include "core/engine.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <libssh2.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <yaml.h>
+
+#include "core/engine_internal.h"
+#include "core/xmalloc.h"
+
+/* Every provider type this build knows. */
+static const struct provider_ops *const engine_provider_types[] = {
+	&local_provider_ops,
+};
+
+void engine_crash_point(const char *name)
+{
+	const char *want = getenv("GANTRY_TEST_CRASH");
+
+	if (want != NULL && strcmp(want, name) == 0)
+		raise(SIGKILL);
+}
+
+void engine_emit(struct engine *e, const struct engine_event *ev)
+{
+	for (size_t i = 0; i < e->nsubs; i++)
+		e->subs[i].cb(e->subs[i].arg, ev);
+}
+
+void engine_emit_state(struct engine *e, const char *job_id, enum job_state from,
+		       enum job_state to, const char *reason)
+{
+	struct engine_event ev = {.type = ENGINE_EV_JOB_STATE,
+				  .job_id = job_id,
+				  .from = from,
+				  .to = to,
+				  .reason = reason};
+	struct engine_event ch = {.type = ENGINE_EV_JOBS_CHANGED, .job_id = job_id};
+
+	engine_emit(e, &ev);
+	engine_emit(e, &ch);
+}
+
+struct engine_provider *engine_find_provider(struct engine *e, const char *name)
+{
+	for (size_t i = 0; i < e->nprovs; i++)
+		if (strcmp(e->provs[i].name, name) == 0)
+			return &e->provs[i];
+	return NULL;
+}
+
+/* One step of engine_move; returns 0 on success. */
+static int engine_step(struct engine *e, const char *id, enum job_state from, enum job_state to,
+		       const char *reason)
+{
+	char *cause = NULL;
+
+	if (store_job_transition(e->store, id, to, reason, loop_wall_ms(), &cause) != 0) {
+		free(cause);
+		return -1;
+	}
+	engine_emit_state(e, id, from, to, reason);
+	return 0;
+}
+
+int engine_move(struct engine *e, const char *job_id, enum job_state to, const char *reason)
+{
+	struct job j;
+	char *cause = NULL;
+	int rc = -1;
+
+	job_init(&j);
+	if (store_job_get(e->store, job_id, &j, &cause) != 0) {
+		free(cause);
+		return -1;
+	}
+	if (j.state == to) {
+		rc = 0;
+	} else if (job_transition_valid(j.state, to)) {
+		rc = engine_step(e, job_id, j.state, to, reason);
+	} else if (to == JOB_STOPPED && job_transition_valid(j.state, JOB_STOPPING)) {
+		if (engine_step(e, job_id, j.state, JOB_STOPPING, reason) == 0)
+			rc = engine_step(e, job_id, JOB_STOPPING, JOB_STOPPED, reason);
+	} else if (j.state == JOB_STOPPING && job_state_terminal(to)) {
+		/* it ended on its own while being stopped */
+		rc = engine_step(e, job_id, j.state, to == JOB_FAILED ? JOB_FAILED : JOB_STOPPED,
+				 reason);
+	} else if (to == JOB_RUNNING && job_transition_valid(j.state, JOB_STARTING)) {
+		if (engine_step(e, job_id, j.state, JOB_STARTING, reason) == 0)
+			rc = engine_step(e, job_id, JOB_STARTING, JOB_RUNNING, reason);
+	}
+	job_clear(&j);
+	return rc;
+}
+
+struct engine_refresh_ctx {
+	struct engine *e;
+	char *job_id;
+};
+
+static void engine_refresh_done(void *arg, int rc, const struct provider_status *st,
+				const char *cause)
+{
+	struct engine_refresh_ctx *c = arg;
+	struct engine *e = c->e;
+	struct job j;
+	char *err = NULL;
+
+	e->busy--;
+	job_init(&j);
+	if (rc != 0 || store_job_get(e->store, c->job_id, &j, &err) != 0)
+		goto out;
+	if (st->has_exit && (!j.has_exit || j.exit_code != st->exit_code)) {
+		j.has_exit = 1;
+		j.exit_code = st->exit_code;
+		if (store_job_update(e->store, &j, &err) != 0)
+			goto out;
+	}
+	if (st->state != j.state && !(j.state == JOB_STOPPING && job_state_active(st->state)))
+		engine_move(e, j.id, st->state, st->reason);
+out:
+	free(err);
+	job_clear(&j);
+	free(c->job_id);
+	free(c);
+}
+
+/* Asks the job's provider what exists; the answer moves the job. */
+static void engine_refresh_job(struct engine *e, const struct job *j)
+{
+	struct engine_provider *ep = engine_find_provider(e, j->provider);
+	struct engine_refresh_ctx *c;
+	char *cause = NULL;
+
+	if (ep == NULL || ep->ops->refresh == NULL || j->provider_ref == NULL)
+		return;
+	c = xcalloc(1, sizeof *c);
+	c->e = e;
+	c->job_id = xstrdup(j->id);
+	e->busy++;
+	if (ep->ops->refresh(ep->p, j->id, j->provider_ref, engine_refresh_done, c, &cause) != 0) {
+		e->busy--;
+		free(c->job_id);
+		free(c);
+		free(cause);
+	}
+}
+
+void engine_refresh(struct engine *e)
+{
+	struct job_list l = {0};
+	char *cause = NULL;
+	int64_t dv;
+
+	if (store_data_version(e->store, &dv) == 0 && dv != e->data_version) {
+		struct engine_event ev = {.type = ENGINE_EV_JOBS_CHANGED};
+
+		e->data_version = dv;
+		engine_emit(e, &ev);
+	}
+	if (e->opts.readonly)
+		return;
+	if (store_jobs_list(e->store, 1, &l, &cause) != 0) {
+		free(cause);
+		return;
+	}
+	for (size_t i = 0; i < l.n; i++)
+		engine_refresh_job(e, &l.items[i]);
+	job_list_free(&l);
+}
+
+static void engine_on_tick(void *arg)
+{
+	engine_refresh(arg);
+}
+
+static int engine_open_providers(struct engine *e, char **cause)
+{
+	struct kvlist settings;
+	struct provider_config pc;
+
+	kvlist_init(&settings);
+	e->nprovs = 0;
+	e->provs = xcalloc(sizeof engine_provider_types / sizeof engine_provider_types[0],
+			   sizeof *e->provs);
+	memset(&pc, 0, sizeof pc);
+	pc.name = "local";
+	pc.state_dir = e->cfg.jobs_dir;
+	pc.self_exe = e->cfg.self_exe;
+	pc.settings = &settings;
+	pc.loop = e->loop;
+	for (size_t i = 0; i < sizeof engine_provider_types / sizeof engine_provider_types[0];
+	     i++) {
+		struct engine_provider *ep = &e->provs[e->nprovs];
+		char *why = NULL;
+
+		ep->ops = engine_provider_types[i];
+		ep->name = xstrdup(ep->ops->name);
+		if (ep->ops->open(&pc, &ep->p, &why) != 0) {
+			ep->healthy = 0;
+			ep->message = why;
+		} else {
+			ep->healthy = 1;
+		}
+		e->nprovs++;
+	}
+	kvlist_free(&settings);
+	return 0;
+}
+
+int engine_open(const struct engine_opts *opts, struct engine **out, char **cause)
+{
+	struct engine *e = xcalloc(1, sizeof *e);
+	const char *dirs[3];
+	enum tpl_layer layers[3] = {TPL_LAYER_BUILTIN, TPL_LAYER_SYSTEM, TPL_LAYER_USER};
+	char *d0, *d1, *d2;
+
+	if (opts != NULL)
+		e->opts = *opts;
+	if (config_load(&e->cfg, cause) != 0)
+		goto fail;
+	e->locks_dir = xprintf("%s/locks", e->cfg.state_dir);
+	e->secrets_dir = xprintf("%s/secrets", e->cfg.state_dir);
+	if (config_mkdirs(e->cfg.state_dir, cause) != 0 ||
+	    config_mkdirs(e->cfg.jobs_dir, cause) != 0 ||
+	    config_mkdirs(e->locks_dir, cause) != 0 || config_mkdirs(e->secrets_dir, cause) != 0)
+		goto fail;
+	if (store_open(e->cfg.db_path, &e->store, cause) != 0)
+		goto fail;
+	store_data_version(e->store, &e->data_version);
+	d0 = xprintf("%s/templates", e->cfg.data_dir);
+	d1 = xprintf("%s/templates", e->cfg.system_dir);
+	d2 = xprintf("%s/templates", e->cfg.config_dir);
+	dirs[0] = d0;
+	dirs[1] = d1;
+	dirs[2] = d2;
+	template_set_load(&e->tpls, dirs, layers, 3);
+	free(d0);
+	free(d1);
+	free(d2);
+	e->loop = loop_new();
+	e->http = http_new(e->loop);
+	if (engine_open_providers(e, cause) != 0)
+		goto fail;
+	if (!e->opts.no_refresh)
+		e->refresh_timer = loop_timer_add(e->loop, (uint64_t)e->cfg.refresh_ms,
+						  (uint64_t)e->cfg.refresh_ms, engine_on_tick, e);
+	*out = e;
+	return 0;
+fail:
+	engine_close(e);
+	return -1;
+}
+
+void engine_close(struct engine *e)
+{
+	if (e == NULL)
+		return;
+	for (size_t i = 0; i < e->nprovs; i++) {
+		if (e->provs[i].p != NULL)
+			e->provs[i].ops->close(e->provs[i].p);
+		free(e->provs[i].name);
+		free(e->provs[i].message);
+	}
+	free(e->provs);
+	if (e->refresh_timer != NULL)
+		loop_timer_cancel(e->loop, e->refresh_timer);
+	http_free(e->http);
+	loop_free(e->loop);
+	template_set_free(&e->tpls);
+	store_close(e->store);
+	config_free(&e->cfg);
+	free(e->subs);
+	free(e->locks_dir);
+	free(e->secrets_dir);
+	free(e);
+}
+
+struct loop *engine_loop(struct engine *e)
+{
+	return e->loop;
+}
+
+const struct config *engine_config(struct engine *e)
+{
+	return &e->cfg;
+}
+
+int engine_readonly(struct engine *e)
+{
+	return e->opts.readonly;
+}
+
+void engine_subscribe(struct engine *e, engine_event_cb cb, void *arg)
+{
+	e->subs = xreallocarray(e->subs, e->nsubs + 1, sizeof *e->subs);
+	e->subs[e->nsubs].cb = cb;
+	e->subs[e->nsubs].arg = arg;
+	e->nsubs++;
+}
+
+const struct template_set *engine_templates(struct engine *e)
+{
+	return &e->tpls;
+}
+
+void engine_templates_reload(struct engine *e)
+{
+	const char *dirs[3];
+	enum tpl_layer layers[3] = {TPL_LAYER_BUILTIN, TPL_LAYER_SYSTEM, TPL_LAYER_USER};
+	char *d[3];
+
+	d[0] = xprintf("%s/templates", e->cfg.data_dir);
+	d[1] = xprintf("%s/templates", e->cfg.system_dir);
+	d[2] = xprintf("%s/templates", e->cfg.config_dir);
+	for (int i = 0; i < 3; i++)
+		dirs[i] = d[i];
+	template_set_free(&e->tpls);
+	template_set_load(&e->tpls, dirs, layers, 3);
+	for (int i = 0; i < 3; i++)
+		free(d[i]);
+}
+
+size_t engine_provider_count(struct engine *e)
+{
+	return e->nprovs;
+}
+
+void engine_provider_info(struct engine *e, size_t i, struct engine_provider_info *out)
+{
+	memset(out, 0, sizeof *out);
+	if (i >= e->nprovs)
+		return;
+	out->name = e->provs[i].name;
+	out->type = e->provs[i].ops->name;
+	out->healthy = e->provs[i].healthy;
+	out->message = e->provs[i].message;
+}
+
+int engine_jobs(struct engine *e, int active_only, struct job_list *out, char **cause)
+{
+	return store_jobs_list(e->store, active_only, out, cause);
+}
+
+int engine_job(struct engine *e, const char *job_ref, struct job *out, char **cause)
+{
+	return store_job_find(e->store, job_ref, out, cause);
+}
+
+int engine_job_events(struct engine *e, const char *job_id, struct job_event_list *out,
+		      char **cause)
+{
+	return store_job_events(e->store, job_id, out, cause);
+}
+
+int engine_jobs_count(struct engine *e, int64_t *out, char **cause)
+{
+	return store_jobs_count(e->store, out, cause);
+}
+
+int engine_busy(struct engine *e)
+{
+	return e->busy + http_pending(e->http);
+}
+
+struct engine_logs {
+	struct engine_provider *ep;
+	struct provider_logs *lg;
+};
+
+int engine_logs_open(struct engine *e, const char *job_id, int follow, int64_t tail_bytes,
+		     engine_log_cb cb, void *arg, struct engine_logs **out, char **cause)
+{
+	struct job j;
+	struct engine_provider *ep;
+	struct engine_logs *el;
+	int rc;
+
+	job_init(&j);
+	if (store_job_get(e->store, job_id, &j, cause) != 0)
+		return -1;
+	ep = engine_find_provider(e, j.provider);
+	if (ep == NULL || ep->ops->logs_open == NULL || ep->p == NULL) {
+		xcause(cause, "provider %s cannot show logs", j.provider);
+		job_clear(&j);
+		return -1;
+	}
+	if (j.provider_ref == NULL) {
+		xcause(cause, "job %s has no logs yet (it never started)", j.name);
+		job_clear(&j);
+		return -1;
+	}
+	el = xcalloc(1, sizeof *el);
+	el->ep = ep;
+	rc = ep->ops->logs_open(ep->p, j.provider_ref, follow, tail_bytes, cb, arg, &el->lg,
+				cause);
+	job_clear(&j);
+	if (rc != 0) {
+		free(el);
+		return -1;
+	}
+	*out = el;
+	return 0;
+}
+
+void engine_logs_close(struct engine *e, struct engine_logs *lg)
+{
+	if (lg == NULL)
+		return;
+	lg->ep->ops->logs_close(lg->ep->p, lg->lg);
+	free(lg);
+}
+
+void engine_versions(char *buf, size_t len)
+{
+	curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
+
+	snprintf(buf, len, "sqlite %s, libcurl %s (%s), jansson %s, libssh2 %s, libyaml %s",
+		 sqlite3_libversion(), cv->version, cv->ssl_version != NULL ? cv->ssl_version : "no TLS",
+		 jansson_version_str(), libssh2_version(0), yaml_get_version_string());
+}

@@ -1,0 +1,51 @@
+/* engine_internal.h: the engine's private state, shared by core/engine*.c only. */
+#ifndef GANTRY_ENGINE_INTERNAL_H
+#define GANTRY_ENGINE_INTERNAL_H
+
+#include "core/engine.h"
+#include "core/http.h"
+#include "core/loop.h"
+#include "core/store.h"
+
+struct engine_provider {
+	char *name;
+	const struct provider_ops *ops;
+	struct provider *p;
+	int healthy;
+	char *message;
+};
+
+struct engine_sub {
+	engine_event_cb cb;
+	void *arg;
+};
+
+struct engine {
+	struct config cfg;
+	struct engine_opts opts;
+	struct loop *loop;
+	struct store *store;
+	struct http *http;
+	struct template_set tpls;
+	struct engine_provider *provs;
+	size_t nprovs;
+	struct engine_sub *subs;
+	size_t nsubs;
+	struct loop_timer *refresh_timer;
+	int64_t data_version;
+	int busy; /* provider requests in flight */
+	char *locks_dir;   /* launch locks: held while a launch is in flight */
+	char *secrets_dir; /* per-job tokens, 0600, never in the store */
+};
+
+void engine_emit(struct engine *e, const struct engine_event *ev);
+void engine_emit_state(struct engine *e, const char *job_id, enum job_state from,
+		       enum job_state to, const char *reason);
+struct engine_provider *engine_find_provider(struct engine *e, const char *name);
+/* Moves a job to `to` through the legal path (via STOPPING when needed); 0 when it moved or
+ * already was there. */
+int engine_move(struct engine *e, const char *job_id, enum job_state to, const char *reason);
+/* Crash points for the crash-safety tests: GANTRY_TEST_CRASH=NAME kills the process there. */
+void engine_crash_point(const char *name);
+
+#endif

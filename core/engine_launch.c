@@ -1,0 +1,415 @@
+/* engine_launch.c: planning, crash-safe launch and stop. */
+#include "core/engine.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/engine_internal.h"
+#include "core/xmalloc.h"
+
+void engine_plan_clear(struct engine_plan *p)
+{
+	free(p->template_name);
+	free(p->provider);
+	kvlist_free(&p->params);
+	free(p->script);
+	kvlist_free(&p->env);
+	free(p->accels);
+	provider_offer_clear(&p->offer);
+	memset(p, 0, sizeof *p);
+}
+
+/* The provider a request goes to: explicit, else the template's first placement that is
+ * configured, else the default. */
+static const char *engine_pick_provider(struct engine *e, const struct template *t,
+					const char *asked)
+{
+	if (asked != NULL)
+		return asked;
+	for (size_t i = 0; i < t->nplacement_providers; i++)
+		if (engine_find_provider(e, t->placement_providers[i]) != NULL)
+			return t->placement_providers[i];
+	return e->cfg.default_provider;
+}
+
+int engine_plan(struct engine *e, const struct engine_launch_req *req, struct engine_plan *out,
+		char **cause)
+{
+	const struct template *t = template_set_find(&e->tpls, req->template_name);
+	struct engine_provider *ep;
+	const char *pname;
+	char *setup = NULL, *run = NULL;
+
+	memset(out, 0, sizeof *out);
+	if (t == NULL)
+		return xcause(cause, "no template named '%s' (see: gantry templates)",
+			      req->template_name);
+	if (t->error != NULL)
+		return xcause(cause, "template '%s' is broken: %s", t->name, t->error);
+	out->template_name = xstrdup(t->name);
+	pname = engine_pick_provider(e, t, req->provider);
+	ep = engine_find_provider(e, pname);
+	if (ep == NULL) {
+		xcause(cause, "no provider named '%s' is configured (configured: local)", pname);
+		goto fail;
+	}
+	out->provider = xstrdup(ep->name);
+	if (template_resolve_params(t, req->sets, req->nsets, &out->params, cause) != 0)
+		goto fail;
+	if (t->setup != NULL && template_render(t->setup, &out->params, &setup, cause) != 0)
+		goto fail;
+	if (template_render(t->run, &out->params, &run, cause) != 0)
+		goto fail;
+	out->script = xprintf("#!/bin/sh\n# gantry job from template %s\nset -e\n%s%s%s\n", t->name,
+			      setup != NULL ? setup : "", setup != NULL ? "\n" : "", run);
+	for (size_t i = 0; i < t->env.n; i++) {
+		char *v = NULL;
+
+		if (template_render_raw(t->env.vals[i], &out->params, &v, cause) != 0)
+			goto fail;
+		kvlist_set(&out->env, t->env.keys[i], v);
+		free(v);
+	}
+	out->want_port = template_wants_port(t);
+	out->gpus = template_gpu_count(t);
+	out->accels = template_accel_string(t);
+	if (!ep->healthy) {
+		xcause(cause, "provider %s is not available: %s", ep->name,
+		       ep->message != NULL ? ep->message : "unknown reason");
+		goto fail;
+	}
+	if (ep->ops->offer != NULL && ep->ops->offer(ep->p, t, &out->offer, cause) != 0)
+		goto fail;
+	free(setup);
+	free(run);
+	return 0;
+fail:
+	free(setup);
+	free(run);
+	engine_plan_clear(out);
+	return -1;
+}
+
+/* Random lowercase hex of n bytes. */
+static char *engine_random_hex(size_t n)
+{
+	unsigned char buf[32];
+	char *s = xmalloc(n * 2 + 1);
+
+	if (n > sizeof buf)
+		n = sizeof buf;
+	if (getrandom(buf, n, 0) != (ssize_t)n)
+		xfatal("getrandom failed: %s", strerror(errno));
+	for (size_t i = 0; i < n; i++)
+		snprintf(s + i * 2, 3, "%02x", buf[i]);
+	return s;
+}
+
+/* Writes the job's access token to secrets/ID (0600); it never enters the store. */
+static int engine_write_token(struct engine *e, const char *id, const char *token, char **cause)
+{
+	char *path = xprintf("%s/%s.token", e->secrets_dir, id);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int rc = 0;
+
+	if (fd < 0 || write(fd, token, strlen(token)) != (ssize_t)strlen(token) || fsync(fd) != 0)
+		rc = xcause(cause, "cannot write %s: %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	return rc;
+}
+
+char *engine_job_token(struct engine *e, const char *id)
+{
+	char *path = xprintf("%s/%s.token", e->secrets_dir, id);
+	char buf[128];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	if (n <= 0)
+		return NULL;
+	buf[n] = '\0';
+	return xstrdup(buf);
+}
+
+static char *engine_kv_json(const struct kvlist *kv)
+{
+	json_t *o = json_object();
+	char *s, *r;
+
+	for (size_t i = 0; i < kv->n; i++)
+		json_object_set_new(o, kv->keys[i], json_string(kv->vals[i]));
+	s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(o);
+	r = xstrdup(s != NULL ? s : "{}");
+	free(s);
+	return r;
+}
+
+struct engine_launch_ctx {
+	struct engine *e;
+	char *job_id;
+	char *token;
+	int lock_fd;
+	char *lock_path;
+	enum job_kind kind;
+	engine_result_cb cb;
+	void *arg;
+};
+
+static void engine_launch_ctx_free(struct engine_launch_ctx *c)
+{
+	if (c->lock_fd >= 0) {
+		unlink(c->lock_path);
+		close(c->lock_fd);
+	}
+	free(c->lock_path);
+	free(c->job_id);
+	free(c->token);
+	free(c);
+}
+
+static void engine_launch_done(void *arg, int rc, const struct provider_launch_result *res,
+			       const char *pcause)
+{
+	struct engine_launch_ctx *c = arg;
+	struct engine *e = c->e;
+	char *cause = NULL;
+	struct job j;
+
+	engine_crash_point("after_provider");
+	e->busy--;
+	job_init(&j);
+	if (rc != 0) {
+		engine_move(e, c->job_id, JOB_FAILED, pcause != NULL ? pcause : "launch failed");
+		store_intent_done(e->store, c->job_id, &cause);
+		c->cb(c->arg, -1, c->job_id, pcause != NULL ? pcause : "launch failed");
+		goto out;
+	}
+	if (store_job_get(e->store, c->job_id, &j, &cause) == 0) {
+		free(j.provider_ref);
+		j.provider_ref = xstrdup(res->ref);
+		j.port = res->port;
+		free(j.url);
+		j.url = NULL;
+		if (res->url != NULL)
+			j.url = xstrdup(res->url);
+		else if (res->port > 0 && c->kind != JOB_KIND_TRAINING)
+			j.url = xprintf("http://127.0.0.1:%d/", res->port);
+		store_job_update(e->store, &j, &cause);
+	}
+	engine_move(e, c->job_id, JOB_STARTING, "started by the provider");
+	store_intent_done(e->store, c->job_id, &cause);
+	c->cb(c->arg, 0, c->job_id, NULL);
+out:
+	free(cause);
+	job_clear(&j);
+	engine_launch_ctx_free(c);
+}
+
+int engine_launch(struct engine *e, const struct engine_launch_req *req, char **job_id,
+		  engine_result_cb cb, void *arg, char **cause)
+{
+	const struct template *t;
+	struct engine_plan plan;
+	struct engine_provider *ep;
+	struct provider_job_spec spec;
+	struct engine_launch_ctx *c;
+	struct kvlist env;
+	struct job j;
+	json_t *spec_json;
+	char *s;
+	int rc;
+
+	if (e->opts.readonly)
+		return xcause(cause, "read-only mode: launching is disabled");
+	if (engine_plan(e, req, &plan, cause) != 0)
+		return -1;
+	t = template_set_find(&e->tpls, plan.template_name);
+	if (plan.offer.provider != NULL && !plan.offer.fits) {
+		xcause(cause, "template %s does not fit provider %s: %s", t->name, plan.provider,
+		       plan.offer.reason != NULL ? plan.offer.reason : "no reason given");
+		engine_plan_clear(&plan);
+		return -1;
+	}
+	ep = engine_find_provider(e, plan.provider);
+	job_init(&j);
+	j.id = job_new_id();
+	if (req->name != NULL) {
+		j.name = xstrdup(req->name);
+	} else if (store_job_next_name(e->store, t->name, &j.name, cause) != 0) {
+		goto fail;
+	}
+	j.kind = t->kind;
+	j.state = JOB_PENDING;
+	j.template_name = xstrdup(t->name);
+	j.provider = xstrdup(plan.provider);
+	j.owner = xstrdup(e->cfg.user);
+	j.idem_key = xprintf("gantry-%s", j.id);
+	j.params_json = engine_kv_json(&plan.params);
+	j.gpus = plan.gpus;
+	j.created_ms = j.updated_ms = loop_wall_ms();
+	spec_json = json_pack("{s:s, s:o, s:b, s:i}", "script", plan.script, "env",
+			      json_loads(s = engine_kv_json(&plan.env), 0, NULL), "want_port",
+			      plan.want_port, "gpus", plan.gpus);
+	free(s);
+	s = json_dumps(spec_json, JSON_COMPACT | JSON_SORT_KEYS);
+	j.spec_json = xstrdup(s != NULL ? s : "{}");
+	free(s);
+	json_decref(spec_json);
+
+	c = xcalloc(1, sizeof *c);
+	c->e = e;
+	c->job_id = xstrdup(j.id);
+	c->kind = j.kind;
+	c->cb = cb;
+	c->arg = arg;
+	/* The launch lock tells reconcile in another process that this launch is alive. */
+	c->lock_path = xprintf("%s/%s.lock", e->locks_dir, j.id);
+	c->lock_fd = open(c->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (c->lock_fd < 0 || flock(c->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		xcause(cause, "cannot lock %s: %s", c->lock_path, strerror(errno));
+		engine_launch_ctx_free(c);
+		goto fail;
+	}
+	if (store_launch_intent(e->store, &j, cause) != 0) {
+		engine_launch_ctx_free(c);
+		goto fail;
+	}
+	engine_emit_state(e, j.id, JOB_PENDING, JOB_PENDING, "launch requested");
+	engine_crash_point("after_intent");
+	*job_id = xstrdup(j.id);
+
+	kvlist_init(&env);
+	kvlist_copy(&env, &plan.env);
+	if (t->kind == JOB_KIND_NOTEBOOK) {
+		c->token = engine_random_hex(24);
+		if (engine_write_token(e, j.id, c->token, cause) != 0) {
+			kvlist_free(&env);
+			engine_move(e, j.id, JOB_FAILED, *cause);
+			store_intent_done(e->store, j.id, NULL);
+			engine_launch_ctx_free(c);
+			job_clear(&j);
+			engine_plan_clear(&plan);
+			return -1;
+		}
+		kvlist_set(&env, "GANTRY_TOKEN", c->token);
+	}
+	memset(&spec, 0, sizeof spec);
+	spec.job_id = j.id;
+	spec.idem_key = j.idem_key;
+	spec.name = j.name;
+	spec.owner = j.owner;
+	spec.kind = j.kind;
+	spec.script = plan.script;
+	spec.env = &env;
+	spec.want_port = plan.want_port;
+	spec.fixed_port = t->service.set ? t->service.port : 0;
+	spec.readiness_path = t->service.set ? t->service.readiness : NULL;
+	spec.readiness_timeout_s = t->service.readiness_timeout_s > 0
+					   ? t->service.readiness_timeout_s
+					   : 120;
+	spec.gpus = plan.gpus;
+	engine_move(e, j.id, JOB_PROVISIONING, "handed to provider");
+	e->busy++;
+	rc = ep->ops->launch(ep->p, &spec, engine_launch_done, c, cause);
+	kvlist_free(&env);
+	if (rc != 0) {
+		e->busy--;
+		engine_move(e, j.id, JOB_FAILED, *cause != NULL ? *cause : "launch failed");
+		store_intent_done(e->store, j.id, NULL);
+		engine_launch_ctx_free(c);
+		job_clear(&j);
+		engine_plan_clear(&plan);
+		return -1;
+	}
+	job_clear(&j);
+	engine_plan_clear(&plan);
+	return 0;
+fail:
+	job_clear(&j);
+	engine_plan_clear(&plan);
+	return -1;
+}
+
+struct engine_stop_ctx {
+	struct engine *e;
+	char *job_id;
+	engine_result_cb cb;
+	void *arg;
+};
+
+static void engine_stop_done(void *arg, int rc, const char *pcause)
+{
+	struct engine_stop_ctx *c = arg;
+
+	c->e->busy--;
+	c->cb(c->arg, rc, c->job_id, pcause);
+	free(c->job_id);
+	free(c);
+}
+
+int engine_stop(struct engine *e, const char *job_ref, engine_result_cb cb, void *arg,
+		char **cause)
+{
+	struct engine_provider *ep;
+	struct engine_stop_ctx *c;
+	struct job j;
+	char *why;
+
+	if (e->opts.readonly)
+		return xcause(cause, "read-only mode: stopping is disabled");
+	job_init(&j);
+	if (store_job_find(e->store, job_ref, &j, cause) != 0)
+		return -1;
+	if (job_state_terminal(j.state)) {
+		xcause(cause, "job %s has already ended (%s)", j.name, job_state_name(j.state));
+		job_clear(&j);
+		return -1;
+	}
+	why = xprintf("stop requested by %s", e->cfg.user);
+	ep = engine_find_provider(e, j.provider);
+	if (j.provider_ref == NULL || ep == NULL || ep->p == NULL) {
+		/* nothing was created yet: it simply ends */
+		engine_move(e, j.id, JOB_STOPPED, why);
+		cb(arg, 0, j.id, NULL);
+		free(why);
+		job_clear(&j);
+		return 0;
+	}
+	if (j.state != JOB_STOPPING && engine_move(e, j.id, JOB_STOPPING, why) != 0) {
+		xcause(cause, "job %s cannot be stopped from state %s", j.name,
+		       job_state_name(j.state));
+		free(why);
+		job_clear(&j);
+		return -1;
+	}
+	free(why);
+	c = xcalloc(1, sizeof *c);
+	c->e = e;
+	c->job_id = xstrdup(j.id);
+	c->cb = cb;
+	c->arg = arg;
+	e->busy++;
+	if (ep->ops->stop(ep->p, j.provider_ref, e->cfg.stop_grace_ms, engine_stop_done, c,
+			  cause) != 0) {
+		e->busy--;
+		free(c->job_id);
+		free(c);
+		job_clear(&j);
+		return -1;
+	}
+	job_clear(&j);
+	return 0;
+}

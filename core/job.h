@@ -1,0 +1,88 @@
+/* job.h: the job model and its state machine. Every transition is validated here, in one
+ * place (job_transition_valid); the store refuses anything else. */
+#ifndef GANTRY_JOB_H
+#define GANTRY_JOB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum job_kind { JOB_KIND_NOTEBOOK, JOB_KIND_TRAINING, JOB_KIND_ENDPOINT, JOB_KIND_COUNT };
+
+enum job_state {
+	JOB_PENDING,
+	JOB_PROVISIONING,
+	JOB_STARTING,
+	JOB_RUNNING,
+	JOB_SUCCEEDED,
+	JOB_FAILED,
+	JOB_STOPPING,
+	JOB_STOPPED,
+	JOB_PREEMPTED,
+	JOB_RECOVERING,
+	JOB_UNKNOWN, /* its provider cannot be reached; not a failure */
+	JOB_STATE_COUNT
+};
+
+/* Names are upper case for states ("RUNNING"), lower case for kinds ("notebook"). */
+const char *job_state_name(enum job_state s);
+const char *job_kind_name(enum job_kind k);
+/* Return -1 for an unknown name. Case-insensitive. */
+int job_state_parse(const char *name);
+int job_kind_parse(const char *name);
+int job_state_terminal(enum job_state s); /* SUCCEEDED, FAILED, STOPPED */
+int job_state_active(enum job_state s);   /* not terminal */
+/* 1 if from -> to is legal. from == to is never legal. */
+int job_transition_valid(enum job_state from, enum job_state to);
+
+struct job {
+	char *id;         /* "j" + 8 hex digits, unique, never reused */
+	char *name;       /* human name, unique among jobs ("train-mnist-3") */
+	enum job_kind kind;
+	enum job_state state;
+	char *template_name;
+	char *provider;   /* provider instance name ("local") */
+	char *owner;      /* Unix user that launched it */
+	char *idem_key;   /* idempotency key handed to the provider */
+	char *params_json; /* resolved params, JSON object */
+	char *spec_json;   /* what was handed to the provider (script, env, ports), JSON object */
+	char *provider_ref; /* provider's handle for the job (local: job directory), or NULL */
+	char *reason;     /* reason of the last transition, or NULL */
+	char *url;        /* where to reach it (endpoint/notebook), or NULL */
+	int port;         /* 0 = none */
+	int has_exit;     /* exit_code is valid */
+	int exit_code;    /* >= 0 exit status, < 0 = -signal */
+	int gpus;         /* GPUs assigned */
+	int64_t created_ms; /* Unix ms, UTC */
+	int64_t updated_ms;
+	int64_t started_ms; /* 0 = never RUNNING */
+	int64_t ended_ms;   /* 0 = not ended */
+};
+
+struct job_event {
+	int64_t id;
+	char *job_id;
+	int64_t at_ms;
+	enum job_state from;
+	enum job_state to;
+	char *reason;
+};
+
+struct job_list {
+	struct job *items;
+	size_t n;
+};
+
+struct job_event_list {
+	struct job_event *items;
+	size_t n;
+};
+
+void job_init(struct job *j);
+void job_clear(struct job *j); /* frees the strings, keeps j */
+void job_copy(struct job *dst, const struct job *src);
+void job_list_free(struct job_list *l);
+void job_event_list_free(struct job_event_list *l);
+/* A fresh random id ("j" + 8 hex digits) on the heap. */
+char *job_new_id(void);
+
+#endif

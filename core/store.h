@@ -1,0 +1,64 @@
+/* store.h: the sqlite store (WAL, foreign keys, busy timeout, versioned migrations).
+ * It is the single source of truth for what Gantry believes. Every function returns 0 on
+ * success or -1 with a heap *cause the caller reports and frees. Strings handed back in
+ * struct job / job_event are owned by the caller (job_clear, job_list_free). */
+#ifndef GANTRY_STORE_H
+#define GANTRY_STORE_H
+
+#include <stdint.h>
+
+#include "core/job.h"
+
+#define STORE_SCHEMA_VERSION 1
+
+struct store;
+
+/* Opens (creating the file and its parent directory, mode 0600, when missing) and migrates.
+ * Refuses, naming the file: a file that is not sqlite, a sqlite file that is not Gantry's
+ * (foreign tables and no Gantry application_id), a schema newer than this build. Never
+ * recreates over an existing file. */
+int store_open(const char *path, struct store **out, char **cause);
+void store_close(struct store *s);
+int store_schema_version(struct store *s);
+/* PRAGMA data_version: changes when another connection commits. */
+int store_data_version(struct store *s, int64_t *out);
+
+/* Crash-safe launch, step 1: inserts the job (state PENDING) and its launch intent in one
+ * transaction. Fails if the id or the name is taken. */
+int store_launch_intent(struct store *s, const struct job *j, char **cause);
+/* Marks the intent done (after the provider call returned). */
+int store_intent_done(struct store *s, const char *job_id, char **cause);
+/* Job ids whose launch intent is not done, oldest first (heap array of heap strings). */
+int store_intents_pending(struct store *s, char ***ids, size_t *n, char **cause);
+
+/* Moves job id to state `to`, recording an event with at_ms and reason. Refuses an illegal
+ * transition (job_transition_valid) with a cause naming both states. Sets started_ms on the
+ * first RUNNING and ended_ms on a terminal state. */
+int store_job_transition(struct store *s, const char *id, enum job_state to, const char *reason,
+			 int64_t at_ms, char **cause);
+/* Updates the provider-owned fields: provider_ref, url, port, has_exit/exit_code, gpus,
+ * spec_json. */
+int store_job_update(struct store *s, const struct job *j, char **cause);
+
+/* Exact id, else exact name, else unique id prefix (at least 3 characters). Not found and
+ * ambiguous both fail with a one-line cause. */
+int store_job_find(struct store *s, const char *ref, struct job *out, char **cause);
+int store_job_get(struct store *s, const char *id, struct job *out, char **cause);
+/* All jobs, newest first; active_only keeps non-terminal ones. */
+int store_jobs_list(struct store *s, int active_only, struct job_list *out, char **cause);
+int store_job_events(struct store *s, const char *id, struct job_event_list *out, char **cause);
+/* Next free name "<base>-<n>" (n from 1). Heap string. */
+int store_job_next_name(struct store *s, const char *base, char **out, char **cause);
+/* Number of jobs in the store. */
+int store_jobs_count(struct store *s, int64_t *out, char **cause);
+
+/* Workers of a job (index 0..): where a shell/forward goes. */
+int store_worker_set(struct store *s, const char *job_id, int idx, const char *host, int port,
+		     const char *user, char **cause);
+
+/* Transactions for bulk work (bench seeding, reconcile). Nesting is not supported. */
+int store_begin(struct store *s, char **cause);
+int store_commit(struct store *s, char **cause);
+void store_rollback(struct store *s);
+
+#endif

@@ -1,0 +1,1240 @@
+/* local.c: the `local` provider. Jobs are processes on this host, each watched by a detached
+ * supervisor (`gantry __supervise DIR`, providers/local_supervise.c) so that they survive
+ * Gantry exiting or crashing. Everything the provider knows about a job lives in files in the
+ * job's directory (see local.h); this side only writes requests, sends signals and reads
+ * files, so it never blocks beyond local file I/O. */
+#include "providers/local.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/loop.h"
+#include "core/template.h"
+#include "core/xmalloc.h"
+#include "providers/provider.h"
+
+extern char **environ;
+
+#define LOCAL_READ_MAX        65536   /* bytes: largest state file we read */
+#define LOCAL_LOG_CHUNK       65536   /* bytes per log callback */
+#define LOCAL_LOG_PER_TICK    1048576 /* bytes delivered per loop turn before yielding */
+#define LOCAL_LOG_POLL_MS     200     /* follow without inotify */
+#define LOCAL_LOG_SAFETY_MS   1000    /* follow with inotify: a slow safety poll */
+#define LOCAL_LOCK_WAIT_TRIES 200     /* x 10 ms: waiting for a concurrent launcher */
+
+/* A stop whose supervisor is dead: we escalate to SIGKILL ourselves. */
+struct local_stop {
+	struct provider *p;
+	struct loop_timer *timer; /* one-shot */
+	pid_t pgid;
+	long long starttime; /* of the group leader, so a reused pid is never signalled */
+	struct local_stop *next;
+};
+
+struct provider_logs {
+	struct provider *p;
+	char *dir;
+	int fd;               /* job.log, -1 until it exists */
+	int64_t tail;         /* bytes: start this far from the end, 0 = from the start */
+	int follow;
+	provider_log_cb cb;
+	void *arg;
+	struct loop_timer *timer; /* repeating */
+	int ino_fd;           /* inotify on the job directory, -1 without */
+	struct loop_fd *ino_watch;
+	int done;             /* eof delivered */
+	int in_cb;            /* inside cb: a close must be deferred */
+	int closed;           /* logs_close came while in_cb */
+	struct provider_logs *next;
+};
+
+struct provider {
+	char *name;
+	char *state_dir; /* absolute, canonical */
+	char *self_exe;  /* or NULL: launch is refused */
+	struct loop *loop;
+	int host_probed;
+	struct local_host host;
+	struct local_stop *stops;
+	struct provider_logs *logs;
+};
+
+/* ---- files ---- */
+
+int local_write_file(const char *dir, const char *name, const char *data, size_t len,
+		     mode_t mode, char **cause)
+{
+	static unsigned counter;
+	char *path = xprintf("%s/%s", dir, name);
+	char *tmp = xprintf("%s/.%s.tmp.%ld.%u", dir, name, (long)getpid(), counter++);
+	size_t off = 0;
+	int fd, rc = -1;
+
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0) {
+		xcause(cause, "cannot create %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (fchmod(fd, mode) != 0) {
+		xcause(cause, "cannot chmod %s: %s", tmp, strerror(errno));
+		goto fail;
+	}
+	while (off < len) {
+		ssize_t n = write(fd, data + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			xcause(cause, "cannot write %s: %s", tmp, strerror(errno));
+			goto fail;
+		}
+		off += (size_t)n;
+	}
+	if (fsync(fd) != 0) {
+		xcause(cause, "cannot fsync %s: %s", tmp, strerror(errno));
+		goto fail;
+	}
+	if (close(fd) != 0) {
+		fd = -1;
+		xcause(cause, "cannot write %s: %s", tmp, strerror(errno));
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) != 0) {
+		xcause(cause, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+		goto fail;
+	}
+	rc = 0;
+	goto out;
+fail:
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+out:
+	free(tmp);
+	free(path);
+	return rc;
+}
+
+char *local_read_file(const char *dir, const char *name)
+{
+	char *path = xprintf("%s/%s", dir, name);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	char *buf;
+	size_t len = 0;
+
+	free(path);
+	if (fd < 0)
+		return NULL;
+	buf = xmalloc(LOCAL_READ_MAX + 1);
+	while (len < LOCAL_READ_MAX) {
+		ssize_t n = read(fd, buf + len, LOCAL_READ_MAX - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	return buf;
+}
+
+int local_file_exists(const char *dir, const char *name)
+{
+	char *path = xprintf("%s/%s", dir, name);
+	struct stat sb;
+	int rc = lstat(path, &sb) == 0;
+
+	free(path);
+	return rc;
+}
+
+long long local_proc_starttime(pid_t pid)
+{
+	char path[64], buf[1024];
+	const char *p;
+	long long start = -1;
+	ssize_t n;
+	int fd, field;
+
+	if (pid <= 0)
+		return -1;
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	/* comm (field 2) may hold spaces and parentheses: fields restart after the last ')' */
+	p = strrchr(buf, ')');
+	if (p == NULL || p[1] != ' ')
+		return -1;
+	p += 2;
+	if (*p == 'Z' || *p == 'X')
+		return -1;
+	for (field = 3; field < 22 && *p != '\0'; field++) {
+		p = strchr(p, ' ');
+		if (p == NULL)
+			return -1;
+		p++;
+	}
+	if (field != 22 || sscanf(p, "%lld", &start) != 1)
+		return -1;
+	return start;
+}
+
+pid_t local_pidfile_alive(const char *dir, const char *name, pid_t *pid_out)
+{
+	char *text = local_read_file(dir, name);
+	long pid = 0;
+	long long start = 0;
+	int ok;
+
+	if (text == NULL)
+		return -1;
+	ok = sscanf(text, "%ld %lld", &pid, &start) == 2 && pid > 0;
+	free(text);
+	if (!ok)
+		return -1;
+	if (pid_out != NULL)
+		*pid_out = (pid_t)pid;
+	return local_proc_starttime((pid_t)pid) == start ? (pid_t)pid : 0;
+}
+
+int local_pidfile_write(const char *dir, const char *name, pid_t pid, char **cause)
+{
+	char buf[64];
+	long long start = local_proc_starttime(pid);
+	int n;
+
+	if (start < 0)
+		return xcause(cause, "cannot read the start time of process %ld", (long)pid);
+	n = snprintf(buf, sizeof buf, "%ld %lld\n", (long)pid, start);
+	return local_write_file(dir, name, buf, (size_t)n, 0600, cause);
+}
+
+/* Removes path and everything below it without following symlinks. */
+static int local_remove_tree(int parent, const char *name)
+{
+	int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d;
+	struct dirent *de;
+	int rc = 0;
+
+	if (fd < 0)
+		return unlinkat(parent, name, 0) == 0 || errno == ENOENT ? 0 : -1;
+	d = fdopendir(fd);
+	if (d == NULL) {
+		close(fd);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (local_remove_tree(dirfd(d), de->d_name) != 0)
+			rc = -1;
+	}
+	closedir(d);
+	if (unlinkat(parent, name, AT_REMOVEDIR) != 0 && errno != ENOENT)
+		rc = -1;
+	return rc;
+}
+
+/* ---- refs and processes ---- */
+
+/* A job id usable as one directory name. */
+static int local_valid_name(const char *s)
+{
+	if (s == NULL || s[0] == '\0' || s[0] == '.' || strlen(s) > 128)
+		return 0;
+	for (const char *c = s; *c != '\0'; c++)
+		if (!isalnum((unsigned char)*c) && *c != '-' && *c != '_' && *c != '.')
+			return 0;
+	return 1;
+}
+
+/* Checks that ref is a job directory directly inside state_dir. */
+static int local_check_ref(struct provider *p, const char *ref, char **cause)
+{
+	size_t n = strlen(p->state_dir);
+
+	if (ref == NULL || strncmp(ref, p->state_dir, n) != 0 || ref[n] != '/' ||
+	    !local_valid_name(ref + n + 1))
+		return xcause(cause, "'%s' is not a job directory of this provider (%s)",
+			      ref != NULL ? ref : "(none)", p->state_dir);
+	return 0;
+}
+
+/* Signals the group led by pgid unless its leader's pid now names another process. */
+static int local_kill_group(pid_t pgid, long long starttime, int sig)
+{
+	long long now = local_proc_starttime(pgid);
+
+	if (pgid <= 1 || (now >= 0 && now != starttime))
+		return -1;
+	return kill(-pgid, sig);
+}
+
+/* Recorded pid and start time of a "PID STARTTIME" file; -1 without one. */
+static int local_pidfile_read(const char *dir, const char *name, pid_t *pid, long long *start)
+{
+	char *text = local_read_file(dir, name);
+	long v = 0;
+	int ok;
+
+	if (text == NULL)
+		return -1;
+	ok = sscanf(text, "%ld %lld", &v, start) == 2 && v > 1;
+	free(text);
+	*pid = (pid_t)v;
+	return ok ? 0 : -1;
+}
+
+/* 1 while someone (the supervisor, or a launcher) holds the job's lock. */
+static int local_lock_held(const char *dir)
+{
+	char *path = xprintf("%s/lock", dir);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int held = 0;
+
+	free(path);
+	if (fd < 0)
+		return 0;
+	if (flock(fd, LOCK_SH | LOCK_NB) != 0)
+		held = errno == EWOULDBLOCK;
+	close(fd);
+	return held;
+}
+
+/* ---- status ---- */
+
+/* Fills st from the job directory's files (see local.h). */
+static void local_status(const char *dir, struct provider_status *st)
+{
+	struct stat sb;
+	char *text;
+	pid_t job, sup;
+	int stopped, ready;
+
+	memset(st, 0, sizeof *st);
+	if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+		st->state = JOB_FAILED;
+		st->reason = xstrdup("job directory vanished");
+		return;
+	}
+	stopped = local_file_exists(dir, "stop");
+	text = local_read_file(dir, "exit");
+	if (text != NULL) {
+		int v;
+
+		if (sscanf(text, "exited %d", &v) == 1) {
+			st->has_exit = 1;
+			st->exit_code = v;
+		} else if (sscanf(text, "signal %d", &v) == 1) {
+			st->has_exit = 1;
+			st->exit_code = -v;
+		}
+		free(text);
+		if (stopped) {
+			st->state = JOB_STOPPED;
+			st->reason = xstrdup(st->has_exit ? "stopped" : "stopped before it started");
+		} else if ((text = local_read_file(dir, "ready_failed")) != NULL) {
+			text[strcspn(text, "\n")] = '\0';
+			st->state = JOB_FAILED;
+			st->reason = text;
+		} else if (st->has_exit && st->exit_code == 0) {
+			st->state = JOB_SUCCEEDED;
+			st->reason = xstrdup("exited with status 0");
+		} else if (st->has_exit && st->exit_code > 0) {
+			st->state = JOB_FAILED;
+			st->reason = xprintf("exited with status %d", st->exit_code);
+		} else if (st->has_exit) {
+			st->state = JOB_FAILED;
+			st->reason = xprintf("killed by signal %d", -st->exit_code);
+		} else {
+			st->state = JOB_FAILED;
+			st->reason = xstrdup("the job ended; its exit status is unreadable");
+		}
+		return;
+	}
+	job = local_pidfile_alive(dir, "pid", NULL);
+	sup = local_pidfile_alive(dir, "supervisor.pid", NULL);
+	ready = !local_file_exists(dir, "readiness") || local_file_exists(dir, "ready");
+	if (job > 0 || (job == 0 && sup > 0)) {
+		/* running, or ended with its supervisor still clearing up the group */
+		st->state = ready ? JOB_RUNNING : JOB_STARTING;
+		if (sup <= 0)
+			st->reason = xstrdup("the job's supervisor died; the job is still watched "
+					     "by its pid");
+		else if (!ready)
+			st->reason = xstrdup("waiting for the readiness probe");
+		return;
+	}
+	if (sup > 0 || local_lock_held(dir)) {
+		st->state = JOB_STARTING;
+		st->reason = xstrdup("starting");
+		return;
+	}
+	if (stopped) {
+		st->state = JOB_STOPPED;
+		st->reason = xstrdup("stopped; exit status unknown (its supervisor had died)");
+	} else if (sup < 0) {
+		st->state = JOB_FAILED;
+		st->reason = xstrdup("the job's supervisor never started");
+	} else {
+		st->state = JOB_FAILED;
+		st->reason = xstrdup("the job's supervisor died; exit status unknown");
+	}
+}
+
+/* ---- open / close ---- */
+
+static int local_open(const struct provider_config *cfg, struct provider **out, char **cause)
+{
+	struct provider *p;
+	char *path, *slash, *real;
+
+	if (cfg->state_dir == NULL || cfg->state_dir[0] == '\0')
+		return xcause(cause, "local: no state directory configured");
+	if (cfg->loop == NULL)
+		return xcause(cause, "local: no event loop");
+	path = xstrdup(cfg->state_dir);
+	for (slash = strchr(path + 1, '/');; slash = strchr(slash + 1, '/')) {
+		if (slash != NULL)
+			*slash = '\0';
+		if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+			xcause(cause, "local: cannot create %s: %s", path, strerror(errno));
+			free(path);
+			return -1;
+		}
+		if (slash == NULL)
+			break;
+		*slash = '/';
+	}
+	free(path);
+	real = realpath(cfg->state_dir, NULL);
+	if (real == NULL)
+		return xcause(cause, "local: cannot resolve %s: %s", cfg->state_dir,
+			      strerror(errno));
+	p = xcalloc(1, sizeof *p);
+	p->name = xstrdup(cfg->name != NULL ? cfg->name : "local");
+	p->state_dir = xstrdup(real);
+	free(real);
+	p->self_exe = cfg->self_exe != NULL ? xstrdup(cfg->self_exe) : NULL;
+	p->loop = cfg->loop;
+	*out = p;
+	return 0;
+}
+
+static void local_logs_free(struct provider_logs *lg);
+
+static void local_close(struct provider *p)
+{
+	if (p == NULL)
+		return;
+	/* Nobody will be left to escalate: kill what we were about to kill now. */
+	while (p->stops != NULL) {
+		struct local_stop *s = p->stops;
+
+		p->stops = s->next;
+		loop_timer_cancel(p->loop, s->timer);
+		local_kill_group(s->pgid, s->starttime, SIGKILL);
+		free(s);
+	}
+	while (p->logs != NULL)
+		local_logs_free(p->logs);
+	local_host_clear(&p->host);
+	free(p->name);
+	free(p->state_dir);
+	free(p->self_exe);
+	free(p);
+}
+
+/* ---- offer ---- */
+
+/* "23.4 GiB" style. */
+static char *local_gib(int64_t mib)
+{
+	return xprintf("%.1f GiB", (double)mib / 1024.0);
+}
+
+/* "no GPU" / "1x NVIDIA H100 80GB HBM3" / "8 GPUs". */
+static char *local_gpu_desc(const struct local_host *h)
+{
+	if (h->gpus == 0)
+		return xstrdup("no GPU");
+	if (h->gpu_name != NULL)
+		return xprintf("%dx %s", h->gpus, h->gpu_name);
+	return xprintf("%d GPU%s", h->gpus, h->gpus == 1 ? "" : "s");
+}
+
+/* Case-insensitive substring. */
+static int local_name_matches(const char *want, const char *have)
+{
+	size_t n = strlen(want);
+
+	if (strcasecmp(want, "any") == 0)
+		return 1;
+	if (have == NULL)
+		return 0;
+	for (const char *c = have; *c != '\0'; c++)
+		if (strncasecmp(c, want, n) == 0)
+			return 1;
+	return 0;
+}
+
+static int local_offer(struct provider *p, const struct template *t, struct provider_offer *out,
+		       char **cause)
+{
+	const struct local_host *h = &p->host;
+	char *mem, *gpu;
+
+	if (!p->host_probed) {
+		local_host_probe(&p->host);
+		p->host_probed = 1;
+	}
+	memset(out, 0, sizeof *out);
+	mem = local_gib(h->memory_mib);
+	gpu = local_gpu_desc(h);
+	out->provider = xstrdup(p->name);
+	out->description = xprintf("this host: %d CPU%s, %s RAM, %s", h->cpus,
+				   h->cpus == 1 ? "" : "s", mem, gpu);
+	out->cpus = h->cpus;
+	out->memory_mib = h->memory_mib;
+	out->gpus = h->gpus;
+	out->gpu_name = h->gpu_name != NULL ? xstrdup(h->gpu_name) : NULL;
+	out->priced = 0;
+	out->fits = 1;
+	/* Launches get the first alternative's GPU count, so that is the one that must fit. */
+	if (t != NULL && t->resources.naccels > 0) {
+		const struct tpl_accel *a = &t->resources.accels[0];
+
+		if (a->count > h->gpus || (a->count > 0 && !local_name_matches(a->name,
+									h->gpu_name))) {
+			out->fits = 0;
+			out->reason = xprintf("needs %s:%d; this host has %s", a->name, a->count,
+					      gpu);
+		}
+	}
+	if (out->fits && t != NULL && t->resources.cpus > h->cpus) {
+		out->fits = 0;
+		out->reason = xprintf("needs %d CPUs; this host has %d", t->resources.cpus,
+				      h->cpus);
+	}
+	if (out->fits && t != NULL && (int64_t)t->resources.memory_gib * 1024 > h->memory_mib) {
+		out->fits = 0;
+		out->reason = xprintf("needs %d GiB RAM; this host has %s",
+				      t->resources.memory_gib, mem);
+	}
+	free(mem);
+	free(gpu);
+	(void)cause;
+	return 0;
+}
+
+/* ---- launch ---- */
+
+/* A free TCP port on 127.0.0.1 (bind to port 0 and read it back); -1 on error. */
+static int local_pick_port(char **cause)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof sa;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int port = -1;
+
+	if (fd < 0) {
+		xcause(cause, "cannot create a socket: %s", strerror(errno));
+		return -1;
+	}
+	memset(&sa, 0, sizeof sa);
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &len) != 0)
+		xcause(cause, "cannot pick a free port: %s", strerror(errno));
+	else
+		port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
+/* Port recorded in the job directory, 0 when none. */
+static int local_read_port(const char *dir)
+{
+	char *text = local_read_file(dir, "port");
+	int port = 0;
+
+	if (text != NULL) {
+		if (sscanf(text, "%d", &port) != 1 || port < 0 || port > 65535)
+			port = 0;
+		free(text);
+	}
+	return port;
+}
+
+/* Whether environ entry e ("K=V") sets a key that is in l. */
+static int local_env_overridden(const char *e, const struct kvlist *l)
+{
+	size_t klen = strcspn(e, "=");
+
+	if (strncmp(e, "GANTRY_SUPERVISE_", 17) == 0)
+		return 1;
+	for (size_t i = 0; i < l->n; i++)
+		if (strlen(l->keys[i]) == klen && strncmp(e, l->keys[i], klen) == 0)
+			return 1;
+	return 0;
+}
+
+/* The supervisor's environment: ours minus what the job gets set explicitly, plus that.
+ * NULL-terminated heap array of heap strings. */
+static char **local_build_env(const struct provider_job_spec *spec, int port,
+			      const char *ready_url, int ready_timeout_s)
+{
+	struct kvlist set;
+	char buf[32];
+	char **envp;
+	size_t n = 0, cap = 0;
+
+	kvlist_init(&set);
+	if (spec->env != NULL)
+		for (size_t i = 0; i < spec->env->n; i++)
+			kvlist_set(&set, spec->env->keys[i], spec->env->vals[i]);
+	kvlist_set(&set, "GANTRY_JOB_ID", spec->job_id);
+	if (port > 0) {
+		snprintf(buf, sizeof buf, "%d", port);
+		kvlist_set(&set, "GANTRY_PORT", buf);
+	}
+	snprintf(buf, sizeof buf, "%d", spec->gpus > 0 ? spec->gpus : 0);
+	kvlist_set(&set, "GANTRY_GPUS", buf);
+	if (spec->gpus > 0) {
+		char *list = xstrdup("0");
+
+		for (int i = 1; i < spec->gpus; i++) {
+			char *next = xprintf("%s,%d", list, i);
+
+			free(list);
+			list = next;
+		}
+		kvlist_set(&set, "CUDA_VISIBLE_DEVICES", list);
+		free(list);
+	}
+	if (ready_url != NULL) {
+		kvlist_set(&set, LOCAL_ENV_READY_URL, ready_url);
+		snprintf(buf, sizeof buf, "%d", ready_timeout_s);
+		kvlist_set(&set, LOCAL_ENV_READY_TIMEOUT, buf);
+	}
+	kvlist_set(&set, LOCAL_ENV_LOCK_FD, "3");
+	for (size_t i = 0; environ != NULL && environ[i] != NULL; i++)
+		cap++;
+	cap += set.n + 1;
+	envp = xcalloc(cap, sizeof *envp);
+	for (size_t i = 0; environ != NULL && environ[i] != NULL; i++)
+		if (strchr(environ[i], '=') != NULL && !local_env_overridden(environ[i], &set) &&
+		    strncmp(environ[i], "GANTRY_PORT=", 12) != 0)
+			envp[n++] = xstrdup(environ[i]);
+	for (size_t i = 0; i < set.n; i++)
+		envp[n++] = xprintf("%s=%s", set.keys[i], set.vals[i]);
+	envp[n] = NULL;
+	kvlist_free(&set);
+	return envp;
+}
+
+static void local_free_strv(char **v)
+{
+	if (v == NULL)
+		return;
+	for (size_t i = 0; v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* In the supervisor's child, between fork and exec: only async-signal-safe calls. Sets up
+ * the fds (0 /dev/null, 1-2 supervisor.log, 3 the lock, 4 the exec report pipe) and execs.
+ * Never returns. */
+static void local_exec_supervisor(const char *exe, char *const argv[], char *const envp[],
+				  const char *logpath, int lockfd, int errfd)
+{
+	struct sigaction sa;
+	sigset_t none;
+	int lk, ep, nul, logfd, err;
+	ssize_t w;
+
+	setsid();
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			sigaction(sig, &sa, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	lk = fcntl(lockfd, F_DUPFD, 10);
+	ep = fcntl(errfd, F_DUPFD_CLOEXEC, 10);
+	nul = open("/dev/null", O_RDWR);
+	logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0600);
+	if (lk < 0 || ep < 0 || nul < 0 || logfd < 0)
+		goto fail;
+	if (dup2(nul, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0 || dup2(lk, 3) < 0 ||
+	    dup2(ep, 4) < 0 || fcntl(4, F_SETFD, FD_CLOEXEC) < 0)
+		goto fail;
+	if (syscall(SYS_close_range, 5U, ~0U, 0U) != 0) {
+		for (int fd = 5; fd < 65536; fd++)
+			close(fd);
+	}
+	execve(exe, argv, envp);
+	ep = 4;
+fail:
+	err = errno;
+	w = write(ep >= 0 ? ep : errfd, &err, sizeof err);
+	(void)w;
+	_exit(127);
+}
+
+/* Starts `self_exe __supervise dir` detached (double fork: it is reparented to init, so no
+ * zombie is left to us). Returns once it exec'd, -1 with cause if it could not. */
+static int local_spawn_supervisor(struct provider *p, const char *dir, int lockfd,
+				  char **envp, char **cause)
+{
+	char *logpath = xprintf("%s/supervisor.log", dir);
+	char *argv[] = {"gantry", "__supervise", (char *)dir, NULL};
+	int pfd[2], err = 0, st = 0, rc = -1;
+	ssize_t n;
+	pid_t mid;
+
+	if (pipe2(pfd, O_CLOEXEC) != 0) {
+		xcause(cause, "cannot create a pipe: %s", strerror(errno));
+		goto out;
+	}
+	mid = fork();
+	if (mid < 0) {
+		xcause(cause, "cannot fork: %s", strerror(errno));
+		close(pfd[0]);
+		close(pfd[1]);
+		goto out;
+	}
+	if (mid == 0) {
+		pid_t sup;
+
+		close(pfd[0]);
+		sup = fork();
+		if (sup == 0)
+			local_exec_supervisor(p->self_exe, argv, envp, logpath, lockfd, pfd[1]);
+		if (sup < 0) {
+			err = errno;
+			n = write(pfd[1], &err, sizeof err);
+			(void)n;
+		}
+		_exit(sup < 0 ? 1 : 0);
+	}
+	close(pfd[1]);
+	while (waitpid(mid, &st, 0) < 0 && errno == EINTR)
+		;
+	do {
+		n = read(pfd[0], &err, sizeof err);
+	} while (n < 0 && errno == EINTR);
+	close(pfd[0]);
+	if (n == (ssize_t)sizeof err) {
+		xcause(cause, "cannot start the supervisor %s: %s", p->self_exe, strerror(err));
+		goto out;
+	}
+	rc = 0;
+out:
+	free(logpath);
+	return rc;
+}
+
+/* Takes the job's lock, waiting a little for a concurrent launcher (or a refresh peeking at
+ * it). Returns 1 with the locked fd in *fd, 0 when a supervisor already exists or is starting
+ * (it is launched: nothing to do), -1 with cause on error. */
+static int local_take_lock(const char *dir, int *fd, char **cause)
+{
+	char *path = xprintf("%s/lock", dir);
+	struct timespec ts = {0, 10 * 1000000L};
+
+	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (*fd < 0) {
+		xcause(cause, "cannot open %s: %s", path, strerror(errno));
+		free(path);
+		return -1;
+	}
+	free(path);
+	for (int i = 0;; i++) {
+		if (local_file_exists(dir, "supervisor.pid"))
+			break;
+		if (flock(*fd, LOCK_EX | LOCK_NB) == 0) {
+			if (local_file_exists(dir, "supervisor.pid"))
+				break;
+			return 1;
+		}
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			xcause(cause, "cannot lock %s/lock: %s", dir, strerror(errno));
+			close(*fd);
+			*fd = -1;
+			return -1;
+		}
+		/* still held after the wait: a supervisor is starting or running */
+		if (i >= LOCAL_LOCK_WAIT_TRIES)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	close(*fd);
+	*fd = -1;
+	return 0;
+}
+
+/* Reports the launched (or already existing) job at dir. */
+static void local_launch_report(const char *dir, provider_launch_cb cb, void *arg)
+{
+	struct provider_launch_result res;
+
+	memset(&res, 0, sizeof res);
+	res.ref = xstrdup(dir);
+	res.port = local_read_port(dir);
+	if (res.port > 0)
+		res.url = xprintf("http://127.0.0.1:%d/", res.port);
+	cb(arg, 0, &res, NULL);
+	provider_launch_result_clear(&res);
+}
+
+/* Writes the job's files (work/, run.sh, port, readiness) and starts its supervisor; the
+ * caller holds the lock. */
+static int local_launch_locked(struct provider *p, const struct provider_job_spec *spec,
+			       const char *dir, int lockfd, char **cause)
+{
+	char *work = xprintf("%s/work", dir);
+	char *url = NULL, *text;
+	char **envp = NULL;
+	int port = 0, timeout = 0, rc = -1;
+
+	if (mkdir(work, 0700) != 0 && errno != EEXIST) {
+		xcause(cause, "cannot create %s: %s", work, strerror(errno));
+		goto out;
+	}
+	if (local_write_file(dir, "run.sh", spec->script != NULL ? spec->script : "",
+			     spec->script != NULL ? strlen(spec->script) : 0, 0700, cause) != 0)
+		goto out;
+	if (spec->fixed_port > 0)
+		port = spec->fixed_port;
+	else if (spec->want_port && (port = local_pick_port(cause)) < 0)
+		goto out;
+	if (port > 0) {
+		text = xprintf("%d\n", port);
+		rc = local_write_file(dir, "port", text, strlen(text), 0600, cause);
+		free(text);
+		if (rc != 0)
+			goto out;
+		rc = -1;
+	}
+	if (port > 0 && spec->readiness_path != NULL && spec->readiness_path[0] != '\0') {
+		timeout = spec->readiness_timeout_s > 0 ? spec->readiness_timeout_s : 120;
+		url = xprintf("http://127.0.0.1:%d%s%s", port,
+			      spec->readiness_path[0] == '/' ? "" : "/", spec->readiness_path);
+		text = xprintf("%s\n%d\n", url, timeout);
+		rc = local_write_file(dir, "readiness", text, strlen(text), 0600, cause);
+		free(text);
+		if (rc != 0)
+			goto out;
+		rc = -1;
+	}
+	envp = local_build_env(spec, port, url, timeout);
+	rc = local_spawn_supervisor(p, dir, lockfd, envp, cause);
+out:
+	local_free_strv(envp);
+	free(url);
+	free(work);
+	return rc;
+}
+
+static int local_launch(struct provider *p, const struct provider_job_spec *spec,
+			provider_launch_cb cb, void *arg, char **cause)
+{
+	char *dir;
+	struct stat sb;
+	int lockfd, locked, rc = -1;
+
+	if (!local_valid_name(spec->job_id))
+		return xcause(cause, "local: invalid job id '%s'",
+			      spec->job_id != NULL ? spec->job_id : "(none)");
+	if (p->self_exe == NULL)
+		return xcause(cause, "local: the path of the gantry binary is unknown");
+	dir = xprintf("%s/%s", p->state_dir, spec->job_id);
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		xcause(cause, "cannot create %s: %s", dir, strerror(errno));
+		goto out;
+	}
+	if (lstat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+		xcause(cause, "%s is not a directory", dir);
+		goto out;
+	}
+	locked = local_take_lock(dir, &lockfd, cause);
+	if (locked < 0)
+		goto out;
+	if (locked) {
+		rc = local_launch_locked(p, spec, dir, lockfd, cause);
+		close(lockfd); /* the supervisor keeps the lock held */
+		if (rc != 0)
+			goto out;
+	}
+	local_launch_report(dir, cb, arg);
+	rc = 0;
+out:
+	free(dir);
+	return rc;
+}
+
+static int local_refresh(struct provider *p, const char *job_id, const char *ref,
+			 provider_status_cb cb, void *arg, char **cause)
+{
+	struct provider_status st;
+	char *dir;
+
+	if (ref != NULL) {
+		if (local_check_ref(p, ref, cause) != 0)
+			return -1;
+		dir = xstrdup(ref);
+	} else if (local_valid_name(job_id)) {
+		dir = xprintf("%s/%s", p->state_dir, job_id);
+	} else {
+		return xcause(cause, "local: no job directory for '%s'",
+			      job_id != NULL ? job_id : "(none)");
+	}
+	local_status(dir, &st);
+	free(dir);
+	cb(arg, 0, &st, NULL);
+	provider_status_clear(&st);
+	return 0;
+}
+
+/* ---- stop ---- */
+
+static void local_stop_fire(void *arg)
+{
+	struct local_stop *s = arg;
+	struct local_stop **pp;
+
+	for (pp = &s->p->stops; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == s) {
+			*pp = s->next;
+			break;
+		}
+	}
+	local_kill_group(s->pgid, s->starttime, SIGKILL);
+	free(s);
+}
+
+static int local_stop(struct provider *p, const char *ref, int grace_ms, provider_done_cb cb,
+		      void *arg, char **cause)
+{
+	char buf[32];
+	pid_t job = 0, sup;
+	long long start = 0;
+	int n, have_job;
+
+	if (local_check_ref(p, ref, cause) != 0)
+		return -1;
+	if (access(ref, F_OK) != 0)
+		return xcause(cause, "job directory vanished");
+	if (local_file_exists(ref, "exit")) {
+		cb(arg, -1, "job has already ended");
+		return 0;
+	}
+	if (grace_ms < 0)
+		grace_ms = 0;
+	n = snprintf(buf, sizeof buf, "%d\n", grace_ms);
+	if (local_write_file(ref, "stop", buf, (size_t)n, 0600, cause) != 0)
+		return -1;
+	have_job = local_pidfile_read(ref, "pid", &job, &start) == 0;
+	if (have_job)
+		local_kill_group(job, start, SIGTERM);
+	sup = local_pidfile_alive(ref, "supervisor.pid", NULL);
+	if (sup > 0 && kill(sup, SIGUSR1) == 0) {
+		cb(arg, 0, NULL);
+		return 0;
+	}
+	/* No supervisor to escalate: a timer of ours does, or we kill now. */
+	if (have_job && local_kill_group(job, start, 0) == 0) {
+		struct local_stop *s = xcalloc(1, sizeof *s);
+
+		s->p = p;
+		s->pgid = job;
+		s->starttime = start;
+		s->timer = loop_timer_add(p->loop, (uint64_t)grace_ms, 0, local_stop_fire, s);
+		if (s->timer == NULL) {
+			local_kill_group(job, start, SIGKILL);
+			free(s);
+		} else {
+			s->next = p->stops;
+			p->stops = s;
+		}
+	}
+	cb(arg, 0, NULL);
+	return 0;
+}
+
+/* ---- logs ---- */
+
+static void local_logs_free(struct provider_logs *lg)
+{
+	struct provider_logs **pp;
+
+	for (pp = &lg->p->logs; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == lg) {
+			*pp = lg->next;
+			break;
+		}
+	}
+	loop_timer_cancel(lg->p->loop, lg->timer);
+	if (lg->ino_watch != NULL)
+		loop_fd_remove(lg->p->loop, lg->ino_watch);
+	if (lg->ino_fd >= 0)
+		close(lg->ino_fd);
+	if (lg->fd >= 0)
+		close(lg->fd);
+	free(lg->dir);
+	free(lg);
+}
+
+/* Stops watching once eof was delivered. */
+static void local_logs_idle(struct provider_logs *lg)
+{
+	loop_timer_cancel(lg->p->loop, lg->timer);
+	lg->timer = NULL;
+	if (lg->ino_watch != NULL)
+		loop_fd_remove(lg->p->loop, lg->ino_watch);
+	lg->ino_watch = NULL;
+	if (lg->ino_fd >= 0)
+		close(lg->ino_fd);
+	lg->ino_fd = -1;
+}
+
+/* Calls the consumer; 1 if it closed the stream meanwhile (lg is then freed). */
+static int local_logs_deliver(struct provider_logs *lg, const char *data, size_t len, int eof)
+{
+	lg->in_cb = 1;
+	lg->cb(lg->arg, data, len, eof);
+	lg->in_cb = 0;
+	if (lg->closed) {
+		local_logs_free(lg);
+		return 1;
+	}
+	return 0;
+}
+
+/* Delivers what job.log holds beyond what was read; ends the stream when nothing more can
+ * come (not following, or the job's `exit` exists and everything was read). */
+static void local_logs_pump(struct provider_logs *lg)
+{
+	char *buf;
+	size_t total = 0;
+	int ended, at_eof = 0;
+
+	if (lg->done)
+		return;
+	/* checked before reading: every byte written before `exit` is then read below */
+	ended = !lg->follow || local_file_exists(lg->dir, "exit") || access(lg->dir, F_OK) != 0;
+	if (lg->fd < 0) {
+		char *path = xprintf("%s/job.log", lg->dir);
+
+		lg->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		free(path);
+		if (lg->fd >= 0 && lg->tail > 0) {
+			off_t size = lseek(lg->fd, 0, SEEK_END);
+
+			lseek(lg->fd, size > lg->tail ? size - lg->tail : 0, SEEK_SET);
+		}
+	}
+	if (lg->fd < 0) {
+		at_eof = 1;
+	} else {
+		buf = xmalloc(LOCAL_LOG_CHUNK);
+		while (total < LOCAL_LOG_PER_TICK) {
+			ssize_t n = read(lg->fd, buf, LOCAL_LOG_CHUNK);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				at_eof = 1;
+				break;
+			}
+			total += (size_t)n;
+			if (local_logs_deliver(lg, buf, (size_t)n, 0)) {
+				free(buf);
+				return;
+			}
+		}
+		free(buf);
+	}
+	if (ended && at_eof) {
+		lg->done = 1;
+		local_logs_idle(lg);
+		local_logs_deliver(lg, NULL, 0, 1);
+	}
+}
+
+static void local_logs_tick(void *arg)
+{
+	local_logs_pump(arg);
+}
+
+static void local_logs_inotify(int fd, short revents, void *arg)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+
+	while (read(fd, buf, sizeof buf) > 0)
+		;
+	local_logs_pump(arg);
+}
+
+static int local_logs_open(struct provider *p, const char *ref, int follow, int64_t tail_bytes,
+			   provider_log_cb cb, void *arg, struct provider_logs **out,
+			   char **cause)
+{
+	struct provider_logs *lg;
+	uint64_t interval = LOCAL_LOG_POLL_MS;
+
+	if (local_check_ref(p, ref, cause) != 0)
+		return -1;
+	if (access(ref, F_OK) != 0)
+		return xcause(cause, "job directory vanished");
+	lg = xcalloc(1, sizeof *lg);
+	lg->p = p;
+	lg->dir = xstrdup(ref);
+	lg->fd = -1;
+	lg->ino_fd = -1;
+	lg->tail = tail_bytes > 0 ? tail_bytes : 0;
+	lg->follow = follow;
+	lg->cb = cb;
+	lg->arg = arg;
+	if (follow) {
+		lg->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+		if (lg->ino_fd >= 0 &&
+		    inotify_add_watch(lg->ino_fd, ref,
+				      IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_DELETE_SELF) >= 0) {
+			lg->ino_watch =
+				loop_fd_add(p->loop, lg->ino_fd, POLLIN, local_logs_inotify, lg);
+			interval = LOCAL_LOG_SAFETY_MS;
+		} else if (lg->ino_fd >= 0) {
+			close(lg->ino_fd);
+			lg->ino_fd = -1;
+		}
+	}
+	/* the first delivery happens from the loop, after *out is set */
+	lg->timer = loop_timer_add(p->loop, 0, interval, local_logs_tick, lg);
+	lg->next = p->logs;
+	p->logs = lg;
+	*out = lg;
+	return 0;
+}
+
+static void local_logs_close(struct provider *p, struct provider_logs *lg)
+{
+	if (lg == NULL)
+		return;
+	if (lg->in_cb) {
+		lg->closed = 1;
+		return;
+	}
+	local_logs_free(lg);
+}
+
+/* ---- reconcile ---- */
+
+static int local_list_owned(struct provider *p, char ***refs, char ***job_ids, size_t *n,
+			    char **cause)
+{
+	DIR *d = opendir(p->state_dir);
+	struct dirent *de;
+	size_t cap = 0;
+
+	*refs = NULL;
+	*job_ids = NULL;
+	*n = 0;
+	if (d == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		return xcause(cause, "cannot read %s: %s", p->state_dir, strerror(errno));
+	}
+	while ((de = readdir(d)) != NULL) {
+		char *dir;
+
+		if (!local_valid_name(de->d_name))
+			continue;
+		dir = xprintf("%s/%s", p->state_dir, de->d_name);
+		if (!local_file_exists(dir, "supervisor.pid") && !local_file_exists(dir, "pid")) {
+			free(dir);
+			continue;
+		}
+		if (*n == cap) {
+			cap = cap == 0 ? 8 : cap * 2;
+			*refs = xreallocarray(*refs, cap, sizeof **refs);
+			*job_ids = xreallocarray(*job_ids, cap, sizeof **job_ids);
+		}
+		(*refs)[*n] = dir;
+		(*job_ids)[*n] = xstrdup(de->d_name);
+		(*n)++;
+	}
+	closedir(d);
+	return 0;
+}
+
+static int local_destroy(struct provider *p, const char *ref, char **cause)
+{
+	pid_t pid;
+	long long start;
+	int dfd;
+
+	if (local_check_ref(p, ref, cause) != 0)
+		return -1;
+	if (local_pidfile_read(ref, "supervisor.pid", &pid, &start) == 0 &&
+	    local_proc_starttime(pid) == start)
+		kill(pid, SIGKILL);
+	if (local_pidfile_read(ref, "pid", &pid, &start) == 0)
+		local_kill_group(pid, start, SIGKILL);
+	dfd = open(p->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return xcause(cause, "cannot open %s: %s", p->state_dir, strerror(errno));
+	if (local_remove_tree(dfd, ref + strlen(p->state_dir) + 1) != 0) {
+		xcause(cause, "cannot remove %s: %s", ref, strerror(errno));
+		close(dfd);
+		return -1;
+	}
+	close(dfd);
+	return 0;
+}
+
+const struct provider_ops local_provider_ops = {
+	.name = "local",
+	.open = local_open,
+	.close = local_close,
+	.offer = local_offer,
+	.launch = local_launch,
+	.refresh = local_refresh,
+	.stop = local_stop,
+	.logs_open = local_logs_open,
+	.logs_close = local_logs_close,
+	.list_owned = local_list_owned,
+	.destroy = local_destroy,
+};

@@ -1,0 +1,466 @@
+/* local_supervise.c: `gantry __supervise DIR`, the small process that watches one local job.
+ * Started detached (own session, reparented to init) by the local provider; it starts the job
+ * in its own session and process group, records its pid, probes its readiness URL, escalates
+ * a stop from TERM to KILL, and writes `exit` once the job and everything it left in its
+ * process group are gone. It ignores SIGTERM/SIGINT/SIGHUP so that only the job receives
+ * them; SIGUSR1 asks it to stop the job (grace read from the `stop` file). */
+#include "providers/local.h"
+
+#include <curl/curl.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/xmalloc.h"
+
+#define LOCAL_SUPERVISE_PROBE_MS   250   /* between readiness probes */
+#define LOCAL_SUPERVISE_GROUP_MS   100   /* polling the job's group once its leader ended */
+#define LOCAL_SUPERVISE_IDLE_MS    60000 /* longest sleep when nothing is due */
+#define LOCAL_SUPERVISE_LOG_CHUNK  65536 /* bytes */
+
+enum local_supervise_ready { LOCAL_READY_NONE, LOCAL_READY_PROBING, LOCAL_READY_OK,
+			     LOCAL_READY_FAILED };
+
+struct local_supervise {
+	const char *dir;
+	char *ready_url;             /* or NULL: no readiness probe */
+	int ready_timeout_s;
+	enum local_supervise_ready ready;
+	char last_error[256];        /* last probe failure, for ready_failed */
+	CURL *curl;
+	pid_t job;                   /* pid, process group and session of the job */
+	int job_done;                /* the leader was reaped */
+	int job_status;              /* its wait status */
+	uint64_t started_ms;         /* monotonic */
+	uint64_t next_probe_ms;      /* monotonic */
+	uint64_t kill_at_ms;         /* monotonic; 0 = no SIGKILL scheduled */
+	int term_sent;               /* the group got SIGTERM */
+	int killed;                  /* the group got SIGKILL */
+};
+
+/* Monotonic milliseconds. */
+static uint64_t local_supervise_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void local_supervise_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* One line to supervisor.log (our stderr). */
+static void local_supervise_log(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "gantry supervise[%ld]: ", (long)getpid());
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	fflush(stderr);
+}
+
+static void local_supervise_write(struct local_supervise *s, const char *name,
+				  const char *text)
+{
+	char *cause = NULL;
+
+	if (local_write_file(s->dir, name, text, strlen(text), 0600, &cause) != 0) {
+		local_supervise_log("%s", cause);
+		free(cause);
+	}
+}
+
+/* Grace (ms) recorded in the `stop` file, or the default. */
+static uint64_t local_supervise_stop_grace(const struct local_supervise *s)
+{
+	char *text = local_read_file(s->dir, "stop");
+	long long ms = LOCAL_DEFAULT_GRACE_MS;
+
+	if (text != NULL) {
+		if (sscanf(text, "%lld", &ms) != 1 || ms < 0)
+			ms = LOCAL_DEFAULT_GRACE_MS;
+		free(text);
+	}
+	return (uint64_t)ms;
+}
+
+/* TERM to the job's group now, KILL after grace_ms (an earlier KILL already set wins). */
+static void local_supervise_terminate(struct local_supervise *s, uint64_t grace_ms)
+{
+	uint64_t at = local_supervise_now_ms() + grace_ms;
+
+	if (s->job <= 1 || (kill(-s->job, SIGTERM) != 0 && errno == ESRCH))
+		return;
+	s->term_sent = 1;
+	if (s->kill_at_ms == 0 || at < s->kill_at_ms)
+		s->kill_at_ms = at == 0 ? 1 : at;
+}
+
+/* Appends a line to job.log (the job's own log), for failures the user must see there. */
+static void local_supervise_job_log(struct local_supervise *s, const char *line)
+{
+	char *path = xprintf("%s/job.log", s->dir);
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+
+	if (fd >= 0) {
+		ssize_t n = write(fd, line, strlen(line));
+
+		(void)n;
+		close(fd);
+	}
+	free(path);
+}
+
+/* Forks the job: own session, cwd work/, stdin /dev/null, stdout and stderr appended to
+ * job.log, /bin/sh run.sh. Returns 0 once it exec'd, -1 if it could not start (reaped). */
+static int local_supervise_start(struct local_supervise *s)
+{
+	char *script = xprintf("%s/run.sh", s->dir);
+	char *work = xprintf("%s/work", s->dir);
+	char *logp = xprintf("%s/job.log", s->dir);
+	int p[2], report[2] = {0, 0};
+	const char *stages[] = {"open job.log", "open /dev/null", "chdir to", "exec /bin/sh"};
+	sigset_t none;
+	ssize_t n;
+	pid_t pid;
+	int rc = -1;
+
+	if (pipe2(p, O_CLOEXEC) != 0) {
+		local_supervise_log("pipe: %s", strerror(errno));
+		goto out;
+	}
+	pid = fork();
+	if (pid < 0) {
+		local_supervise_log("fork: %s", strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		goto out;
+	}
+	if (pid == 0) {
+		struct sigaction sa;
+		int fd;
+
+		close(p[0]);
+		setsid();
+		memset(&sa, 0, sizeof sa);
+		sa.sa_handler = SIG_DFL;
+		sigemptyset(&sa.sa_mask);
+		for (int sig = 1; sig < NSIG; sig++) {
+			if (sig != SIGKILL && sig != SIGSTOP)
+				sigaction(sig, &sa, NULL);
+		}
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		fd = open(logp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0) {
+			report[0] = 0;
+			goto fail;
+		}
+		fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || dup2(fd, 0) < 0) {
+			report[0] = 1;
+			goto fail;
+		}
+		if (chdir(work) != 0) {
+			report[0] = 2;
+			goto fail;
+		}
+		execl("/bin/sh", "sh", script, (char *)NULL);
+		report[0] = 3;
+	fail:
+		report[1] = errno;
+		n = write(p[1], report, sizeof report);
+		(void)n;
+		_exit(127);
+	}
+	close(p[1]);
+	do {
+		n = read(p[0], report, sizeof report);
+	} while (n < 0 && errno == EINTR);
+	close(p[0]);
+	s->job = pid;
+	if (n == (ssize_t)sizeof report) {
+		char *line;
+		int st;
+
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+		s->job_done = 1;
+		s->job_status = st;
+		line = xprintf("gantry: cannot start the job: %s%s%s: %s\n", stages[report[0] & 3],
+			       report[0] == 2 ? " " : "", report[0] == 2 ? work : "",
+			       strerror(report[1]));
+		local_supervise_job_log(s, line);
+		local_supervise_log("%s", line);
+		free(line);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(script);
+	free(work);
+	free(logp);
+	return rc;
+}
+
+static size_t local_supervise_discard(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	(void)ptr;
+	(void)arg;
+	return size * nmemb;
+}
+
+/* One readiness GET; 1 when it answered 2xx, else 0 with last_error set. */
+static int local_supervise_probe(struct local_supervise *s)
+{
+	char errbuf[CURL_ERROR_SIZE];
+	CURLcode res;
+	long code = 0, oserr = 0;
+
+	if (s->curl == NULL) {
+		s->curl = curl_easy_init();
+		if (s->curl == NULL) {
+			snprintf(s->last_error, sizeof s->last_error, "cannot initialise libcurl");
+			return 0;
+		}
+	}
+	errbuf[0] = '\0';
+	curl_easy_setopt(s->curl, CURLOPT_URL, s->ready_url);
+	curl_easy_setopt(s->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(s->curl, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
+	curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, 2000L);
+	curl_easy_setopt(s->curl, CURLOPT_FORBID_REUSE, 1L);
+	curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, local_supervise_discard);
+	curl_easy_setopt(s->curl, CURLOPT_ERRORBUFFER, errbuf);
+	res = curl_easy_perform(s->curl);
+	curl_easy_setopt(s->curl, CURLOPT_ERRORBUFFER, NULL);
+	if (res == CURLE_OK) {
+		curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &code);
+		if (code >= 200 && code < 300)
+			return 1;
+		snprintf(s->last_error, sizeof s->last_error, "HTTP %ld", code);
+		return 0;
+	}
+	curl_easy_getinfo(s->curl, CURLINFO_OS_ERRNO, &oserr);
+	if (res == CURLE_COULDNT_CONNECT && oserr != 0) {
+		snprintf(s->last_error, sizeof s->last_error, "%s", strerror((int)oserr));
+		s->last_error[0] = (char)tolower((unsigned char)s->last_error[0]);
+	} else {
+		snprintf(s->last_error, sizeof s->last_error, "%s",
+			 errbuf[0] != '\0' ? errbuf : curl_easy_strerror(res));
+	}
+	return 0;
+}
+
+/* Probes when due; records `ready` or, past the timeout, `ready_failed` and stops the job. */
+static void local_supervise_readiness(struct local_supervise *s, uint64_t now)
+{
+	char buf[512];
+
+	if (s->ready != LOCAL_READY_PROBING || s->job_done || s->term_sent ||
+	    now < s->next_probe_ms)
+		return;
+	if (local_supervise_probe(s)) {
+		snprintf(buf, sizeof buf, "%lld\n", (long long)time(NULL) * 1000);
+		local_supervise_write(s, "ready", buf);
+		s->ready = LOCAL_READY_OK;
+		return;
+	}
+	now = local_supervise_now_ms();
+	if (now - s->started_ms >= (uint64_t)s->ready_timeout_s * 1000) {
+		snprintf(buf, sizeof buf,
+			 "readiness probe GET %s did not answer 2xx within %d s (last: %s)\n",
+			 s->ready_url, s->ready_timeout_s,
+			 s->last_error[0] != '\0' ? s->last_error : "no answer");
+		local_supervise_write(s, "ready_failed", buf);
+		local_supervise_log("%.*s", (int)strcspn(buf, "\n"), buf);
+		s->ready = LOCAL_READY_FAILED;
+		local_supervise_terminate(s, LOCAL_DEFAULT_GRACE_MS);
+		return;
+	}
+	s->next_probe_ms = now + LOCAL_SUPERVISE_PROBE_MS;
+}
+
+/* Reaps every child (we are a subreaper, so the job's orphans come to us). */
+static void local_supervise_reap(struct local_supervise *s)
+{
+	pid_t w;
+	int st;
+
+	while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
+		if (w == s->job && !s->job_done) {
+			s->job_done = 1;
+			s->job_status = st;
+		}
+	}
+}
+
+/* 1 while any process is left in the job's process group. */
+static int local_supervise_group_alive(const struct local_supervise *s)
+{
+	return s->job > 1 && (kill(-s->job, 0) == 0 || errno != ESRCH);
+}
+
+/* Milliseconds to sleep until the next thing is due. */
+static int local_supervise_wait_ms(const struct local_supervise *s, uint64_t now)
+{
+	uint64_t wait = LOCAL_SUPERVISE_IDLE_MS;
+
+	if (s->job_done)
+		wait = LOCAL_SUPERVISE_GROUP_MS;
+	if (s->ready == LOCAL_READY_PROBING && !s->term_sent && !s->job_done)
+		wait = s->next_probe_ms > now ? s->next_probe_ms - now : 0;
+	if (s->kill_at_ms != 0) {
+		uint64_t k = s->kill_at_ms > now ? s->kill_at_ms - now : 0;
+
+		if (k < wait)
+			wait = k;
+	}
+	return (int)wait;
+}
+
+/* Watches the job until it and its group are gone. */
+static void local_supervise_loop(struct local_supervise *s, const sigset_t *waitset)
+{
+	for (;;) {
+		struct timespec ts;
+		uint64_t now;
+		int wait, sig;
+
+		local_supervise_reap(s);
+		now = local_supervise_now_ms();
+		if (s->job_done) {
+			if (!local_supervise_group_alive(s))
+				return;
+			if (!s->term_sent)
+				local_supervise_terminate(s, local_file_exists(s->dir, "stop")
+								     ? local_supervise_stop_grace(s)
+								     : LOCAL_DEFAULT_GRACE_MS);
+		}
+		if (s->kill_at_ms != 0 && now >= s->kill_at_ms) {
+			kill(-s->job, SIGKILL);
+			s->killed = 1;
+			s->kill_at_ms = 0;
+		} else if (s->killed && s->job_done) {
+			kill(-s->job, SIGKILL);
+		}
+		local_supervise_readiness(s, now);
+		now = local_supervise_now_ms();
+		wait = local_supervise_wait_ms(s, now);
+		ts.tv_sec = wait / 1000;
+		ts.tv_nsec = (long)(wait % 1000) * 1000000L;
+		sig = sigtimedwait(waitset, NULL, &ts);
+		if (sig == SIGUSR1) {
+			local_supervise_log("stop asked");
+			local_supervise_terminate(s, local_supervise_stop_grace(s));
+		}
+	}
+}
+
+/* Takes a setting handed over by the launcher and removes it from the environment. */
+static char *local_supervise_take_env(const char *name)
+{
+	const char *v = getenv(name);
+	char *copy = v != NULL && v[0] != '\0' ? xstrdup(v) : NULL;
+
+	unsetenv(name);
+	return copy;
+}
+
+int local_supervise_main(int argc, char **argv)
+{
+	struct local_supervise s;
+	struct sigaction sa;
+	sigset_t waitset;
+	char *lockfd, *timeout, *cause = NULL;
+	char buf[64];
+	int rc = 1;
+
+	if (argc < 2 || argv[argc - 1][0] != '/') {
+		fprintf(stderr, "usage: gantry __supervise /ABSOLUTE/JOB/DIR\n");
+		return 1;
+	}
+	memset(&s, 0, sizeof s);
+	s.dir = argv[argc - 1];
+	s.ready_url = local_supervise_take_env(LOCAL_ENV_READY_URL);
+	timeout = local_supervise_take_env(LOCAL_ENV_READY_TIMEOUT);
+	s.ready_timeout_s = timeout != NULL ? atoi(timeout) : 0;
+	if (s.ready_timeout_s <= 0)
+		s.ready_timeout_s = 120;
+	free(timeout);
+	s.ready = s.ready_url != NULL ? LOCAL_READY_PROBING : LOCAL_READY_NONE;
+	/* The launch lock stays held for our whole life; the job must not inherit it. */
+	lockfd = local_supervise_take_env(LOCAL_ENV_LOCK_FD);
+	if (lockfd != NULL) {
+		int fd = atoi(lockfd);
+
+		if (fd > 2 && fcntl(fd, F_GETFD) >= 0)
+			fcntl(fd, F_SETFD, FD_CLOEXEC);
+		free(lockfd);
+	}
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_IGN;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGPIPE, &sa, NULL);
+	sigemptyset(&waitset);
+	sigaddset(&waitset, SIGCHLD);
+	sigaddset(&waitset, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &waitset, NULL);
+	prctl(PR_SET_CHILD_SUBREAPER, 1L, 0L, 0L, 0L);
+	if (chdir("/") != 0)
+		local_supervise_log("chdir /: %s", strerror(errno));
+
+	if (local_pidfile_write(s.dir, "supervisor.pid", getpid(), &cause) != 0) {
+		local_supervise_log("%s", cause);
+		free(cause);
+		goto out;
+	}
+	/* A stop that came before supervisor.pid existed could not signal us: honour it. */
+	if (local_file_exists(s.dir, "stop")) {
+		local_supervise_log("stopped before the job started");
+		local_supervise_write(&s, "exit", "not-started\n");
+		rc = 0;
+		goto out;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	s.started_ms = local_supervise_now_ms();
+	s.next_probe_ms = s.started_ms;
+	if (local_supervise_start(&s) == 0) {
+		if (local_pidfile_write(s.dir, "pid", s.job, &cause) != 0) {
+			local_supervise_log("%s", cause);
+			free(cause);
+		}
+		local_supervise_loop(&s, &waitset);
+	}
+	if (WIFSIGNALED(s.job_status))
+		snprintf(buf, sizeof buf, "signal %d\n", WTERMSIG(s.job_status));
+	else
+		snprintf(buf, sizeof buf, "exited %d\n", WEXITSTATUS(s.job_status));
+	local_supervise_write(&s, "exit", buf);
+	if (s.curl != NULL)
+		curl_easy_cleanup(s.curl);
+	curl_global_cleanup();
+	rc = 0;
+out:
+	free(s.ready_url);
+	return rc;
+}

@@ -1,0 +1,116 @@
+/* provider.h: the interface every backend fills in (one const struct provider_ops per file).
+ * Providers know their backend's protocol and nothing about the store or the screen; they
+ * report through callbacks and the engine persists and decides. All operations are
+ * asynchronous: a callback runs exactly once, from the event loop (possibly before the call
+ * returns for operations that finish immediately). An operation a provider cannot do is NULL
+ * in the table, or returns -1 with a cause such as "not supported by slurm". */
+#ifndef GANTRY_PROVIDER_H
+#define GANTRY_PROVIDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/job.h"
+#include "core/kvlist.h"
+
+struct loop;
+struct template;
+struct provider;
+
+/* What the engine hands a provider to configure an instance. */
+struct provider_config {
+	const char *name;      /* instance name ("local") */
+	const char *state_dir; /* directory the provider may own (local: job directories) */
+	const char *self_exe;  /* path of the gantry binary (local: the supervisor) */
+	const struct kvlist *settings; /* provider-specific settings from config.yaml */
+	struct loop *loop;
+};
+
+/* Everything needed to run one job. */
+struct provider_job_spec {
+	const char *job_id;
+	const char *idem_key;  /* same key on a retry: the provider must not launch twice */
+	const char *name;
+	const char *owner;
+	enum job_kind kind;
+	const char *script;    /* rendered shell text (setup, then run), params already quoted */
+	const struct kvlist *env; /* extra environment (template env, rendered) */
+	int want_port;         /* pick a free port and pass it as $GANTRY_PORT */
+	int fixed_port;        /* nonzero: use this port instead of picking one */
+	const char *readiness_path; /* endpoints/notebooks: HTTP GET path that must answer 2xx */
+	int readiness_timeout_s;
+	int gpus;              /* GPUs to assign ($GANTRY_GPUS) */
+};
+
+struct provider_launch_result {
+	char *ref;  /* provider's handle for the job (heap; the engine stores it) */
+	int port;   /* 0 = none */
+	char *url;  /* heap or NULL */
+};
+
+struct provider_status {
+	enum job_state state; /* what exists: STARTING, RUNNING, SUCCEEDED, FAILED, STOPPED, UNKNOWN */
+	int has_exit;
+	int exit_code;        /* >= 0 exit status, < 0 = -signal */
+	char *reason;         /* heap one-line reason or NULL */
+};
+
+/* One way a template could run on a provider. */
+struct provider_offer {
+	char *provider;    /* instance name */
+	char *description; /* "this host: 2 CPUs, 23.4 GiB, no GPU" */
+	int fits;          /* 1 = the template fits */
+	char *reason;      /* why it does not fit, or NULL */
+	int cpus;
+	int64_t memory_mib;
+	int gpus;
+	char *gpu_name;    /* or NULL */
+	int priced;        /* 0 = unpriced (never shown as $0) */
+	double price_per_hour;
+};
+
+typedef void (*provider_launch_cb)(void *arg, int rc, const struct provider_launch_result *res,
+				   const char *cause);
+typedef void (*provider_status_cb)(void *arg, int rc, const struct provider_status *st,
+				   const char *cause);
+typedef void (*provider_done_cb)(void *arg, int rc, const char *cause);
+/* Log bytes as they arrive (raw, not sanitised: faces sanitise). len == 0 with eof set ends
+ * the stream. */
+typedef void (*provider_log_cb)(void *arg, const char *data, size_t len, int eof);
+
+struct provider_logs; /* an open log stream */
+
+struct provider_ops {
+	const char *name; /* provider type ("local") */
+	int (*open)(const struct provider_config *cfg, struct provider **out, char **cause);
+	void (*close)(struct provider *p);
+	/* Synchronous: describes how the template would run here (heap fields in *out). */
+	int (*offer)(struct provider *p, const struct template *t, struct provider_offer *out,
+		     char **cause);
+	int (*launch)(struct provider *p, const struct provider_job_spec *spec,
+		      provider_launch_cb cb, void *arg, char **cause);
+	int (*refresh)(struct provider *p, const char *job_id, const char *ref,
+		       provider_status_cb cb, void *arg, char **cause);
+	/* Starts stopping (TERM, then KILL after grace_ms); cb when the stop was delivered. */
+	int (*stop)(struct provider *p, const char *ref, int grace_ms, provider_done_cb cb,
+		    void *arg, char **cause);
+	/* Streams the job's log from the start (tail_bytes > 0: only the last tail_bytes);
+	 * follow keeps it open until logs_close or the job ends. */
+	int (*logs_open)(struct provider *p, const char *ref, int follow, int64_t tail_bytes,
+			 provider_log_cb cb, void *arg, struct provider_logs **out, char **cause);
+	void (*logs_close)(struct provider *p, struct provider_logs *lg);
+	/* Refs of every resource carrying Gantry's marks (for reconcile), heap array of heap
+	 * strings, plus for each the job id it names. */
+	int (*list_owned)(struct provider *p, char ***refs, char ***job_ids, size_t *n,
+			  char **cause);
+	/* Kills and removes a resource nobody owns (reconcile). */
+	int (*destroy)(struct provider *p, const char *ref, char **cause);
+};
+
+void provider_offer_clear(struct provider_offer *o);
+void provider_status_clear(struct provider_status *st);
+void provider_launch_result_clear(struct provider_launch_result *r);
+
+extern const struct provider_ops local_provider_ops;
+
+#endif

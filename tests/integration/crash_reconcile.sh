@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# kill -9 in the middle of a launch, restart, reconcile: no orphan process, no duplicate.
+. "$(dirname "$0")/../lib/common.sh"
+
+count_procs() { # processes whose environment names job id $1
+	local n=0 p
+	for p in /proc/[0-9]*; do
+		tr '\0' '\n' <"$p/environ" 2>/dev/null | grep -qx "GANTRY_JOB_ID=$1" && n=$((n + 1))
+	done
+	echo "$n"
+}
+
+# 1. killed after the intent was committed, before the provider was called
+rc=0
+GANTRY_TEST_CRASH=after_intent "$GANTRY_BIN" launch http-endpoint --name crash-a >/dev/null 2>&1 || rc=$?
+check "gantry was killed (exit $rc)" test "$rc" -eq 137
+check "the interrupted job is in the store" bash -c '[ "$(job_field crash-a state)" = PROVISIONING ] || [ "$(job_field crash-a state)" = PENDING ]'
+expect_rc 0 "reconcile" g reconcile
+check "reconcile reports the failed launch" grep -q "failed 1" "$T_HOME/out"
+check "crash-a is FAILED with a reason" bash -c '[ "$(job_field crash-a state)" = FAILED ] && job_field crash-a reason | grep -q interrupted'
+id=$(job_field crash-a id)
+check "no process was started for crash-a" bash -c "[ \$(count_procs $id) -eq 0 ]"
+
+# 2. killed after the provider started the job, before Gantry recorded it
+rc=0
+GANTRY_TEST_CRASH=after_provider "$GANTRY_BIN" launch http-endpoint --name crash-b >/dev/null 2>&1 || rc=$?
+check "gantry was killed again (exit $rc)" test "$rc" -eq 137
+id=$(job_field crash-b id)
+expect_rc 0 "reconcile after the second crash" g reconcile
+check "reconcile adopted the running job" grep -q "adopted 1" "$T_HOME/out"
+check "crash-b RUNNING after adoption" wait_state crash-b RUNNING 30
+check "exactly one job process group for crash-b" bash -c "[ \$(count_procs $id) -ge 1 ] && [ \$(cut -d' ' -f1 '$T_HOME/state/jobs/$id/pid' | wc -l) -eq 1 ]"
+n1=$(count_procs "$id")
+expect_rc 0 "a second reconcile changes nothing" g reconcile
+check "second reconcile adopted nothing" grep -q "adopted 0" "$T_HOME/out"
+check "no duplicate process after reconcile" bash -c "[ \$(count_procs $id) -eq $n1 ]"
+check "only two jobs in the store" bash -c '[ "$("$GANTRY_BIN" ls -o json | python3 -c "import json,sys; print(len(json.load(sys.stdin)))")" = 2 ]'
+
+# 3. a job that died while Gantry was down gets its real outcome
+pgid=$(cut -d' ' -f1 "$T_HOME/state/jobs/$id/pid")
+kill -KILL -- "-$pgid"
+sleep 0.5
+expect_rc 0 "reconcile after the job was killed behind Gantry's back" g reconcile
+check "crash-b FAILED (killed by signal 9)" bash -c '[ "$(job_field crash-b state)" = FAILED ] && job_field crash-b reason | grep -q "signal 9"'
+
+# 4. an orphan resource nobody owns is removed
+mkdir -p "$T_HOME/state/jobs/jdeadbeef/work"
+sleep 1000 &
+orphan=$!
+echo "$orphan $(cut -d' ' -f22 /proc/$orphan/stat)" >"$T_HOME/state/jobs/jdeadbeef/pid"
+expect_rc 0 "reconcile with an orphan" g reconcile
+check "reconcile removed one orphan" grep -q "removed 1 orphan" "$T_HOME/out"
+sleep 0.3
+check "the orphan process is gone" bash -c "! kill -0 $orphan 2>/dev/null || grep -q '^State:.*Z' /proc/$orphan/status"
+wait "$orphan" 2>/dev/null || :
+t_done

@@ -1,0 +1,195 @@
+/* test_job.c: the job state machine against the transition table, names, ids, copies. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/job.h"
+
+/* The legal transitions, written out independently of job.c. */
+static int expected_legal(enum job_state from, enum job_state to)
+{
+	static const struct {
+		enum job_state from;
+		enum job_state to[6];
+		int n;
+	} table[] = {
+	    {JOB_PENDING, {JOB_PROVISIONING, JOB_FAILED, JOB_STOPPING, JOB_STOPPED}, 4},
+	    {JOB_PROVISIONING,
+	     {JOB_STARTING, JOB_RUNNING, JOB_FAILED, JOB_STOPPING, JOB_UNKNOWN},
+	     5},
+	    {JOB_STARTING, {JOB_RUNNING, JOB_SUCCEEDED, JOB_FAILED, JOB_STOPPING, JOB_UNKNOWN}, 5},
+	    {JOB_RUNNING, {JOB_SUCCEEDED, JOB_FAILED, JOB_STOPPING, JOB_PREEMPTED, JOB_UNKNOWN}, 5},
+	    {JOB_STOPPING, {JOB_STOPPED, JOB_FAILED, JOB_UNKNOWN}, 3},
+	    {JOB_PREEMPTED, {JOB_RECOVERING, JOB_FAILED, JOB_STOPPING, JOB_STOPPED}, 4},
+	    {JOB_RECOVERING, {JOB_RUNNING, JOB_FAILED, JOB_STOPPING, JOB_UNKNOWN}, 4},
+	    {JOB_UNKNOWN,
+	     {JOB_STARTING, JOB_RUNNING, JOB_SUCCEEDED, JOB_FAILED, JOB_STOPPING, JOB_STOPPED},
+	     6},
+	};
+
+	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+		if (table[i].from != from)
+			continue;
+		for (int k = 0; k < table[i].n; k++) {
+			if (table[i].to[k] == to)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+static void test_every_pair(void **state)
+{
+	int legal = 0;
+
+	(void)state;
+	for (int f = 0; f < JOB_STATE_COUNT; f++) {
+		for (int t = 0; t < JOB_STATE_COUNT; t++) {
+			int want = expected_legal((enum job_state)f, (enum job_state)t);
+			int got = job_transition_valid((enum job_state)f, (enum job_state)t);
+
+			if (want != got)
+				fail_msg("%s -> %s: expected %s", job_state_name((enum job_state)f),
+				         job_state_name((enum job_state)t),
+				         want ? "legal" : "illegal");
+			legal += got;
+		}
+	}
+	assert_int_equal(legal, 4 + 5 + 5 + 5 + 3 + 4 + 4 + 6);
+}
+
+static void test_terminal_go_nowhere(void **state)
+{
+	(void)state;
+	for (int f = 0; f < JOB_STATE_COUNT; f++) {
+		int terminal = f == JOB_SUCCEEDED || f == JOB_FAILED || f == JOB_STOPPED;
+
+		assert_int_equal(job_state_terminal((enum job_state)f), terminal);
+		assert_int_equal(job_state_active((enum job_state)f), !terminal);
+		assert_false(job_transition_valid((enum job_state)f, (enum job_state)f));
+		if (!terminal)
+			continue;
+		for (int t = 0; t < JOB_STATE_COUNT; t++)
+			assert_false(job_transition_valid((enum job_state)f, (enum job_state)t));
+	}
+	assert_false(job_transition_valid(JOB_STATE_COUNT, JOB_RUNNING));
+	assert_false(job_transition_valid(JOB_RUNNING, JOB_STATE_COUNT));
+	assert_false(job_transition_valid((enum job_state) - 1, JOB_RUNNING));
+}
+
+static void test_state_names(void **state)
+{
+	(void)state;
+	assert_string_equal(job_state_name(JOB_PENDING), "PENDING");
+	assert_string_equal(job_state_name(JOB_UNKNOWN), "UNKNOWN");
+	for (int i = 0; i < JOB_STATE_COUNT; i++) {
+		const char *name = job_state_name((enum job_state)i);
+		char lower[32];
+		size_t k;
+
+		assert_non_null(name);
+		for (k = 0; name[k] != '\0' && k < sizeof lower - 1; k++) {
+			assert_true(isupper((unsigned char)name[k]));
+			lower[k] = (char)tolower((unsigned char)name[k]);
+		}
+		lower[k] = '\0';
+		assert_int_equal(job_state_parse(name), i);
+		assert_int_equal(job_state_parse(lower), i);
+	}
+	assert_int_equal(job_state_parse("Running"), JOB_RUNNING);
+	assert_int_equal(job_state_parse("RUN"), -1);
+	assert_int_equal(job_state_parse(""), -1);
+	assert_int_equal(job_state_parse(NULL), -1);
+	assert_string_equal(job_state_name(JOB_STATE_COUNT), "?");
+}
+
+static void test_kind_names(void **state)
+{
+	(void)state;
+	assert_string_equal(job_kind_name(JOB_KIND_NOTEBOOK), "notebook");
+	assert_string_equal(job_kind_name(JOB_KIND_TRAINING), "training");
+	assert_string_equal(job_kind_name(JOB_KIND_ENDPOINT), "endpoint");
+	for (int i = 0; i < JOB_KIND_COUNT; i++)
+		assert_int_equal(job_kind_parse(job_kind_name((enum job_kind)i)), i);
+	assert_int_equal(job_kind_parse("NoteBook"), JOB_KIND_NOTEBOOK);
+	assert_int_equal(job_kind_parse("service"), -1);
+	assert_int_equal(job_kind_parse(NULL), -1);
+}
+
+static void test_new_id(void **state)
+{
+	char *ids[64];
+
+	(void)state;
+	for (int i = 0; i < 64; i++) {
+		ids[i] = job_new_id();
+		assert_int_equal(strlen(ids[i]), 9);
+		assert_int_equal(ids[i][0], 'j');
+		for (int k = 1; k < 9; k++)
+			assert_non_null(strchr("0123456789abcdef", ids[i][k]));
+		for (int k = 0; k < i; k++)
+			assert_string_not_equal(ids[i], ids[k]);
+	}
+	for (int i = 0; i < 64; i++)
+		free(ids[i]);
+}
+
+static void test_copy_and_lists(void **state)
+{
+	struct job a, b;
+	struct job_list l;
+	struct job_event_list el;
+
+	(void)state;
+	job_init(&a);
+	assert_int_equal(a.state, JOB_PENDING);
+	assert_null(a.id);
+	a.id = strdup("j00000001");
+	a.name = strdup("train-1");
+	a.params_json = strdup("{}");
+	a.gpus = 8;
+	a.created_ms = 1234;
+	job_copy(&b, &a);
+	assert_string_equal(b.id, "j00000001");
+	assert_ptr_not_equal(b.id, a.id);
+	assert_string_equal(b.params_json, "{}");
+	assert_null(b.url);
+	assert_int_equal(b.gpus, 8);
+	assert_int_equal(b.created_ms, 1234);
+	job_clear(&a);
+	assert_null(a.id);
+	job_clear(&a);
+
+	l.items = calloc(2, sizeof *l.items);
+	l.n = 2;
+	l.items[0] = b;
+	job_init(&l.items[1]);
+	l.items[1].name = strdup("x");
+	job_list_free(&l);
+	assert_null(l.items);
+	assert_int_equal(l.n, 0);
+
+	el.items = calloc(1, sizeof *el.items);
+	el.n = 1;
+	el.items[0].job_id = strdup("j1");
+	el.items[0].reason = strdup("because");
+	job_event_list_free(&el);
+	assert_int_equal(el.n, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_every_pair),  cmocka_unit_test(test_terminal_go_nowhere),
+	    cmocka_unit_test(test_state_names), cmocka_unit_test(test_kind_names),
+	    cmocka_unit_test(test_new_id),      cmocka_unit_test(test_copy_and_lists),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

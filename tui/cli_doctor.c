@@ -1,0 +1,143 @@
+/* cli_doctor.c: gantry doctor — dependencies, paths, providers, terminal. */
+#include <curses.h>
+#include <jansson.h>
+#include <langinfo.h>
+#include <stdlib.h>
+#include <string.h>
+#include <term.h>
+#include <unistd.h>
+
+#include "core/xmalloc.h"
+#include "tui/cli.h"
+
+struct doctor {
+	json_t *checks;
+	int bad;
+	int json;
+};
+
+/* Records one check: ok 1 = fine, 0 = problem (with how to fix it in detail). */
+static void doctor_check(struct doctor *d, const char *name, int ok, const char *detail)
+{
+	json_array_append_new(d->checks, json_pack("{s:s, s:b, s:s}", "check", name, "ok", ok,
+						   "detail", detail != NULL ? detail : ""));
+	if (!ok)
+		d->bad++;
+	if (!d->json)
+		printf("%-4s %-14s %s\n", ok ? "ok" : "FAIL", name, detail != NULL ? detail : "");
+}
+
+/* First directory of PATH holding an executable prog, or NULL (heap). */
+static char *doctor_which(const char *prog)
+{
+	const char *path = getenv("PATH");
+	char *copy, *save = NULL, *dir, *hit = NULL;
+
+	if (path == NULL)
+		return NULL;
+	copy = xstrdup(path);
+	for (dir = strtok_r(copy, ":", &save); dir != NULL; dir = strtok_r(NULL, ":", &save)) {
+		char *p = xprintf("%s/%s", dir, prog);
+
+		if (access(p, X_OK) == 0) {
+			hit = p;
+			break;
+		}
+		free(p);
+	}
+	free(copy);
+	return hit;
+}
+
+static void doctor_terminal(struct doctor *d, struct cli_ctx *c)
+{
+	const char *term = getenv("TERM");
+	const char *cs = nl_langinfo(CODESET);
+	int err = 0, colors = -1;
+	char *s;
+
+	if (term != NULL && setupterm(term, -1, &err) == OK) {
+		colors = tigetnum("colors");
+		del_curterm(cur_term);
+	}
+	s = xprintf("TERM=%s, %d colours%s, %s", term != NULL ? term : "(unset)", colors < 0 ? 0 : colors,
+		    c->no_color ? " (colour off: NO_COLOR/--no-color)" : "",
+		    cs != NULL && strcmp(cs, "UTF-8") == 0 ? "UTF-8 glyphs"
+							     : "ASCII glyphs (locale is not UTF-8)");
+	doctor_check(d, "terminal", term != NULL && err == 1, s);
+	free(s);
+}
+
+static int doctor_run(struct cli_ctx *c, int argc, char **argv)
+{
+	struct doctor d = {.checks = json_array(), .json = c->json};
+	struct engine *e;
+	char buf[512];
+	char *s, *p;
+	size_t broken = 0;
+	const struct template_set *ts;
+	int64_t njobs = 0;
+	char *cause = NULL;
+
+	e = cli_engine(c, 1);
+	if (e == NULL) {
+		json_decref(d.checks);
+		return CLI_ENV;
+	}
+	engine_versions(buf, sizeof buf);
+	s = xprintf("%s, ncurses %s", buf, curses_version());
+	doctor_check(&d, "libraries", 1, s);
+	free(s);
+	s = xprintf("config %s, state %s", engine_config(e)->config_dir, engine_config(e)->state_dir);
+	doctor_check(&d, "paths", access(engine_config(e)->state_dir, W_OK) == 0, s);
+	free(s);
+	if (engine_jobs_count(e, &njobs, &cause) == 0) {
+		s = xprintf("%s (%lld jobs)", engine_config(e)->db_path, (long long)njobs);
+		doctor_check(&d, "store", 1, s);
+	} else {
+		s = xstrdup(cause);
+		doctor_check(&d, "store", 0, s);
+	}
+	free(s);
+	free(cause);
+	ts = engine_templates(e);
+	for (size_t i = 0; i < ts->n; i++)
+		broken += ts->items[i]->error != NULL;
+	s = xprintf("%zu loaded from %s/templates and the user/system dirs, %zu broken", ts->n,
+		    engine_config(e)->data_dir, broken);
+	doctor_check(&d, "templates", ts->n > 0 && broken == 0, s);
+	free(s);
+	for (size_t i = 0; i < engine_provider_count(e); i++) {
+		struct engine_provider_info pi;
+
+		engine_provider_info(e, i, &pi);
+		s = xprintf("provider %s (%s)%s%s", pi.name, pi.type, pi.message ? ": " : "",
+			    pi.message ? pi.message : "");
+		doctor_check(&d, "provider", pi.healthy, s);
+		free(s);
+	}
+	p = doctor_which("python3");
+	doctor_check(&d, "python3", p != NULL,
+		     p != NULL ? p : "not found: the training and endpoint templates need it "
+				     "(apt-get install python3)");
+	free(p);
+	p = doctor_which("jupyter");
+	doctor_check(&d, "jupyter", p != NULL,
+		     p != NULL ? p : "not found: the notebook templates need it "
+				     "(apt-get install jupyter-notebook)");
+	free(p);
+	doctor_terminal(&d, c);
+	if (c->json)
+		cli_print_json(json_pack("{s:o, s:i}", "checks", d.checks, "problems", d.bad));
+	else
+		json_decref(d.checks);
+	return d.bad == 0 ? CLI_OK : CLI_FAILED;
+}
+
+const struct cli_cmd cli_doctor_cmd = {
+	.name = "doctor",
+	.usage = "doctor [-o json]",
+	.summary = "check dependencies, paths, the store, templates, providers and the terminal",
+	.help = "Exit code 1 when any check fails; each failure says how to fix it.\n",
+	.run = doctor_run,
+};

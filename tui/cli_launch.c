@@ -1,0 +1,245 @@
+/* cli_launch.c: gantry launch TEMPLATE — plan, launch, and follow the job until it runs. */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/loop.h"
+#include "core/xmalloc.h"
+#include "tui/cli.h"
+
+struct launch_wait {
+	int done;
+	int rc;
+	char *cause;
+};
+
+static void launch_cb(void *arg, int rc, const char *job_id, const char *cause)
+{
+	struct launch_wait *w = arg;
+
+	w->done = 1;
+	w->rc = rc;
+	if (cause != NULL)
+		w->cause = xstrdup(cause);
+}
+
+static void launch_print_plan(struct cli_ctx *c, const struct engine_plan *p)
+{
+	char *s;
+
+	if (c->json) {
+		json_t *o = json_object(), *params = json_object(), *env = json_object();
+
+		for (size_t i = 0; i < p->params.n; i++)
+			json_object_set_new(params, p->params.keys[i], json_string(p->params.vals[i]));
+		for (size_t i = 0; i < p->env.n; i++)
+			json_object_set_new(env, p->env.keys[i], json_string(p->env.vals[i]));
+		json_object_set_new(o, "template", json_string(p->template_name));
+		json_object_set_new(o, "provider", json_string(p->provider));
+		json_object_set_new(o, "accelerators", json_string(p->accels));
+		json_object_set_new(o, "gpus", json_integer(p->gpus));
+		json_object_set_new(o, "port", json_boolean(p->want_port));
+		json_object_set_new(o, "fits", json_boolean(p->offer.fits));
+		json_object_set_new(o, "offer", p->offer.description
+							? json_string(p->offer.description)
+							: json_null());
+		json_object_set_new(o, "reason",
+				    p->offer.reason ? json_string(p->offer.reason) : json_null());
+		json_object_set_new(o, "priced", json_boolean(p->offer.priced));
+		json_object_set_new(o, "params", params);
+		json_object_set_new(o, "env", env);
+		json_object_set_new(o, "script", json_string(p->script));
+		cli_print_json(o);
+		return;
+	}
+	s = xprintf("template:  %s\nprovider:  %s (%s)\nfits:      %s%s%s\nGPUs:      %s\n"
+		    "port:      %s\nprice:     %s\nparams:\n",
+		    p->template_name, p->provider,
+		    p->offer.description != NULL ? p->offer.description : "-",
+		    p->offer.fits ? "yes" : "no", p->offer.reason != NULL ? " — " : "",
+		    p->offer.reason != NULL ? p->offer.reason : "", p->accels,
+		    p->want_port ? "a free port, passed as $GANTRY_PORT" : "none",
+		    p->offer.priced ? "priced" : "unpriced (no price known for this provider)");
+	cli_puts_safe(c, stdout, s);
+	free(s);
+	for (size_t i = 0; i < p->params.n; i++) {
+		s = xprintf("  %s=%s\n", p->params.keys[i], p->params.vals[i]);
+		cli_puts_safe(c, stdout, s);
+		free(s);
+	}
+	fputs("script:\n", stdout);
+	cli_puts_safe(c, stdout, p->script);
+}
+
+/* Waits until the job is RUNNING (or ended; with until_end, until it ended). */
+static int launch_follow(struct cli_ctx *c, const char *id, int until_end, int timeout_s,
+			 struct job *out)
+{
+	enum job_state last = JOB_PENDING;
+	uint64_t deadline = loop_now_ms() + (uint64_t)timeout_s * 1000;
+	char *cause = NULL;
+
+	for (;;) {
+		cli_settle(c->e);
+		job_clear(out);
+		if (engine_job(c->e, id, out, &cause) != 0) {
+			cli_fail("launch", CLI_FAILED, "%s", cause);
+			free(cause);
+			return -1;
+		}
+		if (out->state != last && !c->json) {
+			fprintf(stderr, "  %s\n", job_state_name(out->state));
+			last = out->state;
+		}
+		if (job_state_terminal(out->state) || (!until_end && out->state == JOB_RUNNING))
+			return 0;
+		if (loop_now_ms() > deadline)
+			return 1;
+		loop_run_once(engine_loop(c->e), 200);
+	}
+}
+
+static int launch_run(struct cli_ctx *c, int argc, char **argv)
+{
+	struct engine_launch_req req;
+	struct engine_plan plan;
+	struct launch_wait w = {0};
+	const char **sets = xcalloc((size_t)argc, sizeof *sets);
+	int dry = 0, detach = 0, until_end = 0, timeout_s = 600, rc = CLI_OK;
+	char *cause = NULL, *id = NULL;
+	struct job j;
+
+	memset(&req, 0, sizeof req);
+	job_init(&j);
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "--set") == 0 || strcmp(a, "-s") == 0) {
+			if (++i >= argc) {
+				rc = cli_fail("launch", CLI_USAGE, "%s needs k=v", a);
+				goto out;
+			}
+			sets[req.nsets++] = argv[i];
+		} else if (strncmp(a, "--set=", 6) == 0) {
+			sets[req.nsets++] = a + 6;
+		} else if ((strcmp(a, "--provider") == 0 || strcmp(a, "--name") == 0 ||
+			    strcmp(a, "--timeout") == 0)) {
+			if (++i >= argc) {
+				rc = cli_fail("launch", CLI_USAGE, "%s needs a value", a);
+				goto out;
+			}
+			if (a[2] == 'p')
+				req.provider = argv[i];
+			else if (a[2] == 'n')
+				req.name = argv[i];
+			else if ((timeout_s = atoi(argv[i])) <= 0) {
+				rc = cli_fail("launch", CLI_USAGE, "--timeout expects seconds > 0");
+				goto out;
+			}
+		} else if (strcmp(a, "--dry-run") == 0) {
+			dry = 1;
+		} else if (strcmp(a, "--detach") == 0) {
+			detach = 1;
+		} else if (strcmp(a, "--wait") == 0) {
+			until_end = 1;
+		} else if (a[0] == '-') {
+			rc = cli_fail("launch", CLI_USAGE, "unknown option '%s'", a);
+			goto out;
+		} else if (req.template_name == NULL) {
+			req.template_name = a;
+		} else {
+			rc = cli_fail("launch", CLI_USAGE, "unexpected argument '%s'", a);
+			goto out;
+		}
+	}
+	if (req.template_name == NULL) {
+		rc = cli_fail("launch", CLI_USAGE, "which template? (see: gantry templates)");
+		goto out;
+	}
+	if (req.name != NULL && req.name[strspn(req.name, "abcdefghijklmnopqrstuvwxyz0123456789-_.")] != '\0') {
+		rc = cli_fail("launch", CLI_USAGE,
+			      "--name may hold only a-z, 0-9, '-', '_' and '.'");
+		goto out;
+	}
+	req.sets = sets;
+	if (cli_engine(c, 1) == NULL) {
+		rc = CLI_ENV;
+		goto out;
+	}
+	if (engine_plan(c->e, &req, &plan, &cause) != 0) {
+		rc = cli_fail("launch", template_set_find(engine_templates(c->e), req.template_name)
+					       ? CLI_USAGE
+					       : CLI_NOTFOUND,
+			      "%s", cause);
+		goto out;
+	}
+	if (dry) {
+		launch_print_plan(c, &plan);
+		engine_plan_clear(&plan);
+		goto out;
+	}
+	engine_plan_clear(&plan);
+	if (engine_launch(c->e, &req, &id, launch_cb, &w, &cause) != 0) {
+		rc = cli_fail("launch", id != NULL ? CLI_FAILED : CLI_USAGE, "%s", cause);
+		goto out;
+	}
+	while (!w.done)
+		loop_run_once(engine_loop(c->e), 100);
+	if (engine_job(c->e, id, &j, &cause) == 0 && !c->json)
+		fprintf(stderr, "launched %s (%s) on %s\n", j.name, j.id, j.provider);
+	if (w.rc != 0) {
+		rc = cli_fail("launch", CLI_FAILED, "%s", w.cause != NULL ? w.cause : "launch failed");
+		goto out;
+	}
+	if (!detach) {
+		int r = launch_follow(c, id, until_end, timeout_s, &j);
+
+		if (r < 0) {
+			rc = CLI_FAILED;
+			goto out;
+		}
+		if (r > 0)
+			fprintf(stderr, "gantry: launch: still %s after %d s; it keeps going (gantry show %s)\n",
+				job_state_name(j.state), timeout_s, j.name);
+	}
+	if (c->json) {
+		cli_print_json(cli_job_json(c->e, &j));
+	} else {
+		json_t *o = cli_job_json(c->e, &j);
+		json_t *url = json_object_get(o, "url");
+		char *s = xprintf("%s %s%s%s\n", j.name, job_state_name(j.state),
+				  json_is_string(url) ? "  " : "",
+				  json_is_string(url) ? json_string_value(url) : "");
+
+		cli_puts_safe(c, stdout, s);
+		free(s);
+		json_decref(o);
+	}
+	if (j.state == JOB_FAILED) {
+		rc = cli_fail("launch", CLI_FAILED, "%s failed: %s", j.name,
+			      j.reason != NULL ? j.reason : "no reason recorded");
+	}
+out:
+	free(w.cause);
+	free(cause);
+	free(id);
+	free(sets);
+	job_clear(&j);
+	return rc;
+}
+
+const struct cli_cmd cli_launch_cmd = {
+	.name = "launch",
+	.usage = "launch TEMPLATE [--set k=v]... [--provider P] [--name N] [--dry-run] "
+		 "[--detach | --wait] [-o json]",
+	.summary = "launch a job from a template and wait until it runs",
+	.help = "  --set k=v      set a template parameter (repeatable); see 'gantry templates NAME'\n"
+		"  --provider P   run on provider P (default: the template's placement, else local)\n"
+		"  --name N       job name (default TEMPLATE-N)\n"
+		"  --dry-run      show what would run (provider, fit, params, script) and stop\n"
+		"  --detach       return as soon as the provider has the job\n"
+		"  --wait         wait until the job ends; exit 1 if it failed\n"
+		"  --timeout S    give up waiting after S seconds (default 600); the job goes on\n",
+	.run = launch_run,
+};

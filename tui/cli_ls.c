@@ -1,0 +1,71 @@
+/* cli_ls.c: gantry ls — the jobs table. */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/loop.h"
+#include "core/xmalloc.h"
+#include "tui/cli.h"
+
+static int ls_run(struct cli_ctx *c, int argc, char **argv)
+{
+	struct job_list l = {0};
+	int active = 0, refresh = 1;
+	char *cause = NULL;
+	int64_t now = loop_wall_ms();
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-a") == 0 || strcmp(argv[i], "--active") == 0)
+			active = 1;
+		else if (strcmp(argv[i], "--no-refresh") == 0)
+			refresh = 0;
+		else
+			return cli_fail("ls", CLI_USAGE, "unknown argument '%s'", argv[i]);
+	}
+	if (cli_engine(c, 1) == NULL)
+		return CLI_ENV;
+	if (refresh && !c->readonly)
+		cli_settle(c->e);
+	if (engine_jobs(c->e, active, &l, &cause) != 0) {
+		int rc = cli_fail("ls", CLI_ENV, "%s", cause);
+
+		free(cause);
+		return rc;
+	}
+	if (c->json) {
+		json_t *a = json_array();
+
+		for (size_t i = 0; i < l.n; i++)
+			json_array_append_new(a, cli_job_json(c->e, &l.items[i]));
+		cli_print_json(a);
+	} else if (l.n == 0) {
+		fputs("No jobs. Launch one: gantry launch hello  (templates: gantry templates)\n",
+		      stdout);
+	} else {
+		printf("%-24s %-10s %-9s %-11s %-9s %6s  %s\n", "NAME", "ID", "KIND", "STATE",
+		       "PROVIDER", "AGE", "OWNER");
+		for (size_t i = 0; i < l.n; i++) {
+			const struct job *j = &l.items[i];
+			char age[16];
+			char *line;
+
+			cli_age(now - j->created_ms, age, sizeof age);
+			line = xprintf("%-24s %-10s %-9s %-11s %-9s %6s  %s\n", j->name, j->id,
+				       job_kind_name(j->kind), job_state_name(j->state),
+				       j->provider, age, j->owner);
+			cli_puts_safe(c, stdout, line);
+			free(line);
+		}
+	}
+	job_list_free(&l);
+	return CLI_OK;
+}
+
+const struct cli_cmd cli_ls_cmd = {
+	.name = "ls",
+	.usage = "ls [-a|--active] [--no-refresh] [-o json]",
+	.summary = "list jobs, newest first (states are refreshed from the providers first)",
+	.help = "  -a, --active   only jobs that have not ended\n"
+		"  --no-refresh   show what the store holds without asking the providers\n",
+	.run = ls_run,
+};
