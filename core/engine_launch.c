@@ -283,9 +283,25 @@ int engine_launch(struct engine *e, const struct engine_launch_req *req, char **
 		engine_launch_ctx_free(c);
 		goto fail;
 	}
-	if (store_launch_intent(e->store, &j, cause) != 0) {
-		engine_launch_ctx_free(c);
-		goto fail;
+	/* Two processes may pick the same automatic name at once: the loser picks again. */
+	for (int attempt = 0;; attempt++) {
+		char *why = NULL;
+
+		if (store_launch_intent(e->store, &j, &why) == 0)
+			break;
+		if (req->name != NULL || attempt >= 20 || strstr(why, "already exists") == NULL) {
+			xcause(cause, "%s", why);
+			free(why);
+			engine_launch_ctx_free(c);
+			goto fail;
+		}
+		free(why);
+		free(j.name);
+		j.name = NULL;
+		if (store_job_next_name(e->store, t->name, &j.name, cause) != 0) {
+			engine_launch_ctx_free(c);
+			goto fail;
+		}
 	}
 	engine_emit_state(e, j.id, JOB_PENDING, JOB_PENDING, "launch requested");
 	engine_crash_point("after_intent");

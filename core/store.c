@@ -489,7 +489,7 @@ static int store_job_insert(struct store *s, const struct job *j, int64_t now, c
 	store_bind_text(st, 9, j->params_json);
 	store_bind_text(st, 10, j->spec_json);
 	store_bind_text(st, 11, j->provider_ref);
-	store_bind_text(st, 12, j->reason);
+	store_bind_text(st, 12, j->reason != NULL ? j->reason : "launch requested");
 	store_bind_text(st, 13, j->url);
 	sqlite3_bind_int(st, 14, j->port);
 	sqlite3_bind_int(st, 15, j->has_exit != 0);

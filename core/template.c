@@ -27,9 +27,17 @@ struct vctx {
 	char *error;    /* first error, "PATH:LINE:COL: message" */
 };
 
+/* Control characters (from values quoted in a message) become '?' so errors stay one line. */
+static void one_line(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
 /* Records the first error, pointing at node n; returns -1. */
 static int verr(struct vctx *v, const struct tpl_node *n, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int verr(struct vctx *v, const struct tpl_node *n, const char *fmt, ...)
 {
@@ -41,6 +49,7 @@ static int verr(struct vctx *v, const struct tpl_node *n, const char *fmt, ...)
 	va_start(ap, fmt);
 	msg = xvprintf(fmt, ap);
 	va_end(ap);
+	one_line(msg);
 	v->error = xprintf("%s:%d:%d: %s", v->path, n->line, n->col, msg);
 	free(msg);
 	return -1;
@@ -48,8 +57,8 @@ static int verr(struct vctx *v, const struct tpl_node *n, const char *fmt, ...)
 
 static int is_scalar(const struct tpl_node *n)
 {
-	return n->type == TPL_NODE_STRING || n->type == TPL_NODE_INT ||
-	       n->type == TPL_NODE_FLOAT || n->type == TPL_NODE_BOOL;
+	return n->type == TPL_NODE_STRING || n->type == TPL_NODE_INT || n->type == TPL_NODE_FLOAT ||
+	       n->type == TPL_NODE_BOOL;
 }
 
 static int in_list(const char *s, const char *const *list)
@@ -89,7 +98,7 @@ static const struct tpl_node *map_get(const struct tpl_node *m, const char *name
 
 /* Rejects unknown and duplicate fields of mapping m; where is "" or " in resources". */
 static int check_fields(struct vctx *v, const struct tpl_node *m, const char *const *allowed,
-			const char *where)
+                        const char *where)
 {
 	for (size_t i = 0; i < m->n; i++) {
 		const struct tpl_node *k = m->keys[i];
@@ -104,13 +113,13 @@ static int check_fields(struct vctx *v, const struct tpl_node *m, const char *co
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(m->keys[j]->text, k->text) == 0)
 				return verr(v, k, "duplicate field '%s'%s (first at line %d)",
-					    k->text, where, m->keys[j]->line);
+				            k->text, where, m->keys[j]->line);
 	}
 	return 0;
 }
 
 static int check_required(struct vctx *v, const struct tpl_node *m, const char *const *required,
-			  const char *where)
+                          const char *where)
 {
 	for (size_t i = 0; required[i] != NULL; i++)
 		if (map_get(m, required[i]) == NULL)
@@ -122,7 +131,7 @@ static int want_map(struct vctx *v, const struct tpl_node *n, const char *exampl
 {
 	if (n->type != TPL_NODE_MAP)
 		return verr(v, n, "expected a mapping such as %s, got %s", example,
-			    template_parse_type_name(n->type));
+		            template_parse_type_name(n->type));
 	return 0;
 }
 
@@ -142,8 +151,7 @@ static int want_int(struct vctx *v, const struct tpl_node *n, long lo, long hi, 
 	char *end;
 
 	if (n->type != TPL_NODE_INT)
-		return verr(v, n, "expected an integer, got %s",
-			    template_parse_type_name(n->type));
+		return verr(v, n, "expected an integer, got %s", template_parse_type_name(n->type));
 	errno = 0;
 	val = strtol(n->text, &end, 10);
 	if (errno != 0 || *end != '\0' || val < lo || val > hi)
@@ -154,7 +162,7 @@ static int want_int(struct vctx *v, const struct tpl_node *n, long lo, long hi, 
 
 static int want_int_field(struct vctx *v, const struct tpl_node *n, long lo, long hi, int *out)
 {
-	long val;
+	long val = 0;
 
 	if (want_int(v, n, lo, hi, &val) != 0)
 		return -1;
@@ -162,8 +170,7 @@ static int want_int_field(struct vctx *v, const struct tpl_node *n, long lo, lon
 	return 0;
 }
 
-static int want_number(struct vctx *v, const struct tpl_node *n, double lo, double hi,
-		       double *out)
+static int want_number(struct vctx *v, const struct tpl_node *n, double lo, double hi, double *out)
 {
 	double val;
 	char *end;
@@ -179,7 +186,7 @@ static int want_number(struct vctx *v, const struct tpl_node *n, double lo, doub
 
 /* One of choices (a NULL-terminated list); index in *out. */
 static int want_choice(struct vctx *v, const struct tpl_node *n, const char *const *choices,
-		       int *out)
+                       int *out)
 {
 	int i;
 
@@ -209,15 +216,15 @@ static int want_string_list(struct vctx *v, const struct tpl_node *n, char ***ou
 	}
 	if (n->type != TPL_NODE_SEQ)
 		return verr(v, n, "expected a list of strings, got %s",
-			    template_parse_type_name(n->type));
+		            template_parse_type_name(n->type));
 	for (size_t i = 0; i < n->n; i++) {
 		const struct tpl_node *it = n->items[i];
 
 		if (!is_scalar(it) || it->text[0] == '\0')
 			return verr(v, it, "expected a non-empty string, got %s",
-				    it->type == TPL_NODE_STRING
-					    ? "an empty string"
-					    : template_parse_type_name(it->type));
+			            it->type == TPL_NODE_STRING
+			                ? "an empty string"
+			                : template_parse_type_name(it->type));
 		*out = xreallocarray(*out, *nout + 1, sizeof **out);
 		(*out)[(*nout)++] = xstrdup(it->text);
 	}
@@ -252,10 +259,10 @@ static int valid_template_name(const char *s)
 static const char *const kind_names[] = {"notebook", "training", "endpoint", NULL};
 
 static int load_param(struct vctx *v, const struct tpl_node *key, const struct tpl_node *m,
-		      struct tpl_param *p)
+                      struct tpl_param *p)
 {
 	static const char *const fields[] = {"type",    "default", "min",         "max",
-					     "choices", "pattern", "description", NULL};
+	                                     "choices", "pattern", "description", NULL};
 	static const char *const types[] = {"string", "int", "float", "bool", "enum", NULL};
 	const struct tpl_node *n;
 	char where[128];
@@ -266,9 +273,9 @@ static int load_param(struct vctx *v, const struct tpl_node *key, const struct t
 	p->col = key->col;
 	if (!is_ident(p->name))
 		return verr(v, key,
-			    "invalid parameter name '%s': expected letters, digits and '_', "
-			    "not starting with a digit",
-			    p->name);
+		            "invalid parameter name '%s': expected letters, digits and '_', "
+		            "not starting with a digit",
+		            p->name);
 	snprintf(where, sizeof where, " in parameter '%s'", p->name);
 	if (want_map(v, m, "{type: int, default: 3}") != 0 ||
 	    check_fields(v, m, fields, where) != 0)
@@ -292,21 +299,20 @@ static int load_param(struct vctx *v, const struct tpl_node *key, const struct t
 		*(i == 0 ? &p->has_min : &p->has_max) = 1;
 	}
 	if (p->has_min && p->has_max && p->max < p->min)
-		return verr(v, map_get(m, "max"), "max (%g) is less than min (%g)", p->max,
-			    p->min);
+		return verr(v, map_get(m, "max"), "max (%g) is less than min (%g)", p->max, p->min);
 	if ((n = map_get(m, "choices")) != NULL) {
 		if (p->type != TPL_PARAM_ENUM)
 			return verr(v, n, "'choices' is only allowed for enum parameters");
 		if (n->type != TPL_NODE_SEQ || n->n == 0)
 			return verr(v, n, "expected a non-empty list of choices, got %s",
-				    n->type == TPL_NODE_SEQ ? "an empty list"
-							    : template_parse_type_name(n->type));
+			            n->type == TPL_NODE_SEQ ? "an empty list"
+			                                    : template_parse_type_name(n->type));
 		for (size_t i = 0; i < n->n; i++) {
 			const struct tpl_node *c = n->items[i];
 
 			if (!is_scalar(c))
 				return verr(v, c, "expected a string choice, got %s",
-					    template_parse_type_name(c->type));
+				            template_parse_type_name(c->type));
 			for (size_t j = 0; j < p->nchoices; j++)
 				if (strcmp(p->choices[j], c->text) == 0)
 					return verr(v, c, "duplicate choice '%s'", c->text);
@@ -358,7 +364,7 @@ static int load_params(struct vctx *v, const struct tpl_node *m)
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(m->keys[j]->text, m->keys[i]->text) == 0)
 				return verr(v, m->keys[i], "duplicate parameter '%s'",
-					    m->keys[i]->text);
+				            m->keys[i]->text);
 		t->nparams++;
 		if (load_param(v, m->keys[i], m->items[i], &t->params[i]) != 0)
 			return -1;
@@ -397,9 +403,9 @@ static int parse_accel(struct vctx *v, const struct tpl_node *n, struct tpl_acce
 	return 0;
 bad:
 	return verr(v, n,
-		    "invalid accelerator '%s': expected NAME or NAME:COUNT (count 1 to 1024) "
-		    "such as H100:8, or none",
-		    s);
+	            "invalid accelerator '%s': expected NAME or NAME:COUNT (count 1 to 1024) "
+	            "such as H100:8, or none",
+	            s);
 }
 
 static int load_accels(struct vctx *v, const struct tpl_node *n)
@@ -416,15 +422,16 @@ static int load_accels(struct vctx *v, const struct tpl_node *n)
 		return 0;
 	}
 	if (n->type != TPL_NODE_SEQ)
-		return verr(v, n, "expected an accelerator such as H100:8 or a list of them, got %s",
-			    template_parse_type_name(n->type));
+		return verr(v, n,
+		            "expected an accelerator such as H100:8 or a list of them, got %s",
+		            template_parse_type_name(n->type));
 	r->accels = xcalloc(n->n == 0 ? 1 : n->n, sizeof *r->accels);
 	for (size_t i = 0; i < n->n; i++) {
 		const struct tpl_node *it = n->items[i];
 
 		if (!is_scalar(it))
 			return verr(v, it, "expected an accelerator such as H100:8, got %s",
-				    template_parse_type_name(it->type));
+			            template_parse_type_name(it->type));
 		if (strcasecmp(it->text, "none") == 0)
 			return verr(v, it, "'none' cannot be one of several alternatives");
 		if (parse_accel(v, it, &r->accels[i]) != 0)
@@ -444,13 +451,13 @@ static int load_amount(struct vctx *v, const struct tpl_node *n, long hi, int *v
 		return want_int_field(v, n, 1, hi, val);
 	if (n->type != TPL_NODE_STRING)
 		return verr(v, n, "expected an integer or N+ such as 16+, got %s",
-			    template_parse_type_name(n->type));
+		            template_parse_type_name(n->type));
 	errno = 0;
 	x = strtol(n->text, &end, 10);
 	if (n->text[0] < '0' || n->text[0] > '9' || errno != 0 ||
 	    !(*end == '\0' || (end[0] == '+' && end[1] == '\0')) || x < 1 || x > hi)
 		return verr(v, n, "invalid amount '%s': expected N or N+ with N from 1 to %ld",
-			    n->text, hi);
+		            n->text, hi);
 	*val = (int)x;
 	*plus = *end == '+';
 	return 0;
@@ -458,8 +465,8 @@ static int load_amount(struct vctx *v, const struct tpl_node *n, long hi, int *v
 
 static int load_resources(struct vctx *v, const struct tpl_node *m)
 {
-	static const char *const fields[] = {"accelerators", "cpus", "memory",
-					     "spot",         "nodes", NULL};
+	static const char *const fields[] = {"accelerators", "cpus",  "memory",
+	                                     "spot",         "nodes", NULL};
 	static const char *const spots[] = {"never", "prefer", "only", NULL};
 	struct tpl_resources *r = &v->t->resources;
 	const struct tpl_node *n;
@@ -526,6 +533,28 @@ static int load_data(struct vctx *v, const struct tpl_node *m)
 	return 0;
 }
 
+/* Every {{name}} in text must name a declared parameter. */
+static int check_placeholders(struct vctx *v, const struct tpl_node *n, const char *field,
+                              const char *text)
+{
+	struct kvlist vals;
+	char *out = NULL, *cause = NULL;
+	int rc;
+
+	kvlist_init(&vals);
+	for (size_t i = 0; i < v->t->nparams; i++)
+		kvlist_set(&vals, v->t->params[i].name, "");
+	rc = template_render_raw(text, &vals, &out, &cause);
+	kvlist_free(&vals);
+	free(out);
+	if (rc != 0) {
+		verr(v, n, "in %s: %s", field, cause);
+		free(cause);
+		return -1;
+	}
+	return 0;
+}
+
 static int load_env(struct vctx *v, const struct tpl_node *m)
 {
 	if (want_map(v, m, "{HF_HOME: /scratch/hf}") != 0)
@@ -535,18 +564,21 @@ static int load_env(struct vctx *v, const struct tpl_node *m)
 
 		if (!is_ident(k->text))
 			return verr(v, k,
-				    "invalid environment variable name '%s': expected letters, "
-				    "digits and '_'",
-				    k->text);
+			            "invalid environment variable name '%s': expected letters, "
+			            "digits and '_'",
+			            k->text);
 		if (strncmp(k->text, "GANTRY_", 7) == 0)
-			return verr(v, k, "environment variable '%s': names starting with GANTRY_ "
-					  "are reserved for the engine",
-				    k->text);
+			return verr(v, k,
+			            "environment variable '%s': names starting with GANTRY_ "
+			            "are reserved for the engine",
+			            k->text);
 		if (kvlist_get(&v->t->env, k->text) != NULL)
 			return verr(v, k, "duplicate environment variable '%s'", k->text);
 		if (!is_scalar(val))
 			return verr(v, val, "expected a string value, got %s",
-				    template_parse_type_name(val->type));
+			            template_parse_type_name(val->type));
+		if (check_placeholders(v, val, "env", val->text) != 0)
+			return -1;
 		kvlist_set(&v->t->env, k->text, val->text);
 	}
 	return 0;
@@ -558,7 +590,7 @@ static int load_ports(struct vctx *v, const struct tpl_node *n)
 
 	if (n->type != TPL_NODE_SEQ)
 		return verr(v, n, "expected a list of ports such as [8888], got %s",
-			    template_parse_type_name(n->type));
+		            template_parse_type_name(n->type));
 	t->ports = xcalloc(n->n == 0 ? 1 : n->n, sizeof *t->ports);
 	for (size_t i = 0; i < n->n; i++) {
 		int port;
@@ -664,13 +696,13 @@ static int load_limits(struct vctx *v, const struct tpl_node *m)
 
 		if (!is_scalar(n) || n->type == TPL_NODE_BOOL)
 			return verr(v, n, "expected a duration such as 12h, got %s",
-				    template_parse_type_name(n->type));
+			            template_parse_type_name(n->type));
 		s = parse_duration(n->text);
 		if (s <= 0)
 			return verr(v, n,
-				    "invalid duration '%s': expected seconds, or a number with a "
-				    "unit s, m, h or d such as 30m or 12h",
-				    n->text);
+			            "invalid duration '%s': expected seconds, or a number with a "
+			            "unit s, m, h or d such as 30m or 12h",
+			            n->text);
 		l->max_runtime_s = s;
 	}
 	return 0;
@@ -678,17 +710,17 @@ static int load_limits(struct vctx *v, const struct tpl_node *m)
 
 static int load_service(struct vctx *v, const struct tpl_node *key, const struct tpl_node *m)
 {
-	static const char *const fields[] = {"port",     "readiness",
-					     "readiness_timeout", "replicas",
-					     "target_qps_per_replica", NULL};
+	static const char *const fields[] = {
+	    "port", "readiness", "readiness_timeout", "replicas", "target_qps_per_replica", NULL};
 	static const char *const rfields[] = {"min", "max", NULL};
 	struct tpl_service *s = &v->t->service;
 	int endpoint = v->kind_known && v->t->kind == JOB_KIND_ENDPOINT;
 	const struct tpl_node *n;
 
 	if (v->kind_known && v->t->kind == JOB_KIND_TRAINING)
-		return verr(v, key, "'service' is not allowed for kind training "
-				    "(only for endpoint and notebook)");
+		return verr(v, key,
+		            "'service' is not allowed for kind training "
+		            "(only for endpoint and notebook)");
 	if (want_map(v, m, "{port: 8000, readiness: /health}") != 0 ||
 	    check_fields(v, m, fields, " in service") != 0)
 		return -1;
@@ -699,17 +731,19 @@ static int load_service(struct vctx *v, const struct tpl_node *key, const struct
 		if (want_string(v, n, &s->readiness) != 0)
 			return -1;
 		if (s->readiness[0] != '/')
-			return verr(v, n, "invalid readiness path '%s': expected a path such as "
-					  "/health",
-				    s->readiness);
+			return verr(v, n,
+			            "invalid readiness path '%s': expected a path such as "
+			            "/health",
+			            s->readiness);
 	}
 	if ((n = map_get(m, "readiness_timeout")) != NULL &&
 	    want_int_field(v, n, 1, 86400, &s->readiness_timeout_s) != 0)
 		return -1;
 	if ((n = map_get(m, "target_qps_per_replica")) != NULL) {
 		if (!endpoint && v->kind_known)
-			return verr(v, n, "'target_qps_per_replica' is only allowed for kind "
-					  "endpoint");
+			return verr(v, n,
+			            "'target_qps_per_replica' is only allowed for kind "
+			            "endpoint");
 		if (want_number(v, n, 1e-6, 1e9, &s->target_qps_per_replica) != 0)
 			return -1;
 	}
@@ -730,29 +764,7 @@ static int load_service(struct vctx *v, const struct tpl_node *key, const struct
 			return -1;
 		if (s->replicas_max < s->replicas_min)
 			return verr(v, r ? r : n, "replicas max (%d) is less than min (%d)",
-				    s->replicas_max, s->replicas_min);
-	}
-	return 0;
-}
-
-/* Every {{name}} in text must name a declared parameter. */
-static int check_placeholders(struct vctx *v, const struct tpl_node *n, const char *field,
-			      const char *text)
-{
-	struct kvlist vals;
-	char *out = NULL, *cause = NULL;
-	int rc;
-
-	kvlist_init(&vals);
-	for (size_t i = 0; i < v->t->nparams; i++)
-		kvlist_set(&vals, v->t->params[i].name, "");
-	rc = template_render_raw(text, &vals, &out, &cause);
-	kvlist_free(&vals);
-	free(out);
-	if (rc != 0) {
-		verr(v, n, "in %s: %s", field, cause);
-		free(cause);
-		return -1;
+			            s->replicas_max, s->replicas_min);
 	}
 	return 0;
 }
@@ -760,18 +772,18 @@ static int check_placeholders(struct vctx *v, const struct tpl_node *n, const ch
 static int validate(struct vctx *v, const struct tpl_node *root)
 {
 	static const char *const fields[] = {
-		"name", "kind", "description", "params",   "resources", "placement", "data",
-		"setup", "run", "env",         "ports",    "autostop",  "limits",    "service",
-		NULL};
+	    "name", "kind", "description", "params",   "resources", "placement", "data", "setup",
+	    "run",  "env",  "ports",       "autostop", "limits",    "service",   NULL};
 	static const char *const required[] = {"name", "kind", "run", NULL};
 	struct template *t = v->t;
 	const struct tpl_node *n;
 	int kind;
 
 	if (root->type != TPL_NODE_MAP)
-		return verr(v, root, "expected a mapping of template fields (name, kind, run, ...), "
-				     "got %s",
-			    template_parse_type_name(root->type));
+		return verr(v, root,
+		            "expected a mapping of template fields (name, kind, run, ...), "
+		            "got %s",
+		            template_parse_type_name(root->type));
 	if (check_fields(v, root, fields, "") != 0)
 		return -1;
 	n = map_get(root, "kind");
@@ -791,9 +803,9 @@ static int validate(struct vctx *v, const struct tpl_node *root)
 			rc = want_string(v, n, &t->name);
 			if (rc == 0 && !valid_template_name(t->name))
 				rc = verr(v, n,
-					  "invalid name '%s': expected lower-case letters, digits "
-					  "and '-', starting with a letter or digit (at most %d)",
-					  t->name, TEMPLATE_MAX_NAME);
+				          "invalid name '%s': expected lower-case letters, digits "
+				          "and '-', starting with a letter or digit (at most %d)",
+				          t->name, TEMPLATE_MAX_NAME);
 		} else if (strcmp(k, "kind") == 0) {
 			rc = want_choice(v, n, kind_names, &kind);
 		} else if (strcmp(k, "description") == 0) {
@@ -811,13 +823,12 @@ static int validate(struct vctx *v, const struct tpl_node *root)
 		} else if (strcmp(k, "run") == 0) {
 			rc = want_string(v, n, &t->run);
 			if (rc == 0 && t->run[strspn(t->run, " \t\r\n")] == '\0')
-				rc = verr(v, n, "'run' is empty: expected the shell commands to run");
+				rc = verr(v, n,
+				          "'run' is empty: expected the shell commands to run");
 			if (rc == 0)
 				rc = check_placeholders(v, n, "run", t->run);
 		} else if (strcmp(k, "env") == 0) {
 			rc = load_env(v, n);
-			for (size_t j = 0; rc == 0 && j < t->env.n; j++)
-				rc = check_placeholders(v, n, "env", t->env.vals[j]);
 		} else if (strcmp(k, "ports") == 0) {
 			rc = load_ports(v, n);
 		} else if (strcmp(k, "autostop") == 0) {
@@ -868,7 +879,7 @@ static struct template *template_new(const char *path, enum tpl_layer layer)
 }
 
 struct template *template_load_text(const char *path, const char *text, size_t len,
-				    enum tpl_layer layer)
+                                    enum tpl_layer layer)
 {
 	struct template *t = template_new(path, layer);
 	struct vctx v = {.path = path, .t = t};
@@ -880,6 +891,7 @@ struct template *template_load_text(const char *path, const char *text, size_t l
 	else
 		root = template_parse_yaml(text, len, &cause);
 	if (root == NULL) {
+		one_line(cause);
 		t->error = xprintf("%s:%s", path, cause);
 		free(cause);
 		t->name = name_from_path(path);
@@ -895,6 +907,7 @@ struct template *template_load_text(const char *path, const char *text, size_t l
 		t->error = v.error;
 	if (t->name == NULL)
 		t->name = name_from_path(path);
+	one_line(t->name);
 	template_parse_free(root);
 	return t;
 }
@@ -921,9 +934,9 @@ struct template *template_load_file(const char *path, enum tpl_layer layer)
 		free(buf);
 		t = template_new(path, layer);
 		t->name = name_from_path(path);
-		t->error = err ? xprintf("%s:1:1: cannot read: %s", path, strerror(err))
-			       : xprintf("%s:1:1: file larger than %d bytes", path,
-					 TEMPLATE_MAX_FILE);
+		t->error =
+		    err ? xprintf("%s:1:1: cannot read: %s", path, strerror(err))
+		        : xprintf("%s:1:1: file larger than %d bytes", path, TEMPLATE_MAX_FILE);
 		return t;
 	}
 	fclose(f);
@@ -992,8 +1005,8 @@ static void set_put(struct template_set *set, struct template *t)
 		if (strcmp(old->name, t->name) != 0)
 			continue;
 		if (old->layer == t->layer && t->error == NULL)
-			t->error = xprintf("%s:1:1: template name '%s' is also used by %s",
-					   t->path, t->name, old->path);
+			t->error = xprintf("%s:1:1: template name '%s' is also used by %s", t->path,
+			                   t->name, old->path);
 		template_free(old);
 		set->items[i] = t;
 		return;
@@ -1028,7 +1041,7 @@ static char **list_dir(const char *dir, size_t *n)
 }
 
 void template_set_load(struct template_set *set, const char *const *dirs,
-		       const enum tpl_layer *layers, size_t ndirs)
+                       const enum tpl_layer *layers, size_t ndirs)
 {
 	set->items = NULL;
 	set->n = 0;
@@ -1092,7 +1105,7 @@ char *template_accel_string(const struct template *t)
 		size_t used = strlen(s);
 
 		snprintf(s + used, len - used, "%s%s:%d", i > 0 ? "|" : "",
-			 t->resources.accels[i].name, t->resources.accels[i].count);
+		         t->resources.accels[i].name, t->resources.accels[i].count);
 	}
 	return s;
 }

@@ -42,7 +42,7 @@ static char *msg_value(const char *s)
 }
 
 static int fail_value(char **cause, const struct tpl_param *p, const char *expected,
-		      const char *value)
+                      const char *value)
 {
 	char *v = msg_value(value);
 
@@ -121,7 +121,7 @@ static int check_pattern(const struct tpl_param *p, const char *value, char **ca
 	free(full);
 	if (rc != 0)
 		return xcause(cause, "parameter '%s' has an invalid pattern '%s'", p->name,
-			      p->pattern);
+		              p->pattern);
 	rc = regexec(&re, value, 0, NULL, 0);
 	regfree(&re);
 	if (rc == 0)
@@ -211,7 +211,7 @@ static const char *type_name(enum tpl_param_type type)
 }
 
 int template_resolve_params(const struct template *t, const char *const *sets, size_t nsets,
-			    struct kvlist *out, char **cause)
+                            struct kvlist *out, char **cause)
 {
 	struct kvlist given, vals;
 	int rc = -1;
@@ -337,7 +337,7 @@ static int line_of(const char *text, const char *at)
 }
 
 static int render(const char *text, const struct kvlist *values, int quote, char **out,
-		  char **cause)
+                  char **cause)
 {
 	struct sbuf b = {0};
 	const char *p = text, *open;
@@ -378,8 +378,9 @@ static int render(const char *text, const struct kvlist *values, int quote, char
 				strcat(known, values->keys[i]);
 			}
 			if (values->n == 0)
-				xcause(cause, "unknown placeholder '{{%s}}' at line %d (no parameters "
-					      "are declared)",
+				xcause(cause,
+				       "unknown placeholder '{{%s}}' at line %d (no parameters "
+				       "are declared)",
 				       key, line_of(text, open));
 			else
 				xcause(cause, "unknown placeholder '{{%s}}' at line %d (known: %s)",

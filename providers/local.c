@@ -52,17 +52,17 @@ struct local_stop {
 struct provider_logs {
 	struct provider *p;
 	char *dir;
-	int fd;               /* job.log, -1 until it exists */
-	int64_t tail;         /* bytes: start this far from the end, 0 = from the start */
+	int fd;       /* job.log, -1 until it exists */
+	int64_t tail; /* bytes: start this far from the end, 0 = from the start */
 	int follow;
 	provider_log_cb cb;
 	void *arg;
 	struct loop_timer *timer; /* repeating */
-	int ino_fd;           /* inotify on the job directory, -1 without */
+	int ino_fd;               /* inotify on the job directory, -1 without */
 	struct loop_fd *ino_watch;
-	int done;             /* eof delivered */
-	int in_cb;            /* inside cb: a close must be deferred */
-	int closed;           /* logs_close came while in_cb */
+	int done;   /* eof delivered */
+	int in_cb;  /* inside cb: a close must be deferred */
+	int closed; /* logs_close came while in_cb */
 	struct provider_logs *next;
 };
 
@@ -79,8 +79,8 @@ struct provider {
 
 /* ---- files ---- */
 
-int local_write_file(const char *dir, const char *name, const char *data, size_t len,
-		     mode_t mode, char **cause)
+int local_write_file(const char *dir, const char *name, const char *data, size_t len, mode_t mode,
+                     char **cause)
 {
 	static unsigned counter;
 	char *path = xprintf("%s/%s", dir, name);
@@ -284,7 +284,7 @@ static int local_check_ref(struct provider *p, const char *ref, char **cause)
 	if (ref == NULL || strncmp(ref, p->state_dir, n) != 0 || ref[n] != '/' ||
 	    !local_valid_name(ref + n + 1))
 		return xcause(cause, "'%s' is not a job directory of this provider (%s)",
-			      ref != NULL ? ref : "(none)", p->state_dir);
+		              ref != NULL ? ref : "(none)", p->state_dir);
 	return 0;
 }
 
@@ -360,7 +360,8 @@ static void local_status(const char *dir, struct provider_status *st)
 		free(text);
 		if (stopped) {
 			st->state = JOB_STOPPED;
-			st->reason = xstrdup(st->has_exit ? "stopped" : "stopped before it started");
+			st->reason =
+			    xstrdup(st->has_exit ? "stopped" : "stopped before it started");
 		} else if ((text = local_read_file(dir, "ready_failed")) != NULL) {
 			text[strcspn(text, "\n")] = '\0';
 			st->state = JOB_FAILED;
@@ -388,7 +389,7 @@ static void local_status(const char *dir, struct provider_status *st)
 		st->state = ready ? JOB_RUNNING : JOB_STARTING;
 		if (sup <= 0)
 			st->reason = xstrdup("the job's supervisor died; the job is still watched "
-					     "by its pid");
+			                     "by its pid");
 		else if (!ready)
 			st->reason = xstrdup("waiting for the readiness probe");
 		return;
@@ -438,7 +439,7 @@ static int local_open(const struct provider_config *cfg, struct provider **out, 
 	real = realpath(cfg->state_dir, NULL);
 	if (real == NULL)
 		return xcause(cause, "local: cannot resolve %s: %s", cfg->state_dir,
-			      strerror(errno));
+		              strerror(errno));
 	p = xcalloc(1, sizeof *p);
 	p->name = xstrdup(cfg->name != NULL ? cfg->name : "local");
 	p->state_dir = xstrdup(real);
@@ -507,7 +508,7 @@ static int local_name_matches(const char *want, const char *have)
 }
 
 static int local_offer(struct provider *p, const struct template *t, struct provider_offer *out,
-		       char **cause)
+                       char **cause)
 {
 	const struct local_host *h = &p->host;
 	char *mem, *gpu;
@@ -520,8 +521,8 @@ static int local_offer(struct provider *p, const struct template *t, struct prov
 	mem = local_gib(h->memory_mib);
 	gpu = local_gpu_desc(h);
 	out->provider = xstrdup(p->name);
-	out->description = xprintf("this host: %d CPU%s, %s RAM, %s", h->cpus,
-				   h->cpus == 1 ? "" : "s", mem, gpu);
+	out->description =
+	    xprintf("this host: %d CPU%s, %s RAM, %s", h->cpus, h->cpus == 1 ? "" : "s", mem, gpu);
 	out->cpus = h->cpus;
 	out->memory_mib = h->memory_mib;
 	out->gpus = h->gpus;
@@ -532,22 +533,22 @@ static int local_offer(struct provider *p, const struct template *t, struct prov
 	if (t != NULL && t->resources.naccels > 0) {
 		const struct tpl_accel *a = &t->resources.accels[0];
 
-		if (a->count > h->gpus || (a->count > 0 && !local_name_matches(a->name,
-									h->gpu_name))) {
+		if (a->count > h->gpus ||
+		    (a->count > 0 && !local_name_matches(a->name, h->gpu_name))) {
 			out->fits = 0;
-			out->reason = xprintf("needs %s:%d; this host has %s", a->name, a->count,
-					      gpu);
+			out->reason =
+			    xprintf("needs %s:%d; this host has %s", a->name, a->count, gpu);
 		}
 	}
 	if (out->fits && t != NULL && t->resources.cpus > h->cpus) {
 		out->fits = 0;
-		out->reason = xprintf("needs %d CPUs; this host has %d", t->resources.cpus,
-				      h->cpus);
+		out->reason =
+		    xprintf("needs %d CPUs; this host has %d", t->resources.cpus, h->cpus);
 	}
 	if (out->fits && t != NULL && (int64_t)t->resources.memory_gib * 1024 > h->memory_mib) {
 		out->fits = 0;
-		out->reason = xprintf("needs %d GiB RAM; this host has %s",
-				      t->resources.memory_gib, mem);
+		out->reason =
+		    xprintf("needs %d GiB RAM; this host has %s", t->resources.memory_gib, mem);
 	}
 	free(mem);
 	free(gpu);
@@ -610,8 +611,8 @@ static int local_env_overridden(const char *e, const struct kvlist *l)
 
 /* The supervisor's environment: ours minus what the job gets set explicitly, plus that.
  * NULL-terminated heap array of heap strings. */
-static char **local_build_env(const struct provider_job_spec *spec, int port,
-			      const char *ready_url, int ready_timeout_s)
+static char **local_build_env(const struct provider_job_spec *spec, int port, const char *ready_url,
+                              int ready_timeout_s)
 {
 	struct kvlist set;
 	char buf[32];
@@ -675,7 +676,7 @@ static void local_free_strv(char **v)
  * the fds (0 /dev/null, 1-2 supervisor.log, 3 the lock, 4 the exec report pipe) and execs.
  * Never returns. */
 static void local_exec_supervisor(const char *exe, char *const argv[], char *const envp[],
-				  const char *logpath, int lockfd, int errfd)
+                                  const char *logpath, int lockfd, int errfd)
 {
 	struct sigaction sa;
 	sigset_t none;
@@ -715,8 +716,8 @@ fail:
 
 /* Starts `self_exe __supervise dir` detached (double fork: it is reparented to init, so no
  * zombie is left to us). Returns once it exec'd, -1 with cause if it could not. */
-static int local_spawn_supervisor(struct provider *p, const char *dir, int lockfd,
-				  char **envp, char **cause)
+static int local_spawn_supervisor(struct provider *p, const char *dir, int lockfd, char **envp,
+                                  char **cause)
 {
 	char *logpath = xprintf("%s/supervisor.log", dir);
 	char *argv[] = {"gantry", "__supervise", (char *)dir, NULL};
@@ -822,7 +823,7 @@ static void local_launch_report(const char *dir, provider_launch_cb cb, void *ar
 /* Writes the job's files (work/, run.sh, port, readiness) and starts its supervisor; the
  * caller holds the lock. */
 static int local_launch_locked(struct provider *p, const struct provider_job_spec *spec,
-			       const char *dir, int lockfd, char **cause)
+                               const char *dir, int lockfd, char **cause)
 {
 	char *work = xprintf("%s/work", dir);
 	char *url = NULL, *text;
@@ -833,8 +834,17 @@ static int local_launch_locked(struct provider *p, const struct provider_job_spe
 		xcause(cause, "cannot create %s: %s", work, strerror(errno));
 		goto out;
 	}
+	text = xprintf("job_id=%s\nidem_key=%s\nname=%s\nowner=%s\nkind=%s\n", spec->job_id,
+	               spec->idem_key != NULL ? spec->idem_key : "",
+	               spec->name != NULL ? spec->name : "", spec->owner != NULL ? spec->owner : "",
+	               job_kind_name(spec->kind));
+	rc = local_write_file(dir, "meta", text, strlen(text), 0600, cause);
+	free(text);
+	if (rc != 0)
+		goto out;
+	rc = -1;
 	if (local_write_file(dir, "run.sh", spec->script != NULL ? spec->script : "",
-			     spec->script != NULL ? strlen(spec->script) : 0, 0700, cause) != 0)
+	                     spec->script != NULL ? strlen(spec->script) : 0, 0700, cause) != 0)
 		goto out;
 	if (spec->fixed_port > 0)
 		port = spec->fixed_port;
@@ -851,7 +861,7 @@ static int local_launch_locked(struct provider *p, const struct provider_job_spe
 	if (port > 0 && spec->readiness_path != NULL && spec->readiness_path[0] != '\0') {
 		timeout = spec->readiness_timeout_s > 0 ? spec->readiness_timeout_s : 120;
 		url = xprintf("http://127.0.0.1:%d%s%s", port,
-			      spec->readiness_path[0] == '/' ? "" : "/", spec->readiness_path);
+		              spec->readiness_path[0] == '/' ? "" : "/", spec->readiness_path);
 		text = xprintf("%s\n%d\n", url, timeout);
 		rc = local_write_file(dir, "readiness", text, strlen(text), 0600, cause);
 		free(text);
@@ -869,7 +879,7 @@ out:
 }
 
 static int local_launch(struct provider *p, const struct provider_job_spec *spec,
-			provider_launch_cb cb, void *arg, char **cause)
+                        provider_launch_cb cb, void *arg, char **cause)
 {
 	char *dir;
 	struct stat sb;
@@ -877,7 +887,7 @@ static int local_launch(struct provider *p, const struct provider_job_spec *spec
 
 	if (!local_valid_name(spec->job_id))
 		return xcause(cause, "local: invalid job id '%s'",
-			      spec->job_id != NULL ? spec->job_id : "(none)");
+		              spec->job_id != NULL ? spec->job_id : "(none)");
 	if (p->self_exe == NULL)
 		return xcause(cause, "local: the path of the gantry binary is unknown");
 	dir = xprintf("%s/%s", p->state_dir, spec->job_id);
@@ -906,7 +916,7 @@ out:
 }
 
 static int local_refresh(struct provider *p, const char *job_id, const char *ref,
-			 provider_status_cb cb, void *arg, char **cause)
+                         provider_status_cb cb, void *arg, char **cause)
 {
 	struct provider_status st;
 	char *dir;
@@ -919,7 +929,7 @@ static int local_refresh(struct provider *p, const char *job_id, const char *ref
 		dir = xprintf("%s/%s", p->state_dir, job_id);
 	} else {
 		return xcause(cause, "local: no job directory for '%s'",
-			      job_id != NULL ? job_id : "(none)");
+		              job_id != NULL ? job_id : "(none)");
 	}
 	local_status(dir, &st);
 	free(dir);
@@ -946,7 +956,7 @@ static void local_stop_fire(void *arg)
 }
 
 static int local_stop(struct provider *p, const char *ref, int grace_ms, provider_done_cb cb,
-		      void *arg, char **cause)
+                      void *arg, char **cause)
 {
 	char buf[32];
 	pid_t job = 0, sup;
@@ -1109,8 +1119,7 @@ static void local_logs_inotify(int fd, short revents, void *arg)
 }
 
 static int local_logs_open(struct provider *p, const char *ref, int follow, int64_t tail_bytes,
-			   provider_log_cb cb, void *arg, struct provider_logs **out,
-			   char **cause)
+                           provider_log_cb cb, void *arg, struct provider_logs **out, char **cause)
 {
 	struct provider_logs *lg;
 	uint64_t interval = LOCAL_LOG_POLL_MS;
@@ -1132,9 +1141,9 @@ static int local_logs_open(struct provider *p, const char *ref, int follow, int6
 		lg->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 		if (lg->ino_fd >= 0 &&
 		    inotify_add_watch(lg->ino_fd, ref,
-				      IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_DELETE_SELF) >= 0) {
+		                      IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_DELETE_SELF) >= 0) {
 			lg->ino_watch =
-				loop_fd_add(p->loop, lg->ino_fd, POLLIN, local_logs_inotify, lg);
+			    loop_fd_add(p->loop, lg->ino_fd, POLLIN, local_logs_inotify, lg);
 			interval = LOCAL_LOG_SAFETY_MS;
 		} else if (lg->ino_fd >= 0) {
 			close(lg->ino_fd);
@@ -1163,7 +1172,7 @@ static void local_logs_close(struct provider *p, struct provider_logs *lg)
 /* ---- reconcile ---- */
 
 static int local_list_owned(struct provider *p, char ***refs, char ***job_ids, size_t *n,
-			    char **cause)
+                            char **cause)
 {
 	DIR *d = opendir(p->state_dir);
 	struct dirent *de;
@@ -1226,15 +1235,15 @@ static int local_destroy(struct provider *p, const char *ref, char **cause)
 }
 
 const struct provider_ops local_provider_ops = {
-	.name = "local",
-	.open = local_open,
-	.close = local_close,
-	.offer = local_offer,
-	.launch = local_launch,
-	.refresh = local_refresh,
-	.stop = local_stop,
-	.logs_open = local_logs_open,
-	.logs_close = local_logs_close,
-	.list_owned = local_list_owned,
-	.destroy = local_destroy,
+    .name = "local",
+    .open = local_open,
+    .close = local_close,
+    .offer = local_offer,
+    .launch = local_launch,
+    .refresh = local_refresh,
+    .stop = local_stop,
+    .logs_open = local_logs_open,
+    .logs_close = local_logs_close,
+    .list_owned = local_list_owned,
+    .destroy = local_destroy,
 };

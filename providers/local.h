@@ -2,6 +2,7 @@
  * supervisor process so that it survives Gantry exiting or crashing.
  *
  * Each job owns a directory <state_dir>/<job_id>/ (the job's ref) holding:
+ *   meta            who owns it: job_id=, idem_key=, name=, owner=, kind= lines
  *   run.sh          the job's script (0700), run by /bin/sh in work/
  *   work/           the job's working directory
  *   port            the port handed to the job as $GANTRY_PORT (when it wants one)
@@ -39,8 +40,8 @@ int local_supervise_main(int argc, char **argv);
 /* Shared helpers of the local provider (providers/local.c). */
 
 /* Writes len bytes to dir/name atomically (temp, fsync, rename) with mode. */
-int local_write_file(const char *dir, const char *name, const char *data, size_t len,
-		     mode_t mode, char **cause);
+int local_write_file(const char *dir, const char *name, const char *data, size_t len, mode_t mode,
+                     char **cause);
 /* Reads dir/name (at most 64 KiB) into a heap NUL-terminated string; NULL if absent. */
 char *local_read_file(const char *dir, const char *name);
 /* 1 if dir/name exists. */

@@ -24,29 +24,33 @@
 
 #include "core/xmalloc.h"
 
-#define LOCAL_SUPERVISE_PROBE_MS   250   /* between readiness probes */
-#define LOCAL_SUPERVISE_GROUP_MS   100   /* polling the job's group once its leader ended */
-#define LOCAL_SUPERVISE_IDLE_MS    60000 /* longest sleep when nothing is due */
-#define LOCAL_SUPERVISE_LOG_CHUNK  65536 /* bytes */
+#define LOCAL_SUPERVISE_PROBE_MS  250   /* between readiness probes */
+#define LOCAL_SUPERVISE_GROUP_MS  100   /* polling the job's group once its leader ended */
+#define LOCAL_SUPERVISE_IDLE_MS   60000 /* longest sleep when nothing is due */
+#define LOCAL_SUPERVISE_LOG_CHUNK 65536 /* bytes */
 
-enum local_supervise_ready { LOCAL_READY_NONE, LOCAL_READY_PROBING, LOCAL_READY_OK,
-			     LOCAL_READY_FAILED };
+enum local_supervise_ready {
+	LOCAL_READY_NONE,
+	LOCAL_READY_PROBING,
+	LOCAL_READY_OK,
+	LOCAL_READY_FAILED
+};
 
 struct local_supervise {
 	const char *dir;
-	char *ready_url;             /* or NULL: no readiness probe */
+	char *ready_url; /* or NULL: no readiness probe */
 	int ready_timeout_s;
 	enum local_supervise_ready ready;
-	char last_error[256];        /* last probe failure, for ready_failed */
+	char last_error[256]; /* last probe failure, for ready_failed */
 	CURL *curl;
-	pid_t job;                   /* pid, process group and session of the job */
-	int job_done;                /* the leader was reaped */
-	int job_status;              /* its wait status */
-	uint64_t started_ms;         /* monotonic */
-	uint64_t next_probe_ms;      /* monotonic */
-	uint64_t kill_at_ms;         /* monotonic; 0 = no SIGKILL scheduled */
-	int term_sent;               /* the group got SIGTERM */
-	int killed;                  /* the group got SIGKILL */
+	pid_t job;              /* pid, process group and session of the job */
+	int job_done;           /* the leader was reaped */
+	int job_status;         /* its wait status */
+	uint64_t started_ms;    /* monotonic */
+	uint64_t next_probe_ms; /* monotonic */
+	uint64_t kill_at_ms;    /* monotonic; 0 = no SIGKILL scheduled */
+	int term_sent;          /* the group got SIGTERM */
+	int killed;             /* the group got SIGKILL */
 };
 
 /* Monotonic milliseconds. */
@@ -73,8 +77,7 @@ static void local_supervise_log(const char *fmt, ...)
 	fflush(stderr);
 }
 
-static void local_supervise_write(struct local_supervise *s, const char *name,
-				  const char *text)
+static void local_supervise_write(struct local_supervise *s, const char *name, const char *text)
 {
 	char *cause = NULL;
 
@@ -202,8 +205,8 @@ static int local_supervise_start(struct local_supervise *s)
 		s->job_done = 1;
 		s->job_status = st;
 		line = xprintf("gantry: cannot start the job: %s%s%s: %s\n", stages[report[0] & 3],
-			       report[0] == 2 ? " " : "", report[0] == 2 ? work : "",
-			       strerror(report[1]));
+		               report[0] == 2 ? " " : "", report[0] == 2 ? work : "",
+		               strerror(report[1]));
 		local_supervise_job_log(s, line);
 		local_supervise_log("%s", line);
 		free(line);
@@ -262,7 +265,7 @@ static int local_supervise_probe(struct local_supervise *s)
 		s->last_error[0] = (char)tolower((unsigned char)s->last_error[0]);
 	} else {
 		snprintf(s->last_error, sizeof s->last_error, "%s",
-			 errbuf[0] != '\0' ? errbuf : curl_easy_strerror(res));
+		         errbuf[0] != '\0' ? errbuf : curl_easy_strerror(res));
 	}
 	return 0;
 }
@@ -284,9 +287,9 @@ static void local_supervise_readiness(struct local_supervise *s, uint64_t now)
 	now = local_supervise_now_ms();
 	if (now - s->started_ms >= (uint64_t)s->ready_timeout_s * 1000) {
 		snprintf(buf, sizeof buf,
-			 "readiness probe GET %s did not answer 2xx within %d s (last: %s)\n",
-			 s->ready_url, s->ready_timeout_s,
-			 s->last_error[0] != '\0' ? s->last_error : "no answer");
+		         "readiness probe GET %s did not answer 2xx within %d s (last: %s)\n",
+		         s->ready_url, s->ready_timeout_s,
+		         s->last_error[0] != '\0' ? s->last_error : "no answer");
 		local_supervise_write(s, "ready_failed", buf);
 		local_supervise_log("%.*s", (int)strcspn(buf, "\n"), buf);
 		s->ready = LOCAL_READY_FAILED;
@@ -349,8 +352,8 @@ static void local_supervise_loop(struct local_supervise *s, const sigset_t *wait
 				return;
 			if (!s->term_sent)
 				local_supervise_terminate(s, local_file_exists(s->dir, "stop")
-								     ? local_supervise_stop_grace(s)
-								     : LOCAL_DEFAULT_GRACE_MS);
+				                                 ? local_supervise_stop_grace(s)
+				                                 : LOCAL_DEFAULT_GRACE_MS);
 		}
 		if (s->kill_at_ms != 0 && now >= s->kill_at_ms) {
 			kill(-s->job, SIGKILL);

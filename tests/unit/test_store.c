@@ -188,6 +188,8 @@ static void test_create_and_reopen(void **state)
 	assert_int_equal(j.state, JOB_PENDING);
 	assert_int_equal(j.gpus, 2);
 	assert_int_equal(j.created_ms, 1000);
+	assert_int_equal(j.updated_ms, 1000);
+	assert_string_equal(j.reason, "launch requested");
 	assert_null(j.url);
 	job_clear(&j);
 	store_close(s);

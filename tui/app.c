@@ -1,0 +1,716 @@
+/* app.c: the ncurses application: terminal setup, the view stack, key dispatch, the header,
+ * title, status and footer rows, and frames. It runs on the engine's loop: stdin, SIGWINCH
+ * and a once-a-tick timer are watchers there. A frame is drawn only when something changed
+ * (a key, an engine event, a resize, the tick that moves the clock and the ages), always over
+ * stdscr with one doupdate, so curses sends only the cells that differ. */
+#include "tui/app.h"
+
+#include <curses.h>
+#include <langinfo.h>
+#include <locale.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/engine.h"
+#include "core/loop.h"
+#include "core/sanitize.h"
+#include "core/xmalloc.h"
+#include "tui/draw.h"
+#include "tui/keymap.h"
+#include "tui/layout.h"
+#include "tui/view.h"
+
+#define APP_FRAME_DELAY_MS 15    /* coalesces bursts of engine events into one frame */
+#define APP_STATUS_MS 6000       /* how long a message stays */
+#define APP_STATUS_ERROR_MS 12000
+
+/* One TUI per process. Engine callbacks and signal watchers cannot be removed, so they
+ * check app_live before touching anything. */
+static struct app app_the;
+static int app_live;
+static int app_subscribed;
+static SCREEN *app_screen;
+
+static const struct view_ops *const app_views[APP_VIEW_COUNT] = {
+	[APP_VIEW_TEMPLATES] = &view_templates_ops,
+	[APP_VIEW_JOBS] = &view_jobs_ops,
+	[APP_VIEW_JOB] = &view_job_ops,
+	[APP_VIEW_FORM] = &form_ops,
+	[APP_VIEW_HELP] = &view_help_ops,
+};
+
+static void app_frame(struct app *a);
+
+/* Restores the terminal before a fatal exit (out of memory, xfatal). */
+static void app_fatal_hook(void)
+{
+	if (app_screen != NULL && !isendwin())
+		endwin();
+}
+
+struct app *app_current(void)
+{
+	return app_live ? &app_the : NULL;
+}
+
+const struct view_ops *app_view(struct app *a)
+{
+	return app_views[a->stack[a->depth - 1]];
+}
+
+void app_push(struct app *a, enum app_view_id v)
+{
+	if (a->depth == APP_STACK_MAX) {
+		/* Drop the oldest entry above the root. */
+		memmove(&a->stack[1], &a->stack[2], (APP_STACK_MAX - 2) * sizeof(a->stack[0]));
+		a->depth--;
+	}
+	a->stack[a->depth++] = v;
+	if (app_views[v]->enter != NULL)
+		app_views[v]->enter(a);
+	app_dirty(a);
+}
+
+void app_pop(struct app *a)
+{
+	const struct view_ops *v;
+
+	if (a->depth <= 1)
+		return;
+	v = app_view(a);
+	a->depth--;
+	if (v->leave != NULL)
+		v->leave(a);
+	if (app_view(a)->enter != NULL)
+		app_view(a)->enter(a);
+	app_dirty(a);
+}
+
+void app_replace(struct app *a, enum app_view_id v)
+{
+	const struct view_ops *old = app_view(a);
+
+	a->depth--;
+	if (old->leave != NULL)
+		old->leave(a);
+	app_push(a, v);
+}
+
+void app_switch(struct app *a, enum app_view_id v)
+{
+	while (a->depth > 0) {
+		const struct view_ops *old = app_view(a);
+
+		a->depth--;
+		if (old->leave != NULL)
+			old->leave(a);
+	}
+	app_push(a, v);
+}
+
+static void app_on_frame_timer(void *arg)
+{
+	struct app *a = arg;
+
+	a->frame_timer = NULL;
+	if (app_live)
+		app_frame(a);
+}
+
+void app_dirty(struct app *a)
+{
+	a->dirty = 1;
+	if (a->frame_timer == NULL && a->l != NULL)
+		a->frame_timer =
+			loop_timer_add(a->l, APP_FRAME_DELAY_MS, 0, app_on_frame_timer, a);
+}
+
+char *app_clean(struct app *a, const char *s)
+{
+	return sanitize_text(s != NULL ? s : "", (size_t)-1, a->sanitize_flags);
+}
+
+void app_status(struct app *a, int error, const char *fmt, ...)
+{
+	va_list ap;
+	char *raw;
+
+	va_start(ap, fmt);
+	raw = xvprintf(fmt, ap);
+	va_end(ap);
+	free(a->status);
+	a->status = app_clean(a, raw);
+	free(raw);
+	a->status_error = error;
+	a->status_until_ms = loop_wall_ms() + (error ? APP_STATUS_ERROR_MS : APP_STATUS_MS);
+	app_dirty(a);
+}
+
+int app_refuse_readonly(struct app *a, const char *what)
+{
+	if (!a->readonly)
+		return 0;
+	app_status(a, 1, "read-only mode (--readonly): %s is disabled", what);
+	return 1;
+}
+
+int app_body_rows(const struct app *a)
+{
+	return a->rows - 4;
+}
+
+/* Loads theme name (user themes first); on failure keeps the default and says why. */
+static int app_set_theme(struct app *a, const char *name)
+{
+	const struct config *cfg = engine_config(a->e);
+	char *dirs[2], *cause = NULL;
+	int rc;
+
+	dirs[0] = xprintf("%s/themes", cfg->config_dir);
+	dirs[1] = xprintf("%s/themes", cfg->data_dir);
+	rc = theme_load(&a->theme, name, (const char *const *)dirs, 2, &cause);
+	free(dirs[0]);
+	free(dirs[1]);
+	if (rc != 0) {
+		app_status(a, 1, "theme: %s (using the default theme)", cause);
+		free(cause);
+	}
+	if (app_screen != NULL) {
+		draw_theme_apply(a);
+		clearok(curscr, TRUE);
+	}
+	app_dirty(a);
+	return rc;
+}
+
+/* Runs a `:` command. */
+static void app_command(struct app *a, const char *line)
+{
+	char cmd[LINEEDIT_MAX], *arg;
+	size_t n;
+
+	while (*line == ' ')
+		line++;
+	snprintf(cmd, sizeof(cmd), "%s", line);
+	n = strlen(cmd);
+	while (n > 0 && cmd[n - 1] == ' ')
+		cmd[--n] = '\0';
+	arg = strchr(cmd, ' ');
+	if (arg != NULL) {
+		*arg++ = '\0';
+		while (*arg == ' ')
+			arg++;
+	}
+	if (cmd[0] == '\0')
+		return;
+	if (strcmp(cmd, "q") == 0 || strcmp(cmd, "quit") == 0 || strcmp(cmd, "q!") == 0 ||
+	    strcmp(cmd, "qa") == 0) {
+		a->quit = 1;
+		loop_stop(a->l);
+	} else if (strcmp(cmd, "templates") == 0 || strcmp(cmd, "template") == 0 ||
+		   strcmp(cmd, "t") == 0) {
+		app_switch(a, APP_VIEW_TEMPLATES);
+	} else if (strcmp(cmd, "jobs") == 0 || strcmp(cmd, "job") == 0 || strcmp(cmd, "j") == 0) {
+		if (arg != NULL && *arg != '\0' && strcmp(cmd, "job") == 0) {
+			struct job j;
+			char *cause = NULL;
+
+			job_init(&j);
+			if (engine_job(a->e, arg, &j, &cause) != 0) {
+				app_status(a, 1, "%s", cause != NULL ? cause : "no such job");
+				free(cause);
+				return;
+			}
+			app_switch(a, APP_VIEW_JOBS);
+			view_job_open(a, j.id, 0);
+			job_clear(&j);
+			return;
+		}
+		app_switch(a, APP_VIEW_JOBS);
+	} else if (strcmp(cmd, "theme") == 0) {
+		if (arg == NULL || *arg == '\0') {
+			app_status(a, 0,
+				   "theme %s (try :theme default, light, high-contrast, monochrome)",
+				   a->theme.name);
+			return;
+		}
+		if (app_set_theme(a, arg) == 0)
+			app_status(a, 0, "theme %s%s", a->theme.name,
+				   a->color ? "" : " (colours are off: attributes only)");
+	} else if (strcmp(cmd, "help") == 0 || strcmp(cmd, "h") == 0) {
+		a->help_mask = app_view(a)->mask;
+		app_push(a, APP_VIEW_HELP);
+	} else if (strcmp(cmd, "refresh") == 0) {
+		engine_refresh(a->e);
+		app_status(a, 0, "refreshing");
+	} else {
+		app_status(a, 1, "unknown command '%s' (try :templates, :jobs, :theme NAME, :q)", cmd);
+	}
+}
+
+/* A key while the `:` or `/` prompt is open. */
+static void app_prompt_key(struct app *a, int key)
+{
+	struct app_prompt *p = &a->prompt;
+	int kind = p->kind, rc;
+
+	if (key == KEYMAP_ESC || key == KEYMAP_CTRL('c') ||
+	    (key == KEYMAP_FN(KEY_BACKSPACE) && p->ed.len == 0) || (key == 127 && p->ed.len == 0)) {
+		p->kind = 0;
+		if (kind == '/') {
+			snprintf(a->jobs.filter, sizeof(a->jobs.filter), "%s", p->saved);
+			view_jobs_refilter(a);
+		}
+		app_dirty(a);
+		return;
+	}
+	if (key == '\r' || key == '\n' || key == KEYMAP_FN(KEY_ENTER)) {
+		p->kind = 0;
+		if (kind == ':')
+			app_command(a, p->ed.buf);
+		app_dirty(a);
+		return;
+	}
+	rc = lineedit_key(&p->ed, key, a->ascii);
+	if (rc == 1 && kind == '/') {
+		snprintf(a->jobs.filter, sizeof(a->jobs.filter), "%s", p->ed.buf);
+		view_jobs_refilter(a);
+	}
+	app_dirty(a);
+}
+
+/* Opens the prompt of kind ':' or '/' on the status row. */
+static void app_prompt_open(struct app *a, int kind)
+{
+	a->prompt.kind = kind;
+	if (kind == '/') {
+		snprintf(a->prompt.saved, sizeof(a->prompt.saved), "%s", a->jobs.filter);
+		lineedit_set(&a->prompt.ed, a->jobs.filter);
+	} else {
+		lineedit_set(&a->prompt.ed, "");
+	}
+	app_dirty(a);
+}
+
+/* Actions every view shares, after the view had its chance. */
+static void app_global_action(struct app *a, enum keymap_action act)
+{
+	switch (act) {
+	case KEYMAP_QUIT:
+		a->quit = 1;
+		loop_stop(a->l);
+		break;
+	case KEYMAP_HELP:
+		a->help_mask = app_view(a)->mask;
+		app_push(a, APP_VIEW_HELP);
+		break;
+	case KEYMAP_COMMAND:
+		app_prompt_open(a, ':');
+		break;
+	case KEYMAP_FILTER:
+		app_prompt_open(a, '/');
+		break;
+	case KEYMAP_TEMPLATES:
+		app_switch(a, APP_VIEW_TEMPLATES);
+		break;
+	case KEYMAP_JOBS:
+		app_switch(a, APP_VIEW_JOBS);
+		break;
+	case KEYMAP_BACK:
+		if (a->depth > 1)
+			app_pop(a);
+		else
+			app_status(a, 0, "press q to quit");
+		break;
+	case KEYMAP_REFRESH:
+		engine_refresh(a->e);
+		view_jobs_changed(a, NULL);
+		app_status(a, 0, "refreshing");
+		break;
+	default:
+		break;
+	}
+}
+
+static void app_key(struct app *a, int key)
+{
+	const struct view_ops *v;
+	const struct keymap_entry *k;
+
+	if (a->dialog.open) {
+		dialog_key(a, key);
+		return;
+	}
+	if (a->prompt.kind != 0) {
+		app_prompt_key(a, key);
+		return;
+	}
+	v = app_view(a);
+	k = keymap_find(v->mask, key);
+	if (k == NULL) {
+		if (v->key != NULL && v->key(a, key))
+			app_dirty(a);
+		return;
+	}
+	app_dirty(a);
+	if (v->action != NULL && v->action(a, k->action))
+		return;
+	app_global_action(a, k->action);
+}
+
+/* Reads the terminal size and resizes curses (SIGWINCH, and once at start). */
+static void app_resize(struct app *a)
+{
+	struct winsize ws;
+
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0)
+		resize_term(ws.ws_row, ws.ws_col);
+	getmaxyx(stdscr, a->rows, a->cols);
+	clearok(curscr, TRUE);
+	app_dirty(a);
+}
+
+static void app_on_signal(int signo, void *arg)
+{
+	struct app *a = arg;
+
+	if (!app_live)
+		return;
+	if (signo == SIGWINCH) {
+		app_resize(a);
+		app_frame(a);
+		return;
+	}
+	a->quit = 1;
+	loop_stop(a->l);
+}
+
+static void app_on_stdin(int fd, short revents, void *arg)
+{
+	struct app *a = arg;
+	wint_t wch;
+	int rc, n = 0;
+
+	if (!app_live)
+		return;
+	if (revents & (POLLHUP | POLLERR | POLLNVAL)) {
+		a->quit = 1;
+		loop_stop(a->l);
+		return;
+	}
+	while (!a->quit && n++ < 256 && (rc = wget_wch(stdscr, &wch)) != ERR) {
+		if (rc == KEY_CODE_YES) {
+			if (wch == KEY_RESIZE) {
+				app_resize(a);
+				continue;
+			}
+			app_key(a, KEYMAP_FN((int)wch));
+		} else {
+			app_key(a, (int)wch);
+		}
+	}
+	if (!a->quit)
+		app_frame(a);
+}
+
+static void app_on_tick(void *arg)
+{
+	struct app *a = arg;
+
+	if (!app_live)
+		return;
+	if (a->status != NULL && loop_wall_ms() >= a->status_until_ms) {
+		free(a->status);
+		a->status = NULL;
+	}
+	a->dirty = 1;
+	app_frame(a);
+}
+
+static void app_on_event(void *arg, const struct engine_event *ev)
+{
+	struct app *a = arg;
+
+	if (!app_live)
+		return;
+	switch (ev->type) {
+	case ENGINE_EV_JOBS_CHANGED:
+		view_jobs_changed(a, ev->job_id);
+		view_job_changed(a, ev->job_id);
+		break;
+	case ENGINE_EV_JOB_STATE:
+		view_job_changed(a, ev->job_id);
+		break;
+	case ENGINE_EV_PROVIDER:
+		if (ev->message != NULL)
+			app_status(a, 1, "%s: %s", ev->provider != NULL ? ev->provider : "provider",
+				   ev->message);
+		break;
+	case ENGINE_EV_MESSAGE:
+		if (ev->message != NULL)
+			app_status(a, 0, "%s", ev->message);
+		break;
+	}
+	app_dirty(a);
+}
+
+/* Row 0: name, user, job counts, provider health, clock. */
+static void app_draw_header(struct app *a)
+{
+	char buf[256], clock[16], left[256];
+	size_t i, n = engine_provider_count(a->e);
+	int x, w, rx;
+	time_t now = time(NULL);
+	struct tm tm;
+
+	draw_fill(a, 0, 0, a->cols, THEME_HEADER);
+	x = draw_text(a, 0, 0, 8, " gantry ", THEME_HEADER_ACCENT, 0);
+	snprintf(left, sizeof(left), " %s@%s %s %d jobs, %d active%s", a->user, a->host, a->g.sep,
+		 (int)a->jobs.list.n, a->jobs.nactive, a->readonly ? "  [read-only]" : "");
+	localtime_r(&now, &tm);
+	strftime(clock, sizeof(clock), "%H:%M:%S", &tm);
+	/* Right side: providers, then the clock. */
+	rx = a->cols - 10;
+	draw_text(a, 0, rx, 10, clock, THEME_HEADER_ACCENT, DRAW_RIGHT | DRAW_PAD);
+	rx -= 1;
+	for (i = n; i-- > 0;) {
+		struct engine_provider_info pi;
+		char *name;
+
+		engine_provider_info(a->e, i, &pi);
+		name = app_clean(a, pi.name);
+		snprintf(buf, sizeof(buf), "%s %s", name, pi.healthy ? "ok" : "down");
+		free(name);
+		w = layout_width(buf, a->ascii ? LAYOUT_ASCII : 0) + 2;
+		if (rx - w - 2 < x + 30)
+			break;
+		rx -= w + 1;
+		draw_text(a, 0, rx, 2, a->g.dot, pi.healthy ? THEME_HEALTH_OK : THEME_HEALTH_BAD, 0);
+		draw_text(a, 0, rx + 2, w - 2, buf, THEME_HEADER, 0);
+	}
+	draw_text(a, 0, x, rx - x - 1, left, THEME_HEADER, 0);
+}
+
+/* Row rows-2: the prompt, or the last message. */
+static void app_draw_status(struct app *a)
+{
+	int y = a->rows - 2, x;
+	char pfx[2] = {(char)a->prompt.kind, '\0'};
+
+	if (a->prompt.kind != 0) {
+		draw_fill(a, y, 0, a->cols, THEME_STATUS);
+		x = draw_text(a, y, 0, 1, pfx, THEME_FOOTER_KEY, 0);
+		draw_edit(a, y, x, a->cols - x, &a->prompt.ed, THEME_STATUS, 1);
+		return;
+	}
+	draw_text(a, y, 0, a->cols, a->status != NULL ? a->status : "",
+		  a->status_error ? THEME_STATUS_ERROR : THEME_STATUS, DRAW_PAD);
+}
+
+/* Last row: key hints from the keymap table, as many as fit. */
+static void app_draw_footer(struct app *a)
+{
+	int y = a->rows - 1, x = 1, w, kw;
+	unsigned mask = app_view(a)->mask;
+	unsigned done = 0; /* actions already shown (bit per action) */
+	char kn[16];
+	size_t i;
+
+	draw_fill(a, y, 0, a->cols, THEME_FOOTER);
+	if (a->prompt.kind != 0) {
+		draw_text(a, y, 1, a->cols - 1,
+			  a->prompt.kind == '/' ? "Enter keep filter   Esc restore"
+						: "Enter run   Esc cancel   (templates, jobs, "
+						  "theme NAME, help, q)",
+			  THEME_FOOTER, 0);
+		return;
+	}
+	if (a->dialog.open) {
+		x += draw_text(a, y, x, 2, "y", THEME_FOOTER_KEY, 0) + 1;
+		x += draw_text(a, y, x, 6, "yes", THEME_FOOTER, 0) + 2;
+		x += draw_text(a, y, x, 6, "n/Esc", THEME_FOOTER_KEY, 0) + 1;
+		draw_text(a, y, x, 3, "no", THEME_FOOTER, 0);
+		return;
+	}
+	for (i = 0; i < keymap_count; i++) {
+		const struct keymap_entry *k = &keymap_table[i];
+
+		if (!(k->views & mask) || k->hint == NULL || (done & (1u << k->action)))
+			continue;
+		if (k->changes && a->readonly)
+			continue;
+		/* A key shadowed by an earlier entry of this view is not what it says here. */
+		if (keymap_find(mask, k->key) != k)
+			continue;
+		done |= 1u << k->action;
+		keymap_key_name(k->key, kn, sizeof(kn));
+		kw = layout_width(kn, LAYOUT_ASCII);
+		w = kw + 1 + layout_width(k->hint, LAYOUT_ASCII);
+		if (x + w > a->cols - 1)
+			break;
+		draw_text(a, y, x, kw, kn, THEME_FOOTER_KEY, 0);
+		draw_text(a, y, x + kw + 1, w - kw - 1, k->hint, THEME_FOOTER, 0);
+		x += w + 2;
+	}
+}
+
+/* Draws everything that is due, in one doupdate. */
+static void app_frame(struct app *a)
+{
+	char title[512];
+	const struct view_ops *v;
+
+	if (!a->dirty)
+		return;
+	a->dirty = 0;
+	view_jobs_sync(a);
+	getmaxyx(stdscr, a->rows, a->cols);
+	erase();
+	if (layout_too_small(a->cols, a->rows)) {
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "terminal too small: %dx%d, need %dx%d", a->cols, a->rows,
+			 LAYOUT_MIN_COLS, LAYOUT_MIN_ROWS);
+		draw_text(a, a->rows / 2, 0, a->cols, msg, THEME_STATUS_ERROR, 0);
+		if (a->rows > 1)
+			draw_text(a, a->rows / 2 + 1, 0, a->cols, "resize the window, or q to quit",
+				  THEME_DIM, 0);
+		refresh();
+		return;
+	}
+	v = app_view(a);
+	app_draw_header(a);
+	title[0] = '\0';
+	if (v->title != NULL)
+		v->title(a, title, sizeof(title));
+	draw_text(a, 1, 0, 1, "", THEME_TITLE, DRAW_PAD);
+	draw_text(a, 1, 1, a->cols - 1, title, THEME_TITLE, DRAW_PAD);
+	v->draw(a, 2, app_body_rows(a));
+	app_draw_status(a);
+	app_draw_footer(a);
+	if (a->dialog.open)
+		dialog_draw(a);
+	wnoutrefresh(stdscr);
+	doupdate();
+}
+
+/* Terminal and curses setup; -1 with cause when the terminal cannot be used. */
+static int app_screen_open(struct app *a, char **cause)
+{
+	const char *term = getenv("TERM");
+	const char *cs;
+
+	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))
+		return xcause(cause, "the TUI needs a terminal on stdin and stdout");
+	setlocale(LC_CTYPE, "");
+	cs = nl_langinfo(CODESET);
+	a->ascii = cs == NULL || strcmp(cs, "UTF-8") != 0;
+	a->sanitize_flags = a->ascii ? SANITIZE_ASCII : 0;
+	app_screen = newterm(NULL, stdout, stdin);
+	if (app_screen == NULL)
+		return xcause(cause, "cannot use the terminal type '%s' (set TERM, e.g. xterm)",
+			      term != NULL ? term : "");
+	set_term(app_screen);
+	xmalloc_set_fatal_hook(app_fatal_hook);
+	raw();
+	noecho();
+	nonl();
+	keypad(stdscr, TRUE);
+	nodelay(stdscr, TRUE);
+	intrflush(stdscr, FALSE);
+	leaveok(stdscr, TRUE);
+	curs_set(0);
+	set_escdelay(25);
+	a->color = 0;
+	if (!a->o->no_color && has_colors() &&
+	    !(getenv("NO_COLOR") != NULL && getenv("NO_COLOR")[0] != '\0')) {
+		if (start_color() == OK) {
+			a->color = 1;
+			a->ncolors = COLORS;
+		}
+	}
+	draw_glyphs(a);
+	getmaxyx(stdscr, a->rows, a->cols);
+	return 0;
+}
+
+static void app_screen_close(void)
+{
+	if (app_screen == NULL)
+		return;
+	endwin();
+	delscreen(app_screen);
+	app_screen = NULL;
+	xmalloc_set_fatal_hook(NULL);
+}
+
+int app_run(struct engine *e, const struct app_opts *o, char **cause)
+{
+	struct app *a = &app_the;
+	const struct config *cfg = engine_config(e);
+	struct loop_fd *in;
+	int refresh_ms;
+
+	memset(a, 0, sizeof(*a));
+	a->e = e;
+	a->o = o;
+	a->readonly = o->readonly || engine_readonly(e);
+	a->user = cfg->user != NULL ? cfg->user : "?";
+	if (gethostname(a->host, sizeof(a->host) - 1) != 0)
+		snprintf(a->host, sizeof(a->host), "localhost");
+	{
+		char *h = app_clean(a, a->host);
+
+		snprintf(a->host, sizeof(a->host), "%s", h);
+		free(h);
+	}
+	theme_default(&a->theme);
+	if (app_screen_open(a, cause) != 0)
+		return -1;
+	a->l = engine_loop(e);
+	app_live = 1;
+	app_set_theme(a, o->theme != NULL ? o->theme : cfg->theme != NULL ? cfg->theme : "default");
+	if (!app_subscribed) {
+		engine_subscribe(e, app_on_event, a);
+		loop_signal_watch(a->l, SIGWINCH, app_on_signal, a);
+		loop_signal_watch(a->l, SIGTERM, app_on_signal, a);
+		loop_signal_watch(a->l, SIGINT, app_on_signal, a);
+		loop_signal_watch(a->l, SIGHUP, app_on_signal, a);
+		app_subscribed = 1;
+	}
+	in = loop_fd_add(a->l, STDIN_FILENO, POLLIN, app_on_stdin, a);
+	refresh_ms = o->refresh_ms > 0 ? o->refresh_ms : cfg->refresh_ms > 0 ? cfg->refresh_ms : 1000;
+	a->tick = loop_timer_add(a->l, (uint64_t)refresh_ms, (uint64_t)refresh_ms, app_on_tick, a);
+	a->tpls = engine_templates(e);
+	a->jobs.sort_col = JOBS_COL_AGE;
+	a->jobs.stale = 1;
+	app_push(a, o->view != NULL && strcmp(o->view, "jobs") == 0 ? APP_VIEW_JOBS
+								    : APP_VIEW_TEMPLATES);
+	app_frame(a);
+	loop_run(a->l);
+
+	while (a->depth > 0) {
+		const struct view_ops *v = app_view(a);
+
+		a->depth--;
+		if (v->leave != NULL)
+			v->leave(a);
+	}
+	dialog_close(a);
+	loop_fd_remove(a->l, in);
+	loop_timer_cancel(a->l, a->tick);
+	if (a->frame_timer != NULL)
+		loop_timer_cancel(a->l, a->frame_timer);
+	app_live = 0;
+	app_screen_close();
+	view_jobs_free(a);
+	free(a->status);
+	return 0;
+}

@@ -1,0 +1,253 @@
+/* view.h: the TUI's shared state and the view interface. The app (tui/app.c) owns one
+ * struct app; each view (view_templates.c, view_jobs.c, view_job.c, form.c) is a const
+ * struct view_ops and keeps its state in its part of struct app. Views never call curses'
+ * refresh: they mark the app dirty and app.c draws one frame. */
+#ifndef GANTRY_VIEW_H
+#define GANTRY_VIEW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/engine.h"
+#include "core/sanitize.h"
+#include "tui/keymap.h"
+#include "tui/lineedit.h"
+#include "tui/theme.h"
+
+struct app;
+struct loop_timer;
+
+enum app_view_id {
+	APP_VIEW_TEMPLATES,
+	APP_VIEW_JOBS,
+	APP_VIEW_JOB,
+	APP_VIEW_FORM,
+	APP_VIEW_HELP,
+	APP_VIEW_COUNT
+};
+
+struct view_ops {
+	const char *name;
+	unsigned mask; /* enum keymap_view bit */
+	/* Becomes the current view (pushed or switched to). */
+	void (*enter)(struct app *a);
+	/* Leaves the stack (popped or replaced); not called when a view is pushed above it. */
+	void (*leave)(struct app *a);
+	/* The title line (row 1), sanitised text. */
+	void (*title)(struct app *a, char *buf, size_t size);
+	/* Draws body rows y .. y+h-1 over the full width. */
+	void (*draw)(struct app *a, int y, int h);
+	/* Acts on a keymap action; returns 1 when handled. */
+	int (*action)(struct app *a, enum keymap_action act);
+	/* A key the keymap does not bind here (typing in the form); returns 1 when handled. */
+	int (*key)(struct app *a, int key);
+};
+
+extern const struct view_ops view_templates_ops, view_jobs_ops, view_job_ops, form_ops,
+	view_help_ops;
+
+/* Glyphs: UTF-8 or ASCII. */
+struct app_glyphs {
+	const char *sep;     /* between header items */
+	const char *marker;  /* selected row */
+	const char *dot;     /* provider health */
+	const char *broken;  /* broken template */
+	const char *hline;   /* horizontal rule */
+	const char *vline;
+	const char *corner[4]; /* top-left, top-right, bottom-left, bottom-right */
+	const char *up, *down; /* sort direction */
+	const char *dash;      /* em dash in prose */
+};
+
+/* Jobs table columns (more, such as GPU/UTIL/$/H/COST, fit in later). */
+enum jobs_col {
+	JOBS_COL_NAME,
+	JOBS_COL_KIND,
+	JOBS_COL_STATE,
+	JOBS_COL_PROVIDER,
+	JOBS_COL_AGE,
+	JOBS_COL_OWNER,
+	JOBS_COL_COUNT
+};
+
+/* The job list as last loaded (display strings sanitised) and the Jobs view's state. */
+struct app_jobs {
+	struct job_list list;
+	int loaded;
+	int stale;        /* reload everything at the next frame */
+	char **pending;   /* ids that changed since, reloaded one by one */
+	size_t npending;
+	size_t *rows;     /* indexes into list: filtered and sorted */
+	size_t nrows;
+	int sort_col;     /* enum jobs_col */
+	int sort_rev;
+	char filter[LINEEDIT_MAX];
+	int sel, top;
+	char *sel_id;     /* id of the selected job, kept across reloads */
+	int nactive;      /* jobs not in a terminal state */
+	int nrunning;
+};
+
+/* The Job view. */
+struct app_job {
+	char *id;
+	struct job job;    /* sanitised */
+	int have;
+	int stale;         /* an event named it: reload before the next frame */
+	char *error;       /* why the job could not be read */
+	struct job_event_list events;
+	struct engine_logs *logs;
+	struct sanitize_stream san;
+	char **lines;      /* complete log lines, oldest first (a window of the last ones) */
+	size_t nlines;
+	char *partial;     /* the unfinished last line */
+	size_t npartial;
+	int log_eof;
+	char *log_error;
+	int follow;        /* stick to the end */
+	int scroll;        /* first shown line when not following */
+	int full;          /* log full screen */
+	int log_rows;      /* rows the log had at the last frame */
+};
+
+enum form_field_kind { FORM_FIELD_NAME, FORM_FIELD_PROVIDER, FORM_FIELD_PARAM };
+
+struct form_field {
+	enum form_field_kind kind;
+	const struct tpl_param *param; /* FORM_FIELD_PARAM */
+	char *label;
+	struct lineedit ed;
+	char *error;       /* inline error (sanitised), or NULL */
+	const char **choices; /* enum/bool/provider choices, or NULL */
+	size_t nchoices;
+};
+
+/* The launch form. */
+struct app_form {
+	const struct template *tpl;
+	char *tpl_name;
+	struct form_field *fields;
+	size_t nfields;
+	size_t focus;        /* nfields = [Launch], nfields + 1 = [Cancel] */
+	int top;             /* first field row shown */
+	struct engine_plan plan;
+	int have_plan;
+	char *plan_error;    /* why there is no plan (sanitised) */
+	int nerrors;
+	const char **providers; /* "(auto)" then each provider */
+	size_t nproviders;
+	int launching;
+};
+
+/* The confirmation dialog. */
+struct app_dialog {
+	int open;
+	char *title;
+	char *text;
+	char *job_id;      /* what the dialog is about */
+	void (*yes)(struct app *a, const char *job_id);
+};
+
+/* The `:` command line or the `/` filter prompt on the status row. */
+struct app_prompt {
+	int kind; /* 0 = none, ':' or '/' */
+	struct lineedit ed;
+	char saved[LINEEDIT_MAX]; /* filter before `/` (Esc restores it) */
+};
+
+#define APP_STACK_MAX 8
+
+struct app {
+	struct engine *e;
+	struct loop *l;
+	const struct app_opts *o;
+	int readonly;
+	int ascii;       /* the locale is not UTF-8 */
+	int color;       /* colours in use */
+	int ncolors;
+	struct theme theme;
+	unsigned long role_attr[THEME_ROLE_COUNT]; /* curses attributes per role (draw.c) */
+	struct app_glyphs g;
+	const char *user;
+	char host[64];
+
+	int rows, cols;
+	int dirty;       /* a frame is due */
+	int quit;
+	struct loop_timer *frame_timer; /* pending coalesced frame */
+	struct loop_timer *tick;
+
+	enum app_view_id stack[APP_STACK_MAX];
+	int depth;
+
+	char *status;    /* sanitised */
+	int status_error;
+	int64_t status_until_ms;
+
+	const struct template_set *tpls;
+	int tsel, ttop;
+
+	struct app_jobs jobs;
+	struct app_job job;
+	struct app_form form;
+	struct app_dialog dialog;
+	struct app_prompt prompt;
+	int help_top;
+	unsigned help_mask;
+	int sanitize_flags; /* SANITIZE_ASCII in ASCII mode */
+};
+
+/* app.c */
+/* The running app, or NULL when the TUI is not running (engine callbacks that outlive a
+ * request check this). */
+struct app *app_current(void);
+const struct view_ops *app_view(struct app *a);
+void app_push(struct app *a, enum app_view_id v);
+void app_pop(struct app *a);
+/* Leaves every view and shows top-level view v. */
+void app_switch(struct app *a, enum app_view_id v);
+/* Replaces the current view by v. */
+void app_replace(struct app *a, enum app_view_id v);
+/* Marks the screen for redrawing (the frame comes after the current event). */
+void app_dirty(struct app *a);
+/* A status-line message (printf-style; sanitised here). */
+void app_status(struct app *a, int error, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* 1 (and a status message naming what) when read-only mode refuses an action. */
+int app_refuse_readonly(struct app *a, const char *what);
+/* Sanitised heap copy of untrusted text for one line (NULL gives ""). */
+char *app_clean(struct app *a, const char *s);
+/* Body rows of the current layout. */
+int app_body_rows(const struct app *a);
+
+/* view_jobs.c */
+/* Brings the job list up to date (reload or per-job updates as events asked). */
+void view_jobs_sync(struct app *a);
+/* Notes that job id (NULL = all) changed. */
+void view_jobs_changed(struct app *a, const char *id);
+/* The selected job, or NULL. */
+const struct job *view_jobs_selected(struct app *a);
+void view_jobs_free(struct app *a);
+/* Re-applies the filter and sort (after the filter text changed). */
+void view_jobs_refilter(struct app *a);
+/* Asks to stop job (confirm dialog first). */
+void view_jobs_ask_stop(struct app *a, const struct job *j);
+
+/* view_job.c */
+/* Opens the Job view of job id (pushed), log full screen when full. */
+void view_job_open(struct app *a, const char *id, int full);
+/* Notes that job id changed (reloads details when it is the one shown). */
+void view_job_changed(struct app *a, const char *id);
+
+/* form.c */
+void form_open(struct app *a, const struct template *t);
+
+/* dialog.c */
+void dialog_confirm(struct app *a, const char *title, const char *text, const char *job_id,
+		    void (*yes)(struct app *a, const char *job_id));
+void dialog_close(struct app *a);
+/* Handles a key while the dialog is open. */
+void dialog_key(struct app *a, int key);
+void dialog_draw(struct app *a);
+
+#endif

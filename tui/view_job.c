@@ -1,0 +1,492 @@
+/* view_job.c: one job: details, its state changes and a log tail that follows the output
+ * (full screen with `l`). Log bytes are sanitised as they arrive, before they are stored. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/engine.h"
+#include "core/loop.h"
+#include "core/sanitize.h"
+#include "core/xmalloc.h"
+#include "tui/draw.h"
+#include "tui/layout.h"
+#include "tui/view.h"
+
+#define JOB_LOG_TAIL_BYTES (256 * 1024) /* what is read back when the view opens */
+#define JOB_LOG_MAX_LINES 5000          /* lines kept; older ones are dropped */
+#define JOB_LOG_MAX_LINE 4096           /* bytes; a longer line is cut */
+#define JOB_EVENT_ROWS 4                /* state changes shown besides the log */
+
+/* Frees everything the view holds and closes the log stream. */
+static void job_reset(struct app *a)
+{
+	struct app_job *J = &a->job;
+	size_t i;
+
+	if (J->logs != NULL)
+		engine_logs_close(a->e, J->logs);
+	if (J->have)
+		job_clear(&J->job);
+	job_event_list_free(&J->events);
+	for (i = 0; i < J->nlines; i++)
+		free(J->lines[i]);
+	free(J->lines);
+	free(J->partial);
+	free(J->log_error);
+	free(J->error);
+	free(J->id);
+	memset(J, 0, sizeof(*J));
+}
+
+/* Adds one complete line to the log window. */
+static void job_log_push(struct app_job *J, const char *s, size_t n)
+{
+	if (n > JOB_LOG_MAX_LINE)
+		n = JOB_LOG_MAX_LINE;
+	if (J->nlines == JOB_LOG_MAX_LINES) {
+		size_t drop = JOB_LOG_MAX_LINES / 5, i;
+
+		for (i = 0; i < drop; i++)
+			free(J->lines[i]);
+		memmove(J->lines, J->lines + drop, (J->nlines - drop) * sizeof(*J->lines));
+		J->nlines -= drop;
+		if (!J->follow)
+			J->scroll = J->scroll > (int)drop ? J->scroll - (int)drop : 0;
+	}
+	if (J->nlines % 256 == 0)
+		J->lines = xreallocarray(J->lines, J->nlines + 256, sizeof(*J->lines));
+	J->lines[J->nlines++] = xstrndup(s, n);
+}
+
+/* Log bytes from the engine (raw): sanitised, then cut into lines. */
+static void job_on_log(void *arg, const char *data, size_t len, int eof)
+{
+	struct app *a = app_current();
+	struct app_job *J;
+	char *out = NULL;
+	size_t outlen = 0, i, start = 0;
+
+	(void)arg;
+	if (a == NULL)
+		return;
+	J = &a->job;
+	if (len > 0) {
+		sanitize_stream_feed(&J->san, data, len, &out, &outlen);
+		for (i = 0; i < outlen; i++) {
+			if (out[i] != '\n')
+				continue;
+			if (J->npartial > 0) {
+				J->partial = xrealloc(J->partial, J->npartial + (i - start) + 1);
+				memcpy(J->partial + J->npartial, out + start, i - start);
+				J->npartial += i - start;
+				job_log_push(J, J->partial, J->npartial);
+				J->npartial = 0;
+			} else {
+				job_log_push(J, out + start, i - start);
+			}
+			start = i + 1;
+		}
+		if (start < outlen && J->npartial < JOB_LOG_MAX_LINE) {
+			J->partial = xrealloc(J->partial, J->npartial + (outlen - start) + 1);
+			memcpy(J->partial + J->npartial, out + start, outlen - start);
+			J->npartial += outlen - start;
+		}
+		if (J->partial != NULL)
+			J->partial[J->npartial] = '\0';
+		free(out);
+	}
+	if (eof)
+		J->log_eof = 1;
+	app_dirty(a);
+}
+
+/* Opens the log stream when the job has one and it is not open yet. */
+static void job_logs_try(struct app *a)
+{
+	struct app_job *J = &a->job;
+	char *cause = NULL;
+
+	if (J->logs != NULL || J->log_eof || !J->have)
+		return;
+	if (J->job.provider_ref == NULL && !job_state_terminal(J->job.state))
+		return; /* not started yet: retried when its state changes */
+	sanitize_stream_init(&J->san, SANITIZE_KEEP_NEWLINES | a->sanitize_flags);
+	if (engine_logs_open(a->e, J->id, 1, JOB_LOG_TAIL_BYTES, job_on_log, NULL, &J->logs,
+			     &cause) != 0) {
+		free(J->log_error);
+		J->log_error = app_clean(a, cause != NULL ? cause : "no log");
+		free(cause);
+		J->logs = NULL;
+		J->log_eof = 1;
+		return;
+	}
+	free(J->log_error);
+	J->log_error = NULL;
+}
+
+/* Reads the job and its events again. */
+static void job_reload(struct app *a)
+{
+	struct app_job *J = &a->job;
+	struct job j;
+	char *cause = NULL;
+
+	J->stale = 0;
+	job_init(&j);
+	if (engine_job(a->e, J->id, &j, &cause) != 0) {
+		free(J->error);
+		J->error = app_clean(a, cause != NULL ? cause : "no such job");
+		free(cause);
+		return;
+	}
+	free(J->error);
+	J->error = NULL;
+	if (J->have)
+		job_clear(&J->job);
+	J->job = j;
+	J->have = 1;
+	J->job.name = app_clean(a, j.name);
+	free(j.name);
+	{
+		char **f[] = {&J->job.template_name, &J->job.provider, &J->job.owner,
+			      &J->job.reason, &J->job.url};
+
+		for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+			char *c;
+
+			if (*f[i] == NULL)
+				continue;
+			c = app_clean(a, *f[i]);
+			free(*f[i]);
+			*f[i] = c;
+		}
+	}
+	job_event_list_free(&J->events);
+	if (engine_job_events(a->e, J->id, &J->events, &cause) != 0) {
+		free(cause);
+		J->events.n = 0;
+	}
+	for (size_t i = 0; i < J->events.n; i++) {
+		char *c;
+
+		if (J->events.items[i].reason == NULL)
+			continue;
+		c = app_clean(a, J->events.items[i].reason);
+		free(J->events.items[i].reason);
+		J->events.items[i].reason = c;
+	}
+	job_logs_try(a);
+}
+
+void view_job_open(struct app *a, const char *id, int full)
+{
+	char *copy = xstrdup(id);
+
+	if (a->depth > 0 && a->stack[a->depth - 1] == APP_VIEW_JOB)
+		app_pop(a);
+	job_reset(a);
+	a->job.id = copy;
+	a->job.follow = 1;
+	a->job.full = full;
+	job_reload(a);
+	app_push(a, APP_VIEW_JOB);
+}
+
+void view_job_changed(struct app *a, const char *id)
+{
+	if (a->job.id == NULL)
+		return;
+	if (id == NULL || strcmp(id, a->job.id) == 0)
+		a->job.stale = 1;
+}
+
+static void job_leave(struct app *a)
+{
+	job_reset(a);
+}
+
+static void job_title(struct app *a, char *buf, size_t size)
+{
+	struct app_job *J = &a->job;
+
+	if (!J->have)
+		snprintf(buf, size, "Job %s", J->id != NULL ? J->id : "");
+	else
+		snprintf(buf, size, "Job %s  %s  %s%s", J->job.name, a->g.sep,
+			 job_state_name(J->job.state), J->full ? "  (log)" : "");
+}
+
+/* "12:03:04" today, else "11-26 12:03". */
+static void job_time(int64_t ms, char *buf, size_t size)
+{
+	time_t t = (time_t)(ms / 1000), now = time(NULL);
+	struct tm tm, tn;
+
+	if (ms <= 0) {
+		snprintf(buf, size, "-");
+		return;
+	}
+	localtime_r(&t, &tm);
+	localtime_r(&now, &tn);
+	if (tm.tm_yday == tn.tm_yday && tm.tm_year == tn.tm_year)
+		strftime(buf, size, "%H:%M:%S", &tm);
+	else
+		strftime(buf, size, "%m-%d %H:%M", &tm);
+}
+
+/* One "Label  value" pair at (y, x) in w columns. */
+static void job_pair(struct app *a, int y, int x, int w, const char *label, const char *value,
+		     enum theme_role vr)
+{
+	const int lw = 10;
+
+	draw_text(a, y, x, lw, label, THEME_LABEL, 0);
+	draw_text(a, y, x + lw, w - lw, value, vr, 0);
+}
+
+/* A rule with a title: "── Log (following) ────". */
+static void job_rule(struct app *a, int y, const char *title)
+{
+	int x;
+
+	draw_hline(a, y, 0, 2, THEME_BORDER);
+	x = 2 + draw_text(a, y, 2, a->cols - 4, title, THEME_TITLE, 0);
+	draw_hline(a, y, x, a->cols - x, THEME_BORDER);
+}
+
+/* Details of the job in rows y.. ; returns the rows used. */
+static int job_draw_details(struct app *a, int y)
+{
+	struct app_job *J = &a->job;
+	const struct job *j = &J->job;
+	int half = a->cols / 2, w = half - 2, r = 0;
+	char v[256], t1[32], t2[32];
+	int64_t now = loop_wall_ms();
+
+	job_pair(a, y + r, 1, w, "Name", j->name, THEME_NORMAL);
+	snprintf(v, sizeof(v), "%s", job_state_name(j->state));
+	job_pair(a, y + r++, half, w, "State", v, THEME_STATE_ROLE(j->state));
+	job_pair(a, y + r, 1, w, "ID", j->id, THEME_NORMAL);
+	job_pair(a, y + r++, half, w, "Kind", job_kind_name(j->kind), THEME_NORMAL);
+	job_pair(a, y + r, 1, w, "Template", j->template_name != NULL ? j->template_name : "-",
+		 THEME_NORMAL);
+	job_pair(a, y + r++, half, w, "Provider", j->provider != NULL ? j->provider : "-",
+		 THEME_NORMAL);
+	layout_age(now - j->created_ms, t2, sizeof(t2));
+	job_time(j->created_ms, t1, sizeof(t1));
+	snprintf(v, sizeof(v), "%s (%s ago)", t1, t2);
+	job_pair(a, y + r, 1, w, "Owner", j->owner != NULL ? j->owner : "-", THEME_NORMAL);
+	job_pair(a, y + r++, half, w, "Created", v, THEME_NORMAL);
+	if (j->ended_ms > 0) {
+		job_time(j->ended_ms, t1, sizeof(t1));
+		layout_age(j->ended_ms - (j->started_ms > 0 ? j->started_ms : j->created_ms), t2,
+			   sizeof(t2));
+		snprintf(v, sizeof(v), "%s (ran %s)", t1, t2);
+		job_pair(a, y + r, half, w, "Ended", v, THEME_NORMAL);
+	} else if (j->started_ms > 0) {
+		job_time(j->started_ms, t1, sizeof(t1));
+		layout_age(now - j->started_ms, t2, sizeof(t2));
+		snprintf(v, sizeof(v), "%s (up %s)", t1, t2);
+		job_pair(a, y + r, half, w, "Started", v, THEME_NORMAL);
+	} else {
+		job_pair(a, y + r, half, w, "Started", "-", THEME_DIM);
+	}
+	snprintf(v, sizeof(v), "%d", j->gpus);
+	job_pair(a, y + r++, 1, w, "GPUs", v, THEME_NORMAL);
+	if (j->url != NULL)
+		snprintf(v, sizeof(v), "%s", j->url);
+	else if (j->port > 0)
+		snprintf(v, sizeof(v), "port %d", j->port);
+	else
+		snprintf(v, sizeof(v), "-");
+	job_pair(a, y + r, 1, w, "URL", v, THEME_NORMAL);
+	if (j->has_exit) {
+		if (j->exit_code < 0)
+			snprintf(v, sizeof(v), "signal %d", -j->exit_code);
+		else
+			snprintf(v, sizeof(v), "%d", j->exit_code);
+	} else {
+		snprintf(v, sizeof(v), "-");
+	}
+	job_pair(a, y + r++, half, w, "Exit", v,
+		 j->has_exit && j->exit_code != 0 ? THEME_STATUS_ERROR : THEME_NORMAL);
+	job_pair(a, y + r++, 1, a->cols - 2, "Reason", j->reason != NULL ? j->reason : "-",
+		 THEME_NORMAL);
+	return r;
+}
+
+/* The last state changes in rows y .. y+h-1. */
+static void job_draw_events(struct app *a, int y, int h)
+{
+	struct app_job *J = &a->job;
+	size_t first = J->events.n > (size_t)h ? J->events.n - (size_t)h : 0, i;
+	char line[512], t[32];
+	int r = 0, x;
+
+	if (J->events.n == 0) {
+		draw_text(a, y, 2, a->cols - 4, "no state changes recorded", THEME_DIM, 0);
+		return;
+	}
+	for (i = first; i < J->events.n && r < h; i++, r++) {
+		const struct job_event *ev = &J->events.items[i];
+
+		job_time(ev->at_ms, t, sizeof(t));
+		x = 2 + draw_text(a, y + r, 2, 12, t, THEME_DIM, DRAW_PAD);
+		x += draw_text(a, y + r, x, 13, job_state_name(ev->from), THEME_STATE_ROLE(ev->from),
+			       DRAW_PAD);
+		x += draw_text(a, y + r, x, 3, a->ascii ? "->" : "\xe2\x86\x92", THEME_DIM, DRAW_PAD);
+		x += draw_text(a, y + r, x, 13, job_state_name(ev->to), THEME_STATE_ROLE(ev->to),
+			       DRAW_PAD);
+		snprintf(line, sizeof(line), "%s", ev->reason != NULL ? ev->reason : "");
+		draw_text(a, y + r, x, a->cols - x - 1, line, THEME_NORMAL, 0);
+	}
+}
+
+/* Lines in the log, the unfinished one included. */
+static int job_log_total(const struct app_job *J)
+{
+	return (int)J->nlines + (J->npartial > 0 ? 1 : 0);
+}
+
+static const char *job_log_line(const struct app_job *J, int i)
+{
+	if (i < (int)J->nlines)
+		return J->lines[i];
+	return J->partial != NULL ? J->partial : "";
+}
+
+/* The log in rows y .. y+h-1. */
+static void job_draw_log(struct app *a, int y, int h)
+{
+	struct app_job *J = &a->job;
+	int total = job_log_total(J), first, r;
+	char title[128];
+
+	if (J->follow)
+		snprintf(title, sizeof(title), " Log %s following%s ", a->g.sep,
+			 J->log_eof ? " (ended)" : "");
+	else
+		snprintf(title, sizeof(title), " Log %s line %d of %d %s G follows ", a->g.sep,
+			 J->scroll + 1, total, a->g.sep);
+	job_rule(a, y, title);
+	y++;
+	h--;
+	J->log_rows = h;
+	if (h <= 0)
+		return;
+	if (total == 0) {
+		draw_text(a, y, 2, a->cols - 4,
+			  J->log_error != NULL ? J->log_error
+			  : J->log_eof	       ? "(no output)"
+			  : J->logs != NULL    ? "(no output yet)"
+					       : "(the log opens when the job starts)",
+			  J->log_error != NULL ? THEME_STATUS_ERROR : THEME_DIM, 0);
+		return;
+	}
+	if (J->follow) {
+		first = total > h ? total - h : 0;
+	} else {
+		if (J->scroll > total - h)
+			J->scroll = total - h > 0 ? total - h : 0;
+		first = J->scroll;
+	}
+	for (r = 0; r < h && first + r < total; r++)
+		draw_text(a, y + r, 1, a->cols - 1, job_log_line(J, first + r), THEME_NORMAL, 0);
+}
+
+static void job_draw(struct app *a, int y, int h)
+{
+	struct app_job *J = &a->job;
+	int used, ev_rows;
+
+	if (J->stale)
+		job_reload(a);
+	if (!J->have) {
+		draw_text(a, y + 1, 2, a->cols - 4, J->error != NULL ? J->error : "no such job",
+			  THEME_STATUS_ERROR, 0);
+		return;
+	}
+	if (J->full) {
+		job_draw_log(a, y, h);
+		return;
+	}
+	used = job_draw_details(a, y);
+	ev_rows = (int)J->events.n < JOB_EVENT_ROWS ? (int)J->events.n : JOB_EVENT_ROWS;
+	if (ev_rows == 0)
+		ev_rows = 1;
+	job_rule(a, y + used, " Events ");
+	job_draw_events(a, y + used + 1, ev_rows);
+	used += 1 + ev_rows;
+	job_draw_log(a, y + used, h - used);
+}
+
+/* Scrolls the log by delta lines (leaves follow mode; back at the end follows again). */
+static void job_scroll(struct app *a, int delta)
+{
+	struct app_job *J = &a->job;
+	int total = job_log_total(J), rows = J->log_rows > 0 ? J->log_rows : 1;
+	int maxs = total - rows > 0 ? total - rows : 0;
+
+	if (J->follow)
+		J->scroll = maxs;
+	J->scroll += delta;
+	if (J->scroll < 0)
+		J->scroll = 0;
+	J->follow = J->scroll >= maxs && delta > 0;
+	if (J->scroll > maxs)
+		J->scroll = maxs;
+	app_dirty(a);
+}
+
+static int job_action(struct app *a, enum keymap_action act)
+{
+	struct app_job *J = &a->job;
+	int page = J->log_rows > 1 ? J->log_rows - 1 : 1;
+
+	switch (act) {
+	case KEYMAP_UP:
+		job_scroll(a, -1);
+		return 1;
+	case KEYMAP_DOWN:
+		job_scroll(a, 1);
+		return 1;
+	case KEYMAP_PGUP:
+		job_scroll(a, -page);
+		return 1;
+	case KEYMAP_PGDN:
+		job_scroll(a, page);
+		return 1;
+	case KEYMAP_TOP:
+		J->follow = 0;
+		J->scroll = 0;
+		return 1;
+	case KEYMAP_BOTTOM:
+		J->follow = 1;
+		return 1;
+	case KEYMAP_LOGS:
+		J->full = !J->full;
+		return 1;
+	case KEYMAP_BACK:
+		if (J->full) {
+			J->full = 0;
+			return 1;
+		}
+		return 0;
+	case KEYMAP_STOP:
+		if (J->have)
+			view_jobs_ask_stop(a, &J->job);
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+const struct view_ops view_job_ops = {
+	.name = "Job",
+	.mask = KEYMAP_V_JOB,
+	.leave = job_leave,
+	.title = job_title,
+	.draw = job_draw,
+	.action = job_action,
+};
