@@ -918,8 +918,7 @@ static void test_bad_refs(void **state)
 		cause = NULL;
 		local_provider_ops.close(p2);
 		bad = xprintf("%s/j0000000f", f->state);
-		refresh(f, bad, &st);
-		assert_int_equal(st.state, JOB_FAILED);
+		wait_state(f, bad, JOB_FAILED, &st); /* STARTING until its exit closed the lock */
 		assert_string_equal(st.reason, "the job's supervisor never started");
 		free(st.reason);
 		free(bad);

@@ -1,0 +1,503 @@
+/* form.c: the launch form built from a template's params: one field per param (plus the job
+ * name and the provider), inline validation with template_param_check, a preview of what
+ * the job will get (engine_plan), and [Launch] / [Cancel]. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/engine.h"
+#include "core/xmalloc.h"
+#include "tui/draw.h"
+#include "tui/layout.h"
+#include "tui/view.h"
+
+#define FORM_LABEL_W 16
+#define FORM_INPUT_W 36
+#define FORM_PREVIEW_ROWS 6 /* rule + 5 lines */
+
+static const char *const form_bool_choices[] = {"true", "false"};
+
+static void form_free(struct app *a)
+{
+	struct app_form *F = &a->form;
+	size_t i;
+
+	for (i = 0; i < F->nfields; i++) {
+		free(F->fields[i].label);
+		free(F->fields[i].error);
+	}
+	free(F->fields);
+	free(F->providers);
+	free(F->tpl_name);
+	free(F->plan_error);
+	if (F->have_plan)
+		engine_plan_clear(&F->plan);
+	memset(F, 0, sizeof(*F));
+}
+
+static int form_is_choice(const struct form_field *f)
+{
+	return f->choices != NULL && f->nchoices > 0;
+}
+
+/* Validates every field, then asks the engine for a plan when all are valid. */
+static void form_check(struct app *a)
+{
+	struct app_form *F = &a->form;
+	struct engine_launch_req req;
+	const char **sets;
+	char **owned;
+	size_t i, n = 0;
+	char *cause = NULL;
+
+	F->nerrors = 0;
+	for (i = 0; i < F->nfields; i++) {
+		struct form_field *f = &F->fields[i];
+
+		free(f->error);
+		f->error = NULL;
+		if (f->kind != FORM_FIELD_PARAM)
+			continue;
+		if (template_param_check(f->param, f->ed.buf, &cause) != 0) {
+			f->error = app_clean(a, cause != NULL ? cause : "invalid value");
+			free(cause);
+			cause = NULL;
+			F->nerrors++;
+		}
+	}
+	if (F->have_plan)
+		engine_plan_clear(&F->plan);
+	F->have_plan = 0;
+	free(F->plan_error);
+	F->plan_error = NULL;
+	if (F->nerrors > 0) {
+		F->plan_error = xprintf("fix the field%s marked above", F->nerrors > 1 ? "s" : "");
+		return;
+	}
+	sets = xcalloc(F->nfields + 1, sizeof(*sets));
+	owned = xcalloc(F->nfields + 1, sizeof(*owned));
+	memset(&req, 0, sizeof(req));
+	req.template_name = F->tpl_name;
+	for (i = 0; i < F->nfields; i++) {
+		struct form_field *f = &F->fields[i];
+
+		if (f->kind == FORM_FIELD_PARAM) {
+			owned[n] = xprintf("%s=%s", f->param->name, f->ed.buf);
+			sets[n] = owned[n];
+			n++;
+		} else if (f->kind == FORM_FIELD_PROVIDER && strcmp(f->ed.buf, F->providers[0]) != 0) {
+			req.provider = f->ed.buf;
+		} else if (f->kind == FORM_FIELD_NAME && f->ed.len > 0) {
+			req.name = f->ed.buf;
+		}
+	}
+	req.sets = sets;
+	req.nsets = n;
+	if (engine_plan(a->e, &req, &F->plan, &cause) == 0) {
+		F->have_plan = 1;
+	} else {
+		F->plan_error = app_clean(a, cause != NULL ? cause : "cannot plan this launch");
+		free(cause);
+	}
+	for (i = 0; i < n; i++)
+		free(owned[i]);
+	free(owned);
+	free(sets);
+}
+
+void form_open(struct app *a, const struct template *t)
+{
+	struct app_form *F = &a->form;
+	size_t i, np = engine_provider_count(a->e);
+
+	form_free(a);
+	F->tpl = t;
+	F->tpl_name = xstrdup(t->name);
+	F->providers = xcalloc(np + 1, sizeof(*F->providers));
+	F->providers[0] = "(auto)";
+	for (i = 0; i < np; i++) {
+		struct engine_provider_info pi;
+
+		engine_provider_info(a->e, i, &pi);
+		F->providers[i + 1] = pi.name;
+	}
+	F->nproviders = np + 1;
+	F->nfields = t->nparams + 2;
+	F->fields = xcalloc(F->nfields, sizeof(*F->fields));
+	F->fields[0].kind = FORM_FIELD_NAME;
+	F->fields[0].label = xstrdup("job name");
+	F->fields[1].kind = FORM_FIELD_PROVIDER;
+	F->fields[1].label = xstrdup("provider");
+	F->fields[1].choices = F->providers;
+	F->fields[1].nchoices = F->nproviders;
+	lineedit_set(&F->fields[1].ed, F->providers[0]);
+	for (i = 0; i < t->nparams; i++) {
+		struct form_field *f = &F->fields[i + 2];
+		const struct tpl_param *p = &t->params[i];
+
+		f->kind = FORM_FIELD_PARAM;
+		f->param = p;
+		f->label = app_clean(a, p->name);
+		lineedit_set(&f->ed, p->def != NULL ? p->def : "");
+		if (p->type == TPL_PARAM_ENUM) {
+			f->choices = (const char **)p->choices;
+			f->nchoices = p->nchoices;
+		} else if (p->type == TPL_PARAM_BOOL) {
+			f->choices = (const char **)form_bool_choices;
+			f->nchoices = 2;
+		}
+	}
+	/* Start on the first param when there is one, else on [Launch]. */
+	F->focus = t->nparams > 0 ? 2 : F->nfields;
+	form_check(a);
+	app_push(a, APP_VIEW_FORM);
+}
+
+static void form_leave(struct app *a)
+{
+	form_free(a);
+}
+
+static void form_title(struct app *a, char *buf, size_t size)
+{
+	char *name = app_clean(a, a->form.tpl_name);
+
+	snprintf(buf, size, "Launch %s  %s  %s", name, a->g.sep,
+		 a->form.tpl != NULL ? job_kind_name(a->form.tpl->kind) : "");
+	free(name);
+}
+
+/* Why [Launch] cannot be pressed, or NULL when it can. */
+static const char *form_blocked(struct app *a)
+{
+	struct app_form *F = &a->form;
+
+	if (a->readonly)
+		return "read-only mode (--readonly)";
+	if (F->launching)
+		return "launching...";
+	if (F->nerrors > 0 || !F->have_plan)
+		return F->plan_error != NULL ? F->plan_error : "not ready";
+	if (!F->plan.offer.fits && F->plan.offer.provider != NULL)
+		return F->plan.offer.reason != NULL ? F->plan.offer.reason
+						    : "the template does not fit the provider";
+	return NULL;
+}
+
+/* The first line of the rendered script that is a command (not the preamble). */
+static char *form_command_line(const char *script)
+{
+	const char *s = script, *nl;
+
+	while (s != NULL && *s != '\0') {
+		nl = strchr(s, '\n');
+		if (*s != '#' && *s != '\n' && strncmp(s, "set -e", 6) != 0)
+			return nl != NULL ? xstrndup(s, (size_t)(nl - s)) : xstrdup(s);
+		s = nl != NULL ? nl + 1 : NULL;
+	}
+	return xstrdup("-");
+}
+
+/* Rows of the field area a field takes. */
+static int form_field_rows(const struct form_field *f)
+{
+	return f->error != NULL ? 2 : 1;
+}
+
+static void form_draw_field(struct app *a, size_t i, int y)
+{
+	struct app_form *F = &a->form;
+	struct form_field *f = &F->fields[i];
+	int focus = F->focus == i, iw = FORM_INPUT_W, x;
+	const char *hint = NULL;
+	char buf[LINEEDIT_MAX + 16], *desc = NULL;
+
+	if (iw > a->cols - FORM_LABEL_W - 6)
+		iw = a->cols - FORM_LABEL_W - 6;
+	draw_text(a, y, 0, 2, focus ? a->g.marker : "", THEME_FIELD_FOCUS, 0);
+	draw_text(a, y, 2, FORM_LABEL_W - 2, f->label, focus ? THEME_TITLE : THEME_LABEL, 0);
+	x = FORM_LABEL_W;
+	if (form_is_choice(f)) {
+		snprintf(buf, sizeof(buf), "< %s >", f->ed.buf);
+		draw_text(a, y, x, iw, buf, focus ? THEME_FIELD_FOCUS : THEME_FIELD, DRAW_PAD);
+	} else {
+		draw_edit(a, y, x, iw, &f->ed, focus ? THEME_FIELD_FOCUS : THEME_FIELD, focus);
+	}
+	if (f->kind == FORM_FIELD_NAME)
+		hint = "optional; blank picks TEMPLATE-N";
+	else if (f->kind == FORM_FIELD_PROVIDER)
+		hint = "Left/Right to choose";
+	else if (f->param->description != NULL)
+		hint = desc = app_clean(a, f->param->description);
+	if (hint != NULL)
+		draw_text(a, y, x + iw + 2, a->cols - x - iw - 3, hint, THEME_DIM, 0);
+	free(desc);
+	if (f->error != NULL) {
+		snprintf(buf, sizeof(buf), "%s %s", a->g.broken, f->error);
+		draw_text(a, y + 1, x, a->cols - x - 1, buf, THEME_FIELD_ERROR, 0);
+	}
+}
+
+static void form_draw_preview(struct app *a, int y, int h)
+{
+	struct app_form *F = &a->form;
+	struct engine_plan *p = &F->plan;
+	char v[512], *clean;
+	int x;
+
+	draw_hline(a, y, 0, 2, THEME_BORDER);
+	x = 2 + draw_text(a, y, 2, 40, " What the job will get ", THEME_TITLE, 0);
+	draw_hline(a, y, x, a->cols - x, THEME_BORDER);
+	y++;
+	if (h < 2)
+		return;
+	if (!F->have_plan) {
+		draw_text(a, y, 2, a->cols - 4, F->plan_error != NULL ? F->plan_error : "",
+			  F->nerrors > 0 ? THEME_FIELD_ERROR : THEME_STATUS_ERROR, 0);
+		return;
+	}
+	snprintf(v, sizeof(v), "%s%s%s", p->provider, p->offer.description != NULL ? "  " : "",
+		 p->offer.description != NULL ? p->offer.description : "");
+	clean = app_clean(a, v);
+	draw_text(a, y, 2, 10, "Provider", THEME_LABEL, 0);
+	draw_text(a, y++, 12, a->cols - 13, clean, THEME_NORMAL, 0);
+	free(clean);
+	draw_text(a, y, 2, 10, "Fits", THEME_LABEL, 0);
+	if (p->offer.fits) {
+		draw_text(a, y++, 12, a->cols - 13, "yes", THEME_HEALTH_OK, 0);
+	} else {
+		clean = app_clean(a, p->offer.reason != NULL ? p->offer.reason : "unknown reason");
+		snprintf(v, sizeof(v), "no: %s", clean);
+		free(clean);
+		draw_text(a, y++, 12, a->cols - 13, v, THEME_STATUS_ERROR, 0);
+	}
+	if (p->offer.priced)
+		snprintf(v, sizeof(v), "%d (%s)   port: %s   price: $%.2f/h", p->gpus,
+			 p->accels != NULL ? p->accels : "-", p->want_port ? "yes ($GANTRY_PORT)" : "none",
+			 p->offer.price_per_hour);
+	else
+		snprintf(v, sizeof(v), "%d (%s)   port: %s   price: unpriced", p->gpus,
+			 p->accels != NULL ? p->accels : "-",
+			 p->want_port ? "yes ($GANTRY_PORT)" : "none");
+	draw_text(a, y, 2, 10, "GPUs", THEME_LABEL, 0);
+	draw_text(a, y++, 12, a->cols - 13, v, THEME_NORMAL, 0);
+	{
+		char *cmd = form_command_line(p->script);
+
+		clean = app_clean(a, cmd);
+		free(cmd);
+		draw_text(a, y, 2, 10, "Command", THEME_LABEL, 0);
+		draw_text(a, y++, 12, a->cols - 13, clean, THEME_DIM, 0);
+		free(clean);
+	}
+}
+
+static void form_draw(struct app *a, int y, int h)
+{
+	struct app_form *F = &a->form;
+	int area = h - FORM_PREVIEW_ROWS - 2, rows = 0, focus_row = 0, r = 0, x;
+	size_t i;
+	const char *blocked = form_blocked(a);
+	enum theme_role lr;
+
+	if (area < 1)
+		area = 1;
+	/* Scroll the field area so the focused field shows. */
+	for (i = 0; i < F->nfields; i++) {
+		if (i == F->focus)
+			focus_row = rows;
+		rows += form_field_rows(&F->fields[i]);
+	}
+	if (F->focus >= F->nfields)
+		focus_row = rows - 1;
+	if (focus_row < F->top)
+		F->top = focus_row;
+	if (focus_row + 1 >= F->top + area)
+		F->top = focus_row + 2 - area;
+	if (F->top > rows - area)
+		F->top = rows - area > 0 ? rows - area : 0;
+	for (i = 0; i < F->nfields; i++) {
+		int fr = form_field_rows(&F->fields[i]);
+
+		if (r >= F->top && r + fr <= F->top + area)
+			form_draw_field(a, i, y + r - F->top);
+		r += fr;
+	}
+	/* Buttons. */
+	{
+		int by = y + area + 1;
+
+		lr = blocked != NULL ? THEME_BUTTON_DISABLED
+		     : F->focus == F->nfields ? THEME_BUTTON_FOCUS
+					      : THEME_BUTTON;
+		if (blocked != NULL && F->focus == F->nfields)
+			lr = THEME_FIELD_FOCUS;
+		x = FORM_LABEL_W;
+		x += draw_text(a, by, x, 10, "[ Launch ]", lr, 0) + 2;
+		x += draw_text(a, by, x, 10, "[ Cancel ]",
+			       F->focus == F->nfields + 1 ? THEME_BUTTON_FOCUS : THEME_BUTTON, 0) +
+		     2;
+		if (blocked != NULL) {
+			char msg[512];
+
+			snprintf(msg, sizeof(msg), "cannot launch: %s", blocked);
+			draw_text(a, by, x, a->cols - x - 1, msg, THEME_FIELD_ERROR, 0);
+		}
+	}
+	form_draw_preview(a, y + h - FORM_PREVIEW_ROWS, FORM_PREVIEW_ROWS);
+}
+
+static void form_launched(void *arg, int rc, const char *job_id, const char *cause)
+{
+	struct app *a = app_current();
+
+	(void)arg;
+	if (a == NULL)
+		return;
+	if (rc != 0)
+		app_status(a, 1, "launch %s failed: %s", job_id != NULL ? job_id : "",
+			   cause != NULL ? cause : "?");
+	else
+		app_status(a, 0, "%s launched", job_id != NULL ? job_id : "job");
+	view_jobs_changed(a, job_id);
+	view_job_changed(a, job_id);
+}
+
+/* [Launch]: launches, then shows the new job. */
+static void form_launch(struct app *a)
+{
+	struct app_form *F = &a->form;
+	struct engine_launch_req req;
+	const char *blocked;
+	const char **sets;
+	char *job_id = NULL, *cause = NULL, *name;
+	size_t i, n = 0;
+	int rc;
+
+	if (app_refuse_readonly(a, "launching jobs"))
+		return;
+	blocked = form_blocked(a);
+	if (blocked != NULL) {
+		app_status(a, 1, "cannot launch: %s", blocked);
+		return;
+	}
+	sets = xcalloc(F->nfields + 1, sizeof(*sets));
+	memset(&req, 0, sizeof(req));
+	req.template_name = F->tpl_name;
+	for (i = 0; i < F->nfields; i++) {
+		struct form_field *f = &F->fields[i];
+
+		if (f->kind == FORM_FIELD_PARAM)
+			sets[n++] = xprintf("%s=%s", f->param->name, f->ed.buf);
+		else if (f->kind == FORM_FIELD_PROVIDER && strcmp(f->ed.buf, F->providers[0]) != 0)
+			req.provider = f->ed.buf;
+		else if (f->kind == FORM_FIELD_NAME && f->ed.len > 0)
+			req.name = f->ed.buf;
+	}
+	req.sets = sets;
+	req.nsets = n;
+	F->launching = 1;
+	rc = engine_launch(a->e, &req, &job_id, form_launched, NULL, &cause);
+	F->launching = 0;
+	for (i = 0; i < n; i++)
+		free((char *)sets[i]);
+	free(sets);
+	if (rc != 0) {
+		app_status(a, 1, "launch failed: %s", cause != NULL ? cause : "?");
+		free(cause);
+		free(job_id);
+		return;
+	}
+	name = xstrdup(F->tpl_name);
+	/* The form goes away here: nothing of it is used after this. */
+	app_switch(a, APP_VIEW_JOBS);
+	view_jobs_changed(a, job_id);
+	view_job_open(a, job_id, 0);
+	app_status(a, 0, "launching %s from %s%s", job_id, name, a->ascii ? "..." : "\xe2\x80\xa6");
+	free(name);
+	free(job_id);
+}
+
+/* Cycles a choice field by delta. */
+static void form_cycle(struct app *a, struct form_field *f, int delta)
+{
+	size_t i, cur = 0;
+
+	for (i = 0; i < f->nchoices; i++)
+		if (strcmp(f->choices[i], f->ed.buf) == 0)
+			cur = i;
+	cur = (cur + (delta < 0 ? f->nchoices - 1 : 1)) % f->nchoices;
+	lineedit_set(&f->ed, f->choices[cur]);
+	form_check(a);
+}
+
+static int form_action(struct app *a, enum keymap_action act)
+{
+	struct app_form *F = &a->form;
+	size_t nfocus = F->nfields + 2;
+	struct form_field *f = F->focus < F->nfields ? &F->fields[F->focus] : NULL;
+
+	switch (act) {
+	case KEYMAP_NEXT_FIELD:
+		F->focus = (F->focus + 1) % nfocus;
+		return 1;
+	case KEYMAP_PREV_FIELD:
+		F->focus = (F->focus + nfocus - 1) % nfocus;
+		return 1;
+	case KEYMAP_LEFT:
+	case KEYMAP_RIGHT:
+		if (f != NULL && form_is_choice(f))
+			form_cycle(a, f, act == KEYMAP_LEFT ? -1 : 1);
+		else if (f != NULL)
+			lineedit_key(&f->ed, act == KEYMAP_LEFT ? KEYMAP_FN(KEY_LEFT)
+								: KEYMAP_FN(KEY_RIGHT),
+				     a->ascii);
+		else
+			F->focus = F->focus == F->nfields ? F->nfields + 1 : F->nfields;
+		return 1;
+	case KEYMAP_OPEN:
+		if (F->focus == F->nfields)
+			form_launch(a);
+		else if (F->focus == F->nfields + 1)
+			app_pop(a);
+		else
+			F->focus++;
+		return 1;
+	case KEYMAP_CANCEL:
+		app_pop(a);
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static int form_key(struct app *a, int key)
+{
+	struct app_form *F = &a->form;
+	struct form_field *f;
+
+	if (F->focus >= F->nfields) {
+		if (key == ' ')
+			return form_action(a, KEYMAP_OPEN);
+		return 0;
+	}
+	f = &F->fields[F->focus];
+	if (form_is_choice(f)) {
+		if (key == ' ')
+			form_cycle(a, f, 1);
+		return key == ' ';
+	}
+	if (lineedit_key(&f->ed, key, a->ascii) == 1)
+		form_check(a);
+	return 1;
+}
+
+const struct view_ops form_ops = {
+	.name = "Launch",
+	.mask = KEYMAP_V_FORM,
+	.leave = form_leave,
+	.title = form_title,
+	.draw = form_draw,
+	.action = form_action,
+	.key = form_key,
+};

@@ -1,0 +1,145 @@
+/* view_help.c: the `?` screen, generated from the keymap table for the view it was opened
+ * from. Consecutive entries with the same action and help are listed on one line. */
+#include <stdio.h>
+#include <string.h>
+
+#include "tui/draw.h"
+#include "tui/keymap.h"
+#include "tui/layout.h"
+#include "tui/view.h"
+
+#define HELP_KEYS_W 22
+
+/* Name of the view a mask stands for. */
+static const char *help_view_name(unsigned mask)
+{
+	switch (mask) {
+	case KEYMAP_V_TEMPLATES:
+		return "Templates";
+	case KEYMAP_V_JOBS:
+		return "Jobs";
+	case KEYMAP_V_JOB:
+		return "Job";
+	case KEYMAP_V_FORM:
+		return "Launch form";
+	default:
+		return "";
+	}
+}
+
+/* Builds help line number idx (keys and text) for mask; returns the number of lines. */
+static int help_line(struct app *a, unsigned mask, int idx, char *keys, size_t ksize,
+		     const char **text, int *disabled)
+{
+	size_t i = 0, j;
+	int line = 0;
+	char kn[16];
+
+	while (i < keymap_count) {
+		const struct keymap_entry *k = &keymap_table[i];
+
+		if (!(k->views & mask) || k->help == NULL || keymap_find(mask, k->key) != k) {
+			i++;
+			continue;
+		}
+		if (line == idx) {
+			keys[0] = '\0';
+			*text = k->help;
+			*disabled = k->changes && a->readonly;
+		}
+		/* Gather the following entries with the same action and help. */
+		for (j = i; j < keymap_count; j++) {
+			const struct keymap_entry *m = &keymap_table[j];
+
+			if (m->action != k->action || m->help == NULL || strcmp(m->help, k->help) != 0)
+				break;
+			if (!(m->views & mask) || keymap_find(mask, m->key) != m)
+				continue;
+			if (line == idx) {
+				size_t n = strlen(keys);
+
+				keymap_key_name(m->key, kn, sizeof(kn));
+				/* "Enter" can be three keys: list it once. */
+				if (strstr(keys, kn) == NULL)
+					snprintf(keys + n, ksize - n, "%s%s", n > 0 ? " " : "", kn);
+			}
+		}
+		line++;
+		i = j;
+	}
+	return line;
+}
+
+static void help_title(struct app *a, char *buf, size_t size)
+{
+	snprintf(buf, size, "Help %s %s keys", a->g.sep, help_view_name(a->help_mask));
+}
+
+static void help_draw(struct app *a, int y, int h)
+{
+	char keys[128], line[256];
+	const char *text = NULL;
+	int n, i, r = 0, disabled = 0;
+
+	n = help_line(a, a->help_mask, -1, keys, sizeof(keys), &text, &disabled);
+	/* Lines: the keys, a blank, the commands, the look. */
+	if (a->help_top > n + 6 - h)
+		a->help_top = n + 6 - h > 0 ? n + 6 - h : 0;
+	for (i = a->help_top; i < n && r < h; i++, r++) {
+		help_line(a, a->help_mask, i, keys, sizeof(keys), &text, &disabled);
+		draw_text(a, y + r, 2, HELP_KEYS_W - 2, keys, THEME_FOOTER_KEY, 0);
+		snprintf(line, sizeof(line), "%s%s", text, disabled ? " (off: read-only)" : "");
+		draw_text(a, y + r, HELP_KEYS_W, a->cols - HELP_KEYS_W - 1, line,
+			  disabled ? THEME_DIM : THEME_NORMAL, 0);
+	}
+	if (r < h)
+		r++;
+	if (r < h)
+		draw_text(a, y + r++, 2, a->cols - 4,
+			  "Commands:  :templates  :jobs  :job NAME  :theme NAME  :help  :q", THEME_LABEL,
+			  0);
+	if (r < h) {
+		snprintf(line, sizeof(line), "Theme %s, %s, %s glyphs%s", a->theme.name,
+			 a->color ? "colours" : "no colours", a->ascii ? "ASCII" : "UTF-8",
+			 a->readonly ? ", read-only" : "");
+		draw_text(a, y + r++, 2, a->cols - 4, line, THEME_DIM, 0);
+	}
+}
+
+static int help_action(struct app *a, enum keymap_action act)
+{
+	switch (act) {
+	case KEYMAP_UP:
+		a->help_top = a->help_top > 0 ? a->help_top - 1 : 0;
+		return 1;
+	case KEYMAP_DOWN:
+		a->help_top++;
+		return 1;
+	case KEYMAP_PGUP:
+		a->help_top = a->help_top > app_body_rows(a) ? a->help_top - app_body_rows(a) : 0;
+		return 1;
+	case KEYMAP_PGDN:
+		a->help_top += app_body_rows(a);
+		return 1;
+	case KEYMAP_TOP:
+		a->help_top = 0;
+		return 1;
+	case KEYMAP_BOTTOM:
+		a->help_top = 1000;
+		return 1;
+	case KEYMAP_BACK:
+		a->help_top = 0;
+		app_pop(a);
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+const struct view_ops view_help_ops = {
+	.name = "Help",
+	.mask = KEYMAP_V_HELP,
+	.title = help_title,
+	.draw = help_draw,
+	.action = help_action,
+};
