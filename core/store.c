@@ -213,6 +213,21 @@ static int store_exec(struct store *s, const char *sql, char **cause)
 	return 0;
 }
 
+/* Switches to WAL. The switch needs an exclusive lock that the busy handler does not wait
+ * for, so two processes creating the store at once retry here (up to the busy timeout). */
+static int store_wal(struct store *s, char **cause)
+{
+	for (int waited = 0;; waited += 10) {
+		int rc = sqlite3_exec(s->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
+
+		if (rc == SQLITE_OK)
+			return 0;
+		if ((rc & 0xff) != SQLITE_BUSY || waited >= STORE_BUSY_TIMEOUT_MS)
+			return store_fail(s, cause, "PRAGMA journal_mode = WAL");
+		sqlite3_sleep(10);
+	}
+}
+
 /* Starts the write transaction of one operation: BEGIN IMMEDIATE, or a savepoint when the
  * caller holds a store_begin() transaction. */
 static int store_op_begin(struct store *s, char **cause)
@@ -399,7 +414,7 @@ int store_open(const char *path, struct store **out, char **cause)
 		store_close(s);
 		return -1;
 	}
-	if (store_exec(s, "PRAGMA journal_mode = WAL", cause) != 0 ||
+	if (store_wal(s, cause) != 0 ||
 	    store_exec(s, "PRAGMA synchronous = NORMAL", cause) != 0 ||
 	    store_exec(s, "PRAGMA foreign_keys = ON", cause) != 0 ||
 	    store_migrate(s, version, cause) != 0) {

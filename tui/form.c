@@ -295,7 +295,7 @@ static void form_draw_preview(struct app *a, int y, int h)
 static void form_draw(struct app *a, int y, int h)
 {
 	struct app_form *F = &a->form;
-	int area = h - FORM_PREVIEW_ROWS - 2, rows = 0, focus_row = 0, r = 0, x;
+	int area = h - FORM_PREVIEW_ROWS - 3, rows = 0, focus_row = 0, r = 0, x;
 	size_t i;
 	const char *blocked = form_blocked(a);
 	enum theme_role lr;
@@ -323,7 +323,9 @@ static void form_draw(struct app *a, int y, int h)
 			form_draw_field(a, i, y + r - F->top);
 		r += fr;
 	}
-	/* Buttons. */
+	/* Buttons right under the fields, then the preview. */
+	if (rows < area)
+		area = rows;
 	{
 		int by = y + area + 1;
 
@@ -332,6 +334,8 @@ static void form_draw(struct app *a, int y, int h)
 					      : THEME_BUTTON;
 		if (blocked != NULL && F->focus == F->nfields)
 			lr = THEME_FIELD_FOCUS;
+		if (F->focus >= F->nfields)
+			draw_text(a, by, 0, 2, a->g.marker, THEME_FIELD_FOCUS, 0);
 		x = FORM_LABEL_W;
 		x += draw_text(a, by, x, 10, "[ Launch ]", lr, 0) + 2;
 		x += draw_text(a, by, x, 10, "[ Cancel ]",
@@ -344,21 +348,22 @@ static void form_draw(struct app *a, int y, int h)
 			draw_text(a, by, x, a->cols - x - 1, msg, THEME_FIELD_ERROR, 0);
 		}
 	}
-	form_draw_preview(a, y + h - FORM_PREVIEW_ROWS, FORM_PREVIEW_ROWS);
+	form_draw_preview(a, y + area + 3, FORM_PREVIEW_ROWS);
 }
 
 static void form_launched(void *arg, int rc, const char *job_id, const char *cause)
 {
 	struct app *a = app_current();
+	char name[128];
 
 	(void)arg;
 	if (a == NULL)
 		return;
 	if (rc != 0)
-		app_status(a, 1, "launch %s failed: %s", job_id != NULL ? job_id : "",
-			   cause != NULL ? cause : "?");
+		app_status(a, 1, "launching %s failed: %s",
+			   view_jobs_name(a, job_id, name, sizeof(name)), cause != NULL ? cause : "?");
 	else
-		app_status(a, 0, "%s launched", job_id != NULL ? job_id : "job");
+		app_status(a, 0, "%s launched", view_jobs_name(a, job_id, name, sizeof(name)));
 	view_jobs_changed(a, job_id);
 	view_job_changed(a, job_id);
 }
@@ -413,7 +418,12 @@ static void form_launch(struct app *a)
 	app_switch(a, APP_VIEW_JOBS);
 	view_jobs_changed(a, job_id);
 	view_job_open(a, job_id, 0);
-	app_status(a, 0, "launching %s from %s%s", job_id, name, a->ascii ? "..." : "\xe2\x80\xa6");
+	{
+		char jn[128];
+
+		app_status(a, 0, "launching %s from %s%s", view_jobs_name(a, job_id, jn, sizeof(jn)),
+			   name, a->ascii ? "..." : "\xe2\x80\xa6");
+	}
 	free(name);
 	free(job_id);
 }

@@ -274,6 +274,13 @@ static int theme_attr_parse(const char *w)
 	return -1;
 }
 
+/* 1 when p starts a #rrggbb colour word (rather than a comment). */
+static int theme_is_hex(const char *p)
+{
+	return strspn(p + 1, "0123456789abcdefABCDEF") == 6 &&
+	       (p[7] == '\0' || p[7] == ' ' || p[7] == '\t');
+}
+
 /* Parses one "role = words" line (NUL-terminated, no newline); col is 1-based in errors. */
 static int theme_parse_line(struct theme *t, const char *path, int lineno, char *line,
 			    char **cause)
@@ -313,7 +320,7 @@ static int theme_parse_line(struct theme *t, const char *path, int lineno, char 
 	for (;;) {
 		while (*p == ' ' || *p == '\t')
 			p++;
-		if (*p == '\0' || *p == '#')
+		if (*p == '\0' || (*p == '#' && !theme_is_hex(p)))
 			break;
 		word = p;
 		while (*p != '\0' && *p != ' ' && *p != '\t')

@@ -225,6 +225,8 @@ int app_body_rows(const struct app *a);
 void view_jobs_sync(struct app *a);
 /* Notes that job id (NULL = all) changed. */
 void view_jobs_changed(struct app *a, const char *id);
+/* The (sanitised) name of job id, from the list or else the engine; buf may hold it. */
+const char *view_jobs_name(struct app *a, const char *id, char *buf, size_t size);
 /* The selected job, or NULL. */
 const struct job *view_jobs_selected(struct app *a);
 void view_jobs_free(struct app *a);

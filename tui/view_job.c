@@ -333,9 +333,14 @@ static void job_draw_events(struct app *a, int y, int h)
 
 		job_time(ev->at_ms, t, sizeof(t));
 		x = 2 + draw_text(a, y + r, 2, 12, t, THEME_DIM, DRAW_PAD);
-		x += draw_text(a, y + r, x, 13, job_state_name(ev->from), THEME_STATE_ROLE(ev->from),
-			       DRAW_PAD);
-		x += draw_text(a, y + r, x, 3, a->ascii ? "->" : "\xe2\x86\x92", THEME_DIM, DRAW_PAD);
+		if (ev->from == ev->to) {
+			x += draw_text(a, y + r, x, 16, "created", THEME_DIM, DRAW_PAD);
+		} else {
+			x += draw_text(a, y + r, x, 13, job_state_name(ev->from),
+				       THEME_STATE_ROLE(ev->from), DRAW_PAD);
+			x += draw_text(a, y + r, x, 3, a->ascii ? "->" : "\xe2\x86\x92", THEME_DIM,
+				       DRAW_PAD);
+		}
 		x += draw_text(a, y + r, x, 13, job_state_name(ev->to), THEME_STATE_ROLE(ev->to),
 			       DRAW_PAD);
 		snprintf(line, sizeof(line), "%s", ev->reason != NULL ? ev->reason : "");

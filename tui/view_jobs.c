@@ -30,12 +30,17 @@ static const struct {
 	[JOBS_COL_OWNER] = {"OWNER", {.min = 6, .want = 10, .grow = 1, .prio = 4}, 0},
 };
 
-/* Replaces *s by its sanitised form. */
+/* Replaces *s by its sanitised form (plain printable ASCII, the usual case, stays as is). */
 static void jobs_clean_field(struct app *a, char **s)
 {
+	const unsigned char *p;
 	char *c;
 
 	if (*s == NULL)
+		return;
+	for (p = (const unsigned char *)*s; *p >= 0x20 && *p < 0x7f; p++)
+		;
+	if (*p == '\0')
 		return;
 	c = app_clean(a, *s);
 	free(*s);
@@ -92,7 +97,7 @@ static int jobs_cmp(const void *pa, const void *pb, void *arg)
 
 	switch (J->sort_col) {
 	case JOBS_COL_NAME:
-		c = strcmp(x->name, y->name);
+		c = strverscmp(x->name, y->name);
 		break;
 	case JOBS_COL_KIND:
 		c = (int)x->kind - (int)y->kind;
@@ -259,33 +264,60 @@ static void jobs_select(struct app *a, int sel)
 	app_dirty(a);
 }
 
+const char *view_jobs_name(struct app *a, const char *id, char *buf, size_t size)
+{
+	struct app_jobs *J = &a->jobs;
+	struct job j;
+	char *cause = NULL, *clean;
+	size_t i;
+
+	if (id == NULL)
+		return "job";
+	for (i = 0; i < J->list.n; i++)
+		if (strcmp(J->list.items[i].id, id) == 0)
+			return J->list.items[i].name;
+	job_init(&j);
+	if (engine_job(a->e, id, &j, &cause) != 0) {
+		free(cause);
+		clean = app_clean(a, id);
+	} else {
+		clean = app_clean(a, j.name);
+		job_clear(&j);
+	}
+	snprintf(buf, size, "%s", clean);
+	free(clean);
+	return buf;
+}
+
 static void jobs_stop_done(void *arg, int rc, const char *job_id, const char *cause)
 {
 	struct app *a = app_current();
+	char name[128];
 
 	(void)arg;
 	if (a == NULL)
 		return;
 	if (rc != 0)
-		app_status(a, 1, "stop %s failed: %s", job_id != NULL ? job_id : "",
+		app_status(a, 1, "stopping %s failed: %s", view_jobs_name(a, job_id, name, sizeof(name)),
 			   cause != NULL ? cause : "?");
 	else
-		app_status(a, 0, "stop delivered to %s", job_id != NULL ? job_id : "the job");
+		app_status(a, 0, "stop delivered to %s", view_jobs_name(a, job_id, name, sizeof(name)));
 }
 
 /* The user said yes: stop job_id. */
 static void jobs_stop_yes(struct app *a, const char *job_id)
 {
-	char *cause = NULL;
+	char *cause = NULL, name[128];
 
 	if (app_refuse_readonly(a, "stopping jobs"))
 		return;
+	app_status(a, 0, "stopping %s%s", view_jobs_name(a, job_id, name, sizeof(name)),
+		   a->ascii ? "..." : "\xe2\x80\xa6");
 	if (engine_stop(a->e, job_id, jobs_stop_done, NULL, &cause) != 0) {
-		app_status(a, 1, "cannot stop %s: %s", job_id, cause != NULL ? cause : "?");
+		app_status(a, 1, "cannot stop %s: %s", view_jobs_name(a, job_id, name, sizeof(name)),
+			   cause != NULL ? cause : "?");
 		free(cause);
-		return;
 	}
-	app_status(a, 0, "stopping %s%s", job_id, a->g.dash[0] == '-' ? "..." : "\xe2\x80\xa6");
 }
 
 void view_jobs_ask_stop(struct app *a, const struct job *j)
@@ -341,7 +373,7 @@ static void jobs_title(struct app *a, char *buf, size_t size)
 	char sort[64];
 
 	snprintf(sort, sizeof(sort), "sort %s %s", jobs_cols[J->sort_col].title,
-		 J->sort_rev ? a->g.up : a->g.down);
+		 J->sort_rev ? a->g.down : a->g.up);
 	if (J->filter[0] != '\0')
 		snprintf(buf, size, "Jobs (%zu of %zu)  filter: %s  %s  %s", J->nrows, J->list.n,
 			 J->filter, a->g.sep, sort);
@@ -369,14 +401,14 @@ static void jobs_draw(struct app *a, int y, int h)
 			continue;
 		if (c == J->sort_col)
 			snprintf(head, sizeof(head), "%s%s", jobs_cols[c].title,
-				 J->sort_rev ? a->g.up : a->g.down);
+				 J->sort_rev ? a->g.down : a->g.up);
 		else
 			snprintf(head, sizeof(head), "%s", jobs_cols[c].title);
 		draw_text(a, y, x, w[c], head, THEME_TABLE_HEADER, jobs_cols[c].right ? DRAW_RIGHT : 0);
 		x += w[c] + JOBS_GAP;
 	}
 	if (J->nrows == 0) {
-		char msg[256];
+		char msg[LINEEDIT_MAX + 64];
 
 		if (J->list.n == 0)
 			snprintf(msg, sizeof(msg), "No jobs yet %s press t to pick a template",

@@ -5,10 +5,11 @@
 count_procs() { # processes whose environment names job id $1
 	local n=0 p
 	for p in /proc/[0-9]*; do
-		tr '\0' '\n' <"$p/environ" 2>/dev/null | grep -qx "GANTRY_JOB_ID=$1" && n=$((n + 1))
+		{ tr '\0' '\n' <"$p/environ"; } 2>/dev/null | grep -qx "GANTRY_JOB_ID=$1" && n=$((n + 1))
 	done
 	echo "$n"
 }
+export -f count_procs
 
 # 1. killed after the intent was committed, before the provider was called
 rc=0
@@ -45,8 +46,9 @@ check "crash-b FAILED (killed by signal 9)" bash -c '[ "$(job_field crash-b stat
 
 # 4. an orphan resource nobody owns is removed
 mkdir -p "$T_HOME/state/jobs/jdeadbeef/work"
-sleep 1000 &
+setsid sleep 1000 &
 orphan=$!
+sleep 0.2
 echo "$orphan $(cut -d' ' -f22 /proc/$orphan/stat)" >"$T_HOME/state/jobs/jdeadbeef/pid"
 expect_rc 0 "reconcile with an orphan" g reconcile
 check "reconcile removed one orphan" grep -q "removed 1 orphan" "$T_HOME/out"
