@@ -49,6 +49,8 @@ static const char *const store_migrations[] = {
     " ended_ms INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX jobs_created_ms ON jobs(created_ms);"
     "CREATE INDEX jobs_state ON jobs(state);"
+    "CREATE INDEX jobs_active ON jobs(created_ms) "
+    " WHERE state NOT IN ('SUCCEEDED', 'FAILED', 'STOPPED');"
     "CREATE TABLE job_events ("
     " id INTEGER PRIMARY KEY,"
     " job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"

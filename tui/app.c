@@ -27,8 +27,8 @@
 #include "tui/layout.h"
 #include "tui/view.h"
 
-#define APP_FRAME_DELAY_MS 15    /* coalesces bursts of engine events into one frame */
-#define APP_STATUS_MS 6000       /* how long a message stays */
+#define APP_FRAME_DELAY_MS  15   /* coalesces bursts of engine events into one frame */
+#define APP_STATUS_MS       6000 /* how long a message stays */
 #define APP_STATUS_ERROR_MS 12000
 
 /* One TUI per process. Engine callbacks and signal watchers cannot be removed, so they
@@ -39,11 +39,11 @@ static int app_subscribed;
 static SCREEN *app_screen;
 
 static const struct view_ops *const app_views[APP_VIEW_COUNT] = {
-	[APP_VIEW_TEMPLATES] = &view_templates_ops,
-	[APP_VIEW_JOBS] = &view_jobs_ops,
-	[APP_VIEW_JOB] = &view_job_ops,
-	[APP_VIEW_FORM] = &form_ops,
-	[APP_VIEW_HELP] = &view_help_ops,
+    [APP_VIEW_TEMPLATES] = &view_templates_ops,
+    [APP_VIEW_JOBS] = &view_jobs_ops,
+    [APP_VIEW_JOB] = &view_job_ops,
+    [APP_VIEW_FORM] = &form_ops,
+    [APP_VIEW_HELP] = &view_help_ops,
 };
 
 static void app_frame(struct app *a);
@@ -73,8 +73,6 @@ void app_push(struct app *a, enum app_view_id v)
 		a->depth--;
 	}
 	a->stack[a->depth++] = v;
-	if (app_views[v]->enter != NULL)
-		app_views[v]->enter(a);
 	app_dirty(a);
 }
 
@@ -88,8 +86,6 @@ void app_pop(struct app *a)
 	a->depth--;
 	if (v->leave != NULL)
 		v->leave(a);
-	if (app_view(a)->enter != NULL)
-		app_view(a)->enter(a);
 	app_dirty(a);
 }
 
@@ -128,8 +124,7 @@ void app_dirty(struct app *a)
 {
 	a->dirty = 1;
 	if (a->frame_timer == NULL && a->l != NULL)
-		a->frame_timer =
-			loop_timer_add(a->l, APP_FRAME_DELAY_MS, 0, app_on_frame_timer, a);
+		a->frame_timer = loop_timer_add(a->l, APP_FRAME_DELAY_MS, 0, app_on_frame_timer, a);
 }
 
 char *app_clean(struct app *a, const char *s)
@@ -215,7 +210,7 @@ static void app_command(struct app *a, const char *line)
 		a->quit = 1;
 		loop_stop(a->l);
 	} else if (strcmp(cmd, "templates") == 0 || strcmp(cmd, "template") == 0 ||
-		   strcmp(cmd, "t") == 0) {
+	           strcmp(cmd, "t") == 0) {
 		app_switch(a, APP_VIEW_TEMPLATES);
 	} else if (strcmp(cmd, "jobs") == 0 || strcmp(cmd, "job") == 0 || strcmp(cmd, "j") == 0) {
 		if (arg != NULL && *arg != '\0' && strcmp(cmd, "job") == 0) {
@@ -236,14 +231,14 @@ static void app_command(struct app *a, const char *line)
 		app_switch(a, APP_VIEW_JOBS);
 	} else if (strcmp(cmd, "theme") == 0) {
 		if (arg == NULL || *arg == '\0') {
-			app_status(a, 0,
-				   "theme %s (try :theme default, light, high-contrast, monochrome)",
-				   a->theme.name);
+			app_status(
+			    a, 0, "theme %s (try :theme default, light, high-contrast, monochrome)",
+			    a->theme.name);
 			return;
 		}
 		if (app_set_theme(a, arg) == 0)
 			app_status(a, 0, "theme %s%s", a->theme.name,
-				   a->color ? "" : " (colours are off: attributes only)");
+			           a->color ? "" : " (colours are off: attributes only)");
 	} else if (strcmp(cmd, "help") == 0 || strcmp(cmd, "h") == 0) {
 		a->help_mask = app_view(a)->mask;
 		app_push(a, APP_VIEW_HELP);
@@ -251,7 +246,8 @@ static void app_command(struct app *a, const char *line)
 		engine_refresh(a->e);
 		app_status(a, 0, "refreshing");
 	} else {
-		app_status(a, 1, "unknown command '%s' (try :templates, :jobs, :theme NAME, :q)", cmd);
+		app_status(a, 1, "unknown command '%s' (try :templates, :jobs, :theme NAME, :q)",
+		           cmd);
 	}
 }
 
@@ -451,7 +447,7 @@ static void app_on_event(void *arg, const struct engine_event *ev)
 	case ENGINE_EV_PROVIDER:
 		if (ev->message != NULL)
 			app_status(a, 1, "%s: %s", ev->provider != NULL ? ev->provider : "provider",
-				   ev->message);
+			           ev->message);
 		break;
 	case ENGINE_EV_MESSAGE:
 		if (ev->message != NULL)
@@ -473,7 +469,7 @@ static void app_draw_header(struct app *a)
 	draw_fill(a, 0, 0, a->cols, THEME_HEADER);
 	x = draw_text(a, 0, 0, 8, " gantry ", THEME_HEADER_ACCENT, 0);
 	snprintf(left, sizeof(left), " %s@%s %s %d jobs, %d active%s", a->user, a->host, a->g.sep,
-		 (int)a->jobs.list.n, a->jobs.nactive, a->readonly ? "  [read-only]" : "");
+	         (int)a->jobs.list.n, a->jobs.nactive, a->readonly ? "  [read-only]" : "");
 	localtime_r(&now, &tm);
 	strftime(clock, sizeof(clock), "%H:%M:%S", &tm);
 	/* Right side: providers, then the clock. */
@@ -492,7 +488,8 @@ static void app_draw_header(struct app *a)
 		if (rx - w - 2 < x + 30)
 			break;
 		rx -= w + 1;
-		draw_text(a, 0, rx, 2, a->g.dot, pi.healthy ? THEME_HEALTH_OK : THEME_HEALTH_BAD, 0);
+		draw_text(a, 0, rx, 2, a->g.dot, pi.healthy ? THEME_HEALTH_OK : THEME_HEALTH_BAD,
+		          0);
 		draw_text(a, 0, rx + 2, w - 2, buf, THEME_HEADER, 0);
 	}
 	draw_text(a, 0, x, rx - x - 1, left, THEME_HEADER, 0);
@@ -511,7 +508,7 @@ static void app_draw_status(struct app *a)
 		return;
 	}
 	draw_text(a, y, 0, a->cols, a->status != NULL ? a->status : "",
-		  a->status_error ? THEME_STATUS_ERROR : THEME_STATUS, DRAW_PAD);
+	          a->status_error ? THEME_STATUS_ERROR : THEME_STATUS, DRAW_PAD);
 }
 
 /* Last row: key hints from the keymap table, as many as fit. */
@@ -526,10 +523,10 @@ static void app_draw_footer(struct app *a)
 	draw_fill(a, y, 0, a->cols, THEME_FOOTER);
 	if (a->prompt.kind != 0) {
 		draw_text(a, y, 1, a->cols - 1,
-			  a->prompt.kind == '/' ? "Enter keep filter   Esc restore"
-						: "Enter run   Esc cancel   (templates, jobs, "
-						  "theme NAME, help, q)",
-			  THEME_FOOTER, 0);
+		          a->prompt.kind == '/' ? "Enter keep filter   Esc restore"
+		                                : "Enter run   Esc cancel   (templates, jobs, "
+		                                  "theme NAME, help, q)",
+		          THEME_FOOTER, 0);
 		return;
 	}
 	if (a->dialog.open) {
@@ -576,12 +573,12 @@ static void app_frame(struct app *a)
 	if (layout_too_small(a->cols, a->rows)) {
 		char msg[128];
 
-		snprintf(msg, sizeof(msg), "terminal too small: %dx%d, need %dx%d", a->cols, a->rows,
-			 LAYOUT_MIN_COLS, LAYOUT_MIN_ROWS);
+		snprintf(msg, sizeof(msg), "terminal too small: %dx%d, need %dx%d", a->cols,
+		         a->rows, LAYOUT_MIN_COLS, LAYOUT_MIN_ROWS);
 		draw_text(a, a->rows / 2, 0, a->cols, msg, THEME_STATUS_ERROR, 0);
 		if (a->rows > 1)
 			draw_text(a, a->rows / 2 + 1, 0, a->cols, "resize the window, or q to quit",
-				  THEME_DIM, 0);
+			          THEME_DIM, 0);
 		refresh();
 		return;
 	}
@@ -616,7 +613,7 @@ static int app_screen_open(struct app *a, char **cause)
 	app_screen = newterm(NULL, stdout, stdin);
 	if (app_screen == NULL)
 		return xcause(cause, "cannot use the terminal type '%s' (set TERM, e.g. xterm)",
-			      term != NULL ? term : "");
+		              term != NULL ? term : "");
 	set_term(app_screen);
 	xmalloc_set_fatal_hook(app_fatal_hook);
 	raw();
@@ -686,13 +683,15 @@ int app_run(struct engine *e, const struct app_opts *o, char **cause)
 		app_subscribed = 1;
 	}
 	in = loop_fd_add(a->l, STDIN_FILENO, POLLIN, app_on_stdin, a);
-	refresh_ms = o->refresh_ms > 0 ? o->refresh_ms : cfg->refresh_ms > 0 ? cfg->refresh_ms : 1000;
+	refresh_ms = o->refresh_ms > 0     ? o->refresh_ms
+	             : cfg->refresh_ms > 0 ? cfg->refresh_ms
+	                                   : 1000;
 	a->tick = loop_timer_add(a->l, (uint64_t)refresh_ms, (uint64_t)refresh_ms, app_on_tick, a);
 	a->tpls = engine_templates(e);
 	a->jobs.sort_col = JOBS_COL_AGE;
 	a->jobs.stale = 1;
 	app_push(a, o->view != NULL && strcmp(o->view, "jobs") == 0 ? APP_VIEW_JOBS
-								    : APP_VIEW_TEMPLATES);
+	                                                            : APP_VIEW_TEMPLATES);
 	app_frame(a);
 	loop_run(a->l);
 

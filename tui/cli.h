@@ -55,7 +55,9 @@ void cli_time(int64_t ms, char *buf, size_t len);
 void cli_settle(struct engine *e);
 /* Prints a JSON value (jansson json_t *) to stdout and frees it. */
 void cli_print_json(void *json);
-/* The job as a JSON object (json_t *), including its url with token when known. */
+/* The job as compact JSON text (heap), including its url with token when known. */
+char *cli_job_json_text(struct engine *e, const struct job *j);
+/* The same as a jansson object (json_t *). */
 void *cli_job_json(struct engine *e, const struct job *j);
 
 #endif

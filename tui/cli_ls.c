@@ -33,11 +33,16 @@ static int ls_run(struct cli_ctx *c, int argc, char **argv)
 		return rc;
 	}
 	if (c->json) {
-		json_t *a = json_array();
+		/* streamed one job at a time: no tree of every job in memory */
+		fputs("[", stdout);
+		for (size_t i = 0; i < l.n; i++) {
+			char *o = cli_job_json_text(c->e, &l.items[i]);
 
-		for (size_t i = 0; i < l.n; i++)
-			json_array_append_new(a, cli_job_json(c->e, &l.items[i]));
-		cli_print_json(a);
+			fputs(i == 0 ? "\n  " : ",\n  ", stdout);
+			fputs(o, stdout);
+			free(o);
+		}
+		fputs(l.n == 0 ? "]\n" : "\n]\n", stdout);
 	} else if (l.n == 0) {
 		fputs("No jobs. Launch one: gantry launch hello  (templates: gantry templates)\n",
 		      stdout);

@@ -9,7 +9,7 @@
 #include "tui/view.h"
 
 void dialog_confirm(struct app *a, const char *title, const char *text, const char *job_id,
-		    void (*yes)(struct app *a, const char *job_id))
+                    void (*yes)(struct app *a, const char *job_id))
 {
 	dialog_close(a);
 	a->dialog.open = 1;

@@ -8,29 +8,29 @@
 #define DRAW_BUF 2048
 
 static const struct app_glyphs draw_utf8 = {
-	.sep = "\xc2\xb7",
-	.marker = "\xe2\x96\xb6",
-	.dot = "\xe2\x97\x8f",
-	.broken = "\xe2\x9c\x97",
-	.hline = "\xe2\x94\x80",
-	.vline = "\xe2\x94\x82",
-	.corner = {"\xe2\x94\x8c", "\xe2\x94\x90", "\xe2\x94\x94", "\xe2\x94\x98"},
-	.up = "\xe2\x96\xb2",
-	.down = "\xe2\x96\xbc",
-	.dash = "\xe2\x80\x94",
+    .sep = "\xc2\xb7",
+    .marker = "\xe2\x96\xb6",
+    .dot = "\xe2\x97\x8f",
+    .broken = "\xe2\x9c\x97",
+    .hline = "\xe2\x94\x80",
+    .vline = "\xe2\x94\x82",
+    .corner = {"\xe2\x94\x8c", "\xe2\x94\x90", "\xe2\x94\x94", "\xe2\x94\x98"},
+    .up = "\xe2\x96\xb2",
+    .down = "\xe2\x96\xbc",
+    .dash = "\xe2\x80\x94",
 };
 
 static const struct app_glyphs draw_ascii = {
-	.sep = "|",
-	.marker = ">",
-	.dot = "*",
-	.broken = "!",
-	.hline = "-",
-	.vline = "|",
-	.corner = {"+", "+", "+", "+"},
-	.up = "^",
-	.down = "v",
-	.dash = "--",
+    .sep = "|",
+    .marker = ">",
+    .dot = "*",
+    .broken = "!",
+    .hline = "-",
+    .vline = "|",
+    .corner = {"+", "+", "+", "+"},
+    .up = "^",
+    .down = "v",
+    .dash = "--",
 };
 
 void draw_glyphs(struct app *a)
@@ -185,7 +185,7 @@ void draw_box(struct app *a, int y, int x, int h, int w, enum theme_role r)
 }
 
 void draw_edit(struct app *a, int y, int x, int w, const struct lineedit *ed, enum theme_role r,
-	       int focused)
+               int focused)
 {
 	char before[LINEEDIT_MAX], under[8], after[LINEEDIT_MAX];
 	size_t start = 0, k, ulen;
@@ -209,8 +209,8 @@ void draw_edit(struct app *a, int y, int x, int w, const struct lineedit *ed, en
 		start += k;
 	}
 	ulen = a->ascii || ed->cur >= ed->len
-		       ? (ed->cur < ed->len ? 1 : 0)
-		       : layout_utf8_next(ed->buf + ed->cur, ed->len - ed->cur, &cp);
+	           ? (ed->cur < ed->len ? 1 : 0)
+	           : layout_utf8_next(ed->buf + ed->cur, ed->len - ed->cur, &cp);
 	memcpy(under, ed->buf + ed->cur, ulen);
 	under[ulen] = '\0';
 	if (ulen == 0)

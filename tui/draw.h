@@ -34,6 +34,6 @@ void draw_box(struct app *a, int y, int x, int h, int w, enum theme_role r);
 /* An edit field: the text (scrolled to keep the cursor in view) and, when focused, the
  * cursor as a reversed cell. */
 void draw_edit(struct app *a, int y, int x, int w, const struct lineedit *ed, enum theme_role r,
-	       int focused);
+               int focused);
 
 #endif

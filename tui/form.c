@@ -11,8 +11,8 @@
 #include "tui/layout.h"
 #include "tui/view.h"
 
-#define FORM_LABEL_W 16
-#define FORM_INPUT_W 36
+#define FORM_LABEL_W      16
+#define FORM_INPUT_W      36
 #define FORM_PREVIEW_ROWS 6 /* rule + 5 lines */
 
 static const char *const form_bool_choices[] = {"true", "false"};
@@ -85,7 +85,8 @@ static void form_check(struct app *a)
 			owned[n] = xprintf("%s=%s", f->param->name, f->ed.buf);
 			sets[n] = owned[n];
 			n++;
-		} else if (f->kind == FORM_FIELD_PROVIDER && strcmp(f->ed.buf, F->providers[0]) != 0) {
+		} else if (f->kind == FORM_FIELD_PROVIDER &&
+		           strcmp(f->ed.buf, F->providers[0]) != 0) {
 			req.provider = f->ed.buf;
 		} else if (f->kind == FORM_FIELD_NAME && f->ed.len > 0) {
 			req.name = f->ed.buf;
@@ -163,7 +164,7 @@ static void form_title(struct app *a, char *buf, size_t size)
 	char *name = app_clean(a, a->form.tpl_name);
 
 	snprintf(buf, size, "Launch %s  %s  %s", name, a->g.sep,
-		 a->form.tpl != NULL ? job_kind_name(a->form.tpl->kind) : "");
+	         a->form.tpl != NULL ? job_kind_name(a->form.tpl->kind) : "");
 	free(name);
 }
 
@@ -180,7 +181,7 @@ static const char *form_blocked(struct app *a)
 		return F->plan_error != NULL ? F->plan_error : "not ready";
 	if (!F->plan.offer.fits && F->plan.offer.provider != NULL)
 		return F->plan.offer.reason != NULL ? F->plan.offer.reason
-						    : "the template does not fit the provider";
+		                                    : "the template does not fit the provider";
 	return NULL;
 }
 
@@ -253,11 +254,11 @@ static void form_draw_preview(struct app *a, int y, int h)
 		return;
 	if (!F->have_plan) {
 		draw_text(a, y, 2, a->cols - 4, F->plan_error != NULL ? F->plan_error : "",
-			  F->nerrors > 0 ? THEME_FIELD_ERROR : THEME_STATUS_ERROR, 0);
+		          F->nerrors > 0 ? THEME_FIELD_ERROR : THEME_STATUS_ERROR, 0);
 		return;
 	}
 	snprintf(v, sizeof(v), "%s%s%s", p->provider, p->offer.description != NULL ? "  " : "",
-		 p->offer.description != NULL ? p->offer.description : "");
+	         p->offer.description != NULL ? p->offer.description : "");
 	clean = app_clean(a, v);
 	draw_text(a, y, 2, 10, "Provider", THEME_LABEL, 0);
 	draw_text(a, y++, 12, a->cols - 13, clean, THEME_NORMAL, 0);
@@ -273,12 +274,12 @@ static void form_draw_preview(struct app *a, int y, int h)
 	}
 	if (p->offer.priced)
 		snprintf(v, sizeof(v), "%d (%s)   port: %s   price: $%.2f/h", p->gpus,
-			 p->accels != NULL ? p->accels : "-", p->want_port ? "yes ($GANTRY_PORT)" : "none",
-			 p->offer.price_per_hour);
+		         p->accels != NULL ? p->accels : "-",
+		         p->want_port ? "yes ($GANTRY_PORT)" : "none", p->offer.price_per_hour);
 	else
 		snprintf(v, sizeof(v), "%d (%s)   port: %s   price: unpriced", p->gpus,
-			 p->accels != NULL ? p->accels : "-",
-			 p->want_port ? "yes ($GANTRY_PORT)" : "none");
+		         p->accels != NULL ? p->accels : "-",
+		         p->want_port ? "yes ($GANTRY_PORT)" : "none");
 	draw_text(a, y, 2, 10, "GPUs", THEME_LABEL, 0);
 	draw_text(a, y++, 12, a->cols - 13, v, THEME_NORMAL, 0);
 	{
@@ -329,9 +330,9 @@ static void form_draw(struct app *a, int y, int h)
 	{
 		int by = y + area + 1;
 
-		lr = blocked != NULL ? THEME_BUTTON_DISABLED
+		lr = blocked != NULL          ? THEME_BUTTON_DISABLED
 		     : F->focus == F->nfields ? THEME_BUTTON_FOCUS
-					      : THEME_BUTTON;
+		                              : THEME_BUTTON;
 		if (blocked != NULL && F->focus == F->nfields)
 			lr = THEME_FIELD_FOCUS;
 		if (F->focus >= F->nfields)
@@ -339,7 +340,7 @@ static void form_draw(struct app *a, int y, int h)
 		x = FORM_LABEL_W;
 		x += draw_text(a, by, x, 10, "[ Launch ]", lr, 0) + 2;
 		x += draw_text(a, by, x, 10, "[ Cancel ]",
-			       F->focus == F->nfields + 1 ? THEME_BUTTON_FOCUS : THEME_BUTTON, 0) +
+		               F->focus == F->nfields + 1 ? THEME_BUTTON_FOCUS : THEME_BUTTON, 0) +
 		     2;
 		if (blocked != NULL) {
 			char msg[512];
@@ -361,7 +362,8 @@ static void form_launched(void *arg, int rc, const char *job_id, const char *cau
 		return;
 	if (rc != 0)
 		app_status(a, 1, "launching %s failed: %s",
-			   view_jobs_name(a, job_id, name, sizeof(name)), cause != NULL ? cause : "?");
+		           view_jobs_name(a, job_id, name, sizeof(name)),
+		           cause != NULL ? cause : "?");
 	else
 		app_status(a, 0, "%s launched", view_jobs_name(a, job_id, name, sizeof(name)));
 	view_jobs_changed(a, job_id);
@@ -421,8 +423,9 @@ static void form_launch(struct app *a)
 	{
 		char jn[128];
 
-		app_status(a, 0, "launching %s from %s%s", view_jobs_name(a, job_id, jn, sizeof(jn)),
-			   name, a->ascii ? "..." : "\xe2\x80\xa6");
+		app_status(a, 0, "launching %s from %s%s",
+		           view_jobs_name(a, job_id, jn, sizeof(jn)), name,
+		           a->ascii ? "..." : "\xe2\x80\xa6");
 	}
 	free(name);
 	free(job_id);
@@ -459,9 +462,9 @@ static int form_action(struct app *a, enum keymap_action act)
 		if (f != NULL && form_is_choice(f))
 			form_cycle(a, f, act == KEYMAP_LEFT ? -1 : 1);
 		else if (f != NULL)
-			lineedit_key(&f->ed, act == KEYMAP_LEFT ? KEYMAP_FN(KEY_LEFT)
-								: KEYMAP_FN(KEY_RIGHT),
-				     a->ascii);
+			lineedit_key(
+			    &f->ed, act == KEYMAP_LEFT ? KEYMAP_FN(KEY_LEFT) : KEYMAP_FN(KEY_RIGHT),
+			    a->ascii);
 		else
 			F->focus = F->focus == F->nfields ? F->nfields + 1 : F->nfields;
 		return 1;
@@ -503,11 +506,11 @@ static int form_key(struct app *a, int key)
 }
 
 const struct view_ops form_ops = {
-	.name = "Launch",
-	.mask = KEYMAP_V_FORM,
-	.leave = form_leave,
-	.title = form_title,
-	.draw = form_draw,
-	.action = form_action,
-	.key = form_key,
+    .name = "Launch",
+    .mask = KEYMAP_V_FORM,
+    .leave = form_leave,
+    .title = form_title,
+    .draw = form_draw,
+    .action = form_action,
+    .key = form_key,
 };

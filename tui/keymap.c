@@ -5,83 +5,82 @@
 #include <curses.h>
 #include <stdio.h>
 
-#define V_T KEYMAP_V_TEMPLATES
+#define V_T  KEYMAP_V_TEMPLATES
 #define V_JS KEYMAP_V_JOBS
-#define V_J KEYMAP_V_JOB
-#define V_F KEYMAP_V_FORM
-#define V_H KEYMAP_V_HELP
+#define V_J  KEYMAP_V_JOB
+#define V_F  KEYMAP_V_FORM
+#define V_H  KEYMAP_V_HELP
 
 const struct keymap_entry keymap_table[] = {
-	/* The launch form: printable keys not listed here are typed into the field. */
-	{'\t', V_F, KEYMAP_NEXT_FIELD, "next field", "next", 0},
-	{KEYMAP_FN(KEY_DOWN), V_F, KEYMAP_NEXT_FIELD, "next field", NULL, 0},
-	{KEYMAP_FN(KEY_BTAB), V_F, KEYMAP_PREV_FIELD, "previous field", NULL, 0},
-	{KEYMAP_FN(KEY_UP), V_F, KEYMAP_PREV_FIELD, "previous field", NULL, 0},
-	{KEYMAP_FN(KEY_LEFT), V_F, KEYMAP_LEFT, "previous choice (choice fields)", NULL, 0},
-	{KEYMAP_FN(KEY_RIGHT), V_F, KEYMAP_RIGHT, "next choice (choice fields)", NULL, 0},
-	{'\n', V_F, KEYMAP_OPEN, "next field; on [Launch] launch the job", "launch", 0},
-	{'\r', V_F, KEYMAP_OPEN, "next field; on [Launch] launch the job", NULL, 0},
-	{KEYMAP_FN(KEY_ENTER), V_F, KEYMAP_OPEN, "next field; on [Launch] launch the job", NULL, 0},
-	{KEYMAP_ESC, V_F, KEYMAP_CANCEL, "cancel", "cancel", 0},
+    /* The launch form: printable keys not listed here are typed into the field. */
+    {'\t', V_F, KEYMAP_NEXT_FIELD, "next field", "next", 0},
+    {KEYMAP_FN(KEY_DOWN), V_F, KEYMAP_NEXT_FIELD, "next field", NULL, 0},
+    {KEYMAP_FN(KEY_BTAB), V_F, KEYMAP_PREV_FIELD, "previous field", NULL, 0},
+    {KEYMAP_FN(KEY_UP), V_F, KEYMAP_PREV_FIELD, "previous field", NULL, 0},
+    {KEYMAP_FN(KEY_LEFT), V_F, KEYMAP_LEFT, "previous choice (choice fields)", NULL, 0},
+    {KEYMAP_FN(KEY_RIGHT), V_F, KEYMAP_RIGHT, "next choice (choice fields)", NULL, 0},
+    {'\n', V_F, KEYMAP_OPEN, "next field; on [Launch] launch the job", "launch", 0},
+    {'\r', V_F, KEYMAP_OPEN, "next field; on [Launch] launch the job", NULL, 0},
+    {KEYMAP_FN(KEY_ENTER), V_F, KEYMAP_OPEN, "next field; on [Launch] launch the job", NULL, 0},
+    {KEYMAP_ESC, V_F, KEYMAP_CANCEL, "cancel", "cancel", 0},
 
-	/* Help. */
-	{KEYMAP_ESC, V_H, KEYMAP_BACK, "close help", "close", 0},
-	{'q', V_H, KEYMAP_BACK, "close help", NULL, 0},
-	{'?', V_H, KEYMAP_BACK, "close help", NULL, 0},
+    /* Help. */
+    {KEYMAP_ESC, V_H, KEYMAP_BACK, "close help", "close", 0},
+    {'q', V_H, KEYMAP_BACK, "close help", NULL, 0},
+    {'?', V_H, KEYMAP_BACK, "close help", NULL, 0},
 
-	/* Templates. */
-	{'\n', V_T, KEYMAP_LAUNCH, "open the launch form", "launch", 0},
-	{'\r', V_T, KEYMAP_LAUNCH, "open the launch form", NULL, 0},
-	{KEYMAP_FN(KEY_ENTER), V_T, KEYMAP_LAUNCH, "open the launch form", NULL, 0},
-	{'L', V_T, KEYMAP_LAUNCH, "open the launch form", NULL, 0},
+    /* Templates. */
+    {'\n', V_T, KEYMAP_LAUNCH, "open the launch form", "launch", 0},
+    {'\r', V_T, KEYMAP_LAUNCH, "open the launch form", NULL, 0},
+    {KEYMAP_FN(KEY_ENTER), V_T, KEYMAP_LAUNCH, "open the launch form", NULL, 0},
+    {'L', V_T, KEYMAP_LAUNCH, "open the launch form", NULL, 0},
 
-	/* Jobs. */
-	{'\n', V_JS, KEYMAP_OPEN, "open the job", "open", 0},
-	{'\r', V_JS, KEYMAP_OPEN, "open the job", NULL, 0},
-	{KEYMAP_FN(KEY_ENTER), V_JS, KEYMAP_OPEN, "open the job", NULL, 0},
-	{'/', V_JS, KEYMAP_FILTER, "filter (name, kind, state, provider, owner)", "filter", 0},
-	{'o', V_JS, KEYMAP_SORT, "sort by the next column", "sort", 0},
-	{'O', V_JS, KEYMAP_SORT_REVERSE, "reverse the sort order", NULL, 0},
-	{KEYMAP_ESC, V_JS, KEYMAP_BACK, "clear the filter", NULL, 0},
+    /* Jobs. */
+    {'\n', V_JS, KEYMAP_OPEN, "open the job", "open", 0},
+    {'\r', V_JS, KEYMAP_OPEN, "open the job", NULL, 0},
+    {KEYMAP_FN(KEY_ENTER), V_JS, KEYMAP_OPEN, "open the job", NULL, 0},
+    {'/', V_JS, KEYMAP_FILTER, "filter (name, kind, state, provider, owner)", "filter", 0},
+    {'o', V_JS, KEYMAP_SORT, "sort by the next column", "sort", 0},
+    {'O', V_JS, KEYMAP_SORT_REVERSE, "reverse the sort order", NULL, 0},
+    {KEYMAP_ESC, V_JS, KEYMAP_BACK, "clear the filter", NULL, 0},
 
-	/* Jobs and Job. */
-	{'l', V_JS | V_J, KEYMAP_LOGS, "log: full screen / back", "logs", 0},
-	{KEYMAP_CTRL('d'), V_JS | V_J, KEYMAP_STOP, "stop the job (asks first)", "stop", 1},
-	{'x', V_JS | V_J, KEYMAP_STOP, "stop the job (asks first)", NULL, 1},
+    /* Jobs and Job. */
+    {'l', V_JS, KEYMAP_LOGS, "open the job's log (full screen)", "logs", 0},
+    {'l', V_J, KEYMAP_LOGS, "log: full screen / back", "logs", 0},
+    {KEYMAP_CTRL('d'), V_JS | V_J, KEYMAP_STOP, "stop the job (asks first)", "stop", 1},
+    {'x', V_JS | V_J, KEYMAP_STOP, "stop the job (asks first)", NULL, 1},
 
-	/* Job. */
-	{KEYMAP_ESC, V_J, KEYMAP_BACK, "back", "back", 0},
-	{'q', V_J, KEYMAP_BACK, "back", NULL, 0},
-	{KEYMAP_FN(KEY_LEFT), V_J, KEYMAP_BACK, "back", NULL, 0},
-	{'h', V_J, KEYMAP_BACK, "back", NULL, 0},
+    /* Job. */
+    {KEYMAP_ESC, V_J, KEYMAP_BACK, "back", "back", 0},
+    {'q', V_J, KEYMAP_BACK, "back", NULL, 0},
+    {KEYMAP_FN(KEY_LEFT), V_J, KEYMAP_BACK, "back", NULL, 0},
+    {'h', V_J, KEYMAP_BACK, "back", NULL, 0},
 
-	/* Moving around lists, the log and the help. */
-	{KEYMAP_FN(KEY_UP), KEYMAP_V_LIST, KEYMAP_UP, "up", NULL, 0},
-	{'k', KEYMAP_V_LIST, KEYMAP_UP, "up", NULL, 0},
-	{KEYMAP_FN(KEY_DOWN), KEYMAP_V_LIST, KEYMAP_DOWN, "down", NULL, 0},
-	{'j', KEYMAP_V_LIST, KEYMAP_DOWN, "down", NULL, 0},
-	{KEYMAP_FN(KEY_PPAGE), KEYMAP_V_LIST, KEYMAP_PGUP, "page up", NULL, 0},
-	{KEYMAP_CTRL('b'), KEYMAP_V_LIST, KEYMAP_PGUP, "page up", NULL, 0},
-	{KEYMAP_FN(KEY_NPAGE), KEYMAP_V_LIST, KEYMAP_PGDN, "page down", NULL, 0},
-	{KEYMAP_CTRL('f'), KEYMAP_V_LIST, KEYMAP_PGDN, "page down", NULL, 0},
-	{'g', KEYMAP_V_LIST, KEYMAP_TOP, "first line", NULL, 0},
-	{KEYMAP_FN(KEY_HOME), KEYMAP_V_LIST, KEYMAP_TOP, "first line", NULL, 0},
-	{'G', KEYMAP_V_LIST, KEYMAP_BOTTOM, "last line (log: follow again)", NULL, 0},
-	{KEYMAP_FN(KEY_END), KEYMAP_V_LIST, KEYMAP_BOTTOM, "last line (log: follow again)", NULL,
-	 0},
+    /* Moving around lists, the log and the help. */
+    {KEYMAP_FN(KEY_UP), KEYMAP_V_LIST, KEYMAP_UP, "up", NULL, 0},
+    {'k', KEYMAP_V_LIST, KEYMAP_UP, "up", NULL, 0},
+    {KEYMAP_FN(KEY_DOWN), KEYMAP_V_LIST, KEYMAP_DOWN, "down", NULL, 0},
+    {'j', KEYMAP_V_LIST, KEYMAP_DOWN, "down", NULL, 0},
+    {KEYMAP_FN(KEY_PPAGE), KEYMAP_V_LIST, KEYMAP_PGUP, "page up", NULL, 0},
+    {KEYMAP_CTRL('b'), KEYMAP_V_LIST, KEYMAP_PGUP, "page up", NULL, 0},
+    {KEYMAP_FN(KEY_NPAGE), KEYMAP_V_LIST, KEYMAP_PGDN, "page down", NULL, 0},
+    {KEYMAP_CTRL('f'), KEYMAP_V_LIST, KEYMAP_PGDN, "page down", NULL, 0},
+    {'g', KEYMAP_V_LIST, KEYMAP_TOP, "first line", NULL, 0},
+    {KEYMAP_FN(KEY_HOME), KEYMAP_V_LIST, KEYMAP_TOP, "first line", NULL, 0},
+    {'G', KEYMAP_V_LIST, KEYMAP_BOTTOM, "last line (log: follow again)", NULL, 0},
+    {KEYMAP_FN(KEY_END), KEYMAP_V_LIST, KEYMAP_BOTTOM, "last line (log: follow again)", NULL, 0},
 
-	/* Everywhere but the form and the help. */
-	{'?', KEYMAP_V_BROWSE, KEYMAP_HELP, "this help", "help", 0},
-	{':', KEYMAP_V_BROWSE, KEYMAP_COMMAND,
-	 "command: templates, jobs, theme NAME, help, q", "cmd", 0},
-	{'t', KEYMAP_V_BROWSE, KEYMAP_TEMPLATES, "templates", "templates", 0},
-	{'1', KEYMAP_V_BROWSE, KEYMAP_TEMPLATES, "templates", NULL, 0},
-	{'J', KEYMAP_V_BROWSE, KEYMAP_JOBS, "jobs", "jobs", 0},
-	{'2', KEYMAP_V_BROWSE, KEYMAP_JOBS, "jobs", NULL, 0},
-	{'r', KEYMAP_V_BROWSE, KEYMAP_REFRESH, "refresh now (templates: reload the files)", NULL,
-	 0},
-	{'q', KEYMAP_V_TOP, KEYMAP_QUIT, "quit", "quit", 0},
-	{KEYMAP_CTRL('c'), KEYMAP_V_BROWSE | V_F | V_H, KEYMAP_QUIT, "quit", NULL, 0},
+    /* Everywhere but the form and the help. */
+    {'?', KEYMAP_V_BROWSE, KEYMAP_HELP, "this help", "help", 0},
+    {'q', KEYMAP_V_TOP, KEYMAP_QUIT, "quit", "quit", 0},
+    {':', KEYMAP_V_BROWSE, KEYMAP_COMMAND, "command: templates, jobs, theme NAME, help, q", "cmd",
+     0},
+    {'t', KEYMAP_V_BROWSE, KEYMAP_TEMPLATES, "templates", "templates", 0},
+    {'1', KEYMAP_V_BROWSE, KEYMAP_TEMPLATES, "templates", NULL, 0},
+    {'J', KEYMAP_V_BROWSE, KEYMAP_JOBS, "jobs", "jobs", 0},
+    {'2', KEYMAP_V_BROWSE, KEYMAP_JOBS, "jobs", NULL, 0},
+    {'r', KEYMAP_V_BROWSE, KEYMAP_REFRESH, "refresh now (templates: reload the files)", NULL, 0},
+    {KEYMAP_CTRL('c'), KEYMAP_V_BROWSE | V_F | V_H, KEYMAP_QUIT, "quit", NULL, 0},
 };
 
 const size_t keymap_count = sizeof(keymap_table) / sizeof(keymap_table[0]);
@@ -109,22 +108,22 @@ const char *keymap_key_name(int key, char *buf, size_t size)
 		int key;
 		const char *name;
 	} names[] = {
-		{'\n', "Enter"},
-		{'\r', "Enter"},
-		{KEYMAP_FN(KEY_ENTER), "Enter"},
-		{'\t', "Tab"},
-		{KEYMAP_FN(KEY_BTAB), "S-Tab"},
-		{KEYMAP_ESC, "Esc"},
-		{' ', "Space"},
-		{KEYMAP_FN(KEY_UP), "Up"},
-		{KEYMAP_FN(KEY_DOWN), "Down"},
-		{KEYMAP_FN(KEY_LEFT), "Left"},
-		{KEYMAP_FN(KEY_RIGHT), "Right"},
-		{KEYMAP_FN(KEY_PPAGE), "PgUp"},
-		{KEYMAP_FN(KEY_NPAGE), "PgDn"},
-		{KEYMAP_FN(KEY_HOME), "Home"},
-		{KEYMAP_FN(KEY_END), "End"},
-		{KEYMAP_FN(KEY_BACKSPACE), "BS"},
+	    {'\n', "Enter"},
+	    {'\r', "Enter"},
+	    {KEYMAP_FN(KEY_ENTER), "Enter"},
+	    {'\t', "Tab"},
+	    {KEYMAP_FN(KEY_BTAB), "S-Tab"},
+	    {KEYMAP_ESC, "Esc"},
+	    {' ', "Space"},
+	    {KEYMAP_FN(KEY_UP), "Up"},
+	    {KEYMAP_FN(KEY_DOWN), "Down"},
+	    {KEYMAP_FN(KEY_LEFT), "Left"},
+	    {KEYMAP_FN(KEY_RIGHT), "Right"},
+	    {KEYMAP_FN(KEY_PPAGE), "PgUp"},
+	    {KEYMAP_FN(KEY_NPAGE), "PgDn"},
+	    {KEYMAP_FN(KEY_HOME), "Home"},
+	    {KEYMAP_FN(KEY_END), "End"},
+	    {KEYMAP_FN(KEY_BACKSPACE), "BS"},
 	};
 	size_t i;
 

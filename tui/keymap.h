@@ -7,10 +7,10 @@
 #include <stddef.h>
 
 /* Keys: a character is its code point; a curses function key is KEYMAP_FN(KEY_...). */
-#define KEYMAP_FN(k) ((k) | 0x1000000)
+#define KEYMAP_FN(k)    ((k) | 0x1000000)
 #define KEYMAP_IS_FN(k) (((k)&0x1000000) != 0)
-#define KEYMAP_CTRL(c) ((c)&0x1f)
-#define KEYMAP_ESC 27
+#define KEYMAP_CTRL(c)  ((c)&0x1f)
+#define KEYMAP_ESC      27
 
 /* The views (bit mask). */
 enum keymap_view {
@@ -55,12 +55,12 @@ enum keymap_action {
 
 struct keymap_entry {
 	int key;
-	unsigned views;          /* enum keymap_view bits */
+	unsigned views; /* enum keymap_view bits */
 	enum keymap_action action;
-	const char *help;        /* help line; entries in a row with the same action and help
-				    are listed together */
-	const char *hint;        /* footer hint ("quit"), or NULL: not in the footer */
-	int changes;             /* 1: changes something (refused with --readonly) */
+	const char *help; /* help line; entries in a row with the same action and help
+	                     are listed together */
+	const char *hint; /* footer hint ("quit"), or NULL: not in the footer */
+	int changes;      /* 1: changes something (refused with --readonly) */
 };
 
 extern const struct keymap_entry keymap_table[];

@@ -269,7 +269,7 @@ int layout_scroll(int n, int sel, int top, int rows)
 
 /* Records one line (when room) and returns the new count. */
 static size_t layout_line(size_t count, size_t *starts, size_t *lens, size_t max, size_t start,
-			  size_t len)
+                          size_t len)
 {
 	if (count < max) {
 		starts[count] = start;
@@ -278,8 +278,7 @@ static size_t layout_line(size_t count, size_t *starts, size_t *lens, size_t max
 	return count + 1;
 }
 
-size_t layout_wrap(const char *s, int width, int flags, size_t *starts, size_t *lens,
-		   size_t max)
+size_t layout_wrap(const char *s, int width, int flags, size_t *starts, size_t *lens, size_t max)
 {
 	int ascii = flags & LAYOUT_ASCII;
 	size_t n = strlen(s), i = 0, k, start = 0, brk = 0, count = 0;

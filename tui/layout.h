@@ -54,8 +54,7 @@ int layout_scroll(int n, int sel, int top, int rows);
 /* Greedy word wrap of s into lines of at most width columns (long words are cut). Fills
  * starts[i]/lens[i] (byte offsets) for at most max lines; returns the line count (which can
  * exceed max: only the first max are filled). Newlines in s start new lines. */
-size_t layout_wrap(const char *s, int width, int flags, size_t *starts, size_t *lens,
-		   size_t max);
+size_t layout_wrap(const char *s, int width, int flags, size_t *starts, size_t *lens, size_t max);
 
 /* Short age: "5s", "3m", "2h", "4d" (negative = "0s"). */
 void layout_age(int64_t ms, char *buf, size_t size);

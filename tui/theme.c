@@ -13,30 +13,30 @@
 #define THEME_MAX_BYTES (64 * 1024)
 
 static const char *const theme_role_names[THEME_STATE] = {
-	[THEME_NORMAL] = "normal",
-	[THEME_HEADER] = "header",
-	[THEME_HEADER_ACCENT] = "header.accent",
-	[THEME_TITLE] = "title",
-	[THEME_TABLE_HEADER] = "table.header",
-	[THEME_SELECTED] = "selected",
-	[THEME_DIM] = "dim",
-	[THEME_BORDER] = "border",
-	[THEME_LABEL] = "label",
-	[THEME_STATUS] = "status",
-	[THEME_STATUS_ERROR] = "status.error",
-	[THEME_FOOTER] = "footer",
-	[THEME_FOOTER_KEY] = "footer.key",
-	[THEME_FIELD] = "field",
-	[THEME_FIELD_FOCUS] = "field.focus",
-	[THEME_FIELD_ERROR] = "field.error",
-	[THEME_BUTTON] = "button",
-	[THEME_BUTTON_FOCUS] = "button.focus",
-	[THEME_BUTTON_DISABLED] = "button.disabled",
-	[THEME_DIALOG] = "dialog",
-	[THEME_DIALOG_TITLE] = "dialog.title",
-	[THEME_HEALTH_OK] = "health.ok",
-	[THEME_HEALTH_BAD] = "health.bad",
-	[THEME_BROKEN] = "broken",
+    [THEME_NORMAL] = "normal",
+    [THEME_HEADER] = "header",
+    [THEME_HEADER_ACCENT] = "header.accent",
+    [THEME_TITLE] = "title",
+    [THEME_TABLE_HEADER] = "table.header",
+    [THEME_SELECTED] = "selected",
+    [THEME_DIM] = "dim",
+    [THEME_BORDER] = "border",
+    [THEME_LABEL] = "label",
+    [THEME_STATUS] = "status",
+    [THEME_STATUS_ERROR] = "status.error",
+    [THEME_FOOTER] = "footer",
+    [THEME_FOOTER_KEY] = "footer.key",
+    [THEME_FIELD] = "field",
+    [THEME_FIELD_FOCUS] = "field.focus",
+    [THEME_FIELD_ERROR] = "field.error",
+    [THEME_BUTTON] = "button",
+    [THEME_BUTTON_FOCUS] = "button.focus",
+    [THEME_BUTTON_DISABLED] = "button.disabled",
+    [THEME_DIALOG] = "dialog",
+    [THEME_DIALOG_TITLE] = "dialog.title",
+    [THEME_HEALTH_OK] = "health.ok",
+    [THEME_HEALTH_BAD] = "health.bad",
+    [THEME_BROKEN] = "broken",
 };
 
 /* State role names ("state.running"), built from job_state_name on first use. */
@@ -44,90 +44,90 @@ static char theme_state_names[JOB_STATE_COUNT][32];
 
 /* The built-in look, in theme-file syntax (also the documentation of every role). */
 static const char theme_default_text[] = "normal = default default\n"
-					 "header = black cyan\n"
-					 "header.accent = black cyan bold\n"
-					 "title = cyan default bold\n"
-					 "table.header = default default bold\n"
-					 "selected = black cyan\n"
-					 "dim = bright-black default\n"
-					 "border = bright-black default\n"
-					 "label = cyan default\n"
-					 "status = default default\n"
-					 "status.error = red default bold\n"
-					 "footer = default default\n"
-					 "footer.key = cyan default bold\n"
-					 "field = default default underline\n"
-					 "field.focus = black cyan\n"
-					 "field.error = red default\n"
-					 "button = default default bold\n"
-					 "button.focus = black green bold\n"
-					 "button.disabled = bright-black default\n"
-					 "dialog = white blue\n"
-					 "dialog.title = yellow blue bold\n"
-					 "health.ok = green default bold\n"
-					 "health.bad = red default bold\n"
-					 "broken = red default\n"
-					 "state.pending = yellow default\n"
-					 "state.provisioning = yellow default\n"
-					 "state.starting = yellow default\n"
-					 "state.running = green default bold\n"
-					 "state.succeeded = cyan default\n"
-					 "state.failed = red default bold\n"
-					 "state.stopping = magenta default\n"
-					 "state.stopped = bright-black default\n"
-					 "state.preempted = magenta default bold\n"
-					 "state.recovering = yellow default bold\n"
-					 "state.unknown = bright-black default\n";
+                                         "header = black cyan\n"
+                                         "header.accent = black cyan bold\n"
+                                         "title = cyan default bold\n"
+                                         "table.header = default default bold\n"
+                                         "selected = black cyan\n"
+                                         "dim = bright-black default\n"
+                                         "border = bright-black default\n"
+                                         "label = cyan default\n"
+                                         "status = default default\n"
+                                         "status.error = red default bold\n"
+                                         "footer = default default\n"
+                                         "footer.key = cyan default bold\n"
+                                         "field = default default underline\n"
+                                         "field.focus = black cyan\n"
+                                         "field.error = red default\n"
+                                         "button = default default bold\n"
+                                         "button.focus = black green bold\n"
+                                         "button.disabled = bright-black default\n"
+                                         "dialog = white blue\n"
+                                         "dialog.title = yellow blue bold\n"
+                                         "health.ok = green default bold\n"
+                                         "health.bad = red default bold\n"
+                                         "broken = red default\n"
+                                         "state.pending = yellow default\n"
+                                         "state.provisioning = yellow default\n"
+                                         "state.starting = yellow default\n"
+                                         "state.running = green default bold\n"
+                                         "state.succeeded = cyan default\n"
+                                         "state.failed = red default bold\n"
+                                         "state.stopping = magenta default\n"
+                                         "state.stopped = bright-black default\n"
+                                         "state.preempted = magenta default bold\n"
+                                         "state.recovering = yellow default bold\n"
+                                         "state.unknown = bright-black default\n";
 
 /* Attribute-only look for colourless terminals, ORed with the theme's own attributes. */
 static const unsigned theme_mono_base[THEME_ROLE_COUNT] = {
-	[THEME_HEADER] = THEME_A_REVERSE,
-	[THEME_HEADER_ACCENT] = THEME_A_REVERSE | THEME_A_BOLD,
-	[THEME_TITLE] = THEME_A_BOLD,
-	[THEME_TABLE_HEADER] = THEME_A_BOLD | THEME_A_UNDERLINE,
-	[THEME_SELECTED] = THEME_A_REVERSE,
-	[THEME_DIM] = THEME_A_DIM,
-	[THEME_BORDER] = THEME_A_DIM,
-	[THEME_LABEL] = THEME_A_BOLD,
-	[THEME_STATUS_ERROR] = THEME_A_BOLD,
-	[THEME_FOOTER_KEY] = THEME_A_BOLD,
-	[THEME_FIELD] = THEME_A_UNDERLINE,
-	[THEME_FIELD_FOCUS] = THEME_A_REVERSE,
-	[THEME_FIELD_ERROR] = THEME_A_BOLD,
-	[THEME_BUTTON] = THEME_A_BOLD,
-	[THEME_BUTTON_FOCUS] = THEME_A_REVERSE | THEME_A_BOLD,
-	[THEME_BUTTON_DISABLED] = THEME_A_DIM,
-	[THEME_DIALOG] = THEME_A_REVERSE,
-	[THEME_DIALOG_TITLE] = THEME_A_REVERSE | THEME_A_BOLD,
-	[THEME_HEALTH_OK] = THEME_A_BOLD,
-	[THEME_HEALTH_BAD] = THEME_A_BOLD | THEME_A_REVERSE,
-	[THEME_BROKEN] = THEME_A_BOLD,
-	[THEME_STATE + JOB_RUNNING] = THEME_A_BOLD,
-	[THEME_STATE + JOB_FAILED] = THEME_A_BOLD | THEME_A_UNDERLINE,
-	[THEME_STATE + JOB_STOPPED] = THEME_A_DIM,
-	[THEME_STATE + JOB_SUCCEEDED] = THEME_A_DIM,
-	[THEME_STATE + JOB_UNKNOWN] = THEME_A_DIM,
-	[THEME_STATE + JOB_PREEMPTED] = THEME_A_BOLD,
+    [THEME_HEADER] = THEME_A_REVERSE,
+    [THEME_HEADER_ACCENT] = THEME_A_REVERSE | THEME_A_BOLD,
+    [THEME_TITLE] = THEME_A_BOLD,
+    [THEME_TABLE_HEADER] = THEME_A_BOLD | THEME_A_UNDERLINE,
+    [THEME_SELECTED] = THEME_A_REVERSE,
+    [THEME_DIM] = THEME_A_DIM,
+    [THEME_BORDER] = THEME_A_DIM,
+    [THEME_LABEL] = THEME_A_BOLD,
+    [THEME_STATUS_ERROR] = THEME_A_BOLD,
+    [THEME_FOOTER_KEY] = THEME_A_BOLD,
+    [THEME_FIELD] = THEME_A_UNDERLINE,
+    [THEME_FIELD_FOCUS] = THEME_A_REVERSE,
+    [THEME_FIELD_ERROR] = THEME_A_BOLD,
+    [THEME_BUTTON] = THEME_A_BOLD,
+    [THEME_BUTTON_FOCUS] = THEME_A_REVERSE | THEME_A_BOLD,
+    [THEME_BUTTON_DISABLED] = THEME_A_DIM,
+    [THEME_DIALOG] = THEME_A_REVERSE,
+    [THEME_DIALOG_TITLE] = THEME_A_REVERSE | THEME_A_BOLD,
+    [THEME_HEALTH_OK] = THEME_A_BOLD,
+    [THEME_HEALTH_BAD] = THEME_A_BOLD | THEME_A_REVERSE,
+    [THEME_BROKEN] = THEME_A_BOLD,
+    [THEME_STATE + JOB_RUNNING] = THEME_A_BOLD,
+    [THEME_STATE + JOB_FAILED] = THEME_A_BOLD | THEME_A_UNDERLINE,
+    [THEME_STATE + JOB_STOPPED] = THEME_A_DIM,
+    [THEME_STATE + JOB_SUCCEEDED] = THEME_A_DIM,
+    [THEME_STATE + JOB_UNKNOWN] = THEME_A_DIM,
+    [THEME_STATE + JOB_PREEMPTED] = THEME_A_BOLD,
 };
 
 static const struct {
 	const char *name;
 	unsigned bit;
 } theme_attr_names[] = {
-	{"bold", THEME_A_BOLD},		  {"dim", THEME_A_DIM},
-	{"underline", THEME_A_UNDERLINE}, {"reverse", THEME_A_REVERSE},
-	{"standout", THEME_A_STANDOUT},	  {"italic", THEME_A_ITALIC},
-	{"blink", THEME_A_BLINK},	  {"normal", 0},
+    {"bold", THEME_A_BOLD},           {"dim", THEME_A_DIM},
+    {"underline", THEME_A_UNDERLINE}, {"reverse", THEME_A_REVERSE},
+    {"standout", THEME_A_STANDOUT},   {"italic", THEME_A_ITALIC},
+    {"blink", THEME_A_BLINK},         {"normal", 0},
 };
 
 static const char *const theme_basic_names[8] = {"black", "red",     "green", "yellow",
-						 "blue",  "magenta", "cyan",  "white"};
+                                                 "blue",  "magenta", "cyan",  "white"};
 
 /* xterm's first 16 colours. */
 static const unsigned char theme_rgb16[16][3] = {
-	{0, 0, 0},	 {205, 0, 0},	{0, 205, 0},	 {205, 205, 0},	  {0, 0, 238},	 {205, 0, 205},
-	{0, 205, 205},	 {229, 229, 229}, {127, 127, 127}, {255, 0, 0},	  {0, 255, 0},	 {255, 255, 0},
-	{92, 92, 255},	 {255, 0, 255},	{0, 255, 255},	 {255, 255, 255},
+    {0, 0, 0},     {205, 0, 0},     {0, 205, 0},     {205, 205, 0},   {0, 0, 238}, {205, 0, 205},
+    {0, 205, 205}, {229, 229, 229}, {127, 127, 127}, {255, 0, 0},     {0, 255, 0}, {255, 255, 0},
+    {92, 92, 255}, {255, 0, 255},   {0, 255, 255},   {255, 255, 255},
 };
 
 static const unsigned char theme_cube_levels[6] = {0, 95, 135, 175, 215, 255};
@@ -144,7 +144,7 @@ static void theme_init_state_names(void)
 		snprintf(theme_state_names[s], sizeof(theme_state_names[s]), "state.%s", n);
 		for (i = 6; theme_state_names[s][i] != '\0'; i++)
 			theme_state_names[s][i] =
-				(char)tolower((unsigned char)theme_state_names[s][i]);
+			    (char)tolower((unsigned char)theme_state_names[s][i]);
 	}
 }
 
@@ -282,8 +282,7 @@ static int theme_is_hex(const char *p)
 }
 
 /* Parses one "role = words" line (NUL-terminated, no newline); col is 1-based in errors. */
-static int theme_parse_line(struct theme *t, const char *path, int lineno, char *line,
-			    char **cause)
+static int theme_parse_line(struct theme *t, const char *path, int lineno, char *line, char **cause)
 {
 	char *p = line, *eq, *word;
 	int role, ncolors = 0, v;
@@ -297,7 +296,7 @@ static int theme_parse_line(struct theme *t, const char *path, int lineno, char 
 	eq = strchr(p, '=');
 	if (eq == NULL)
 		return xcause(cause, "%s:%d:%d: expected 'ROLE = [FG [BG]] [ATTR...]'", path,
-			      lineno, (int)(p - line) + 1);
+		              lineno, (int)(p - line) + 1);
 	len = (size_t)(eq - p);
 	while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
 		len--;
@@ -306,15 +305,15 @@ static int theme_parse_line(struct theme *t, const char *path, int lineno, char 
 
 		if (len == 0 || len >= sizeof(name))
 			return xcause(cause, "%s:%d:%d: expected a role name before '='", path,
-				      lineno, (int)(p - line) + 1);
+			              lineno, (int)(p - line) + 1);
 		memcpy(name, p, len);
 		name[len] = '\0';
 		role = theme_role_parse(name);
 		if (role < 0)
 			return xcause(cause,
-				      "%s:%d:%d: unknown role '%s' (expected one such as header, "
-				      "selected, state.running)",
-				      path, lineno, (int)(p - line) + 1, name);
+			              "%s:%d:%d: unknown role '%s' (expected one such as header, "
+			              "selected, state.running)",
+			              path, lineno, (int)(p - line) + 1, name);
 	}
 	p = eq + 1;
 	for (;;) {
@@ -335,13 +334,13 @@ static int theme_parse_line(struct theme *t, const char *path, int lineno, char 
 		v = theme_color_parse(word);
 		if (v == -2)
 			return xcause(cause,
-				      "%s:%d:%d: unknown colour or attribute '%s' (expected a "
-				      "colour such as red, bright-blue, color208, #ff8800 or an "
-				      "attribute such as bold)",
-				      path, lineno, (int)(word - line) + 1, word);
+			              "%s:%d:%d: unknown colour or attribute '%s' (expected a "
+			              "colour such as red, bright-blue, color208, #ff8800 or an "
+			              "attribute such as bold)",
+			              path, lineno, (int)(word - line) + 1, word);
 		if (ncolors == 2)
 			return xcause(cause, "%s:%d:%d: a third colour '%s' (expected FG [BG])",
-				      path, lineno, (int)(word - line) + 1, word);
+			              path, lineno, (int)(word - line) + 1, word);
 		if (ncolors++ == 0)
 			st.fg = (short)v;
 		else
@@ -388,7 +387,7 @@ void theme_default(struct theme *t)
 		t->st[r].bg = THEME_COLOR_DEFAULT;
 	}
 	if (theme_parse(t, "(built-in)", theme_default_text, sizeof(theme_default_text) - 1,
-			&cause) < 0)
+	                &cause) < 0)
 		xfatal("built-in theme: %s", cause);
 }
 
@@ -404,7 +403,7 @@ static int theme_name_ok(const char *name)
 
 	return n > 0 && n < 48 && name[0] != '.' &&
 	       strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") ==
-		       n;
+	           n;
 }
 
 /* Reads a whole file (up to THEME_MAX_BYTES) into *out. -1 with errno when it cannot. */
@@ -432,7 +431,7 @@ static int theme_read(const char *path, char **out, size_t *len)
 }
 
 int theme_load(struct theme *t, const char *name, const char *const *dirs, size_t ndirs,
-	       char **cause)
+               char **cause)
 {
 	size_t i;
 	char *path, *text;
@@ -441,8 +440,8 @@ int theme_load(struct theme *t, const char *name, const char *const *dirs, size_
 
 	theme_default(t);
 	if (!theme_name_ok(name))
-		return xcause(cause, "bad theme name '%s' (expected letters, digits, '.', '_', '-')",
-			      name);
+		return xcause(
+		    cause, "bad theme name '%s' (expected letters, digits, '.', '_', '-')", name);
 	for (i = 0; i < ndirs; i++) {
 		if (dirs[i] == NULL)
 			continue;
@@ -469,5 +468,5 @@ int theme_load(struct theme *t, const char *name, const char *const *dirs, size_
 	if (strcmp(name, "default") == 0)
 		return 0;
 	return xcause(cause, "no theme '%s' (looked for %s.theme in the themes folders)", name,
-		      name);
+	              name);
 }

@@ -87,7 +87,7 @@ int theme_parse(struct theme *t, const char *path, const char *text, size_t len,
  * theme. A bad name, a missing theme or a parse error: -1 with *cause (t is then the default
  * theme). */
 int theme_load(struct theme *t, const char *name, const char *const *dirs, size_t ndirs,
-	       char **cause);
+               char **cause);
 
 /* Parses a colour word; returns 0-255, THEME_COLOR_DEFAULT, or -2 when not a colour. */
 int theme_color_parse(const char *word);

@@ -29,8 +29,6 @@ enum app_view_id {
 struct view_ops {
 	const char *name;
 	unsigned mask; /* enum keymap_view bit */
-	/* Becomes the current view (pushed or switched to). */
-	void (*enter)(struct app *a);
 	/* Leaves the stack (popped or replaced); not called when a view is pushed above it. */
 	void (*leave)(struct app *a);
 	/* The title line (row 1), sanitised text. */
@@ -44,15 +42,15 @@ struct view_ops {
 };
 
 extern const struct view_ops view_templates_ops, view_jobs_ops, view_job_ops, form_ops,
-	view_help_ops;
+    view_help_ops;
 
 /* Glyphs: UTF-8 or ASCII. */
 struct app_glyphs {
-	const char *sep;     /* between header items */
-	const char *marker;  /* selected row */
-	const char *dot;     /* provider health */
-	const char *broken;  /* broken template */
-	const char *hline;   /* horizontal rule */
+	const char *sep;    /* between header items */
+	const char *marker; /* selected row */
+	const char *dot;    /* provider health */
+	const char *broken; /* broken template */
+	const char *hline;  /* horizontal rule */
 	const char *vline;
 	const char *corner[4]; /* top-left, top-right, bottom-left, bottom-right */
 	const char *up, *down; /* sort direction */
@@ -73,41 +71,40 @@ enum jobs_col {
 /* The job list as last loaded (display strings sanitised) and the Jobs view's state. */
 struct app_jobs {
 	struct job_list list;
-	int loaded;
-	int stale;        /* reload everything at the next frame */
-	char **pending;   /* ids that changed since, reloaded one by one */
+	int stale;      /* reload everything at the next frame */
+	char **pending; /* ids that changed since, reloaded one by one */
 	size_t npending;
-	size_t *rows;     /* indexes into list: filtered and sorted */
+	size_t *rows; /* indexes into list: filtered and sorted */
 	size_t nrows;
-	int sort_col;     /* enum jobs_col */
+	int sort_col; /* enum jobs_col */
 	int sort_rev;
 	char filter[LINEEDIT_MAX];
 	int sel, top;
-	char *sel_id;     /* id of the selected job, kept across reloads */
-	int nactive;      /* jobs not in a terminal state */
+	char *sel_id; /* id of the selected job, kept across reloads */
+	int nactive;  /* jobs not in a terminal state */
 	int nrunning;
 };
 
 /* The Job view. */
 struct app_job {
 	char *id;
-	struct job job;    /* sanitised */
+	struct job job; /* sanitised */
 	int have;
-	int stale;         /* an event named it: reload before the next frame */
-	char *error;       /* why the job could not be read */
+	int stale;   /* an event named it: reload before the next frame */
+	char *error; /* why the job could not be read */
 	struct job_event_list events;
 	struct engine_logs *logs;
 	struct sanitize_stream san;
-	char **lines;      /* complete log lines, oldest first (a window of the last ones) */
+	char **lines; /* complete log lines, oldest first (a window of the last ones) */
 	size_t nlines;
-	char *partial;     /* the unfinished last line */
+	char *partial; /* the unfinished last line */
 	size_t npartial;
 	int log_eof;
 	char *log_error;
-	int follow;        /* stick to the end */
-	int scroll;        /* first shown line when not following */
-	int full;          /* log full screen */
-	int log_rows;      /* rows the log had at the last frame */
+	int follow;   /* stick to the end */
+	int scroll;   /* first shown line when not following */
+	int full;     /* log full screen */
+	int log_rows; /* rows the log had at the last frame */
 };
 
 enum form_field_kind { FORM_FIELD_NAME, FORM_FIELD_PROVIDER, FORM_FIELD_PARAM };
@@ -117,7 +114,7 @@ struct form_field {
 	const struct tpl_param *param; /* FORM_FIELD_PARAM */
 	char *label;
 	struct lineedit ed;
-	char *error;       /* inline error (sanitised), or NULL */
+	char *error;          /* inline error (sanitised), or NULL */
 	const char **choices; /* enum/bool/provider choices, or NULL */
 	size_t nchoices;
 };
@@ -128,11 +125,11 @@ struct app_form {
 	char *tpl_name;
 	struct form_field *fields;
 	size_t nfields;
-	size_t focus;        /* nfields = [Launch], nfields + 1 = [Cancel] */
-	int top;             /* first field row shown */
+	size_t focus; /* nfields = [Launch], nfields + 1 = [Cancel] */
+	int top;      /* first field row shown */
 	struct engine_plan plan;
 	int have_plan;
-	char *plan_error;    /* why there is no plan (sanitised) */
+	char *plan_error; /* why there is no plan (sanitised) */
 	int nerrors;
 	const char **providers; /* "(auto)" then each provider */
 	size_t nproviders;
@@ -144,7 +141,7 @@ struct app_dialog {
 	int open;
 	char *title;
 	char *text;
-	char *job_id;      /* what the dialog is about */
+	char *job_id; /* what the dialog is about */
 	void (*yes)(struct app *a, const char *job_id);
 };
 
@@ -162,8 +159,8 @@ struct app {
 	struct loop *l;
 	const struct app_opts *o;
 	int readonly;
-	int ascii;       /* the locale is not UTF-8 */
-	int color;       /* colours in use */
+	int ascii; /* the locale is not UTF-8 */
+	int color; /* colours in use */
 	int ncolors;
 	struct theme theme;
 	unsigned long role_attr[THEME_ROLE_COUNT]; /* curses attributes per role (draw.c) */
@@ -172,7 +169,7 @@ struct app {
 	char host[64];
 
 	int rows, cols;
-	int dirty;       /* a frame is due */
+	int dirty; /* a frame is due */
 	int quit;
 	struct loop_timer *frame_timer; /* pending coalesced frame */
 	struct loop_timer *tick;
@@ -180,7 +177,7 @@ struct app {
 	enum app_view_id stack[APP_STACK_MAX];
 	int depth;
 
-	char *status;    /* sanitised */
+	char *status; /* sanitised */
 	int status_error;
 	int64_t status_until_ms;
 
@@ -212,7 +209,7 @@ void app_replace(struct app *a, enum app_view_id v);
 void app_dirty(struct app *a);
 /* A status-line message (printf-style; sanitised here). */
 void app_status(struct app *a, int error, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* 1 (and a status message naming what) when read-only mode refuses an action. */
 int app_refuse_readonly(struct app *a, const char *what);
 /* Sanitised heap copy of untrusted text for one line (NULL gives ""). */
@@ -246,7 +243,7 @@ void form_open(struct app *a, const struct template *t);
 
 /* dialog.c */
 void dialog_confirm(struct app *a, const char *title, const char *text, const char *job_id,
-		    void (*yes)(struct app *a, const char *job_id));
+                    void (*yes)(struct app *a, const char *job_id));
 void dialog_close(struct app *a);
 /* Handles a key while the dialog is open. */
 void dialog_key(struct app *a, int key);

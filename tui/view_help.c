@@ -29,7 +29,7 @@ static const char *help_view_name(unsigned mask)
 
 /* Builds help line number idx (keys and text) for mask; returns the number of lines. */
 static int help_line(struct app *a, unsigned mask, int idx, char *keys, size_t ksize,
-		     const char **text, int *disabled)
+                     const char **text, int *disabled)
 {
 	size_t i = 0, j;
 	int line = 0;
@@ -51,7 +51,8 @@ static int help_line(struct app *a, unsigned mask, int idx, char *keys, size_t k
 		for (j = i; j < keymap_count; j++) {
 			const struct keymap_entry *m = &keymap_table[j];
 
-			if (m->action != k->action || m->help == NULL || strcmp(m->help, k->help) != 0)
+			if (m->action != k->action || m->help == NULL ||
+			    strcmp(m->help, k->help) != 0)
 				break;
 			if (!(m->views & mask) || keymap_find(mask, m->key) != m)
 				continue;
@@ -90,18 +91,18 @@ static void help_draw(struct app *a, int y, int h)
 		draw_text(a, y + r, 2, HELP_KEYS_W - 2, keys, THEME_FOOTER_KEY, 0);
 		snprintf(line, sizeof(line), "%s%s", text, disabled ? " (off: read-only)" : "");
 		draw_text(a, y + r, HELP_KEYS_W, a->cols - HELP_KEYS_W - 1, line,
-			  disabled ? THEME_DIM : THEME_NORMAL, 0);
+		          disabled ? THEME_DIM : THEME_NORMAL, 0);
 	}
 	if (r < h)
 		r++;
 	if (r < h)
 		draw_text(a, y + r++, 2, a->cols - 4,
-			  "Commands:  :templates  :jobs  :job NAME  :theme NAME  :help  :q", THEME_LABEL,
-			  0);
+		          "Commands:  :templates  :jobs  :job NAME  :theme NAME  :help  :q",
+		          THEME_LABEL, 0);
 	if (r < h) {
 		snprintf(line, sizeof(line), "Theme %s, %s, %s glyphs%s", a->theme.name,
-			 a->color ? "colours" : "no colours", a->ascii ? "ASCII" : "UTF-8",
-			 a->readonly ? ", read-only" : "");
+		         a->color ? "colours" : "no colours", a->ascii ? "ASCII" : "UTF-8",
+		         a->readonly ? ", read-only" : "");
 		draw_text(a, y + r++, 2, a->cols - 4, line, THEME_DIM, 0);
 	}
 }
@@ -137,9 +138,9 @@ static int help_action(struct app *a, enum keymap_action act)
 }
 
 const struct view_ops view_help_ops = {
-	.name = "Help",
-	.mask = KEYMAP_V_HELP,
-	.title = help_title,
-	.draw = help_draw,
-	.action = help_action,
+    .name = "Help",
+    .mask = KEYMAP_V_HELP,
+    .title = help_title,
+    .draw = help_draw,
+    .action = help_action,
 };

@@ -14,9 +14,9 @@
 #include "tui/view.h"
 
 #define JOB_LOG_TAIL_BYTES (256 * 1024) /* what is read back when the view opens */
-#define JOB_LOG_MAX_LINES 5000          /* lines kept; older ones are dropped */
-#define JOB_LOG_MAX_LINE 4096           /* bytes; a longer line is cut */
-#define JOB_EVENT_ROWS 4                /* state changes shown besides the log */
+#define JOB_LOG_MAX_LINES  5000         /* lines kept; older ones are dropped */
+#define JOB_LOG_MAX_LINE   4096         /* bytes; a longer line is cut */
+#define JOB_EVENT_ROWS     4            /* state changes shown besides the log */
 
 /* Frees everything the view holds and closes the log stream. */
 static void job_reset(struct app *a)
@@ -113,7 +113,7 @@ static void job_logs_try(struct app *a)
 		return; /* not started yet: retried when its state changes */
 	sanitize_stream_init(&J->san, SANITIZE_KEEP_NEWLINES | a->sanitize_flags);
 	if (engine_logs_open(a->e, J->id, 1, JOB_LOG_TAIL_BYTES, job_on_log, NULL, &J->logs,
-			     &cause) != 0) {
+	                     &cause) != 0) {
 		free(J->log_error);
 		J->log_error = app_clean(a, cause != NULL ? cause : "no log");
 		free(cause);
@@ -150,7 +150,7 @@ static void job_reload(struct app *a)
 	free(j.name);
 	{
 		char **f[] = {&J->job.template_name, &J->job.provider, &J->job.owner,
-			      &J->job.reason, &J->job.url};
+		              &J->job.reason, &J->job.url};
 
 		for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
 			char *c;
@@ -214,7 +214,7 @@ static void job_title(struct app *a, char *buf, size_t size)
 		snprintf(buf, size, "Job %s", J->id != NULL ? J->id : "");
 	else
 		snprintf(buf, size, "Job %s  %s  %s%s", J->job.name, a->g.sep,
-			 job_state_name(J->job.state), J->full ? "  (log)" : "");
+		         job_state_name(J->job.state), J->full ? "  (log)" : "");
 }
 
 /* "12:03:04" today, else "11-26 12:03". */
@@ -237,7 +237,7 @@ static void job_time(int64_t ms, char *buf, size_t size)
 
 /* One "Label  value" pair at (y, x) in w columns. */
 static void job_pair(struct app *a, int y, int x, int w, const char *label, const char *value,
-		     enum theme_role vr)
+                     enum theme_role vr)
 {
 	const int lw = 10;
 
@@ -270,9 +270,9 @@ static int job_draw_details(struct app *a, int y)
 	job_pair(a, y + r, 1, w, "ID", j->id, THEME_NORMAL);
 	job_pair(a, y + r++, half, w, "Kind", job_kind_name(j->kind), THEME_NORMAL);
 	job_pair(a, y + r, 1, w, "Template", j->template_name != NULL ? j->template_name : "-",
-		 THEME_NORMAL);
+	         THEME_NORMAL);
 	job_pair(a, y + r++, half, w, "Provider", j->provider != NULL ? j->provider : "-",
-		 THEME_NORMAL);
+	         THEME_NORMAL);
 	layout_age(now - j->created_ms, t2, sizeof(t2));
 	job_time(j->created_ms, t1, sizeof(t1));
 	snprintf(v, sizeof(v), "%s (%s ago)", t1, t2);
@@ -281,7 +281,7 @@ static int job_draw_details(struct app *a, int y)
 	if (j->ended_ms > 0) {
 		job_time(j->ended_ms, t1, sizeof(t1));
 		layout_age(j->ended_ms - (j->started_ms > 0 ? j->started_ms : j->created_ms), t2,
-			   sizeof(t2));
+		           sizeof(t2));
 		snprintf(v, sizeof(v), "%s (ran %s)", t1, t2);
 		job_pair(a, y + r, half, w, "Ended", v, THEME_NORMAL);
 	} else if (j->started_ms > 0) {
@@ -310,9 +310,9 @@ static int job_draw_details(struct app *a, int y)
 		snprintf(v, sizeof(v), "-");
 	}
 	job_pair(a, y + r++, half, w, "Exit", v,
-		 j->has_exit && j->exit_code != 0 ? THEME_STATUS_ERROR : THEME_NORMAL);
+	         j->has_exit && j->exit_code != 0 ? THEME_STATUS_ERROR : THEME_NORMAL);
 	job_pair(a, y + r++, 1, a->cols - 2, "Reason", j->reason != NULL ? j->reason : "-",
-		 THEME_NORMAL);
+	         THEME_NORMAL);
 	return r;
 }
 
@@ -337,12 +337,12 @@ static void job_draw_events(struct app *a, int y, int h)
 			x += draw_text(a, y + r, x, 16, "created", THEME_DIM, DRAW_PAD);
 		} else {
 			x += draw_text(a, y + r, x, 13, job_state_name(ev->from),
-				       THEME_STATE_ROLE(ev->from), DRAW_PAD);
+			               THEME_STATE_ROLE(ev->from), DRAW_PAD);
 			x += draw_text(a, y + r, x, 3, a->ascii ? "->" : "\xe2\x86\x92", THEME_DIM,
-				       DRAW_PAD);
+			               DRAW_PAD);
 		}
 		x += draw_text(a, y + r, x, 13, job_state_name(ev->to), THEME_STATE_ROLE(ev->to),
-			       DRAW_PAD);
+		               DRAW_PAD);
 		snprintf(line, sizeof(line), "%s", ev->reason != NULL ? ev->reason : "");
 		draw_text(a, y + r, x, a->cols - x - 1, line, THEME_NORMAL, 0);
 	}
@@ -370,10 +370,10 @@ static void job_draw_log(struct app *a, int y, int h)
 
 	if (J->follow)
 		snprintf(title, sizeof(title), " Log %s following%s ", a->g.sep,
-			 J->log_eof ? " (ended)" : "");
+		         J->log_eof ? " (ended)" : "");
 	else
 		snprintf(title, sizeof(title), " Log %s line %d of %d %s G follows ", a->g.sep,
-			 J->scroll + 1, total, a->g.sep);
+		         J->scroll + 1, total, a->g.sep);
 	job_rule(a, y, title);
 	y++;
 	h--;
@@ -382,11 +382,11 @@ static void job_draw_log(struct app *a, int y, int h)
 		return;
 	if (total == 0) {
 		draw_text(a, y, 2, a->cols - 4,
-			  J->log_error != NULL ? J->log_error
-			  : J->log_eof	       ? "(no output)"
-			  : J->logs != NULL    ? "(no output yet)"
-					       : "(the log opens when the job starts)",
-			  J->log_error != NULL ? THEME_STATUS_ERROR : THEME_DIM, 0);
+		          J->log_error != NULL ? J->log_error
+		          : J->log_eof         ? "(no output)"
+		          : J->logs != NULL    ? "(no output yet)"
+		                               : "(the log opens when the job starts)",
+		          J->log_error != NULL ? THEME_STATUS_ERROR : THEME_DIM, 0);
 		return;
 	}
 	if (J->follow) {
@@ -409,7 +409,7 @@ static void job_draw(struct app *a, int y, int h)
 		job_reload(a);
 	if (!J->have) {
 		draw_text(a, y + 1, 2, a->cols - 4, J->error != NULL ? J->error : "no such job",
-			  THEME_STATUS_ERROR, 0);
+		          THEME_STATUS_ERROR, 0);
 		return;
 	}
 	if (J->full) {
@@ -488,10 +488,10 @@ static int job_action(struct app *a, enum keymap_action act)
 }
 
 const struct view_ops view_job_ops = {
-	.name = "Job",
-	.mask = KEYMAP_V_JOB,
-	.leave = job_leave,
-	.title = job_title,
-	.draw = job_draw,
-	.action = job_action,
+    .name = "Job",
+    .mask = KEYMAP_V_JOB,
+    .leave = job_leave,
+    .title = job_title,
+    .draw = job_draw,
+    .action = job_action,
 };

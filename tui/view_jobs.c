@@ -14,20 +14,20 @@
 
 /* More pending ids than this and a full reload is cheaper. */
 #define JOBS_PENDING_MAX 64
-#define JOBS_GAP 2
-#define JOBS_MARK 2 /* columns before the first cell: the selection marker */
+#define JOBS_GAP         2
+#define JOBS_MARK        2 /* columns before the first cell: the selection marker */
 
 static const struct {
 	const char *title;
 	struct layout_col col;
 	int right; /* right-aligned */
 } jobs_cols[JOBS_COL_COUNT] = {
-	[JOBS_COL_NAME] = {"NAME", {.min = 12, .want = 24, .grow = 3, .prio = 10}, 0},
-	[JOBS_COL_KIND] = {"KIND", {.min = 8, .want = 8, .grow = 0, .prio = 6}, 0},
-	[JOBS_COL_STATE] = {"STATE", {.min = 9, .want = 12, .grow = 0, .prio = 9}, 0},
-	[JOBS_COL_PROVIDER] = {"PROVIDER", {.min = 8, .want = 12, .grow = 1, .prio = 5}, 0},
-	[JOBS_COL_AGE] = {"AGE", {.min = 4, .want = 5, .grow = 0, .prio = 8}, 1},
-	[JOBS_COL_OWNER] = {"OWNER", {.min = 6, .want = 10, .grow = 1, .prio = 4}, 0},
+    [JOBS_COL_NAME] = {"NAME", {.min = 12, .want = 24, .grow = 3, .prio = 10}, 0},
+    [JOBS_COL_KIND] = {"KIND", {.min = 8, .want = 8, .grow = 0, .prio = 6}, 0},
+    [JOBS_COL_STATE] = {"STATE", {.min = 9, .want = 12, .grow = 0, .prio = 9}, 0},
+    [JOBS_COL_PROVIDER] = {"PROVIDER", {.min = 8, .want = 12, .grow = 1, .prio = 5}, 0},
+    [JOBS_COL_AGE] = {"AGE", {.min = 4, .want = 5, .grow = 0, .prio = 8}, 1},
+    [JOBS_COL_OWNER] = {"OWNER", {.min = 6, .want = 10, .grow = 1, .prio = 4}, 0},
 };
 
 /* Replaces *s by its sanitised form (plain printable ASCII, the usual case, stays as is). */
@@ -107,7 +107,7 @@ static int jobs_cmp(const void *pa, const void *pb, void *arg)
 		break;
 	case JOBS_COL_PROVIDER:
 		c = strcmp(x->provider != NULL ? x->provider : "",
-			   y->provider != NULL ? y->provider : "");
+		           y->provider != NULL ? y->provider : "");
 		break;
 	case JOBS_COL_OWNER:
 		c = strcmp(x->owner != NULL ? x->owner : "", y->owner != NULL ? y->owner : "");
@@ -216,7 +216,6 @@ void view_jobs_sync(struct app *a)
 		J->list = l;
 		for (i = 0; i < J->list.n; i++)
 			jobs_clean(a, &J->list.items[i]);
-		J->loaded = 1;
 	} else if (J->npending > 0) {
 		for (i = 0; i < J->npending; i++)
 			jobs_update_one(a, J->pending[i]);
@@ -298,10 +297,12 @@ static void jobs_stop_done(void *arg, int rc, const char *job_id, const char *ca
 	if (a == NULL)
 		return;
 	if (rc != 0)
-		app_status(a, 1, "stopping %s failed: %s", view_jobs_name(a, job_id, name, sizeof(name)),
-			   cause != NULL ? cause : "?");
+		app_status(a, 1, "stopping %s failed: %s",
+		           view_jobs_name(a, job_id, name, sizeof(name)),
+		           cause != NULL ? cause : "?");
 	else
-		app_status(a, 0, "stop delivered to %s", view_jobs_name(a, job_id, name, sizeof(name)));
+		app_status(a, 0, "stop delivered to %s",
+		           view_jobs_name(a, job_id, name, sizeof(name)));
 }
 
 /* The user said yes: stop job_id. */
@@ -312,10 +313,11 @@ static void jobs_stop_yes(struct app *a, const char *job_id)
 	if (app_refuse_readonly(a, "stopping jobs"))
 		return;
 	app_status(a, 0, "stopping %s%s", view_jobs_name(a, job_id, name, sizeof(name)),
-		   a->ascii ? "..." : "\xe2\x80\xa6");
+	           a->ascii ? "..." : "\xe2\x80\xa6");
 	if (engine_stop(a->e, job_id, jobs_stop_done, NULL, &cause) != 0) {
-		app_status(a, 1, "cannot stop %s: %s", view_jobs_name(a, job_id, name, sizeof(name)),
-			   cause != NULL ? cause : "?");
+		app_status(a, 1, "cannot stop %s: %s",
+		           view_jobs_name(a, job_id, name, sizeof(name)),
+		           cause != NULL ? cause : "?");
 		free(cause);
 	}
 }
@@ -335,7 +337,7 @@ void view_jobs_ask_stop(struct app *a, const struct job *j)
 		return;
 	}
 	text = xprintf("Stop %s (%s, %s on %s)?", j->name, j->id, job_state_name(j->state),
-		       j->provider != NULL ? j->provider : "?");
+	               j->provider != NULL ? j->provider : "?");
 	dialog_confirm(a, "Stop job", text, j->id, jobs_stop_yes);
 	free(text);
 }
@@ -373,13 +375,13 @@ static void jobs_title(struct app *a, char *buf, size_t size)
 	char sort[64];
 
 	snprintf(sort, sizeof(sort), "sort %s %s", jobs_cols[J->sort_col].title,
-		 J->sort_rev ? a->g.down : a->g.up);
+	         J->sort_rev ? a->g.down : a->g.up);
 	if (J->filter[0] != '\0')
 		snprintf(buf, size, "Jobs (%zu of %zu)  filter: %s  %s  %s", J->nrows, J->list.n,
-			 J->filter, a->g.sep, sort);
+		         J->filter, a->g.sep, sort);
 	else
 		snprintf(buf, size, "Jobs (%zu)  %s  %s  %s  %d running", J->list.n, sort, a->g.sep,
-			 a->readonly ? "read-only" : "live", J->nrunning);
+		         a->readonly ? "read-only" : "live", J->nrunning);
 }
 
 static void jobs_draw(struct app *a, int y, int h)
@@ -401,10 +403,11 @@ static void jobs_draw(struct app *a, int y, int h)
 			continue;
 		if (c == J->sort_col)
 			snprintf(head, sizeof(head), "%s%s", jobs_cols[c].title,
-				 J->sort_rev ? a->g.down : a->g.up);
+			         J->sort_rev ? a->g.down : a->g.up);
 		else
 			snprintf(head, sizeof(head), "%s", jobs_cols[c].title);
-		draw_text(a, y, x, w[c], head, THEME_TABLE_HEADER, jobs_cols[c].right ? DRAW_RIGHT : 0);
+		draw_text(a, y, x, w[c], head, THEME_TABLE_HEADER,
+		          jobs_cols[c].right ? DRAW_RIGHT : 0);
 		x += w[c] + JOBS_GAP;
 	}
 	if (J->nrows == 0) {
@@ -412,10 +415,10 @@ static void jobs_draw(struct app *a, int y, int h)
 
 		if (J->list.n == 0)
 			snprintf(msg, sizeof(msg), "No jobs yet %s press t to pick a template",
-				 a->g.dash);
+			         a->g.dash);
 		else
 			snprintf(msg, sizeof(msg), "No jobs match '%s' %s Esc clears the filter",
-				 J->filter, a->g.dash);
+			         J->filter, a->g.dash);
 		draw_text(a, y + 2, 4, a->cols - 8, msg, THEME_DIM, 0);
 		return;
 	}
@@ -435,8 +438,8 @@ static void jobs_draw(struct app *a, int y, int h)
 				continue;
 			jobs_cell(j, c, now, cell, sizeof(cell));
 			draw_text(a, yy, x, w[c], cell,
-				  c == JOBS_COL_STATE && !sel ? THEME_STATE_ROLE(j->state) : base,
-				  jobs_cols[c].right ? DRAW_RIGHT : 0);
+			          c == JOBS_COL_STATE && !sel ? THEME_STATE_ROLE(j->state) : base,
+			          jobs_cols[c].right ? DRAW_RIGHT : 0);
 			x += w[c] + JOBS_GAP;
 		}
 	}
@@ -498,9 +501,9 @@ static int jobs_action(struct app *a, enum keymap_action act)
 }
 
 const struct view_ops view_jobs_ops = {
-	.name = "Jobs",
-	.mask = KEYMAP_V_JOBS,
-	.title = jobs_title,
-	.draw = jobs_draw,
-	.action = jobs_action,
+    .name = "Jobs",
+    .mask = KEYMAP_V_JOBS,
+    .title = jobs_title,
+    .draw = jobs_draw,
+    .action = jobs_action,
 };

@@ -88,16 +88,16 @@ static void tpl_resources(struct tpl_pen *p, const struct template *t)
 
 	if (t->resources.cpus > 0)
 		snprintf(cpus, sizeof(cpus), "%d%s", t->resources.cpus,
-			 t->resources.cpus_plus ? "+" : "");
+		         t->resources.cpus_plus ? "+" : "");
 	else
 		snprintf(cpus, sizeof(cpus), "-");
 	if (t->resources.memory_gib > 0)
 		snprintf(mem, sizeof(mem), "%d%s GiB", t->resources.memory_gib,
-			 t->resources.memory_plus ? "+" : "");
+		         t->resources.memory_plus ? "+" : "");
 	else
 		snprintf(mem, sizeof(mem), "-");
 	snprintf(v, sizeof(v), "GPUs %s  CPUs %s  memory %s  spot %s  nodes %d", acc, cpus, mem,
-		 spot[t->resources.spot], t->resources.nodes > 0 ? t->resources.nodes : 1);
+	         spot[t->resources.spot], t->resources.nodes > 0 ? t->resources.nodes : 1);
 	free(acc);
 	tpl_pair(p, "Resources", v);
 }
@@ -117,13 +117,13 @@ static void tpl_params(struct tpl_pen *p, const struct template *t)
 		range[0] = '\0';
 		if (q->type == TPL_PARAM_ENUM && q->nchoices > 0)
 			snprintf(range, sizeof(range), " (%s%s)", q->choices[0],
-				 q->nchoices > 1 ? "|..." : "");
+			         q->nchoices > 1 ? "|..." : "");
 		else if (q->has_min && q->has_max)
 			snprintf(range, sizeof(range), " [%g..%g]", q->min, q->max);
 		snprintf(v, sizeof(v), "%s = %s  %s%s%s%s", q->name,
-			 q->def != NULL ? q->def : "(required)", tpl_type_names[q->type], range,
-			 q->description != NULL ? "  " : "",
-			 q->description != NULL ? q->description : "");
+		         q->def != NULL ? q->def : "(required)", tpl_type_names[q->type], range,
+		         q->description != NULL ? "  " : "",
+		         q->description != NULL ? q->description : "");
 		tpl_pair(p, i == 0 ? "Params" : "", v);
 	}
 }
@@ -149,9 +149,9 @@ static void tpl_preview(struct app *a, const struct template *t, int y, int x, i
 	}
 	draw_text(a, p.y, x, w, name, THEME_TITLE, 0);
 	snprintf(v, sizeof(v), "%s %s %s", job_kind_name(t->kind), a->g.sep,
-		 tpl_layer_names[t->layer]);
+	         tpl_layer_names[t->layer]);
 	draw_text(a, p.y++, x + layout_width(name, a->ascii ? LAYOUT_ASCII : 0) + 2,
-		  w - layout_width(name, a->ascii ? LAYOUT_ASCII : 0) - 2, v, THEME_DIM, 0);
+	          w - layout_width(name, a->ascii ? LAYOUT_ASCII : 0) - 2, v, THEME_DIM, 0);
 	if (t->description != NULL)
 		tpl_para(&p, t->description, 0, THEME_NORMAL);
 	p.y++;
@@ -159,9 +159,9 @@ static void tpl_preview(struct app *a, const struct template *t, int y, int x, i
 	if (t->nports > 0 || t->service.set) {
 		if (t->service.set)
 			snprintf(v, sizeof(v), "service on %s%s%s",
-				 t->service.port > 0 ? "a fixed port" : "$GANTRY_PORT",
-				 t->service.readiness != NULL ? ", ready when GET " : "",
-				 t->service.readiness != NULL ? t->service.readiness : "");
+			         t->service.port > 0 ? "a fixed port" : "$GANTRY_PORT",
+			         t->service.readiness != NULL ? ", ready when GET " : "",
+			         t->service.readiness != NULL ? t->service.readiness : "");
 		else
 			snprintf(v, sizeof(v), "%d%s", t->ports[0], t->nports > 1 ? " ..." : "");
 		tpl_pair(&p, "Ports", v);
@@ -171,8 +171,8 @@ static void tpl_preview(struct app *a, const struct template *t, int y, int x, i
 
 		layout_age((int64_t)t->limits.max_runtime_s * 1000, rt, sizeof(rt));
 		snprintf(v, sizeof(v), "%s%s%s", t->limits.max_runtime_s > 0 ? "runtime " : "",
-			 t->limits.max_runtime_s > 0 ? rt : "",
-			 t->limits.max_hourly_cost > 0 ? "  hourly cost capped" : "");
+		         t->limits.max_runtime_s > 0 ? rt : "",
+		         t->limits.max_hourly_cost > 0 ? "  hourly cost capped" : "");
 		tpl_pair(&p, "Limits", v);
 	}
 	tpl_params(&p, t);
@@ -203,7 +203,7 @@ static void tpl_title(struct app *a, char *buf, size_t size)
 
 static void tpl_draw(struct app *a, int y, int h)
 {
-	int lw = layout_split(a->cols, 30, 24, 44, 40), r, i;
+	int lw = layout_split(a->cols, 30, 34, 44, 40), r, i;
 	const struct template *sel = tpl_selected(a);
 	char row[256], kind[16];
 
@@ -211,7 +211,7 @@ static void tpl_draw(struct app *a, int y, int h)
 		char msg[512];
 
 		snprintf(msg, sizeof(msg), "No templates found %s add YAML files to %s/templates",
-			 a->g.dash, engine_config(a->e)->config_dir);
+		         a->g.dash, engine_config(a->e)->config_dir);
 		draw_text(a, y + 1, 2, a->cols - 4, msg, THEME_DIM, 0);
 		return;
 	}
@@ -225,23 +225,25 @@ static void tpl_draw(struct app *a, int y, int h)
 			const struct template *t = a->tpls->items[i];
 			char *name = app_clean(a, t->name);
 			int sel_row = i == a->tsel;
-			enum theme_role role = sel_row		 ? THEME_SELECTED
-					       : t->error != NULL ? THEME_BROKEN
-								  : THEME_NORMAL;
+			enum theme_role role = sel_row            ? THEME_SELECTED
+			                       : t->error != NULL ? THEME_BROKEN
+			                                          : THEME_NORMAL;
 
 			snprintf(row, sizeof(row), "%s", name);
 			snprintf(kind, sizeof(kind), "%s",
-				 t->error != NULL ? "broken" : job_kind_name(t->kind));
+			         t->error != NULL ? "broken" : job_kind_name(t->kind));
 			draw_fill(a, y + r, 0, lw, sel_row ? THEME_SELECTED : THEME_NORMAL);
 			draw_text(a, y + r, 0, 2,
-				  t->error != NULL ? a->g.broken : sel_row ? a->g.marker : "", role,
-				  0);
+			          t->error != NULL ? a->g.broken
+			          : sel_row        ? a->g.marker
+			                           : "",
+			          role, 0);
 			draw_text(a, y + r, 2, lw - 12, row, role, 0);
 			draw_text(a, y + r, lw - 9, 8, kind,
-				  sel_row		 ? THEME_SELECTED
-				  : t->error != NULL ? THEME_BROKEN
-						     : THEME_DIM,
-				  DRAW_RIGHT);
+			          sel_row            ? THEME_SELECTED
+			          : t->error != NULL ? THEME_BROKEN
+			                             : THEME_DIM,
+			          DRAW_RIGHT);
 			free(name);
 		}
 	}
@@ -293,9 +295,9 @@ static int tpl_action(struct app *a, enum keymap_action act)
 }
 
 const struct view_ops view_templates_ops = {
-	.name = "Templates",
-	.mask = KEYMAP_V_TEMPLATES,
-	.title = tpl_title,
-	.draw = tpl_draw,
-	.action = tpl_action,
+    .name = "Templates",
+    .mask = KEYMAP_V_TEMPLATES,
+    .title = tpl_title,
+    .draw = tpl_draw,
+    .action = tpl_action,
 };

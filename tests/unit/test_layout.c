@@ -16,7 +16,7 @@ static int setup(void **state)
 {
 	(void)state;
 	utf8_ok = setlocale(LC_CTYPE, "C.UTF-8") != NULL || setlocale(LC_CTYPE, "C.utf8") != NULL ||
-		  setlocale(LC_CTYPE, "en_US.UTF-8") != NULL;
+	          setlocale(LC_CTYPE, "en_US.UTF-8") != NULL;
 	return 0;
 }
 
@@ -28,7 +28,10 @@ static void test_width(void **state)
 	assert_int_equal(layout_width("caf\xc3\xa9", 0), 4);
 	assert_int_equal(layout_width("caf\xc3\xa9", LAYOUT_ASCII), 5);
 	/* An invalid byte counts as one column. */
-	assert_int_equal(layout_width("a\xff" "b", 0), 3);
+	assert_int_equal(layout_width("a\xff"
+	                              "b",
+	                              0),
+	                 3);
 	if (utf8_ok) {
 		/* CJK is double width, a combining accent has none. */
 		assert_int_equal(layout_width("\xe6\x97\xa5\xe6\x9c\xac", 0), 4);
@@ -85,9 +88,8 @@ static void test_fit(void **state)
 	assert_int_equal(strlen(out), 3);
 	if (utf8_ok) {
 		/* A wide character that would straddle the edge is left out. */
-		assert_int_equal(layout_fit("a\xe6\x97\xa5\xe6\x9c\xac", 3, LAYOUT_PAD, out,
-					    sizeof(out)),
-				 3);
+		assert_int_equal(
+		    layout_fit("a\xe6\x97\xa5\xe6\x9c\xac", 3, LAYOUT_PAD, out, sizeof(out)), 3);
 		assert_string_equal(out, "a\xe2\x80\xa6 ");
 	}
 }
@@ -95,9 +97,9 @@ static void test_fit(void **state)
 static void test_columns_fit(void **state)
 {
 	const struct layout_col cols[] = {
-		{.min = 10, .want = 20, .grow = 1, .prio = 10},
-		{.min = 8, .want = 8, .grow = 0, .prio = 5},
-		{.min = 4, .want = 4, .grow = 0, .prio = 8},
+	    {.min = 10, .want = 20, .grow = 1, .prio = 10},
+	    {.min = 8, .want = 8, .grow = 0, .prio = 5},
+	    {.min = 4, .want = 4, .grow = 0, .prio = 8},
 	};
 	int w[3];
 
@@ -129,12 +131,12 @@ static void test_columns_jobs(void **state)
 {
 	/* The Jobs table's columns at 80 and 120 columns always add up exactly. */
 	const struct layout_col cols[] = {
-		{.min = 12, .want = 24, .grow = 3, .prio = 10},
-		{.min = 8, .want = 8, .grow = 0, .prio = 6},
-		{.min = 9, .want = 12, .grow = 0, .prio = 9},
-		{.min = 8, .want = 12, .grow = 1, .prio = 5},
-		{.min = 4, .want = 4, .grow = 0, .prio = 8},
-		{.min = 6, .want = 10, .grow = 1, .prio = 4},
+	    {.min = 12, .want = 24, .grow = 3, .prio = 10},
+	    {.min = 8, .want = 8, .grow = 0, .prio = 6},
+	    {.min = 9, .want = 12, .grow = 0, .prio = 9},
+	    {.min = 8, .want = 12, .grow = 1, .prio = 5},
+	    {.min = 4, .want = 4, .grow = 0, .prio = 8},
+	    {.min = 6, .want = 10, .grow = 1, .prio = 4},
 	};
 	int w[6], sum, i, total;
 
@@ -250,11 +252,11 @@ static void test_too_small(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_width),	     cmocka_unit_test(test_utf8_next),
-		cmocka_unit_test(test_fit),	     cmocka_unit_test(test_columns_fit),
-		cmocka_unit_test(test_columns_jobs), cmocka_unit_test(test_split),
-		cmocka_unit_test(test_scroll),	     cmocka_unit_test(test_wrap),
-		cmocka_unit_test(test_age),	     cmocka_unit_test(test_too_small),
+	    cmocka_unit_test(test_width),        cmocka_unit_test(test_utf8_next),
+	    cmocka_unit_test(test_fit),          cmocka_unit_test(test_columns_fit),
+	    cmocka_unit_test(test_columns_jobs), cmocka_unit_test(test_split),
+	    cmocka_unit_test(test_scroll),       cmocka_unit_test(test_wrap),
+	    cmocka_unit_test(test_age),          cmocka_unit_test(test_too_small),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -36,15 +36,15 @@ static void test_parse_ok(void **state)
 
 	(void)state;
 	assert_int_equal(parse(&t,
-			       "# comment\n"
-			       "\n"
-			       "header = black cyan bold\n"
-			       "  state.running=green default  # trailing comment\r\n"
-			       "selected = reverse\n"
-			       "dim = color244\n"
-			       "border = #ff0000 bright-blue underline italic\n",
-			       &cause),
-			 0);
+	                       "# comment\n"
+	                       "\n"
+	                       "header = black cyan bold\n"
+	                       "  state.running=green default  # trailing comment\r\n"
+	                       "selected = reverse\n"
+	                       "dim = color244\n"
+	                       "border = #ff0000 bright-blue underline italic\n",
+	                       &cause),
+	                 0);
 	assert_null(cause);
 	assert_int_equal(t.st[THEME_HEADER].fg, 0);
 	assert_int_equal(t.st[THEME_HEADER].bg, 6);
@@ -70,7 +70,7 @@ static void test_parse_errors(void **state)
 	(void)state;
 	assert_int_equal(parse(&t, "header = black\nfoo.bar = red\n", &cause), -1);
 	assert_string_equal(cause, "x.theme:2:1: unknown role 'foo.bar' (expected one such as "
-				   "header, selected, state.running)");
+	                           "header, selected, state.running)");
 	free(cause);
 	cause = NULL;
 	assert_int_equal(parse(&t, "header = black purple\n", &cause), -1);
@@ -178,9 +178,9 @@ static void test_shipped(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_roles),  cmocka_unit_test(test_parse_ok),
-		cmocka_unit_test(test_parse_errors), cmocka_unit_test(test_colors),
-		cmocka_unit_test(test_mono),   cmocka_unit_test(test_shipped),
+	    cmocka_unit_test(test_roles),        cmocka_unit_test(test_parse_ok),
+	    cmocka_unit_test(test_parse_errors), cmocka_unit_test(test_colors),
+	    cmocka_unit_test(test_mono),         cmocka_unit_test(test_shipped),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
