@@ -104,6 +104,8 @@ int engine_move(struct engine *e, const char *job_id, enum job_state to, const c
 struct engine_refresh_ctx {
 	struct engine *e;
 	char *job_id;
+	enum job_state known; /* the job's state when the refresh was asked */
+	int known_exit;       /* has_exit then */
 };
 
 static void engine_refresh_done(void *arg, int rc, const struct provider_status *st,
@@ -116,7 +118,12 @@ static void engine_refresh_done(void *arg, int rc, const struct provider_status 
 
 	e->busy--;
 	job_init(&j);
-	if (rc != 0 || store_job_get(e->store, c->job_id, &j, &err) != 0)
+	if (rc != 0)
+		goto out;
+	/* nothing new: the common case on every tick, answered without touching the store */
+	if (st->state == c->known && st->has_exit == c->known_exit && !st->has_exit)
+		goto out;
+	if (store_job_get(e->store, c->job_id, &j, &err) != 0)
 		goto out;
 	if (st->has_exit && (!j.has_exit || j.exit_code != st->exit_code)) {
 		j.has_exit = 1;
@@ -145,6 +152,8 @@ static void engine_refresh_job(struct engine *e, const struct job *j)
 	c = xcalloc(1, sizeof *c);
 	c->e = e;
 	c->job_id = xstrdup(j->id);
+	c->known = j->state;
+	c->known_exit = j->has_exit;
 	e->busy++;
 	if (ep->ops->refresh(ep->p, j->id, j->provider_ref, engine_refresh_done, c, &cause) != 0) {
 		e->busy--;

@@ -75,7 +75,19 @@ struct provider {
 	struct local_host host;
 	struct local_stop *stops;
 	struct provider_logs *logs;
+	struct local_seen *seen; /* jobs last seen RUNNING: the cheap refresh path */
 };
+
+/* A job last seen RUNNING with its supervisor alive. Until its `exit` file appears it is
+ * re-checked in full only every LOCAL_FULL_CHECK_MS, so a screen left open on hundreds of
+ * jobs costs one stat(2) per job per refresh. */
+struct local_seen {
+	char *dir;
+	uint64_t checked_ms; /* monotonic time of the last full check */
+	struct local_seen *next;
+};
+
+#define LOCAL_FULL_CHECK_MS 10000
 
 /* ---- files ---- */
 
@@ -467,6 +479,13 @@ static void local_close(struct provider *p)
 	}
 	while (p->logs != NULL)
 		local_logs_free(p->logs);
+	while (p->seen != NULL) {
+		struct local_seen *s = p->seen;
+
+		p->seen = s->next;
+		free(s->dir);
+		free(s);
+	}
 	local_host_clear(&p->host);
 	free(p->name);
 	free(p->state_dir);
@@ -915,6 +934,53 @@ out:
 	return rc;
 }
 
+/* 1 when dir was seen RUNNING recently and has no `exit` file yet. */
+static int local_seen_running(struct provider *p, const char *dir)
+{
+	char *exitf;
+	struct stat sb;
+	int gone;
+
+	for (struct local_seen *s = p->seen; s != NULL; s = s->next) {
+		if (strcmp(s->dir, dir) != 0)
+			continue;
+		if (loop_now_ms() - s->checked_ms >= LOCAL_FULL_CHECK_MS)
+			return 0;
+		exitf = xprintf("%s/exit", dir);
+		gone = lstat(exitf, &sb) == 0 || errno != ENOENT;
+		free(exitf);
+		return !gone;
+	}
+	return 0;
+}
+
+/* Remembers (or forgets) dir for the cheap path after a full check. */
+static void local_seen_update(struct provider *p, const char *dir,
+                              const struct provider_status *st)
+{
+	struct local_seen **pp = &p->seen, *s;
+	int keep = st->state == JOB_RUNNING && st->reason == NULL; /* reason: supervisor died */
+
+	for (; *pp != NULL; pp = &(*pp)->next) {
+		if (strcmp((*pp)->dir, dir) == 0)
+			break;
+	}
+	if (*pp != NULL && !keep) {
+		s = *pp;
+		*pp = s->next;
+		free(s->dir);
+		free(s);
+	} else if (*pp != NULL) {
+		(*pp)->checked_ms = loop_now_ms();
+	} else if (keep) {
+		s = xcalloc(1, sizeof *s);
+		s->dir = xstrdup(dir);
+		s->checked_ms = loop_now_ms();
+		s->next = p->seen;
+		p->seen = s;
+	}
+}
+
 static int local_refresh(struct provider *p, const char *job_id, const char *ref,
                          provider_status_cb cb, void *arg, char **cause)
 {
@@ -931,7 +997,13 @@ static int local_refresh(struct provider *p, const char *job_id, const char *ref
 		return xcause(cause, "local: no job directory for '%s'",
 		              job_id != NULL ? job_id : "(none)");
 	}
-	local_status(dir, &st);
+	if (local_seen_running(p, dir)) {
+		memset(&st, 0, sizeof st);
+		st.state = JOB_RUNNING;
+	} else {
+		local_status(dir, &st);
+		local_seen_update(p, dir, &st);
+	}
 	free(dir);
 	cb(arg, 0, &st, NULL);
 	provider_status_clear(&st);
@@ -1217,6 +1289,7 @@ static int local_destroy(struct provider *p, const char *ref, char **cause)
 
 	if (local_check_ref(p, ref, cause) != 0)
 		return -1;
+	local_seen_update(p, ref, &(struct provider_status){.state = JOB_FAILED});
 	if (local_pidfile_read(ref, "supervisor.pid", &pid, &start) == 0 &&
 	    local_proc_starttime(pid) == start)
 		kill(pid, SIGKILL);

@@ -27,6 +27,9 @@
 #include "tui/layout.h"
 #include "tui/view.h"
 
+/* Last: term.h defines macros (lines, columns, ...) that would clash with names above. */
+#include <term.h>
+
 #define APP_FRAME_DELAY_MS  15   /* coalesces bursts of engine events into one frame */
 #define APP_STATUS_MS       6000 /* how long a message stays */
 #define APP_STATUS_ERROR_MS 12000
@@ -566,8 +569,10 @@ static void app_frame(struct app *a)
 
 	if (!a->dirty)
 		return;
-	a->dirty = 0;
+	/* Data first: what it marks dirty is drawn in this very frame. */
 	view_jobs_sync(a);
+	view_job_sync(a);
+	a->dirty = 0;
 	getmaxyx(stdscr, a->rows, a->cols);
 	erase();
 	if (layout_too_small(a->cols, a->rows)) {
@@ -615,6 +620,19 @@ static int app_screen_open(struct app *a, char **cause)
 		return xcause(cause, "cannot use the terminal type '%s' (set TERM, e.g. xterm)",
 		              term != NULL ? term : "");
 	set_term(app_screen);
+	{
+		const char *cup = tigetstr("cup");
+
+		if (cup == NULL || cup == (char *)-1) {
+			endwin();
+			delscreen(app_screen);
+			app_screen = NULL;
+			return xcause(cause,
+			              "the terminal type '%s' cannot move the cursor (set TERM, "
+			              "e.g. xterm)",
+			              term != NULL ? term : "");
+		}
+	}
 	xmalloc_set_fatal_hook(app_fatal_hook);
 	raw();
 	noecho();

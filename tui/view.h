@@ -237,6 +237,8 @@ void view_jobs_ask_stop(struct app *a, const struct job *j);
 void view_job_open(struct app *a, const char *id, int full);
 /* Notes that job id changed (reloads details when it is the one shown). */
 void view_job_changed(struct app *a, const char *id);
+/* Reloads the shown job when an event named it. */
+void view_job_sync(struct app *a);
 
 /* form.c */
 void form_open(struct app *a, const struct template *t);

@@ -201,6 +201,12 @@ void view_job_changed(struct app *a, const char *id)
 		a->job.stale = 1;
 }
 
+void view_job_sync(struct app *a)
+{
+	if (a->job.id != NULL && a->job.stale)
+		job_reload(a);
+}
+
 static void job_leave(struct app *a)
 {
 	job_reset(a);
@@ -405,8 +411,6 @@ static void job_draw(struct app *a, int y, int h)
 	struct app_job *J = &a->job;
 	int used, ev_rows;
 
-	if (J->stale)
-		job_reload(a);
 	if (!J->have) {
 		draw_text(a, y + 1, 2, a->cols - 4, J->error != NULL ? J->error : "no such job",
 		          THEME_STATUS_ERROR, 0);

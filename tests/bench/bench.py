@@ -6,6 +6,7 @@ import argparse
 import fcntl
 import os
 import pty
+import re
 import random
 import shutil
 import signal
@@ -60,6 +61,10 @@ def time_cmd(argv, env, runs):
     return statistics.median(out), min(out)
 
 
+# Escape sequences (CSI, charset selection, OSC) removed before looking for the marker text.
+ANSI = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b\][^\x07]*\x07|\x1b[=>78]")
+
+
 def first_frame_ms(argv, env, marker, rows=40, cols=120, timeout=10.0):
     """Time from exec to the moment marker has been written to a rows x cols pty."""
     t0 = time.perf_counter()
@@ -77,7 +82,7 @@ def first_frame_ms(argv, env, marker, rows=40, cols=120, timeout=10.0):
         if not chunk:
             break
         buf += chunk
-        if marker in buf:
+        if marker in ANSI.sub(b"", buf):
             elapsed = (time.perf_counter() - t0) * 1000
             break
     os.kill(pid, signal.SIGKILL)
