@@ -316,6 +316,17 @@ void engine_subscribe(struct engine *e, engine_event_cb cb, void *arg)
 	e->nsubs++;
 }
 
+void engine_unsubscribe(struct engine *e, engine_event_cb cb, void *arg)
+{
+	for (size_t i = 0; i < e->nsubs; i++) {
+		if (e->subs[i].cb == cb && e->subs[i].arg == arg) {
+			memmove(&e->subs[i], &e->subs[i + 1], (e->nsubs - i - 1) * sizeof *e->subs);
+			e->nsubs--;
+			return;
+		}
+	}
+}
+
 const struct template_set *engine_templates(struct engine *e)
 {
 	return &e->tpls;

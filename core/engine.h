@@ -85,6 +85,8 @@ const struct config *engine_config(struct engine *e);
 int engine_readonly(struct engine *e);
 
 void engine_subscribe(struct engine *e, engine_event_cb cb, void *arg);
+/* Removes a subscription made with the same cb and arg. */
+void engine_unsubscribe(struct engine *e, engine_event_cb cb, void *arg);
 
 /* Templates (built-in, system, user), broken ones included with error set. */
 const struct template_set *engine_templates(struct engine *e);

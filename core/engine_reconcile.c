@@ -91,7 +91,6 @@ int engine_reconcile(struct engine *e, struct engine_reconcile_report *rep, char
 	char **pending = NULL;
 	size_t npending = 0;
 	struct engine_count cnt = {.e = e};
-	size_t mark = e->nsubs;
 
 	memset(rep, 0, sizeof *rep);
 	if (e->opts.readonly)
@@ -138,7 +137,7 @@ int engine_reconcile(struct engine *e, struct engine_reconcile_report *rep, char
 	engine_refresh(e);
 	while (engine_busy(e) > 0)
 		loop_run_once(e->loop, 100);
-	e->nsubs = mark; /* drop the counting subscriber */
+	engine_unsubscribe(e, engine_on_change, &cnt);
 	rep->updated = cnt.changed;
 	return 0;
 }
