@@ -259,6 +259,8 @@ int engine_open(const struct engine_opts *opts, struct engine **out, char **caus
 	e->http = http_new(e->loop);
 	if (engine_open_providers(e, cause) != 0)
 		goto fail;
+	if (!e->opts.readonly)
+		engine_settle_on_open(e); /* a launch a crash interrupted is settled, never redone */
 	if (!e->opts.no_refresh)
 		e->refresh_timer = loop_timer_add(e->loop, (uint64_t)e->cfg.refresh_ms,
 						  (uint64_t)e->cfg.refresh_ms, engine_on_tick, e);

@@ -36,6 +36,7 @@ struct engine {
 	int busy; /* provider requests in flight */
 	char *locks_dir;   /* launch locks: held while a launch is in flight */
 	char *secrets_dir; /* per-job tokens, 0600, never in the store */
+	struct engine_reconcile_report settled; /* what engine_open settled */
 };
 
 void engine_emit(struct engine *e, const struct engine_event *ev);
@@ -45,6 +46,8 @@ struct engine_provider *engine_find_provider(struct engine *e, const char *name)
 /* Moves a job to `to` through the legal path (via STOPPING when needed); 0 when it moved or
  * already was there. */
 int engine_move(struct engine *e, const char *job_id, enum job_state to, const char *reason);
+/* Settles launches interrupted by a crash (run when the engine opens). */
+int engine_settle_on_open(struct engine *e);
 /* Crash points for the crash-safety tests: GANTRY_TEST_CRASH=NAME kills the process there. */
 void engine_crash_point(const char *name);
 

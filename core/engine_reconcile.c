@@ -86,18 +86,17 @@ static void engine_on_change(void *arg, const struct engine_event *ev)
 		c->changed++;
 }
 
-int engine_reconcile(struct engine *e, struct engine_reconcile_report *rep, char **cause)
+/* Settles interrupted launches (and, with orphans set, destroys what no job owns). Asks a
+ * provider for what it holds only when there is something to settle or orphans to find. */
+static int engine_settle(struct engine *e, int orphans, struct engine_reconcile_report *rep,
+			 char **cause)
 {
 	char **pending = NULL;
 	size_t npending = 0;
-	struct engine_count cnt = {.e = e};
 
-	memset(rep, 0, sizeof *rep);
-	if (e->opts.readonly)
-		return xcause(cause, "read-only mode: reconcile is disabled");
 	if (store_intents_pending(e->store, &pending, &npending, cause) != 0)
 		return -1;
-	for (size_t p = 0; p < e->nprovs; p++) {
+	for (size_t p = 0; p < e->nprovs && (npending > 0 || orphans); p++) {
 		struct engine_provider *ep = &e->provs[p];
 		char **refs = NULL, **ids = NULL;
 		size_t n = 0;
@@ -109,11 +108,19 @@ int engine_reconcile(struct engine *e, struct engine_reconcile_report *rep, char
 			free(why);
 			continue;
 		}
-		for (size_t i = 0; i < npending; i++)
-			if (pending[i] != NULL && !engine_launch_alive(e, pending[i]))
+		for (size_t i = 0; i < npending; i++) {
+			struct job j;
+			char *c2 = NULL;
+
+			job_init(&j);
+			if (store_job_get(e->store, pending[i], &j, &c2) == 0 &&
+			    strcmp(j.provider, ep->name) == 0 && !engine_launch_alive(e, pending[i]))
 				engine_settle_intent(e, pending[i], ep, refs, ids, n, rep);
+			free(c2);
+			job_clear(&j);
+		}
 		/* resources nobody owns: a store that never heard of them */
-		for (size_t i = 0; i < n; i++) {
+		for (size_t i = 0; orphans && i < n; i++) {
 			struct job j;
 			char *c2 = NULL;
 
@@ -133,6 +140,33 @@ int engine_reconcile(struct engine *e, struct engine_reconcile_report *rep, char
 		engine_free_strv(ids, n);
 	}
 	engine_free_strv(pending, npending);
+	return 0;
+}
+
+int engine_settle_on_open(struct engine *e)
+{
+	char *cause = NULL;
+	int rc;
+
+	memset(&e->settled, 0, sizeof e->settled);
+	rc = engine_settle(e, 0, &e->settled, &cause);
+	free(cause);
+	return rc;
+}
+
+int engine_reconcile(struct engine *e, struct engine_reconcile_report *rep, char **cause)
+{
+	struct engine_count cnt = {.e = e};
+
+	memset(rep, 0, sizeof *rep);
+	if (e->opts.readonly)
+		return xcause(cause, "read-only mode: reconcile is disabled");
+	if (engine_settle(e, 1, rep, cause) != 0)
+		return -1;
+	/* what this process already settled when it opened counts too */
+	rep->adopted += e->settled.adopted;
+	rep->failed += e->settled.failed;
+	memset(&e->settled, 0, sizeof e->settled);
 	engine_subscribe(e, engine_on_change, &cnt);
 	engine_refresh(e);
 	while (engine_busy(e) > 0)

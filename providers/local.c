@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "core/loop.h"
+#include "core/sanitize.h"
 #include "core/template.h"
 #include "core/xmalloc.h"
 #include "providers/provider.h"
@@ -343,6 +344,55 @@ static int local_lock_held(const char *dir)
 
 /* ---- status ---- */
 
+/* The last non-empty line of the job's log (sanitised, at most 160 bytes), or NULL: a
+ * failed job's reason carries it ("exited with status 127: jupyter not found ..."). */
+static char *local_log_last_line(const char *dir)
+{
+	char *path = xprintf("%s/job.log", dir);
+	char buf[2048], *line = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	off_t size;
+	ssize_t n;
+
+	free(path);
+	if (fd < 0)
+		return NULL;
+	size = lseek(fd, 0, SEEK_END);
+	if (size > (off_t)sizeof buf - 1)
+		lseek(fd, size - (off_t)(sizeof buf - 1), SEEK_SET);
+	else
+		lseek(fd, 0, SEEK_SET);
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return NULL;
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+		n--;
+	buf[n] = '\0';
+	if (n == 0)
+		return NULL;
+	line = strrchr(buf, '\n');
+	line = line != NULL ? line + 1 : buf;
+	if (strlen(line) > 160)
+		line[160] = '\0';
+	return sanitize_text(line, (size_t)-1, 0);
+}
+
+/* Appends ": LAST LOG LINE" to a failure reason when the log has one. */
+static char *local_failure_reason(const char *dir, char *reason)
+{
+	char *last = local_log_last_line(dir), *r;
+
+	if (last == NULL || *last == '\0') {
+		free(last);
+		return reason;
+	}
+	r = xprintf("%s: %s", reason, last);
+	free(reason);
+	free(last);
+	return r;
+}
+
 /* Fills st from the job directory's files (see local.h). */
 static void local_status(const char *dir, struct provider_status *st)
 {
@@ -383,10 +433,12 @@ static void local_status(const char *dir, struct provider_status *st)
 			st->reason = xstrdup("exited with status 0");
 		} else if (st->has_exit && st->exit_code > 0) {
 			st->state = JOB_FAILED;
-			st->reason = xprintf("exited with status %d", st->exit_code);
+			st->reason = local_failure_reason(
+			    dir, xprintf("exited with status %d", st->exit_code));
 		} else if (st->has_exit) {
 			st->state = JOB_FAILED;
-			st->reason = xprintf("killed by signal %d", -st->exit_code);
+			st->reason = local_failure_reason(
+			    dir, xprintf("killed by signal %d", -st->exit_code));
 		} else {
 			st->state = JOB_FAILED;
 			st->reason = xstrdup("the job ended; its exit status is unreadable");

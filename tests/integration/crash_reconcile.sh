@@ -15,18 +15,21 @@ export -f count_procs
 rc=0
 GANTRY_TEST_CRASH=after_intent "$GANTRY_BIN" launch http-endpoint --name crash-a >/dev/null 2>&1 || rc=$?
 check "gantry was killed (exit $rc)" test "$rc" -eq 137
-check "the interrupted job is in the store" bash -c '[ "$(job_field crash-a state)" = PROVISIONING ] || [ "$(job_field crash-a state)" = PENDING ]'
-expect_rc 0 "reconcile" g reconcile
-check "reconcile reports the failed launch" grep -q "failed 1" "$T_HOME/out"
-check "crash-a is FAILED with a reason" bash -c '[ "$(job_field crash-a state)" = FAILED ] && job_field crash-a reason | grep -q interrupted'
+check "the interrupted launch left no job directory" test ! -e "$T_HOME/state/jobs/$(sqlite3 "$T_HOME/state/gantry.db" "SELECT id FROM jobs WHERE name='crash-a'")"
+# the next gantry to start settles it: FAILED with the reason, nothing launched
+check "on restart crash-a is FAILED with a reason" bash -c '[ "$(job_field crash-a state)" = FAILED ] && job_field crash-a reason | grep -q interrupted'
 id=$(job_field crash-a id)
 check "no process was started for crash-a" bash -c "[ \$(count_procs $id) -eq 0 ]"
+expect_rc 0 "reconcile" g reconcile
+check "nothing was left for reconcile to settle" grep -q "adopted 0 .*failed 0" "$T_HOME/out"
 
 # 2. killed after the provider started the job, before Gantry recorded it
 rc=0
 GANTRY_TEST_CRASH=after_provider "$GANTRY_BIN" launch http-endpoint --name crash-b >/dev/null 2>&1 || rc=$?
 check "gantry was killed again (exit $rc)" test "$rc" -eq 137
-id=$(job_field crash-b id)
+id=$(sqlite3 "$T_HOME/state/gantry.db" "SELECT id FROM jobs WHERE name='crash-b'")
+check "the store had not recorded the provider's ref" bash -c "[ -z \"\$(sqlite3 '$T_HOME/state/gantry.db' \"SELECT provider_ref FROM jobs WHERE id='$id'\")\" ]"
+check "the job directory exists (the provider did start it)" test -d "$T_HOME/state/jobs/$id"
 expect_rc 0 "reconcile after the second crash" g reconcile
 check "reconcile adopted the running job" grep -q "adopted 1" "$T_HOME/out"
 check "crash-b RUNNING after adoption" wait_state crash-b RUNNING 30
