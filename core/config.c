@@ -103,14 +103,15 @@ static int config_parse_file(struct config *c, char **cause)
 	char *key = NULL;
 
 	if (f == NULL)
-		return errno == ENOENT ? 0 : xcause(cause, "%s: %s", c->config_file, strerror(errno));
+		return errno == ENOENT ? 0
+		                       : xcause(cause, "%s: %s", c->config_file, strerror(errno));
 	yaml_parser_initialize(&parser);
 	yaml_parser_set_input_file(&parser, f);
 	while (!done) {
 		if (!yaml_parser_parse(&parser, &ev)) {
 			rc = xcause(cause, "%s:%zu:%zu: %s", c->config_file,
-				    parser.problem_mark.line + 1, parser.problem_mark.column + 1,
-				    parser.problem != NULL ? parser.problem : "syntax error");
+			            parser.problem_mark.line + 1, parser.problem_mark.column + 1,
+			            parser.problem != NULL ? parser.problem : "syntax error");
 			break;
 		}
 		size_t line = ev.start_mark.line + 1, col = ev.start_mark.column + 1;
@@ -123,11 +124,11 @@ static int config_parse_file(struct config *c, char **cause)
 		case YAML_SEQUENCE_START_EVENT:
 			if (depth >= 1) {
 				rc = xcause(cause, "%s:%zu:%zu: expected a scalar value for '%s'",
-					    c->config_file, line, col, key != NULL ? key : "?");
+				            c->config_file, line, col, key != NULL ? key : "?");
 				done = 1;
 			} else if (ev.type == YAML_SEQUENCE_START_EVENT) {
 				rc = xcause(cause, "%s:%zu:%zu: expected a mapping of settings",
-					    c->config_file, line, col);
+				            c->config_file, line, col);
 				done = 1;
 			}
 			depth++;
@@ -142,8 +143,9 @@ static int config_parse_file(struct config *c, char **cause)
 
 			if (depth == 0) {
 				if (*v != '\0')
-					rc = xcause(cause, "%s:%zu:%zu: expected a mapping of settings",
-						    c->config_file, line, col);
+					rc = xcause(cause,
+					            "%s:%zu:%zu: expected a mapping of settings",
+					            c->config_file, line, col);
 				done = rc != 0;
 				break;
 			}
@@ -157,11 +159,13 @@ static int config_parse_file(struct config *c, char **cause)
 			} else if (strcmp(key, "theme") == 0) {
 				free(c->theme);
 				c->theme = xstrdup(v);
-			} else if (strcmp(key, "refresh_ms") == 0 || strcmp(key, "stop_grace_ms") == 0) {
+			} else if (strcmp(key, "refresh_ms") == 0 ||
+			           strcmp(key, "stop_grace_ms") == 0) {
 				if ((n = config_int(v)) < 0 || n > 3600000) {
 					rc = xcause(cause,
-						    "%s:%zu:%zu: '%s' expects milliseconds (1..3600000), got '%s'",
-						    c->config_file, line, col, key, v);
+					            "%s:%zu:%zu: '%s' expects milliseconds "
+					            "(1..3600000), got '%s'",
+					            c->config_file, line, col, key, v);
 					done = 1;
 				} else if (key[0] == 'r') {
 					c->refresh_ms = (int)n;
@@ -169,10 +173,11 @@ static int config_parse_file(struct config *c, char **cause)
 					c->stop_grace_ms = (int)n;
 				}
 			} else {
-				rc = xcause(cause,
-					    "%s:%zu:%zu: unknown setting '%s' (known: default_provider, "
-					    "theme, refresh_ms, stop_grace_ms)",
-					    c->config_file, ev.start_mark.line + 1, (size_t)1, key);
+				rc = xcause(
+				    cause,
+				    "%s:%zu:%zu: unknown setting '%s' (known: default_provider, "
+				    "theme, refresh_ms, stop_grace_ms)",
+				    c->config_file, ev.start_mark.line + 1, (size_t)1, key);
 				done = 1;
 			}
 			free(key);

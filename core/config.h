@@ -9,14 +9,14 @@
 #include "core/kvlist.h"
 
 struct config {
-	char *config_dir;   /* $XDG_CONFIG_HOME/gantry or $GANTRY_HOME/config */
-	char *state_dir;    /* $XDG_STATE_HOME/gantry or $GANTRY_HOME/state */
-	char *config_file;  /* config_dir/config.yaml */
-	char *db_path;      /* state_dir/gantry.db */
-	char *jobs_dir;     /* state_dir/jobs */
-	char *data_dir;     /* built-in templates/ and themes/ live here */
-	char *system_dir;   /* /etc/gantry (GANTRY_SYSTEM_DIR overrides) */
-	char *self_exe;     /* absolute path of the running gantry binary */
+	char *config_dir;  /* $XDG_CONFIG_HOME/gantry or $GANTRY_HOME/config */
+	char *state_dir;   /* $XDG_STATE_HOME/gantry or $GANTRY_HOME/state */
+	char *config_file; /* config_dir/config.yaml */
+	char *db_path;     /* state_dir/gantry.db */
+	char *jobs_dir;    /* state_dir/jobs */
+	char *data_dir;    /* built-in templates/ and themes/ live here */
+	char *system_dir;  /* /etc/gantry (GANTRY_SYSTEM_DIR overrides) */
+	char *self_exe;    /* absolute path of the running gantry binary */
 	/* settings from config.yaml */
 	char *default_provider; /* "local" */
 	char *theme;            /* "default" */

@@ -18,7 +18,7 @@
 
 /* Every provider type this build knows. */
 static const struct provider_ops *const engine_provider_types[] = {
-	&local_provider_ops,
+    &local_provider_ops,
 };
 
 void engine_crash_point(const char *name)
@@ -35,14 +35,14 @@ void engine_emit(struct engine *e, const struct engine_event *ev)
 		e->subs[i].cb(e->subs[i].arg, ev);
 }
 
-void engine_emit_state(struct engine *e, const char *job_id, enum job_state from,
-		       enum job_state to, const char *reason)
+void engine_emit_state(struct engine *e, const char *job_id, enum job_state from, enum job_state to,
+                       const char *reason)
 {
 	struct engine_event ev = {.type = ENGINE_EV_JOB_STATE,
-				  .job_id = job_id,
-				  .from = from,
-				  .to = to,
-				  .reason = reason};
+	                          .job_id = job_id,
+	                          .from = from,
+	                          .to = to,
+	                          .reason = reason};
 	struct engine_event ch = {.type = ENGINE_EV_JOBS_CHANGED, .job_id = job_id};
 
 	engine_emit(e, &ev);
@@ -59,7 +59,7 @@ struct engine_provider *engine_find_provider(struct engine *e, const char *name)
 
 /* One step of engine_move; returns 0 on success. */
 static int engine_step(struct engine *e, const char *id, enum job_state from, enum job_state to,
-		       const char *reason)
+                       const char *reason)
 {
 	char *cause = NULL;
 
@@ -92,7 +92,7 @@ int engine_move(struct engine *e, const char *job_id, enum job_state to, const c
 	} else if (j.state == JOB_STOPPING && job_state_terminal(to)) {
 		/* it ended on its own while being stopped */
 		rc = engine_step(e, job_id, j.state, to == JOB_FAILED ? JOB_FAILED : JOB_STOPPED,
-				 reason);
+		                 reason);
 	} else if (to == JOB_RUNNING && job_transition_valid(j.state, JOB_STARTING)) {
 		if (engine_step(e, job_id, j.state, JOB_STARTING, reason) == 0)
 			rc = engine_step(e, job_id, JOB_STARTING, JOB_RUNNING, reason);
@@ -109,7 +109,7 @@ struct engine_refresh_ctx {
 };
 
 static void engine_refresh_done(void *arg, int rc, const struct provider_status *st,
-				const char *cause)
+                                const char *cause)
 {
 	struct engine_refresh_ctx *c = arg;
 	struct engine *e = c->e;
@@ -199,7 +199,7 @@ static int engine_open_providers(struct engine *e, char **cause)
 	kvlist_init(&settings);
 	e->nprovs = 0;
 	e->provs = xcalloc(sizeof engine_provider_types / sizeof engine_provider_types[0],
-			   sizeof *e->provs);
+	                   sizeof *e->provs);
 	memset(&pc, 0, sizeof pc);
 	pc.name = "local";
 	pc.state_dir = e->cfg.jobs_dir;
@@ -239,8 +239,8 @@ int engine_open(const struct engine_opts *opts, struct engine **out, char **caus
 	e->locks_dir = xprintf("%s/locks", e->cfg.state_dir);
 	e->secrets_dir = xprintf("%s/secrets", e->cfg.state_dir);
 	if (config_mkdirs(e->cfg.state_dir, cause) != 0 ||
-	    config_mkdirs(e->cfg.jobs_dir, cause) != 0 ||
-	    config_mkdirs(e->locks_dir, cause) != 0 || config_mkdirs(e->secrets_dir, cause) != 0)
+	    config_mkdirs(e->cfg.jobs_dir, cause) != 0 || config_mkdirs(e->locks_dir, cause) != 0 ||
+	    config_mkdirs(e->secrets_dir, cause) != 0)
 		goto fail;
 	if (store_open(e->cfg.db_path, &e->store, cause) != 0)
 		goto fail;
@@ -260,10 +260,11 @@ int engine_open(const struct engine_opts *opts, struct engine **out, char **caus
 	if (engine_open_providers(e, cause) != 0)
 		goto fail;
 	if (!e->opts.readonly)
-		engine_settle_on_open(e); /* a launch a crash interrupted is settled, never redone */
+		engine_settle_on_open(
+		    e); /* a launch a crash interrupted is settled, never redone */
 	if (!e->opts.no_refresh)
 		e->refresh_timer = loop_timer_add(e->loop, (uint64_t)e->cfg.refresh_ms,
-						  (uint64_t)e->cfg.refresh_ms, engine_on_tick, e);
+		                                  (uint64_t)e->cfg.refresh_ms, engine_on_tick, e);
 	*out = e;
 	return 0;
 fail:
@@ -378,7 +379,7 @@ int engine_job(struct engine *e, const char *job_ref, struct job *out, char **ca
 }
 
 int engine_job_events(struct engine *e, const char *job_id, struct job_event_list *out,
-		      char **cause)
+                      char **cause)
 {
 	return store_job_events(e->store, job_id, out, cause);
 }
@@ -399,7 +400,7 @@ struct engine_logs {
 };
 
 int engine_logs_open(struct engine *e, const char *job_id, int follow, int64_t tail_bytes,
-		     engine_log_cb cb, void *arg, struct engine_logs **out, char **cause)
+                     engine_log_cb cb, void *arg, struct engine_logs **out, char **cause)
 {
 	struct job j;
 	struct engine_provider *ep;
@@ -422,8 +423,7 @@ int engine_logs_open(struct engine *e, const char *job_id, int follow, int64_t t
 	}
 	el = xcalloc(1, sizeof *el);
 	el->ep = ep;
-	rc = ep->ops->logs_open(ep->p, j.provider_ref, follow, tail_bytes, cb, arg, &el->lg,
-				cause);
+	rc = ep->ops->logs_open(ep->p, j.provider_ref, follow, tail_bytes, cb, arg, &el->lg, cause);
 	job_clear(&j);
 	if (rc != 0) {
 		free(el);
@@ -446,6 +446,7 @@ void engine_versions(char *buf, size_t len)
 	curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
 
 	snprintf(buf, len, "sqlite %s, libcurl %s (%s), jansson %s, libssh2 %s, libyaml %s",
-		 sqlite3_libversion(), cv->version, cv->ssl_version != NULL ? cv->ssl_version : "no TLS",
-		 jansson_version_str(), libssh2_version(0), yaml_get_version_string());
+	         sqlite3_libversion(), cv->version,
+	         cv->ssl_version != NULL ? cv->ssl_version : "no TLS", jansson_version_str(),
+	         libssh2_version(0), yaml_get_version_string());
 }

@@ -18,8 +18,8 @@ struct engine;
 struct loop;
 
 struct engine_opts {
-	int readonly;    /* refuse every request that changes anything */
-	int no_refresh;  /* do not poll providers on open (bench/diagnostics) */
+	int readonly;   /* refuse every request that changes anything */
+	int no_refresh; /* do not poll providers on open (bench/diagnostics) */
 };
 
 enum engine_event_type {
@@ -47,20 +47,20 @@ struct engine_launch_req {
 	const char *template_name;
 	const char *const *sets; /* "k=v" */
 	size_t nsets;
-	const char *provider;    /* NULL = the template's placement or the default */
-	const char *name;        /* NULL = "<template>-<n>" */
+	const char *provider; /* NULL = the template's placement or the default */
+	const char *name;     /* NULL = "<template>-<n>" */
 };
 
 /* What a launch would do (dry run, and the TUI form's preview). */
 struct engine_plan {
 	char *template_name;
 	char *provider;
-	struct kvlist params;  /* resolved */
-	char *script;          /* rendered shell text */
-	struct kvlist env;     /* rendered env */
+	struct kvlist params; /* resolved */
+	char *script;         /* rendered shell text */
+	struct kvlist env;    /* rendered env */
 	int want_port;
 	int gpus;
-	char *accels;          /* "H100:8" or "-" */
+	char *accels; /* "H100:8" or "-" */
 	struct provider_offer offer;
 };
 
@@ -72,10 +72,10 @@ struct engine_provider_info {
 };
 
 struct engine_reconcile_report {
-	int adopted;   /* intents whose resource existed: attached */
-	int failed;    /* intents whose resource never got created: marked FAILED */
-	int updated;   /* jobs whose state changed to match reality */
-	int orphans;   /* resources nobody owned: destroyed */
+	int adopted; /* intents whose resource existed: attached */
+	int failed;  /* intents whose resource never got created: marked FAILED */
+	int updated; /* jobs whose state changed to match reality */
+	int orphans; /* resources nobody owned: destroyed */
 };
 
 int engine_open(const struct engine_opts *opts, struct engine **out, char **cause);
@@ -97,22 +97,22 @@ void engine_provider_info(struct engine *e, size_t i, struct engine_provider_inf
 
 /* Resolves params and renders the job without launching. */
 int engine_plan(struct engine *e, const struct engine_launch_req *req, struct engine_plan *out,
-		char **cause);
+                char **cause);
 void engine_plan_clear(struct engine_plan *p);
 
 /* Commits the intent, then calls the provider. *job_id (heap) is set as soon as the intent
  * is committed; cb runs when the provider answered (job STARTING or FAILED). */
 int engine_launch(struct engine *e, const struct engine_launch_req *req, char **job_id,
-		  engine_result_cb cb, void *arg, char **cause);
+                  engine_result_cb cb, void *arg, char **cause);
 /* Moves the job to STOPPING and asks the provider to stop it; cb when delivered. Stopping a
  * job that has ended fails with a cause. */
 int engine_stop(struct engine *e, const char *job_ref, engine_result_cb cb, void *arg,
-		char **cause);
+                char **cause);
 
 int engine_jobs(struct engine *e, int active_only, struct job_list *out, char **cause);
 int engine_job(struct engine *e, const char *job_ref, struct job *out, char **cause);
 int engine_job_events(struct engine *e, const char *job_id, struct job_event_list *out,
-		      char **cause);
+                      char **cause);
 int engine_jobs_count(struct engine *e, int64_t *out, char **cause);
 /* Versions of the libraries the engine runs on, one line ("sqlite 3.40.1, ..."). */
 void engine_versions(char *buf, size_t len);
@@ -121,7 +121,7 @@ char *engine_job_token(struct engine *e, const char *job_id);
 
 struct engine_logs;
 int engine_logs_open(struct engine *e, const char *job_id, int follow, int64_t tail_bytes,
-		     engine_log_cb cb, void *arg, struct engine_logs **out, char **cause);
+                     engine_log_cb cb, void *arg, struct engine_logs **out, char **cause);
 void engine_logs_close(struct engine *e, struct engine_logs *lg);
 
 /* Asks providers for the state of active jobs and notices other processes' writes

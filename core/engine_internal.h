@@ -33,15 +33,15 @@ struct engine {
 	size_t nsubs;
 	struct loop_timer *refresh_timer;
 	int64_t data_version;
-	int busy; /* provider requests in flight */
-	char *locks_dir;   /* launch locks: held while a launch is in flight */
-	char *secrets_dir; /* per-job tokens, 0600, never in the store */
+	int busy;                               /* provider requests in flight */
+	char *locks_dir;                        /* launch locks: held while a launch is in flight */
+	char *secrets_dir;                      /* per-job tokens, 0600, never in the store */
 	struct engine_reconcile_report settled; /* what engine_open settled */
 };
 
 void engine_emit(struct engine *e, const struct engine_event *ev);
-void engine_emit_state(struct engine *e, const char *job_id, enum job_state from,
-		       enum job_state to, const char *reason);
+void engine_emit_state(struct engine *e, const char *job_id, enum job_state from, enum job_state to,
+                       const char *reason);
 struct engine_provider *engine_find_provider(struct engine *e, const char *name);
 /* Moves a job to `to` through the legal path (via STOPPING when needed); 0 when it moved or
  * already was there. */

@@ -29,7 +29,7 @@ void engine_plan_clear(struct engine_plan *p)
 /* The provider a request goes to: explicit, else the template's first placement that is
  * configured, else the default. */
 static const char *engine_pick_provider(struct engine *e, const struct template *t,
-					const char *asked)
+                                        const char *asked)
 {
 	if (asked != NULL)
 		return asked;
@@ -40,7 +40,7 @@ static const char *engine_pick_provider(struct engine *e, const struct template 
 }
 
 int engine_plan(struct engine *e, const struct engine_launch_req *req, struct engine_plan *out,
-		char **cause)
+                char **cause)
 {
 	const struct template *t = template_set_find(&e->tpls, req->template_name);
 	struct engine_provider *ep;
@@ -50,7 +50,7 @@ int engine_plan(struct engine *e, const struct engine_launch_req *req, struct en
 	memset(out, 0, sizeof *out);
 	if (t == NULL)
 		return xcause(cause, "no template named '%s' (see: gantry templates)",
-			      req->template_name);
+		              req->template_name);
 	if (t->error != NULL)
 		return xcause(cause, "template '%s' is broken: %s", t->name, t->error);
 	out->template_name = xstrdup(t->name);
@@ -68,7 +68,7 @@ int engine_plan(struct engine *e, const struct engine_launch_req *req, struct en
 	if (template_render(t->run, &out->params, &run, cause) != 0)
 		goto fail;
 	out->script = xprintf("#!/bin/sh\n# gantry job from template %s\nset -e\n%s%s%s\n", t->name,
-			      setup != NULL ? setup : "", setup != NULL ? "\n" : "", run);
+	                      setup != NULL ? setup : "", setup != NULL ? "\n" : "", run);
 	for (size_t i = 0; i < t->env.n; i++) {
 		char *v = NULL;
 
@@ -181,7 +181,7 @@ static void engine_launch_ctx_free(struct engine_launch_ctx *c)
 }
 
 static void engine_launch_done(void *arg, int rc, const struct provider_launch_result *res,
-			       const char *pcause)
+                               const char *pcause)
 {
 	struct engine_launch_ctx *c = arg;
 	struct engine *e = c->e;
@@ -219,7 +219,7 @@ out:
 }
 
 int engine_launch(struct engine *e, const struct engine_launch_req *req, char **job_id,
-		  engine_result_cb cb, void *arg, char **cause)
+                  engine_result_cb cb, void *arg, char **cause)
 {
 	const struct template *t;
 	struct engine_plan plan;
@@ -261,8 +261,8 @@ int engine_launch(struct engine *e, const struct engine_launch_req *req, char **
 	j.gpus = plan.gpus;
 	j.created_ms = j.updated_ms = loop_wall_ms();
 	spec_json = json_pack("{s:s, s:o, s:b, s:i}", "script", plan.script, "env",
-			      json_loads(s = engine_kv_json(&plan.env), 0, NULL), "want_port",
-			      plan.want_port, "gpus", plan.gpus);
+	                      json_loads(s = engine_kv_json(&plan.env), 0, NULL), "want_port",
+	                      plan.want_port, "gpus", plan.gpus);
 	free(s);
 	s = json_dumps(spec_json, JSON_COMPACT | JSON_SORT_KEYS);
 	j.spec_json = xstrdup(s != NULL ? s : "{}");
@@ -333,9 +333,8 @@ int engine_launch(struct engine *e, const struct engine_launch_req *req, char **
 	spec.want_port = plan.want_port;
 	spec.fixed_port = t->service.set ? t->service.port : 0;
 	spec.readiness_path = t->service.set ? t->service.readiness : NULL;
-	spec.readiness_timeout_s = t->service.readiness_timeout_s > 0
-					   ? t->service.readiness_timeout_s
-					   : 120;
+	spec.readiness_timeout_s =
+	    t->service.readiness_timeout_s > 0 ? t->service.readiness_timeout_s : 120;
 	spec.gpus = plan.gpus;
 	engine_move(e, j.id, JOB_PROVISIONING, "handed to provider");
 	e->busy++;
@@ -376,8 +375,7 @@ static void engine_stop_done(void *arg, int rc, const char *pcause)
 	free(c);
 }
 
-int engine_stop(struct engine *e, const char *job_ref, engine_result_cb cb, void *arg,
-		char **cause)
+int engine_stop(struct engine *e, const char *job_ref, engine_result_cb cb, void *arg, char **cause)
 {
 	struct engine_provider *ep;
 	struct engine_stop_ctx *c;
@@ -419,7 +417,7 @@ int engine_stop(struct engine *e, const char *job_ref, engine_result_cb cb, void
 	c->arg = arg;
 	e->busy++;
 	if (ep->ops->stop(ep->p, j.provider_ref, e->cfg.stop_grace_ms, engine_stop_done, c,
-			  cause) != 0) {
+	                  cause) != 0) {
 		e->busy--;
 		free(c->job_id);
 		free(c);

@@ -38,8 +38,8 @@ static void engine_free_strv(char **v, size_t n)
 
 /* Settles one interrupted launch: adopt what the provider holds, else fail it. */
 static void engine_settle_intent(struct engine *e, const char *id, struct engine_provider *ep,
-				 char **refs, char **ids, size_t n,
-				 struct engine_reconcile_report *rep)
+                                 char **refs, char **ids, size_t n,
+                                 struct engine_reconcile_report *rep)
 {
 	struct job j;
 	char *cause = NULL;
@@ -60,11 +60,13 @@ static void engine_settle_intent(struct engine *e, const char *id, struct engine
 			j.provider_ref = xstrdup(ref);
 			store_job_update(e->store, &j, &cause);
 		}
-		engine_move(e, id, JOB_STARTING, "adopted by reconcile after an interrupted launch");
+		engine_move(e, id, JOB_STARTING,
+		            "adopted by reconcile after an interrupted launch");
 		rep->adopted++;
 	} else if (job_state_active(j.state)) {
-		engine_move(e, id, JOB_FAILED,
-			    "launch interrupted before the provider started it (nothing was created)");
+		engine_move(
+		    e, id, JOB_FAILED,
+		    "launch interrupted before the provider started it (nothing was created)");
 		rep->failed++;
 	}
 	store_intent_done(e->store, id, &cause);
@@ -89,7 +91,7 @@ static void engine_on_change(void *arg, const struct engine_event *ev)
 /* Settles interrupted launches (and, with orphans set, destroys what no job owns). Asks a
  * provider for what it holds only when there is something to settle or orphans to find. */
 static int engine_settle(struct engine *e, int orphans, struct engine_reconcile_report *rep,
-			 char **cause)
+                         char **cause)
 {
 	char **pending = NULL;
 	size_t npending = 0;
@@ -114,7 +116,8 @@ static int engine_settle(struct engine *e, int orphans, struct engine_reconcile_
 
 			job_init(&j);
 			if (store_job_get(e->store, pending[i], &j, &c2) == 0 &&
-			    strcmp(j.provider, ep->name) == 0 && !engine_launch_alive(e, pending[i]))
+			    strcmp(j.provider, ep->name) == 0 &&
+			    !engine_launch_alive(e, pending[i]))
 				engine_settle_intent(e, pending[i], ep, refs, ids, n, rep);
 			free(c2);
 			job_clear(&j);

@@ -71,8 +71,8 @@ static void http_check_done(struct http *h)
 			curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &res.status);
 		} else {
 			res.status = 0;
-			res.error = r->errbuf[0] != '\0' ? r->errbuf
-							 : curl_easy_strerror(msg->data.result);
+			res.error =
+			    r->errbuf[0] != '\0' ? r->errbuf : curl_easy_strerror(msg->data.result);
 		}
 		res.body = r->body != NULL ? r->body : "";
 		res.body_len = r->len;
@@ -186,8 +186,7 @@ void http_free(struct http *h)
 	free(h);
 }
 
-int http_get(struct http *h, const char *url, long timeout_ms, http_cb cb, void *arg,
-	     char **cause)
+int http_get(struct http *h, const char *url, long timeout_ms, http_cb cb, void *arg, char **cause)
 {
 	struct http_req *r;
 	CURLMcode mc;
@@ -215,7 +214,8 @@ int http_get(struct http *h, const char *url, long timeout_ms, http_cb cb, void 
 	if (mc != CURLM_OK) {
 		curl_easy_cleanup(r->easy);
 		free(r);
-		return xcause(cause, "cannot start request to %s: %s", url, curl_multi_strerror(mc));
+		return xcause(cause, "cannot start request to %s: %s", url,
+		              curl_multi_strerror(mc));
 	}
 	r->next = h->reqs;
 	h->reqs = r;

@@ -9,8 +9,8 @@ struct loop;
 struct http;
 
 struct http_response {
-	long status;       /* HTTP status, 0 when no response arrived */
-	const char *body;  /* NUL-terminated, owned by the library, valid during the callback */
+	long status;      /* HTTP status, 0 when no response arrived */
+	const char *body; /* NUL-terminated, owned by the library, valid during the callback */
 	size_t body_len;
 	const char *error; /* one-line reason when status == 0, else NULL */
 };
@@ -20,8 +20,7 @@ typedef void (*http_cb)(void *arg, const struct http_response *res);
 struct http *http_new(struct loop *l);
 void http_free(struct http *h); /* cancels pending requests without calling their callbacks */
 /* Starts a GET; cb is called exactly once from the loop. Returns -1 with *cause on error. */
-int http_get(struct http *h, const char *url, long timeout_ms, http_cb cb, void *arg,
-	     char **cause);
+int http_get(struct http *h, const char *url, long timeout_ms, http_cb cb, void *arg, char **cause);
 /* Number of requests in flight. */
 int http_pending(const struct http *h);
 

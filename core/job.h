@@ -35,23 +35,23 @@ int job_state_active(enum job_state s);   /* not terminal */
 int job_transition_valid(enum job_state from, enum job_state to);
 
 struct job {
-	char *id;         /* "j" + 8 hex digits, unique, never reused */
-	char *name;       /* human name, unique among jobs ("train-mnist-3") */
+	char *id;   /* "j" + 8 hex digits, unique, never reused */
+	char *name; /* human name, unique among jobs ("train-mnist-3") */
 	enum job_kind kind;
 	enum job_state state;
 	char *template_name;
-	char *provider;   /* provider instance name ("local") */
-	char *owner;      /* Unix user that launched it */
-	char *idem_key;   /* idempotency key handed to the provider */
-	char *params_json; /* resolved params, JSON object */
-	char *spec_json;   /* what was handed to the provider (script, env, ports), JSON object */
+	char *provider;     /* provider instance name ("local") */
+	char *owner;        /* Unix user that launched it */
+	char *idem_key;     /* idempotency key handed to the provider */
+	char *params_json;  /* resolved params, JSON object */
+	char *spec_json;    /* what was handed to the provider (script, env, ports), JSON object */
 	char *provider_ref; /* provider's handle for the job (local: job directory), or NULL */
-	char *reason;     /* reason of the last transition, or NULL */
-	char *url;        /* where to reach it (endpoint/notebook), or NULL */
-	int port;         /* 0 = none */
-	int has_exit;     /* exit_code is valid */
-	int exit_code;    /* >= 0 exit status, < 0 = -signal */
-	int gpus;         /* GPUs assigned */
+	char *reason;       /* reason of the last transition, or NULL */
+	char *url;          /* where to reach it (endpoint/notebook), or NULL */
+	int port;           /* 0 = none */
+	int has_exit;       /* exit_code is valid */
+	int exit_code;      /* >= 0 exit status, < 0 = -signal */
+	int gpus;           /* GPUs assigned */
 	int64_t created_ms; /* Unix ms, UTC */
 	int64_t updated_ms;
 	int64_t started_ms; /* 0 = never RUNNING */

@@ -45,7 +45,7 @@ struct loop {
 	struct loop_fd **pmap;
 	size_t pcap;
 	int stop;
-	int running;          /* depth of dispatch; removal is deferred while > 0 */
+	int running; /* depth of dispatch; removal is deferred while > 0 */
 	int sig_pipe[2];
 	struct loop_fd *sig_watch;
 };
@@ -159,7 +159,7 @@ void loop_fd_remove(struct loop *l, struct loop_fd *w)
 }
 
 struct loop_timer *loop_timer_add(struct loop *l, uint64_t delay_ms, uint64_t interval_ms,
-				  loop_timer_cb cb, void *arg)
+                                  loop_timer_cb cb, void *arg)
 {
 	struct loop_timer *t = xcalloc(1, sizeof *t);
 

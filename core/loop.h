@@ -30,7 +30,7 @@ void loop_fd_remove(struct loop *l, struct loop_fd *w);
 /* Fires after delay_ms, then every interval_ms (0 = once; a one-shot timer frees itself
  * after firing and must not be cancelled afterwards). */
 struct loop_timer *loop_timer_add(struct loop *l, uint64_t delay_ms, uint64_t interval_ms,
-				  loop_timer_cb cb, void *arg);
+                                  loop_timer_cb cb, void *arg);
 void loop_timer_cancel(struct loop *l, struct loop_timer *t);
 
 /* Delivers signo through the loop (SIGWINCH, SIGCHLD, SIGTERM, SIGINT, ...). */

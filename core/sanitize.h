@@ -26,7 +26,7 @@ struct sanitize_stream {
 void sanitize_stream_init(struct sanitize_stream *s, int flags);
 /* Appends the sanitised form of in[0..len) to *out (heap, grown as needed; *outlen updated). */
 void sanitize_stream_feed(struct sanitize_stream *s, const char *in, size_t len, char **out,
-			  size_t *outlen);
+                          size_t *outlen);
 /* Ends the stream: an unfinished UTF-8 character becomes U+FFFD ('?'), an unfinished escape
  * sequence is dropped. The stream may then be fed again as if fresh (same flags). */
 void sanitize_stream_finish(struct sanitize_stream *s, char **out, size_t *outlen);

@@ -416,8 +416,7 @@ int store_open(const char *path, struct store **out, char **cause)
 		store_close(s);
 		return -1;
 	}
-	if (store_wal(s, cause) != 0 ||
-	    store_exec(s, "PRAGMA synchronous = NORMAL", cause) != 0 ||
+	if (store_wal(s, cause) != 0 || store_exec(s, "PRAGMA synchronous = NORMAL", cause) != 0 ||
 	    store_exec(s, "PRAGMA foreign_keys = ON", cause) != 0 ||
 	    store_migrate(s, version, cause) != 0) {
 		store_close(s);

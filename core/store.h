@@ -35,7 +35,7 @@ int store_intents_pending(struct store *s, char ***ids, size_t *n, char **cause)
  * transition (job_transition_valid) with a cause naming both states. Sets started_ms on the
  * first RUNNING and ended_ms on a terminal state. */
 int store_job_transition(struct store *s, const char *id, enum job_state to, const char *reason,
-			 int64_t at_ms, char **cause);
+                         int64_t at_ms, char **cause);
 /* Updates the provider-owned fields: provider_ref, url, port, has_exit/exit_code, gpus,
  * spec_json. */
 int store_job_update(struct store *s, const struct job *j, char **cause);
@@ -54,7 +54,7 @@ int store_jobs_count(struct store *s, int64_t *out, char **cause);
 
 /* Workers of a job (index 0..): where a shell/forward goes. */
 int store_worker_set(struct store *s, const char *job_id, int idx, const char *host, int port,
-		     const char *user, char **cause);
+                     const char *user, char **cause);
 
 /* Transactions for bulk work (bench seeding, reconcile). Nesting is not supported. */
 int store_begin(struct store *s, char **cause);

@@ -11,8 +11,13 @@
 #include "core/kvlist.h"
 
 enum tpl_layer { TPL_LAYER_BUILTIN, TPL_LAYER_SYSTEM, TPL_LAYER_USER };
-enum tpl_param_type { TPL_PARAM_STRING, TPL_PARAM_INT, TPL_PARAM_FLOAT, TPL_PARAM_BOOL,
-		      TPL_PARAM_ENUM };
+enum tpl_param_type {
+	TPL_PARAM_STRING,
+	TPL_PARAM_INT,
+	TPL_PARAM_FLOAT,
+	TPL_PARAM_BOOL,
+	TPL_PARAM_ENUM
+};
 enum tpl_spot { TPL_SPOT_NEVER, TPL_SPOT_PREFER, TPL_SPOT_ONLY };
 
 struct tpl_param {
@@ -21,11 +26,11 @@ struct tpl_param {
 	char *description; /* or NULL */
 	char *def;         /* default in string form; NULL = required */
 	int has_min, has_max;
-	double min, max;   /* for int/float */
-	char **choices;    /* enum values */
+	double min, max; /* for int/float */
+	char **choices;  /* enum values */
 	size_t nchoices;
-	char *pattern;     /* POSIX extended regex for strings, or NULL */
-	int line, col;     /* where it was declared (1-based) */
+	char *pattern; /* POSIX extended regex for strings, or NULL */
+	int line, col; /* where it was declared (1-based) */
 };
 
 struct tpl_accel {
@@ -41,7 +46,7 @@ struct tpl_resources {
 	int memory_gib; /* 0 = unspecified */
 	int memory_plus;
 	enum tpl_spot spot;
-	int nodes;      /* default 1 */
+	int nodes; /* default 1 */
 };
 
 struct tpl_autostop {
@@ -58,18 +63,19 @@ struct tpl_limits {
 
 struct tpl_service {
 	int set;
-	int port;            /* 0 = the picked $GANTRY_PORT */
-	char *readiness;     /* path such as "/health", or NULL */
+	int port;                /* 0 = the picked $GANTRY_PORT */
+	char *readiness;         /* path such as "/health", or NULL */
 	int readiness_timeout_s; /* default 120 */
 	int replicas_min, replicas_max;
 	double target_qps_per_replica;
 };
 
-struct template {
+struct template
+{
 	char *name;
 	enum job_kind kind;
 	char *description;
-	char *path;  /* file it came from */
+	char *path; /* file it came from */
 	enum tpl_layer layer;
 	char *error; /* NULL when valid */
 
@@ -100,13 +106,13 @@ struct template_set {
 struct template *template_load_file(const char *path, enum tpl_layer layer);
 /* Parses text as if read from path (used by tests and fuzzers). */
 struct template *template_load_text(const char *path, const char *text, size_t len,
-				    enum tpl_layer layer);
+                                    enum tpl_layer layer);
 void template_free(struct template *t);
 
 /* Loads every *.yaml, *.yml, *.json in dirs[i] (missing dirs are skipped), dirs in layer
  * order. A later layer replaces a template of the same name. */
 void template_set_load(struct template_set *set, const char *const *dirs,
-		       const enum tpl_layer *layers, size_t ndirs);
+                       const enum tpl_layer *layers, size_t ndirs);
 void template_set_free(struct template_set *set);
 const struct template *template_set_find(const struct template_set *set, const char *name);
 
@@ -114,7 +120,7 @@ const struct template *template_set_find(const struct template_set *set, const c
  * (assigned or default). Unknown name, missing required, wrong type, out of range, not in
  * enum, pattern mismatch: -1 with a one-line cause naming the param and what was expected. */
 int template_resolve_params(const struct template *t, const char *const *sets, size_t nsets,
-			    struct kvlist *out, char **cause);
+                            struct kvlist *out, char **cause);
 /* Checks one value for one param (the TUI form's inline validation). */
 int template_param_check(const struct tpl_param *p, const char *value, char **cause);
 /* Replaces {{name}} in text by the shell-quoted value (see template_shell_quote). An unknown

@@ -19,7 +19,8 @@ char *xprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *xvprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 /* Sets *cause (if cause is not NULL and *cause is NULL) to a formatted message; returns -1. */
 int xcause(char **cause, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Called before abort on out-of-memory (and by xfatal); must be async-safe enough to restore a tty. */
+/* Called before abort on out-of-memory (and by xfatal); must be async-safe enough to restore a tty.
+ */
 void xmalloc_set_fatal_hook(void (*hook)(void));
 /* Runs the fatal hook, prints "gantry: fatal: MSG" and aborts. */
 void xfatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));

@@ -1007,8 +1007,7 @@ static int local_seen_running(struct provider *p, const char *dir)
 }
 
 /* Remembers (or forgets) dir for the cheap path after a full check. */
-static void local_seen_update(struct provider *p, const char *dir,
-                              const struct provider_status *st)
+static void local_seen_update(struct provider *p, const char *dir, const struct provider_status *st)
 {
 	struct local_seen **pp = &p->seen, *s;
 	int keep = st->state == JOB_RUNNING && st->reason == NULL; /* reason: supervisor died */

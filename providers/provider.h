@@ -19,9 +19,9 @@ struct provider;
 
 /* What the engine hands a provider to configure an instance. */
 struct provider_config {
-	const char *name;      /* instance name ("local") */
-	const char *state_dir; /* directory the provider may own (local: job directories) */
-	const char *self_exe;  /* path of the gantry binary (local: the supervisor) */
+	const char *name;              /* instance name ("local") */
+	const char *state_dir;         /* directory the provider may own (local: job directories) */
+	const char *self_exe;          /* path of the gantry binary (local: the supervisor) */
 	const struct kvlist *settings; /* provider-specific settings from config.yaml */
 	struct loop *loop;
 };
@@ -29,30 +29,31 @@ struct provider_config {
 /* Everything needed to run one job. */
 struct provider_job_spec {
 	const char *job_id;
-	const char *idem_key;  /* same key on a retry: the provider must not launch twice */
+	const char *idem_key; /* same key on a retry: the provider must not launch twice */
 	const char *name;
 	const char *owner;
 	enum job_kind kind;
-	const char *script;    /* rendered shell text (setup, then run), params already quoted */
+	const char *script;       /* rendered shell text (setup, then run), params already quoted */
 	const struct kvlist *env; /* extra environment (template env, rendered) */
-	int want_port;         /* pick a free port and pass it as $GANTRY_PORT */
-	int fixed_port;        /* nonzero: use this port instead of picking one */
+	int want_port;            /* pick a free port and pass it as $GANTRY_PORT */
+	int fixed_port;           /* nonzero: use this port instead of picking one */
 	const char *readiness_path; /* endpoints/notebooks: HTTP GET path that must answer 2xx */
 	int readiness_timeout_s;
-	int gpus;              /* GPUs to assign ($GANTRY_GPUS) */
+	int gpus; /* GPUs to assign ($GANTRY_GPUS) */
 };
 
 struct provider_launch_result {
-	char *ref;  /* provider's handle for the job (heap; the engine stores it) */
-	int port;   /* 0 = none */
-	char *url;  /* heap or NULL */
+	char *ref; /* provider's handle for the job (heap; the engine stores it) */
+	int port;  /* 0 = none */
+	char *url; /* heap or NULL */
 };
 
 struct provider_status {
-	enum job_state state; /* what exists: STARTING, RUNNING, SUCCEEDED, FAILED, STOPPED, UNKNOWN */
+	enum job_state
+	    state; /* what exists: STARTING, RUNNING, SUCCEEDED, FAILED, STOPPED, UNKNOWN */
 	int has_exit;
-	int exit_code;        /* >= 0 exit status, < 0 = -signal */
-	char *reason;         /* heap one-line reason or NULL */
+	int exit_code; /* >= 0 exit status, < 0 = -signal */
+	char *reason;  /* heap one-line reason or NULL */
 };
 
 /* One way a template could run on a provider. */
@@ -64,15 +65,15 @@ struct provider_offer {
 	int cpus;
 	int64_t memory_mib;
 	int gpus;
-	char *gpu_name;    /* or NULL */
-	int priced;        /* 0 = unpriced (never shown as $0) */
+	char *gpu_name; /* or NULL */
+	int priced;     /* 0 = unpriced (never shown as $0) */
 	double price_per_hour;
 };
 
 typedef void (*provider_launch_cb)(void *arg, int rc, const struct provider_launch_result *res,
-				   const char *cause);
+                                   const char *cause);
 typedef void (*provider_status_cb)(void *arg, int rc, const struct provider_status *st,
-				   const char *cause);
+                                   const char *cause);
 typedef void (*provider_done_cb)(void *arg, int rc, const char *cause);
 /* Log bytes as they arrive (raw, not sanitised: faces sanitise). len == 0 with eof set ends
  * the stream. */
@@ -86,23 +87,23 @@ struct provider_ops {
 	void (*close)(struct provider *p);
 	/* Synchronous: describes how the template would run here (heap fields in *out). */
 	int (*offer)(struct provider *p, const struct template *t, struct provider_offer *out,
-		     char **cause);
+	             char **cause);
 	int (*launch)(struct provider *p, const struct provider_job_spec *spec,
-		      provider_launch_cb cb, void *arg, char **cause);
+	              provider_launch_cb cb, void *arg, char **cause);
 	int (*refresh)(struct provider *p, const char *job_id, const char *ref,
-		       provider_status_cb cb, void *arg, char **cause);
+	               provider_status_cb cb, void *arg, char **cause);
 	/* Starts stopping (TERM, then KILL after grace_ms); cb when the stop was delivered. */
 	int (*stop)(struct provider *p, const char *ref, int grace_ms, provider_done_cb cb,
-		    void *arg, char **cause);
+	            void *arg, char **cause);
 	/* Streams the job's log from the start (tail_bytes > 0: only the last tail_bytes);
 	 * follow keeps it open until logs_close or the job ends. */
 	int (*logs_open)(struct provider *p, const char *ref, int follow, int64_t tail_bytes,
-			 provider_log_cb cb, void *arg, struct provider_logs **out, char **cause);
+	                 provider_log_cb cb, void *arg, struct provider_logs **out, char **cause);
 	void (*logs_close)(struct provider *p, struct provider_logs *lg);
 	/* Refs of every resource carrying Gantry's marks (for reconcile), heap array of heap
 	 * strings, plus for each the job id it names. */
 	int (*list_owned)(struct provider *p, char ***refs, char ***job_ids, size_t *n,
-			  char **cause);
+	                  char **cause);
 	/* Kills and removes a resource nobody owns (reconcile). */
 	int (*destroy)(struct provider *p, const char *ref, char **cause);
 };

@@ -11,18 +11,18 @@
 /* Exit codes (documented in gantry(1)). */
 enum cli_exit {
 	CLI_OK = 0,
-	CLI_FAILED = 1,    /* the action failed (job failed, stop refused, ...) */
-	CLI_USAGE = 2,     /* bad command line or invalid parameter */
-	CLI_NOTFOUND = 3,  /* no such job or template */
-	CLI_ENV = 4,       /* Gantry cannot run here (config, store, terminal) */
+	CLI_FAILED = 1,   /* the action failed (job failed, stop refused, ...) */
+	CLI_USAGE = 2,    /* bad command line or invalid parameter */
+	CLI_NOTFOUND = 3, /* no such job or template */
+	CLI_ENV = 4,      /* Gantry cannot run here (config, store, terminal) */
 };
 
 struct cli_ctx {
-	int json;      /* -o json */
-	int readonly;  /* --readonly */
+	int json;     /* -o json */
+	int readonly; /* --readonly */
 	int no_color;
-	int tty;       /* stdout is a terminal */
-	int ascii;     /* locale is not UTF-8 */
+	int tty;          /* stdout is a terminal */
+	int ascii;        /* locale is not UTF-8 */
 	struct engine *e; /* opened on demand by cli_engine() */
 };
 
@@ -35,7 +35,7 @@ struct cli_cmd {
 };
 
 extern const struct cli_cmd cli_templates_cmd, cli_launch_cmd, cli_ls_cmd, cli_show_cmd,
-	cli_logs_cmd, cli_stop_cmd, cli_reconcile_cmd, cli_doctor_cmd;
+    cli_logs_cmd, cli_stop_cmd, cli_reconcile_cmd, cli_doctor_cmd;
 
 /* Opens the engine once; on failure prints the reason and returns NULL. */
 struct engine *cli_engine(struct cli_ctx *c, int no_refresh);

@@ -67,7 +67,8 @@ void cli_puts_safe(const struct cli_ctx *c, FILE *f, const char *s)
 		fputs(s, f);
 		return;
 	}
-	safe = sanitize_text(s, (size_t)-1, SANITIZE_KEEP_NEWLINES | (c->ascii ? SANITIZE_ASCII : 0));
+	safe =
+	    sanitize_text(s, (size_t)-1, SANITIZE_KEEP_NEWLINES | (c->ascii ? SANITIZE_ASCII : 0));
 	fputs(safe, f);
 	free(safe);
 }
@@ -310,7 +311,8 @@ char *cli_job_json_text(struct engine *e, const struct job *j)
 	cli_json_time(&b, j->ended_ms);
 	cli_json_key(&b, "params", 0);
 	/* params_json is our own jansson output: already valid JSON */
-	cli_buf_puts(&b, j->params_json != NULL && j->params_json[0] == '{' ? j->params_json : "{}");
+	cli_buf_puts(&b,
+	             j->params_json != NULL && j->params_json[0] == '{' ? j->params_json : "{}");
 	cli_buf_puts(&b, "}");
 	free(url);
 	return b.p;

@@ -20,7 +20,7 @@ struct doctor {
 static void doctor_check(struct doctor *d, const char *name, int ok, const char *detail)
 {
 	json_array_append_new(d->checks, json_pack("{s:s, s:b, s:s}", "check", name, "ok", ok,
-						   "detail", detail != NULL ? detail : ""));
+	                                           "detail", detail != NULL ? detail : ""));
 	if (!ok)
 		d->bad++;
 	if (!d->json)
@@ -60,10 +60,11 @@ static void doctor_terminal(struct doctor *d, struct cli_ctx *c)
 		colors = tigetnum("colors");
 		del_curterm(cur_term);
 	}
-	s = xprintf("TERM=%s, %d colours%s, %s", term != NULL ? term : "(unset)", colors < 0 ? 0 : colors,
-		    c->no_color ? " (colour off: NO_COLOR/--no-color)" : "",
-		    cs != NULL && strcmp(cs, "UTF-8") == 0 ? "UTF-8 glyphs"
-							     : "ASCII glyphs (locale is not UTF-8)");
+	s = xprintf("TERM=%s, %d colours%s, %s", term != NULL ? term : "(unset)",
+	            colors < 0 ? 0 : colors,
+	            c->no_color ? " (colour off: NO_COLOR/--no-color)" : "",
+	            cs != NULL && strcmp(cs, "UTF-8") == 0 ? "UTF-8 glyphs"
+	                                                   : "ASCII glyphs (locale is not UTF-8)");
 	doctor_check(d, "terminal", term != NULL && err == 1, s);
 	free(s);
 }
@@ -88,7 +89,8 @@ static int doctor_run(struct cli_ctx *c, int argc, char **argv)
 	s = xprintf("%s, ncurses %s", buf, curses_version());
 	doctor_check(&d, "libraries", 1, s);
 	free(s);
-	s = xprintf("config %s, state %s", engine_config(e)->config_dir, engine_config(e)->state_dir);
+	s = xprintf("config %s, state %s", engine_config(e)->config_dir,
+	            engine_config(e)->state_dir);
 	doctor_check(&d, "paths", access(engine_config(e)->state_dir, W_OK) == 0, s);
 	free(s);
 	if (engine_jobs_count(e, &njobs, &cause) == 0) {
@@ -104,7 +106,7 @@ static int doctor_run(struct cli_ctx *c, int argc, char **argv)
 	for (size_t i = 0; i < ts->n; i++)
 		broken += ts->items[i]->error != NULL;
 	s = xprintf("%zu loaded from %s/templates and the user/system dirs, %zu broken", ts->n,
-		    engine_config(e)->data_dir, broken);
+	            engine_config(e)->data_dir, broken);
 	doctor_check(&d, "templates", ts->n > 0 && broken == 0, s);
 	free(s);
 	for (size_t i = 0; i < engine_provider_count(e); i++) {
@@ -112,19 +114,21 @@ static int doctor_run(struct cli_ctx *c, int argc, char **argv)
 
 		engine_provider_info(e, i, &pi);
 		s = xprintf("provider %s (%s)%s%s", pi.name, pi.type, pi.message ? ": " : "",
-			    pi.message ? pi.message : "");
+		            pi.message ? pi.message : "");
 		doctor_check(&d, "provider", pi.healthy, s);
 		free(s);
 	}
 	p = doctor_which("python3");
 	doctor_check(&d, "python3", p != NULL,
-		     p != NULL ? p : "not found: the training and endpoint templates need it "
-				     "(apt-get install python3)");
+	             p != NULL ? p
+	                       : "not found: the training and endpoint templates need it "
+	                         "(apt-get install python3)");
 	free(p);
 	p = doctor_which("jupyter");
 	doctor_check(&d, "jupyter", p != NULL,
-		     p != NULL ? p : "not found: the notebook templates need it "
-				     "(apt-get install jupyter-notebook)");
+	             p != NULL ? p
+	                       : "not found: the notebook templates need it "
+	                         "(apt-get install jupyter-notebook)");
 	free(p);
 	doctor_terminal(&d, c);
 	if (c->json)
@@ -135,9 +139,9 @@ static int doctor_run(struct cli_ctx *c, int argc, char **argv)
 }
 
 const struct cli_cmd cli_doctor_cmd = {
-	.name = "doctor",
-	.usage = "doctor [-o json]",
-	.summary = "check dependencies, paths, the store, templates, providers and the terminal",
-	.help = "Exit code 1 when any check fails; each failure says how to fix it.\n",
-	.run = doctor_run,
+    .name = "doctor",
+    .usage = "doctor [-o json]",
+    .summary = "check dependencies, paths, the store, templates, providers and the terminal",
+    .help = "Exit code 1 when any check fails; each failure says how to fix it.\n",
+    .run = doctor_run,
 };

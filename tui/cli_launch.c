@@ -32,7 +32,8 @@ static void launch_print_plan(struct cli_ctx *c, const struct engine_plan *p)
 		json_t *o = json_object(), *params = json_object(), *env = json_object();
 
 		for (size_t i = 0; i < p->params.n; i++)
-			json_object_set_new(params, p->params.keys[i], json_string(p->params.vals[i]));
+			json_object_set_new(params, p->params.keys[i],
+			                    json_string(p->params.vals[i]));
 		for (size_t i = 0; i < p->env.n; i++)
 			json_object_set_new(env, p->env.keys[i], json_string(p->env.vals[i]));
 		json_object_set_new(o, "template", json_string(p->template_name));
@@ -41,11 +42,11 @@ static void launch_print_plan(struct cli_ctx *c, const struct engine_plan *p)
 		json_object_set_new(o, "gpus", json_integer(p->gpus));
 		json_object_set_new(o, "port", json_boolean(p->want_port));
 		json_object_set_new(o, "fits", json_boolean(p->offer.fits));
-		json_object_set_new(o, "offer", p->offer.description
-							? json_string(p->offer.description)
-							: json_null());
+		json_object_set_new(o, "offer",
+		                    p->offer.description ? json_string(p->offer.description)
+		                                         : json_null());
 		json_object_set_new(o, "reason",
-				    p->offer.reason ? json_string(p->offer.reason) : json_null());
+		                    p->offer.reason ? json_string(p->offer.reason) : json_null());
 		json_object_set_new(o, "priced", json_boolean(p->offer.priced));
 		json_object_set_new(o, "params", params);
 		json_object_set_new(o, "env", env);
@@ -54,13 +55,13 @@ static void launch_print_plan(struct cli_ctx *c, const struct engine_plan *p)
 		return;
 	}
 	s = xprintf("template:  %s\nprovider:  %s (%s)\nfits:      %s%s%s\nGPUs:      %s\n"
-		    "port:      %s\nprice:     %s\nparams:\n",
-		    p->template_name, p->provider,
-		    p->offer.description != NULL ? p->offer.description : "-",
-		    p->offer.fits ? "yes" : "no", p->offer.reason != NULL ? " — " : "",
-		    p->offer.reason != NULL ? p->offer.reason : "", p->accels,
-		    p->want_port ? "a free port, passed as $GANTRY_PORT" : "none",
-		    p->offer.priced ? "priced" : "unpriced (no price known for this provider)");
+	            "port:      %s\nprice:     %s\nparams:\n",
+	            p->template_name, p->provider,
+	            p->offer.description != NULL ? p->offer.description : "-",
+	            p->offer.fits ? "yes" : "no", p->offer.reason != NULL ? " — " : "",
+	            p->offer.reason != NULL ? p->offer.reason : "", p->accels,
+	            p->want_port ? "a free port, passed as $GANTRY_PORT" : "none",
+	            p->offer.priced ? "priced" : "unpriced (no price known for this provider)");
 	cli_puts_safe(c, stdout, s);
 	free(s);
 	for (size_t i = 0; i < p->params.n; i++) {
@@ -74,7 +75,7 @@ static void launch_print_plan(struct cli_ctx *c, const struct engine_plan *p)
 
 /* Waits until the job is RUNNING (or ended; with until_end, until it ended). */
 static int launch_follow(struct cli_ctx *c, const char *id, int until_end, int timeout_s,
-			 struct job *out)
+                         struct job *out)
 {
 	enum job_state last = JOB_PENDING;
 	uint64_t deadline = loop_now_ms() + (uint64_t)timeout_s * 1000;
@@ -124,7 +125,7 @@ static int launch_run(struct cli_ctx *c, int argc, char **argv)
 		} else if (strncmp(a, "--set=", 6) == 0) {
 			sets[req.nsets++] = a + 6;
 		} else if ((strcmp(a, "--provider") == 0 || strcmp(a, "--name") == 0 ||
-			    strcmp(a, "--timeout") == 0)) {
+		            strcmp(a, "--timeout") == 0)) {
 			if (++i >= argc) {
 				rc = cli_fail("launch", CLI_USAGE, "%s needs a value", a);
 				goto out;
@@ -157,9 +158,10 @@ static int launch_run(struct cli_ctx *c, int argc, char **argv)
 		rc = cli_fail("launch", CLI_USAGE, "which template? (see: gantry templates)");
 		goto out;
 	}
-	if (req.name != NULL && req.name[strspn(req.name, "abcdefghijklmnopqrstuvwxyz0123456789-_.")] != '\0') {
+	if (req.name != NULL &&
+	    req.name[strspn(req.name, "abcdefghijklmnopqrstuvwxyz0123456789-_.")] != '\0') {
 		rc = cli_fail("launch", CLI_USAGE,
-			      "--name may hold only a-z, 0-9, '-', '_' and '.'");
+		              "--name may hold only a-z, 0-9, '-', '_' and '.'");
 		goto out;
 	}
 	req.sets = sets;
@@ -168,10 +170,11 @@ static int launch_run(struct cli_ctx *c, int argc, char **argv)
 		goto out;
 	}
 	if (engine_plan(c->e, &req, &plan, &cause) != 0) {
-		rc = cli_fail("launch", template_set_find(engine_templates(c->e), req.template_name)
-					       ? CLI_USAGE
-					       : CLI_NOTFOUND,
-			      "%s", cause);
+		rc = cli_fail("launch",
+		              template_set_find(engine_templates(c->e), req.template_name)
+		                  ? CLI_USAGE
+		                  : CLI_NOTFOUND,
+		              "%s", cause);
 		goto out;
 	}
 	if (dry) {
@@ -189,7 +192,8 @@ static int launch_run(struct cli_ctx *c, int argc, char **argv)
 	if (engine_job(c->e, id, &j, &cause) == 0 && !c->json)
 		fprintf(stderr, "launched %s (%s) on %s\n", j.name, j.id, j.provider);
 	if (w.rc != 0) {
-		rc = cli_fail("launch", CLI_FAILED, "%s", w.cause != NULL ? w.cause : "launch failed");
+		rc = cli_fail("launch", CLI_FAILED, "%s",
+		              w.cause != NULL ? w.cause : "launch failed");
 		goto out;
 	}
 	if (!detach) {
@@ -200,8 +204,10 @@ static int launch_run(struct cli_ctx *c, int argc, char **argv)
 			goto out;
 		}
 		if (r > 0)
-			fprintf(stderr, "gantry: launch: still %s after %d s; it keeps going (gantry show %s)\n",
-				job_state_name(j.state), timeout_s, j.name);
+			fprintf(stderr,
+			        "gantry: launch: still %s after %d s; it keeps going (gantry show "
+			        "%s)\n",
+			        job_state_name(j.state), timeout_s, j.name);
 	}
 	if (c->json) {
 		cli_print_json(cli_job_json(c->e, &j));
@@ -209,8 +215,8 @@ static int launch_run(struct cli_ctx *c, int argc, char **argv)
 		json_t *o = cli_job_json(c->e, &j);
 		json_t *url = json_object_get(o, "url");
 		char *s = xprintf("%s %s%s%s\n", j.name, job_state_name(j.state),
-				  json_is_string(url) ? "  " : "",
-				  json_is_string(url) ? json_string_value(url) : "");
+		                  json_is_string(url) ? "  " : "",
+		                  json_is_string(url) ? json_string_value(url) : "");
 
 		cli_puts_safe(c, stdout, s);
 		free(s);
@@ -218,7 +224,7 @@ static int launch_run(struct cli_ctx *c, int argc, char **argv)
 	}
 	if (j.state == JOB_FAILED) {
 		rc = cli_fail("launch", CLI_FAILED, "%s failed: %s", j.name,
-			      j.reason != NULL ? j.reason : "no reason recorded");
+		              j.reason != NULL ? j.reason : "no reason recorded");
 	}
 out:
 	free(w.cause);
@@ -230,16 +236,16 @@ out:
 }
 
 const struct cli_cmd cli_launch_cmd = {
-	.name = "launch",
-	.usage = "launch TEMPLATE [--set k=v]... [--provider P] [--name N] [--dry-run] "
-		 "[--detach | --wait] [-o json]",
-	.summary = "launch a job from a template and wait until it runs",
-	.help = "  --set k=v      set a template parameter (repeatable); see 'gantry templates NAME'\n"
-		"  --provider P   run on provider P (default: the template's placement, else local)\n"
-		"  --name N       job name (default TEMPLATE-N)\n"
-		"  --dry-run      show what would run (provider, fit, params, script) and stop\n"
-		"  --detach       return as soon as the provider has the job\n"
-		"  --wait         wait until the job ends; exit 1 if it failed\n"
-		"  --timeout S    give up waiting after S seconds (default 600); the job goes on\n",
-	.run = launch_run,
+    .name = "launch",
+    .usage = "launch TEMPLATE [--set k=v]... [--provider P] [--name N] [--dry-run] "
+             "[--detach | --wait] [-o json]",
+    .summary = "launch a job from a template and wait until it runs",
+    .help = "  --set k=v      set a template parameter (repeatable); see 'gantry templates NAME'\n"
+            "  --provider P   run on provider P (default: the template's placement, else local)\n"
+            "  --name N       job name (default TEMPLATE-N)\n"
+            "  --dry-run      show what would run (provider, fit, params, script) and stop\n"
+            "  --detach       return as soon as the provider has the job\n"
+            "  --wait         wait until the job ends; exit 1 if it failed\n"
+            "  --timeout S    give up waiting after S seconds (default 600); the job goes on\n",
+    .run = launch_run,
 };

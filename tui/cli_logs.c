@@ -113,11 +113,11 @@ static int logs_run(struct cli_ctx *c, int argc, char **argv)
 }
 
 const struct cli_cmd cli_logs_cmd = {
-	.name = "logs",
-	.usage = "logs JOB [-f] [--tail-bytes N]",
-	.summary = "print a job's output (stdout and stderr); -f follows until the job ends",
-	.help = "  -f, --follow     keep printing new output until the job ends (Ctrl-C stops)\n"
-		"  --tail-bytes N   start N bytes before the end\n"
-		"On a terminal, control characters and escape sequences are removed.\n",
-	.run = logs_run,
+    .name = "logs",
+    .usage = "logs JOB [-f] [--tail-bytes N]",
+    .summary = "print a job's output (stdout and stderr); -f follows until the job ends",
+    .help = "  -f, --follow     keep printing new output until the job ends (Ctrl-C stops)\n"
+            "  --tail-bytes N   start N bytes before the end\n"
+            "On a terminal, control characters and escape sequences are removed.\n",
+    .run = logs_run,
 };

@@ -56,8 +56,8 @@ static int ls_run(struct cli_ctx *c, int argc, char **argv)
 
 			cli_age(now - j->created_ms, age, sizeof age);
 			line = xprintf("%-24s %-10s %-9s %-11s %-9s %6s  %s\n", j->name, j->id,
-				       job_kind_name(j->kind), job_state_name(j->state),
-				       j->provider, age, j->owner);
+			               job_kind_name(j->kind), job_state_name(j->state),
+			               j->provider, age, j->owner);
 			cli_puts_safe(c, stdout, line);
 			free(line);
 		}
@@ -67,10 +67,10 @@ static int ls_run(struct cli_ctx *c, int argc, char **argv)
 }
 
 const struct cli_cmd cli_ls_cmd = {
-	.name = "ls",
-	.usage = "ls [-a|--active] [--no-refresh] [-o json]",
-	.summary = "list jobs, newest first (states are refreshed from the providers first)",
-	.help = "  -a, --active   only jobs that have not ended\n"
-		"  --no-refresh   show what the store holds without asking the providers\n",
-	.run = ls_run,
+    .name = "ls",
+    .usage = "ls [-a|--active] [--no-refresh] [-o json]",
+    .summary = "list jobs, newest first (states are refreshed from the providers first)",
+    .help = "  -a, --active   only jobs that have not ended\n"
+            "  --no-refresh   show what the store holds without asking the providers\n",
+    .run = ls_run,
 };

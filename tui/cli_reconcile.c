@@ -30,10 +30,10 @@ static int reconcile_run(struct cli_ctx *c, int argc, char **argv)
 }
 
 const struct cli_cmd cli_reconcile_cmd = {
-	.name = "reconcile",
-	.usage = "reconcile [-o json]",
-	.summary = "match the store with what providers hold: adopt interrupted launches, "
-		   "fail those that never started, remove orphans",
-	.help = NULL,
-	.run = reconcile_run,
+    .name = "reconcile",
+    .usage = "reconcile [-o json]",
+    .summary = "match the store with what providers hold: adopt interrupted launches, "
+               "fail those that never started, remove orphans",
+    .help = NULL,
+    .run = reconcile_run,
 };

@@ -40,11 +40,10 @@ static int show_run(struct cli_ctx *c, int argc, char **argv)
 			char when[32];
 
 			cli_time(ev.items[i].at_ms, when, sizeof when);
-			json_array_append_new(
-				a, json_pack("{s:s, s:s, s:s, s:s?}", "at", when, "from",
-					     job_state_name(ev.items[i].from), "to",
-					     job_state_name(ev.items[i].to), "reason",
-					     ev.items[i].reason));
+			json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s?}", "at", when,
+			                                   "from", job_state_name(ev.items[i].from),
+			                                   "to", job_state_name(ev.items[i].to),
+			                                   "reason", ev.items[i].reason));
 		}
 		json_object_set_new(o, "events", a);
 		cli_print_json(o);
@@ -53,12 +52,13 @@ static int show_run(struct cli_ctx *c, int argc, char **argv)
 		cli_time(j.created_ms, t1, sizeof t1);
 		cli_time(j.started_ms, t2, sizeof t2);
 		cli_time(j.ended_ms, t3, sizeof t3);
-		s = xprintf("name:      %s\nid:        %s\nkind:      %s\nstate:     %s\nreason:    "
-			    "%s\ntemplate:  %s\nprovider:  %s\nowner:     %s\ncreated:   %s\n"
-			    "started:   %s\nended:     %s\n",
-			    j.name, j.id, job_kind_name(j.kind), job_state_name(j.state),
-			    j.reason != NULL ? j.reason : "-", j.template_name, j.provider, j.owner,
-			    t1, t2, t3);
+		s = xprintf(
+		    "name:      %s\nid:        %s\nkind:      %s\nstate:     %s\nreason:    "
+		    "%s\ntemplate:  %s\nprovider:  %s\nowner:     %s\ncreated:   %s\n"
+		    "started:   %s\nended:     %s\n",
+		    j.name, j.id, job_kind_name(j.kind), job_state_name(j.state),
+		    j.reason != NULL ? j.reason : "-", j.template_name, j.provider, j.owner, t1, t2,
+		    t3);
 		cli_puts_safe(c, stdout, s);
 		free(s);
 		if (json_is_string(url))
@@ -69,9 +69,10 @@ static int show_run(struct cli_ctx *c, int argc, char **argv)
 		printf("params:    %s\nevents:\n", j.params_json != NULL ? j.params_json : "{}");
 		for (size_t i = 0; i < ev.n; i++) {
 			cli_time(ev.items[i].at_ms, t1, sizeof t1);
-			s = xprintf("  %s  %-11s -> %-11s %s\n", t1, job_state_name(ev.items[i].from),
-				    job_state_name(ev.items[i].to),
-				    ev.items[i].reason != NULL ? ev.items[i].reason : "");
+			s = xprintf("  %s  %-11s -> %-11s %s\n", t1,
+			            job_state_name(ev.items[i].from),
+			            job_state_name(ev.items[i].to),
+			            ev.items[i].reason != NULL ? ev.items[i].reason : "");
 			cli_puts_safe(c, stdout, s);
 			free(s);
 		}
@@ -83,9 +84,9 @@ static int show_run(struct cli_ctx *c, int argc, char **argv)
 }
 
 const struct cli_cmd cli_show_cmd = {
-	.name = "show",
-	.usage = "show JOB [-o json]",
-	.summary = "show a job: state, reason, where to reach it, params and every state change",
-	.help = "JOB is a job id, a job name, or a unique id prefix (3+ characters).\n",
-	.run = show_run,
+    .name = "show",
+    .usage = "show JOB [-o json]",
+    .summary = "show a job: state, reason, where to reach it, params and every state change",
+    .help = "JOB is a job id, a job name, or a unique id prefix (3+ characters).\n",
+    .run = show_run,
 };

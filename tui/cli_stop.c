@@ -67,7 +67,7 @@ static int stop_run(struct cli_ctx *c, int argc, char **argv)
 			break;
 		if (loop_now_ms() > deadline) {
 			rc = cli_fail("stop", CLI_FAILED, "%s is still %s after the grace period",
-				      j.name, job_state_name(j.state));
+			              j.name, job_state_name(j.state));
 			goto out;
 		}
 		loop_run_once(engine_loop(c->e), 200);
@@ -84,10 +84,10 @@ out:
 }
 
 const struct cli_cmd cli_stop_cmd = {
-	.name = "stop",
-	.usage = "stop JOB [--no-wait] [-o json]",
-	.summary = "stop a job: SIGTERM to its process group, SIGKILL after the grace period",
-	.help = "  --no-wait   return once the stop was delivered\n"
-		"Stopping a job that has ended fails with exit code 1.\n",
-	.run = stop_run,
+    .name = "stop",
+    .usage = "stop JOB [--no-wait] [-o json]",
+    .summary = "stop a job: SIGTERM to its process group, SIGKILL after the grace period",
+    .help = "  --no-wait   return once the stop was delivered\n"
+            "Stopping a job that has ended fails with exit code 1.\n",
+    .run = stop_run,
 };

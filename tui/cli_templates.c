@@ -16,7 +16,8 @@ static json_t *templates_json(const struct template *t)
 
 	json_object_set_new(o, "name", json_string(t->name));
 	json_object_set_new(o, "kind", json_string(job_kind_name(t->kind)));
-	json_object_set_new(o, "description", t->description ? json_string(t->description) : json_null());
+	json_object_set_new(o, "description",
+	                    t->description ? json_string(t->description) : json_null());
 	json_object_set_new(o, "accelerators", json_string(acc));
 	json_object_set_new(o, "layer", json_string(templates_layers[t->layer]));
 	json_object_set_new(o, "path", json_string(t->path));
@@ -30,7 +31,7 @@ static json_t *templates_json(const struct template *t)
 		json_object_set_new(jp, "default", p->def ? json_string(p->def) : json_null());
 		json_object_set_new(jp, "required", json_boolean(p->def == NULL));
 		json_object_set_new(jp, "description",
-				    p->description ? json_string(p->description) : json_null());
+		                    p->description ? json_string(p->description) : json_null());
 		json_array_append_new(params, jp);
 	}
 	json_object_set_new(o, "params", params);
@@ -44,9 +45,9 @@ static void templates_show(const struct cli_ctx *c, const struct template *t)
 	char *s;
 
 	s = xprintf("name:         %s\nkind:         %s\nlayer:        %s (%s)\naccelerators: %s\n"
-		    "description:  %s\n",
-		    t->name, job_kind_name(t->kind), templates_layers[t->layer], t->path, acc,
-		    t->description != NULL ? t->description : "-");
+	            "description:  %s\n",
+	            t->name, job_kind_name(t->kind), templates_layers[t->layer], t->path, acc,
+	            t->description != NULL ? t->description : "-");
 	cli_puts_safe(c, stdout, s);
 	free(s);
 	if (t->error != NULL) {
@@ -60,9 +61,9 @@ static void templates_show(const struct cli_ctx *c, const struct template *t)
 		const struct tpl_param *p = &t->params[i];
 
 		s = xprintf("  %-14s %-6s %s%s%s%s\n", p->name, templates_types[p->type],
-			    p->def != NULL ? "default " : "required", p->def != NULL ? p->def : "",
-			    p->description != NULL ? "  # " : "",
-			    p->description != NULL ? p->description : "");
+		            p->def != NULL ? "default " : "required", p->def != NULL ? p->def : "",
+		            p->description != NULL ? "  # " : "",
+		            p->description != NULL ? p->description : "");
 		cli_puts_safe(c, stdout, s);
 		free(s);
 	}
@@ -84,7 +85,8 @@ static int templates_run(struct cli_ctx *c, int argc, char **argv)
 		const struct template *t = template_set_find(set, argv[1]);
 
 		if (t == NULL)
-			return cli_fail("templates", CLI_NOTFOUND, "no template named '%s'", argv[1]);
+			return cli_fail("templates", CLI_NOTFOUND, "no template named '%s'",
+			                argv[1]);
 		if (c->json)
 			cli_print_json(templates_json(t));
 		else
@@ -107,27 +109,28 @@ static int templates_run(struct cli_ctx *c, int argc, char **argv)
 
 		if (t->error != NULL) {
 			line = xprintf("%-24s %-9s %-10s %-8s BROKEN: %s\n", t->name, "-", "-",
-				       templates_layers[t->layer], t->error);
+			               templates_layers[t->layer], t->error);
 			broken++;
 		} else {
 			line = xprintf("%-24s %-9s %-10s %-8s %.60s\n", t->name,
-				       job_kind_name(t->kind), acc, templates_layers[t->layer],
-				       t->description != NULL ? t->description : "");
+			               job_kind_name(t->kind), acc, templates_layers[t->layer],
+			               t->description != NULL ? t->description : "");
 		}
 		cli_puts_safe(c, stdout, line);
 		free(line);
 		free(acc);
 	}
 	if (broken > 0)
-		fprintf(stderr, "gantry: templates: %d template%s failed to load (see BROKEN above)\n",
-			broken, broken == 1 ? "" : "s");
+		fprintf(stderr,
+		        "gantry: templates: %d template%s failed to load (see BROKEN above)\n",
+		        broken, broken == 1 ? "" : "s");
 	return CLI_OK;
 }
 
 const struct cli_cmd cli_templates_cmd = {
-	.name = "templates",
-	.usage = "templates [NAME] [-o json]",
-	.summary = "list the templates (built-in, system, user), or show one with its params",
-	.help = "Broken templates are listed with their FILE:LINE:COL error.\n",
-	.run = templates_run,
+    .name = "templates",
+    .usage = "templates [NAME] [-o json]",
+    .summary = "list the templates (built-in, system, user), or show one with its params",
+    .help = "Broken templates are listed with their FILE:LINE:COL error.\n",
+    .run = templates_run,
 };

@@ -12,8 +12,8 @@
 #include "tui/cli.h"
 
 static const struct cli_cmd *const main_cmds[] = {
-	&cli_templates_cmd, &cli_launch_cmd, &cli_ls_cmd,	 &cli_show_cmd,
-	&cli_logs_cmd,	    &cli_stop_cmd,   &cli_reconcile_cmd, &cli_doctor_cmd,
+    &cli_templates_cmd, &cli_launch_cmd, &cli_ls_cmd,        &cli_show_cmd,
+    &cli_logs_cmd,      &cli_stop_cmd,   &cli_reconcile_cmd, &cli_doctor_cmd,
 };
 #define MAIN_NCMDS (sizeof main_cmds / sizeof main_cmds[0])
 
@@ -74,9 +74,10 @@ int main(int argc, char **argv)
 			break;
 		if ((strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) && i + 1 < argc) {
 			if (strcmp(argv[i + 1], "json") != 0 && strcmp(argv[i + 1], "table") != 0)
-				return cli_fail("error", CLI_USAGE,
-						"unknown output format '%s' (expected json or table)",
-						argv[i + 1]);
+				return cli_fail(
+				    "error", CLI_USAGE,
+				    "unknown output format '%s' (expected json or table)",
+				    argv[i + 1]);
 			c.json = strcmp(argv[i + 1], "json") == 0;
 			main_drop(&argc, argv, i, 2);
 		} else if (strcmp(a, "-ojson") == 0 || strcmp(a, "--output=json") == 0) {
@@ -89,14 +90,15 @@ int main(int argc, char **argv)
 			c.no_color = 1;
 			main_drop(&argc, argv, i, 1);
 		} else if (i == 1 && (strcmp(a, "-d") == 0 || strcmp(a, "--theme") == 0 ||
-				      strcmp(a, "--view") == 0)) {
+		                      strcmp(a, "--view") == 0)) {
 			if (i + 1 >= argc)
 				return cli_fail("error", CLI_USAGE, "%s needs a value", a);
 			if (a[1] == 'd') {
 				ao.refresh_ms = atoi(argv[i + 1]);
 				if (ao.refresh_ms < 50 || ao.refresh_ms > 3600000)
-					return cli_fail("error", CLI_USAGE,
-							"-d expects milliseconds between 50 and 3600000");
+					return cli_fail(
+					    "error", CLI_USAGE,
+					    "-d expects milliseconds between 50 and 3600000");
 			} else if (a[2] == 't') {
 				ao.theme = argv[i + 1];
 			} else {
@@ -108,7 +110,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
-			  strcmp(argv[1], "help") == 0)) {
+	                  strcmp(argv[1], "help") == 0)) {
 		if (argc >= 3)
 			for (size_t i = 0; i < MAIN_NCMDS; i++)
 				if (strcmp(argv[2], main_cmds[i]->name) == 0) {
@@ -119,7 +121,7 @@ int main(int argc, char **argv)
 		return CLI_OK;
 	}
 	if (argc >= 2 && (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "-V") == 0 ||
-			  strcmp(argv[1], "--version") == 0)) {
+	                  strcmp(argv[1], "--version") == 0)) {
 		if (c.json)
 			printf("{\"version\": \"%s\"}\n", PACKAGE_VERSION);
 		else
@@ -147,7 +149,7 @@ int main(int argc, char **argv)
 	}
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))
 		return cli_fail("error", CLI_ENV,
-				"the TUI needs a terminal; use a command (gantry --help)");
+		                "the TUI needs a terminal; use a command (gantry --help)");
 	if (cli_engine(&c, 0) == NULL)
 		return CLI_ENV;
 	ao.no_color = c.no_color;

@@ -180,8 +180,9 @@ static void test_http_get(void **state)
 	struct got g = {0};
 	char url[64];
 	char *cause = NULL;
-	int port = server_start(&s, l, "HTTP/1.1 200 OK\r\nContent-Length: 15\r\n"
-				       "Connection: close\r\n\r\n{\"status\":\"ok\"}");
+	int port = server_start(&s, l,
+	                        "HTTP/1.1 200 OK\r\nContent-Length: 15\r\n"
+	                        "Connection: close\r\n\r\n{\"status\":\"ok\"}");
 
 	snprintf(url, sizeof url, "http://127.0.0.1:%d/health", port);
 	assert_int_equal(http_get(h, url, 2000, got_cb, &g, &cause), 0);
@@ -253,9 +254,9 @@ static void test_http_timeout(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_timers),	   cmocka_unit_test(test_fd_watch),
-		cmocka_unit_test(test_signal),	   cmocka_unit_test(test_http_get),
-		cmocka_unit_test(test_http_refused), cmocka_unit_test(test_http_timeout),
+	    cmocka_unit_test(test_timers),       cmocka_unit_test(test_fd_watch),
+	    cmocka_unit_test(test_signal),       cmocka_unit_test(test_http_get),
+	    cmocka_unit_test(test_http_refused), cmocka_unit_test(test_http_timeout),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
