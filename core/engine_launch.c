@@ -336,6 +336,7 @@ int engine_launch(struct engine *e, const struct engine_launch_req *req, char **
 	spec.readiness_timeout_s =
 	    t->service.readiness_timeout_s > 0 ? t->service.readiness_timeout_s : 120;
 	spec.gpus = plan.gpus;
+	spec.max_runtime_s = t->limits.max_runtime_s;
 	engine_move(e, j.id, JOB_PROVISIONING, "handed to provider");
 	e->busy++;
 	rc = ep->ops->launch(ep->p, &spec, engine_launch_done, c, cause);

@@ -424,7 +424,8 @@ static void local_status(const char *dir, struct provider_status *st)
 			st->state = JOB_STOPPED;
 			st->reason =
 			    xstrdup(st->has_exit ? "stopped" : "stopped before it started");
-		} else if ((text = local_read_file(dir, "ready_failed")) != NULL) {
+		} else if ((text = local_read_file(dir, "ready_failed")) != NULL ||
+		           (text = local_read_file(dir, "runtime_exceeded")) != NULL) {
 			text[strcspn(text, "\n")] = '\0';
 			st->state = JOB_FAILED;
 			st->reason = text;
@@ -717,6 +718,10 @@ static char **local_build_env(const struct provider_job_spec *spec, int port, co
 		kvlist_set(&set, LOCAL_ENV_READY_URL, ready_url);
 		snprintf(buf, sizeof buf, "%d", ready_timeout_s);
 		kvlist_set(&set, LOCAL_ENV_READY_TIMEOUT, buf);
+	}
+	if (spec->max_runtime_s > 0) {
+		snprintf(buf, sizeof buf, "%ld", spec->max_runtime_s);
+		kvlist_set(&set, LOCAL_ENV_MAX_RUNTIME, buf);
 	}
 	kvlist_set(&set, LOCAL_ENV_LOCK_FD, "3");
 	for (size_t i = 0; environ != NULL && environ[i] != NULL; i++)

@@ -32,6 +32,7 @@ int local_supervise_main(int argc, char **argv);
 /* Environment the launcher hands the supervisor (removed before the job runs). */
 #define LOCAL_ENV_READY_URL     "GANTRY_SUPERVISE_READY_URL"
 #define LOCAL_ENV_READY_TIMEOUT "GANTRY_SUPERVISE_READY_TIMEOUT" /* seconds */
+#define LOCAL_ENV_MAX_RUNTIME   "GANTRY_SUPERVISE_MAX_RUNTIME"   /* seconds */
 #define LOCAL_ENV_LOCK_FD       "GANTRY_SUPERVISE_LOCK_FD"
 
 /* Grace before SIGKILL when the readiness probe fails or the job left processes behind. */

@@ -40,6 +40,7 @@ struct local_supervise {
 	const char *dir;
 	char *ready_url; /* or NULL: no readiness probe */
 	int ready_timeout_s;
+	long max_runtime_s; /* 0 = no limit */
 	enum local_supervise_ready ready;
 	char last_error[256]; /* last probe failure, for ready_failed */
 	CURL *curl;
@@ -299,6 +300,21 @@ static void local_supervise_readiness(struct local_supervise *s, uint64_t now)
 	s->next_probe_ms = now + LOCAL_SUPERVISE_PROBE_MS;
 }
 
+/* Stops a job that ran past limits.max_runtime, recording why. */
+static void local_supervise_deadline(struct local_supervise *s, uint64_t now)
+{
+	char buf[160];
+
+	if (s->max_runtime_s <= 0 || s->job_done || s->term_sent ||
+	    now - s->started_ms < (uint64_t)s->max_runtime_s * 1000)
+		return;
+	snprintf(buf, sizeof buf, "stopped: it ran past its max_runtime of %ld s\n",
+	         s->max_runtime_s);
+	local_supervise_write(s, "runtime_exceeded", buf);
+	local_supervise_log("%.*s", (int)strcspn(buf, "\n"), buf);
+	local_supervise_terminate(s, LOCAL_DEFAULT_GRACE_MS);
+}
+
 /* Reaps every child (we are a subreaper, so the job's orphans come to us). */
 static void local_supervise_reap(struct local_supervise *s)
 {
@@ -328,6 +344,13 @@ static int local_supervise_wait_ms(const struct local_supervise *s, uint64_t now
 		wait = LOCAL_SUPERVISE_GROUP_MS;
 	if (s->ready == LOCAL_READY_PROBING && !s->term_sent && !s->job_done)
 		wait = s->next_probe_ms > now ? s->next_probe_ms - now : 0;
+	if (s->max_runtime_s > 0 && !s->job_done && !s->term_sent) {
+		uint64_t end = s->started_ms + (uint64_t)s->max_runtime_s * 1000;
+		uint64_t d = end > now ? end - now : 0;
+
+		if (d < wait)
+			wait = d;
+	}
 	if (s->kill_at_ms != 0) {
 		uint64_t k = s->kill_at_ms > now ? s->kill_at_ms - now : 0;
 
@@ -363,6 +386,7 @@ static void local_supervise_loop(struct local_supervise *s, const sigset_t *wait
 			kill(-s->job, SIGKILL);
 		}
 		local_supervise_readiness(s, now);
+		local_supervise_deadline(s, local_supervise_now_ms());
 		now = local_supervise_now_ms();
 		wait = local_supervise_wait_ms(s, now);
 		ts.tv_sec = wait / 1000;
@@ -405,6 +429,9 @@ int local_supervise_main(int argc, char **argv)
 	s.ready_timeout_s = timeout != NULL ? atoi(timeout) : 0;
 	if (s.ready_timeout_s <= 0)
 		s.ready_timeout_s = 120;
+	free(timeout);
+	timeout = local_supervise_take_env(LOCAL_ENV_MAX_RUNTIME);
+	s.max_runtime_s = timeout != NULL ? atol(timeout) : 0;
 	free(timeout);
 	s.ready = s.ready_url != NULL ? LOCAL_READY_PROBING : LOCAL_READY_NONE;
 	/* The launch lock stays held for our whole life; the job must not inherit it. */

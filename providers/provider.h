@@ -39,7 +39,8 @@ struct provider_job_spec {
 	int fixed_port;           /* nonzero: use this port instead of picking one */
 	const char *readiness_path; /* endpoints/notebooks: HTTP GET path that must answer 2xx */
 	int readiness_timeout_s;
-	int gpus; /* GPUs to assign ($GANTRY_GPUS) */
+	int gpus;           /* GPUs to assign ($GANTRY_GPUS) */
+	long max_runtime_s; /* seconds before the job is stopped (limits.max_runtime); 0 = none */
 };
 
 struct provider_launch_result {

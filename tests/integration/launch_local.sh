@@ -35,6 +35,19 @@ check "the reason names the status" bash -c 'job_field fail-1 reason | grep -q 3
 expect_rc 0 "an injection attempt stays a literal value" g launch hello --set 'who=x; exit 3' --wait
 check "quoted value printed literally" bash -c '"$GANTRY_BIN" logs hello-2 | grep -qx "hello x; exit 3"'
 
+# limits.max_runtime is enforced by the job's supervisor
+cat > "$GANTRY_HOME/config/templates/slow.yaml" <<'YAML'
+name: slow
+kind: training
+description: runs longer than it may
+run: echo started; exec sleep 1000
+limits: {max_runtime: 2s}
+YAML
+expect_rc 1 "a job past its max_runtime is stopped" g launch slow --wait --timeout 60
+check "slow-1 FAILED with the max_runtime reason" bash -c '[ "$(job_field slow-1 state)" = FAILED ] && job_field slow-1 reason | grep -q max_runtime'
+id=$(job_field slow-1 id)
+check "no process left of slow-1" pgroup_gone "$(cut -d' ' -f1 "$T_HOME/state/jobs/$id/pid")"
+
 # http-endpoint: readiness probe, then RUNNING; reachable; stop kills the group
 expect_rc 0 "launch http-endpoint" g launch http-endpoint
 check "endpoint RUNNING" wait_state http-endpoint-1 RUNNING 30
