@@ -86,7 +86,7 @@ static int doctor_run(struct cli_ctx *c, int argc, char **argv)
 		return CLI_ENV;
 	}
 	engine_versions(buf, sizeof buf);
-	s = xprintf("%s, ncurses %s", buf, curses_version());
+	s = xprintf("%s, %s", buf, curses_version());
 	doctor_check(&d, "libraries", 1, s);
 	free(s);
 	s = xprintf("config %s, state %s", engine_config(e)->config_dir,
