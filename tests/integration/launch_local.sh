@@ -54,7 +54,7 @@ check "endpoint RUNNING" wait_state http-endpoint-1 RUNNING 30
 url=$(job_field http-endpoint-1 url)
 check "endpoint url is loopback" bash -c "[[ '$url' == http://127.0.0.1:* ]]"
 check "GET /health answers" bash -c "curl -fsS '${url%/}/health' | grep -q ok"
-check "endpoint logs the request" bash -c 'sleep 0.5; "$GANTRY_BIN" logs http-endpoint-1 | grep -q "health"'
+check "endpoint logs the request" bash -c 'for i in $(seq 50); do "$GANTRY_BIN" logs http-endpoint-1 | grep -q health && exit 0; sleep 0.2; done; exit 1'
 id=$(job_field http-endpoint-1 id)
 pgid=$(cut -d' ' -f1 "$T_HOME/state/jobs/$id/pid")
 expect_rc 0 "stop endpoint" g stop http-endpoint-1
