@@ -26,6 +26,16 @@ void engine_plan_clear(struct engine_plan *p)
 	memset(p, 0, sizeof *p);
 }
 
+/* Job names end up in paths, commands and terminals: a small safe alphabet. */
+static int engine_valid_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 63 || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
+		return 0;
+	return s[strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-_.")] == '\0';
+}
+
 /* The provider a request goes to: explicit, else the template's first placement that is
  * configured, else the default. */
 static const char *engine_pick_provider(struct engine *e, const struct template *t,
@@ -51,6 +61,11 @@ int engine_plan(struct engine *e, const struct engine_launch_req *req, struct en
 	if (t == NULL)
 		return xcause(cause, "no template named '%s' (see: gantry templates)",
 		              req->template_name);
+	if (req->name != NULL && !engine_valid_name(req->name))
+		return xcause(cause,
+		              "invalid job name '%s': use 1-63 of a-z, 0-9, '-', '_', '.', "
+		              "starting with a letter or digit",
+		              req->name);
 	if (t->error != NULL)
 		return xcause(cause, "template '%s' is broken: %s", t->name, t->error);
 	out->template_name = xstrdup(t->name);

@@ -158,12 +158,6 @@ static int launch_run(struct cli_ctx *c, int argc, char **argv)
 		rc = cli_fail("launch", CLI_USAGE, "which template? (see: gantry templates)");
 		goto out;
 	}
-	if (req.name != NULL &&
-	    req.name[strspn(req.name, "abcdefghijklmnopqrstuvwxyz0123456789-_.")] != '\0') {
-		rc = cli_fail("launch", CLI_USAGE,
-		              "--name may hold only a-z, 0-9, '-', '_' and '.'");
-		goto out;
-	}
 	req.sets = sets;
 	if (cli_engine(c, 1) == NULL) {
 		rc = CLI_ENV;

@@ -26,6 +26,8 @@ expect_rc 2 "launch with a param out of range" g launch train-mnist-tiny --set e
 expect_rc 2 "launch with a wrongly typed param" g launch train-mnist-tiny --set epochs=many
 expect_rc 2 "launch with a malformed --set" g launch hello --set who
 expect_rc 2 "unknown option" g ls --bogus
+expect_rc 2 "a job name with a path in it is refused" g launch hello --name ../escape
+check "the reason says what a name may hold" grep -q "invalid job name" "$T_HOME/err"
 expect_rc 0 "dry run" g launch hello --dry-run --set "who=x'; touch $T_HOME/pwned #"
 check "dry run shows the quoted value" grep -q "'x'\\\\''; touch" "$T_HOME/out"
 check "dry run launched nothing" bash -c '[ "$("$GANTRY_BIN" ls -o json | tr -d " \n")" = "[]" ]'
