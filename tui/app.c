@@ -471,8 +471,9 @@ static void app_draw_header(struct app *a)
 
 	draw_fill(a, 0, 0, a->cols, THEME_HEADER);
 	x = draw_text(a, 0, 0, 8, " gantry ", THEME_HEADER_ACCENT, 0);
-	snprintf(left, sizeof(left), " %s@%s %s %d jobs, %d active%s", a->user, a->host, a->g.sep,
-	         (int)a->jobs.list.n, a->jobs.nactive, a->readonly ? "  [read-only]" : "");
+	snprintf(left, sizeof(left), " %s@%s %s %d job%s, %d active%s", a->user, a->host, a->g.sep,
+	         (int)a->jobs.list.n, a->jobs.list.n == 1 ? "" : "s", a->jobs.nactive,
+	         a->readonly ? "  [read-only]" : "");
 	localtime_r(&now, &tm);
 	strftime(clock, sizeof(clock), "%H:%M:%S", &tm);
 	/* Right side: providers, then the clock. */
