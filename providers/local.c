@@ -37,6 +37,8 @@ extern char **environ;
 #define LOCAL_READ_MAX        65536   /* bytes: largest state file we read */
 #define LOCAL_LOG_CHUNK       65536   /* bytes per log callback */
 #define LOCAL_LOG_PER_TICK    1048576 /* bytes delivered per loop turn before yielding */
+#define LOCAL_LOG_TAIL_MS     200     /* a followed tail reads at most this often */
+#define LOCAL_LOG_SKIP_KEEP   16384   /* bytes re-read after a followed tail skips ahead */
 #define LOCAL_LOG_POLL_MS     200     /* follow without inotify */
 #define LOCAL_LOG_SAFETY_MS   1000    /* follow with inotify: a slow safety poll */
 #define LOCAL_LOCK_WAIT_TRIES 200     /* x 10 ms: waiting for a concurrent launcher */
@@ -1183,6 +1185,25 @@ static int local_logs_deliver(struct provider_logs *lg, const char *data, size_t
 
 /* Delivers what job.log holds beyond what was read; ends the stream when nothing more can
  * come (not following, or the job's `exit` exists and everything was read). */
+/* A followed tail stays a tail: when the job writes faster than the reader (a screen)
+ * and more than 2 x tail is unread, jump close to the end (a screenful is enough) and
+ * say how much was skipped. */
+static int local_logs_skip_ahead(struct provider_logs *lg)
+{
+	off_t pos = lseek(lg->fd, 0, SEEK_CUR);
+	off_t keep = lg->tail < LOCAL_LOG_SKIP_KEEP ? lg->tail : LOCAL_LOG_SKIP_KEEP;
+	struct stat sb;
+	char note[96];
+	int n;
+
+	if (pos < 0 || fstat(lg->fd, &sb) != 0 || sb.st_size - pos <= 2 * lg->tail)
+		return 0;
+	lseek(lg->fd, sb.st_size - keep, SEEK_SET);
+	n = snprintf(note, sizeof note, "\n[gantry: skipped %lld bytes to keep up]\n",
+	             (long long)(sb.st_size - keep - pos));
+	return local_logs_deliver(lg, note, (size_t)n, 0);
+}
+
 static void local_logs_pump(struct provider_logs *lg)
 {
 	char *buf;
@@ -1204,6 +1225,8 @@ static void local_logs_pump(struct provider_logs *lg)
 			lseek(lg->fd, size > lg->tail ? size - lg->tail : 0, SEEK_SET);
 		}
 	}
+	if (lg->fd >= 0 && lg->follow && lg->tail > 0 && local_logs_skip_ahead(lg))
+		return; /* closed from its callback */
 	if (lg->fd < 0) {
 		at_eof = 1;
 	} else {
@@ -1265,7 +1288,11 @@ static int local_logs_open(struct provider *p, const char *ref, int follow, int6
 	lg->follow = follow;
 	lg->cb = cb;
 	lg->arg = arg;
-	if (follow) {
+	/* A followed tail (a screen) polls 5 times a second rather than waking on every write
+	 * of a chatty job; a full follow (gantry logs -f) wakes on inotify. */
+	if (follow && tail_bytes > 0) {
+		interval = LOCAL_LOG_TAIL_MS;
+	} else if (follow) {
 		lg->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 		if (lg->ino_fd >= 0 &&
 		    inotify_add_watch(lg->ino_fd, ref,

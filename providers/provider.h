@@ -97,7 +97,10 @@ struct provider_ops {
 	int (*stop)(struct provider *p, const char *ref, int grace_ms, provider_done_cb cb,
 	            void *arg, char **cause);
 	/* Streams the job's log from the start (tail_bytes > 0: only the last tail_bytes);
-	 * follow keeps it open until logs_close or the job ends. */
+	 * follow keeps it open until logs_close or the job ends. A followed tail
+	 * (tail_bytes > 0) stays a tail: when the reader falls more than 4 x tail_bytes
+	 * behind, it skips ahead and delivers a one-line notice saying how much, and it
+	 * polls 5 times a second instead of waking on every write. */
 	int (*logs_open)(struct provider *p, const char *ref, int follow, int64_t tail_bytes,
 	                 provider_log_cb cb, void *arg, struct provider_logs **out, char **cause);
 	void (*logs_close)(struct provider *p, struct provider_logs *lg);

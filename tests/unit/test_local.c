@@ -738,6 +738,38 @@ static void wait_log(struct fx *f, struct log_out *o, const char *needle, int eo
 	}
 }
 
+/* A followed tail (what a screen asks for) skips ahead when the job floods its log, and
+ * says so; a full follow would have had to read every byte. */
+static void test_logs_tail_skips(void **state)
+{
+	struct fx *f = *state;
+	struct provider_job_spec spec;
+	struct log_out o = {0};
+	struct provider_logs *lg = NULL;
+	char *cause = NULL, *ref, *work;
+
+	spec_init(&spec, "j0000000f",
+	          "echo begin\nwhile [ ! -e go ]; do sleep 0.05; done\n"
+	          "head -c 400000 /dev/zero | tr '\\0' x\necho\necho last-line\n"
+	          "while [ ! -e done ]; do sleep 0.05; done\n");
+	ref = launch(f, &spec, NULL);
+	wait_file(f, ref, "job.log", "begin");
+	assert_int_equal(local_provider_ops.logs_open(f->p, ref, 1, 1000, on_log, &o, &lg, &cause),
+	                 0);
+	wait_log(f, &o, "begin\n", 0);
+	work = xprintf("%s/work", ref);
+	touch(work, "go");
+	wait_log(f, &o, "last-line\n", 0);
+	assert_non_null(strstr(o.buf, "[gantry: skipped "));
+	assert_true(o.len < 100000); /* 400,000 bytes were written */
+	touch(work, "done");
+	wait_log(f, &o, NULL, 1);
+	local_provider_ops.logs_close(f->p, lg);
+	free(cause);
+	free(work);
+	free(o.buf);
+}
+
 static void test_logs(void **state)
 {
 	struct fx *f = *state;
@@ -941,6 +973,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_setup_teardown(test_readiness, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_readiness_timeout, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_logs, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_logs_tail_skips, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_offer, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_list_destroy, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_refs, setup, teardown),
