@@ -748,7 +748,7 @@ static void test_logs_tail_skips(void **state)
 	struct provider_logs *lg = NULL;
 	char *cause = NULL, *ref, *work;
 
-	spec_init(&spec, "j0000000f",
+	spec_init(&spec, "j00000010",
 	          "echo begin\nwhile [ ! -e go ]; do sleep 0.05; done\n"
 	          "head -c 400000 /dev/zero | tr '\\0' x\necho\necho last-line\n"
 	          "while [ ! -e done ]; do sleep 0.05; done\n");
@@ -767,6 +767,7 @@ static void test_logs_tail_skips(void **state)
 	local_provider_ops.logs_close(f->p, lg);
 	free(cause);
 	free(work);
+	free(ref);
 	free(o.buf);
 }
 
