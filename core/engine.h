@@ -11,6 +11,7 @@
 #include "core/config.h"
 #include "core/job.h"
 #include "core/kvlist.h"
+#include "core/telemetry.h"
 #include "core/template.h"
 #include "providers/provider.h"
 
@@ -27,6 +28,8 @@ enum engine_event_type {
 	ENGINE_EV_JOB_STATE,    /* job_id moved from -> to, with reason */
 	ENGINE_EV_PROVIDER,     /* provider health changed (provider, message) */
 	ENGINE_EV_MESSAGE,      /* a one-line message for the status line (message) */
+	ENGINE_EV_FORWARDS,     /* a forward opened, came up, failed or closed (message) */
+	ENGINE_EV_TELEMETRY,    /* fresh host/GPU samples are available */
 };
 
 struct engine_event {
@@ -133,5 +136,46 @@ int engine_busy(struct engine *e);
 /* Settles interrupted launches, adopts or destroys what providers hold, refreshes every
  * active job. Runs the loop until done. */
 int engine_reconcile(struct engine *e, struct engine_reconcile_report *rep, char **cause);
+
+/* --- SSH: shells and forwards (core/engine_ssh.c) --- */
+
+/* Where a shell for worker `worker` of the job goes (provider_shell_clear frees it). */
+int engine_job_shell(struct engine *e, const char *job_ref, int worker,
+                     struct provider_shell *out, char **cause);
+
+struct engine_forward_info {
+	int id;
+	char *job_id;
+	char *job_name;
+	char *host_name;
+	int remote_port;
+	int local_port;
+	char *url; /* http://127.0.0.1:LOCAL/... with the notebook token when there is one */
+	int up;
+	int dead;
+	char *error; /* why it died / last connection failure, or NULL */
+	struct ssh_error err;
+	int active;
+	uint64_t connections;
+	uint64_t bytes_up, bytes_down;
+};
+void engine_forward_info_clear(struct engine_forward_info *f);
+
+/* Opens a forward from 127.0.0.1:local_port (0 = pick) to remote_port (0 = the job's
+ * port) on worker 0 of the job. Returns at once with *id; cb runs when it is up or has
+ * failed (rc -1, err says why: an unknown host key can be retried with accept_new). A
+ * forward closes when its job ends or engine_forward_close is called. */
+typedef void (*engine_forward_cb)(void *arg, int id, int rc, const struct ssh_error *err);
+int engine_forward_open(struct engine *e, const char *job_ref, int remote_port, int local_port,
+                        const char *bind_addr, int accept_new, engine_forward_cb cb, void *arg,
+                        int *id, char **cause);
+void engine_forward_close(struct engine *e, int id);
+/* Snapshot of the forwards this process holds (heap array). */
+size_t engine_forwards(struct engine *e, struct engine_forward_info **out);
+void engine_forwards_free(struct engine_forward_info *f, size_t n);
+
+/* Hosts of every provider (ref NULL) or of one job, from the providers' caches. */
+int engine_hosts(struct engine *e, const char *job_ref, struct tele_host **out, size_t *n,
+                 char **cause);
 
 #endif

@@ -12,6 +12,8 @@
 
 #include "core/job.h"
 #include "core/kvlist.h"
+#include "core/ssh.h"
+#include "core/telemetry.h"
 
 struct loop;
 struct template;
@@ -22,8 +24,15 @@ struct provider_config {
 	const char *name;              /* instance name ("local") */
 	const char *state_dir;         /* directory the provider may own (local: job directories) */
 	const char *self_exe;          /* path of the gantry binary (local: the supervisor) */
-	const struct kvlist *settings; /* provider-specific settings from config.yaml */
+	const struct kvlist *settings; /* provider-specific settings from config.yaml, nested keys
+	                                * flattened with dots, list items by index:
+	                                * "hosts.0.address" */
+	const struct kvlist *settings_pos; /* same keys -> "FILE:LINE:COL" of each value */
 	struct loop *loop;
+	/* Health or telemetry changed (a host went away or came back, a sweep finished):
+	 * message is one line or NULL (telemetry only). Called on the loop thread. */
+	void (*notify)(void *arg, const char *provider, int healthy, const char *message);
+	void *notify_arg;
 };
 
 /* Everything needed to run one job. */
@@ -39,7 +48,10 @@ struct provider_job_spec {
 	int fixed_port;           /* nonzero: use this port instead of picking one */
 	const char *readiness_path; /* endpoints/notebooks: HTTP GET path that must answer 2xx */
 	int readiness_timeout_s;
-	int gpus;           /* GPUs to assign ($GANTRY_GPUS) */
+	int gpus;           /* GPUs to assign per node ($GANTRY_GPUS) */
+	const char *gpu_type; /* accelerator name the template asked for ("H100"), or NULL */
+	int gpu_shared;       /* the template allows sharing GPUs with other jobs */
+	int nodes;            /* workers (multi-node: rank, world size, master address in env) */
 	long max_runtime_s; /* seconds before the job is stopped (limits.max_runtime); 0 = none */
 };
 
@@ -82,6 +94,19 @@ typedef void (*provider_log_cb)(void *arg, const char *data, size_t len, int eof
 
 struct provider_logs; /* an open log stream */
 
+/* Where a shell (or a forward) for worker N of a job goes. */
+struct provider_shell {
+	int local;       /* 1: this host; run the user's shell in dir with env, no SSH */
+	char *dir;       /* working directory (local) or the job's directory on the worker */
+	char *host_name; /* worker's name ("gpu1"), or NULL for local */
+	int nworkers;    /* workers the job has */
+	/* SSH target (strings heap, owned here); jump points at jump_target or is NULL */
+	struct ssh_target target;
+	struct ssh_target jump_target;
+	struct kvlist env; /* local: the job's environment */
+};
+void provider_shell_clear(struct provider_shell *s);
+
 struct provider_ops {
 	const char *name; /* provider type ("local") */
 	int (*open)(const struct provider_config *cfg, struct provider **out, char **cause);
@@ -110,6 +135,13 @@ struct provider_ops {
 	                  char **cause);
 	/* Kills and removes a resource nobody owns (reconcile). */
 	int (*destroy)(struct provider *p, const char *ref, char **cause);
+	/* Synchronous: where worker `worker` (0-based) of the job lives. */
+	int (*shell_target)(struct provider *p, const char *ref, int worker,
+	                    struct provider_shell *out, char **cause);
+	/* Synchronous, from cache: health and telemetry of the provider's hosts (ref NULL: all
+	 * hosts; else the job's workers, GPU lists narrowed to the job's GPUs). A stale cache
+	 * asks for a fresh sweep, reported later through the provider's notify callback. */
+	int (*hosts)(struct provider *p, const char *ref, struct tele_host **out, size_t *n);
 };
 
 void provider_offer_clear(struct provider_offer *o);

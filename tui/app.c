@@ -453,8 +453,11 @@ static void app_on_event(void *arg, const struct engine_event *ev)
 			           ev->message);
 		break;
 	case ENGINE_EV_MESSAGE:
+	case ENGINE_EV_FORWARDS:
 		if (ev->message != NULL)
 			app_status(a, 0, "%s", ev->message);
+		break;
+	case ENGINE_EV_TELEMETRY:
 		break;
 	}
 	app_dirty(a);

@@ -1,0 +1,1 @@
+/* engine_ssh.c: placeholder, being written */

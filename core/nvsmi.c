@@ -1,0 +1,1 @@
+/* nvsmi.c: placeholder, being written */

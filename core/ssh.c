@@ -1,0 +1,1 @@
+/* ssh.c: placeholder, being written */

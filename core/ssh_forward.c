@@ -1,0 +1,1 @@
+/* ssh_forward.c: placeholder, being written */

@@ -1,0 +1,1 @@
+/* ssh_shell.c: placeholder, being written */

@@ -1,0 +1,1 @@
+/* telemetry.c: placeholder, being written */
