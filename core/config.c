@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "core/config_internal.h"
 #include "core/xmalloc.h"
 
 int config_mkdirs(const char *path, char **cause)
@@ -93,103 +94,84 @@ static long config_int(const char *s)
 	return v;
 }
 
-/* config.yaml: a flat mapping of known keys to scalars. */
+/* One top-level scalar setting. */
+static int config_setting(struct config *c, const char *key, const char *v, size_t line, size_t col,
+                          char **cause)
+{
+	long n;
+
+	if (strcmp(key, "default_provider") == 0) {
+		free(c->default_provider);
+		c->default_provider = xstrdup(v);
+	} else if (strcmp(key, "theme") == 0) {
+		free(c->theme);
+		c->theme = xstrdup(v);
+	} else if (strcmp(key, "refresh_ms") == 0 || strcmp(key, "stop_grace_ms") == 0) {
+		if ((n = config_int(v)) < 0 || n > 3600000)
+			return xcause(
+			    cause, "%s:%zu:%zu: '%s' expects milliseconds (1..3600000), got '%s'",
+			    c->config_file, line, col, key, v);
+		if (key[0] == 'r')
+			c->refresh_ms = (int)n;
+		else
+			c->stop_grace_ms = (int)n;
+	} else {
+		return xcause(cause,
+		              "%s:%zu:%zu: unknown setting '%s' (known: default_provider, theme, "
+		              "refresh_ms, stop_grace_ms, providers)",
+		              c->config_file, line, (size_t)1, key);
+	}
+	return 0;
+}
+
+/* config.yaml: a mapping of known keys to scalars, plus `providers:` (config_providers.c). */
 static int config_parse_file(struct config *c, char **cause)
 {
 	FILE *f = fopen(c->config_file, "r");
 	yaml_parser_t parser;
-	yaml_event_t ev;
-	int depth = 0, rc = 0, done = 0;
-	char *key = NULL;
+	yaml_document_t doc;
+	yaml_node_t *root;
+	int rc = 0;
 
 	if (f == NULL)
 		return errno == ENOENT ? 0
 		                       : xcause(cause, "%s: %s", c->config_file, strerror(errno));
 	yaml_parser_initialize(&parser);
 	yaml_parser_set_input_file(&parser, f);
-	while (!done) {
-		if (!yaml_parser_parse(&parser, &ev)) {
-			rc = xcause(cause, "%s:%zu:%zu: %s", c->config_file,
-			            parser.problem_mark.line + 1, parser.problem_mark.column + 1,
-			            parser.problem != NULL ? parser.problem : "syntax error");
-			break;
-		}
-		size_t line = ev.start_mark.line + 1, col = ev.start_mark.column + 1;
-
-		switch (ev.type) {
-		case YAML_STREAM_END_EVENT:
-			done = 1;
-			break;
-		case YAML_MAPPING_START_EVENT:
-		case YAML_SEQUENCE_START_EVENT:
-			if (depth >= 1) {
-				rc = xcause(cause, "%s:%zu:%zu: expected a scalar value for '%s'",
-				            c->config_file, line, col, key != NULL ? key : "?");
-				done = 1;
-			} else if (ev.type == YAML_SEQUENCE_START_EVENT) {
-				rc = xcause(cause, "%s:%zu:%zu: expected a mapping of settings",
-				            c->config_file, line, col);
-				done = 1;
-			}
-			depth++;
-			break;
-		case YAML_MAPPING_END_EVENT:
-		case YAML_SEQUENCE_END_EVENT:
-			depth--;
-			break;
-		case YAML_SCALAR_EVENT: {
-			const char *v = (const char *)ev.data.scalar.value;
-			long n;
-
-			if (depth == 0) {
-				if (*v != '\0')
-					rc = xcause(cause,
-					            "%s:%zu:%zu: expected a mapping of settings",
-					            c->config_file, line, col);
-				done = rc != 0;
-				break;
-			}
-			if (key == NULL) {
-				key = xstrdup(v);
-				break;
-			}
-			if (strcmp(key, "default_provider") == 0) {
-				free(c->default_provider);
-				c->default_provider = xstrdup(v);
-			} else if (strcmp(key, "theme") == 0) {
-				free(c->theme);
-				c->theme = xstrdup(v);
-			} else if (strcmp(key, "refresh_ms") == 0 ||
-			           strcmp(key, "stop_grace_ms") == 0) {
-				if ((n = config_int(v)) < 0 || n > 3600000) {
-					rc = xcause(cause,
-					            "%s:%zu:%zu: '%s' expects milliseconds "
-					            "(1..3600000), got '%s'",
-					            c->config_file, line, col, key, v);
-					done = 1;
-				} else if (key[0] == 'r') {
-					c->refresh_ms = (int)n;
-				} else {
-					c->stop_grace_ms = (int)n;
-				}
-			} else {
-				rc = xcause(
-				    cause,
-				    "%s:%zu:%zu: unknown setting '%s' (known: default_provider, "
-				    "theme, refresh_ms, stop_grace_ms)",
-				    c->config_file, ev.start_mark.line + 1, (size_t)1, key);
-				done = 1;
-			}
-			free(key);
-			key = NULL;
-			break;
-		}
-		default:
-			break;
-		}
-		yaml_event_delete(&ev);
+	if (!yaml_parser_load(&parser, &doc)) {
+		rc = xcause(cause, "%s:%zu:%zu: %s", c->config_file, parser.problem_mark.line + 1,
+		            parser.problem_mark.column + 1,
+		            parser.problem != NULL ? parser.problem : "syntax error");
+		yaml_parser_delete(&parser);
+		fclose(f);
+		return rc;
 	}
-	free(key);
+	root = yaml_document_get_root_node(&doc);
+	if (root == NULL || (root->type == YAML_SCALAR_NODE && root->data.scalar.length == 0)) {
+		/* empty file: defaults */
+	} else if (root->type != YAML_MAPPING_NODE) {
+		rc = xcause(cause, "%s:%zu:%zu: expected a mapping of settings", c->config_file,
+		            root->start_mark.line + 1, root->start_mark.column + 1);
+	} else {
+		for (yaml_node_pair_t *pr = root->data.mapping.pairs.start;
+		     rc == 0 && pr < root->data.mapping.pairs.top; pr++) {
+			yaml_node_t *k = yaml_document_get_node(&doc, pr->key);
+			yaml_node_t *v = yaml_document_get_node(&doc, pr->value);
+			const char *key =
+			    k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : "?";
+			size_t line = v->start_mark.line + 1, col = v->start_mark.column + 1;
+
+			if (strcmp(key, "providers") == 0)
+				rc = config_parse_providers(c, &doc, v, cause);
+			else if (v->type != YAML_SCALAR_NODE)
+				rc = xcause(cause, "%s:%zu:%zu: expected a scalar value for '%s'",
+				            c->config_file, line, col, key);
+			else
+				rc = config_setting(c, key, (const char *)v->data.scalar.value,
+				                    line, col, cause);
+		}
+	}
+	yaml_document_delete(&doc);
 	yaml_parser_delete(&parser);
 	fclose(f);
 	return rc;
@@ -255,5 +237,6 @@ void config_free(struct config *c)
 	free(c->default_provider);
 	free(c->theme);
 	free(c->user);
+	config_providers_free(c);
 	memset(c, 0, sizeof *c);
 }

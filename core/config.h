@@ -8,6 +8,15 @@
 
 #include "core/kvlist.h"
 
+/* A provider instance from config.yaml's `providers:` mapping. */
+struct config_provider {
+	char *name;                 /* instance name (the mapping key) */
+	char *type;                 /* "ssh" */
+	char *pos;                  /* "FILE:LINE:COL" of the instance */
+	struct kvlist settings;     /* nested keys flattened with dots, list items by index */
+	struct kvlist settings_pos; /* same keys -> "FILE:LINE:COL" */
+};
+
 struct config {
 	char *config_dir;  /* $XDG_CONFIG_HOME/gantry or $GANTRY_HOME/config */
 	char *state_dir;   /* $XDG_STATE_HOME/gantry or $GANTRY_HOME/state */
@@ -18,11 +27,13 @@ struct config {
 	char *system_dir;  /* /etc/gantry (GANTRY_SYSTEM_DIR overrides) */
 	char *self_exe;    /* absolute path of the running gantry binary */
 	/* settings from config.yaml */
-	char *default_provider; /* "local" */
-	char *theme;            /* "default" */
-	int refresh_ms;         /* 1000 */
-	int stop_grace_ms;      /* 10000 */
-	char *user;             /* login name */
+	char *default_provider;            /* "local" */
+	char *theme;                       /* "default" */
+	int refresh_ms;                    /* 1000 */
+	int stop_grace_ms;                 /* 10000 */
+	char *user;                        /* login name */
+	struct config_provider *providers; /* from `providers:`; "local" is always built in */
+	size_t nproviders;
 };
 
 /* Fills c from the environment and config.yaml (missing file = defaults). A malformed

@@ -14,12 +14,22 @@
 #include <yaml.h>
 
 #include "core/engine_internal.h"
+#include "providers/ssh.h"
 #include "core/xmalloc.h"
 
 /* Every provider type this build knows. */
 static const struct provider_ops *const engine_provider_types[] = {
     &local_provider_ops,
+    &ssh_provider_ops,
 };
+
+static const struct provider_ops *engine_provider_type(const char *name)
+{
+	for (size_t i = 0; i < sizeof engine_provider_types / sizeof engine_provider_types[0]; i++)
+		if (strcmp(engine_provider_types[i]->name, name) == 0)
+			return engine_provider_types[i];
+	return NULL;
+}
 
 void engine_crash_point(const char *name)
 {
@@ -47,6 +57,8 @@ void engine_emit_state(struct engine *e, const char *job_id, enum job_state from
 
 	engine_emit(e, &ev);
 	engine_emit(e, &ch);
+	if (job_state_terminal(to) && e->nfwds > 0)
+		engine_forwards_job_ended(e, job_id);
 }
 
 struct engine_provider *engine_find_provider(struct engine *e, const char *name)
@@ -174,6 +186,8 @@ void engine_refresh(struct engine *e)
 
 		e->data_version = dv;
 		engine_emit(e, &ev);
+		if (e->nfwds > 0)
+			engine_forwards_check(e);
 	}
 	if (e->opts.readonly)
 		return;
@@ -191,38 +205,94 @@ static void engine_on_tick(void *arg)
 	engine_refresh(arg);
 }
 
+/* A provider's health or telemetry changed (called by providers on the loop thread). */
+static void engine_on_provider_notify(void *arg, const char *provider, int healthy,
+                                      const char *message)
+{
+	struct engine *e = arg;
+	struct engine_provider *ep = engine_find_provider(e, provider);
+
+	if (message == NULL) {
+		struct engine_event ev = {.type = ENGINE_EV_TELEMETRY, .provider = provider};
+
+		engine_emit(e, &ev);
+		return;
+	}
+	if (ep != NULL) {
+		ep->healthy = healthy;
+		free(ep->message);
+		ep->message = healthy ? NULL : xstrdup(message);
+	}
+	struct engine_event ev = {
+	    .type = ENGINE_EV_PROVIDER, .provider = provider, .message = message};
+
+	engine_emit(e, &ev);
+}
+
+/* Opens one provider instance; a configured one that fails to open fails the engine (its
+ * config has a mistake), the built-in local one is only marked unhealthy. */
+static int engine_open_provider(struct engine *e, const struct provider_ops *ops, const char *name,
+                                const struct kvlist *settings, const struct kvlist *pos,
+                                int must_open, char **cause)
+{
+	struct engine_provider *ep = &e->provs[e->nprovs];
+	struct provider_config pc;
+	char *why = NULL;
+	char *dir = strcmp(name, "local") == 0 ? xstrdup(e->cfg.jobs_dir)
+	                                       : xprintf("%s/providers/%s", e->cfg.state_dir, name);
+
+	memset(&pc, 0, sizeof pc);
+	pc.name = name;
+	pc.state_dir = dir;
+	pc.self_exe = e->cfg.self_exe;
+	pc.settings = settings;
+	pc.settings_pos = pos;
+	pc.loop = e->loop;
+	pc.notify = engine_on_provider_notify;
+	pc.notify_arg = e;
+	ep->ops = ops;
+	ep->name = xstrdup(name);
+	e->nprovs++;
+	if (ops->open(&pc, &ep->p, &why) != 0) {
+		ep->p = NULL;
+		ep->healthy = 0;
+		if (must_open) {
+			xcause(cause, "provider '%s': %s", name, why != NULL ? why : "cannot open");
+			free(why);
+			free(dir);
+			return -1;
+		}
+		ep->message = why;
+	} else {
+		ep->healthy = 1;
+	}
+	free(dir);
+	return 0;
+}
+
 static int engine_open_providers(struct engine *e, char **cause)
 {
-	struct kvlist settings;
-	struct provider_config pc;
+	struct kvlist none;
+	int rc = 0;
 
-	kvlist_init(&settings);
+	kvlist_init(&none);
 	e->nprovs = 0;
-	e->provs = xcalloc(sizeof engine_provider_types / sizeof engine_provider_types[0],
-	                   sizeof *e->provs);
-	memset(&pc, 0, sizeof pc);
-	pc.name = "local";
-	pc.state_dir = e->cfg.jobs_dir;
-	pc.self_exe = e->cfg.self_exe;
-	pc.settings = &settings;
-	pc.loop = e->loop;
-	for (size_t i = 0; i < sizeof engine_provider_types / sizeof engine_provider_types[0];
-	     i++) {
-		struct engine_provider *ep = &e->provs[e->nprovs];
-		char *why = NULL;
+	e->provs = xcalloc(1 + e->cfg.nproviders, sizeof *e->provs);
+	engine_open_provider(e, &local_provider_ops, "local", &none, &none, 0, cause);
+	for (size_t i = 0; rc == 0 && i < e->cfg.nproviders; i++) {
+		const struct config_provider *cp = &e->cfg.providers[i];
+		const struct provider_ops *ops = engine_provider_type(cp->type);
 
-		ep->ops = engine_provider_types[i];
-		ep->name = xstrdup(ep->ops->name);
-		if (ep->ops->open(&pc, &ep->p, &why) != 0) {
-			ep->healthy = 0;
-			ep->message = why;
-		} else {
-			ep->healthy = 1;
+		if (ops == NULL || ops == &local_provider_ops) {
+			rc = xcause(cause, "%s: provider '%s' has unknown type '%s' (known: ssh)",
+			            cp->pos, cp->name, cp->type);
+			break;
 		}
-		e->nprovs++;
+		rc = engine_open_provider(e, ops, cp->name, &cp->settings, &cp->settings_pos, 1,
+		                          cause);
 	}
-	kvlist_free(&settings);
-	return 0;
+	kvlist_free(&none);
+	return rc;
 }
 
 int engine_open(const struct engine_opts *opts, struct engine **out, char **cause)
@@ -276,6 +346,7 @@ void engine_close(struct engine *e)
 {
 	if (e == NULL)
 		return;
+	engine_forwards_close_all(e);
 	for (size_t i = 0; i < e->nprovs; i++) {
 		if (e->provs[i].p != NULL)
 			e->provs[i].ops->close(e->provs[i].p);

@@ -140,8 +140,8 @@ int engine_reconcile(struct engine *e, struct engine_reconcile_report *rep, char
 /* --- SSH: shells and forwards (core/engine_ssh.c) --- */
 
 /* Where a shell for worker `worker` of the job goes (provider_shell_clear frees it). */
-int engine_job_shell(struct engine *e, const char *job_ref, int worker,
-                     struct provider_shell *out, char **cause);
+int engine_job_shell(struct engine *e, const char *job_ref, int worker, struct provider_shell *out,
+                     char **cause);
 
 struct engine_forward_info {
 	int id;
@@ -173,6 +173,14 @@ void engine_forward_close(struct engine *e, int id);
 /* Snapshot of the forwards this process holds (heap array). */
 size_t engine_forwards(struct engine *e, struct engine_forward_info **out);
 void engine_forwards_free(struct engine_forward_info *f, size_t n);
+
+/* Marks an interactive session on the job as open until engine_session_end (autostop counts
+ * open sessions as activity). The mark is a file named after this process, so a session
+ * that crashed stops counting once its process is gone. Returns the mark (heap) or NULL. */
+char *engine_session_begin(struct engine *e, const char *job_id);
+void engine_session_end(char *mark);
+/* Open interactive sessions on the job, across processes. */
+int engine_job_sessions(struct engine *e, const char *job_id);
 
 /* Hosts of every provider (ref NULL) or of one job, from the providers' caches. */
 int engine_hosts(struct engine *e, const char *job_ref, struct tele_host **out, size_t *n,

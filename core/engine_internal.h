@@ -37,6 +37,9 @@ struct engine {
 	char *locks_dir;                        /* launch locks: held while a launch is in flight */
 	char *secrets_dir;                      /* per-job tokens, 0600, never in the store */
 	struct engine_reconcile_report settled; /* what engine_open settled */
+	struct engine_fwd **fwds;               /* port forwards this process holds */
+	size_t nfwds;
+	int next_fwd_id;
 };
 
 void engine_emit(struct engine *e, const struct engine_event *ev);
@@ -48,6 +51,11 @@ struct engine_provider *engine_find_provider(struct engine *e, const char *name)
 int engine_move(struct engine *e, const char *job_id, enum job_state to, const char *reason);
 /* Settles launches interrupted by a crash (run when the engine opens). */
 int engine_settle_on_open(struct engine *e);
+/* Closes the forwards of a job that ended; closes all of them (engine_close). */
+void engine_forwards_job_ended(struct engine *e, const char *job_id);
+void engine_forwards_close_all(struct engine *e);
+/* Closes forwards whose job another process has ended (after a data_version change). */
+void engine_forwards_check(struct engine *e);
 /* Crash points for the crash-safety tests: GANTRY_TEST_CRASH=NAME kills the process there. */
 void engine_crash_point(const char *name);
 

@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -351,6 +352,11 @@ int engine_launch(struct engine *e, const struct engine_launch_req *req, char **
 	spec.readiness_timeout_s =
 	    t->service.readiness_timeout_s > 0 ? t->service.readiness_timeout_s : 120;
 	spec.gpus = plan.gpus;
+	spec.gpu_type =
+	    t->resources.naccels > 0 && strcasecmp(t->resources.accels[0].name, "any") != 0
+	        ? t->resources.accels[0].name
+	        : NULL;
+	spec.nodes = t->resources.nodes > 0 ? t->resources.nodes : 1;
 	spec.max_runtime_s = t->limits.max_runtime_s;
 	engine_move(e, j.id, JOB_PROVISIONING, "handed to provider");
 	e->busy++;

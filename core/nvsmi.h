@@ -1,7 +1,8 @@
 /* nvsmi.h: parser for `nvidia-smi --query-gpu=... --format=csv,noheader,nounits` and
  * `--query-compute-apps=...` output (fields separated by ", ", one line per GPU or
- * process). `[N/A]`, `N/A`, `[Not Supported]`, `[Not Found]`, `[Unknown Error]` and empty
- * fields are invalid values, not numbers. The field order is the one in the query strings
+ * process). `[N/A]`, `N/A`, `[Not Supported]`, `[Not Found]`, `[Unknown Error]` (any
+ * bracketed notice) and empty fields are invalid values, not numbers; as text fields (names,
+ * UUIDs) they give "". The field order is the one in the query strings
  * below; callers run exactly these. */
 #ifndef GANTRY_NVSMI_H
 #define GANTRY_NVSMI_H

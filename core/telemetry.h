@@ -46,8 +46,11 @@ struct tele_host {
 	char *gpu_type; /* configured label ("H100"), or NULL */
 };
 
+/* Frees what h owns and zeroes it (h itself stays). */
 void tele_host_clear(struct tele_host *h);
+/* Deep copy into dst (which is overwritten, not freed first). */
 void tele_host_copy(struct tele_host *dst, const struct tele_host *src);
+/* Clears each of the n hosts and frees the array. */
 void tele_hosts_free(struct tele_host *h, size_t n);
 
 #endif

@@ -1390,6 +1390,29 @@ static int local_destroy(struct provider *p, const char *ref, char **cause)
 	return 0;
 }
 
+/* A shell for a local job: the user's shell in the job's working directory. */
+static int local_shell_target(struct provider *p, const char *ref, int worker,
+                              struct provider_shell *out, char **cause)
+{
+	char *port;
+
+	memset(out, 0, sizeof *out);
+	if (worker != 0)
+		return xcause(cause, "a local job has one worker (0), not %d", worker);
+	out->local = 1;
+	out->nworkers = 1;
+	out->dir = xprintf("%s/work", ref);
+	kvlist_init(&out->env);
+	kvlist_set(&out->env, "GANTRY_JOB_DIR", ref);
+	port = local_read_file(ref, "port");
+	if (port != NULL) {
+		port[strcspn(port, "\n")] = '\0';
+		kvlist_set(&out->env, "GANTRY_PORT", port);
+		free(port);
+	}
+	return 0;
+}
+
 const struct provider_ops local_provider_ops = {
     .name = "local",
     .open = local_open,
@@ -1402,4 +1425,5 @@ const struct provider_ops local_provider_ops = {
     .logs_close = local_logs_close,
     .list_owned = local_list_owned,
     .destroy = local_destroy,
+    .shell_target = local_shell_target,
 };

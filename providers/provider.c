@@ -31,3 +31,23 @@ void provider_launch_result_clear(struct provider_launch_result *r)
 	free(r->url);
 	memset(r, 0, sizeof *r);
 }
+
+static void provider_target_clear(struct ssh_target *t)
+{
+	free((char *)t->host);
+	free((char *)t->user);
+	free((char *)t->key_file);
+	free((char *)t->known_hosts);
+}
+
+void provider_shell_clear(struct provider_shell *s)
+{
+	if (s == NULL)
+		return;
+	free(s->dir);
+	free(s->host_name);
+	provider_target_clear(&s->target);
+	provider_target_clear(&s->jump_target);
+	kvlist_free(&s->env);
+	memset(s, 0, sizeof *s);
+}

@@ -48,11 +48,11 @@ struct provider_job_spec {
 	int fixed_port;           /* nonzero: use this port instead of picking one */
 	const char *readiness_path; /* endpoints/notebooks: HTTP GET path that must answer 2xx */
 	int readiness_timeout_s;
-	int gpus;           /* GPUs to assign per node ($GANTRY_GPUS) */
+	int gpus;             /* GPUs to assign per node ($GANTRY_GPUS) */
 	const char *gpu_type; /* accelerator name the template asked for ("H100"), or NULL */
 	int gpu_shared;       /* the template allows sharing GPUs with other jobs */
 	int nodes;            /* workers (multi-node: rank, world size, master address in env) */
-	long max_runtime_s; /* seconds before the job is stopped (limits.max_runtime); 0 = none */
+	long max_runtime_s;   /* seconds before the job is stopped (limits.max_runtime); 0 = none */
 };
 
 struct provider_launch_result {
@@ -100,7 +100,8 @@ struct provider_shell {
 	char *dir;       /* working directory (local) or the job's directory on the worker */
 	char *host_name; /* worker's name ("gpu1"), or NULL for local */
 	int nworkers;    /* workers the job has */
-	/* SSH target (strings heap, owned here); jump points at jump_target or is NULL */
+	/* SSH target: host, user, key_file, known_hosts are heap strings owned here (cast
+	 * away const to free); target.jump points at jump_target or is NULL */
 	struct ssh_target target;
 	struct ssh_target jump_target;
 	struct kvlist env; /* local: the job's environment */

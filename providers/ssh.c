@@ -1,1 +1,2008 @@
-/* ssh.c: placeholder, being written */
+/* ssh.c: the `ssh` provider: jobs on a fleet of on-prem hosts reached over SSH.
+ *
+ * Settings (config.yaml, flattened; defaults in brackets): user [login name], key [agent,
+ * then ~/.ssh/id_ed25519, id_ecdsa], known_hosts [~/.ssh/known_hosts], dir [.gantry, under
+ * the remote home], connect_timeout_ms [5000], io_timeout_ms [20000], poll_ms [2000: the
+ * oldest status snapshot an answer may use], rate_gpu_hour, rate_cpu_hour [unset =
+ * unpriced], jump.{address,port,user,key}, and hosts.N.{name, address, port [22], user,
+ * key, dir, gpus [0], gpu_type [H100], rate_gpu_hour, labels.*}. See ssh_conf.c.
+ *
+ * Threads: each host has an async queue (one worker thread, created on first use) that owns
+ * the host's SSH session; everything here runs on the loop and only hands work to those
+ * threads. open() touches no network. The remote side is described in ssh_remote.c.
+ *
+ * Refs are "JOB_ID@host1[,host2...]" (multi-node jobs name every host, rank order).
+ * Status, telemetry and GPU occupancy come from one status sweep per host (one exec),
+ * reused for poll_ms; a launch, stop or destroy on a host makes its snapshot stale. */
+#include "providers/ssh.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "core/async.h"
+#include "core/loop.h"
+#include "core/template.h"
+#include "core/xmalloc.h"
+#include "providers/ssh_internal.h"
+
+#define SSHP_LOG_MAX       1048576 /* bytes fetched per log poll */
+#define SSHP_LOG_POLL_MS   500
+#define SSHP_LOG_SKIP_KEEP 16384 /* bytes kept when a followed tail skips ahead */
+#define SSHP_LAUNCH_EXTRA  45000 /* ms on top of io_timeout for a launch (lock wait) */
+#define SSHP_STALE_LAUNCH  60    /* s: a job dir without a wrapper this old never launched */
+
+struct sshp_host {
+	struct provider *p;
+	size_t idx;
+	const struct ssh_conf_host *conf;
+	struct ssh_hosts_conn conn; /* owned by the queue's thread */
+	struct async_queue *q;      /* created on first use */
+	char *status_cmd1, *status_cmd2; /* sweep with one / two CPU samples (immutable) */
+	/* loop side */
+	int sweeping;
+	int swept;           /* a sweep has finished */
+	uint64_t swept_mono; /* when (monotonic ms) */
+	int stale;           /* a launch/stop/destroy made the snapshot outdated */
+	int ok;              /* the last sweep reached the host */
+	int ever_ok;
+	char *reason;            /* why it was not reached ("gpu1 unreachable: ...") */
+	struct ssh_sweep_result res; /* last successful sweep */
+	int64_t at_ms;               /* wall time of res */
+	int64_t last_contact_ms;
+	int health; /* -1 unknown, 0 down, 1 up */
+};
+
+/* Something waiting for fresh snapshots of some hosts. */
+struct sshp_waiter {
+	unsigned char *need;
+	size_t remaining;
+	void (*fn)(struct provider *p, void *ctx);
+	void *ctx;
+	struct sshp_waiter *next;
+};
+
+struct provider_logs {
+	struct provider *p;
+	struct sshp_host *h;
+	char *id;
+	int64_t off;
+	int64_t tail;
+	int follow;
+	int first;
+	provider_log_cb cb;
+	void *arg;
+	struct loop_timer *timer; /* one-shot */
+	int inflight;
+	int done;
+	int in_cb;
+	int closed;
+	int down_noted;
+	struct provider_logs *next;
+};
+
+struct provider {
+	char *name;
+	struct loop *loop;
+	struct ssh_conf conf;
+	struct sshp_host *hosts;
+	size_t nhosts;
+	void (*notify)(void *arg, const char *provider, int healthy, const char *message);
+	void *notify_arg;
+	struct sshp_waiter *waiters;
+	struct provider_logs *logs;
+	int notify_waiting; /* a sweep asked for by hosts()/offer() will notify */
+	int closing;
+};
+
+/* Synchronous operations (list_owned, destroy) wait for worker threads on this. */
+struct sshp_sync {
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	int remaining; /* mu */
+	int refs;      /* loop thread only */
+};
+
+/* One command on one host. */
+struct sshp_op {
+	struct sshp_host *h;
+	int sweep; /* parse the output as a status sweep */
+	char *cmd;
+	char *in;
+	int timeout_ms;
+	/* results, written on the worker thread */
+	int exec_rc; /* ssh_hosts_exec: -1 = host unreachable */
+	int rc;      /* -1: exec failed or the sweep output was not understood */
+	char *cause;
+	struct ssh_exec_result r;
+	struct ssh_sweep_result res;
+	int64_t last_contact_ms;
+	/* completion on the loop */
+	void (*done)(struct sshp_op *op, int cancelled);
+	void *ctx;
+	struct sshp_sync *sync;
+	int finished; /* sync->mu */
+};
+
+static void sshp_sweep_start(struct sshp_host *h);
+
+/* ---- small helpers ---- */
+
+static int sshp_id_ok(const char *s, size_t len)
+{
+	if (len == 0 || len > 128 || s[0] == '.' || s[0] == '-')
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_' && s[i] != '.')
+			return 0;
+	return 1;
+}
+
+/* Splits "ID@h1,h2" into the id and host indices. */
+static int sshp_parse_ref(struct provider *p, const char *ref, char **id, size_t **hosts,
+                          size_t *n, char **cause)
+{
+	const char *at = ref != NULL ? strchr(ref, '@') : NULL;
+	const char *s;
+
+	*id = NULL;
+	*hosts = NULL;
+	*n = 0;
+	if (at == NULL || !sshp_id_ok(ref, (size_t)(at - ref)) || at[1] == '\0')
+		return xcause(cause, "'%s' is not a job of the ssh provider %s (expected JOB@HOST)",
+		              ref != NULL ? ref : "(none)", p->name);
+	for (s = at + 1;;) {
+		size_t len = strcspn(s, ",");
+		int i = ssh_conf_host_index(&p->conf, s, len);
+
+		if (i < 0) {
+			xcause(cause, "job %.*s runs on host '%.*s', which %s does not configure",
+			       (int)(at - ref), ref, (int)len, s, p->name);
+			free(*hosts);
+			*hosts = NULL;
+			*n = 0;
+			return -1;
+		}
+		*hosts = xreallocarray(*hosts, *n + 1, sizeof **hosts);
+		(*hosts)[(*n)++] = (size_t)i;
+		if (s[len] == '\0')
+			break;
+		s += len + 1;
+	}
+	*id = xstrndup(ref, (size_t)(at - ref));
+	return 0;
+}
+
+/* Case-insensitive: want ("h100") names have ("H100", "NVIDIA H100 80GB"); "any" = all. */
+static int sshp_type_matches(const char *want, const char *have)
+{
+	size_t n;
+
+	if (want == NULL || *want == '\0' || strcasecmp(want, "any") == 0)
+		return 1;
+	if (have == NULL)
+		return 0;
+	n = strlen(want);
+	for (const char *c = have; *c != '\0'; c++)
+		if (strncasecmp(c, want, n) == 0)
+			return 1;
+	return 0;
+}
+
+static struct ssh_job_facts *sshp_find_job(struct sshp_host *h, const char *id)
+{
+	if (!h->ever_ok)
+		return NULL;
+	for (size_t i = 0; i < h->res.njobs; i++)
+		if (strcmp(h->res.jobs[i].id, id) == 0)
+			return &h->res.jobs[i];
+	return NULL;
+}
+
+/* The job still holds its GPUs (its group lives, or it is starting). */
+static int sshp_job_busy(const struct ssh_job_facts *f)
+{
+	if (f->alive)
+		return 1;
+	if (f->has_exit)
+		return 0;
+	return f->wrapper || (!f->has_wrapper && f->age_s < SSHP_STALE_LAUNCH);
+}
+
+/* Marks the GPU indices in list ("0,3") in used[0..total). */
+static void sshp_mark_gpus(const char *list, unsigned char *used, int total)
+{
+	const char *s = list;
+
+	while (s != NULL && *s != '\0') {
+		char *end;
+		long v = strtol(s, &end, 10);
+
+		if (end != s && v >= 0 && v < total)
+			used[v] = 1;
+		s = strchr(s, ',');
+		if (s != NULL)
+			s++;
+	}
+}
+
+/* GPUs of h not held by a job, from its last snapshot (its configured total before one). */
+static int sshp_free_gpus(struct sshp_host *h)
+{
+	int total = h->conf->gpus, nfree = 0;
+	unsigned char *used;
+
+	if (!h->ever_ok || total <= 0)
+		return total > 0 ? total : 0;
+	used = xcalloc((size_t)total, 1);
+	for (size_t i = 0; i < h->res.njobs; i++)
+		if (sshp_job_busy(&h->res.jobs[i]))
+			sshp_mark_gpus(h->res.jobs[i].gpus, used, total);
+	for (int i = 0; i < total; i++)
+		nfree += !used[i];
+	free(used);
+	return nfree;
+}
+
+static int sshp_all_healthy(struct provider *p)
+{
+	for (size_t i = 0; i < p->nhosts; i++)
+		if (p->hosts[i].health == 0)
+			return 0;
+	return 1;
+}
+
+/* Reports a host going down or coming back. */
+static void sshp_health(struct sshp_host *h, int up, const char *why)
+{
+	struct provider *p = h->p;
+	int was = h->health;
+	char *msg;
+
+	h->health = up;
+	if (p->notify == NULL || p->closing || was == up)
+		return;
+	if (up && was == -1)
+		return;
+	msg = up ? xprintf("%s is back", h->conf->name)
+	         : xstrdup(why != NULL ? why : "unreachable");
+	p->notify(p->notify_arg, p->name, sshp_all_healthy(p), msg);
+	free(msg);
+}
+
+/* ---- operations on the host threads ---- */
+
+static void sshp_op_free(struct sshp_op *op)
+{
+	free(op->cmd);
+	free(op->in);
+	free(op->cause);
+	ssh_exec_result_clear(&op->r);
+	ssh_hosts_sweep_clear(&op->res);
+	free(op);
+}
+
+static void sshp_op_work(void *arg)
+{
+	struct sshp_op *op = arg;
+	struct ssh_hosts_conn *c = &op->h->conn;
+	const char *cmd = op->cmd;
+
+	/* the first sweep samples the CPU twice; later ones compare with the previous sample */
+	if (op->sweep)
+		cmd = c->have_cpu ? op->h->status_cmd1 : op->h->status_cmd2;
+	op->exec_rc = ssh_hosts_exec(c, cmd, op->in, &op->r, op->timeout_ms, NULL, &op->cause);
+	op->rc = op->exec_rc;
+	if (op->rc == 0 && op->sweep &&
+	    ssh_hosts_parse_sweep(c, op->r.out != NULL ? op->r.out : "", &op->res, &op->cause) !=
+	        0) {
+		if (op->r.exit_status != 0) {
+			const char *e = op->r.errout != NULL ? op->r.errout : "";
+
+			free(op->cause);
+			op->cause = xprintf("%s: the status command failed (exit %d): %.*s",
+			                    c->name, op->r.exit_status, (int)strcspn(e, "\n"), e);
+		}
+		op->rc = -1;
+	}
+	op->last_contact_ms = c->last_contact_ms;
+	if (op->sync != NULL) {
+		pthread_mutex_lock(&op->sync->mu);
+		op->finished = 1;
+		op->sync->remaining--;
+		pthread_cond_broadcast(&op->sync->cond);
+		pthread_mutex_unlock(&op->sync->mu);
+	}
+}
+
+static void sshp_sync_unref(struct sshp_sync *s)
+{
+	if (--s->refs > 0)
+		return;
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cond);
+	free(s);
+}
+
+static void sshp_op_done(void *arg, int cancelled)
+{
+	struct sshp_op *op = arg;
+
+	if (!cancelled) {
+		op->h->last_contact_ms = op->last_contact_ms;
+		if (op->exec_rc == 0)
+			sshp_health(op->h, 1, NULL);
+		else
+			sshp_health(op->h, 0, op->cause);
+	}
+	if (op->done != NULL)
+		op->done(op, cancelled);
+	if (op->sync != NULL)
+		sshp_sync_unref(op->sync);
+	sshp_op_free(op);
+}
+
+static struct sshp_op *sshp_op_new(struct sshp_host *h, char *cmd, char *in, int timeout_ms)
+{
+	struct sshp_op *op = xcalloc(1, sizeof *op);
+
+	op->h = h;
+	op->cmd = cmd;
+	op->in = in;
+	op->timeout_ms = timeout_ms;
+	return op;
+}
+
+static void sshp_op_submit(struct sshp_op *op)
+{
+	struct sshp_host *h = op->h;
+
+	if (h->q == NULL) {
+		char name[16];
+
+		snprintf(name, sizeof name, "ssh:%s", h->conf->name);
+		h->q = async_queue_new(h->p->loop, name);
+	}
+	async_queue_submit(h->q, sshp_op_work, sshp_op_done, op);
+}
+
+/* Runs ops (one per host) and waits for their work to finish on this thread. Returns 0 when
+ * all finished; the ops stay readable until the loop runs again. */
+static int sshp_sync_run(struct provider *p, struct sshp_op **ops, size_t n, char **cause)
+{
+	struct sshp_sync *s = xcalloc(1, sizeof *s);
+	int64_t limit_ms = 2 * (int64_t)(p->conf.connect_timeout_ms + p->conf.io_timeout_ms) +
+	                   SSHP_LAUNCH_EXTRA + 5000;
+	struct timespec until;
+	int rc = 0;
+
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cond, NULL);
+	s->remaining = (int)n;
+	s->refs = (int)n + 1;
+	for (size_t i = 0; i < n; i++) {
+		ops[i]->sync = s;
+		sshp_op_submit(ops[i]);
+	}
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += limit_ms / 1000;
+	pthread_mutex_lock(&s->mu);
+	while (s->remaining > 0)
+		if (pthread_cond_timedwait(&s->cond, &s->mu, &until) == ETIMEDOUT)
+			break;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if (!ops[i]->finished)
+			rc = xcause(cause, "%s: no answer within %lld s", ops[i]->h->conf->name,
+			            (long long)(limit_ms / 1000));
+	pthread_mutex_unlock(&s->mu);
+	sshp_sync_unref(s);
+	return rc;
+}
+
+/* ---- status sweeps and waiters ---- */
+
+/* The snapshot of h may answer now. */
+static int sshp_fresh(struct sshp_host *h)
+{
+	return h->swept && !h->stale &&
+	       loop_now_ms() - h->swept_mono <= (uint64_t)h->p->conf.poll_ms;
+}
+
+static void sshp_waiters_host_done(struct provider *p, size_t idx)
+{
+	struct sshp_waiter **pp = &p->waiters, *ready = NULL, **rtail = &ready, *w;
+
+	while ((w = *pp) != NULL) {
+		if (w->need[idx]) {
+			w->need[idx] = 0;
+			w->remaining--;
+		}
+		if (w->remaining == 0) {
+			*pp = w->next;
+			w->next = NULL;
+			*rtail = w;
+			rtail = &w->next;
+		} else {
+			pp = &w->next;
+		}
+	}
+	while ((w = ready) != NULL) {
+		ready = w->next;
+		w->fn(p, w->ctx);
+		free(w->need);
+		free(w);
+	}
+}
+
+static void sshp_sweep_done(struct sshp_op *op, int cancelled)
+{
+	struct sshp_host *h = op->h;
+
+	h->sweeping = 0;
+	if (!cancelled) {
+		h->swept = 1;
+		h->swept_mono = loop_now_ms();
+		h->stale = 0;
+		h->ok = op->rc == 0;
+		free(h->reason);
+		h->reason = NULL;
+		if (h->ok) {
+			ssh_hosts_sweep_clear(&h->res);
+			h->res = op->res;
+			memset(&op->res, 0, sizeof op->res);
+			h->ever_ok = 1;
+			h->at_ms = loop_wall_ms();
+		} else {
+			h->reason = xstrdup(op->cause != NULL ? op->cause : "no answer");
+		}
+	}
+	sshp_waiters_host_done(h->p, h->idx);
+}
+
+static void sshp_sweep_start(struct sshp_host *h)
+{
+	struct sshp_op *op;
+
+	if (h->sweeping || h->p->closing)
+		return;
+	h->sweeping = 1;
+	op = sshp_op_new(h, NULL, xstrdup(ssh_remote_status_script),
+	                 h->p->conf.io_timeout_ms);
+	op->sweep = 1;
+	op->done = sshp_sweep_done;
+	sshp_op_submit(op);
+}
+
+/* Calls fn once every host in mask has a fresh snapshot (at once when they all do). */
+static void sshp_wait(struct provider *p, const unsigned char *mask,
+                      void (*fn)(struct provider *p, void *ctx), void *ctx)
+{
+	struct sshp_waiter *w = xcalloc(1, sizeof *w);
+
+	w->need = xcalloc(p->nhosts, 1);
+	w->fn = fn;
+	w->ctx = ctx;
+	for (size_t i = 0; i < p->nhosts && !p->closing; i++) {
+		if (!mask[i] || sshp_fresh(&p->hosts[i]))
+			continue;
+		w->need[i] = 1;
+		w->remaining++;
+	}
+	if (w->remaining == 0) {
+		free(w->need);
+		free(w);
+		fn(p, ctx);
+		return;
+	}
+	w->next = p->waiters;
+	p->waiters = w;
+	for (size_t i = 0; i < p->nhosts; i++)
+		if (w->need[i])
+			sshp_sweep_start(&p->hosts[i]);
+}
+
+static unsigned char *sshp_mask(struct provider *p, const size_t *hosts, size_t n)
+{
+	unsigned char *m = xcalloc(p->nhosts, 1);
+
+	for (size_t i = 0; i < n; i++)
+		m[hosts[i]] = 1;
+	if (hosts == NULL)
+		memset(m, 1, p->nhosts);
+	return m;
+}
+
+static void sshp_notify_swept(struct provider *p, void *ctx)
+{
+	(void)ctx;
+	p->notify_waiting = 0;
+	if (!p->closing && p->notify != NULL)
+		p->notify(p->notify_arg, p->name, sshp_all_healthy(p), NULL);
+}
+
+/* A stale cache asks for a sweep of mask's hosts; notify says when it is done. */
+static void sshp_refresh_cache(struct provider *p, const unsigned char *mask)
+{
+	int stale = 0;
+
+	for (size_t i = 0; i < p->nhosts; i++)
+		if (mask[i] && !sshp_fresh(&p->hosts[i]))
+			stale = 1;
+	if (!stale || p->notify_waiting || p->closing)
+		return;
+	p->notify_waiting = 1;
+	sshp_wait(p, mask, sshp_notify_swept, NULL);
+}
+
+/* ---- open / close ---- */
+
+static int sshp_open(const struct provider_config *cfg, struct provider **out, char **cause)
+{
+	struct provider *p;
+	const char *name = cfg->name != NULL ? cfg->name : "ssh";
+
+	if (cfg->loop == NULL)
+		return xcause(cause, "%s: no event loop", name);
+	p = xcalloc(1, sizeof *p);
+	if (ssh_conf_parse(cfg->settings, cfg->settings_pos, name, &p->conf, cause) != 0) {
+		free(p);
+		return -1;
+	}
+	p->name = xstrdup(name);
+	p->loop = cfg->loop;
+	p->notify = cfg->notify;
+	p->notify_arg = cfg->notify_arg;
+	p->nhosts = p->conf.nhosts;
+	p->hosts = xcalloc(p->nhosts, sizeof *p->hosts);
+	for (size_t i = 0; i < p->nhosts; i++) {
+		struct sshp_host *h = &p->hosts[i];
+
+		h->p = p;
+		h->idx = i;
+		h->conf = &p->conf.hosts[i];
+		h->health = -1;
+		ssh_hosts_conn_init(&h->conn, &p->conf, i);
+		h->status_cmd1 = ssh_remote_command(h->conf->dir, "1", NULL);
+		h->status_cmd2 = ssh_remote_command(h->conf->dir, "2", NULL);
+	}
+	*out = p;
+	return 0;
+}
+
+static void sshp_logs_free(struct provider_logs *lg);
+
+static void sshp_close(struct provider *p)
+{
+	if (p == NULL)
+		return;
+	p->closing = 1;
+	for (struct provider_logs *lg = p->logs, *next; lg != NULL; lg = next) {
+		next = lg->next;
+		lg->closed = 1;
+		if (!lg->inflight && !lg->in_cb)
+			sshp_logs_free(lg);
+	}
+	for (size_t i = 0; i < p->nhosts; i++) {
+		if (p->hosts[i].q != NULL)
+			async_queue_free(p->hosts[i].q);
+		p->hosts[i].q = NULL;
+	}
+	while (p->waiters != NULL) {
+		struct sshp_waiter *w = p->waiters;
+
+		p->waiters = w->next;
+		w->fn(p, w->ctx);
+		free(w->need);
+		free(w);
+	}
+	while (p->logs != NULL)
+		sshp_logs_free(p->logs);
+	for (size_t i = 0; i < p->nhosts; i++) {
+		struct sshp_host *h = &p->hosts[i];
+
+		ssh_hosts_conn_close(&h->conn);
+		ssh_hosts_sweep_clear(&h->res);
+		free(h->reason);
+		free(h->status_cmd1);
+		free(h->status_cmd2);
+	}
+	free(p->hosts);
+	ssh_conf_free(&p->conf);
+	free(p->name);
+	free(p);
+}
+
+/* ---- job status ---- */
+
+static char *sshp_with_log(const struct ssh_job_facts *f, char *reason)
+{
+	char *r;
+
+	if (f->lastlog == NULL || f->lastlog[0] == '\0')
+		return reason;
+	r = xprintf("%s: %s", reason, f->lastlog);
+	free(reason);
+	return r;
+}
+
+/* The state of one job directory, as the local provider would judge it. */
+static void sshp_facts_status(struct sshp_host *h, const struct ssh_job_facts *f,
+                              struct provider_status *st)
+{
+	int v;
+
+	memset(st, 0, sizeof *st);
+	if (f->has_exit) {
+		if (f->exit != NULL && sscanf(f->exit, "exited %d", &v) == 1) {
+			st->has_exit = 1;
+			st->exit_code = v;
+		} else if (f->exit != NULL && sscanf(f->exit, "signal %d", &v) == 1) {
+			st->has_exit = 1;
+			st->exit_code = -v;
+		}
+		if (f->stop) {
+			st->state = JOB_STOPPED;
+			st->reason = xstrdup(f->has_pid ? "stopped" : "stopped before it started");
+		} else if (f->ready_failed != NULL) {
+			st->state = JOB_FAILED;
+			st->reason = xstrdup(f->ready_failed);
+		} else if (f->runtime_exceeded != NULL) {
+			st->state = JOB_FAILED;
+			st->reason = xstrdup(f->runtime_exceeded);
+		} else if (st->has_exit && st->exit_code == 0) {
+			st->state = JOB_SUCCEEDED;
+			st->reason = xstrdup("exited with status 0");
+		} else if (st->has_exit && st->exit_code > 0) {
+			st->state = JOB_FAILED;
+			st->reason = sshp_with_log(f, xprintf("exited with status %d", st->exit_code));
+		} else if (st->has_exit) {
+			st->state = JOB_FAILED;
+			st->reason = sshp_with_log(f, xprintf("killed by signal %d", -st->exit_code));
+		} else {
+			st->state = JOB_FAILED;
+			st->reason = xstrdup("the job ended; its exit status is unreadable");
+		}
+		return;
+	}
+	if (f->alive || (f->wrapper && f->has_pid)) {
+		int ready = !f->readiness || f->ready;
+
+		st->state = ready ? JOB_RUNNING : JOB_STARTING;
+		if (!f->wrapper)
+			st->reason = xprintf("the job's wrapper on %s died; the job is still "
+			                     "watched by its process group",
+			                     h->conf->name);
+		else if (!ready)
+			st->reason = xstrdup("waiting for the readiness probe");
+		return;
+	}
+	if (f->wrapper || (!f->has_wrapper && f->age_s < SSHP_STALE_LAUNCH)) {
+		st->state = JOB_STARTING;
+		st->reason = xstrdup("starting");
+		return;
+	}
+	if (!f->has_wrapper) {
+		st->state = JOB_FAILED;
+		st->reason = xprintf("the launch on %s never completed", h->conf->name);
+	} else if (f->stop) {
+		st->state = JOB_STOPPED;
+		st->reason = xstrdup("stopped; exit status unknown (its process is gone)");
+	} else {
+		st->state = JOB_FAILED;
+		st->reason = xprintf("process gone without an exit status (on %s; rebooted or "
+		                     "killed?)",
+		                     h->conf->name);
+	}
+}
+
+/* One rank's status from its host's snapshot. */
+static void sshp_rank_status(struct sshp_host *h, const char *id, struct provider_status *st)
+{
+	const struct ssh_job_facts *f;
+
+	memset(st, 0, sizeof *st);
+	if (!h->ok) {
+		st->state = JOB_UNKNOWN;
+		st->reason = xstrdup(h->reason != NULL ? h->reason : "unreachable");
+		return;
+	}
+	f = sshp_find_job(h, id);
+	if (f == NULL) {
+		st->state = JOB_FAILED;
+		st->reason = xprintf("job directory %s/jobs/%s vanished on %s", h->conf->dir, id,
+		                     h->conf->name);
+		return;
+	}
+	sshp_facts_status(h, f, st);
+}
+
+/* Combines the ranks of a multi-node job (rank 0 first): unknown if a host cannot be
+ * reached; once every rank ended, failed > stopped > succeeded; else the job runs (starting
+ * while a rank starts). */
+static void sshp_job_status(struct provider *p, const char *id, const size_t *hosts, size_t n,
+                            struct provider_status *out)
+{
+	struct provider_status *st = xcalloc(n, sizeof *st);
+	size_t unknown = n, failed = n, stopped = n, starting = n, running = n, ended = 0, pick;
+
+	for (size_t i = 0; i < n; i++) {
+		sshp_rank_status(&p->hosts[hosts[i]], id, &st[i]);
+		if (st[i].state == JOB_UNKNOWN && unknown == n)
+			unknown = i;
+		if (st[i].state == JOB_FAILED && failed == n)
+			failed = i;
+		if (st[i].state == JOB_STOPPED && stopped == n)
+			stopped = i;
+		if (st[i].state == JOB_STARTING && starting == n)
+			starting = i;
+		if (st[i].state == JOB_RUNNING && running == n)
+			running = i;
+		ended += job_state_terminal(st[i].state) != 0;
+	}
+	memset(out, 0, sizeof *out);
+	if (n == 1) {
+		*out = st[0];
+		memset(&st[0], 0, sizeof st[0]);
+		free(st);
+		return;
+	}
+	if (unknown != n)
+		pick = unknown;
+	else if (ended == n)
+		pick = failed != n ? failed : stopped != n ? stopped : 0;
+	else
+		pick = starting != n ? starting : running;
+	out->state = st[pick].state;
+	out->has_exit = st[0].has_exit;
+	out->exit_code = st[0].exit_code;
+	if (st[pick].reason != NULL)
+		out->reason = xprintf("rank %zu on %s: %s", pick, p->hosts[hosts[pick]].conf->name,
+		                      st[pick].reason);
+	if (failed != n && failed != pick) {
+		char *r = xprintf("%s%srank %zu on %s failed: %s",
+		                  out->reason != NULL ? out->reason : "",
+		                  out->reason != NULL ? "; " : "", failed,
+		                  p->hosts[hosts[failed]].conf->name,
+		                  st[failed].reason != NULL ? st[failed].reason : "");
+
+		free(out->reason);
+		out->reason = r;
+	}
+	for (size_t i = 0; i < n; i++)
+		provider_status_clear(&st[i]);
+	free(st);
+}
+
+struct sshp_refresh {
+	char *id;
+	size_t *hosts;
+	size_t n;
+	provider_status_cb cb;
+	void *arg;
+};
+
+static void sshp_refresh_ready(struct provider *p, void *ctx)
+{
+	struct sshp_refresh *r = ctx;
+	struct provider_status st;
+
+	if (p->closing) {
+		r->cb(r->arg, -1, NULL, "the ssh provider is closing");
+	} else {
+		sshp_job_status(p, r->id, r->hosts, r->n, &st);
+		r->cb(r->arg, 0, &st, NULL);
+		provider_status_clear(&st);
+	}
+	free(r->id);
+	free(r->hosts);
+	free(r);
+}
+
+static int sshp_refresh(struct provider *p, const char *job_id, const char *ref,
+                        provider_status_cb cb, void *arg, char **cause)
+{
+	struct sshp_refresh *r = xcalloc(1, sizeof *r);
+	unsigned char *mask;
+
+	if (sshp_parse_ref(p, ref, &r->id, &r->hosts, &r->n, cause) != 0) {
+		free(r);
+		return -1;
+	}
+	if (job_id != NULL && strcmp(job_id, r->id) != 0) {
+		xcause(cause, "ref %s names job %s, not %s", ref, r->id, job_id);
+		free(r->id);
+		free(r->hosts);
+		free(r);
+		return -1;
+	}
+	r->cb = cb;
+	r->arg = arg;
+	mask = sshp_mask(p, r->hosts, r->n);
+	sshp_wait(p, mask, sshp_refresh_ready, r);
+	free(mask);
+	return 0;
+}
+
+/* ---- launch ---- */
+
+struct sshp_launch {
+	struct provider *p;
+	char *job_id, *idem_key, *name, *owner, *script, *readiness_path, *gpu_type;
+	struct kvlist env;
+	enum job_kind kind;
+	int want_port, fixed_port, readiness_timeout_s, gpus, gpu_shared, nodes;
+	long max_runtime_s;
+	provider_launch_cb cb;
+	void *arg;
+	size_t *cand; /* candidate hosts, best first */
+	size_t ncand, next;
+	char *notes; /* why hosts were passed over */
+	/* multi-node */
+	char *hostlist;
+	int master_port;
+	int port0;
+	size_t pending;
+	int phase; /* 0: rank 0 launching, 1: the other ranks */
+	int failed;
+	char *fail_cause;
+	unsigned char *launched; /* per rank */
+};
+
+static void sshp_launch_free(struct sshp_launch *l)
+{
+	free(l->job_id);
+	free(l->idem_key);
+	free(l->name);
+	free(l->owner);
+	free(l->script);
+	free(l->readiness_path);
+	free(l->gpu_type);
+	kvlist_free(&l->env);
+	free(l->cand);
+	free(l->notes);
+	free(l->hostlist);
+	free(l->fail_cause);
+	free(l->launched);
+	free(l);
+}
+
+static char *sshp_dupnull(const char *s)
+{
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
+static void sshp_note(struct sshp_launch *l, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void sshp_note(struct sshp_launch *l, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg, *next;
+
+	va_start(ap, fmt);
+	msg = xvprintf(fmt, ap);
+	va_end(ap);
+	next = l->notes == NULL ? msg : xprintf("%s, %s", l->notes, msg);
+	if (next != msg) {
+		free(msg);
+		free(l->notes);
+	}
+	l->notes = next;
+}
+
+/* "gpu2: unreachable: connection refused (never reached)" from "gpu2 unreachable: ...". */
+static void sshp_note_down(struct sshp_launch *l, struct sshp_host *h, const char *cause)
+{
+	size_t n = strlen(h->conf->name);
+
+	if (cause != NULL && strncmp(cause, h->conf->name, n) == 0 && cause[n] == ' ')
+		sshp_note(l, "%s: %s", h->conf->name, cause + n + 1);
+	else
+		sshp_note(l, "%s: %s", h->conf->name, cause != NULL ? cause : "unreachable");
+}
+
+static void sshp_launch_fail(struct sshp_launch *l, const char *cause)
+{
+	l->cb(l->arg, -1, NULL, cause);
+	sshp_launch_free(l);
+}
+
+/* "no host has 2 free H100 (gpu1: 1 free, gpu2: unreachable: ...)". */
+static void sshp_launch_fail_capacity(struct sshp_launch *l)
+{
+	char *what = l->gpus > 0 ? xprintf("no host has %d free %s", l->gpus,
+	                                   l->gpu_type != NULL ? l->gpu_type : "GPU")
+	                         : xstrdup("no host can take the job");
+	char *msg;
+
+	if (l->nodes > 1) {
+		free(what);
+		what = l->gpus > 0 ? xprintf("fewer than %d hosts have %d free %s", l->nodes,
+		                             l->gpus, l->gpu_type != NULL ? l->gpu_type : "GPU")
+		                   : xprintf("fewer than %d hosts can take the job", l->nodes);
+	}
+	msg = l->notes != NULL ? xprintf("%s (%s)", what, l->notes) : xstrdup(what);
+	sshp_launch_fail(l, msg);
+	free(msg);
+	free(what);
+}
+
+static void sshp_launch_report(struct sshp_launch *l, const char *ref, int port,
+                               struct sshp_host *h0)
+{
+	struct provider_launch_result res;
+
+	memset(&res, 0, sizeof res);
+	res.ref = xstrdup(ref);
+	res.port = port;
+	if (port > 0)
+		res.url = xprintf("http://%s:%d/", h0->conf->address, port);
+	l->cb(l->arg, 0, &res, NULL);
+	provider_launch_result_clear(&res);
+}
+
+/* A retry of a launch that already happened: the job's directories are on some hosts. */
+static int sshp_launch_existing(struct sshp_launch *l)
+{
+	struct provider *p = l->p;
+	size_t *order = NULL, n = 0;
+	char *ref = NULL;
+	int port = 0;
+
+	for (size_t i = 0; i < p->nhosts; i++) {
+		struct ssh_job_facts *f = sshp_find_job(&p->hosts[i], l->job_id);
+		const char *key;
+
+		if (f == NULL)
+			continue;
+		key = kvlist_get(&f->meta, "idem_key");
+		if (key == NULL || l->idem_key == NULL || strcmp(key, l->idem_key) != 0) {
+			char *msg = xprintf("job %s already exists on %s for another launch",
+			                    l->job_id, p->hosts[i].conf->name);
+
+			free(order);
+			sshp_launch_fail(l, msg);
+			free(msg);
+			return 1;
+		}
+		order = xreallocarray(order, n + 1, sizeof *order);
+		order[n++] = i;
+	}
+	if (n == 0)
+		return 0;
+	/* rank order from meta */
+	for (size_t i = 1; i < n; i++) {
+		for (size_t k = i; k > 0; k--) {
+			const char *a = kvlist_get(&sshp_find_job(&p->hosts[order[k - 1]], l->job_id)
+			                                ->meta,
+			                           "rank");
+			const char *b =
+			    kvlist_get(&sshp_find_job(&p->hosts[order[k]], l->job_id)->meta, "rank");
+			size_t t;
+
+			if (atoi(a != NULL ? a : "0") <= atoi(b != NULL ? b : "0"))
+				break;
+			t = order[k];
+			order[k] = order[k - 1];
+			order[k - 1] = t;
+		}
+	}
+	ref = xprintf("%s@", l->job_id);
+	for (size_t i = 0; i < n; i++) {
+		char *next = xprintf("%s%s%s", ref, i > 0 ? "," : "", p->hosts[order[i]].conf->name);
+
+		free(ref);
+		ref = next;
+	}
+	port = sshp_find_job(&p->hosts[order[0]], l->job_id)->port;
+	sshp_launch_report(l, ref, port, &p->hosts[order[0]]);
+	free(ref);
+	free(order);
+	sshp_launch_free(l);
+	return 1;
+}
+
+/* The launch script for host h as rank `rank`. */
+static struct sshp_op *sshp_launch_op(struct sshp_launch *l, struct sshp_host *h, int rank,
+                                      char **cause)
+{
+	struct provider *p = l->p;
+	struct ssh_remote_launch rl;
+	char *script;
+
+	memset(&rl, 0, sizeof rl);
+	rl.dir = h->conf->dir;
+	rl.job_id = l->job_id;
+	rl.idem_key = l->idem_key;
+	rl.name = l->name;
+	rl.owner = l->owner;
+	rl.kind = job_kind_name(l->kind);
+	rl.script = l->script != NULL ? l->script : "";
+	rl.env = &l->env;
+	rl.gpus = l->gpus;
+	rl.gpus_total = h->conf->gpus;
+	rl.gpu_shared = l->gpu_shared;
+	rl.want_port = rank == 0 ? l->want_port : 0;
+	rl.fixed_port = rank == 0 ? l->fixed_port : 0;
+	rl.readiness_path = rank == 0 ? l->readiness_path : NULL;
+	rl.readiness_timeout_s = l->readiness_timeout_s;
+	rl.max_runtime_s = l->max_runtime_s;
+	rl.rank = rank;
+	rl.world = l->nodes;
+	rl.master_addr = p->hosts[l->cand[0]].conf->address;
+	rl.master_port = l->master_port;
+	rl.hosts = l->hostlist != NULL ? l->hostlist : h->conf->name;
+	script = ssh_remote_launch_script(&rl, cause);
+	if (script == NULL)
+		return NULL;
+	return sshp_op_new(h, ssh_remote_command(h->conf->dir, NULL), script,
+	                   p->conf.io_timeout_ms + SSHP_LAUNCH_EXTRA);
+}
+
+/* Reads the launch script's answer: 1 launched, 0 no GPU, -1 failed (note set). */
+static int sshp_launch_answer(struct sshp_launch *l, struct sshp_op *op, int *port,
+                              int *master_port, char **why)
+{
+	const char *out = op->r.out != NULL ? op->r.out : "", *line;
+	struct sshp_host *h = op->h;
+
+	*why = NULL;
+	if (op->exec_rc != 0) {
+		*why = xstrdup(op->cause != NULL ? op->cause : "unreachable");
+		return -1;
+	}
+	line = strstr(out, "@@");
+	if (line != NULL && strncmp(line, "@@ok ", 5) == 0) {
+		const char *pt = strstr(line, " port="), *mp = strstr(line, " master_port=");
+
+		*port = pt != NULL ? atoi(pt + 6) : 0;
+		*master_port = mp != NULL ? atoi(mp + 13) : 0;
+		return 1;
+	}
+	if (line != NULL && strncmp(line, "@@nogpu ", 8) == 0) {
+		*why = xprintf("%s: %d free", h->conf->name, atoi(line + 8));
+		return 0;
+	}
+	if (line != NULL && strncmp(line, "@@err ", 6) == 0) {
+		*why = xprintf("%s: %.*s", h->conf->name, (int)strcspn(line + 6, "\n"), line + 6);
+		return -1;
+	}
+	{
+		const char *e = op->r.errout != NULL ? op->r.errout : "";
+
+		*why = xprintf("%s: the launch script failed (exit %d)%s%.*s", h->conf->name,
+		               op->r.exit_status, *e != '\0' ? ": " : "", (int)strcspn(e, "\n"),
+		               e);
+	}
+	(void)l;
+	return -1;
+}
+
+static void sshp_launch_try_next(struct sshp_launch *l);
+
+static void sshp_launch_one_done(struct sshp_op *op, int cancelled)
+{
+	struct sshp_launch *l = op->ctx;
+	int port = 0, mp = 0, rc;
+	char *why = NULL;
+
+	op->h->stale = 1;
+	if (cancelled) {
+		sshp_launch_fail(l, "the ssh provider closed before the launch ran");
+		return;
+	}
+	rc = sshp_launch_answer(l, op, &port, &mp, &why);
+	if (rc == 1) {
+		char *ref = xprintf("%s@%s", l->job_id, op->h->conf->name);
+
+		sshp_launch_report(l, ref, port, op->h);
+		free(ref);
+		sshp_launch_free(l);
+		free(why);
+		return;
+	}
+	if (op->exec_rc != 0)
+		sshp_note_down(l, op->h, why);
+	else
+		sshp_note(l, "%s", why);
+	free(why);
+	if (l->p->closing) {
+		sshp_launch_fail(l, "the ssh provider is closing");
+		return;
+	}
+	sshp_launch_try_next(l);
+}
+
+static void sshp_launch_try_next(struct sshp_launch *l)
+{
+	struct sshp_op *op;
+	char *cause = NULL;
+
+	if (l->next >= l->ncand) {
+		sshp_launch_fail_capacity(l);
+		return;
+	}
+	op = sshp_launch_op(l, &l->p->hosts[l->cand[l->next++]], 0, &cause);
+	if (op == NULL) {
+		sshp_launch_fail(l, cause);
+		free(cause);
+		return;
+	}
+	op->done = sshp_launch_one_done;
+	op->ctx = l;
+	sshp_op_submit(op);
+}
+
+/* Multi-node: a failed launch removes the ranks that did start. */
+static void sshp_launch_undo(struct sshp_launch *l)
+{
+	for (int r = 0; r < l->nodes; r++) {
+		struct sshp_host *h;
+
+		if (!l->launched[r])
+			continue;
+		h = &l->p->hosts[l->cand[r]];
+		h->stale = 1;
+		if (l->p->closing)
+			continue;
+		sshp_op_submit(sshp_op_new(h, ssh_remote_command(h->conf->dir, l->job_id, NULL),
+		                           xstrdup(ssh_remote_destroy_script),
+		                           l->p->conf.io_timeout_ms));
+	}
+}
+
+struct sshp_rank {
+	struct sshp_launch *l;
+	int rank;
+};
+
+static void sshp_launch_finish(struct sshp_launch *l)
+{
+	char *ref;
+
+	if (l->failed) {
+		sshp_launch_undo(l);
+		sshp_launch_fail(l, l->fail_cause);
+		return;
+	}
+	ref = xprintf("%s@%s", l->job_id, l->hostlist);
+	sshp_launch_report(l, ref, l->port0, &l->p->hosts[l->cand[0]]);
+	free(ref);
+	sshp_launch_free(l);
+}
+
+static void sshp_launch_rank_done(struct sshp_op *op, int cancelled)
+{
+	struct sshp_rank *rk = op->ctx;
+	struct sshp_launch *l = rk->l;
+	int port = 0, mp = 0, rc = -1;
+	char *why = NULL;
+
+	op->h->stale = 1;
+	if (!cancelled)
+		rc = sshp_launch_answer(l, op, &port, &mp, &why);
+	if (rc == 1) {
+		l->launched[rk->rank] = 1;
+	} else if (!l->failed) {
+		l->failed = 1;
+		l->fail_cause = cancelled ? xstrdup("the ssh provider closed during the launch")
+		                : rc == 0
+		                    ? xprintf("rank %d could not get its GPUs (%s)", rk->rank, why)
+		                    : xprintf("rank %d: %s", rk->rank, why);
+	}
+	free(why);
+	if (rk->rank == 0 && rc == 1) {
+		l->port0 = port;
+		l->master_port = mp;
+	}
+	free(rk);
+	if (--l->pending > 0)
+		return;
+	if (l->failed || l->p->closing || l->phase == 1) {
+		if (l->p->closing && !l->failed) {
+			l->failed = 1;
+			l->fail_cause = xstrdup("the ssh provider is closing");
+		}
+		sshp_launch_finish(l);
+		return;
+	}
+	/* rank 0 is up and named the master port: start the others together */
+	l->phase = 1;
+	for (int r = 1; r < l->nodes; r++) {
+		char *cause = NULL;
+		struct sshp_op *o = sshp_launch_op(l, &l->p->hosts[l->cand[r]], r, &cause);
+
+		if (o == NULL) {
+			l->failed = 1;
+			l->fail_cause = cause;
+			break;
+		}
+		rk = xcalloc(1, sizeof *rk);
+		rk->l = l;
+		rk->rank = r;
+		o->done = sshp_launch_rank_done;
+		o->ctx = rk;
+		l->pending++;
+		sshp_op_submit(o);
+	}
+	if (l->pending == 0)
+		sshp_launch_finish(l);
+}
+
+struct sshp_cand {
+	size_t idx;
+	int key1, key2;
+};
+
+static int sshp_cand_cmp(const void *a, const void *b)
+{
+	const struct sshp_cand *x = a, *y = b;
+
+	if (x->key1 != y->key1)
+		return x->key1 < y->key1 ? -1 : 1;
+	if (x->key2 != y->key2)
+		return x->key2 < y->key2 ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* Hosts that can take one node of l, best fit first. */
+static void sshp_launch_candidates(struct sshp_launch *l)
+{
+	struct provider *p = l->p;
+	struct sshp_cand *c = xcalloc(p->nhosts, sizeof *c);
+	size_t n = 0, typed = 0;
+
+	for (size_t i = 0; i < p->nhosts; i++) {
+		struct sshp_host *h = &p->hosts[i];
+		int nfree;
+
+		if (l->gpus > 0 && (h->conf->gpus == 0 ||
+		                    !sshp_type_matches(l->gpu_type, h->conf->gpu_type)))
+			continue;
+		typed++;
+		if (!h->ok) {
+			sshp_note_down(l, h, h->reason);
+			continue;
+		}
+		nfree = sshp_free_gpus(h);
+		if (l->gpus > 0 && nfree < l->gpus &&
+		    !(l->gpu_shared && h->conf->gpus >= l->gpus)) {
+			sshp_note(l, "%s: %d free", h->conf->name, nfree);
+			continue;
+		}
+		/* best fit: fewest free GPUs that suffice; a CPU job prefers small hosts */
+		c[n].idx = i;
+		c[n].key1 = l->gpus > 0 ? nfree : h->conf->gpus;
+		c[n].key2 = l->gpus > 0 ? h->conf->gpus : nfree;
+		n++;
+	}
+	if (typed == 0 && l->gpus > 0) {
+		for (size_t i = 0; i < p->nhosts; i++)
+			sshp_note(l, "%s: %s", p->hosts[i].conf->name,
+			          p->hosts[i].conf->gpus > 0 ? p->hosts[i].conf->gpu_type : "no GPU");
+	}
+	qsort(c, n, sizeof *c, sshp_cand_cmp);
+	l->cand = xcalloc(n + 1, sizeof *l->cand);
+	for (size_t i = 0; i < n; i++)
+		l->cand[i] = c[i].idx;
+	l->ncand = n;
+	free(c);
+}
+
+static void sshp_launch_ready(struct provider *p, void *ctx)
+{
+	struct sshp_launch *l = ctx;
+
+	if (p->closing) {
+		sshp_launch_fail(l, "the ssh provider is closing");
+		return;
+	}
+	if (sshp_launch_existing(l))
+		return;
+	sshp_launch_candidates(l);
+	if (l->nodes <= 1) {
+		sshp_launch_try_next(l);
+		return;
+	}
+	if (l->ncand < (size_t)l->nodes) {
+		sshp_launch_fail_capacity(l);
+		return;
+	}
+	l->hostlist = xstrdup(p->hosts[l->cand[0]].conf->name);
+	for (int r = 1; r < l->nodes; r++) {
+		char *next = xprintf("%s,%s", l->hostlist, p->hosts[l->cand[r]].conf->name);
+
+		free(l->hostlist);
+		l->hostlist = next;
+	}
+	l->launched = xcalloc((size_t)l->nodes, 1);
+	{
+		char *cause = NULL;
+		struct sshp_op *op = sshp_launch_op(l, &p->hosts[l->cand[0]], 0, &cause);
+		struct sshp_rank *rk;
+
+		if (op == NULL) {
+			sshp_launch_fail(l, cause);
+			free(cause);
+			return;
+		}
+		rk = xcalloc(1, sizeof *rk);
+		rk->l = l;
+		rk->rank = 0;
+		op->done = sshp_launch_rank_done;
+		op->ctx = rk;
+		l->pending = 1;
+		sshp_op_submit(op);
+	}
+}
+
+static int sshp_launch(struct provider *p, const struct provider_job_spec *spec,
+                       provider_launch_cb cb, void *arg, char **cause)
+{
+	struct sshp_launch *l;
+	unsigned char *mask;
+
+	if (spec->job_id == NULL || !sshp_id_ok(spec->job_id, strlen(spec->job_id)))
+		return xcause(cause, "%s: invalid job id '%s'", p->name,
+		              spec->job_id != NULL ? spec->job_id : "(none)");
+	if (spec->nodes > (int)p->nhosts)
+		return xcause(cause, "%s: the job wants %d nodes; the fleet has %zu hosts",
+		              p->name, spec->nodes, p->nhosts);
+	if (spec->env != NULL) {
+		for (size_t i = 0; i < spec->env->n; i++) {
+			const char *k = spec->env->keys[i];
+
+			if (!isalpha((unsigned char)k[0]) && k[0] != '_')
+				return xcause(cause, "environment variable name '%s' is not valid", k);
+			for (const char *c = k; *c != '\0'; c++)
+				if (!isalnum((unsigned char)*c) && *c != '_')
+					return xcause(cause,
+					              "environment variable name '%s' is not valid",
+					              k);
+		}
+	}
+	l = xcalloc(1, sizeof *l);
+	l->p = p;
+	l->job_id = xstrdup(spec->job_id);
+	l->idem_key = sshp_dupnull(spec->idem_key);
+	l->name = sshp_dupnull(spec->name);
+	l->owner = sshp_dupnull(spec->owner);
+	l->script = sshp_dupnull(spec->script);
+	l->readiness_path = sshp_dupnull(spec->readiness_path);
+	l->gpu_type = sshp_dupnull(spec->gpu_type);
+	kvlist_init(&l->env);
+	if (spec->env != NULL)
+		kvlist_copy(&l->env, spec->env);
+	l->kind = spec->kind;
+	l->want_port = spec->want_port;
+	l->fixed_port = spec->fixed_port;
+	l->readiness_timeout_s = spec->readiness_timeout_s;
+	l->gpus = spec->gpus > 0 ? spec->gpus : 0;
+	l->gpu_shared = spec->gpu_shared;
+	l->nodes = spec->nodes > 1 ? spec->nodes : 1;
+	l->max_runtime_s = spec->max_runtime_s;
+	l->cb = cb;
+	l->arg = arg;
+	mask = sshp_mask(p, NULL, 0);
+	sshp_wait(p, mask, sshp_launch_ready, l);
+	free(mask);
+	return 0;
+}
+
+/* ---- stop ---- */
+
+struct sshp_stop {
+	provider_done_cb cb;
+	void *arg;
+	size_t pending;
+	int delivered, ended;
+	char *err;
+};
+
+static void sshp_stop_done(struct sshp_op *op, int cancelled)
+{
+	struct sshp_stop *s = op->ctx;
+	const char *out = op->r.out != NULL ? op->r.out : "";
+
+	op->h->stale = 1;
+	if (cancelled) {
+		if (s->err == NULL)
+			s->err = xstrdup("the ssh provider closed before the stop was delivered");
+	} else if (op->exec_rc != 0) {
+		if (s->err == NULL)
+			s->err = xstrdup(op->cause != NULL ? op->cause : "unreachable");
+	} else if (strstr(out, "@@ok") != NULL) {
+		s->delivered++;
+	} else if (strstr(out, "@@ended") != NULL || strstr(out, "@@gone") != NULL) {
+		s->ended++;
+	} else if (s->err == NULL) {
+		const char *e = strstr(out, "@@err ");
+
+		s->err = e != NULL ? xprintf("%s: %.*s", op->h->conf->name,
+		                             (int)strcspn(e + 6, "\n"), e + 6)
+		                   : xprintf("%s: the stop command failed (exit %d)",
+		                             op->h->conf->name, op->r.exit_status);
+	}
+	if (--s->pending > 0)
+		return;
+	if (s->err != NULL)
+		s->cb(s->arg, -1, s->err);
+	else if (s->delivered == 0)
+		s->cb(s->arg, -1, "job has already ended");
+	else
+		s->cb(s->arg, 0, NULL);
+	free(s->err);
+	free(s);
+}
+
+static int sshp_stop(struct provider *p, const char *ref, int grace_ms, provider_done_cb cb,
+                     void *arg, char **cause)
+{
+	struct sshp_stop *s;
+	size_t *hosts, n;
+	char *id, grace[32];
+
+	if (sshp_parse_ref(p, ref, &id, &hosts, &n, cause) != 0)
+		return -1;
+	if (grace_ms < 0)
+		grace_ms = 0;
+	snprintf(grace, sizeof grace, "%d.%03d", grace_ms / 1000, grace_ms % 1000);
+	s = xcalloc(1, sizeof *s);
+	s->cb = cb;
+	s->arg = arg;
+	s->pending = n;
+	for (size_t i = 0; i < n; i++) {
+		struct sshp_host *h = &p->hosts[hosts[i]];
+		struct sshp_op *op = sshp_op_new(h, ssh_remote_command(h->conf->dir, id, grace, NULL),
+		                                 xstrdup(ssh_remote_stop_script),
+		                                 p->conf.io_timeout_ms);
+
+		op->done = sshp_stop_done;
+		op->ctx = s;
+		sshp_op_submit(op);
+	}
+	free(id);
+	free(hosts);
+	return 0;
+}
+
+/* ---- logs ---- */
+
+static void sshp_logs_free(struct provider_logs *lg)
+{
+	struct provider_logs **pp;
+
+	for (pp = &lg->p->logs; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == lg) {
+			*pp = lg->next;
+			break;
+		}
+	}
+	if (lg->timer != NULL)
+		loop_timer_cancel(lg->p->loop, lg->timer);
+	free(lg->id);
+	free(lg);
+}
+
+/* Calls the consumer; 1 when the stream was closed meanwhile (lg is then freed). */
+static int sshp_logs_deliver(struct provider_logs *lg, const char *data, size_t len, int eof)
+{
+	lg->in_cb = 1;
+	lg->cb(lg->arg, data, len, eof);
+	lg->in_cb = 0;
+	if (lg->closed) {
+		sshp_logs_free(lg);
+		return 1;
+	}
+	return 0;
+}
+
+static void sshp_logs_end(struct provider_logs *lg)
+{
+	lg->done = 1;
+	sshp_logs_deliver(lg, NULL, 0, 1);
+}
+
+static void sshp_logs_tick(void *arg);
+
+static void sshp_logs_later(struct provider_logs *lg, uint64_t ms)
+{
+	lg->timer = loop_timer_add(lg->p->loop, ms, 0, sshp_logs_tick, lg);
+}
+
+static void sshp_logs_done(struct sshp_op *op, int cancelled)
+{
+	struct provider_logs *lg = op->ctx;
+	const char *out = op->r.out != NULL ? op->r.out : "", *data;
+	long long size = -1, start = 0;
+	int ended = 0, first = lg->first;
+	size_t len;
+
+	lg->inflight = 0;
+	lg->first = 0;
+	if (cancelled || lg->closed) {
+		if (lg->closed && !lg->in_cb)
+			sshp_logs_free(lg);
+		return;
+	}
+	if (op->exec_rc != 0) {
+		if (!lg->down_noted || !lg->follow) {
+			char *note = xprintf("\n[gantry: %s; %s]\n", op->cause,
+			                     lg->follow ? "retrying" : "no log");
+
+			lg->down_noted = 1;
+			if (sshp_logs_deliver(lg, note, strlen(note), 0)) {
+				free(note);
+				return;
+			}
+			free(note);
+		}
+		if (!lg->follow)
+			sshp_logs_end(lg);
+		else
+			sshp_logs_later(lg, SSHP_LOG_POLL_MS);
+		return;
+	}
+	lg->down_noted = 0;
+	if (strncmp(out, "@@log ", 6) != 0 ||
+	    sscanf(out + 6, "%lld %d %lld", &size, &ended, &start) != 3) {
+		/* gone, or an answer we cannot read: nothing more will come */
+		sshp_logs_end(lg);
+		return;
+	}
+	data = strchr(out, '\n');
+	data = data != NULL ? data + 1 : out + op->r.outlen;
+	len = op->r.outlen - (size_t)(data - out);
+	if (!first && start > lg->off) {
+		char note[96];
+		int n = snprintf(note, sizeof note, "\n[gantry: skipped %lld bytes to keep up]\n",
+		                 start - (long long)lg->off);
+
+		if (sshp_logs_deliver(lg, note, (size_t)n, 0))
+			return;
+	}
+	lg->off = start + (long long)len;
+	if (len > 0 && sshp_logs_deliver(lg, data, len, 0))
+		return;
+	if (ended && lg->off >= size) {
+		sshp_logs_end(lg);
+		return;
+	}
+	if (!lg->follow && lg->off >= size) {
+		sshp_logs_end(lg);
+		return;
+	}
+	sshp_logs_later(lg, !lg->follow || len >= SSHP_LOG_MAX ? 0 : SSHP_LOG_POLL_MS);
+}
+
+static void sshp_logs_poll(struct provider_logs *lg)
+{
+	struct provider *p = lg->p;
+	struct sshp_op *op;
+	char off[32], max[32], skip[32], keep[32];
+	int64_t k = lg->tail < SSHP_LOG_SKIP_KEEP ? lg->tail : SSHP_LOG_SKIP_KEEP;
+
+	if (lg->inflight || lg->done || lg->closed || p->closing)
+		return;
+	snprintf(off, sizeof off, "%lld", (long long)(lg->first && lg->tail > 0 ? -lg->tail : lg->off));
+	snprintf(max, sizeof max, "%d", SSHP_LOG_MAX);
+	snprintf(skip, sizeof skip, "%lld",
+	         (long long)(!lg->first && lg->follow && lg->tail > 0 ? 4 * lg->tail : 0));
+	snprintf(keep, sizeof keep, "%lld", (long long)k);
+	op = sshp_op_new(lg->h,
+	                 ssh_remote_command(lg->h->conf->dir, lg->id, off, max, skip, keep, NULL),
+	                 xstrdup(ssh_remote_logs_script), p->conf.io_timeout_ms);
+	op->done = sshp_logs_done;
+	op->ctx = lg;
+	lg->inflight = 1;
+	sshp_op_submit(op);
+}
+
+static void sshp_logs_tick(void *arg)
+{
+	struct provider_logs *lg = arg;
+
+	lg->timer = NULL;
+	sshp_logs_poll(lg);
+}
+
+static int sshp_logs_open(struct provider *p, const char *ref, int follow, int64_t tail_bytes,
+                          provider_log_cb cb, void *arg, struct provider_logs **out,
+                          char **cause)
+{
+	struct provider_logs *lg;
+	size_t *hosts, n;
+	char *id;
+
+	if (sshp_parse_ref(p, ref, &id, &hosts, &n, cause) != 0)
+		return -1;
+	lg = xcalloc(1, sizeof *lg);
+	lg->p = p;
+	lg->h = &p->hosts[hosts[0]];
+	lg->id = id;
+	lg->tail = tail_bytes > 0 ? tail_bytes : 0;
+	lg->follow = follow;
+	lg->first = 1;
+	lg->cb = cb;
+	lg->arg = arg;
+	free(hosts);
+	lg->next = p->logs;
+	p->logs = lg;
+	/* the first delivery happens from the loop, after *out is set */
+	sshp_logs_later(lg, 0);
+	*out = lg;
+	return 0;
+}
+
+static void sshp_logs_close(struct provider *p, struct provider_logs *lg)
+{
+	(void)p;
+	if (lg == NULL)
+		return;
+	if (lg->in_cb || lg->inflight) {
+		lg->closed = 1;
+		if (lg->timer != NULL)
+			loop_timer_cancel(lg->p->loop, lg->timer);
+		lg->timer = NULL;
+		return;
+	}
+	sshp_logs_free(lg);
+}
+
+/* ---- reconcile: list and destroy ---- */
+
+static int sshp_list_owned(struct provider *p, char ***refs, char ***job_ids, size_t *n,
+                           char **cause)
+{
+	struct sshp_op **ops = xcalloc(p->nhosts, sizeof *ops);
+	char **ids = NULL, **hostl = NULL;
+	int *ranks = NULL;
+	size_t nids = 0;
+	int rc;
+
+	*refs = NULL;
+	*job_ids = NULL;
+	*n = 0;
+	if (p->closing) {
+		free(ops);
+		return xcause(cause, "the ssh provider is closing");
+	}
+	for (size_t i = 0; i < p->nhosts; i++) {
+		struct sshp_host *h = &p->hosts[i];
+
+		ops[i] = sshp_op_new(h, NULL, xstrdup(ssh_remote_status_script),
+		                     p->conf.io_timeout_ms);
+		ops[i]->sweep = 1;
+	}
+	rc = sshp_sync_run(p, ops, p->nhosts, cause);
+	for (size_t i = 0; rc == 0 && i < p->nhosts; i++)
+		if (ops[i]->rc != 0)
+			rc = xcause(cause, "%s", ops[i]->cause != NULL ? ops[i]->cause : "no answer");
+	/* one ref per job id, its hosts in rank order */
+	for (size_t i = 0; rc == 0 && i < p->nhosts; i++) {
+		for (size_t j = 0; j < ops[i]->res.njobs; j++) {
+			const struct ssh_job_facts *f = &ops[i]->res.jobs[j];
+			const char *rs = kvlist_get(&f->meta, "rank");
+			int rank = rs != NULL ? atoi(rs) : 0;
+			size_t k;
+
+			if (!sshp_id_ok(f->id, strlen(f->id)))
+				continue;
+			for (k = 0; k < nids && strcmp(ids[k], f->id) != 0; k++)
+				;
+			if (k == nids) {
+				ids = xreallocarray(ids, nids + 1, sizeof *ids);
+				hostl = xreallocarray(hostl, nids + 1, sizeof *hostl);
+				ranks = xreallocarray(ranks, nids + 1, sizeof *ranks);
+				ids[nids] = xstrdup(f->id);
+				hostl[nids] = xstrdup(p->hosts[i].conf->name);
+				ranks[nids] = rank;
+				nids++;
+			} else {
+				char *next = rank < ranks[k]
+				                 ? xprintf("%s,%s", p->hosts[i].conf->name, hostl[k])
+				                 : xprintf("%s,%s", hostl[k], p->hosts[i].conf->name);
+
+				if (rank < ranks[k])
+					ranks[k] = rank;
+				free(hostl[k]);
+				hostl[k] = next;
+			}
+		}
+	}
+	if (rc == 0 && nids > 0) {
+		*refs = xcalloc(nids, sizeof **refs);
+		*job_ids = ids;
+		for (size_t k = 0; k < nids; k++)
+			(*refs)[k] = xprintf("%s@%s", ids[k], hostl[k]);
+		*n = nids;
+		ids = NULL;
+	}
+	for (size_t k = 0; ids != NULL && k < nids; k++)
+		free(ids[k]);
+	free(ids);
+	for (size_t k = 0; k < nids; k++)
+		free(hostl[k]);
+	free(hostl);
+	free(ranks);
+	free(ops);
+	return rc;
+}
+
+static int sshp_destroy(struct provider *p, const char *ref, char **cause)
+{
+	struct sshp_op **ops;
+	size_t *hosts, n;
+	char *id;
+	int rc;
+
+	if (p->closing)
+		return xcause(cause, "the ssh provider is closing");
+	if (sshp_parse_ref(p, ref, &id, &hosts, &n, cause) != 0)
+		return -1;
+	ops = xcalloc(n, sizeof *ops);
+	for (size_t i = 0; i < n; i++) {
+		struct sshp_host *h = &p->hosts[hosts[i]];
+
+		h->stale = 1;
+		ops[i] = sshp_op_new(h, ssh_remote_command(h->conf->dir, id, NULL),
+		                     xstrdup(ssh_remote_destroy_script), p->conf.io_timeout_ms);
+	}
+	rc = sshp_sync_run(p, ops, n, cause);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		const char *out = ops[i]->r.out != NULL ? ops[i]->r.out : "";
+		const char *e = strstr(out, "@@err ");
+
+		if (ops[i]->rc != 0)
+			rc = xcause(cause, "%s", ops[i]->cause != NULL ? ops[i]->cause : "no answer");
+		else if (e != NULL)
+			rc = xcause(cause, "%s: %.*s", ops[i]->h->conf->name,
+			            (int)strcspn(e + 6, "\n"), e + 6);
+		else if (strstr(out, "@@ok") == NULL && strstr(out, "@@gone") == NULL)
+			rc = xcause(cause, "%s: the destroy command failed (exit %d)",
+			            ops[i]->h->conf->name, ops[i]->r.exit_status);
+	}
+	free(ops);
+	free(hosts);
+	free(id);
+	return rc;
+}
+
+/* ---- shells ---- */
+
+static void sshp_copy_target(struct ssh_target *dst, const struct ssh_target *src)
+{
+	memset(dst, 0, sizeof *dst);
+	dst->host = sshp_dupnull(src->host);
+	dst->port = src->port;
+	dst->user = sshp_dupnull(src->user);
+	dst->key_file = sshp_dupnull(src->key_file);
+	dst->known_hosts = sshp_dupnull(src->known_hosts);
+	dst->connect_timeout_ms = src->connect_timeout_ms;
+	dst->io_timeout_ms = src->io_timeout_ms;
+	dst->keepalive_s = src->keepalive_s;
+}
+
+static int sshp_shell_target(struct provider *p, const char *ref, int worker,
+                             struct provider_shell *out, char **cause)
+{
+	size_t *hosts, n;
+	char *id;
+	struct sshp_host *h;
+
+	memset(out, 0, sizeof *out);
+	if (sshp_parse_ref(p, ref, &id, &hosts, &n, cause) != 0)
+		return -1;
+	if (worker < 0 || (size_t)worker >= n) {
+		xcause(cause, "job %s has %zu worker%s (0-%zu); there is no worker %d", id, n,
+		       n == 1 ? "" : "s", n - 1, worker);
+		free(id);
+		free(hosts);
+		return -1;
+	}
+	h = &p->hosts[hosts[worker]];
+	out->local = 0;
+	out->dir = xprintf("%s/jobs/%s", h->conf->dir, id);
+	out->host_name = xstrdup(h->conf->name);
+	out->nworkers = (int)n;
+	kvlist_init(&out->env);
+	sshp_copy_target(&out->target, &h->conn.target);
+	if (h->conn.target.jump != NULL) {
+		sshp_copy_target(&out->jump_target, h->conn.target.jump);
+		out->target.jump = &out->jump_target;
+	}
+	free(id);
+	free(hosts);
+	return 0;
+}
+
+/* ---- hosts and offers ---- */
+
+/* Keeps only the GPUs in list (and their processes). */
+static void sshp_narrow_gpus(struct tele_host *t, const char *list)
+{
+	size_t k = 0, m = 0;
+	unsigned char *keep = t->ngpus > 0 ? xcalloc(t->ngpus, 1) : NULL;
+
+	for (size_t i = 0; i < t->ngpus; i++) {
+		const char *s = list;
+
+		while (s != NULL && *s != '\0') {
+			if (atoi(s) == t->gpus[i].index && isdigit((unsigned char)*s))
+				keep[i] = 1;
+			s = strchr(s, ',');
+			if (s != NULL)
+				s++;
+		}
+	}
+	for (size_t j = 0; j < t->nprocs; j++) {
+		int mine = 0;
+
+		for (size_t i = 0; i < t->ngpus; i++)
+			if (keep[i] && strcmp(t->procs[j].gpu_uuid, t->gpus[i].uuid) == 0)
+				mine = 1;
+		if (mine)
+			t->procs[m++] = t->procs[j];
+	}
+	t->nprocs = m;
+	for (size_t i = 0; i < t->ngpus; i++)
+		if (keep[i])
+			t->gpus[k++] = t->gpus[i];
+	t->ngpus = k;
+	free(keep);
+}
+
+static void sshp_host_tele(struct sshp_host *h, struct tele_host *t)
+{
+	if (h->ever_ok)
+		tele_host_copy(t, &h->res.tele);
+	else
+		memset(t, 0, sizeof *t);
+	free(t->name);
+	free(t->address);
+	free(t->reason);
+	free(t->gpu_type);
+	t->name = xstrdup(h->conf->name);
+	t->address = xprintf("%s:%d", h->conf->address, h->conf->port);
+	t->gpu_type = sshp_dupnull(h->conf->gpu_type);
+	t->reachable = h->swept && h->ok;
+	t->at_ms = h->ever_ok ? h->at_ms : 0;
+	t->last_contact_ms = h->last_contact_ms;
+	t->reason = !h->swept ? xstrdup("not contacted yet")
+	            : !h->ok  ? xstrdup(h->reason != NULL ? h->reason : "unreachable")
+	                      : NULL;
+	t->gpus_total = h->conf->gpus;
+	t->gpus_free = sshp_free_gpus(h);
+}
+
+static int sshp_hosts(struct provider *p, const char *ref, struct tele_host **out, size_t *n)
+{
+	size_t *hosts = NULL, nh = 0;
+	char *id = NULL;
+	unsigned char *mask;
+
+	*out = NULL;
+	*n = 0;
+	if (ref != NULL && sshp_parse_ref(p, ref, &id, &hosts, &nh, NULL) != 0)
+		return -1;
+	mask = sshp_mask(p, hosts, nh);
+	if (ref == NULL)
+		nh = p->nhosts;
+	*out = xcalloc(nh > 0 ? nh : 1, sizeof **out);
+	for (size_t i = 0; i < nh; i++) {
+		struct sshp_host *h = &p->hosts[hosts != NULL ? hosts[i] : i];
+
+		sshp_host_tele(h, &(*out)[i]);
+		if (id != NULL) {
+			const struct ssh_job_facts *f = sshp_find_job(h, id);
+
+			sshp_narrow_gpus(&(*out)[i], f != NULL && f->gpus != NULL ? f->gpus : "");
+		}
+	}
+	*n = nh;
+	sshp_refresh_cache(p, mask);
+	free(mask);
+	free(hosts);
+	free(id);
+	return 0;
+}
+
+static int sshp_offer(struct provider *p, const struct template *t, struct provider_offer *out,
+                      char **cause)
+{
+	int want = 0, nodes = 1, fitting = 0, reachable = 0, contacted = 0;
+	const char *type = NULL;
+	struct sshp_host *best = NULL;
+	double best_rate = -1;
+	unsigned char *mask;
+
+	(void)cause;
+	memset(out, 0, sizeof *out);
+	if (t != NULL && t->resources.naccels > 0) {
+		want = t->resources.accels[0].count;
+		type = t->resources.accels[0].name;
+	}
+	if (t != NULL && t->resources.nodes > 1)
+		nodes = t->resources.nodes;
+	for (size_t i = 0; i < p->nhosts; i++) {
+		struct sshp_host *h = &p->hosts[i];
+		int nfree = sshp_free_gpus(h);
+		double rate = h->conf->has_rate ? h->conf->rate_gpu_hour
+		              : p->conf.has_rate_gpu ? p->conf.rate_gpu_hour
+		                                     : -1;
+
+		contacted += h->swept;
+		reachable += h->swept && h->ok;
+		if (h->swept && !h->ok)
+			continue;
+		if (want > 0 && (!sshp_type_matches(type, h->conf->gpu_type) || nfree < want))
+			continue;
+		if (t != NULL && t->resources.cpus > 0 && h->ever_ok && h->res.tele.cpus > 0 &&
+		    h->res.tele.cpus < t->resources.cpus)
+			continue;
+		fitting++;
+		if (best == NULL || (rate >= 0 && (best_rate < 0 || rate < best_rate))) {
+			best = h;
+			best_rate = rate;
+		}
+	}
+	out->provider = xstrdup(p->name);
+	if (want > 0)
+		out->description = xprintf("ssh fleet: %zu host%s, %d with %d+ free %s%s",
+		                           p->nhosts, p->nhosts == 1 ? "" : "s", fitting, want,
+		                           type != NULL ? type : "GPU",
+		                           contacted < (int)p->nhosts ? " (as configured)" : "");
+	else
+		out->description = xprintf("ssh fleet: %zu host%s, %d reachable", p->nhosts,
+		                           p->nhosts == 1 ? "" : "s", reachable);
+	out->fits = fitting >= nodes;
+	if (!out->fits)
+		out->reason =
+		    want > 0 ? xprintf("needs %d host%s with %d free %s; %d ha%s them", nodes,
+		                       nodes == 1 ? "" : "s", want, type != NULL ? type : "GPU",
+		                       fitting, fitting == 1 ? "s" : "ve")
+		             : xprintf("needs %d host%s; %d can take it", nodes, nodes == 1 ? "" : "s",
+		                       fitting);
+	out->gpus = want;
+	if (best != NULL) {
+		out->gpu_name = want > 0 ? sshp_dupnull(best->conf->gpu_type) : NULL;
+		if (best->ever_ok) {
+			out->cpus = best->res.tele.cpus;
+			out->memory_mib = best->res.tele.mem_total_mib.ok
+			                      ? (int64_t)best->res.tele.mem_total_mib.v
+			                      : 0;
+		}
+	}
+	if (want > 0 && best_rate >= 0) {
+		out->priced = 1;
+		out->price_per_hour = (double)want * best_rate * nodes;
+	} else if (want == 0 && p->conf.has_rate_cpu && t != NULL && t->resources.cpus > 0) {
+		out->priced = 1;
+		out->price_per_hour = (double)t->resources.cpus * p->conf.rate_cpu_hour * nodes;
+	}
+	mask = sshp_mask(p, NULL, 0);
+	sshp_refresh_cache(p, mask);
+	free(mask);
+	return 0;
+}
+
+const struct provider_ops ssh_provider_ops = {
+    .name = "ssh",
+    .open = sshp_open,
+    .close = sshp_close,
+    .offer = sshp_offer,
+    .launch = sshp_launch,
+    .refresh = sshp_refresh,
+    .stop = sshp_stop,
+    .logs_open = sshp_logs_open,
+    .logs_close = sshp_logs_close,
+    .list_owned = sshp_list_owned,
+    .destroy = sshp_destroy,
+    .shell_target = sshp_shell_target,
+    .hosts = sshp_hosts,
+};

@@ -25,6 +25,7 @@
 #include "tui/draw.h"
 #include "tui/keymap.h"
 #include "tui/layout.h"
+#include "tui/remote.h"
 #include "tui/view.h"
 
 /* Last: term.h defines macros (lines, columns, ...) that would clash with names above. */
@@ -466,17 +467,20 @@ static void app_on_event(void *arg, const struct engine_event *ev)
 /* Row 0: name, user, job counts, provider health, clock. */
 static void app_draw_header(struct app *a)
 {
-	char buf[256], clock[16], left[256];
+	char buf[256], clock[16], left[256], fwd[32];
 	size_t i, n = engine_provider_count(a->e);
+	int nf;
 	int x, w, rx;
 	time_t now = time(NULL);
 	struct tm tm;
 
 	draw_fill(a, 0, 0, a->cols, THEME_HEADER);
 	x = draw_text(a, 0, 0, 8, " gantry ", THEME_HEADER_ACCENT, 0);
-	snprintf(left, sizeof(left), " %s@%s %s %d job%s, %d active%s", a->user, a->host, a->g.sep,
-	         (int)a->jobs.list.n, a->jobs.list.n == 1 ? "" : "s", a->jobs.nactive,
-	         a->readonly ? "  [read-only]" : "");
+	nf = remote_forward_count(a);
+	snprintf(fwd, sizeof fwd, ", %d forward%s", nf, nf == 1 ? "" : "s");
+	snprintf(left, sizeof(left), " %s@%s %s %d job%s, %d active%s%s", a->user, a->host,
+	         a->g.sep, (int)a->jobs.list.n, a->jobs.list.n == 1 ? "" : "s", a->jobs.nactive,
+	         nf > 0 ? fwd : "", a->readonly ? "  [read-only]" : "");
 	localtime_r(&now, &tm);
 	strftime(clock, sizeof(clock), "%H:%M:%S", &tm);
 	/* Right side: providers, then the clock. */

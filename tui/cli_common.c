@@ -291,6 +291,8 @@ char *cli_job_json_text(struct engine *e, const struct job *j)
 	cli_json_str(&b, j->template_name);
 	cli_json_key(&b, "provider", 0);
 	cli_json_str(&b, j->provider);
+	cli_json_key(&b, "provider_ref", 0);
+	cli_json_str(&b, j->provider_ref);
 	cli_json_key(&b, "owner", 0);
 	cli_json_str(&b, j->owner);
 	cli_json_key(&b, "reason", 0);

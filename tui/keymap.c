@@ -49,6 +49,9 @@ const struct keymap_entry keymap_table[] = {
     {'l', V_J, KEYMAP_LOGS, "log: full screen / back", "logs", 0},
     {KEYMAP_CTRL('d'), V_JS | V_J, KEYMAP_STOP, "stop the job (asks first)", "stop", 1},
     {'x', V_JS | V_J, KEYMAP_STOP, "stop the job (asks first)", NULL, 1},
+    {'s', V_JS | V_J, KEYMAP_SHELL, "shell on the job's worker (exit it to come back)", "ssh", 0},
+    {'f', V_JS | V_J, KEYMAP_FORWARD, "forward the job's port to 127.0.0.1 and show the URL",
+     "forward", 0},
 
     /* Job. */
     {KEYMAP_ESC, V_J, KEYMAP_BACK, "back", "back", 0},

@@ -11,6 +11,7 @@
 #include "core/xmalloc.h"
 #include "tui/draw.h"
 #include "tui/layout.h"
+#include "tui/remote.h"
 #include "tui/view.h"
 
 #define JOB_LOG_TAIL_BYTES (256 * 1024) /* what is read back when the view opens */
@@ -421,6 +422,7 @@ static void job_draw(struct app *a, int y, int h)
 		return;
 	}
 	used = job_draw_details(a, y);
+	used += remote_draw_job(a, y + used, h / 3, &J->job);
 	ev_rows = (int)J->events.n < JOB_EVENT_ROWS ? (int)J->events.n : JOB_EVENT_ROWS;
 	if (ev_rows == 0)
 		ev_rows = 1;
@@ -482,6 +484,12 @@ static int job_action(struct app *a, enum keymap_action act)
 			return 1;
 		}
 		return 0;
+	case KEYMAP_SHELL:
+		remote_shell(a, J->have ? &J->job : NULL);
+		return 1;
+	case KEYMAP_FORWARD:
+		remote_forward(a, J->have ? &J->job : NULL);
+		return 1;
 	case KEYMAP_STOP:
 		if (J->have)
 			view_jobs_ask_stop(a, &J->job);

@@ -10,6 +10,7 @@
 #include "core/xmalloc.h"
 #include "tui/draw.h"
 #include "tui/layout.h"
+#include "tui/remote.h"
 #include "tui/view.h"
 
 /* More pending ids than this and a full reload is cheaper. */
@@ -477,6 +478,12 @@ static int jobs_action(struct app *a, enum keymap_action act)
 			return 1;
 		}
 		view_job_open(a, j->id, act == KEYMAP_LOGS);
+		return 1;
+	case KEYMAP_SHELL:
+		remote_shell(a, j);
+		return 1;
+	case KEYMAP_FORWARD:
+		remote_forward(a, j);
 		return 1;
 	case KEYMAP_STOP:
 		view_jobs_ask_stop(a, j);

@@ -1,0 +1,14 @@
+/* config_internal.h: shared by core/config*.c only. */
+#ifndef GANTRY_CONFIG_INTERNAL_H
+#define GANTRY_CONFIG_INTERNAL_H
+
+#include <yaml.h>
+
+#include "core/config.h"
+
+/* Reads `providers:` (a mapping of instance name -> mapping with `type:`) into c. */
+int config_parse_providers(struct config *c, yaml_document_t *doc, yaml_node_t *node,
+                           char **cause);
+void config_providers_free(struct config *c);
+
+#endif

@@ -1,0 +1,173 @@
+/* ssh_internal.h: shared pieces of the `ssh` provider (providers/ssh*.c).
+ *   ssh_conf.c    config keys -> struct ssh_conf (validated, with FILE:LINE:COL errors)
+ *   ssh_hosts.c   per-host connection kept by the host's worker thread (lazy connect,
+ *                 backoff), and the parser of a host's status sweep
+ *   ssh_remote.c  the shell scripts run on the hosts, and shell quoting
+ *   ssh.c         the provider operations (loop side) */
+#ifndef GANTRY_PROVIDER_SSH_INTERNAL_H
+#define GANTRY_PROVIDER_SSH_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/kvlist.h"
+#include "core/ssh.h"
+#include "core/telemetry.h"
+
+/* ---- configuration (ssh_conf.c) ---- */
+
+struct ssh_conf_host {
+	char *name;    /* unique; [A-Za-z0-9._-] */
+	char *address; /* name or IP */
+	int port;
+	char *user;     /* or NULL: the provider's user */
+	char *key;      /* or NULL: the provider's key */
+	char *dir;      /* remote base directory (relative = under the remote home) */
+	int gpus;       /* GPUs Gantry may hand out on this host */
+	char *gpu_type; /* "H100"; NULL on a host without GPUs */
+	int has_rate;
+	double rate_gpu_hour; /* $/GPU-hour */
+	struct kvlist labels;
+};
+
+struct ssh_conf {
+	char *user;        /* or NULL: the local login name */
+	char *key;         /* or NULL: agent, then ~/.ssh/id_ed25519, id_ecdsa */
+	char *known_hosts; /* or NULL: ~/.ssh/known_hosts */
+	char *dir;         /* default remote base directory (".gantry") */
+	int connect_timeout_ms;
+	int io_timeout_ms;
+	int poll_ms; /* oldest status snapshot an answer may use */
+	int has_rate_gpu, has_rate_cpu;
+	double rate_gpu_hour, rate_cpu_hour;
+	int has_jump;
+	char *jump_address;
+	int jump_port;
+	char *jump_user;
+	char *jump_key;
+	struct ssh_conf_host *hosts;
+	size_t nhosts;
+};
+
+/* Reads and checks settings (pos: key -> "FILE:LINE:COL", may be NULL). prov names the
+ * provider instance in messages without a position. */
+int ssh_conf_parse(const struct kvlist *settings, const struct kvlist *pos, const char *prov,
+                   struct ssh_conf *c, char **cause);
+void ssh_conf_free(struct ssh_conf *c);
+/* Index of the host called name, or -1. */
+int ssh_conf_host_index(const struct ssh_conf *c, const char *name, size_t len);
+
+/* ---- one host's connection, used only on that host's worker thread (ssh_hosts.c) ---- */
+
+#define SSH_HOSTS_BACKOFF_MAX_S 30
+
+struct ssh_hosts_conn {
+	const char *name;
+	struct ssh_target target; /* strings point into the config */
+	struct ssh_target jump;
+	struct ssh_session *sess;
+	uint64_t retry_at_ms; /* monotonic: no connect attempt before this */
+	int backoff_s;        /* 0 = not backing off */
+	char reason[600];     /* why the last attempt failed */
+	int64_t last_contact_ms; /* wall clock of the last successful command; 0 = never */
+	int connects;            /* successful connects (for tests and benchmarks) */
+	/* previous /proc/stat sample, for CPU use between sweeps */
+	int have_cpu;
+	unsigned long long cpu_busy, cpu_total;
+};
+
+/* Fills conn->target (and jump) for host i of c. */
+void ssh_hosts_conn_init(struct ssh_hosts_conn *conn, const struct ssh_conf *c, size_t i);
+/* Closes the session (on the thread that owns it, or after that thread is gone). */
+void ssh_hosts_conn_close(struct ssh_hosts_conn *conn);
+/* Runs cmd with stdin on the host, connecting first when needed (once more after a
+ * dropped connection). While backing off after a failure it fails at once. On failure:
+ * -1 with *cause "NAME unreachable: REASON (last contact N s ago)"; err (may be NULL) gets
+ * the SSH error. A command that ran returns 0 whatever its exit status. */
+int ssh_hosts_exec(struct ssh_hosts_conn *conn, const char *cmd, const char *in,
+                   struct ssh_exec_result *r, int timeout_ms, struct ssh_error *err,
+                   char **cause);
+
+/* What a status sweep found about one job directory. */
+struct ssh_job_facts {
+	char *id;
+	int alive;       /* the job's process group is alive (this boot) */
+	int has_pid;     /* the job was started */
+	int has_wrapper; /* the wrapper was started */
+	int wrapper;     /* the wrapper is alive */
+	int has_exit;
+	char *exit; /* "exited N" / "signal N" */
+	int stop;
+	int readiness; /* must pass a readiness probe */
+	int ready;
+	char *ready_failed;
+	char *runtime_exceeded;
+	char *lastlog; /* last line of job.log of an ended job (sanitised) */
+	char *gpus;    /* "0,1" or "" */
+	int port;
+	int master_port;
+	long age_s; /* since the job directory's meta was written */
+	struct kvlist meta;
+};
+
+/* Result of one host's status sweep. */
+struct ssh_sweep_result {
+	struct tele_host tele; /* reachable, cpus, cpu_pct, memory, gpus, procs, gpu_error */
+	struct ssh_job_facts *jobs;
+	size_t njobs;
+};
+
+/* Parses the status script's output (see ssh_remote.c); CPU use comes from the previous
+ * sample in conn when there is one. -1 with cause on malformed output. */
+int ssh_hosts_parse_sweep(struct ssh_hosts_conn *conn, const char *out,
+                          struct ssh_sweep_result *res, char **cause);
+void ssh_hosts_sweep_clear(struct ssh_sweep_result *res);
+void ssh_hosts_facts_clear(struct ssh_job_facts *f);
+void ssh_hosts_facts_copy(struct ssh_job_facts *dst, const struct ssh_job_facts *src);
+
+/* ---- remote scripts (ssh_remote.c) ---- */
+
+/* POSIX shell single-quoting: it's -> 'it'\''s'. Heap. */
+char *ssh_remote_quote(const char *s);
+/* "sh -s -- 'ARG1' 'ARG2' ..." (args NULL-terminated). Heap. */
+char *ssh_remote_command(const char *arg, ...) __attribute__((sentinel));
+
+/* Status sweep: args DIR CPU_SAMPLES(1|2). Prints @@ sections, see ssh_remote.c. */
+extern const char ssh_remote_status_script[];
+/* Stop: args DIR JOB_ID GRACE_S. Prints @@ok, @@ended or @@gone. */
+extern const char ssh_remote_stop_script[];
+/* Logs: args DIR JOB_ID OFFSET MAX SKIP KEEP. Prints "@@log SIZE ENDED START" then data,
+ * or @@gone. */
+extern const char ssh_remote_logs_script[];
+/* Destroy: args DIR JOB_ID. Kills the job's group and wrapper, removes the directory. */
+extern const char ssh_remote_destroy_script[];
+
+struct ssh_remote_launch {
+	const char *dir;
+	const char *job_id;
+	const char *idem_key;
+	const char *name;
+	const char *owner;
+	const char *kind;
+	const char *script;
+	const struct kvlist *env; /* template env */
+	int gpus;                 /* to assign */
+	int gpus_total;           /* the host's configured GPUs */
+	int gpu_shared;
+	int want_port;
+	int fixed_port;
+	const char *readiness_path;
+	int readiness_timeout_s;
+	long max_runtime_s;
+	int rank, world; /* world > 1: multi-node */
+	const char *master_addr;
+	int master_port; /* 0 on rank 0: pick one */
+	const char *hosts; /* every host of the job, "gpu1,gpu2" */
+};
+
+/* The launch script for one host (sent on stdin of `sh -s`). It prints
+ * "@@ok pid=P gpus=G port=N master_port=M", "@@nogpu FREE" or "@@err REASON". Heap;
+ * NULL with cause when an env name is not a shell name. */
+char *ssh_remote_launch_script(const struct ssh_remote_launch *l, char **cause);
+
+#endif

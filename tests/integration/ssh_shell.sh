@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# core/ssh_shell.c: an interactive shell through sshtool inside tmux (a real terminal): PTY
+# with TERM and size, window changes forwarded, raw local terminal restored, exit status,
+# and a dropped connection.
+. "$(dirname "$0")/../lib/common.sh"
+. "$(dirname "$0")/../ssh/rig.sh"
+
+if ! command -v tmux >/dev/null; then
+	fail "tmux is not installed (apt-get install tmux)"
+	t_done
+	exit 1
+fi
+W=$T_HOME/w
+mkdir -p "$W"
+rig_start A
+O=(--host 127.0.0.1 --port "$A_PORT" --user root --key "$A_KEY" --known-hosts "$A_KH")
+out=$T_HOME/out
+err=$T_HOME/err
+RIG_TMUX=gantry-ssh-$$
+unset TMUX
+tmx() { tmux -L "$RIG_TMUX" -f /dev/null "$@"; }
+screen() { tmx capture-pane -p -J -t t; }
+# wait_screen REGEX: polls the pane until a line matches.
+wait_screen() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		screen | grep -Eq -- "$1" && return 0
+		sleep 0.1
+	done
+	echo "  --- screen lacks /$1/:" >&2
+	screen | sed 's/^/  | /' >&2
+	return 1
+}
+
+# run_in_tmux NAME ARGS...: runs sshtool ARGS in a fresh tmux pane, recording the terminal
+# settings before and after, the local TERM and the exit status in $W/NAME.*
+run_in_tmux() {
+	local name=$1
+	shift
+	tmx kill-server 2>/dev/null || :
+	cat >"$W/$name.sh" <<SH
+stty -a >'$W/$name.before'
+echo "\$TERM" >'$W/$name.term'
+$(printf '%q ' "$SSHTOOL" "$@") 2>'$W/$name.err'
+echo \$? >'$W/$name.status.tmp'
+stty -a >'$W/$name.after'
+mv '$W/$name.status.tmp' '$W/$name.status'
+exec sleep 1000
+SH
+	tmx new-session -d -s t -x 100 -y 30 "bash --norc --noprofile '$W/$name.sh'"
+}
+
+# --- an interactive login shell
+run_in_tmux sh shell "${O[@]}"
+tag=hi-$$
+tmx send-keys -t t "echo $tag-\$((40+2))" Enter
+check "the remote shell runs what is typed" wait_screen "^$tag-42\$"
+tty=$(tmx display -p -t t '#{pane_tty}')
+check "the local terminal is raw meanwhile" bash -c "stty -a -F '$tty' | grep -q -- '-icanon' && stty -a -F '$tty' | grep -q -- '-echo '"
+tmx send-keys -t t 'echo "size=$(stty size) term=$TERM"' Enter
+check "the PTY has the window's size and the local TERM" wait_screen "^size=30 100 term=$(cat "$W/sh.term")\$"
+tmx resize-window -t t -x 120 -y 40
+sleep 0.5
+tmx send-keys -t t 'echo "resized=$(stty size)"' Enter
+check "a window change reaches the remote PTY" wait_screen "^resized=40 120\$"
+tmx send-keys -t t 'sleep 100; echo after-sleep' Enter
+sleep 0.5
+tmx send-keys -t t C-c
+check "Ctrl-C goes to the remote command, sshtool stays" wait_screen "\\^C"
+tmx send-keys -t t "echo still-$tag" Enter
+check "the shell is still there" wait_screen "^still-$tag\$"
+tmx send-keys -t t 'exit 3' Enter
+check "sshtool ends with the remote status" rig_wait_for "$W/sh.status" '^3$'
+# (the first line of stty -a holds the window size, which the test changed)
+check "the terminal settings are restored" cmp -s <(tail -n +2 "$W/sh.before") <(tail -n +2 "$W/sh.after")
+check "canonical mode and echo are on again" bash -c "grep -q ' icanon' '$W/sh.after' && grep -Eq '(^| )echo ' '$W/sh.after'"
+
+# --- a remote command with a PTY, and a connection that drops under it
+run_in_tmux drop shell "${O[@]}" 'echo started-$PPID; sleep 60'
+check "the command runs on a PTY" wait_screen "^started-"
+for p in $(rig_sessions "$A_PID"); do
+	[ -d "/proc/$p" ] && grep -q '^sshd' "/proc/$p/comm" && kill -9 "$p" 2>/dev/null || :
+done
+check "a dropped connection ends the shell" rig_wait_for "$W/drop.status" '^109$'
+check "SSH_ERR_CLOSED: connection lost" has "$W/drop.err" "ERROR SSH_ERR_CLOSED: connection to 127.0.0.1 lost"
+check "the terminal settings are restored after the drop" cmp -s "$W/drop.before" "$W/drop.after"
+tmx kill-server 2>/dev/null || :
+
+# --- no terminal: stdin from a pipe
+rc=0
+printf 'echo piped-$((1+1))\nexit 5\n' | "$SSHTOOL" shell "${O[@]}" >"$out" 2>"$err" || rc=$?
+check "a shell fed from a pipe: exit 5 ($rc)" [ "$rc" = 5 ]
+check "its output came back" grep -aq 'piped-2' <(tr -d '\r' <"$out" | grep -av 'echo piped')
+expect_rc 6 "a remote command with a PTY" "$SSHTOOL" shell "${O[@]}" 'tty; exit 6' </dev/null
+check "it ran on a pty" grep -q '^/dev/pts/' "$out"
+
+t_done
