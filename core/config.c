@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,6 +104,11 @@ static int config_setting(struct config *c, const char *key, const char *v, size
 	if (strcmp(key, "default_provider") == 0) {
 		free(c->default_provider);
 		c->default_provider = xstrdup(v);
+	} else if (strcmp(key, "team") == 0 || strcmp(key, "project") == 0) {
+		char **dst = key[0] == 't' ? &c->team : &c->project;
+
+		free(*dst);
+		*dst = xstrdup(v);
 	} else if (strcmp(key, "theme") == 0) {
 		free(c->theme);
 		c->theme = xstrdup(v);
@@ -118,7 +124,7 @@ static int config_setting(struct config *c, const char *key, const char *v, size
 	} else {
 		return xcause(cause,
 		              "%s:%zu:%zu: unknown setting '%s' (known: default_provider, theme, "
-		              "refresh_ms, stop_grace_ms, providers)",
+		              "refresh_ms, stop_grace_ms, team, project, providers, budgets)",
 		              c->config_file, line, (size_t)1, key);
 	}
 	return 0;
@@ -163,6 +169,8 @@ static int config_parse_file(struct config *c, char **cause)
 
 			if (strcmp(key, "providers") == 0)
 				rc = config_parse_providers(c, &doc, v, cause);
+			else if (strcmp(key, "budgets") == 0)
+				rc = config_parse_budgets(c, &doc, v, cause);
 			else if (v->type != YAML_SCALAR_NODE)
 				rc = xcause(cause, "%s:%zu:%zu: expected a scalar value for '%s'",
 				            c->config_file, line, col, key);
@@ -221,6 +229,11 @@ int config_load(struct config *c, char **cause)
 	c->refresh_ms = 1000;
 	c->stop_grace_ms = 10000;
 	c->user = xstrdup(pw != NULL ? pw->pw_name : "unknown");
+	{
+		struct group *gr = getgrgid(getgid());
+
+		c->team = gr != NULL ? xstrdup(gr->gr_name) : NULL;
+	}
 	return config_parse_file(c, cause);
 }
 
@@ -237,6 +250,9 @@ void config_free(struct config *c)
 	free(c->default_provider);
 	free(c->theme);
 	free(c->user);
+	free(c->team);
+	free(c->project);
 	config_providers_free(c);
+	config_budgets_free(c);
 	memset(c, 0, sizeof *c);
 }

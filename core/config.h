@@ -17,6 +17,18 @@ struct config_provider {
 	struct kvlist settings_pos; /* same keys -> "FILE:LINE:COL" */
 };
 
+/* A monthly budget from config.yaml's `budgets:` list. */
+struct config_budget {
+	char *scope; /* "user", "team" or "project" */
+	char *name;  /* the user, team or project it limits */
+	double monthly;
+	double soft; /* fraction that warns (0.8) */
+	double hard; /* fraction that refuses launches (1.0) */
+	int stop;    /* 1: also stop the scope's jobs at the hard limit, after grace_s */
+	int grace_s; /* 600 */
+	char *pos;   /* "FILE:LINE:COL" */
+};
+
 struct config {
 	char *config_dir;  /* $XDG_CONFIG_HOME/gantry or $GANTRY_HOME/config */
 	char *state_dir;   /* $XDG_STATE_HOME/gantry or $GANTRY_HOME/state */
@@ -32,8 +44,12 @@ struct config {
 	int refresh_ms;                    /* 1000 */
 	int stop_grace_ms;                 /* 10000 */
 	char *user;                        /* login name */
+	char *team;                        /* whom jobs bill: `team:` or the primary group name */
+	char *project;                     /* `project:` or NULL */
 	struct config_provider *providers; /* from `providers:`; "local" is always built in */
 	size_t nproviders;
+	struct config_budget *budgets;
+	size_t nbudgets;
 };
 
 /* Fills c from the environment and config.yaml (missing file = defaults). A malformed

@@ -7,8 +7,10 @@
 #include "core/config.h"
 
 /* Reads `providers:` (a mapping of instance name -> mapping with `type:`) into c. */
-int config_parse_providers(struct config *c, yaml_document_t *doc, yaml_node_t *node,
-                           char **cause);
+int config_parse_providers(struct config *c, yaml_document_t *doc, yaml_node_t *node, char **cause);
 void config_providers_free(struct config *c);
+/* Reads `budgets:` (a list of {scope, name, monthly, soft, hard, action, grace}). */
+int config_parse_budgets(struct config *c, yaml_document_t *doc, yaml_node_t *node, char **cause);
+void config_budgets_free(struct config *c);
 
 #endif

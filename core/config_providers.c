@@ -82,10 +82,6 @@ int config_parse_providers(struct config *c, yaml_document_t *doc, yaml_node_t *
 			              "digits, '-' or '_'",
 			              c->config_file, k->start_mark.line + 1,
 			              k->start_mark.column + 1, name);
-		if (strcmp(name, "local") == 0)
-			return xcause(cause, "%s:%zu:%zu: 'local' is built in and needs no entry",
-			              c->config_file, k->start_mark.line + 1,
-			              k->start_mark.column + 1);
 		for (size_t i = 0; i < c->nproviders; i++)
 			if (strcmp(c->providers[i].name, name) == 0)
 				return xcause(cause, "%s:%zu:%zu: provider '%s' is defined twice",
@@ -122,9 +118,16 @@ int config_parse_providers(struct config *c, yaml_document_t *doc, yaml_node_t *
 			if (config_flatten(c, doc, qv, key, p, cause) != 0)
 				return -1;
 		}
+		if (p->type == NULL && strcmp(name, "local") == 0)
+			p->type = xstrdup("local"); /* the built-in one: site rates only */
 		if (p->type == NULL)
 			return xcause(cause, "%s: provider '%s' has no 'type' (known: ssh)", p->pos,
 			              name);
+		if (strcmp(name, "local") == 0 && strcmp(p->type, "local") != 0)
+			return xcause(cause,
+			              "%s: 'local' is the built-in local provider; name yours "
+			              "differently",
+			              p->pos);
 	}
 	return 0;
 }

@@ -273,16 +273,26 @@ static int engine_open_provider(struct engine *e, const struct provider_ops *ops
 static int engine_open_providers(struct engine *e, char **cause)
 {
 	struct kvlist none;
+	const struct config_provider *local = NULL;
 	int rc = 0;
 
 	kvlist_init(&none);
 	e->nprovs = 0;
 	e->provs = xcalloc(1 + e->cfg.nproviders, sizeof *e->provs);
-	engine_open_provider(e, &local_provider_ops, "local", &none, &none, 0, cause);
+	for (size_t i = 0; i < e->cfg.nproviders; i++)
+		if (strcmp(e->cfg.providers[i].name, "local") == 0)
+			local = &e->cfg.providers[i];
+	/* the built-in local provider: a mistake in its settings fails like any config error */
+	if (engine_open_provider(
+	        e, &local_provider_ops, "local", local != NULL ? &local->settings : &none,
+	        local != NULL ? &local->settings_pos : &none, local != NULL, cause) != 0)
+		rc = -1;
 	for (size_t i = 0; rc == 0 && i < e->cfg.nproviders; i++) {
 		const struct config_provider *cp = &e->cfg.providers[i];
 		const struct provider_ops *ops = engine_provider_type(cp->type);
 
+		if (cp == local)
+			continue;
 		if (ops == NULL || ops == &local_provider_ops) {
 			rc = xcause(cause, "%s: provider '%s' has unknown type '%s' (known: ssh)",
 			            cp->pos, cp->name, cp->type);
@@ -347,6 +357,7 @@ void engine_close(struct engine *e)
 	if (e == NULL)
 		return;
 	engine_forwards_close_all(e);
+	engine_tele_close(e);
 	for (size_t i = 0; i < e->nprovs; i++) {
 		if (e->provs[i].p != NULL)
 			e->provs[i].ops->close(e->provs[i].p);

@@ -11,6 +11,7 @@
 #include "core/config.h"
 #include "core/job.h"
 #include "core/kvlist.h"
+#include "core/cost.h"
 #include "core/telemetry.h"
 #include "core/template.h"
 #include "providers/provider.h"
@@ -63,7 +64,8 @@ struct engine_plan {
 	struct kvlist env;    /* rendered env */
 	int want_port;
 	int gpus;
-	char *accels; /* "H100:8" or "-" */
+	char *accels;       /* "H100:8" or "-" */
+	long max_runtime_s; /* limits.max_runtime (0 = none) */
 	struct provider_offer offer;
 };
 
@@ -136,6 +138,62 @@ int engine_busy(struct engine *e);
 /* Settles interrupted launches, adopts or destroys what providers hold, refreshes every
  * active job. Runs the loop until done. */
 int engine_reconcile(struct engine *e, struct engine_reconcile_report *rep, char **cause);
+
+/* --- cost and budgets (core/engine_cost.c) --- */
+
+/* A budget from config.yaml and where it stands this month. */
+struct engine_budget_status {
+	const struct config_budget *cfg;
+	struct cost_budget budget;
+	double spent; /* month to date of its scope */
+	double burn;  /* $/h of its scope's jobs holding resources now */
+	double used;  /* spent / monthly */
+	enum cost_verdict verdict;
+	char *reason; /* one line */
+};
+
+/* Everything about money at one instant: every job with its cost, the Cost view's totals,
+ * breakdowns and idle wasters, and the budgets. */
+struct engine_cost {
+	int64_t now;
+	struct job_list jobs;
+	struct cost_job *cj; /* parallel to jobs.items */
+	double *to_date;     /* parallel: each job's cost so far (priced jobs) */
+	struct cost_view view;
+	struct engine_budget_status *budgets;
+	size_t nbudgets;
+	/* storage the cost_job entries point into */
+	struct cost_interval *held;
+	struct cost_interval *idle;
+	char **idle_ids;
+	char **resource;
+};
+
+int engine_cost(struct engine *e, struct engine_cost **out, char **cause);
+void engine_cost_free(struct engine_cost *c);
+/* Writes the FinOps FOCUS CSV for [from, to) (see cost_focus_write). */
+int engine_cost_focus(struct engine *e, FILE *f, int64_t from, int64_t to, size_t *nrows,
+                      size_t *nunpriced, char **cause);
+/* What a planned launch does to the budgets of this user, team and project: the worst verdict
+ * and its reason (heap; NULL when no budget applies). */
+enum cost_verdict engine_budget_check_launch(struct engine *e, const struct engine_plan *plan,
+                                             char **reason);
+/* The cost of one job so far at now (0 and *priced = 0 when unpriced). */
+double engine_job_cost(const struct job *j, int64_t now, int *priced);
+
+/* --- telemetry history (core/engine_tele.c) --- */
+/* Starts watching (the TUI, `gantry watch`): every refresh tick, host samples go into ring
+ * buffers and the store's history, idle time is recorded for idle waste, template autostop
+ * and budgets with `action: stop` are applied. Read-only engines do not watch. */
+void engine_watch(struct engine *e);
+enum engine_metric { ENGINE_M_UTIL, ENGINE_M_MEM, ENGINE_M_TEMP, ENGINE_M_POWER };
+/* The last n samples of one GPU (host as in struct tele_host.name, gpu its index), oldest
+ * first, into out[0..n): valid[i] = 0 where there was no valid sample. Returns how many
+ * samples were written (0 when nothing is known). One sample per refresh interval. */
+size_t engine_gpu_history(struct engine *e, const char *host, int gpu, enum engine_metric m,
+                          double *out, int *valid, size_t n);
+/* Average GPU utilisation (percent) of a job's GPUs in the latest sample; -1 when unknown. */
+double engine_job_gpu_util(struct engine *e, const char *job_id);
 
 /* --- SSH: shells and forwards (core/engine_ssh.c) --- */
 

@@ -40,6 +40,7 @@ struct engine {
 	struct engine_fwd **fwds;               /* port forwards this process holds */
 	size_t nfwds;
 	int next_fwd_id;
+	struct engine_tele *tele; /* telemetry, idle tracking, autostop (engine_watch) */
 };
 
 void engine_emit(struct engine *e, const struct engine_event *ev);
@@ -56,6 +57,11 @@ void engine_forwards_job_ended(struct engine *e, const char *job_id);
 void engine_forwards_close_all(struct engine *e);
 /* Closes forwards whose job another process has ended (after a data_version change). */
 void engine_forwards_check(struct engine *e);
+/* Stops a job with `reason` as its event (NULL: "stop requested by USER"). */
+int engine_stop_why(struct engine *e, const char *job_ref, const char *reason, engine_result_cb cb,
+                    void *arg, char **cause);
+int engine_stop_reason(struct engine *e, const char *job_id, const char *reason, char **cause);
+void engine_tele_close(struct engine *e);
 /* Crash points for the crash-safety tests: GANTRY_TEST_CRASH=NAME kills the process there. */
 void engine_crash_point(const char *name);
 

@@ -96,6 +96,7 @@ int engine_plan(struct engine *e, const struct engine_launch_req *req, struct en
 	out->want_port = template_wants_port(t);
 	out->gpus = template_gpu_count(t);
 	out->accels = template_accel_string(t);
+	out->max_runtime_s = t->limits.max_runtime_s;
 	if (!ep->healthy) {
 		xcause(cause, "provider %s is not available: %s", ep->name,
 		       ep->message != NULL ? ep->message : "unknown reason");
@@ -259,6 +260,25 @@ int engine_launch(struct engine *e, const struct engine_launch_req *req, char **
 		engine_plan_clear(&plan);
 		return -1;
 	}
+	{
+		char *why = NULL;
+		enum cost_verdict v = engine_budget_check_launch(e, &plan, &why);
+
+		if (v == COST_HARD) {
+			xcause(cause, "over budget: %s", why);
+			free(why);
+			engine_plan_clear(&plan);
+			return -1;
+		}
+		if (v == COST_SOFT && why != NULL) {
+			char *msg = xprintf("budget warning: %s", why);
+			struct engine_event ev = {.type = ENGINE_EV_MESSAGE, .message = msg};
+
+			engine_emit(e, &ev);
+			free(msg);
+		}
+		free(why);
+	}
 	ep = engine_find_provider(e, plan.provider);
 	job_init(&j);
 	j.id = job_new_id();
@@ -275,6 +295,11 @@ int engine_launch(struct engine *e, const struct engine_launch_req *req, char **
 	j.idem_key = xprintf("gantry-%s", j.id);
 	j.params_json = engine_kv_json(&plan.params);
 	j.gpus = plan.gpus;
+	j.priced = plan.offer.priced;
+	j.price_per_hour = plan.offer.priced ? plan.offer.price_per_hour : 0;
+	j.billing_s = 1;
+	j.team = e->cfg.team != NULL ? xstrdup(e->cfg.team) : NULL;
+	j.project = e->cfg.project != NULL ? xstrdup(e->cfg.project) : NULL;
 	j.created_ms = j.updated_ms = loop_wall_ms();
 	spec_json = json_pack("{s:s, s:o, s:b, s:i}", "script", plan.script, "env",
 	                      json_loads(s = engine_kv_json(&plan.env), 0, NULL), "want_port",
@@ -397,7 +422,26 @@ static void engine_stop_done(void *arg, int rc, const char *pcause)
 	free(c);
 }
 
+static void engine_stop_quiet(void *arg, int rc, const char *job_id, const char *cause)
+{
+	(void)arg;
+	(void)rc;
+	(void)job_id;
+	(void)cause;
+}
+
 int engine_stop(struct engine *e, const char *job_ref, engine_result_cb cb, void *arg, char **cause)
+{
+	return engine_stop_why(e, job_ref, NULL, cb, arg, cause);
+}
+
+int engine_stop_reason(struct engine *e, const char *job_id, const char *reason, char **cause)
+{
+	return engine_stop_why(e, job_id, reason, engine_stop_quiet, NULL, cause);
+}
+
+int engine_stop_why(struct engine *e, const char *job_ref, const char *reason, engine_result_cb cb,
+                    void *arg, char **cause)
 {
 	struct engine_provider *ep;
 	struct engine_stop_ctx *c;
@@ -414,7 +458,7 @@ int engine_stop(struct engine *e, const char *job_ref, engine_result_cb cb, void
 		job_clear(&j);
 		return -1;
 	}
-	why = xprintf("stop requested by %s", e->cfg.user);
+	why = reason != NULL ? xstrdup(reason) : xprintf("stop requested by %s", e->cfg.user);
 	ep = engine_find_provider(e, j.provider);
 	if (j.provider_ref == NULL || ep == NULL || ep->p == NULL) {
 		/* nothing was created yet: it simply ends */

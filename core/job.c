@@ -123,6 +123,10 @@ void job_clear(struct job *j)
 	free(j->provider_ref);
 	free(j->reason);
 	free(j->url);
+	free(j->team);
+	free(j->project);
+	free(j->region);
+	j->team = j->project = j->region = NULL;
 	j->id = j->name = j->template_name = j->provider = j->owner = NULL;
 	j->idem_key = j->params_json = j->spec_json = j->provider_ref = NULL;
 	j->reason = j->url = NULL;
@@ -148,6 +152,9 @@ void job_copy(struct job *dst, const struct job *src)
 	dst->provider_ref = job_dup(src->provider_ref);
 	dst->reason = job_dup(src->reason);
 	dst->url = job_dup(src->url);
+	dst->team = job_dup(src->team);
+	dst->project = job_dup(src->project);
+	dst->region = job_dup(src->region);
 }
 
 void job_list_free(struct job_list *l)

@@ -54,8 +54,14 @@ struct job {
 	int gpus;           /* GPUs assigned */
 	int64_t created_ms; /* Unix ms, UTC */
 	int64_t updated_ms;
-	int64_t started_ms; /* 0 = never RUNNING */
-	int64_t ended_ms;   /* 0 = not ended */
+	int64_t started_ms;    /* 0 = never RUNNING */
+	int64_t ended_ms;      /* 0 = not ended */
+	int priced;            /* 0 = unpriced: its cost is unknown, never $0 */
+	double price_per_hour; /* USD per hour while it holds resources (fixed at launch) */
+	int billing_s;         /* billing granularity in seconds (1, 60, 3600) */
+	char *team;            /* whom it bills (budgets), or NULL */
+	char *project;
+	char *region;
 };
 
 struct job_event {

@@ -101,6 +101,7 @@ struct ssh_forward {
 	int read_done; /* a channel read drained the socket this round */
 	int again;     /* libssh2 holds work that poll cannot see: do not sleep */
 	int busy;      /* a relay stopped before it ran out of work */
+	int moved;     /* data moved this round (no second look without it: no spinning) */
 	int64_t last_rx, ka_next, ka_unanswered;
 	int64_t accept_after;
 	int dying;
@@ -302,7 +303,11 @@ static int fwd_open_next(struct ssh_forward *f)
 	if (c == NULL)
 		return 0;
 	c->started = 1;
-	f->read_done = 1; /* an open reads the socket dry while it waits */
+	f->read_done = 1; /* an open reads the socket dry while it waits (poll must ask again) */
+	if (f->parked) {
+		f->parked = 0;
+		f->ka_unanswered = 0; /* answers were not watched while parked */
+	}
 	if (c->pump)
 		ch = libssh2_channel_open_session(f->raw);
 	else
@@ -350,7 +355,8 @@ static int fwd_client_in(struct ssh_forward *f, struct fwd_conn *c)
 		return 0;
 	if (c->up_off == c->up_len)
 		c->up_off = c->up_len = 0;
-	else if (c->up_off >= FWD_BUF / 2) {
+	else if (c->up_off > 0 && (c->up_off >= FWD_BUF / 2 || c->up_len == FWD_BUF)) {
+		/* any free byte counts as room (poll asks for input then) */
 		memmove(c->up, c->up + c->up_off, c->up_len - c->up_off);
 		c->up_len -= c->up_off;
 		c->up_off = 0;
@@ -404,7 +410,7 @@ static int fwd_chan_in(struct ssh_forward *f, struct fwd_conn *c)
 
 	if (c->down_off == c->down_len)
 		c->down_off = c->down_len = 0;
-	else if (c->down_off >= FWD_BUF / 2) {
+	else if (c->down_off > 0 && (c->down_off >= FWD_BUF / 2 || c->down_len == FWD_BUF)) {
 		memmove(c->down, c->down + c->down_off, c->down_len - c->down_off);
 		c->down_len -= c->down_off;
 		c->down_off = 0;
@@ -502,6 +508,7 @@ static void fwd_relay(struct ssh_forward *f, struct fwd_conn *c)
 		fwd_conn_settle(f, c);
 		if (!moved)
 			return;
+		f->moved = 1;
 	}
 	/* the passes ran out with data moving: more may wait inside libssh2, and the window
 	 * adjust goes out with the next read only */
@@ -533,6 +540,19 @@ static void fwd_finish(struct ssh_forward *f, struct fwd_conn *c, int retry)
 	fwd_conn_unlink(f, c);
 }
 
+/* Asks c's channel for 0 bytes: libssh2 reads the socket into its queue (and sends a window
+ * adjust that is due), whatever room c's buffer has. */
+static void fwd_read0(struct ssh_forward *f, struct fwd_conn *c)
+{
+	ssize_t n = libssh2_channel_read(c->ch, (char *)c->down, 0);
+
+	f->read_done = 1;
+	if (n == LIBSSH2_ERROR_EAGAIN)
+		fwd_eagain(f, FWD_OP_READ, c);
+	else if (n < 0)
+		fwd_chan_failed(f, c, (int)n);
+}
+
 /* Repeats the blocked call; it stays the blocker while its packet is still half sent. */
 static void fwd_retry(struct ssh_forward *f)
 {
@@ -549,8 +569,11 @@ static void fwd_retry(struct ssh_forward *f)
 	case FWD_OP_OPEN:
 		fwd_open_next(f);
 		break;
-	case FWD_OP_READ:
-		fwd_chan_in(f, c);
+	case FWD_OP_READ: /* a read with no room would not call libssh2 */
+		if (c->down_len - c->down_off == FWD_BUF || c->chan_eof)
+			fwd_read0(f, c);
+		else
+			fwd_chan_in(f, c);
 		break;
 	case FWD_OP_WRITE:
 		fwd_chan_out(f, c);
@@ -578,9 +601,9 @@ static void fwd_keepalive(struct ssh_forward *f, int64_t now)
 {
 	int next = 0, rc;
 
-	if (f->ka_unanswered && f->last_rx >= f->ka_unanswered)
+	if (f->parked || (f->ka_unanswered && f->last_rx >= f->ka_unanswered))
 		f->ka_unanswered = 0;
-	if (f->ka_unanswered && !f->parked && now - f->ka_unanswered > f->io_ms) {
+	if (f->ka_unanswered && now - f->ka_unanswered > f->io_ms) {
 		char m[64];
 
 		snprintf(m, sizeof m, "no answer for %d s", f->io_ms / 1000);
@@ -598,7 +621,7 @@ static void fwd_keepalive(struct ssh_forward *f, int64_t now)
 		f->blk = FWD_OP_KEEPALIVE;
 		f->blk_since = now;
 	}
-	if (next >= f->ka_s && !f->ka_unanswered)
+	if (next >= f->ka_s && !f->ka_unanswered && !f->parked)
 		f->ka_unanswered = now;
 	f->ka_next = now + (next > 0 ? next : f->ka_s) * 1000;
 }
@@ -644,7 +667,6 @@ static void fwd_accept(struct ssh_forward *f)
 static void fwd_sink(struct ssh_forward *f)
 {
 	struct fwd_conn *c;
-	ssize_t n;
 
 	for (c = f->conns; c != NULL && c->state != FWD_OPEN; c = c->next)
 		;
@@ -652,16 +674,12 @@ static void fwd_sink(struct ssh_forward *f)
 		f->parked = 1;
 		return;
 	}
-	if (c->pump) {
-		c->down_off = c->down_len = 0;
-		n = libssh2_channel_read(c->ch, (char *)c->down, FWD_BUF);
-	} else
-		n = libssh2_channel_read(c->ch, (char *)c->down + c->down_len, 0);
-	if (n == LIBSSH2_ERROR_EAGAIN)
-		fwd_eagain(f, FWD_OP_READ, c);
-	else if (n < 0)
-		fwd_chan_failed(f, c, (int)n);
-	else if (n == 0 && c->pump)
+	if (!c->pump) {
+		fwd_read0(f, c);
+		return;
+	}
+	fwd_chan_in(f, c);
+	if (c->chan_eof)
 		c->state = FWD_CLOSING; /* the server closed it */
 }
 
@@ -678,7 +696,7 @@ static int fwd_can_move(struct ssh_forward *f, struct fwd_conn *c)
 		return 0;
 	if (c->up_off < c->up_len && libssh2_channel_window_write_ex(c->ch, NULL) > 0)
 		return 1;
-	if (!c->chan_eof && c->down_len < FWD_BUF) {
+	if (!c->chan_eof && c->down_len - c->down_off < FWD_BUF) {
 		libssh2_channel_window_read_ex(c->ch, &avail, NULL);
 		if (avail > 0 || libssh2_channel_eof(c->ch))
 			return 1;
@@ -695,6 +713,7 @@ static void fwd_round(struct ssh_forward *f, int sess_in)
 	f->read_done = 0;
 	f->want_out = 0;
 	f->busy = 0;
+	f->moved = 0;
 	if (f->blk != FWD_OP_NONE)
 		fwd_retry(f);
 	while (f->blk == FWD_OP_NONE && !f->dying && fwd_open_next(f))
@@ -709,7 +728,7 @@ static void fwd_round(struct ssh_forward *f, int sess_in)
 	if (sess_in && !f->read_done && f->blk == FWD_OP_NONE && !f->dying)
 		fwd_sink(f);
 	f->again = f->busy;
-	for (c = f->conns; c != NULL && !f->again; c = c->next)
+	for (c = f->conns; c != NULL && !f->again && f->moved; c = c->next)
 		f->again = fwd_can_move(f, c);
 	if (!f->dying)
 		fwd_keepalive(f, now);

@@ -35,11 +35,13 @@ struct ssh_forward_info {
 /* Binds the listener now (a port in use fails here, SSH_ERR_LOCAL, with the reason), then
  * connects on the forward's thread. Connection failures (host key, auth, ...) end the
  * forward: info.dead with err. notify_fd (may be NULL) receives a descriptor that becomes
- * readable whenever info changes state (up, dead); read it empty on each wake. */
+ * readable whenever info changes state (up, dead); read it empty on each wake. The descriptor
+ * stays the forward's: ssh_forward_stop closes it. */
 int ssh_forward_start(const struct ssh_forward_opts *o, struct ssh_forward **out,
                       int *notify_fd, struct ssh_error *err);
 void ssh_forward_info(struct ssh_forward *f, struct ssh_forward_info *out);
-/* Closes everything and joins the thread; f is freed. */
+/* Closes everything and joins the thread; f is freed. Called while the forward is still
+ * connecting, it waits for the connect to end (at most the target's connect timeout). */
 void ssh_forward_stop(struct ssh_forward *f);
 
 #endif

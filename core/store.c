@@ -73,6 +73,19 @@ static const char *const store_migrations[] = {
     " created_ms INTEGER NOT NULL,"
     " done_ms INTEGER);"
     "CREATE INDEX intents_pending ON intents(created_ms) WHERE done_ms IS NULL;",
+    /* 2: what a job costs (price fixed at launch, billing granularity) and whom it bills. */
+    "ALTER TABLE jobs ADD COLUMN priced INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN price_per_hour REAL NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN billing_s INTEGER NOT NULL DEFAULT 1;"
+    "ALTER TABLE jobs ADD COLUMN team TEXT;"
+    "ALTER TABLE jobs ADD COLUMN project TEXT;"
+    "ALTER TABLE jobs ADD COLUMN region TEXT;",
+    /* 3: when each job sat idle (every GPU below its threshold): idle waste. */
+    "CREATE TABLE job_idle ("
+    " job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+    " start_ms INTEGER NOT NULL,"
+    " end_ms INTEGER NOT NULL,"
+    " PRIMARY KEY (job_id, start_ms)) WITHOUT ROWID;",
 };
 
 _Static_assert(sizeof store_migrations / sizeof store_migrations[0] == STORE_SCHEMA_VERSION,
@@ -81,7 +94,8 @@ _Static_assert(sizeof store_migrations / sizeof store_migrations[0] == STORE_SCH
 #define STORE_JOB_COLS                                                                             \
 	"id, name, kind, state, template_name, provider, owner, idem_key, params_json, "           \
 	"spec_json, provider_ref, reason, url, port, has_exit, exit_code, gpus, created_ms, "      \
-	"updated_ms, started_ms, ended_ms"
+	"updated_ms, started_ms, ended_ms, priced, price_per_hour, billing_s, team, project, "     \
+	"region"
 
 enum store_stmt_id {
 	ST_DATA_VERSION,
@@ -111,7 +125,7 @@ static const char *const store_sql[ST_COUNT] = {
     [ST_JOB_INSERT] =
         "INSERT INTO jobs (" STORE_JOB_COLS ") VALUES "
         "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
-        "?18, ?19, ?20, ?21)",
+        "?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)",
     [ST_INTENT_INSERT] = "INSERT INTO intents (job_id, op, idem_key, created_ms) "
                          "VALUES (?1, ?2, ?3, ?4)",
     [ST_EVENT_INSERT] = "INSERT INTO job_events (job_id, at_ms, from_state, to_state, reason) "
@@ -441,6 +455,11 @@ void store_close(struct store *s)
 	free(s);
 }
 
+void *store_db(struct store *s)
+{
+	return s->db;
+}
+
 int store_schema_version(struct store *s)
 {
 	return s->schema;
@@ -517,6 +536,12 @@ static int store_job_insert(struct store *s, const struct job *j, int64_t now, c
 	sqlite3_bind_int64(st, 19, now);
 	sqlite3_bind_int64(st, 20, 0);
 	sqlite3_bind_int64(st, 21, 0);
+	sqlite3_bind_int(st, 22, j->priced != 0);
+	sqlite3_bind_double(st, 23, j->price_per_hour);
+	sqlite3_bind_int(st, 24, j->billing_s > 0 ? j->billing_s : 1);
+	store_bind_text(st, 25, j->team);
+	store_bind_text(st, 26, j->project);
+	store_bind_text(st, 27, j->region);
 	rc = sqlite3_step(st);
 	store_done(st);
 	if (rc == SQLITE_DONE)
@@ -722,6 +747,12 @@ static void store_job_from_row(sqlite3_stmt *st, struct job *j)
 	j->updated_ms = sqlite3_column_int64(st, 18);
 	j->started_ms = sqlite3_column_int64(st, 19);
 	j->ended_ms = sqlite3_column_int64(st, 20);
+	j->priced = sqlite3_column_int(st, 21);
+	j->price_per_hour = sqlite3_column_double(st, 22);
+	j->billing_s = sqlite3_column_int(st, 23);
+	j->team = store_col_text(st, 24);
+	j->project = store_col_text(st, 25);
+	j->region = store_col_text(st, 26);
 }
 
 /* Looks one job up by key with statement id: 1 found (out filled), 0 not found, -1 error. */

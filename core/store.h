@@ -9,7 +9,7 @@
 
 #include "core/job.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 3
 
 struct store;
 
@@ -20,6 +20,17 @@ struct store;
 int store_open(const char *path, struct store **out, char **cause);
 void store_close(struct store *s);
 int store_schema_version(struct store *s);
+/* The sqlite3 handle (sqlite3 *), for modules that keep tables of their own (core/store_idle.c,
+ * core/tele_store.c). Used on the loop thread only. */
+void *store_db(struct store *s);
+
+/* Idle spans of jobs (core/store_idle.c). Extends the job's latest span when it ends within
+ * gap_ms of start_ms, else records a new one. */
+int store_idle_extend(struct store *s, const char *job_id, int64_t start_ms, int64_t end_ms,
+                      int64_t gap_ms, char **cause);
+/* Every idle span of every job (ids heap, arrays parallel), ordered by job id and start. */
+int store_idle_all(struct store *s, char ***job_ids, int64_t **starts, int64_t **ends, size_t *n,
+                   char **cause);
 /* PRAGMA data_version: changes when another connection commits. */
 int store_data_version(struct store *s, int64_t *out);
 

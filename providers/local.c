@@ -79,6 +79,8 @@ struct provider {
 	struct local_stop *stops;
 	struct provider_logs *logs;
 	struct local_seen *seen; /* jobs last seen RUNNING: the cheap refresh path */
+	double rate_cpu_hour;    /* site rates from config (providers: local:); < 0 = unset */
+	double rate_gpu_hour;
 };
 
 /* A job last seen RUNNING with its supervisor alive. Until its `exit` file appears it is
@@ -508,6 +510,29 @@ static int local_open(const struct provider_config *cfg, struct provider **out, 
 		return xcause(cause, "local: cannot resolve %s: %s", cfg->state_dir,
 		              strerror(errno));
 	p = xcalloc(1, sizeof *p);
+	p->rate_cpu_hour = p->rate_gpu_hour = -1;
+	for (size_t i = 0; cfg->settings != NULL && i < cfg->settings->n; i++) {
+		const char *k = cfg->settings->keys[i], *v = cfg->settings->vals[i];
+		const char *pos =
+		    cfg->settings_pos != NULL ? kvlist_get(cfg->settings_pos, k) : NULL;
+		double *dst = strcmp(k, "rate_cpu_hour") == 0   ? &p->rate_cpu_hour
+		              : strcmp(k, "rate_gpu_hour") == 0 ? &p->rate_gpu_hour
+		                                                : NULL;
+		char *end;
+
+		if (dst == NULL) {
+			free(p);
+			return xcause(
+			    cause, "%s: unknown setting '%s' (known: rate_cpu_hour, rate_gpu_hour)",
+			    pos != NULL ? pos : "local", k);
+		}
+		*dst = strtod(v, &end);
+		if (end == v || *end != '\0' || *dst < 0) {
+			free(p);
+			return xcause(cause, "%s: '%s' expects a price in USD per hour, got '%s'",
+			              pos != NULL ? pos : "local", k, v);
+		}
+	}
 	p->name = xstrdup(cfg->name != NULL ? cfg->name : "local");
 	p->state_dir = xstrdup(real);
 	free(real);
@@ -602,6 +627,17 @@ static int local_offer(struct provider *p, const struct template *t, struct prov
 	out->gpus = h->gpus;
 	out->gpu_name = h->gpu_name != NULL ? xstrdup(h->gpu_name) : NULL;
 	out->priced = 0;
+	if (p->rate_cpu_hour >= 0 || p->rate_gpu_hour >= 0) {
+		int cpus = t != NULL && t->resources.cpus > 0 ? t->resources.cpus : 1;
+		int gpus = t != NULL && t->resources.naccels > 0 ? t->resources.accels[0].count : 0;
+
+		/* a rate that is not set prices its part only when nothing of it is used */
+		if ((p->rate_cpu_hour >= 0 || cpus == 0) && (p->rate_gpu_hour >= 0 || gpus == 0)) {
+			out->priced = 1;
+			out->price_per_hour = (p->rate_cpu_hour > 0 ? p->rate_cpu_hour * cpus : 0) +
+			                      (p->rate_gpu_hour > 0 ? p->rate_gpu_hour * gpus : 0);
+		}
+	}
 	out->fits = 1;
 	/* Launches get the first alternative's GPU count, so that is the one that must fit. */
 	if (t != NULL && t->resources.naccels > 0) {
@@ -1426,4 +1462,5 @@ const struct provider_ops local_provider_ops = {
     .list_owned = local_list_owned,
     .destroy = local_destroy,
     .shell_target = local_shell_target,
+    .hosts = local_hosts,
 };

@@ -70,4 +70,12 @@ struct local_host {
 void local_host_probe(struct local_host *h);
 void local_host_clear(struct local_host *h);
 
+/* The `hosts` operation (providers/local_tele.c): one host, "local" at "localhost", with CPU %
+ * (between two calls; n/a on the first), memory and the GPUs NVML sees (none and gpu_error
+ * "NVML not found" without NVML). A job's ref gets the same host. Always 0; *out is a heap
+ * array of *n hosts (tele_hosts_free). */
+struct provider;
+struct tele_host;
+int local_hosts(struct provider *p, const char *ref, struct tele_host **out, size_t *n);
+
 #endif

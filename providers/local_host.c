@@ -1,23 +1,15 @@
 /* local_host.c: what this host offers to the local provider: CPUs, memory and, through NVML
- * loaded with dlopen, GPUs. A host without the NVIDIA driver simply has no GPU. */
+ * (core/nvml.c, loaded with dlopen), GPUs. A host without the NVIDIA driver simply has no GPU. */
 #include "providers/local.h"
 
-#include <dlfcn.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "core/nvml.h"
 #include "core/xmalloc.h"
-
-#define LOCAL_HOST_NVML_NAME_LEN 96 /* NVML_DEVICE_NAME_V2_BUFFER_SIZE */
-
-typedef int (*local_host_nvml_init_fn)(void);
-typedef int (*local_host_nvml_count_fn)(unsigned int *);
-typedef int (*local_host_nvml_handle_fn)(unsigned int, void **);
-typedef int (*local_host_nvml_name_fn)(void *, char *, unsigned int);
-typedef int (*local_host_nvml_shutdown_fn)(void);
 
 /* CPUs this process may run on (the affinity mask), else the online CPUs. */
 static int local_host_cpus(void)
@@ -48,39 +40,19 @@ static int64_t local_host_memory_mib(void)
 	return kib > 0 ? (int64_t)(kib / 1024) : 0;
 }
 
-/* GPU count and the name of GPU 0 through NVML; no library or no driver = no GPU. */
+/* GPU count and the name of GPU 0 through NVML (core/nvml.c); no library or no driver = no
+ * GPU. */
 static void local_host_nvml(struct local_host *h)
 {
-	void *lib = dlopen("libnvidia-ml.so.1", RTLD_NOW | RTLD_LOCAL);
-	local_host_nvml_init_fn init;
-	local_host_nvml_count_fn count;
-	local_host_nvml_handle_fn handle;
-	local_host_nvml_name_fn name;
-	local_host_nvml_shutdown_fn shutdown;
-	unsigned int n = 0;
-	void *dev = NULL;
-	char buf[LOCAL_HOST_NVML_NAME_LEN];
+	struct nvml_sample ns;
 
-	if (lib == NULL)
-		return;
-	*(void **)&init = dlsym(lib, "nvmlInit_v2");
-	*(void **)&count = dlsym(lib, "nvmlDeviceGetCount_v2");
-	*(void **)&handle = dlsym(lib, "nvmlDeviceGetHandleByIndex_v2");
-	*(void **)&name = dlsym(lib, "nvmlDeviceGetName");
-	*(void **)&shutdown = dlsym(lib, "nvmlShutdown");
-	if (init == NULL || count == NULL || handle == NULL || name == NULL || shutdown == NULL)
-		goto out;
-	if (init() != 0)
-		goto out;
-	if (count(&n) == 0 && n > 0) {
-		h->gpus = (int)n;
-		memset(buf, 0, sizeof buf);
-		if (handle(0, &dev) == 0 && name(dev, buf, sizeof buf) == 0 && buf[0] != '\0')
-			h->gpu_name = xstrndup(buf, sizeof buf - 1);
+	nvml_read(&ns);
+	if (ns.state == NVML_READY && ns.ngpus > 0) {
+		h->gpus = (int)ns.ngpus;
+		if (ns.gpus[0].gpu.name[0] != '\0')
+			h->gpu_name = xstrdup(ns.gpus[0].gpu.name);
 	}
-	shutdown();
-out:
-	dlclose(lib);
+	nvml_sample_clear(&ns);
 }
 
 void local_host_probe(struct local_host *h)

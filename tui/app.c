@@ -48,6 +48,7 @@ static const struct view_ops *const app_views[APP_VIEW_COUNT] = {
     [APP_VIEW_JOB] = &view_job_ops,
     [APP_VIEW_FORM] = &form_ops,
     [APP_VIEW_HELP] = &view_help_ops,
+    [APP_VIEW_COST] = &view_cost_ops,
 };
 
 static void app_frame(struct app *a);
@@ -233,6 +234,8 @@ static void app_command(struct app *a, const char *line)
 			return;
 		}
 		app_switch(a, APP_VIEW_JOBS);
+	} else if (strcmp(cmd, "cost") == 0 || strcmp(cmd, "costs") == 0 || strcmp(cmd, "c") == 0) {
+		app_switch(a, APP_VIEW_COST);
 	} else if (strcmp(cmd, "theme") == 0) {
 		if (arg == NULL || *arg == '\0') {
 			app_status(
@@ -250,8 +253,8 @@ static void app_command(struct app *a, const char *line)
 		engine_refresh(a->e);
 		app_status(a, 0, "refreshing");
 	} else {
-		app_status(a, 1, "unknown command '%s' (try :templates, :jobs, :theme NAME, :q)",
-		           cmd);
+		app_status(a, 1,
+		           "unknown command '%s' (try :templates, :jobs, :cost, :theme NAME, :q)", cmd);
 	}
 }
 
@@ -322,6 +325,9 @@ static void app_global_action(struct app *a, enum keymap_action act)
 		break;
 	case KEYMAP_JOBS:
 		app_switch(a, APP_VIEW_JOBS);
+		break;
+	case KEYMAP_COST:
+		app_switch(a, APP_VIEW_COST);
 		break;
 	case KEYMAP_BACK:
 		if (a->depth > 1)
@@ -464,7 +470,51 @@ static void app_on_event(void *arg, const struct engine_event *ev)
 	app_dirty(a);
 }
 
-/* Row 0: name, user, job counts, provider health, clock. */
+/* Short money for the header: "$812", "$20.5k", "$1.2M". */
+static void app_money_short(double usd, char *buf, size_t size)
+{
+	if (usd >= 999500)
+		snprintf(buf, size, "$%.1fM", usd / 1e6);
+	else if (usd >= 9999.5)
+		snprintf(buf, size, "$%.0fk", usd / 1e3);
+	else if (usd >= 999.5)
+		snprintf(buf, size, "$%.1fk", usd / 1e3);
+	else
+		snprintf(buf, size, "$%.0f", usd);
+}
+
+/* The worst budget as a compact gauge ending at column rx (exclusive), no further left than
+ * minx: "budget [#####-----] 62% of $20k", else a shorter form. Returns the new rx. */
+static int app_draw_budget(struct app *a, const struct engine_budget_status *b, int rx, int minx)
+{
+	char bar[WIDGET_BUFSZ(12)], txt[64], m[16];
+	struct tele_val used = {b->used, b->budget.monthly_usd > 0};
+	enum theme_role vr = b->verdict == COST_OK ? THEME_HEADER : view_cost_verdict_role(b->verdict);
+	int cells, w, tw;
+
+	app_money_short(b->budget.monthly_usd, m, sizeof m);
+	for (int form = 0; form < 3; form++) {
+		cells = form == 2 ? 6 : 12;
+		if (form == 0)
+			snprintf(txt, sizeof txt, " %.0f%% of %s", b->used * 100, m);
+		else
+			snprintf(txt, sizeof txt, " %.0f%%", b->used * 100);
+		tw = (int)strlen(txt);
+		w = (form < 2 ? 7 : 0) + cells + tw;
+		if (rx - w - 2 < minx)
+			continue;
+		rx -= w + 2;
+		if (form < 2)
+			draw_text(a, 0, rx, 7, "budget ", THEME_HEADER, 0);
+		widget_bar(bar, sizeof bar, used, 1.0, cells, view_cost_glyphs(a), 1);
+		draw_text(a, 0, rx + w - tw - cells, cells, bar, vr, 0);
+		draw_text(a, 0, rx + w - tw, tw, txt, vr, 0);
+		return rx;
+	}
+	return rx;
+}
+
+/* Row 0: name, user, job counts, burn rate, the worst budget, provider health, clock. */
 static void app_draw_header(struct app *a)
 {
 	char buf[256], clock[16], left[256], fwd[32];
@@ -473,6 +523,7 @@ static void app_draw_header(struct app *a)
 	int x, w, rx;
 	time_t now = time(NULL);
 	struct tm tm;
+	const struct engine_cost *c;
 
 	draw_fill(a, 0, 0, a->cols, THEME_HEADER);
 	x = draw_text(a, 0, 0, 8, " gantry ", THEME_HEADER_ACCENT, 0);
@@ -483,10 +534,25 @@ static void app_draw_header(struct app *a)
 	         nf > 0 ? fwd : "", a->readonly ? "  [read-only]" : "");
 	localtime_r(&now, &tm);
 	strftime(clock, sizeof(clock), "%H:%M:%S", &tm);
-	/* Right side: providers, then the clock. */
+	/* Right side, from the right: the clock, burn, the budget gauge, providers. */
 	rx = a->cols - 10;
 	draw_text(a, 0, rx, 10, clock, THEME_HEADER_ACCENT, DRAW_RIGHT | DRAW_PAD);
 	rx -= 1;
+	c = view_cost_get(a, VIEW_COST_HEADER_MS);
+	if (c != NULL) {
+		const struct engine_budget_status *b = view_cost_worst_budget(c);
+		char rate[32];
+
+		view_cost_rate(c->view.sum.burn_usd_per_hour, rate, sizeof rate);
+		snprintf(buf, sizeof buf, "burn %s%s", rate, c->view.sum.stale ? "*" : "");
+		w = (int)strlen(buf);
+		if (rx - w - 2 >= x + 30) {
+			rx -= w + 2;
+			draw_text(a, 0, rx, w, buf, THEME_HEADER, 0);
+		}
+		if (b != NULL)
+			rx = app_draw_budget(a, b, rx, x + 30);
+	}
 	for (i = n; i-- > 0;) {
 		struct engine_provider_info pi;
 		char *name;
@@ -527,7 +593,7 @@ static void app_draw_footer(struct app *a)
 {
 	int y = a->rows - 1, x = 1, w, kw;
 	unsigned mask = app_view(a)->mask;
-	unsigned done = 0; /* actions already shown (bit per action) */
+	uint64_t done = 0; /* actions already shown (bit per action) */
 	char kn[16];
 	size_t i;
 
@@ -536,7 +602,7 @@ static void app_draw_footer(struct app *a)
 		draw_text(a, y, 1, a->cols - 1,
 		          a->prompt.kind == '/' ? "Enter keep filter   Esc restore"
 		                                : "Enter run   Esc cancel   (templates, jobs, "
-		                                  "theme NAME, help, q)",
+		                                  "cost, theme NAME, help, q)",
 		          THEME_FOOTER, 0);
 		return;
 	}
@@ -550,14 +616,14 @@ static void app_draw_footer(struct app *a)
 	for (i = 0; i < keymap_count; i++) {
 		const struct keymap_entry *k = &keymap_table[i];
 
-		if (!(k->views & mask) || k->hint == NULL || (done & (1u << k->action)))
+		if (!(k->views & mask) || k->hint == NULL || (done & (UINT64_C(1) << k->action)))
 			continue;
 		if (k->changes && a->readonly)
 			continue;
 		/* A key shadowed by an earlier entry of this view is not what it says here. */
 		if (keymap_find(mask, k->key) != k)
 			continue;
-		done |= 1u << k->action;
+		done |= UINT64_C(1) << k->action;
 		keymap_key_name(k->key, kn, sizeof(kn));
 		kw = layout_width(kn, LAYOUT_ASCII);
 		w = kw + 1 + layout_width(k->hint, LAYOUT_ASCII);
@@ -736,6 +802,7 @@ int app_run(struct engine *e, const struct app_opts *o, char **cause)
 	app_live = 0;
 	app_screen_close();
 	view_jobs_free(a);
+	view_cost_free(a);
 	free(a->status);
 	return 0;
 }

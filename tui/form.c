@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/engine.h"
+#include "core/loop.h"
 #include "core/xmalloc.h"
 #include "tui/draw.h"
 #include "tui/layout.h"
@@ -13,7 +14,8 @@
 
 #define FORM_LABEL_W      16
 #define FORM_INPUT_W      36
-#define FORM_PREVIEW_ROWS 6 /* rule + 5 lines */
+#define FORM_PREVIEW_ROWS 7 /* rule + 6 lines */
+#define FORM_BUDGET_MS    5000 /* the budget check is redone at most this often */
 
 static const char *const form_bool_choices[] = {"true", "false"};
 
@@ -30,9 +32,46 @@ static void form_free(struct app *a)
 	free(F->providers);
 	free(F->tpl_name);
 	free(F->plan_error);
+	free(F->budget_reason);
+	free(F->budget_block);
+	free(F->budget_key);
 	if (F->have_plan)
 		engine_plan_clear(&F->plan);
 	memset(F, 0, sizeof(*F));
+}
+
+/* Checks the plan against the budgets (engine_budget_check_launch reads every job: it is
+ * redone only when the provider, price or runtime changed, or after FORM_BUDGET_MS). */
+static void form_budget(struct app *a)
+{
+	struct app_form *F = &a->form;
+	const struct engine_plan *p = &F->plan;
+	int64_t now = (int64_t)loop_now_ms();
+	char *key, *why = NULL;
+
+	if (!F->have_plan)
+		return;
+	key = xprintf("%s|%d|%.6f|%ld|%s", p->provider != NULL ? p->provider : "",
+	              p->offer.priced, p->offer.priced ? p->offer.price_per_hour : 0.0,
+	              p->max_runtime_s, p->template_name != NULL ? p->template_name : "");
+	if (F->budget_key != NULL && strcmp(F->budget_key, key) == 0 &&
+	    now - F->budget_at_ms < FORM_BUDGET_MS) {
+		free(key);
+		return;
+	}
+	free(F->budget_key);
+	F->budget_key = key;
+	F->budget_at_ms = now;
+	F->verdict = engine_budget_check_launch(a->e, p, &why);
+	free(F->budget_reason);
+	F->budget_reason = why != NULL ? app_clean(a, why) : NULL;
+	free(why);
+	free(F->budget_block);
+	F->budget_block = NULL;
+	if (F->verdict == COST_HARD)
+		F->budget_block = xprintf("over budget: %s", F->budget_reason != NULL
+		                                                 ? F->budget_reason
+		                                                 : "a hard limit is reached");
 }
 
 static int form_is_choice(const struct form_field *f)
@@ -96,6 +135,7 @@ static void form_check(struct app *a)
 	req.nsets = n;
 	if (engine_plan(a->e, &req, &F->plan, &cause) == 0) {
 		F->have_plan = 1;
+		form_budget(a);
 	} else {
 		F->plan_error = app_clean(a, cause != NULL ? cause : "cannot plan this launch");
 		free(cause);
@@ -182,7 +222,8 @@ static const char *form_blocked(struct app *a)
 	if (!F->plan.offer.fits && F->plan.offer.provider != NULL)
 		return F->plan.offer.reason != NULL ? F->plan.offer.reason
 		                                    : "the template does not fit the provider";
-	return NULL;
+	form_budget(a);
+	return F->budget_block;
 }
 
 /* The first line of the rendered script that is a command (not the preamble). */
@@ -239,6 +280,51 @@ static void form_draw_field(struct app *a, size_t i, int y)
 	}
 }
 
+/* "Price  $36.00/h  · up to $72.00 for max_runtime 2h". */
+static void form_draw_price(struct app *a, int y)
+{
+	const struct engine_plan *p = &a->form.plan;
+	char v[256], rate[32], total[32], d[32];
+
+	draw_text(a, y, 2, 10, "Price", THEME_LABEL, 0);
+	if (!p->offer.priced) {
+		draw_text(a, y, 12, a->cols - 13,
+		          "unpriced (no live, catalog or site price: not counted in budgets)",
+		          THEME_DIM, 0);
+		return;
+	}
+	view_cost_rate(p->offer.price_per_hour, rate, sizeof rate);
+	if (p->max_runtime_s > 0) {
+		cost_money(p->offer.price_per_hour * (double)p->max_runtime_s / 3600.0, total);
+		cost_duration((int64_t)p->max_runtime_s * 1000, d);
+		snprintf(v, sizeof v, "%s  %s  up to %s for max_runtime %s", rate, a->g.sep, total,
+		         d);
+	} else {
+		snprintf(v, sizeof v, "%s  %s  no max_runtime set (limits.max_runtime)", rate,
+		         a->g.sep);
+	}
+	draw_text(a, y, 12, a->cols - 13, v, THEME_NORMAL, 0);
+}
+
+/* "Budget  soft limit: team ml: $812.40 of $1000.00 ...", coloured by the verdict. */
+static void form_draw_budget(struct app *a, int y)
+{
+	struct app_form *F = &a->form;
+	char v[640];
+
+	draw_text(a, y, 2, 10, "Budget", THEME_LABEL, 0);
+	if (F->budget_reason == NULL) {
+		draw_text(a, y, 12, a->cols - 13, "no budget applies", THEME_DIM, 0);
+		return;
+	}
+	snprintf(v, sizeof v, "%s: %s",
+	         F->verdict == COST_HARD   ? "OVER BUDGET"
+	         : F->verdict == COST_SOFT ? "warning"
+	                                   : "ok",
+	         F->budget_reason);
+	draw_text(a, y, 12, a->cols - 13, v, view_cost_verdict_role(F->verdict), 0);
+}
+
 static void form_draw_preview(struct app *a, int y, int h)
 {
 	struct app_form *F = &a->form;
@@ -272,16 +358,12 @@ static void form_draw_preview(struct app *a, int y, int h)
 		free(clean);
 		draw_text(a, y++, 12, a->cols - 13, v, THEME_STATUS_ERROR, 0);
 	}
-	if (p->offer.priced)
-		snprintf(v, sizeof(v), "%d (%s)   port: %s   price: $%.2f/h", p->gpus,
-		         p->accels != NULL ? p->accels : "-",
-		         p->want_port ? "yes ($GANTRY_PORT)" : "none", p->offer.price_per_hour);
-	else
-		snprintf(v, sizeof(v), "%d (%s)   port: %s   price: unpriced", p->gpus,
-		         p->accels != NULL ? p->accels : "-",
-		         p->want_port ? "yes ($GANTRY_PORT)" : "none");
+	snprintf(v, sizeof(v), "%d (%s)   port: %s", p->gpus, p->accels != NULL ? p->accels : "-",
+	         p->want_port ? "yes ($GANTRY_PORT)" : "none");
 	draw_text(a, y, 2, 10, "GPUs", THEME_LABEL, 0);
 	draw_text(a, y++, 12, a->cols - 13, v, THEME_NORMAL, 0);
+	form_draw_price(a, y++);
+	form_draw_budget(a, y++);
 	{
 		char *cmd = form_command_line(p->script);
 

@@ -10,6 +10,7 @@
 #define V_J  KEYMAP_V_JOB
 #define V_F  KEYMAP_V_FORM
 #define V_H  KEYMAP_V_HELP
+#define V_C  KEYMAP_V_COST
 
 const struct keymap_entry keymap_table[] = {
     /* The launch form: printable keys not listed here are typed into the field. */
@@ -53,6 +54,14 @@ const struct keymap_entry keymap_table[] = {
     {'f', V_JS | V_J, KEYMAP_FORWARD, "forward the job's port to 127.0.0.1 and show the URL",
      "forward", 0},
 
+    /* Cost. */
+    {'\t', V_C, KEYMAP_GROUP_NEXT, "breakdown: next grouping (user, team, template, provider)",
+     "breakdown", 0},
+    {KEYMAP_FN(KEY_RIGHT), V_C, KEYMAP_GROUP_NEXT,
+     "breakdown: next grouping (user, team, template, provider)", NULL, 0},
+    {KEYMAP_FN(KEY_BTAB), V_C, KEYMAP_GROUP_PREV, "breakdown: previous grouping", NULL, 0},
+    {KEYMAP_FN(KEY_LEFT), V_C, KEYMAP_GROUP_PREV, "breakdown: previous grouping", NULL, 0},
+
     /* Job. */
     {KEYMAP_ESC, V_J, KEYMAP_BACK, "back", "back", 0},
     {'q', V_J, KEYMAP_BACK, "back", NULL, 0},
@@ -76,12 +85,15 @@ const struct keymap_entry keymap_table[] = {
     /* Everywhere but the form and the help. */
     {'?', KEYMAP_V_BROWSE, KEYMAP_HELP, "this help", "help", 0},
     {'q', KEYMAP_V_TOP, KEYMAP_QUIT, "quit", "quit", 0},
-    {':', KEYMAP_V_BROWSE, KEYMAP_COMMAND, "command: templates, jobs, theme NAME, help, q", "cmd",
-     0},
+    {':', KEYMAP_V_BROWSE, KEYMAP_COMMAND, "command: templates, jobs, cost, theme NAME, help, q",
+     "cmd", 0},
     {'t', KEYMAP_V_BROWSE, KEYMAP_TEMPLATES, "templates", "templates", 0},
     {'1', KEYMAP_V_BROWSE, KEYMAP_TEMPLATES, "templates", NULL, 0},
     {'J', KEYMAP_V_BROWSE, KEYMAP_JOBS, "jobs", "jobs", 0},
     {'2', KEYMAP_V_BROWSE, KEYMAP_JOBS, "jobs", NULL, 0},
+    {'$', KEYMAP_V_BROWSE, KEYMAP_COST, "cost: burn, month to date, budgets, breakdowns", "cost",
+     0},
+    {'3', KEYMAP_V_BROWSE, KEYMAP_COST, "cost: burn, month to date, budgets, breakdowns", NULL, 0},
     {'r', KEYMAP_V_BROWSE, KEYMAP_REFRESH, "refresh now (templates: reload the files)", NULL, 0},
     {KEYMAP_CTRL('c'), KEYMAP_V_BROWSE | V_F | V_H, KEYMAP_QUIT, "quit", NULL, 0},
 };

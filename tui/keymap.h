@@ -19,9 +19,11 @@ enum keymap_view {
 	KEYMAP_V_JOB = 1 << 2,
 	KEYMAP_V_FORM = 1 << 3,
 	KEYMAP_V_HELP = 1 << 4,
-	KEYMAP_V_LIST = KEYMAP_V_TEMPLATES | KEYMAP_V_JOBS | KEYMAP_V_JOB | KEYMAP_V_HELP,
-	KEYMAP_V_TOP = KEYMAP_V_TEMPLATES | KEYMAP_V_JOBS,
-	KEYMAP_V_BROWSE = KEYMAP_V_TEMPLATES | KEYMAP_V_JOBS | KEYMAP_V_JOB,
+	KEYMAP_V_COST = 1 << 5,
+	KEYMAP_V_LIST =
+	    KEYMAP_V_TEMPLATES | KEYMAP_V_JOBS | KEYMAP_V_JOB | KEYMAP_V_HELP | KEYMAP_V_COST,
+	KEYMAP_V_TOP = KEYMAP_V_TEMPLATES | KEYMAP_V_JOBS | KEYMAP_V_COST,
+	KEYMAP_V_BROWSE = KEYMAP_V_TEMPLATES | KEYMAP_V_JOBS | KEYMAP_V_JOB | KEYMAP_V_COST,
 };
 
 enum keymap_action {
@@ -53,6 +55,10 @@ enum keymap_action {
 	KEYMAP_NEXT_FIELD,
 	KEYMAP_PREV_FIELD,
 	KEYMAP_CANCEL,
+	KEYMAP_COST,       /* the Cost view */
+	KEYMAP_GROUP_NEXT, /* Cost view: next breakdown (user, team, template, provider) */
+	KEYMAP_GROUP_PREV,
+	KEYMAP_ACTION_COUNT /* fewer than 64: the footer keeps a bit per action */
 };
 
 struct keymap_entry {

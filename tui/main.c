@@ -12,9 +12,9 @@
 #include "tui/cli.h"
 
 static const struct cli_cmd *const main_cmds[] = {
-    &cli_templates_cmd, &cli_launch_cmd,    &cli_ls_cmd,     &cli_show_cmd,
-    &cli_logs_cmd,      &cli_stop_cmd,      &cli_ssh_cmd,    &cli_forward_cmd,
-    &cli_hosts_cmd,     &cli_reconcile_cmd, &cli_doctor_cmd,
+    &cli_templates_cmd, &cli_launch_cmd, &cli_ls_cmd,        &cli_show_cmd,
+    &cli_logs_cmd,      &cli_stop_cmd,   &cli_ssh_cmd,       &cli_forward_cmd,
+    &cli_hosts_cmd,     &cli_watch_cmd,  &cli_reconcile_cmd, &cli_doctor_cmd,
 };
 #define MAIN_NCMDS (sizeof main_cmds / sizeof main_cmds[0])
 
@@ -155,6 +155,7 @@ int main(int argc, char **argv)
 		return CLI_ENV;
 	ao.no_color = c.no_color;
 	ao.readonly = c.readonly;
+	engine_watch(c.e);
 	rc = app_run(c.e, &ao, &cause);
 	engine_close(c.e);
 	if (rc != 0) {

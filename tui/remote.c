@@ -186,7 +186,7 @@ int remote_draw_job(struct app *a, int y, int maxh, const struct job *j)
 	struct tele_host *h = NULL;
 	struct engine_forward_info *fi = NULL;
 	size_t n = 0, nf;
-	char line[512], age[16], util[16], mu[16], mt[16], temp[16], pw[16], pl[16];
+	char line[512], age[16], util[16], mu[16], mt[16];
 	int r = 0;
 	int64_t now = loop_wall_ms();
 
@@ -205,6 +205,9 @@ int remote_draw_job(struct app *a, int y, int maxh, const struct job *j)
 			    h[i].name, h[i].address ? h[i].address : "?", age,
 			    h[i].last_contact_ms > 0 ? " ago" : "", h[i].reason ? h[i].reason : "");
 			r += remote_line(a, y + r, line, THEME_STATUS_ERROR);
+			/* the last known figures, with their age */
+			for (size_t g = 0; g < h[i].ngpus && r < maxh; g++)
+				view_job_gpu_row(a, y + r++, &h[i], &h[i].gpus[g]);
 			continue;
 		}
 		remote_val(&h[i].cpu_pct, "%", util, sizeof util);
@@ -216,20 +219,8 @@ int remote_draw_job(struct app *a, int y, int maxh, const struct job *j)
 		         h[i].address ? h[i].address : "?", age, util, mu, mt,
 		         h[i].gpu_error ? ", GPUs: " : "", h[i].gpu_error ? h[i].gpu_error : "");
 		r += remote_line(a, y + r, line, THEME_NORMAL);
-		for (size_t g = 0; g < h[i].ngpus && r < maxh; g++) {
-			const struct tele_gpu *x = &h[i].gpus[g];
-
-			remote_val(&x->util_pct, "%", util, sizeof util);
-			remote_val(&x->mem_used_mib, "", mu, sizeof mu);
-			remote_val(&x->mem_total_mib, " MiB", mt, sizeof mt);
-			remote_val(&x->temp_c, " C", temp, sizeof temp);
-			remote_val(&x->power_w, "", pw, sizeof pw);
-			remote_val(&x->power_limit_w, " W", pl, sizeof pl);
-			snprintf(line, sizeof line,
-			         "  GPU%d %-22.22s util %5s  mem %s/%s  %s  %s/%s", x->index,
-			         x->name, util, mu, mt, temp, pw, pl);
-			r += remote_line(a, y + r, line, THEME_NORMAL);
-		}
+		for (size_t g = 0; g < h[i].ngpus && r < maxh; g++)
+			view_job_gpu_row(a, y + r++, &h[i], &h[i].gpus[g]);
 	}
 	tele_hosts_free(h, n);
 	nf = engine_forwards(a->e, &fi);

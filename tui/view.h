@@ -13,6 +13,7 @@
 #include "tui/keymap.h"
 #include "tui/lineedit.h"
 #include "tui/theme.h"
+#include "tui/widgets.h"
 
 struct app;
 struct loop_timer;
@@ -23,6 +24,7 @@ enum app_view_id {
 	APP_VIEW_JOB,
 	APP_VIEW_FORM,
 	APP_VIEW_HELP,
+	APP_VIEW_COST,
 	APP_VIEW_COUNT
 };
 
@@ -42,7 +44,7 @@ struct view_ops {
 };
 
 extern const struct view_ops view_templates_ops, view_jobs_ops, view_job_ops, form_ops,
-    view_help_ops;
+    view_help_ops, view_cost_ops;
 
 /* Glyphs: UTF-8 or ASCII. */
 struct app_glyphs {
@@ -57,12 +59,15 @@ struct app_glyphs {
 	const char *dash;      /* em dash in prose */
 };
 
-/* Jobs table columns (more, such as GPU/UTIL/$/H/COST, fit in later). */
+/* Jobs table columns, in screen order (`o` sorts by the next one). */
 enum jobs_col {
 	JOBS_COL_NAME,
 	JOBS_COL_KIND,
 	JOBS_COL_STATE,
 	JOBS_COL_PROVIDER,
+	JOBS_COL_UTIL,  /* GPU utilisation mini-bar */
+	JOBS_COL_PRICE, /* $/h, "unpriced" */
+	JOBS_COL_COST,  /* cost so far */
 	JOBS_COL_AGE,
 	JOBS_COL_OWNER,
 	JOBS_COL_COUNT
@@ -134,6 +139,23 @@ struct app_form {
 	const char **providers; /* "(auto)" then each provider */
 	size_t nproviders;
 	int launching;
+	/* The budget check of the plan (engine_budget_check_launch), redone when what it
+	 * depends on changes or it is a few seconds old. */
+	enum cost_verdict verdict;
+	char *budget_reason; /* sanitised, or NULL when no budget applies */
+	char *budget_block;  /* "over budget: ..." when the verdict is hard, else NULL */
+	char *budget_key;    /* provider, price and runtime it was computed for */
+	int64_t budget_at_ms;
+};
+
+/* The money figures, computed at most every few seconds (engine_cost reads every job) and
+ * shared by the header and the Cost view (tui/view_cost.c). */
+struct app_cost {
+	struct engine_cost *c; /* NULL until computed, or when it failed */
+	int64_t at_ms;         /* loop_now_ms() when c was computed; 0 = never */
+	char *error;           /* why it could not be computed (sanitised), or NULL */
+	int group;             /* breakdown shown: COST_BY_USER .. COST_BY_PROVIDER */
+	int top;               /* first breakdown row shown */
 };
 
 /* The confirmation dialog. */
@@ -187,6 +209,7 @@ struct app {
 	struct app_jobs jobs;
 	struct app_job job;
 	struct app_form form;
+	struct app_cost cost;
 	struct app_dialog dialog;
 	struct app_prompt prompt;
 	int help_top;
@@ -239,9 +262,31 @@ void view_job_open(struct app *a, const char *id, int full);
 void view_job_changed(struct app *a, const char *id);
 /* Reloads the shown job when an event named it. */
 void view_job_sync(struct app *a);
+/* Draws GPU g of worker h on row y: a utilisation gauge, memory, temperature, power and a
+ * sparkline of the last minutes (engine_gpu_history); values older than the refresh allows
+ * (or from an unreachable worker) show their age. */
+void view_job_gpu_row(struct app *a, int y, const struct tele_host *h, const struct tele_gpu *g);
 
 /* form.c */
 void form_open(struct app *a, const struct template *t);
+
+/* view_cost.c */
+/* How old the shared cost figures may be for the header and the Cost view. */
+#define VIEW_COST_HEADER_MS 5000
+#define VIEW_COST_VIEW_MS   2000
+/* The cost figures, recomputed when older than max_age_ms (0 = now); NULL when they cannot be
+ * computed (a->cost.error says why). */
+const struct engine_cost *view_cost_get(struct app *a, int max_age_ms);
+/* Forgets the figures (the next view_cost_get recomputes). */
+void view_cost_free(struct app *a);
+/* The worst budget (hard, then soft, then the most used), or NULL when there is none. */
+const struct engine_budget_status *view_cost_worst_budget(const struct engine_cost *c);
+/* The theme role of a budget verdict: ok, warning (soft) or error (hard). */
+enum theme_role view_cost_verdict_role(enum cost_verdict v);
+/* The widgets' glyph set for the app (ASCII, or UTF-8 with braille sparklines). */
+enum widget_glyphs view_cost_glyphs(const struct app *a);
+/* "$12.40/h", or "$0.00/h" (never unpriced: burn sums priced jobs). */
+void view_cost_rate(double usd_per_hour, char *buf, size_t size);
 
 /* dialog.c */
 void dialog_confirm(struct app *a, const char *title, const char *text, const char *job_id,

@@ -18,6 +18,8 @@
 #define JOB_LOG_MAX_LINES  5000         /* lines kept; older ones are dropped */
 #define JOB_LOG_MAX_LINE   4096         /* bytes; a longer line is cut */
 #define JOB_EVENT_ROWS     4            /* state changes shown besides the log */
+#define JOB_GPU_HISTORY    600          /* utilisation samples asked for a sparkline */
+#define JOB_GPU_STALE_MS   5000         /* a GPU sample older than this shows its age */
 
 /* Frees everything the view holds and closes the log stream. */
 static void job_reset(struct app *a)
@@ -262,6 +264,70 @@ static void job_rule(struct app *a, int y, const char *title)
 	draw_hline(a, y, x, a->cols - x, THEME_BORDER);
 }
 
+/* Milliseconds of merged idle spans of cj up to now. */
+static int64_t job_idle_ms(const struct cost_job *cj, int64_t now)
+{
+	struct cost_interval *m;
+	size_t n;
+	int64_t ms = 0;
+
+	if (cj->nidle == 0)
+		return 0;
+	m = xcalloc(cj->nidle, sizeof *m);
+	n = cost_intervals_merge(cj->idle, cj->nidle, m);
+	for (size_t i = 0; i < n; i++) {
+		int64_t end = m[i].end_ms < now ? m[i].end_ms : now;
+
+		if (end > m[i].start_ms)
+			ms += end - m[i].start_ms;
+	}
+	free(m);
+	return ms;
+}
+
+/* The job's price, cost so far and idle waste (one row at y); returns the rows used. */
+static int job_draw_cost(struct app *a, int y, int half, int w)
+{
+	const struct job *j = &a->job.job;
+	const struct engine_cost *c = view_cost_get(a, VIEW_COST_HEADER_MS);
+	int64_t now = loop_wall_ms(), idle = 0;
+	double cost, idle_cost = 0;
+	int priced = 0;
+	char v[256], m[32], d[32];
+
+	if (j->priced) {
+		view_cost_rate(j->price_per_hour, m, sizeof m);
+		snprintf(v, sizeof v, "%s  (billed per %ds)", m, j->billing_s > 0 ? j->billing_s : 1);
+		job_pair(a, y, 1, w, "Price", v, THEME_NORMAL);
+	} else {
+		job_pair(a, y, 1, w, "Price", "unpriced (no live, catalog or site price)", THEME_DIM);
+	}
+	for (size_t i = 0; c != NULL && i < c->jobs.n; i++) {
+		if (strcmp(c->jobs.items[i].id, j->id) != 0)
+			continue;
+		idle = job_idle_ms(&c->cj[i], c->now);
+		idle_cost = cost_job_idle_between(&c->cj[i], 0, c->now + 1, c->now);
+		break;
+	}
+	cost = engine_job_cost(j, now, &priced);
+	cost_money(cost, m);
+	snprintf(v, sizeof v, "%s", priced ? m : "unpriced");
+	if (priced)
+		snprintf(v + strlen(v), sizeof v - strlen(v), " so far%s",
+		         j->state == JOB_UNKNOWN ? " (at the last known rate)" : "");
+	if (idle > 0) {
+		cost_duration(idle, d);
+		cost_money(idle_cost, m);
+		snprintf(v + strlen(v), sizeof v - strlen(v), ", idle %s%s%s%s", d,
+		         priced ? " (" : "", priced ? m : "", priced ? " wasted)" : "");
+	}
+	job_pair(a, y, half, w, "Cost", v,
+	         !priced ? THEME_DIM
+	         : idle > 0 ? THEME_STATE_ROLE(JOB_RECOVERING)
+	                    : THEME_NORMAL);
+	return 1;
+}
+
 /* Details of the job in rows y.. ; returns the rows used. */
 static int job_draw_details(struct app *a, int y)
 {
@@ -318,9 +384,47 @@ static int job_draw_details(struct app *a, int y)
 	}
 	job_pair(a, y + r++, half, w, "Exit", v,
 	         j->has_exit && j->exit_code != 0 ? THEME_STATUS_ERROR : THEME_NORMAL);
+	r += job_draw_cost(a, y + r, half, w);
 	job_pair(a, y + r++, 1, a->cols - 2, "Reason", j->reason != NULL ? j->reason : "-",
 	         THEME_NORMAL);
 	return r;
+}
+
+void view_job_gpu_row(struct app *a, int y, const struct tele_host *h, const struct tele_gpu *g)
+{
+	double v[JOB_GPU_HISTORY];
+	int ok[JOB_GPU_HISTORY];
+	struct tele_val hist[JOB_GPU_HISTORY];
+	struct tele_gpu gc;
+	char buf[WIDGET_BUFSZ(512)], *clean;
+	int width = a->cols - 3, refresh = engine_config(a->e)->refresh_ms;
+	int64_t now = loop_wall_ms(), age = -1, stale_ms;
+	size_t n;
+
+	if (width > 512)
+		width = 512;
+	if (width <= 0)
+		return;
+	n = engine_gpu_history(a->e, h->name, g->index, ENGINE_M_UTIL, v, ok, JOB_GPU_HISTORY);
+	for (size_t i = 0; i < n && i < JOB_GPU_HISTORY; i++) {
+		hist[i].v = v[i];
+		hist[i].ok = ok[i];
+	}
+	/* Stale: the worker is unreachable, or the sample missed a few refreshes. */
+	stale_ms = 3 * (int64_t)(refresh > 0 ? refresh : 1000);
+	if (stale_ms < JOB_GPU_STALE_MS)
+		stale_ms = JOB_GPU_STALE_MS;
+	if (h->at_ms > 0 && (!h->reachable || now - h->at_ms > stale_ms))
+		age = now - h->at_ms;
+	/* the name comes from the worker: sanitised like every remote text */
+	gc = *g;
+	clean = app_clean(a, g->name);
+	snprintf(gc.name, sizeof gc.name, "%s", clean);
+	free(clean);
+	if (widget_gpu_row(buf, sizeof buf, &gc, n > 0 ? hist : NULL, n, age, width,
+	                   view_cost_glyphs(a)) < 0)
+		return;
+	draw_text(a, y, 3, width, buf, age >= 0 ? THEME_DIM : THEME_NORMAL, 0);
 }
 
 /* The last state changes in rows y .. y+h-1. */

@@ -17,6 +17,7 @@
 #define JOBS_PENDING_MAX 64
 #define JOBS_GAP         2
 #define JOBS_MARK        2 /* columns before the first cell: the selection marker */
+#define JOBS_UTIL_CELLS  8 /* bar cells of the UTIL column when there is room */
 
 static const struct {
 	const char *title;
@@ -27,8 +28,16 @@ static const struct {
     [JOBS_COL_KIND] = {"KIND", {.min = 8, .want = 8, .grow = 0, .prio = 6}, 0},
     [JOBS_COL_STATE] = {"STATE", {.min = 9, .want = 12, .grow = 0, .prio = 9}, 0},
     [JOBS_COL_PROVIDER] = {"PROVIDER", {.min = 8, .want = 12, .grow = 1, .prio = 5}, 0},
+    [JOBS_COL_UTIL] = {"UTIL",
+                       {.min = WIDGET_MINIBAR_COLS(4),
+                        .want = WIDGET_MINIBAR_COLS(JOBS_UTIL_CELLS),
+                        .grow = 0,
+                        .prio = 3},
+                       0},
+    [JOBS_COL_PRICE] = {"$/H", {.min = 8, .want = 9, .grow = 0, .prio = 4}, 1},
+    [JOBS_COL_COST] = {"COST", {.min = 8, .want = 10, .grow = 0, .prio = 7}, 1},
     [JOBS_COL_AGE] = {"AGE", {.min = 4, .want = 5, .grow = 0, .prio = 8}, 1},
-    [JOBS_COL_OWNER] = {"OWNER", {.min = 6, .want = 10, .grow = 1, .prio = 4}, 0},
+    [JOBS_COL_OWNER] = {"OWNER", {.min = 6, .want = 10, .grow = 1, .prio = 2}, 0},
 };
 
 /* Replaces *s by its sanitised form (plain printable ASCII, the usual case, stays as is). */
@@ -89,9 +98,38 @@ void view_jobs_changed(struct app *a, const char *id)
 	J->pending[J->npending++] = xstrdup(id);
 }
 
+/* -1, 0 or 1 as x < y, x == y, x > y. */
+static int jobs_cmp_double(double x, double y)
+{
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/* A job's GPU utilisation for sorting: -2 without GPUs or ended, -1 unknown. */
+static double jobs_util(struct app *a, const struct job *j)
+{
+	if (j->gpus <= 0 || !job_state_active(j->state))
+		return -2;
+	return engine_job_gpu_util(a->e, j->id);
+}
+
+/* What the job cost so far, -1 when unpriced (sorts below $0.00). */
+static double jobs_cost(const struct job *j, int64_t now)
+{
+	int priced = 0;
+	double c = engine_job_cost(j, now, &priced);
+
+	return priced ? c : -1;
+}
+
+struct jobs_sort {
+	struct app *a;
+	int64_t now;
+};
+
 static int jobs_cmp(const void *pa, const void *pb, void *arg)
 {
-	const struct app_jobs *J = arg;
+	const struct jobs_sort *S = arg;
+	const struct app_jobs *J = &S->a->jobs;
 	const struct job *x = &J->list.items[*(const size_t *)pa];
 	const struct job *y = &J->list.items[*(const size_t *)pb];
 	int c = 0;
@@ -112,6 +150,17 @@ static int jobs_cmp(const void *pa, const void *pb, void *arg)
 		break;
 	case JOBS_COL_OWNER:
 		c = strcmp(x->owner != NULL ? x->owner : "", y->owner != NULL ? y->owner : "");
+		break;
+	/* Numbers sort highest first, like the youngest first of AGE. */
+	case JOBS_COL_UTIL:
+		c = jobs_cmp_double(jobs_util(S->a, y), jobs_util(S->a, x));
+		break;
+	case JOBS_COL_PRICE:
+		c = jobs_cmp_double(y->priced ? y->price_per_hour : -1,
+		                    x->priced ? x->price_per_hour : -1);
+		break;
+	case JOBS_COL_COST:
+		c = jobs_cmp_double(jobs_cost(y, S->now), jobs_cost(x, S->now));
 		break;
 	default:
 		break;
@@ -156,7 +205,11 @@ void view_jobs_refilter(struct app *a)
 		if (jobs_match(j, J->filter))
 			J->rows[J->nrows++] = i;
 	}
-	qsort_r(J->rows, J->nrows, sizeof(*J->rows), jobs_cmp, J);
+	{
+		struct jobs_sort S = {a, loop_wall_ms()};
+
+		qsort_r(J->rows, J->nrows, sizeof(*J->rows), jobs_cmp, &S);
+	}
 	J->sel = 0;
 	if (J->sel_id != NULL)
 		for (i = 0; i < J->nrows; i++)
@@ -343,9 +396,14 @@ void view_jobs_ask_stop(struct app *a, const struct job *j)
 	free(text);
 }
 
-/* Text of one cell. */
-static void jobs_cell(const struct job *j, int col, int64_t now, char *buf, size_t size)
+/* Text of one cell, w columns wide; *role is set for cells with their own colour. */
+static void jobs_cell(struct app *a, const struct job *j, int col, int w, int64_t now, char *buf,
+                      size_t size, enum theme_role *role)
 {
+	char m[32];
+	int priced = 0;
+	double v;
+
 	switch (col) {
 	case JOBS_COL_NAME:
 		snprintf(buf, size, "%s", j->name);
@@ -364,6 +422,40 @@ static void jobs_cell(const struct job *j, int col, int64_t now, char *buf, size
 		break;
 	case JOBS_COL_OWNER:
 		snprintf(buf, size, "%s", j->owner != NULL ? j->owner : "-");
+		break;
+	case JOBS_COL_UTIL:
+		v = jobs_util(a, j);
+		if (v < -1.5) {
+			snprintf(buf, size, "-");
+			*role = THEME_DIM;
+		} else if (w < WIDGET_MINIBAR_COLS(1)) {
+			if (v < 0)
+				snprintf(buf, size, "n/a");
+			else
+				snprintf(buf, size, "%.0f%%", v);
+		} else if (widget_minibar(buf, size, (struct tele_val){v, v >= 0},
+		                          w - WIDGET_MINIBAR_COLS(0), view_cost_glyphs(a)) < 0) {
+			snprintf(buf, size, "?");
+		}
+		break;
+	case JOBS_COL_PRICE:
+		if (j->priced) {
+			cost_money(j->price_per_hour, m);
+			snprintf(buf, size, "%s", m);
+		} else {
+			snprintf(buf, size, "unpriced");
+			*role = THEME_DIM;
+		}
+		break;
+	case JOBS_COL_COST:
+		v = engine_job_cost(j, now, &priced);
+		if (priced) {
+			cost_money(v, m);
+			snprintf(buf, size, "%s", m);
+		} else {
+			snprintf(buf, size, "-");
+			*role = THEME_DIM;
+		}
 		break;
 	default:
 		buf[0] = '\0';
@@ -437,9 +529,12 @@ static void jobs_draw(struct app *a, int y, int h)
 		for (c = 0; c < JOBS_COL_COUNT; c++) {
 			if (w[c] == 0)
 				continue;
-			jobs_cell(j, c, now, cell, sizeof(cell));
-			draw_text(a, yy, x, w[c], cell,
-			          c == JOBS_COL_STATE && !sel ? THEME_STATE_ROLE(j->state) : base,
+			enum theme_role role = base;
+
+			jobs_cell(a, j, c, w[c], now, cell, sizeof(cell), &role);
+			if (c == JOBS_COL_STATE)
+				role = THEME_STATE_ROLE(j->state);
+			draw_text(a, yy, x, w[c], cell, sel ? base : role,
 			          jobs_cols[c].right ? DRAW_RIGHT : 0);
 			x += w[c] + JOBS_GAP;
 		}

@@ -104,9 +104,10 @@ def find_fwdtool(a):
     if os.environ.get("GANTRY_FWDTOOL"):
         cands.append(os.environ["GANTRY_FWDTOOL"])
     builds = []
-    if a.gantry:
-        builds.append(os.path.dirname(os.path.abspath(a.gantry)))
-    builds += [os.getcwd(), SRCDIR]
+    for g in (a.gantry, os.environ.get("GANTRY_BIN")):
+        if g:
+            builds.append(os.path.dirname(os.path.abspath(g)))
+    builds += [os.getcwd(), SRCDIR, os.path.join(SRCDIR, "build"), os.path.join(SRCDIR, "_build")]
     for b in builds:
         cands.append(os.path.join(b, "tests", "ssh", "fwdtool"))
     for c in cands:
@@ -119,7 +120,7 @@ def find_fwdtool(a):
                            stdout=subprocess.DEVNULL)
             return os.path.join(b, "tests", "ssh", "fwdtool")
     sys.exit("forward.py: tests/ssh/fwdtool not found; build it (make tests/ssh/fwdtool in a "
-             "build tree) and pass --fwdtool PATH, or run from the build tree")
+             "build tree) and pass --fwdtool PATH or --gantry PATH, or run from the build tree")
 
 
 class Path:

@@ -105,6 +105,15 @@ listening() { ss -Hltn "sport = :$1" | awk '{print $4}'; }
 
 fd_count() { ls "/proc/$1/fd" | wc -l; }
 
+# sshd_tree PID: every descendant of PID (an sshd's session processes), by parent pid.
+sshd_tree() {
+	local p=$1 k
+	for k in $(ps -o pid= --ppid "$p"); do
+		echo "$k"
+		sshd_tree "$k"
+	done
+}
+
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 
 # --- the servers: sshd A, an HTTP server and an upload server behind it
@@ -183,6 +192,40 @@ PY
 check "20 MB upload: the server saw every byte, then EOF" \
 	bash -c '[ "$(cat "$1")" = "$2" ]' _ "$W/upload.answer" "$want"
 
+# 8 uploads at once while the server stalls now and then (its session processes stopped):
+# the socket fills and libssh2 is left with half-sent packets, which must be finished first
+python3 - "${FPORT[upl]}" "$W/upload" >"$W/upload8.answer" 2>&1 <<'PY' &
+import hashlib, socket, sys, threading
+data = open(sys.argv[2], "rb").read()
+res = {}
+def one(i):
+    d = data[: len(data) // (1 + i % 4)]
+    c = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=60)
+    c.sendall(d)
+    c.shutdown(socket.SHUT_WR)
+    out = b""
+    while True:
+        b = c.recv(4096)
+        if not b:
+            break
+        out += b
+    res[i] = out.decode().strip() == "%d %s" % (len(d), hashlib.sha256(d).hexdigest())
+ts = [threading.Thread(target=one, args=(i,)) for i in range(8)]
+[t.start() for t in ts]
+[t.join() for t in ts]
+print(sum(1 for v in res.values() if v))
+PY
+upid=$!
+for ((r = 0; r < 3; r++)); do
+	sleep 0.3
+	kids=$(sshd_tree "$(cat "$W/sshd-a/sshd.pid")")
+	kill -STOP $kids 2>/dev/null
+	sleep 0.5
+	kill -CONT $kids 2>/dev/null
+done
+wait "$upid"
+check "8 uploads at once through a stalling server: all byte-exact" grep -qx 8 "$W/upload8.answer"
+
 # 20 fetches at once through one forward
 want=$(sha "$W/www/mid")
 cpids=()
@@ -223,6 +266,16 @@ check "the reason is one line naming the address" \
 	_ "$T_HOME/err" "$HP"
 check "nothing printed as listening" bash -c '! grep -q listening "$1"' _ "$T_HOME/out"
 
+# --- a connect failure (unknown host key) ends the forward and frees its port
+: >"$W/empty_known_hosts"
+fwd_start unknown "$PA" "$KA" "$W/empty_known_hosts" --remote-port "$HP"
+check "an unknown host key is reported" \
+	wait_line "$W/unknown.out" "^SSH_ERR_HOSTKEY_UNKNOWN: .*SHA256:"
+exits unknown
+check "... and fwdtool exits 3 (exit $RC)" test "$RC" = 3
+check "... and its port is free" test -z "$(listening "${FPORT[unknown]}")"
+check "... and it never came up" bash -c '! grep -qx up "$1"' _ "$W/unknown.out"
+
 # --- nothing listens on the remote port: the client is closed, the forward stays up
 DEAD=$(free_port)
 fwd_start nolisten "$PA" "$KA" "$KHA" --remote-port "$DEAD"
@@ -261,6 +314,20 @@ check "its client gets no data" \
 check "fwdtool says forwarding is prohibited" \
 	wait_line "$W/forbidden.out" "^failed 1 SSH_ERR_CHANNEL: .*administratively prohibited \(the server does not allow TCP forwarding\)"
 check "that forward stays up too" kill -0 "${FPID[forbidden]}"
+
+# --- a hung server (its processes stopped): keepalives go unanswered, the forward ends
+fwd_start hang "$PB" "$KB" "$KHB" --remote-port "$HP" --keepalive 1 --io-timeout 2000
+check "a forward with 1 s keepalives comes up" grep -qx up "$W/hang.out"
+sleep 2.5 # a few keepalives answered: an idle forward stays up
+check "an idle forward stays up while its keepalives are answered" kill -0 "${FPID[hang]}"
+kids=$(sshd_tree "$(cat "$W/sshd-b/sshd.pid")")
+kill -STOP $kids
+check "a hung server is noticed: no answer" \
+	wait_line "$W/hang.out" "^SSH_ERR_CLOSED: connection to 127\.0\.0\.1 lost \(no answer for 2 s\)"
+kill -CONT $kids
+exits hang
+check "... and fwdtool exits 3 (exit $RC)" test "$RC" = 3
+check "... and its port is free" test -z "$(listening "${FPORT[hang]}")"
 
 # --- clean stops: SIGTERM, and stdin closing
 kill -TERM "${FPID[main]}"

@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""Telemetry sweep of the ssh provider over a fleet of real OpenSSH workers (loopback).
+
+Starts N workers with tests/sshd/start-workers.sh (loopback mode), then runs
+`fleettool sweep ROUNDS` RUNS times: each run opens the provider, sweeps every host once
+cold (connects included) and ROUNDS times warm (connections kept), printing the wall time
+of each sweep and the CPU time (getrusage, all threads) the fleettool process spent on it.
+Done twice: with the fake nvidia-smi on the workers, and without it (the remote side then
+costs almost nothing, which isolates Gantry's own cost). All workers run on this machine,
+so the remote side's CPU competes with Gantry's. Prints a markdown table of medians.
+Nothing here asserts a time."""
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+
+
+def start_workers(src, n, d, port, fake):
+    env = dict(os.environ, SSH_WORKERS_MODE="loopback")
+    env.pop("SSH_TEST_USER", None)
+    if not fake:
+        env["SSH_WORKERS_FAKE_BIN"] = "none"
+    else:
+        env["SSH_TEST_SETENV"] = "FAKE_GPU_COUNT=8"
+    subprocess.run(["bash", os.path.join(src, "tests/sshd/start-workers.sh"), str(n), d,
+                    str(port)], env=env, check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+
+
+def stop_workers(src, d):
+    subprocess.run(["bash", os.path.join(src, "tests/sshd/stop-workers.sh"), d],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def fleet_args(d, n, port, remote):
+    args = ["--set", "key=%s/client_key" % d, "--set", "known_hosts=%s/known_hosts" % d,
+            "--set", "connect_timeout_ms=10000", "--set", "io_timeout_ms=30000"]
+    for i in range(n):
+        args += ["--set", "hosts.%d.name=w%d" % (i, i + 1),
+                 "--set", "hosts.%d.address=127.0.0.%d" % (i, i + 2),
+                 "--set", "hosts.%d.port=%d" % (i, port),
+                 "--set", "hosts.%d.gpus=8" % i,
+                 "--set", "hosts.%d.dir=%s/w%d" % (i, remote, i + 1)]
+    return args
+
+
+LINE = re.compile(r"^sweep (cold|warm) hosts=(\d+) reachable=(\d+) wall_ms=(\d+) cpu_ms=([\d.]+)")
+
+
+def measure(tool, args, runs, rounds):
+    cold_wall, cold_cpu, warm_wall, warm_cpu = [], [], [], []
+    for _ in range(runs):
+        out = subprocess.run([tool] + args + ["sweep", str(rounds)], check=True,
+                             capture_output=True, text=True).stdout
+        for line in out.splitlines():
+            m = LINE.match(line)
+            if not m:
+                continue
+            if m.group(2) != m.group(3):
+                raise RuntimeError("not every host answered: " + line)
+            (cold_wall if m.group(1) == "cold" else warm_wall).append(int(m.group(4)))
+            (cold_cpu if m.group(1) == "cold" else warm_cpu).append(float(m.group(5)))
+    med = statistics.median
+    return med(cold_wall), med(cold_cpu), med(warm_wall), med(warm_cpu)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--fleettool", required=True)
+    ap.add_argument("--srcdir", required=True)
+    ap.add_argument("--hosts", type=int, default=50)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--port", type=int, default=24100)
+    a = ap.parse_args()
+    tool = os.path.abspath(a.fleettool)
+    print("machine: %s, %d CPUs; %d loopback workers, %d runs x (1 cold + %d warm) sweeps"
+          % (os.uname().release, os.cpu_count(), a.hosts, a.runs, a.rounds))
+    rows = []
+    for fake in (True, False):
+        d = tempfile.mkdtemp(prefix="gantry-sweep.")
+        remote = tempfile.mkdtemp(prefix="gantry-sweep-remote.")
+        wdir = os.path.join(d, "workers")
+        try:
+            start_workers(a.srcdir, a.hosts, wdir, a.port + (0 if fake else 1), fake)
+            args = fleet_args(wdir, a.hosts, a.port + (0 if fake else 1), remote)
+            cw, cc, ww, wc = measure(tool, args, a.runs, a.rounds)
+            cmd = "fleettool --set key=... --set hosts.N.*=... (x%d) sweep %d" % (a.hosts,
+                                                                                  a.rounds)
+            label = "fake nvidia-smi (8 GPUs)" if fake else "no nvidia-smi"
+            rows.append((label, "cold (connect + sweep)", cw, cc, cmd))
+            rows.append((label, "warm (sessions kept)", ww, wc, cmd))
+        finally:
+            stop_workers(a.srcdir, wdir)
+            shutil.rmtree(d, ignore_errors=True)
+            shutil.rmtree(remote, ignore_errors=True)
+    print()
+    print("| workers | sweep of %d hosts | wall ms (median) | gantry CPU ms (median) | command |"
+          % a.hosts)
+    print("|---|---|---:|---:|---|")
+    for label, kind, wall, cpu, cmd in rows:
+        print("| %s | %s | %d | %.1f | `%s` |" % (label, kind, wall, cpu, cmd))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
