@@ -57,11 +57,13 @@ struct tring_bucket {
 
 /* A ring of capacity samples (0 = TRING_DEFAULT_CAPACITY). */
 struct tring *tring_new(size_t capacity);
+/* Frees a ring made by tring_new (not one owned by a set). */
 void tring_free(struct tring *r);
 /* Appends one sample of g taken at at_ms (Unix ms), dropping the oldest when full. */
 void tring_push(struct tring *r, int64_t at_ms, const struct tele_gpu *g);
 /* Samples held (at most the capacity). */
 size_t tring_len(const struct tring *r);
+/* Samples the ring can hold. */
 size_t tring_capacity(const struct tring *r);
 /* The last min(n, len) values of field f, oldest first, into out; returns how many. */
 size_t tring_last(const struct tring *r, enum tring_field f, size_t n, struct tele_val *out);

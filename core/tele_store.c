@@ -7,29 +7,30 @@
 
 #include "core/xmalloc.h"
 
-#define TSTORE_COLS                                                                                \
-	"host, gpu, bucket_start, n, n_util, util_avg, util_max, mem_mib, temp_max, power_dw"
+/* A bucket already stored is merged with the incoming one: counts add up, maxima take the
+ * larger (NULL = none), averages are weighted by their counts (n_util for utilisation, n for
+ * the others) and rounded. Right-hand sides see the stored row's old values. */
+#define TSTORE_MERGE                                                                               \
+	" ON CONFLICT (host, gpu, bucket_start) DO UPDATE SET"                                     \
+	" util_avg = CASE WHEN excluded.util_avg IS NULL THEN util_avg"                            \
+	"  WHEN util_avg IS NULL THEN excluded.util_avg"                                           \
+	"  ELSE (util_avg * n_util + excluded.util_avg * excluded.n_util"                          \
+	"   + (n_util + excluded.n_util) / 2) / (n_util + excluded.n_util) END,"                   \
+	" util_max = coalesce(max(util_max, excluded.util_max), util_max, excluded.util_max),"     \
+	" mem_mib = CASE WHEN excluded.mem_mib IS NULL THEN mem_mib"                               \
+	"  WHEN mem_mib IS NULL THEN excluded.mem_mib"                                             \
+	"  ELSE (mem_mib * n + excluded.mem_mib * excluded.n + (n + excluded.n) / 2)"              \
+	"   / (n + excluded.n) END,"                                                               \
+	" temp_max = coalesce(max(temp_max, excluded.temp_max), temp_max, excluded.temp_max),"     \
+	" power_dw = CASE WHEN excluded.power_dw IS NULL THEN power_dw"                            \
+	"  WHEN power_dw IS NULL THEN excluded.power_dw"                                           \
+	"  ELSE (power_dw * n + excluded.power_dw * excluded.n + (n + excluded.n) / 2)"            \
+	"   / (n + excluded.n) END,"                                                               \
+	" n = n + excluded.n, n_util = n_util + excluded.n_util"
 
-/* Weighted average of an integer column with the incoming one, NULL-aware, rounded. */
-#define TSTORE_MERGE_AVG(col, w)                                                                   \
-	col " = CASE WHEN excluded." col " IS NULL THEN " col " WHEN " col                         \
-	    " IS NULL THEN excluded." col " ELSE (" col " * " w " + excluded." col                 \
-	    " * excluded." w " + (" w " + excluded." w ") / 2) / (" w " + excluded." w ") END"
-#define TSTORE_MERGE_MAX(col)                                                                      \
-	col " = coalesce(max(" col ", excluded." col "), " col ", excluded." col ")"
-
-#define TSTORE_UPSERT(table)                                                                                                            \
-	"INSERT INTO " table " (" TSTORE_COLS                                                                                           \
-	") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "                                                                           \
-	"ON CONFLICT (host, gpu, bucket_start) DO UPDATE SET " TSTORE_MERGE_AVG("util_avg", "n_"                                        \
-	                                                                                    "uti"                                       \
-	                                                                                    "l") ", " TSTORE_MERGE_MAX(                 \
-	    "util_max") ", " TSTORE_MERGE_AVG("mem_mib",                                                                                \
-	                                      "n") ", " TSTORE_MERGE_MAX("temp_max") ","                                                \
-	                                                                             " " TSTORE_MERGE_AVG("power_dw",                   \
-	                                                                                                  "n") ", n = n + excluded.n, " \
-	                                                                                                       "n_util = n_util + "     \
-	                                                                                                       "excluded.n_util"
+#define TSTORE_UPSERT(table)                                                                       \
+	"INSERT INTO " table " (host, gpu, bucket_start, n, n_util, util_avg, util_max, mem_mib,"  \
+	" temp_max, power_dw) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)" TSTORE_MERGE
 
 static const char tstore_schema[] =
     "CREATE TABLE IF NOT EXISTS metrics_hosts (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"

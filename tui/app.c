@@ -254,7 +254,8 @@ static void app_command(struct app *a, const char *line)
 		app_status(a, 0, "refreshing");
 	} else {
 		app_status(a, 1,
-		           "unknown command '%s' (try :templates, :jobs, :cost, :theme NAME, :q)", cmd);
+		           "unknown command '%s' (try :templates, :jobs, :cost, :theme NAME, :q)",
+		           cmd);
 	}
 }
 
@@ -489,7 +490,8 @@ static int app_draw_budget(struct app *a, const struct engine_budget_status *b, 
 {
 	char bar[WIDGET_BUFSZ(12)], txt[64], m[16];
 	struct tele_val used = {b->used, b->budget.monthly_usd > 0};
-	enum theme_role vr = b->verdict == COST_OK ? THEME_HEADER : view_cost_verdict_role(b->verdict);
+	enum theme_role vr =
+	    b->verdict == COST_OK ? THEME_HEADER : view_cost_verdict_role(b->verdict);
 	int cells, w, tw;
 
 	app_money_short(b->budget.monthly_usd, m, sizeof m);

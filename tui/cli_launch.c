@@ -176,6 +176,23 @@ static int launch_run(struct cli_ctx *c, int argc, char **argv)
 		engine_plan_clear(&plan);
 		goto out;
 	}
+	/* Budgets: a hard limit refuses the launch (the action failed: exit 1), a soft one warns
+	 * and the launch goes on. The engine checks again as it launches. */
+	if (plan.offer.fits || plan.offer.provider == NULL) {
+		char *why = NULL;
+		enum cost_verdict v = engine_budget_check_launch(c->e, &plan, &why);
+
+		if (v == COST_HARD) {
+			rc = cli_fail("launch", CLI_FAILED, "over budget: %s",
+			              why != NULL ? why : "a hard limit is reached");
+			free(why);
+			engine_plan_clear(&plan);
+			goto out;
+		}
+		if (v == COST_SOFT && why != NULL)
+			cli_fail("launch", CLI_OK, "budget warning: %s", why);
+		free(why);
+	}
 	engine_plan_clear(&plan);
 	if (engine_launch(c->e, &req, &id, launch_cb, &w, &cause) != 0) {
 		rc = cli_fail("launch", id != NULL ? CLI_FAILED : CLI_USAGE, "%s", cause);

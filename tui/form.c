@@ -14,7 +14,7 @@
 
 #define FORM_LABEL_W      16
 #define FORM_INPUT_W      36
-#define FORM_PREVIEW_ROWS 7 /* rule + 6 lines */
+#define FORM_PREVIEW_ROWS 7    /* rule + 6 lines */
 #define FORM_BUDGET_MS    5000 /* the budget check is redone at most this often */
 
 static const char *const form_bool_choices[] = {"true", "false"};
@@ -51,9 +51,9 @@ static void form_budget(struct app *a)
 
 	if (!F->have_plan)
 		return;
-	key = xprintf("%s|%d|%.6f|%ld|%s", p->provider != NULL ? p->provider : "",
-	              p->offer.priced, p->offer.priced ? p->offer.price_per_hour : 0.0,
-	              p->max_runtime_s, p->template_name != NULL ? p->template_name : "");
+	key = xprintf("%s|%d|%.6f|%ld|%s", p->provider != NULL ? p->provider : "", p->offer.priced,
+	              p->offer.priced ? p->offer.price_per_hour : 0.0, p->max_runtime_s,
+	              p->template_name != NULL ? p->template_name : "");
 	if (F->budget_key != NULL && strcmp(F->budget_key, key) == 0 &&
 	    now - F->budget_at_ms < FORM_BUDGET_MS) {
 		free(key);

@@ -20,8 +20,9 @@
 #define COST_MARK       2
 #define COST_BAR_MIN    10
 #define COST_BAR_MAX    30
-#define COST_BUDGET_W   22 /* "team ml-research" */
-#define COST_UNPRICED_N 3  /* unpriced jobs named in the summary */
+#define COST_BUDGET_W   22  /* "team ml-research" */
+#define COST_UNPRICED_N 3   /* unpriced jobs named in the summary */
+#define COST_WIDE_COLS  100 /* from here the summary has two pairs a row */
 
 /* Breakdown table columns. */
 enum cost_col {
@@ -120,7 +121,7 @@ void view_cost_rate(double usd_per_hour, char *buf, size_t size)
 	char m[32];
 
 	cost_money(usd_per_hour, m);
-	snprintf(buf, size, "%s/h", m);
+	snprintf(buf, size, "%.28s/h", m);
 }
 
 /* "ok", "soft limit", "OVER (hard limit)". */
@@ -180,8 +181,7 @@ static void cost_rule(struct app *a, int y, const char *title)
 }
 
 /* The unpriced jobs, named (the first few): "2 (hello-1, hello-2)". */
-static void cost_unpriced_names(struct app *a, const struct engine_cost *c, char *buf,
-                                size_t size)
+static void cost_unpriced_names(struct app *a, const struct engine_cost *c, char *buf, size_t size)
 {
 	const struct cost_summary *s = &c->view.sum;
 	size_t n = 0, i;
@@ -197,19 +197,22 @@ static void cost_unpriced_names(struct app *a, const struct engine_cost *c, char
 		snprintf(buf + n, size - n, "%s)", s->nunpriced > COST_UNPRICED_N ? ", ..." : "");
 }
 
-/* Burn, month to date, forecast, idle waste and the job counts: rows used. */
+/* Burn, month to date, forecast, idle waste and the job counts: rows used. Two pairs a row
+ * when the terminal is wide enough, else one. */
 static int cost_draw_summary(struct app *a, const struct engine_cost *c, int y, int h)
 {
 	const struct cost_summary *s = &c->view.sum;
-	int half = a->cols / 2, w = half - 2, r = 0;
+	int wide = a->cols >= COST_WIDE_COLS, half = wide ? a->cols / 2 : 1;
+	int w = wide ? half - 2 : a->cols - 2, r = 0;
 	char v[256], m[32], d[16];
 
 	if (h <= 0)
 		return 0;
 	view_cost_rate(s->burn_usd_per_hour, m, sizeof m);
-	snprintf(v, sizeof v, "%s  (%zu job%s holding resources)", m, s->nholding,
-	         s->nholding == 1 ? "" : "s");
+	snprintf(v, sizeof v, "%s  (%zu holding resources)", m, s->nholding);
 	cost_pair(a, y + r, 1, w, "Burn rate", v, THEME_NORMAL);
+	if (!wide && ++r >= h)
+		return r;
 	cost_money(s->forecast, m);
 	cost_day(s->month_end_ms, d, sizeof d);
 	snprintf(v, sizeof v, "%s  (month end, %s)", m, d);
@@ -220,6 +223,8 @@ static int cost_draw_summary(struct app *a, const struct engine_cost *c, int y, 
 	cost_day(s->month_start_ms, d, sizeof d);
 	snprintf(v, sizeof v, "%s  (since %s)", m, d);
 	cost_pair(a, y + r, 1, w, "Month to date", v, THEME_NORMAL);
+	if (!wide && ++r >= h)
+		return r;
 	cost_money(s->idle_month_to_date, m);
 	snprintf(v, sizeof v, "%s  this month", m);
 	cost_pair(a, y + r++, half, w, "Idle waste", v,
@@ -236,8 +241,8 @@ static int cost_draw_summary(struct app *a, const struct engine_cost *c, int y, 
 			n += (size_t)snprintf(v + n, sizeof v - n, ", %s", up);
 		}
 		if (s->nstale > 0 && n < sizeof v)
-			snprintf(v + n, sizeof v - n, ", %zu stale (accruing at the last known rate)",
-			         s->nstale);
+			snprintf(v + n, sizeof v - n,
+			         ", %zu stale (accruing at the last known rate)", s->nstale);
 		cost_pair(a, y + r++, 1, a->cols - 2, "Jobs", v, THEME_NORMAL);
 	}
 	return r;
@@ -360,8 +365,8 @@ static void cost_draw_breakdown(struct app *a, const struct engine_cost *c, int 
 	for (col = 0; col < COST_COL_COUNT; col++) {
 		if (w[col] == 0)
 			continue;
-		draw_text(a, y, x, w[col], col == COST_COL_NAME ? cost_group_name(C->group)
-		                                                 : cost_cols[col].title,
+		draw_text(a, y, x, w[col],
+		          col == COST_COL_NAME ? cost_group_name(C->group) : cost_cols[col].title,
 		          THEME_TABLE_HEADER, cost_cols[col].right ? DRAW_RIGHT : 0);
 		x += w[col] + COST_GAP;
 	}
@@ -426,8 +431,7 @@ static void cost_draw_idle(struct app *a, const struct engine_cost *c, int y, in
 		x += draw_text(a, y + (int)i, x, 11, m, THEME_STATE_ROLE(JOB_RECOVERING),
 		               DRAW_RIGHT | DRAW_PAD) +
 		     2;
-		snprintf(line, sizeof line, "idle %s  %s  %s", d, owner,
-		         job_state_name(j->state));
+		snprintf(line, sizeof line, "idle %s  %s  %s", d, owner, job_state_name(j->state));
 		draw_text(a, y + (int)i, x, a->cols - x - 1, line, THEME_DIM, 0);
 		free(name);
 		free(owner);

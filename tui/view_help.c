@@ -22,6 +22,8 @@ static const char *help_view_name(unsigned mask)
 		return "Job";
 	case KEYMAP_V_FORM:
 		return "Launch form";
+	case KEYMAP_V_COST:
+		return "Cost";
 	default:
 		return "";
 	}
@@ -97,7 +99,7 @@ static void help_draw(struct app *a, int y, int h)
 		r++;
 	if (r < h)
 		draw_text(a, y + r++, 2, a->cols - 4,
-		          "Commands:  :templates  :jobs  :job NAME  :theme NAME  :help  :q",
+		          "Commands:  :templates  :jobs  :job NAME  :cost  :theme NAME  :help  :q",
 		          THEME_LABEL, 0);
 	if (r < h) {
 		snprintf(line, sizeof(line), "Theme %s, %s, %s glyphs%s", a->theme.name,

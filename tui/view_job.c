@@ -297,10 +297,12 @@ static int job_draw_cost(struct app *a, int y, int half, int w)
 
 	if (j->priced) {
 		view_cost_rate(j->price_per_hour, m, sizeof m);
-		snprintf(v, sizeof v, "%s  (billed per %ds)", m, j->billing_s > 0 ? j->billing_s : 1);
+		snprintf(v, sizeof v, "%s  (billed per %ds)", m,
+		         j->billing_s > 0 ? j->billing_s : 1);
 		job_pair(a, y, 1, w, "Price", v, THEME_NORMAL);
 	} else {
-		job_pair(a, y, 1, w, "Price", "unpriced (no live, catalog or site price)", THEME_DIM);
+		job_pair(a, y, 1, w, "Price", "unpriced (no live, catalog or site price)",
+		         THEME_DIM);
 	}
 	for (size_t i = 0; c != NULL && i < c->jobs.n; i++) {
 		if (strcmp(c->jobs.items[i].id, j->id) != 0)
@@ -322,7 +324,7 @@ static int job_draw_cost(struct app *a, int y, int half, int w)
 		         priced ? " (" : "", priced ? m : "", priced ? " wasted)" : "");
 	}
 	job_pair(a, y, half, w, "Cost", v,
-	         !priced ? THEME_DIM
+	         !priced    ? THEME_DIM
 	         : idle > 0 ? THEME_STATE_ROLE(JOB_RECOVERING)
 	                    : THEME_NORMAL);
 	return 1;

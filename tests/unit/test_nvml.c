@@ -25,6 +25,7 @@
 #define MIB 1048576ULL
 
 static char tmpdir[256], script_path[300], log_path[300];
+static const char *self_path; /* argv[0]: the child of test_ld_library_path runs it again */
 
 /* Two H100s with three processes; GPU 1 idle. */
 static const char two_gpus[] = "count 2\n"
@@ -538,7 +539,7 @@ static void test_ld_library_path(void **state)
 		close(fds[1]);
 		unsetenv("GANTRY_NVML_LIB");
 		setenv("LD_LIBRARY_PATH", dir, 1);
-		execv("/proc/self/exe", argv);
+		execv(self_path, argv);
 		_exit(127);
 	}
 	close(fds[1]);
@@ -672,5 +673,6 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "--probe") == 0)
 		return probe_main();
+	self_path = argv[0];
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
