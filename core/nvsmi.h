@@ -11,12 +11,12 @@
 
 #include "core/telemetry.h"
 
-#define NVSMI_GPU_FIELDS                                                                   \
-	"index,name,uuid,utilization.gpu,memory.used,memory.total,temperature.gpu,power.draw," \
+#define NVSMI_GPU_FIELDS                                                                           \
+	"index,name,uuid,utilization.gpu,memory.used,memory.total,temperature.gpu,power.draw,"     \
 	"power.limit"
 #define NVSMI_APP_FIELDS "pid,process_name,gpu_uuid,used_gpu_memory"
-#define NVSMI_GPU_CMD "nvidia-smi --query-gpu=" NVSMI_GPU_FIELDS " --format=csv,noheader,nounits"
-#define NVSMI_APP_CMD                                                                      \
+#define NVSMI_GPU_CMD    "nvidia-smi --query-gpu=" NVSMI_GPU_FIELDS " --format=csv,noheader,nounits"
+#define NVSMI_APP_CMD                                                                              \
 	"nvidia-smi --query-compute-apps=" NVSMI_APP_FIELDS " --format=csv,noheader,nounits"
 
 /* One field: a number, or invalid for the not-available spellings. -1 for anything else

@@ -784,8 +784,9 @@ int app_run(struct engine *e, const struct app_opts *o, char **cause)
 	a->tpls = engine_templates(e);
 	a->jobs.sort_col = JOBS_COL_AGE;
 	a->jobs.stale = 1;
-	app_push(a, o->view != NULL && strcmp(o->view, "jobs") == 0 ? APP_VIEW_JOBS
-	                                                            : APP_VIEW_TEMPLATES);
+	app_push(a, o->view != NULL && strcmp(o->view, "jobs") == 0   ? APP_VIEW_JOBS
+	            : o->view != NULL && strcmp(o->view, "cost") == 0 ? APP_VIEW_COST
+	                                                              : APP_VIEW_TEMPLATES);
 	app_frame(a);
 	loop_run(a->l);
 

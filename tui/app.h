@@ -10,7 +10,7 @@ struct app_opts {
 	int readonly;      /* --readonly: every action that changes anything is disabled */
 	int refresh_ms;    /* -d: screen refresh interval (default from config, 1000) */
 	const char *theme; /* theme name, NULL = config's */
-	const char *view;  /* first view: "templates" (default) or "jobs" */
+	const char *view;  /* first view: "templates" (default), "jobs" or "cost" */
 };
 
 /* Runs the TUI until the user quits. Returns 0, or -1 with *cause (heap) when the terminal

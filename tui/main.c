@@ -34,7 +34,7 @@ static void main_help(FILE *f)
 	      "  --no-color       no colours (also: NO_COLOR=1)\n"
 	      "  -d MS            TUI refresh interval in milliseconds (default 1000)\n"
 	      "  --theme NAME     TUI theme (default, light, high-contrast, monochrome)\n"
-	      "  --view NAME      first TUI view: templates or jobs\n"
+	      "  --view NAME      first TUI view: templates, jobs or cost\n"
 	      "  -h, --help       this help; 'gantry COMMAND --help' for a command\n"
 	      "  -V, --version    print the version\n"
 	      "\nEnvironment: GANTRY_HOME puts config and state under one folder; otherwise\n"
