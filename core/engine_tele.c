@@ -6,8 +6,10 @@
  * applies template autostop: a job idle for idle_minutes, with no SSH session open, is
  * stopped (or warned about) with an event that says why and what it saved. Budgets whose
  * hard limit says `action: stop` stop their scope's jobs after the grace period. */
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +28,19 @@ struct engine_jt {
 	size_t ns, cap;
 	int acted; /* autostop stopped or warned */
 	int seen;  /* still active in this tick */
+	/* notebooks: Jupyter's /api/kernels, asked every ENGINE_KERNEL_POLL_MS */
+	int kernel_known;
+	int kernel_busy;
+	int64_t kernel_activity_ms;
+	int64_t kernel_asked_ms;
+	int kernel_pending;
+};
+
+/* An /api/kernels request in flight (freed by its callback or by engine_tele_close). */
+struct engine_kq {
+	struct engine *e;
+	char *job_id;
+	struct engine_kq *next;
 };
 
 struct engine_tele {
@@ -36,11 +51,13 @@ struct engine_tele {
 	size_t njt;
 	struct kvlist host_at; /* host name -> at_ms of the last sample pushed */
 	int64_t last_flush_ms, last_prune_ms;
-	int64_t *hard_since; /* per config budget: when its hard limit was reached (0 = not) */
+	int64_t *hard_since;  /* per config budget: when its hard limit was reached (0 = not) */
+	struct engine_kq *kq; /* kernel requests in flight */
 };
 
 #define ENGINE_IDLE_DEFAULT_PCT 5.0
 #define ENGINE_JT_MAX_SAMPLES   4096
+#define ENGINE_KERNEL_POLL_MS   10000
 
 static struct engine_jt *engine_jt_get(struct engine_tele *t, const char *id)
 {
@@ -118,6 +135,107 @@ static void engine_tele_stop(struct engine *e, const char *job_id, const char *r
 		free(cause);
 }
 
+/* "2026-11-27T14:00:00.123456Z" -> Unix ms; 0 when it does not parse. */
+static int64_t engine_iso_ms(const char *s)
+{
+	struct tm tm;
+	const char *p;
+	int64_t ms = 0;
+
+	memset(&tm, 0, sizeof tm);
+	if (s == NULL || (p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
+		return 0;
+	if (*p == '.') {
+		int digits = 0;
+
+		for (p++; *p >= '0' && *p <= '9'; p++, digits++)
+			if (digits < 3)
+				ms = ms * 10 + (*p - '0');
+		for (; digits < 3; digits++)
+			ms *= 10;
+	}
+	return (int64_t)timegm(&tm) * 1000 + ms;
+}
+
+static void engine_kq_unlink(struct engine_tele *t, struct engine_kq *q)
+{
+	for (struct engine_kq **pp = &t->kq; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == q) {
+			*pp = q->next;
+			break;
+		}
+	free(q->job_id);
+	free(q);
+}
+
+/* Jupyter's answer: any kernel busy, and the latest last_activity. */
+static void engine_kernels_done(void *arg, const struct http_response *res)
+{
+	struct engine_kq *q = arg;
+	struct engine *e = q->e;
+	struct engine_jt *jt = NULL;
+	json_t *root;
+
+	for (size_t i = 0; e->tele != NULL && i < e->tele->njt; i++)
+		if (strcmp(e->tele->jt[i].job_id, q->job_id) == 0)
+			jt = &e->tele->jt[i];
+	if (jt != NULL) {
+		jt->kernel_pending = 0;
+		root = res->status == 200 ? json_loads(res->body, 0, NULL) : NULL;
+		if (json_is_array(root)) {
+			size_t i;
+			json_t *k;
+
+			jt->kernel_known = 1;
+			jt->kernel_busy = 0;
+			json_array_foreach(root, i, k)
+			{
+				const char *st =
+				    json_string_value(json_object_get(k, "execution_state"));
+				int64_t at = engine_iso_ms(
+				    json_string_value(json_object_get(k, "last_activity")));
+
+				if (st != NULL && strcmp(st, "idle") != 0)
+					jt->kernel_busy = 1; /* busy, starting: activity */
+				if (at > jt->kernel_activity_ms)
+					jt->kernel_activity_ms = at;
+			}
+		} else {
+			jt->kernel_known = 0; /* unknown is not idle: see engine_tele_job */
+		}
+		json_decref(root);
+	}
+	engine_kq_unlink(e->tele, q);
+}
+
+/* Asks a notebook's Jupyter for its kernels (local jobs: the URL is on this host). */
+static void engine_kernels_ask(struct engine *e, struct engine_jt *jt, const struct job *j,
+                               int64_t now)
+{
+	struct engine_kq *q;
+	char *tok, *url;
+
+	if (jt->kernel_pending || now - jt->kernel_asked_ms < ENGINE_KERNEL_POLL_MS ||
+	    j->url == NULL || strcmp(j->provider, "local") != 0)
+		return;
+	tok = engine_job_token(e, j->id);
+	url = xprintf("%s%sapi/kernels%s%s", j->url, j->url[strlen(j->url) - 1] == '/' ? "" : "/",
+	              tok != NULL ? "?token=" : "", tok != NULL ? tok : "");
+	free(tok);
+	q = xcalloc(1, sizeof *q);
+	q->e = e;
+	q->job_id = xstrdup(j->id);
+	q->next = e->tele->kq;
+	e->tele->kq = q;
+	jt->kernel_asked_ms = now;
+	jt->kernel_pending = 1;
+	if (http_get(e->http, url, 5000, engine_kernels_done, q, NULL) != 0) {
+		jt->kernel_pending = 0;
+		engine_kq_unlink(e->tele, q);
+	}
+	free(url);
+}
+
 /* One active job: its GPUs' sample, idle span, autostop. */
 static void engine_tele_job(struct engine *e, struct engine_tele *t, const struct job *j,
                             int64_t now)
@@ -168,6 +286,11 @@ static void engine_tele_job(struct engine *e, struct engine_tele *t, const struc
 	engine_jt_add(jt, s);
 	if (tpl == NULL || !tpl->autostop.set || jt->acted || j->state != JOB_RUNNING)
 		return;
+	if (j->kind == JOB_KIND_NOTEBOOK) {
+		engine_kernels_ask(e, jt, j, now);
+		if (!jt->kernel_known && strcmp(j->provider, "local") == 0)
+			return; /* the kernels' state is not known yet: not idle */
+	}
 	{
 		struct cost_autostop a = {.idle_minutes = tpl->autostop.idle_minutes,
 		                          .gpu_util_below = tpl->autostop.gpu_util_below,
@@ -179,7 +302,9 @@ static void engine_tele_job(struct engine *e, struct engine_tele *t, const struc
 		in.samples = jt->s;
 		in.nsamples = jt->ns;
 		in.ssh_open = engine_job_sessions(e, j->id) > 0;
-		in.notebook = 0; /* kernel activity: see docs/architecture.md */
+		in.notebook = j->kind == JOB_KIND_NOTEBOOK && jt->kernel_known;
+		in.kernel_busy = jt->kernel_busy;
+		in.kernel_activity_ms = jt->kernel_activity_ms;
 		in.now_ms = now;
 		cost_autostop_decide(&a, &in, &r);
 		if (r.act) {
@@ -325,6 +450,8 @@ void engine_tele_close(struct engine *e)
 	if (t == NULL)
 		return;
 	loop_timer_cancel(e->loop, t->timer);
+	while (t->kq != NULL) /* their callbacks never run: http_free cancels them */
+		engine_kq_unlink(t, t->kq);
 	engine_tele_flush(e, t, loop_wall_ms(), 1);
 	for (size_t i = 0; i < t->njt; i++) {
 		free(t->jt[i].job_id);

@@ -2,9 +2,12 @@
 # autostop.sh: a local job on a GPU (the fake NVML library from tests/nvml, loaded through
 # GANTRY_NVML_LIB, scripted to report 1% utilisation) is watched by `gantry watch`: its idle
 # time is recorded, and after autostop's idle_minutes it is stopped with an event that says
-# why and how much it saved; the idle waste shows in `gantry cost`. A busy GPU is not stopped.
+# why and how much it saved; the idle waste shows in `gantry cost`. A notebook on an idle GPU
+# whose Jupyter kernel is busy (a stand-in answering /api/kernels) is not stopped.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/common.sh"
+watch_pid=
+trap '[ -n "$watch_pid" ] && kill "$watch_pid" 2>/dev/null; t_cleanup' EXIT
 
 fake=$(cd "$(dirname "$GANTRY_BIN")" && pwd)/tests/nvml/new/libnvidia-ml.so.1
 [ -f "$fake" ] || { echo "FAIL - fake NVML library not built: $fake"; exit 1; }
@@ -49,15 +52,50 @@ limits:
   max_runtime: 2h
 run: sleep 3600
 EOF
+cat >"$T_HOME/config/templates/busy-notebook.yaml" <<'EOF'
+name: busy-notebook
+kind: notebook
+description: An idle GPU, but a kernel that is busy (a stand-in for Jupyter's API).
+resources:
+  accelerators: H100:1
+service:
+  readiness: /api
+  readiness_timeout: 30
+autostop:
+  idle_minutes: 1
+  gpu_util_below: 10
+  action: stop
+run: |
+  exec python3 - <<'PY'
+  import datetime, json, os
+  from http.server import BaseHTTPRequestHandler, HTTPServer
+  class H(BaseHTTPRequestHandler):
+      def do_GET(self):
+          if self.path.startswith("/api/kernels"):
+              now = datetime.datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+              body = json.dumps([{"id": "k1", "execution_state": "busy", "last_activity": now}])
+          elif self.path.startswith("/api"):
+              body = json.dumps({"version": "stand-in"})
+          else:
+              self.send_response(404); self.end_headers(); return
+          print("GET", self.path.split("?")[0], flush=True)
+          self.send_response(200); self.send_header("Content-Type", "application/json")
+          self.end_headers(); self.wfile.write(body.encode())
+      def log_message(self, *a): pass
+  HTTPServer(("127.0.0.1", int(os.environ["GANTRY_PORT"])), H).serve_forever()
+  PY
+EOF
 
 check "a GPU template fits the host the fake NVML describes" g launch idle-gpu --dry-run
 expect_rc 0 "launch the idle GPU job" g launch idle-gpu --name idle1
 check "it runs" wait_state idle1 RUNNING 20
-check "it is priced at the site rate (3600 \$/GPU-hour)" \
+expect_rc 0 "launch a notebook whose kernel is busy" g launch busy-notebook --name nb1
+check "the notebook runs" wait_state nb1 RUNNING 30
+check "both are priced at the site rate (2 GPUs x 3600 \$/GPU-hour)" \
 	bash -c 'g show idle1 -o json >/dev/null && g cost -o json | python3 -c "
-import json,sys; d=json.load(sys.stdin); assert d[\"burn_usd_per_hour\"] == 3600, d"'
+import json,sys; d=json.load(sys.stdin); assert d[\"burn_usd_per_hour\"] == 7200, d"'
 
-g watch >"$T_HOME/watch.out" 2>&1 &
+"$GANTRY_BIN" watch >"$T_HOME/watch.out" 2>&1 &
 watch_pid=$!
 check "autostop stops the idle job within 2 minutes" wait_state idle1 STOPPED 150
 kill -TERM "$watch_pid" 2>/dev/null
@@ -68,6 +106,9 @@ check "the stop event says autostop and why" \
 check "and how much it saved (the rest of max_runtime at the job's rate)" \
 	bash -c "g show idle1 -o json | grep -Eq 'saves about \\\$[0-9,]+\\.[0-9]{2}'"
 check "gantry watch printed it" grep -q "autostop:" "$T_HOME/watch.out"
+check "the notebook with a busy kernel is still running" bash -c '[ "$(job_field nb1 state)" = RUNNING ]'
+check "autostop asked its kernels" bash -c 'g logs nb1 | grep -q "GET /api/kernels"'
+expect_rc 0 "stop the notebook" g stop nb1
 check "idle waste is recorded and shown in gantry cost" bash -c 'g cost -o json | python3 -c "
 import json,sys; d=json.load(sys.stdin); assert d[\"idle_month_to_date\"] > 0, d"'
 

@@ -6,7 +6,8 @@
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/common.sh"
 . "$here/../lib/sshrig.sh"
-trap 'rig_cleanup; t_cleanup' EXIT
+fwd_pid=
+trap '[ -n "$fwd_pid" ] && kill "$fwd_pid" 2>/dev/null; rig_cleanup; t_cleanup' EXIT
 
 rig_workers 2 2
 mkdir -p "$T_HOME/config/templates"
@@ -92,7 +93,7 @@ assert g[\"name\"].startswith(\"NVIDIA H100\") and g[\"mem_total_mib\"]==81559, 
 # forward: the endpoint on the worker through the bastion
 expect_rc 0 "launch the web endpoint" g launch web --name w1
 check "web reaches RUNNING (readiness through the worker)" wait_state w1 RUNNING 40
-g forward w1 >"$T_HOME/fwd.out" 2>"$T_HOME/fwd.err" &
+"$GANTRY_BIN" forward w1 >"$T_HOME/fwd.out" 2>"$T_HOME/fwd.err" &
 fwd_pid=$!
 for ((i = 0; i < 100; i++)); do grep -q '^Open: ' "$T_HOME/fwd.out" && break; sleep 0.1; done
 url=$(sed -n 's/^Open: //p' "$T_HOME/fwd.out")
