@@ -31,109 +31,11 @@
 #include "core/xmalloc.h"
 #include "providers/ssh_internal.h"
 
-#define SSHP_LOG_MAX       1048576 /* bytes fetched per log poll */
-#define SSHP_LOG_POLL_MS   500
-#define SSHP_LOG_SKIP_KEEP 16384 /* bytes kept when a followed tail skips ahead */
-#define SSHP_LAUNCH_EXTRA  45000 /* ms on top of io_timeout for a launch (lock wait) */
-#define SSHP_STALE_LAUNCH  60    /* s: a job dir without a wrapper this old never launched */
-
-struct sshp_host {
-	struct provider *p;
-	size_t idx;
-	const struct ssh_conf_host *conf;
-	struct ssh_hosts_conn conn; /* owned by the queue's thread */
-	struct async_queue *q;      /* created on first use */
-	char *status_cmd1, *status_cmd2; /* sweep with one / two CPU samples (immutable) */
-	/* loop side */
-	int sweeping;
-	int swept;           /* a sweep has finished */
-	uint64_t swept_mono; /* when (monotonic ms) */
-	int stale;           /* a launch/stop/destroy made the snapshot outdated */
-	int ok;              /* the last sweep reached the host */
-	int ever_ok;
-	char *reason;            /* why it was not reached ("gpu1 unreachable: ...") */
-	struct ssh_sweep_result res; /* last successful sweep */
-	int64_t at_ms;               /* wall time of res */
-	int64_t last_contact_ms;
-	int health; /* -1 unknown, 0 down, 1 up */
-};
-
-/* Something waiting for fresh snapshots of some hosts. */
-struct sshp_waiter {
-	unsigned char *need;
-	size_t remaining;
-	void (*fn)(struct provider *p, void *ctx);
-	void *ctx;
-	struct sshp_waiter *next;
-};
-
-struct provider_logs {
-	struct provider *p;
-	struct sshp_host *h;
-	char *id;
-	int64_t off;
-	int64_t tail;
-	int follow;
-	int first;
-	provider_log_cb cb;
-	void *arg;
-	struct loop_timer *timer; /* one-shot */
-	int inflight;
-	int done;
-	int in_cb;
-	int closed;
-	int down_noted;
-	struct provider_logs *next;
-};
-
-struct provider {
-	char *name;
-	struct loop *loop;
-	struct ssh_conf conf;
-	struct sshp_host *hosts;
-	size_t nhosts;
-	void (*notify)(void *arg, const char *provider, int healthy, const char *message);
-	void *notify_arg;
-	struct sshp_waiter *waiters;
-	struct provider_logs *logs;
-	int notify_waiting; /* a sweep asked for by hosts()/offer() will notify */
-	int closing;
-};
-
-/* Synchronous operations (list_owned, destroy) wait for worker threads on this. */
-struct sshp_sync {
-	pthread_mutex_t mu;
-	pthread_cond_t cond;
-	int remaining; /* mu */
-	int refs;      /* loop thread only */
-};
-
-/* One command on one host. */
-struct sshp_op {
-	struct sshp_host *h;
-	int sweep; /* parse the output as a status sweep */
-	char *cmd;
-	char *in;
-	int timeout_ms;
-	/* results, written on the worker thread */
-	int exec_rc; /* ssh_hosts_exec: -1 = host unreachable */
-	int rc;      /* -1: exec failed or the sweep output was not understood */
-	char *cause;
-	struct ssh_exec_result r;
-	struct ssh_sweep_result res;
-	int64_t last_contact_ms;
-	/* completion on the loop */
-	void (*done)(struct sshp_op *op, int cancelled);
-	void *ctx;
-	struct sshp_sync *sync;
-	int finished; /* sync->mu */
-};
-
 static void sshp_sweep_start(struct sshp_host *h);
 
 /* ---- small helpers ---- */
 
-static int sshp_id_ok(const char *s, size_t len)
+int sshp_id_ok(const char *s, size_t len)
 {
 	if (len == 0 || len > 128 || s[0] == '.' || s[0] == '-')
 		return 0;
@@ -143,9 +45,14 @@ static int sshp_id_ok(const char *s, size_t len)
 	return 1;
 }
 
+char *sshp_dupnull(const char *s)
+{
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
 /* Splits "ID@h1,h2" into the id and host indices. */
-static int sshp_parse_ref(struct provider *p, const char *ref, char **id, size_t **hosts,
-                          size_t *n, char **cause)
+int sshp_parse_ref(struct provider *p, const char *ref, char **id, size_t **hosts, size_t *n,
+                   char **cause)
 {
 	const char *at = ref != NULL ? strchr(ref, '@') : NULL;
 	const char *s;
@@ -179,7 +86,7 @@ static int sshp_parse_ref(struct provider *p, const char *ref, char **id, size_t
 }
 
 /* Case-insensitive: want ("h100") names have ("H100", "NVIDIA H100 80GB"); "any" = all. */
-static int sshp_type_matches(const char *want, const char *have)
+int sshp_type_matches(const char *want, const char *have)
 {
 	size_t n;
 
@@ -194,7 +101,7 @@ static int sshp_type_matches(const char *want, const char *have)
 	return 0;
 }
 
-static struct ssh_job_facts *sshp_find_job(struct sshp_host *h, const char *id)
+struct ssh_job_facts *sshp_find_job(struct sshp_host *h, const char *id)
 {
 	if (!h->ever_ok)
 		return NULL;
@@ -232,7 +139,7 @@ static void sshp_mark_gpus(const char *list, unsigned char *used, int total)
 }
 
 /* GPUs of h not held by a job, from its last snapshot (its configured total before one). */
-static int sshp_free_gpus(struct sshp_host *h)
+int sshp_free_gpus(struct sshp_host *h)
 {
 	int total = h->conf->gpus, nfree = 0;
 	unsigned char *used;
@@ -269,13 +176,21 @@ static void sshp_health(struct sshp_host *h, int up, const char *why)
 		return;
 	if (up && was == -1)
 		return;
-	msg = up ? xprintf("%s is back", h->conf->name)
-	         : xstrdup(why != NULL ? why : "unreachable");
+	msg =
+	    up ? xprintf("%s is back", h->conf->name) : xstrdup(why != NULL ? why : "unreachable");
 	p->notify(p->notify_arg, p->name, sshp_all_healthy(p), msg);
 	free(msg);
 }
 
 /* ---- operations on the host threads ---- */
+
+/* Synchronous operations (list_owned, destroy) wait for worker threads on this. */
+struct sshp_sync {
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	int remaining; /* mu */
+	int refs;      /* loop thread only */
+};
 
 static void sshp_op_free(struct sshp_op *op)
 {
@@ -347,7 +262,7 @@ static void sshp_op_done(void *arg, int cancelled)
 	sshp_op_free(op);
 }
 
-static struct sshp_op *sshp_op_new(struct sshp_host *h, char *cmd, char *in, int timeout_ms)
+struct sshp_op *sshp_op_new(struct sshp_host *h, char *cmd, char *in, int timeout_ms)
 {
 	struct sshp_op *op = xcalloc(1, sizeof *op);
 
@@ -358,7 +273,7 @@ static struct sshp_op *sshp_op_new(struct sshp_host *h, char *cmd, char *in, int
 	return op;
 }
 
-static void sshp_op_submit(struct sshp_op *op)
+void sshp_op_submit(struct sshp_op *op)
 {
 	struct sshp_host *h = op->h;
 
@@ -377,7 +292,7 @@ static int sshp_sync_run(struct provider *p, struct sshp_op **ops, size_t n, cha
 {
 	struct sshp_sync *s = xcalloc(1, sizeof *s);
 	int64_t limit_ms = 2 * (int64_t)(p->conf.connect_timeout_ms + p->conf.io_timeout_ms) +
-	                   SSHP_LAUNCH_EXTRA + 5000;
+	                   SSH_LAUNCH_EXTRA_MS + 5000;
 	struct timespec until;
 	int rc = 0;
 
@@ -413,7 +328,7 @@ static int sshp_fresh(struct sshp_host *h)
 	       loop_now_ms() - h->swept_mono <= (uint64_t)h->p->conf.poll_ms;
 }
 
-static void sshp_waiters_host_done(struct provider *p, size_t idx)
+void sshp_waiters_host_done(struct provider *p, size_t idx)
 {
 	struct sshp_waiter **pp = &p->waiters, *ready = NULL, **rtail = &ready, *w;
 
@@ -471,16 +386,15 @@ static void sshp_sweep_start(struct sshp_host *h)
 	if (h->sweeping || h->p->closing)
 		return;
 	h->sweeping = 1;
-	op = sshp_op_new(h, NULL, xstrdup(ssh_remote_status_script),
-	                 h->p->conf.io_timeout_ms);
+	op = sshp_op_new(h, NULL, xstrdup(ssh_remote_status_script), h->p->conf.io_timeout_ms);
 	op->sweep = 1;
 	op->done = sshp_sweep_done;
 	sshp_op_submit(op);
 }
 
 /* Calls fn once every host in mask has a fresh snapshot (at once when they all do). */
-static void sshp_wait(struct provider *p, const unsigned char *mask,
-                      void (*fn)(struct provider *p, void *ctx), void *ctx)
+void sshp_wait(struct provider *p, const unsigned char *mask,
+               void (*fn)(struct provider *p, void *ctx), void *ctx)
 {
 	struct sshp_waiter *w = xcalloc(1, sizeof *w);
 
@@ -506,7 +420,7 @@ static void sshp_wait(struct provider *p, const unsigned char *mask,
 			sshp_sweep_start(&p->hosts[i]);
 }
 
-static unsigned char *sshp_mask(struct provider *p, const size_t *hosts, size_t n)
+unsigned char *sshp_mask(struct provider *p, const size_t *hosts, size_t n)
 {
 	unsigned char *m = xcalloc(p->nhosts, 1);
 
@@ -574,19 +488,12 @@ static int sshp_open(const struct provider_config *cfg, struct provider **out, c
 	return 0;
 }
 
-static void sshp_logs_free(struct provider_logs *lg);
-
 static void sshp_close(struct provider *p)
 {
 	if (p == NULL)
 		return;
 	p->closing = 1;
-	for (struct provider_logs *lg = p->logs, *next; lg != NULL; lg = next) {
-		next = lg->next;
-		lg->closed = 1;
-		if (!lg->inflight && !lg->in_cb)
-			sshp_logs_free(lg);
-	}
+	ssh_logs_close_all(p);
 	for (size_t i = 0; i < p->nhosts; i++) {
 		if (p->hosts[i].q != NULL)
 			async_queue_free(p->hosts[i].q);
@@ -600,8 +507,7 @@ static void sshp_close(struct provider *p)
 		free(w->need);
 		free(w);
 	}
-	while (p->logs != NULL)
-		sshp_logs_free(p->logs);
+	ssh_logs_free_all(p);
 	for (size_t i = 0; i < p->nhosts; i++) {
 		struct sshp_host *h = &p->hosts[i];
 
@@ -659,10 +565,12 @@ static void sshp_facts_status(struct sshp_host *h, const struct ssh_job_facts *f
 			st->reason = xstrdup("exited with status 0");
 		} else if (st->has_exit && st->exit_code > 0) {
 			st->state = JOB_FAILED;
-			st->reason = sshp_with_log(f, xprintf("exited with status %d", st->exit_code));
+			st->reason =
+			    sshp_with_log(f, xprintf("exited with status %d", st->exit_code));
 		} else if (st->has_exit) {
 			st->state = JOB_FAILED;
-			st->reason = sshp_with_log(f, xprintf("killed by signal %d", -st->exit_code));
+			st->reason =
+			    sshp_with_log(f, xprintf("killed by signal %d", -st->exit_code));
 		} else {
 			st->state = JOB_FAILED;
 			st->reason = xstrdup("the job ended; its exit status is unreadable");
@@ -764,11 +672,10 @@ static void sshp_job_status(struct provider *p, const char *id, const size_t *ho
 		out->reason = xprintf("rank %zu on %s: %s", pick, p->hosts[hosts[pick]].conf->name,
 		                      st[pick].reason);
 	if (failed != n && failed != pick) {
-		char *r = xprintf("%s%srank %zu on %s failed: %s",
-		                  out->reason != NULL ? out->reason : "",
-		                  out->reason != NULL ? "; " : "", failed,
-		                  p->hosts[hosts[failed]].conf->name,
-		                  st[failed].reason != NULL ? st[failed].reason : "");
+		char *r = xprintf(
+		    "%s%srank %zu on %s failed: %s", out->reason != NULL ? out->reason : "",
+		    out->reason != NULL ? "; " : "", failed, p->hosts[hosts[failed]].conf->name,
+		    st[failed].reason != NULL ? st[failed].reason : "");
 
 		free(out->reason);
 		out->reason = r;
@@ -824,572 +731,6 @@ static int sshp_refresh(struct provider *p, const char *job_id, const char *ref,
 	r->arg = arg;
 	mask = sshp_mask(p, r->hosts, r->n);
 	sshp_wait(p, mask, sshp_refresh_ready, r);
-	free(mask);
-	return 0;
-}
-
-/* ---- launch ---- */
-
-struct sshp_launch {
-	struct provider *p;
-	char *job_id, *idem_key, *name, *owner, *script, *readiness_path, *gpu_type;
-	struct kvlist env;
-	enum job_kind kind;
-	int want_port, fixed_port, readiness_timeout_s, gpus, gpu_shared, nodes;
-	long max_runtime_s;
-	provider_launch_cb cb;
-	void *arg;
-	size_t *cand; /* candidate hosts, best first */
-	size_t ncand, next;
-	char *notes; /* why hosts were passed over */
-	/* multi-node */
-	char *hostlist;
-	int master_port;
-	int port0;
-	size_t pending;
-	int phase; /* 0: rank 0 launching, 1: the other ranks */
-	int failed;
-	char *fail_cause;
-	unsigned char *launched; /* per rank */
-};
-
-static void sshp_launch_free(struct sshp_launch *l)
-{
-	free(l->job_id);
-	free(l->idem_key);
-	free(l->name);
-	free(l->owner);
-	free(l->script);
-	free(l->readiness_path);
-	free(l->gpu_type);
-	kvlist_free(&l->env);
-	free(l->cand);
-	free(l->notes);
-	free(l->hostlist);
-	free(l->fail_cause);
-	free(l->launched);
-	free(l);
-}
-
-static char *sshp_dupnull(const char *s)
-{
-	return s != NULL ? xstrdup(s) : NULL;
-}
-
-static void sshp_note(struct sshp_launch *l, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void sshp_note(struct sshp_launch *l, const char *fmt, ...)
-{
-	va_list ap;
-	char *msg, *next;
-
-	va_start(ap, fmt);
-	msg = xvprintf(fmt, ap);
-	va_end(ap);
-	next = l->notes == NULL ? msg : xprintf("%s, %s", l->notes, msg);
-	if (next != msg) {
-		free(msg);
-		free(l->notes);
-	}
-	l->notes = next;
-}
-
-/* "gpu2: unreachable: connection refused (never reached)" from "gpu2 unreachable: ...". */
-static void sshp_note_down(struct sshp_launch *l, struct sshp_host *h, const char *cause)
-{
-	size_t n = strlen(h->conf->name);
-
-	if (cause != NULL && strncmp(cause, h->conf->name, n) == 0 && cause[n] == ' ')
-		sshp_note(l, "%s: %s", h->conf->name, cause + n + 1);
-	else
-		sshp_note(l, "%s: %s", h->conf->name, cause != NULL ? cause : "unreachable");
-}
-
-static void sshp_launch_fail(struct sshp_launch *l, const char *cause)
-{
-	l->cb(l->arg, -1, NULL, cause);
-	sshp_launch_free(l);
-}
-
-/* "no host has 2 free H100 (gpu1: 1 free, gpu2: unreachable: ...)". */
-static void sshp_launch_fail_capacity(struct sshp_launch *l)
-{
-	char *what = l->gpus > 0 ? xprintf("no host has %d free %s", l->gpus,
-	                                   l->gpu_type != NULL ? l->gpu_type : "GPU")
-	                         : xstrdup("no host can take the job");
-	char *msg;
-
-	if (l->nodes > 1) {
-		free(what);
-		what = l->gpus > 0 ? xprintf("fewer than %d hosts have %d free %s", l->nodes,
-		                             l->gpus, l->gpu_type != NULL ? l->gpu_type : "GPU")
-		                   : xprintf("fewer than %d hosts can take the job", l->nodes);
-	}
-	msg = l->notes != NULL ? xprintf("%s (%s)", what, l->notes) : xstrdup(what);
-	sshp_launch_fail(l, msg);
-	free(msg);
-	free(what);
-}
-
-static void sshp_launch_report(struct sshp_launch *l, const char *ref, int port,
-                               struct sshp_host *h0)
-{
-	struct provider_launch_result res;
-
-	memset(&res, 0, sizeof res);
-	res.ref = xstrdup(ref);
-	res.port = port;
-	if (port > 0)
-		res.url = xprintf("http://%s:%d/", h0->conf->address, port);
-	l->cb(l->arg, 0, &res, NULL);
-	provider_launch_result_clear(&res);
-}
-
-/* A retry of a launch that already happened: the job's directories are on some hosts. */
-static int sshp_launch_existing(struct sshp_launch *l)
-{
-	struct provider *p = l->p;
-	size_t *order = NULL, n = 0;
-	char *ref = NULL;
-	int port = 0;
-
-	for (size_t i = 0; i < p->nhosts; i++) {
-		struct ssh_job_facts *f = sshp_find_job(&p->hosts[i], l->job_id);
-		const char *key;
-
-		if (f == NULL)
-			continue;
-		key = kvlist_get(&f->meta, "idem_key");
-		if (key == NULL || l->idem_key == NULL || strcmp(key, l->idem_key) != 0) {
-			char *msg = xprintf("job %s already exists on %s for another launch",
-			                    l->job_id, p->hosts[i].conf->name);
-
-			free(order);
-			sshp_launch_fail(l, msg);
-			free(msg);
-			return 1;
-		}
-		order = xreallocarray(order, n + 1, sizeof *order);
-		order[n++] = i;
-	}
-	if (n == 0)
-		return 0;
-	/* rank order from meta */
-	for (size_t i = 1; i < n; i++) {
-		for (size_t k = i; k > 0; k--) {
-			const char *a = kvlist_get(&sshp_find_job(&p->hosts[order[k - 1]], l->job_id)
-			                                ->meta,
-			                           "rank");
-			const char *b =
-			    kvlist_get(&sshp_find_job(&p->hosts[order[k]], l->job_id)->meta, "rank");
-			size_t t;
-
-			if (atoi(a != NULL ? a : "0") <= atoi(b != NULL ? b : "0"))
-				break;
-			t = order[k];
-			order[k] = order[k - 1];
-			order[k - 1] = t;
-		}
-	}
-	ref = xprintf("%s@", l->job_id);
-	for (size_t i = 0; i < n; i++) {
-		char *next = xprintf("%s%s%s", ref, i > 0 ? "," : "", p->hosts[order[i]].conf->name);
-
-		free(ref);
-		ref = next;
-	}
-	port = sshp_find_job(&p->hosts[order[0]], l->job_id)->port;
-	sshp_launch_report(l, ref, port, &p->hosts[order[0]]);
-	free(ref);
-	free(order);
-	sshp_launch_free(l);
-	return 1;
-}
-
-/* The launch script for host h as rank `rank`. */
-static struct sshp_op *sshp_launch_op(struct sshp_launch *l, struct sshp_host *h, int rank,
-                                      char **cause)
-{
-	struct provider *p = l->p;
-	struct ssh_remote_launch rl;
-	char *script;
-
-	memset(&rl, 0, sizeof rl);
-	rl.dir = h->conf->dir;
-	rl.job_id = l->job_id;
-	rl.idem_key = l->idem_key;
-	rl.name = l->name;
-	rl.owner = l->owner;
-	rl.kind = job_kind_name(l->kind);
-	rl.script = l->script != NULL ? l->script : "";
-	rl.env = &l->env;
-	rl.gpus = l->gpus;
-	rl.gpus_total = h->conf->gpus;
-	rl.gpu_shared = l->gpu_shared;
-	rl.want_port = rank == 0 ? l->want_port : 0;
-	rl.fixed_port = rank == 0 ? l->fixed_port : 0;
-	rl.readiness_path = rank == 0 ? l->readiness_path : NULL;
-	rl.readiness_timeout_s = l->readiness_timeout_s;
-	rl.max_runtime_s = l->max_runtime_s;
-	rl.rank = rank;
-	rl.world = l->nodes;
-	rl.master_addr = p->hosts[l->cand[0]].conf->address;
-	rl.master_port = l->master_port;
-	rl.hosts = l->hostlist != NULL ? l->hostlist : h->conf->name;
-	script = ssh_remote_launch_script(&rl, cause);
-	if (script == NULL)
-		return NULL;
-	return sshp_op_new(h, ssh_remote_command(h->conf->dir, NULL), script,
-	                   p->conf.io_timeout_ms + SSHP_LAUNCH_EXTRA);
-}
-
-/* Reads the launch script's answer: 1 launched, 0 no GPU, -1 failed (note set). */
-static int sshp_launch_answer(struct sshp_launch *l, struct sshp_op *op, int *port,
-                              int *master_port, char **why)
-{
-	const char *out = op->r.out != NULL ? op->r.out : "", *line;
-	struct sshp_host *h = op->h;
-
-	*why = NULL;
-	if (op->exec_rc != 0) {
-		*why = xstrdup(op->cause != NULL ? op->cause : "unreachable");
-		return -1;
-	}
-	line = strstr(out, "@@");
-	if (line != NULL && strncmp(line, "@@ok ", 5) == 0) {
-		const char *pt = strstr(line, " port="), *mp = strstr(line, " master_port=");
-
-		*port = pt != NULL ? atoi(pt + 6) : 0;
-		*master_port = mp != NULL ? atoi(mp + 13) : 0;
-		return 1;
-	}
-	if (line != NULL && strncmp(line, "@@nogpu ", 8) == 0) {
-		*why = xprintf("%s: %d free", h->conf->name, atoi(line + 8));
-		return 0;
-	}
-	if (line != NULL && strncmp(line, "@@err ", 6) == 0) {
-		*why = xprintf("%s: %.*s", h->conf->name, (int)strcspn(line + 6, "\n"), line + 6);
-		return -1;
-	}
-	{
-		const char *e = op->r.errout != NULL ? op->r.errout : "";
-
-		*why = xprintf("%s: the launch script failed (exit %d)%s%.*s", h->conf->name,
-		               op->r.exit_status, *e != '\0' ? ": " : "", (int)strcspn(e, "\n"),
-		               e);
-	}
-	(void)l;
-	return -1;
-}
-
-static void sshp_launch_try_next(struct sshp_launch *l);
-
-static void sshp_launch_one_done(struct sshp_op *op, int cancelled)
-{
-	struct sshp_launch *l = op->ctx;
-	int port = 0, mp = 0, rc;
-	char *why = NULL;
-
-	op->h->stale = 1;
-	if (cancelled) {
-		sshp_launch_fail(l, "the ssh provider closed before the launch ran");
-		return;
-	}
-	rc = sshp_launch_answer(l, op, &port, &mp, &why);
-	if (rc == 1) {
-		char *ref = xprintf("%s@%s", l->job_id, op->h->conf->name);
-
-		sshp_launch_report(l, ref, port, op->h);
-		free(ref);
-		sshp_launch_free(l);
-		free(why);
-		return;
-	}
-	if (op->exec_rc != 0)
-		sshp_note_down(l, op->h, why);
-	else
-		sshp_note(l, "%s", why);
-	free(why);
-	if (l->p->closing) {
-		sshp_launch_fail(l, "the ssh provider is closing");
-		return;
-	}
-	sshp_launch_try_next(l);
-}
-
-static void sshp_launch_try_next(struct sshp_launch *l)
-{
-	struct sshp_op *op;
-	char *cause = NULL;
-
-	if (l->next >= l->ncand) {
-		sshp_launch_fail_capacity(l);
-		return;
-	}
-	op = sshp_launch_op(l, &l->p->hosts[l->cand[l->next++]], 0, &cause);
-	if (op == NULL) {
-		sshp_launch_fail(l, cause);
-		free(cause);
-		return;
-	}
-	op->done = sshp_launch_one_done;
-	op->ctx = l;
-	sshp_op_submit(op);
-}
-
-/* Multi-node: a failed launch removes the ranks that did start. */
-static void sshp_launch_undo(struct sshp_launch *l)
-{
-	for (int r = 0; r < l->nodes; r++) {
-		struct sshp_host *h;
-
-		if (!l->launched[r])
-			continue;
-		h = &l->p->hosts[l->cand[r]];
-		h->stale = 1;
-		if (l->p->closing)
-			continue;
-		sshp_op_submit(sshp_op_new(h, ssh_remote_command(h->conf->dir, l->job_id, NULL),
-		                           xstrdup(ssh_remote_destroy_script),
-		                           l->p->conf.io_timeout_ms));
-	}
-}
-
-struct sshp_rank {
-	struct sshp_launch *l;
-	int rank;
-};
-
-static void sshp_launch_finish(struct sshp_launch *l)
-{
-	char *ref;
-
-	if (l->failed) {
-		sshp_launch_undo(l);
-		sshp_launch_fail(l, l->fail_cause);
-		return;
-	}
-	ref = xprintf("%s@%s", l->job_id, l->hostlist);
-	sshp_launch_report(l, ref, l->port0, &l->p->hosts[l->cand[0]]);
-	free(ref);
-	sshp_launch_free(l);
-}
-
-static void sshp_launch_rank_done(struct sshp_op *op, int cancelled)
-{
-	struct sshp_rank *rk = op->ctx;
-	struct sshp_launch *l = rk->l;
-	int port = 0, mp = 0, rc = -1;
-	char *why = NULL;
-
-	op->h->stale = 1;
-	if (!cancelled)
-		rc = sshp_launch_answer(l, op, &port, &mp, &why);
-	if (rc == 1) {
-		l->launched[rk->rank] = 1;
-	} else if (!l->failed) {
-		l->failed = 1;
-		l->fail_cause = cancelled ? xstrdup("the ssh provider closed during the launch")
-		                : rc == 0
-		                    ? xprintf("rank %d could not get its GPUs (%s)", rk->rank, why)
-		                    : xprintf("rank %d: %s", rk->rank, why);
-	}
-	free(why);
-	if (rk->rank == 0 && rc == 1) {
-		l->port0 = port;
-		l->master_port = mp;
-	}
-	free(rk);
-	if (--l->pending > 0)
-		return;
-	if (l->failed || l->p->closing || l->phase == 1) {
-		if (l->p->closing && !l->failed) {
-			l->failed = 1;
-			l->fail_cause = xstrdup("the ssh provider is closing");
-		}
-		sshp_launch_finish(l);
-		return;
-	}
-	/* rank 0 is up and named the master port: start the others together */
-	l->phase = 1;
-	for (int r = 1; r < l->nodes; r++) {
-		char *cause = NULL;
-		struct sshp_op *o = sshp_launch_op(l, &l->p->hosts[l->cand[r]], r, &cause);
-
-		if (o == NULL) {
-			l->failed = 1;
-			l->fail_cause = cause;
-			break;
-		}
-		rk = xcalloc(1, sizeof *rk);
-		rk->l = l;
-		rk->rank = r;
-		o->done = sshp_launch_rank_done;
-		o->ctx = rk;
-		l->pending++;
-		sshp_op_submit(o);
-	}
-	if (l->pending == 0)
-		sshp_launch_finish(l);
-}
-
-struct sshp_cand {
-	size_t idx;
-	int key1, key2;
-};
-
-static int sshp_cand_cmp(const void *a, const void *b)
-{
-	const struct sshp_cand *x = a, *y = b;
-
-	if (x->key1 != y->key1)
-		return x->key1 < y->key1 ? -1 : 1;
-	if (x->key2 != y->key2)
-		return x->key2 < y->key2 ? -1 : 1;
-	return x->idx < y->idx ? -1 : x->idx > y->idx;
-}
-
-/* Hosts that can take one node of l, best fit first. */
-static void sshp_launch_candidates(struct sshp_launch *l)
-{
-	struct provider *p = l->p;
-	struct sshp_cand *c = xcalloc(p->nhosts, sizeof *c);
-	size_t n = 0, typed = 0;
-
-	for (size_t i = 0; i < p->nhosts; i++) {
-		struct sshp_host *h = &p->hosts[i];
-		int nfree;
-
-		if (l->gpus > 0 && (h->conf->gpus == 0 ||
-		                    !sshp_type_matches(l->gpu_type, h->conf->gpu_type)))
-			continue;
-		typed++;
-		if (!h->ok) {
-			sshp_note_down(l, h, h->reason);
-			continue;
-		}
-		nfree = sshp_free_gpus(h);
-		if (l->gpus > 0 && nfree < l->gpus &&
-		    !(l->gpu_shared && h->conf->gpus >= l->gpus)) {
-			sshp_note(l, "%s: %d free", h->conf->name, nfree);
-			continue;
-		}
-		/* best fit: fewest free GPUs that suffice; a CPU job prefers small hosts */
-		c[n].idx = i;
-		c[n].key1 = l->gpus > 0 ? nfree : h->conf->gpus;
-		c[n].key2 = l->gpus > 0 ? h->conf->gpus : nfree;
-		n++;
-	}
-	if (typed == 0 && l->gpus > 0) {
-		for (size_t i = 0; i < p->nhosts; i++)
-			sshp_note(l, "%s: %s", p->hosts[i].conf->name,
-			          p->hosts[i].conf->gpus > 0 ? p->hosts[i].conf->gpu_type : "no GPU");
-	}
-	qsort(c, n, sizeof *c, sshp_cand_cmp);
-	l->cand = xcalloc(n + 1, sizeof *l->cand);
-	for (size_t i = 0; i < n; i++)
-		l->cand[i] = c[i].idx;
-	l->ncand = n;
-	free(c);
-}
-
-static void sshp_launch_ready(struct provider *p, void *ctx)
-{
-	struct sshp_launch *l = ctx;
-
-	if (p->closing) {
-		sshp_launch_fail(l, "the ssh provider is closing");
-		return;
-	}
-	if (sshp_launch_existing(l))
-		return;
-	sshp_launch_candidates(l);
-	if (l->nodes <= 1) {
-		sshp_launch_try_next(l);
-		return;
-	}
-	if (l->ncand < (size_t)l->nodes) {
-		sshp_launch_fail_capacity(l);
-		return;
-	}
-	l->hostlist = xstrdup(p->hosts[l->cand[0]].conf->name);
-	for (int r = 1; r < l->nodes; r++) {
-		char *next = xprintf("%s,%s", l->hostlist, p->hosts[l->cand[r]].conf->name);
-
-		free(l->hostlist);
-		l->hostlist = next;
-	}
-	l->launched = xcalloc((size_t)l->nodes, 1);
-	{
-		char *cause = NULL;
-		struct sshp_op *op = sshp_launch_op(l, &p->hosts[l->cand[0]], 0, &cause);
-		struct sshp_rank *rk;
-
-		if (op == NULL) {
-			sshp_launch_fail(l, cause);
-			free(cause);
-			return;
-		}
-		rk = xcalloc(1, sizeof *rk);
-		rk->l = l;
-		rk->rank = 0;
-		op->done = sshp_launch_rank_done;
-		op->ctx = rk;
-		l->pending = 1;
-		sshp_op_submit(op);
-	}
-}
-
-static int sshp_launch(struct provider *p, const struct provider_job_spec *spec,
-                       provider_launch_cb cb, void *arg, char **cause)
-{
-	struct sshp_launch *l;
-	unsigned char *mask;
-
-	if (spec->job_id == NULL || !sshp_id_ok(spec->job_id, strlen(spec->job_id)))
-		return xcause(cause, "%s: invalid job id '%s'", p->name,
-		              spec->job_id != NULL ? spec->job_id : "(none)");
-	if (spec->nodes > (int)p->nhosts)
-		return xcause(cause, "%s: the job wants %d nodes; the fleet has %zu hosts",
-		              p->name, spec->nodes, p->nhosts);
-	if (spec->env != NULL) {
-		for (size_t i = 0; i < spec->env->n; i++) {
-			const char *k = spec->env->keys[i];
-
-			if (!isalpha((unsigned char)k[0]) && k[0] != '_')
-				return xcause(cause, "environment variable name '%s' is not valid", k);
-			for (const char *c = k; *c != '\0'; c++)
-				if (!isalnum((unsigned char)*c) && *c != '_')
-					return xcause(cause,
-					              "environment variable name '%s' is not valid",
-					              k);
-		}
-	}
-	l = xcalloc(1, sizeof *l);
-	l->p = p;
-	l->job_id = xstrdup(spec->job_id);
-	l->idem_key = sshp_dupnull(spec->idem_key);
-	l->name = sshp_dupnull(spec->name);
-	l->owner = sshp_dupnull(spec->owner);
-	l->script = sshp_dupnull(spec->script);
-	l->readiness_path = sshp_dupnull(spec->readiness_path);
-	l->gpu_type = sshp_dupnull(spec->gpu_type);
-	kvlist_init(&l->env);
-	if (spec->env != NULL)
-		kvlist_copy(&l->env, spec->env);
-	l->kind = spec->kind;
-	l->want_port = spec->want_port;
-	l->fixed_port = spec->fixed_port;
-	l->readiness_timeout_s = spec->readiness_timeout_s;
-	l->gpus = spec->gpus > 0 ? spec->gpus : 0;
-	l->gpu_shared = spec->gpu_shared;
-	l->nodes = spec->nodes > 1 ? spec->nodes : 1;
-	l->max_runtime_s = spec->max_runtime_s;
-	l->cb = cb;
-	l->arg = arg;
-	mask = sshp_mask(p, NULL, 0);
-	sshp_wait(p, mask, sshp_launch_ready, l);
 	free(mask);
 	return 0;
 }
@@ -1458,9 +799,9 @@ static int sshp_stop(struct provider *p, const char *ref, int grace_ms, provider
 	s->pending = n;
 	for (size_t i = 0; i < n; i++) {
 		struct sshp_host *h = &p->hosts[hosts[i]];
-		struct sshp_op *op = sshp_op_new(h, ssh_remote_command(h->conf->dir, id, grace, NULL),
-		                                 xstrdup(ssh_remote_stop_script),
-		                                 p->conf.io_timeout_ms);
+		struct sshp_op *op =
+		    sshp_op_new(h, ssh_remote_command(h->conf->dir, id, grace, NULL),
+		                xstrdup(ssh_remote_stop_script), p->conf.io_timeout_ms);
 
 		op->done = sshp_stop_done;
 		op->ctx = s;
@@ -1469,189 +810,6 @@ static int sshp_stop(struct provider *p, const char *ref, int grace_ms, provider
 	free(id);
 	free(hosts);
 	return 0;
-}
-
-/* ---- logs ---- */
-
-static void sshp_logs_free(struct provider_logs *lg)
-{
-	struct provider_logs **pp;
-
-	for (pp = &lg->p->logs; *pp != NULL; pp = &(*pp)->next) {
-		if (*pp == lg) {
-			*pp = lg->next;
-			break;
-		}
-	}
-	if (lg->timer != NULL)
-		loop_timer_cancel(lg->p->loop, lg->timer);
-	free(lg->id);
-	free(lg);
-}
-
-/* Calls the consumer; 1 when the stream was closed meanwhile (lg is then freed). */
-static int sshp_logs_deliver(struct provider_logs *lg, const char *data, size_t len, int eof)
-{
-	lg->in_cb = 1;
-	lg->cb(lg->arg, data, len, eof);
-	lg->in_cb = 0;
-	if (lg->closed) {
-		sshp_logs_free(lg);
-		return 1;
-	}
-	return 0;
-}
-
-static void sshp_logs_end(struct provider_logs *lg)
-{
-	lg->done = 1;
-	sshp_logs_deliver(lg, NULL, 0, 1);
-}
-
-static void sshp_logs_tick(void *arg);
-
-static void sshp_logs_later(struct provider_logs *lg, uint64_t ms)
-{
-	lg->timer = loop_timer_add(lg->p->loop, ms, 0, sshp_logs_tick, lg);
-}
-
-static void sshp_logs_done(struct sshp_op *op, int cancelled)
-{
-	struct provider_logs *lg = op->ctx;
-	const char *out = op->r.out != NULL ? op->r.out : "", *data;
-	long long size = -1, start = 0;
-	int ended = 0, first = lg->first;
-	size_t len;
-
-	lg->inflight = 0;
-	lg->first = 0;
-	if (cancelled || lg->closed) {
-		if (lg->closed && !lg->in_cb)
-			sshp_logs_free(lg);
-		return;
-	}
-	if (op->exec_rc != 0) {
-		if (!lg->down_noted || !lg->follow) {
-			char *note = xprintf("\n[gantry: %s; %s]\n", op->cause,
-			                     lg->follow ? "retrying" : "no log");
-
-			lg->down_noted = 1;
-			if (sshp_logs_deliver(lg, note, strlen(note), 0)) {
-				free(note);
-				return;
-			}
-			free(note);
-		}
-		if (!lg->follow)
-			sshp_logs_end(lg);
-		else
-			sshp_logs_later(lg, SSHP_LOG_POLL_MS);
-		return;
-	}
-	lg->down_noted = 0;
-	if (strncmp(out, "@@log ", 6) != 0 ||
-	    sscanf(out + 6, "%lld %d %lld", &size, &ended, &start) != 3) {
-		/* gone, or an answer we cannot read: nothing more will come */
-		sshp_logs_end(lg);
-		return;
-	}
-	data = strchr(out, '\n');
-	data = data != NULL ? data + 1 : out + op->r.outlen;
-	len = op->r.outlen - (size_t)(data - out);
-	if (!first && start > lg->off) {
-		char note[96];
-		int n = snprintf(note, sizeof note, "\n[gantry: skipped %lld bytes to keep up]\n",
-		                 start - (long long)lg->off);
-
-		if (sshp_logs_deliver(lg, note, (size_t)n, 0))
-			return;
-	}
-	lg->off = start + (long long)len;
-	if (len > 0 && sshp_logs_deliver(lg, data, len, 0))
-		return;
-	if (ended && lg->off >= size) {
-		sshp_logs_end(lg);
-		return;
-	}
-	if (!lg->follow && lg->off >= size) {
-		sshp_logs_end(lg);
-		return;
-	}
-	sshp_logs_later(lg, !lg->follow || len >= SSHP_LOG_MAX ? 0 : SSHP_LOG_POLL_MS);
-}
-
-static void sshp_logs_poll(struct provider_logs *lg)
-{
-	struct provider *p = lg->p;
-	struct sshp_op *op;
-	char off[32], max[32], skip[32], keep[32];
-	int64_t k = lg->tail < SSHP_LOG_SKIP_KEEP ? lg->tail : SSHP_LOG_SKIP_KEEP;
-
-	if (lg->inflight || lg->done || lg->closed || p->closing)
-		return;
-	snprintf(off, sizeof off, "%lld", (long long)(lg->first && lg->tail > 0 ? -lg->tail : lg->off));
-	snprintf(max, sizeof max, "%d", SSHP_LOG_MAX);
-	snprintf(skip, sizeof skip, "%lld",
-	         (long long)(!lg->first && lg->follow && lg->tail > 0 ? 4 * lg->tail : 0));
-	snprintf(keep, sizeof keep, "%lld", (long long)k);
-	op = sshp_op_new(lg->h,
-	                 ssh_remote_command(lg->h->conf->dir, lg->id, off, max, skip, keep, NULL),
-	                 xstrdup(ssh_remote_logs_script), p->conf.io_timeout_ms);
-	op->done = sshp_logs_done;
-	op->ctx = lg;
-	lg->inflight = 1;
-	sshp_op_submit(op);
-}
-
-static void sshp_logs_tick(void *arg)
-{
-	struct provider_logs *lg = arg;
-
-	lg->timer = NULL;
-	sshp_logs_poll(lg);
-}
-
-static int sshp_logs_open(struct provider *p, const char *ref, int follow, int64_t tail_bytes,
-                          provider_log_cb cb, void *arg, struct provider_logs **out,
-                          char **cause)
-{
-	struct provider_logs *lg;
-	size_t *hosts, n;
-	char *id;
-
-	if (sshp_parse_ref(p, ref, &id, &hosts, &n, cause) != 0)
-		return -1;
-	lg = xcalloc(1, sizeof *lg);
-	lg->p = p;
-	lg->h = &p->hosts[hosts[0]];
-	lg->id = id;
-	lg->tail = tail_bytes > 0 ? tail_bytes : 0;
-	lg->follow = follow;
-	lg->first = 1;
-	lg->cb = cb;
-	lg->arg = arg;
-	free(hosts);
-	lg->next = p->logs;
-	p->logs = lg;
-	/* the first delivery happens from the loop, after *out is set */
-	sshp_logs_later(lg, 0);
-	*out = lg;
-	return 0;
-}
-
-static void sshp_logs_close(struct provider *p, struct provider_logs *lg)
-{
-	(void)p;
-	if (lg == NULL)
-		return;
-	if (lg->in_cb || lg->inflight) {
-		lg->closed = 1;
-		if (lg->timer != NULL)
-			loop_timer_cancel(lg->p->loop, lg->timer);
-		lg->timer = NULL;
-		return;
-	}
-	sshp_logs_free(lg);
 }
 
 /* ---- reconcile: list and destroy ---- */
@@ -1675,14 +833,15 @@ static int sshp_list_owned(struct provider *p, char ***refs, char ***job_ids, si
 	for (size_t i = 0; i < p->nhosts; i++) {
 		struct sshp_host *h = &p->hosts[i];
 
-		ops[i] = sshp_op_new(h, NULL, xstrdup(ssh_remote_status_script),
-		                     p->conf.io_timeout_ms);
+		ops[i] =
+		    sshp_op_new(h, NULL, xstrdup(ssh_remote_status_script), p->conf.io_timeout_ms);
 		ops[i]->sweep = 1;
 	}
 	rc = sshp_sync_run(p, ops, p->nhosts, cause);
 	for (size_t i = 0; rc == 0 && i < p->nhosts; i++)
 		if (ops[i]->rc != 0)
-			rc = xcause(cause, "%s", ops[i]->cause != NULL ? ops[i]->cause : "no answer");
+			rc = xcause(cause, "%s",
+			            ops[i]->cause != NULL ? ops[i]->cause : "no answer");
 	/* one ref per job id, its hosts in rank order */
 	for (size_t i = 0; rc == 0 && i < p->nhosts; i++) {
 		for (size_t j = 0; j < ops[i]->res.njobs; j++) {
@@ -1704,9 +863,10 @@ static int sshp_list_owned(struct provider *p, char ***refs, char ***job_ids, si
 				ranks[nids] = rank;
 				nids++;
 			} else {
-				char *next = rank < ranks[k]
-				                 ? xprintf("%s,%s", p->hosts[i].conf->name, hostl[k])
-				                 : xprintf("%s,%s", hostl[k], p->hosts[i].conf->name);
+				char *next =
+				    rank < ranks[k]
+				        ? xprintf("%s,%s", p->hosts[i].conf->name, hostl[k])
+				        : xprintf("%s,%s", hostl[k], p->hosts[i].conf->name);
 
 				if (rank < ranks[k])
 					ranks[k] = rank;
@@ -1759,7 +919,8 @@ static int sshp_destroy(struct provider *p, const char *ref, char **cause)
 		const char *e = strstr(out, "@@err ");
 
 		if (ops[i]->rc != 0)
-			rc = xcause(cause, "%s", ops[i]->cause != NULL ? ops[i]->cause : "no answer");
+			rc = xcause(cause, "%s",
+			            ops[i]->cause != NULL ? ops[i]->cause : "no answer");
 		else if (e != NULL)
 			rc = xcause(cause, "%s: %.*s", ops[i]->h->conf->name,
 			            (int)strcspn(e + 6, "\n"), e + 6);
@@ -1932,7 +1093,7 @@ static int sshp_offer(struct provider *p, const struct template *t, struct provi
 	for (size_t i = 0; i < p->nhosts; i++) {
 		struct sshp_host *h = &p->hosts[i];
 		int nfree = sshp_free_gpus(h);
-		double rate = h->conf->has_rate ? h->conf->rate_gpu_hour
+		double rate = h->conf->has_rate      ? h->conf->rate_gpu_hour
 		              : p->conf.has_rate_gpu ? p->conf.rate_gpu_hour
 		                                     : -1;
 
@@ -1953,10 +1114,10 @@ static int sshp_offer(struct provider *p, const struct template *t, struct provi
 	}
 	out->provider = xstrdup(p->name);
 	if (want > 0)
-		out->description = xprintf("ssh fleet: %zu host%s, %d with %d+ free %s%s",
-		                           p->nhosts, p->nhosts == 1 ? "" : "s", fitting, want,
-		                           type != NULL ? type : "GPU",
-		                           contacted < (int)p->nhosts ? " (as configured)" : "");
+		out->description =
+		    xprintf("ssh fleet: %zu host%s, %d with %d+ free %s%s", p->nhosts,
+		            p->nhosts == 1 ? "" : "s", fitting, want, type != NULL ? type : "GPU",
+		            contacted < (int)p->nhosts ? " (as configured)" : "");
 	else
 		out->description = xprintf("ssh fleet: %zu host%s, %d reachable", p->nhosts,
 		                           p->nhosts == 1 ? "" : "s", reachable);
@@ -1966,8 +1127,8 @@ static int sshp_offer(struct provider *p, const struct template *t, struct provi
 		    want > 0 ? xprintf("needs %d host%s with %d free %s; %d ha%s them", nodes,
 		                       nodes == 1 ? "" : "s", want, type != NULL ? type : "GPU",
 		                       fitting, fitting == 1 ? "s" : "ve")
-		             : xprintf("needs %d host%s; %d can take it", nodes, nodes == 1 ? "" : "s",
-		                       fitting);
+		             : xprintf("needs %d host%s; %d can take it", nodes,
+		                       nodes == 1 ? "" : "s", fitting);
 	out->gpus = want;
 	if (best != NULL) {
 		out->gpu_name = want > 0 ? sshp_dupnull(best->conf->gpu_type) : NULL;
@@ -1996,11 +1157,11 @@ const struct provider_ops ssh_provider_ops = {
     .open = sshp_open,
     .close = sshp_close,
     .offer = sshp_offer,
-    .launch = sshp_launch,
+    .launch = ssh_launch_start,
     .refresh = sshp_refresh,
     .stop = sshp_stop,
-    .logs_open = sshp_logs_open,
-    .logs_close = sshp_logs_close,
+    .logs_open = ssh_logs_open,
+    .logs_close = ssh_logs_close,
     .list_owned = sshp_list_owned,
     .destroy = sshp_destroy,
     .shell_target = sshp_shell_target,

@@ -42,8 +42,8 @@ static int ssh_conf_fail(struct ssh_conf_ctx *x, const char *key, const char *fm
 	return rc;
 }
 
-static int ssh_conf_int(struct ssh_conf_ctx *x, const char *key, const char *v, long min,
-                        long max, int *out)
+static int ssh_conf_int(struct ssh_conf_ctx *x, const char *key, const char *v, long min, long max,
+                        int *out)
 {
 	char *end;
 	long n;
@@ -182,8 +182,7 @@ static int ssh_conf_host_key(struct ssh_conf_ctx *x, struct ssh_conf *c, const c
 	                     "gpus, gpu_type, rate_gpu_hour, labels.*)");
 }
 
-static int ssh_conf_key(struct ssh_conf_ctx *x, struct ssh_conf *c, const char *key,
-                        const char *v)
+static int ssh_conf_key(struct ssh_conf_ctx *x, struct ssh_conf *c, const char *key, const char *v)
 {
 	if (strncmp(key, "hosts.", 6) == 0)
 		return ssh_conf_host_key(x, c, key, v);
@@ -219,7 +218,8 @@ static int ssh_conf_key(struct ssh_conf_ctx *x, struct ssh_conf *c, const char *
 			return ssh_conf_text(x, key, v, &c->jump_user);
 		if (strcmp(key + 5, "key") == 0)
 			return ssh_conf_path(x, key, v, &c->jump_key);
-		return ssh_conf_fail(x, key, "unknown jump setting (known: address, port, user, key)");
+		return ssh_conf_fail(x, key,
+		                     "unknown jump setting (known: address, port, user, key)");
 	}
 	if (strcmp(key, "hosts") == 0)
 		return ssh_conf_fail(x, key, "expected a list of hosts");
@@ -276,10 +276,11 @@ int ssh_conf_parse(const struct kvlist *settings, const struct kvlist *pos, cons
 		}
 		if (h->name == NULL) {
 			if (!ssh_conf_name_ok(h->address)) {
-				ssh_conf_fail(&x, anchor,
-				              "host %zu needs a name (its address '%s' is not usable "
-				              "as one)",
-				              i, h->address);
+				ssh_conf_fail(
+				    &x, anchor,
+				    "host %zu needs a name (its address '%s' is not usable "
+				    "as one)",
+				    i, h->address);
 				goto fail;
 			}
 			h->name = xstrdup(h->address);

@@ -92,8 +92,7 @@ static int ssh_hosts_connect(struct ssh_hosts_conn *conn, struct ssh_error *err,
 }
 
 int ssh_hosts_exec(struct ssh_hosts_conn *conn, const char *cmd, const char *in,
-                   struct ssh_exec_result *r, int timeout_ms, struct ssh_error *err,
-                   char **cause)
+                   struct ssh_exec_result *r, int timeout_ms, struct ssh_error *err, char **cause)
 {
 	struct ssh_error local;
 	int fresh, tries;
@@ -178,8 +177,8 @@ static char *ssh_hosts_clean(const char *s)
 static int ssh_hosts_cpu_line(const char *l, unsigned long long *busy, unsigned long long *total)
 {
 	unsigned long long v[8] = {0};
-	int n = sscanf(l, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
-	               &v[3], &v[4], &v[5], &v[6], &v[7]);
+	int n = sscanf(l, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+	               &v[4], &v[5], &v[6], &v[7]);
 
 	if (n < 4)
 		return -1;
@@ -316,7 +315,8 @@ int ssh_hosts_parse_sweep(struct ssh_hosts_conn *conn, const char *out,
 			} else if (strncmp(line, "@@job ", 6) == 0) {
 				if (res->njobs == cap) {
 					cap = cap == 0 ? 8 : cap * 2;
-					res->jobs = xreallocarray(res->jobs, cap, sizeof *res->jobs);
+					res->jobs =
+					    xreallocarray(res->jobs, cap, sizeof *res->jobs);
 				}
 				job = &res->jobs[res->njobs++];
 				memset(job, 0, sizeof *job);

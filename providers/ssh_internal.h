@@ -13,6 +13,7 @@
 #include "core/kvlist.h"
 #include "core/ssh.h"
 #include "core/telemetry.h"
+#include "providers/provider.h"
 
 /* ---- configuration (ssh_conf.c) ---- */
 
@@ -66,9 +67,9 @@ struct ssh_hosts_conn {
 	struct ssh_target target; /* strings point into the config */
 	struct ssh_target jump;
 	struct ssh_session *sess;
-	uint64_t retry_at_ms; /* monotonic: no connect attempt before this */
-	int backoff_s;        /* 0 = not backing off */
-	char reason[600];     /* why the last attempt failed */
+	uint64_t retry_at_ms;    /* monotonic: no connect attempt before this */
+	int backoff_s;           /* 0 = not backing off */
+	char reason[600];        /* why the last attempt failed */
 	int64_t last_contact_ms; /* wall clock of the last successful command; 0 = never */
 	int connects;            /* successful connects (for tests and benchmarks) */
 	/* previous /proc/stat sample, for CPU use between sweeps */
@@ -85,8 +86,7 @@ void ssh_hosts_conn_close(struct ssh_hosts_conn *conn);
  * -1 with *cause "NAME unreachable: REASON (last contact N s ago)"; err (may be NULL) gets
  * the SSH error. A command that ran returns 0 whatever its exit status. */
 int ssh_hosts_exec(struct ssh_hosts_conn *conn, const char *cmd, const char *in,
-                   struct ssh_exec_result *r, int timeout_ms, struct ssh_error *err,
-                   char **cause);
+                   struct ssh_exec_result *r, int timeout_ms, struct ssh_error *err, char **cause);
 
 /* What a status sweep found about one job directory. */
 struct ssh_job_facts {
@@ -161,7 +161,7 @@ struct ssh_remote_launch {
 	long max_runtime_s;
 	int rank, world; /* world > 1: multi-node */
 	const char *master_addr;
-	int master_port; /* 0 on rank 0: pick one */
+	int master_port;   /* 0 on rank 0: pick one */
 	const char *hosts; /* every host of the job, "gpu1,gpu2" */
 };
 
@@ -169,5 +169,122 @@ struct ssh_remote_launch {
  * "@@ok pid=P gpus=G port=N master_port=M", "@@nogpu FREE" or "@@err REASON". Heap;
  * NULL with cause when an env name is not a shell name. */
 char *ssh_remote_launch_script(const struct ssh_remote_launch *l, char **cause);
+
+/* ---- the provider's loop side (ssh.c, ssh_launch.c, ssh_logs.c) ----
+ * Functions of providers/ssh.c carry the prefix sshp_ ("ssh provider") so that they never
+ * collide with core/ssh.h. */
+
+#define SSHP_STALE_LAUNCH   60    /* s: a job dir without a wrapper this old never launched */
+#define SSH_LAUNCH_EXTRA_MS 45000 /* ms on top of io_timeout for a launch (lock wait) */
+
+struct async_queue;
+struct loop;
+struct provider;
+struct sshp_sync;
+
+struct sshp_host {
+	struct provider *p;
+	size_t idx;
+	const struct ssh_conf_host *conf;
+	struct ssh_hosts_conn conn;      /* owned by the queue's thread */
+	struct async_queue *q;           /* created on first use */
+	char *status_cmd1, *status_cmd2; /* sweep with one / two CPU samples (immutable) */
+	/* loop side */
+	int sweeping;
+	int swept;           /* a sweep has finished */
+	uint64_t swept_mono; /* when (monotonic ms) */
+	int stale;           /* a launch/stop/destroy made the snapshot outdated */
+	int ok;              /* the last sweep reached the host */
+	int ever_ok;
+	char *reason;                /* why it was not reached ("gpu1 unreachable: ...") */
+	struct ssh_sweep_result res; /* last successful sweep */
+	int64_t at_ms;               /* wall time of res */
+	int64_t last_contact_ms;
+	int health; /* -1 unknown, 0 down, 1 up */
+};
+
+/* Something waiting for fresh snapshots of some hosts. */
+struct sshp_waiter {
+	unsigned char *need;
+	size_t remaining;
+	void (*fn)(struct provider *p, void *ctx);
+	void *ctx;
+	struct sshp_waiter *next;
+};
+
+struct provider {
+	char *name;
+	struct loop *loop;
+	struct ssh_conf conf;
+	struct sshp_host *hosts;
+	size_t nhosts;
+	void (*notify)(void *arg, const char *provider, int healthy, const char *message);
+	void *notify_arg;
+	struct sshp_waiter *waiters;
+	struct provider_logs *logs; /* open streams (ssh_logs.c) */
+	int notify_waiting;         /* a sweep asked for by hosts()/offer() will notify */
+	int closing;
+};
+
+/* One command on one host. */
+struct sshp_op {
+	struct sshp_host *h;
+	int sweep; /* parse the output as a status sweep */
+	char *cmd;
+	char *in;
+	int timeout_ms;
+	/* results, written on the worker thread */
+	int exec_rc; /* ssh_hosts_exec: -1 = host unreachable */
+	int rc;      /* -1: exec failed or the sweep output was not understood */
+	char *cause;
+	struct ssh_exec_result r;
+	struct ssh_sweep_result res;
+	int64_t last_contact_ms;
+	/* completion on the loop */
+	void (*done)(struct sshp_op *op, int cancelled);
+	void *ctx;
+	struct sshp_sync *sync; /* list_owned/destroy wait on it */
+	int finished;           /* sync->mu */
+};
+
+/* A job id usable as a directory name. */
+int sshp_id_ok(const char *s, size_t len);
+/* Splits "ID@h1,h2" into the id and host indices (heap). */
+int sshp_parse_ref(struct provider *p, const char *ref, char **id, size_t **hosts, size_t *n,
+                   char **cause);
+/* Case-insensitive: want ("h100") names have ("H100"); "any" or none matches all. */
+int sshp_type_matches(const char *want, const char *have);
+/* The job's facts in h's last snapshot, or NULL. */
+struct ssh_job_facts *sshp_find_job(struct sshp_host *h, const char *id);
+/* GPUs of h no job holds, from its last snapshot (its configured total before one). */
+int sshp_free_gpus(struct sshp_host *h);
+char *sshp_dupnull(const char *s);
+/* A command for h; takes cmd and in (heap). */
+struct sshp_op *sshp_op_new(struct sshp_host *h, char *cmd, char *in, int timeout_ms);
+/* Hands op to h's thread; op->done runs on the loop, then op is freed. */
+void sshp_op_submit(struct sshp_op *op);
+/* Calls fn once every host in mask (one byte per host) has a fresh snapshot (at once when
+ * they all do). */
+void sshp_wait(struct provider *p, const unsigned char *mask,
+               void (*fn)(struct provider *p, void *ctx), void *ctx);
+/* A mask of the given hosts (hosts NULL: all), heap. */
+unsigned char *sshp_mask(struct provider *p, const size_t *hosts, size_t n);
+
+/* ---- launch (ssh_launch.c) ---- */
+
+/* The provider's launch op. */
+int ssh_launch_start(struct provider *p, const struct provider_job_spec *spec,
+                     provider_launch_cb cb, void *arg, char **cause);
+
+/* ---- logs (ssh_logs.c) ---- */
+
+/* The provider's logs_open and logs_close ops. */
+int ssh_logs_open(struct provider *p, const char *ref, int follow, int64_t tail_bytes,
+                  provider_log_cb cb, void *arg, struct provider_logs **out, char **cause);
+void ssh_logs_close(struct provider *p, struct provider_logs *lg);
+/* At close: streams waiting for an answer end when it comes; the others end now. */
+void ssh_logs_close_all(struct provider *p);
+/* After the host threads are gone: frees what is left. */
+void ssh_logs_free_all(struct provider *p);
 
 #endif

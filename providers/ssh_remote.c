@@ -31,19 +31,18 @@
 
 /* Helpers every script starts with: D (absolute base dir from $1), BOOT, put, galive,
  * palive. */
-#define SSH_REMOTE_PRELUDE                                                                 \
-	"D=$1\n"                                                                           \
-	"case $D in /*) ;; *) D=${HOME:-.}/$D ;; esac\n"                                   \
-	"BOOT=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null)\n"                        \
-	"put() { printf '%s\\n' \"$2\" >\"$J/.$1.tmp\" && mv -f \"$J/.$1.tmp\" \"$J/$1\"; }\n" \
-	"okpid() { case $1 in ''|*[!0-9]*|0|1) return 1;; esac; [ \"$2\" = \"$BOOT\" ]; }\n" \
-	"galive() { gp= gb=; [ -s \"$1\" ] || return 1; read -r gp gb <\"$1\"; "           \
-	"okpid \"$gp\" \"$gb\" && kill -0 -\"$gp\" 2>/dev/null; }\n"                          \
-	"palive() { gp= gb=; [ -s \"$1\" ] || return 1; read -r gp gb <\"$1\"; "           \
+#define SSH_REMOTE_PRELUDE                                                                         \
+	"D=$1\n"                                                                                   \
+	"case $D in /*) ;; *) D=${HOME:-.}/$D ;; esac\n"                                           \
+	"BOOT=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null)\n"                                \
+	"put() { printf '%s\\n' \"$2\" >\"$J/.$1.tmp\" && mv -f \"$J/.$1.tmp\" \"$J/$1\"; }\n"     \
+	"okpid() { case $1 in ''|*[!0-9]*|0|1) return 1;; esac; [ \"$2\" = \"$BOOT\" ]; }\n"       \
+	"galive() { gp= gb=; [ -s \"$1\" ] || return 1; read -r gp gb <\"$1\"; "                   \
+	"okpid \"$gp\" \"$gb\" && kill -0 -\"$gp\" 2>/dev/null; }\n"                               \
+	"palive() { gp= gb=; [ -s \"$1\" ] || return 1; read -r gp gb <\"$1\"; "                   \
 	"okpid \"$gp\" \"$gb\" && kill -0 \"$gp\" 2>/dev/null; }\n"
 
-const char ssh_remote_status_script[] =
-    SSH_REMOTE_PRELUDE
+const char ssh_remote_status_script[] = SSH_REMOTE_PRELUDE
     "now=$(date +%s)\n"
     "echo \"@@now $now\"\n"
     "IFS= read -r l </proc/stat; echo \"@@cpu $l\"\n"
@@ -55,8 +54,10 @@ const char ssh_remote_status_script[] =
     "echo \"@@mem $mt $ma\"\n"
     "if command -v nvidia-smi >/dev/null 2>&1; then\n"
     "  T=; command -v timeout >/dev/null 2>&1 && T='timeout 10'\n"
-    "  o=$($T " NVSMI_GPU_CMD " </dev/null 2>&1); echo \"@@gpu $?\"; [ -n \"$o\" ] && printf '%s\\n' \"$o\"\n"
-    "  o=$($T " NVSMI_APP_CMD " </dev/null 2>&1); echo \"@@app $?\"; [ -n \"$o\" ] && printf '%s\\n' \"$o\"\n"
+    "  o=$($T " NVSMI_GPU_CMD
+    " </dev/null 2>&1); echo \"@@gpu $?\"; [ -n \"$o\" ] && printf '%s\\n' \"$o\"\n"
+    "  o=$($T " NVSMI_APP_CMD
+    " </dev/null 2>&1); echo \"@@app $?\"; [ -n \"$o\" ] && printf '%s\\n' \"$o\"\n"
     "else\n"
     "  echo @@nogpu\n"
     "fi\n"
@@ -72,13 +73,13 @@ const char ssh_remote_status_script[] =
     "    if [ -f \"$j/$f\" ]; then v=; IFS= read -r v <\"$j/$f\"; echo \"$f=$v\"; fi\n"
     "  done\n"
     "  if [ -f \"$j/exit\" ] && [ -f \"$j/job.log\" ]; then\n"
-    "    echo \"lastlog=$(tail -c 2048 \"$j/job.log\" | grep -a -v '^[[:space:]]*$' | tail -n 1)\"\n"
+    "    echo \"lastlog=$(tail -c 2048 \"$j/job.log\" | grep -a -v '^[[:space:]]*$' | tail -n "
+    "1)\"\n"
     "  fi\n"
     "done\n"
     "echo @@end\n";
 
-const char ssh_remote_stop_script[] =
-    SSH_REMOTE_PRELUDE
+const char ssh_remote_stop_script[] = SSH_REMOTE_PRELUDE
     "J=$D/jobs/$2 G=$3\n"
     "[ -d \"$J\" ] || { echo @@gone; exit 0; }\n"
     "[ -f \"$J/exit\" ] && { echo @@ended; exit 0; }\n"
@@ -93,21 +94,20 @@ const char ssh_remote_stop_script[] =
     "fi\n"
     "echo @@ok\n";
 
-const char ssh_remote_logs_script[] =
-    SSH_REMOTE_PRELUDE
+const char ssh_remote_logs_script[] = SSH_REMOTE_PRELUDE
     "J=$D/jobs/$2 OFF=$3 MAX=$4 SKIP=$5 KEEP=$6 f=$D/jobs/$2/job.log\n"
     "[ -d \"$J\" ] || { echo @@gone; exit 0; }\n"
     "e=0; [ -f \"$J/exit\" ] && e=1\n"
     "size=-1; [ -f \"$f\" ] && size=$(( $(wc -c <\"$f\") ))\n"
     "start=$OFF\n"
     "if [ \"$start\" -lt 0 ]; then start=$((size + start)); [ \"$start\" -lt 0 ] && start=0; fi\n"
-    "if [ \"$SKIP\" -gt 0 ] && [ $((size - start)) -gt \"$SKIP\" ]; then start=$((size - KEEP)); fi\n"
+    "if [ \"$SKIP\" -gt 0 ] && [ $((size - start)) -gt \"$SKIP\" ]; then start=$((size - KEEP)); "
+    "fi\n"
     "echo \"@@log $size $e $start\"\n"
     "[ \"$size\" -gt \"$start\" ] && tail -c +$((start + 1)) \"$f\" | head -c \"$MAX\"\n"
     "exit 0\n";
 
-const char ssh_remote_destroy_script[] =
-    SSH_REMOTE_PRELUDE
+const char ssh_remote_destroy_script[] = SSH_REMOTE_PRELUDE
     "J=$D/jobs/$2\n"
     "[ -d \"$J\" ] || { echo @@gone; exit 0; }\n"
     "for f in wrapper pid; do\n"
@@ -359,9 +359,9 @@ static char *ssh_remote_meta_value(const char *v)
 
 static int ssh_remote_reserved(const char *k)
 {
-	static const char *const names[] = {"GANTRY_JOB_ID", "GANTRY_GPUS", "GANTRY_PORT",
-	                                    "CUDA_VISIBLE_DEVICES", "RANK", "WORLD_SIZE",
-	                                    "MASTER_ADDR", "MASTER_PORT"};
+	static const char *const names[] = {"GANTRY_JOB_ID",        "GANTRY_GPUS", "GANTRY_PORT",
+	                                    "CUDA_VISIBLE_DEVICES", "RANK",        "WORLD_SIZE",
+	                                    "MASTER_ADDR",          "MASTER_PORT"};
 
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		if (strcmp(k, names[i]) == 0)
@@ -377,8 +377,9 @@ char *ssh_remote_launch_script(const struct ssh_remote_launch *l, char **cause)
 	if (l->env != NULL) {
 		for (size_t i = 0; i < l->env->n; i++) {
 			if (!ssh_remote_env_name_ok(l->env->keys[i])) {
-				xcause(cause, "environment variable name '%s' is not a valid shell "
-				              "name",
+				xcause(cause,
+				       "environment variable name '%s' is not a valid shell "
+				       "name",
 				       l->env->keys[i]);
 				free(vars);
 				free(env);
@@ -414,8 +415,8 @@ char *ssh_remote_launch_script(const struct ssh_remote_launch *l, char **cause)
 	ssh_remote_assign(&vars, "ENVTEXT", env);
 	ssh_remote_assign(&vars, "WRAP", ssh_remote_wrapper);
 	if (l->readiness_path != NULL && l->readiness_path[0] != '\0') {
-		char *path = xprintf("%s%s", l->readiness_path[0] == '/' ? "" : "/",
-		                     l->readiness_path);
+		char *path =
+		    xprintf("%s%s", l->readiness_path[0] == '/' ? "" : "/", l->readiness_path);
 
 		ssh_remote_assign(&vars, "RPATH", path);
 		free(path);

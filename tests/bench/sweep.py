@@ -8,9 +8,13 @@ of each sweep and the CPU time (getrusage, all threads) the fleettool process sp
 Done twice: with the fake nvidia-smi on the workers, and without it (the remote side then
 costs almost nothing, which isolates Gantry's own cost). All workers run on this machine,
 so the remote side's CPU competes with Gantry's. Prints a markdown table of medians.
-Nothing here asserts a time."""
+--user logs the workers in as another account (start-sshd.sh creates it with useradd -m
+if missing): on machines whose root ~/.bashrc does slow things on every SSH session (a
+pyenv rehash under a global lock, say), that measures Gantry rather than root's shell
+start-up. Nothing here asserts a time."""
 import argparse
 import os
+import pwd
 import re
 import shutil
 import statistics
@@ -19,9 +23,11 @@ import sys
 import tempfile
 
 
-def start_workers(src, n, d, port, fake):
+def start_workers(src, n, d, port, fake, user):
     env = dict(os.environ, SSH_WORKERS_MODE="loopback")
     env.pop("SSH_TEST_USER", None)
+    if user:
+        env["SSH_TEST_USER"] = user
     if not fake:
         env["SSH_WORKERS_FAKE_BIN"] = "none"
     else:
@@ -36,9 +42,11 @@ def stop_workers(src, d):
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def fleet_args(d, n, port, remote):
+def fleet_args(d, n, port, remote, user):
     args = ["--set", "key=%s/client_key" % d, "--set", "known_hosts=%s/known_hosts" % d,
             "--set", "connect_timeout_ms=10000", "--set", "io_timeout_ms=30000"]
+    if user:
+        args += ["--set", "user=%s" % user]
     for i in range(n):
         args += ["--set", "hosts.%d.name=w%d" % (i, i + 1),
                  "--set", "hosts.%d.address=127.0.0.%d" % (i, i + 2),
@@ -76,28 +84,37 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--port", type=int, default=24100)
+    ap.add_argument("--user", default="", help="log in as this user (default: the rig's)")
     a = ap.parse_args()
     tool = os.path.abspath(a.fleettool)
-    print("machine: %s, %d CPUs; %d loopback workers, %d runs x (1 cold + %d warm) sweeps"
-          % (os.uname().release, os.cpu_count(), a.hosts, a.runs, a.rounds))
+    print("machine: %s, %d CPUs; %d loopback workers (user %s), %d runs x (1 cold + %d warm)"
+          " sweeps" % (os.uname().release, os.cpu_count(), a.hosts, a.user or "default",
+                       a.runs, a.rounds))
+    remote = ".gantry-sweep-%d" % os.getpid()  # under the remote user's home
     rows = []
     for fake in (True, False):
         d = tempfile.mkdtemp(prefix="gantry-sweep.")
-        remote = tempfile.mkdtemp(prefix="gantry-sweep-remote.")
+        os.chmod(d, 0o711)  # sshd reads authorized_keys below it as the login user
         wdir = os.path.join(d, "workers")
         try:
-            start_workers(a.srcdir, a.hosts, wdir, a.port + (0 if fake else 1), fake)
-            args = fleet_args(wdir, a.hosts, a.port + (0 if fake else 1), remote)
+            start_workers(a.srcdir, a.hosts, wdir, a.port + (0 if fake else 1), fake, a.user)
+            args = fleet_args(wdir, a.hosts, a.port + (0 if fake else 1), remote, a.user)
             cw, cc, ww, wc = measure(tool, args, a.runs, a.rounds)
             cmd = "fleettool --set key=... --set hosts.N.*=... (x%d) sweep %d" % (a.hosts,
                                                                                   a.rounds)
+            if a.user:
+                cmd = cmd.replace("sweep", "--set user=%s sweep" % a.user)
             label = "fake nvidia-smi (8 GPUs)" if fake else "no nvidia-smi"
             rows.append((label, "cold (connect + sweep)", cw, cc, cmd))
             rows.append((label, "warm (sessions kept)", ww, wc, cmd))
         finally:
             stop_workers(a.srcdir, wdir)
             shutil.rmtree(d, ignore_errors=True)
-            shutil.rmtree(remote, ignore_errors=True)
+            try:
+                home = pwd.getpwnam(a.user).pw_dir if a.user else os.path.expanduser("~")
+                shutil.rmtree(os.path.join(home, remote), ignore_errors=True)
+            except KeyError:
+                pass
     print()
     print("| workers | sweep of %d hosts | wall ms (median) | gantry CPU ms (median) | command |"
           % a.hosts)

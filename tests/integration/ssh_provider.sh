@@ -6,6 +6,10 @@
 # skip-ahead), telemetry with [N/A], a host without nvidia-smi, multi-node env, unknown host
 # keys, idempotent launch, list/destroy, offers and prices, config errors.
 # All "workers" share this machine's filesystem, so each host gets its own remote dir.
+# The workers log in as an unprivileged user (sshtest, created by the rig when missing;
+# SSH_PROVIDER_TEST_USER overrides; as non-root, yourself): jobs on a real fleet run as
+# users, and root's shell start-up on a developer machine may do slow work under a global
+# lock (a pyenv rehash in ~/.bashrc) that a killed session can leave held.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/common.sh"
 SRC=${GANTRY_SRCDIR:-$(cd "$here/../.." && pwd)}
@@ -51,22 +55,32 @@ free_port() {
 	return 1
 }
 
+if [ "$(id -u)" = 0 ]; then TUSER=${SSH_PROVIDER_TEST_USER:-sshtest}; else TUSER=$(id -un); fi
+chmod 0711 "$T_HOME" # sshd reads authorized_keys below it as $TUSER
+
 P1=$(free_port)
 P2=$(free_port)
-if ! env -u SSH_TEST_USER SSH_WORKERS_MODE=loopback \
+if ! env SSH_TEST_USER="$TUSER" SSH_WORKERS_MODE=loopback \
 	SSH_TEST_SETENV="FAKE_GPU_COUNT=2 FAKE_GPU_NA=power.draw" \
 	bash "$SRC/tests/sshd/start-workers.sh" 3 "$W" "$P1" >"$T_HOME/workers.env" 2>"$T_HOME/workers.log"; then
 	echo "FAIL - the workers did not start: $(tail -5 "$T_HOME/workers.log")"
 	exit 1
 fi
-if ! env -u SSH_TEST_USER SSH_WORKERS_MODE=loopback SSH_WORKERS_FAKE_BIN=none \
+if ! env SSH_TEST_USER="$TUSER" SSH_WORKERS_MODE=loopback SSH_WORKERS_FAKE_BIN=none \
 	bash "$SRC/tests/sshd/start-workers.sh" 1 "$B" "$P2" >"$T_HOME/bare.env" 2>"$T_HOME/bare.log"; then
 	echo "FAIL - the bare worker did not start: $(tail -5 "$T_HOME/bare.log")"
 	exit 1
 fi
 cat "$W/known_hosts" "$B/known_hosts" >"$T_HOME/known_hosts"
+for n in 1 2 3 4; do # the user exists now (the rig creates it)
+	mkdir -p "$T_HOME/remote$n"
+	if ! chown "$TUSER" "$T_HOME/remote$n"; then
+		echo "FAIL - cannot hand $T_HOME/remote$n to $TUSER"
+		exit 1
+	fi
+done
 
-CFG=(--set "key=$W/client_key" --set "known_hosts=$T_HOME/known_hosts"
+CFG=(--set "key=$W/client_key" --set "known_hosts=$T_HOME/known_hosts" --set "user=$TUSER"
 	--set connect_timeout_ms=3000 --set io_timeout_ms=15000 --set poll_ms=300
 	--set hosts.0.name=gpu1 --set hosts.0.address=127.0.0.2 --set "hosts.0.port=$P1"
 	--set "hosts.0.dir=$T_HOME/remote1" --set hosts.0.gpus=2 --set hosts.0.gpu_type=H100
@@ -186,13 +200,14 @@ expect_rc 0 "launch a job on gpu1 that runs 20 s" ft launch --id jsv --gpus 1 --
 pg=$(pgid_of 1 jsv)
 cat >"$T_HOME/session.in" <<EOF
 wait jsv@gpu1 RUNNING 30
-sh bash '$SRC/tests/sshd/worker-ctl.sh' stop 1 '$W' >/dev/null 2>&1
+sh bash '$SRC/tests/sshd/worker-ctl.sh' stop 1 '$W' >'$T_HOME/stop.log' 2>&1
 wait jsv@gpu1 UNKNOWN 30
-sh bash '$SRC/tests/sshd/worker-ctl.sh' start 1 '$W' >/dev/null 2>&1
+sh SSH_TEST_USER='$TUSER' SSH_TEST_SETENV='FAKE_GPU_COUNT=2 FAKE_GPU_NA=power.draw' bash '$SRC/tests/sshd/worker-ctl.sh' start 1 '$W' >'$T_HOME/restart.log' 2>&1
 wait jsv@gpu1 RUNNING 60
 wait jsv@gpu1 SUCCEEDED 60
 EOF
 ft session <"$T_HOME/session.in" >"$T_HOME/session.out" 2>&1 || :
+check "the worker's sshd was stopped and started again" bash -c '[ "$(grep -c "^sh rc=0$" "$0")" = 2 ]' "$T_HOME/session.out"
 check "RUNNING before the drop" bash -c 'sed -n 2p "$0" | grep -q "^state=RUNNING"' "$T_HOME/session.out"
 check "UNKNOWN (not FAILED) while the host is down, with the reason" grep -q "^state=UNKNOWN exit=- reason=gpu1 unreachable: .*connection refused" "$T_HOME/session.out"
 check "the host going down was notified" grep -q "^notify fleet healthy=0 gpu1 unreachable" "$T_HOME/session.out"

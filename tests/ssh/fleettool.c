@@ -522,14 +522,14 @@ static int cmd_shell(int argc, char **argv)
 
 	if (argc < 2)
 		usage();
-	if (ssh_provider_ops.shell_target(g_p, argv[1], argc > 2 ? atoi(argv[2]) : 0, &s,
-	                                  &cause) != 0) {
+	if (ssh_provider_ops.shell_target(g_p, argv[1], argc > 2 ? atoi(argv[2]) : 0, &s, &cause) !=
+	    0) {
 		printf("shell failed: %s\n", cause);
 		free(cause);
 		return 1;
 	}
-	printf("host=%s address=%s port=%d user=%s key=%s dir=%s workers=%d jump=%s\n",
-	       s.host_name, s.target.host, s.target.port, s.target.user != NULL ? s.target.user : "-",
+	printf("host=%s address=%s port=%d user=%s key=%s dir=%s workers=%d jump=%s\n", s.host_name,
+	       s.target.host, s.target.port, s.target.user != NULL ? s.target.user : "-",
 	       s.target.key_file != NULL ? s.target.key_file : "-", s.dir, s.nworkers,
 	       s.target.jump != NULL ? s.target.jump->host : "-");
 	provider_shell_clear(&s);

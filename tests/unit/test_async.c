@@ -21,7 +21,7 @@ struct rec {
 	struct loop *loop;
 	pthread_mutex_t mu;
 	int work_order[NITEMS];
-	int nwork;                 /* mu */
+	int nwork; /* mu */
 	int done_order[NITEMS];
 	int ndone;
 	int cancelled[NITEMS];

@@ -47,9 +47,9 @@ static void test_values(void **state)
 {
 	struct tele_val v;
 	const char *na[] = {"[N/A]", "N/A", "[Not Supported]", "[Not Found]", "[Unknown Error]",
-	                    "", "  ", " [N/A] "};
-	const char *bad[] = {"abc", "12abc", "0x10", "nan", "inf", "1e999", "12 MiB", "N/A!",
-	                     "[N/A"};
+	                    "",      "  ",  " [N/A] "};
+	const char *bad[] = {"abc",   "12abc",  "0x10", "nan", "inf",
+	                     "1e999", "12 MiB", "N/A!", "[N/A"};
 
 	(void)state;
 	assert_int_equal(nvsmi_value("74.42", &v), 0);
@@ -232,9 +232,8 @@ static void test_errors(void **state)
 	assert_string_equal(cause, "line 1: used_gpu_memory is not a number: \"lots\"");
 	free(cause);
 	cause = NULL;
-	assert_int_equal(nvsmi_parse_apps("Field \"x\" is not a valid field to query.\n", &p, &n,
-	                                  &cause),
-	                 -1);
+	assert_int_equal(
+	    nvsmi_parse_apps("Field \"x\" is not a valid field to query.\n", &p, &n, &cause), -1);
 	assert_non_null(strstr(cause, "line 1: expected 4 fields"));
 	free(cause);
 }
@@ -280,10 +279,10 @@ static void test_tele_copy(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_values),        cmocka_unit_test(test_fake_gpus),
-	    cmocka_unit_test(test_fake_apps),     cmocka_unit_test(test_not_available),
+	    cmocka_unit_test(test_values),         cmocka_unit_test(test_fake_gpus),
+	    cmocka_unit_test(test_fake_apps),      cmocka_unit_test(test_not_available),
 	    cmocka_unit_test(test_apps_odd_names), cmocka_unit_test(test_empty),
-	    cmocka_unit_test(test_errors),        cmocka_unit_test(test_tele_copy),
+	    cmocka_unit_test(test_errors),         cmocka_unit_test(test_tele_copy),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
