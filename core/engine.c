@@ -143,8 +143,18 @@ static void engine_refresh_done(void *arg, int rc, const struct provider_status 
 		if (store_job_update(e->store, &j, &err) != 0)
 			goto out;
 	}
-	if (st->state != j.state && !(j.state == JOB_STOPPING && job_state_active(st->state)))
-		engine_move(e, j.id, st->state, st->reason);
+	if (st->state != j.state && !(j.state == JOB_STOPPING && job_state_active(st->state)) &&
+	    engine_move(e, j.id, st->state, st->reason) == 0 && job_state_terminal(st->state) &&
+	    st->ended_ms > 0) {
+		/* bill until it really ended, not until someone noticed (clamped to what this
+		 * host saw, in case the worker's clock is off) */
+		int64_t end = st->ended_ms;
+
+		if (end < j.created_ms)
+			end = j.created_ms;
+		if (end < loop_wall_ms())
+			store_job_set_ended(e->store, j.id, end, NULL);
+	}
 out:
 	free(err);
 	job_clear(&j);

@@ -24,6 +24,9 @@ int store_schema_version(struct store *s);
  * core/tele_store.c). Used on the loop thread only. */
 void *store_db(struct store *s);
 
+/* Corrects the end time of an ended job to when its backend says it ended (cost). */
+int store_job_set_ended(struct store *s, const char *id, int64_t ended_ms, char **cause);
+
 /* Idle spans of jobs (core/store_idle.c). Extends the job's latest span when it ends within
  * gap_ms of start_ms, else records a new one. */
 int store_idle_extend(struct store *s, const char *job_id, int64_t start_ms, int64_t end_ms,

@@ -1,5 +1,6 @@
-/* store_idle.c: the job_idle table: spans during which every GPU of a job sat below its idle
- * threshold (the cost engine turns them into idle waste). */
+/* store_idle.c: what cost needs beyond the job rows: the job_idle table (spans during which
+ * every GPU of a job sat below its idle threshold: idle waste) and the correction of a job's
+ * end time to when its backend says it ended. */
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +93,24 @@ int store_idle_all(struct store *s, char ***job_ids, int64_t **starts, int64_t *
 		*n = 0;
 		return store_idle_fail(db, st, cause, "cannot read idle time");
 	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+int store_job_set_ended(struct store *s, const char *id, int64_t ended_ms, char **cause)
+{
+	sqlite3 *db = store_db(s);
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(db,
+	                       "UPDATE jobs SET ended_ms = ?2 WHERE id = ?1 AND ended_ms > ?2 AND "
+	                       "state IN ('SUCCEEDED', 'FAILED', 'STOPPED')",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return store_idle_fail(db, st, cause, "cannot correct the end time");
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, ended_ms);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return store_idle_fail(db, st, cause, "cannot correct the end time");
 	sqlite3_finalize(st);
 	return 0;
 }

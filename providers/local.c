@@ -414,6 +414,15 @@ static void local_status(const char *dir, struct provider_status *st)
 	stopped = local_file_exists(dir, "stop");
 	text = local_read_file(dir, "exit");
 	if (text != NULL) {
+		char *path = xprintf("%s/exit", dir);
+		struct stat xs;
+
+		if (stat(path, &xs) == 0)
+			st->ended_ms =
+			    (int64_t)xs.st_mtim.tv_sec * 1000 + xs.st_mtim.tv_nsec / 1000000;
+		free(path);
+	}
+	if (text != NULL) {
 		int v;
 
 		if (sscanf(text, "exited %d", &v) == 1) {

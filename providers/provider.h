@@ -65,8 +65,9 @@ struct provider_status {
 	enum job_state
 	    state; /* what exists: STARTING, RUNNING, SUCCEEDED, FAILED, STOPPED, UNKNOWN */
 	int has_exit;
-	int exit_code; /* >= 0 exit status, < 0 = -signal */
-	char *reason;  /* heap one-line reason or NULL */
+	int exit_code;    /* >= 0 exit status, < 0 = -signal */
+	char *reason;     /* heap one-line reason or NULL */
+	int64_t ended_ms; /* when it ended, as the backend recorded it (Unix ms); 0 = unknown */
 };
 
 /* One way a template could run on a provider. */

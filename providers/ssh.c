@@ -544,6 +544,7 @@ static void sshp_facts_status(struct sshp_host *h, const struct ssh_job_facts *f
 
 	memset(st, 0, sizeof *st);
 	if (f->has_exit) {
+		st->ended_ms = (int64_t)f->ended_s * 1000;
 		if (f->exit != NULL && sscanf(f->exit, "exited %d", &v) == 1) {
 			st->has_exit = 1;
 			st->exit_code = v;
@@ -668,6 +669,9 @@ static void sshp_job_status(struct provider *p, const char *id, const size_t *ho
 	out->state = st[pick].state;
 	out->has_exit = st[0].has_exit;
 	out->exit_code = st[0].exit_code;
+	for (size_t i = 0; i < n; i++) /* a multi-node job ends with its last rank */
+		if (st[i].ended_ms > out->ended_ms)
+			out->ended_ms = st[i].ended_ms;
 	if (st[pick].reason != NULL)
 		out->reason = xprintf("rank %zu on %s: %s", pick, p->hosts[hosts[pick]].conf->name,
 		                      st[pick].reason);

@@ -216,6 +216,8 @@ static void ssh_hosts_job_field(struct ssh_job_facts *f, const char *k, const ch
 		f->wrapper = 1;
 	} else if (strcmp(k, "age") == 0) {
 		f->age_s = strtol(v, NULL, 10);
+	} else if (strcmp(k, "ended") == 0) {
+		f->ended_s = strtol(v, NULL, 10);
 	} else if (strcmp(k, "exit") == 0) {
 		f->has_exit = 1;
 		free(f->exit);

@@ -106,7 +106,8 @@ struct ssh_job_facts {
 	char *gpus;    /* "0,1" or "" */
 	int port;
 	int master_port;
-	long age_s; /* since the job directory's meta was written */
+	long age_s;   /* since the job directory's meta was written */
+	long ended_s; /* mtime of `exit` on the worker (Unix s), 0 = unknown */
 	struct kvlist meta;
 };
 

@@ -72,6 +72,7 @@ const char ssh_remote_status_script[] = SSH_REMOTE_PRELUDE
     "  for f in exit stop readiness ready ready_failed runtime_exceeded gpus port master_port; do\n"
     "    if [ -f \"$j/$f\" ]; then v=; IFS= read -r v <\"$j/$f\"; echo \"$f=$v\"; fi\n"
     "  done\n"
+    "  [ -f \"$j/exit\" ] && echo \"ended=$(stat -c %Y \"$j/exit\" 2>/dev/null)\"\n"
     "  if [ -f \"$j/exit\" ] && [ -f \"$j/job.log\" ]; then\n"
     "    echo \"lastlog=$(tail -c 2048 \"$j/job.log\" | grep -a -v '^[[:space:]]*$' | tail -n "
     "1)\"\n"

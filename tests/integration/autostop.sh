@@ -7,7 +7,7 @@
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/common.sh"
 watch_pid=
-trap '[ -n "$watch_pid" ] && kill "$watch_pid" 2>/dev/null; t_cleanup' EXIT
+trap 'if [ -n "$watch_pid" ]; then kill "$watch_pid" 2>/dev/null || :; fi; t_cleanup' EXIT
 
 fake=$(cd "$(dirname "$GANTRY_BIN")" && pwd)/tests/nvml/new/libnvidia-ml.so.1
 [ -f "$fake" ] || { echo "FAIL - fake NVML library not built: $fake"; exit 1; }

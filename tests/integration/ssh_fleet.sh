@@ -7,7 +7,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/common.sh"
 . "$here/../lib/sshrig.sh"
 fwd_pid=
-trap '[ -n "$fwd_pid" ] && kill "$fwd_pid" 2>/dev/null; rig_cleanup; t_cleanup' EXIT
+trap 'if [ -n "$fwd_pid" ]; then kill "$fwd_pid" 2>/dev/null || :; fi; rig_cleanup; t_cleanup' EXIT
 
 rig_workers 2 2
 mkdir -p "$T_HOME/config/templates"
@@ -132,6 +132,17 @@ expect_rc 0 "stop a1" g stop a1
 check "a1 is STOPPED" wait_state a1 STOPPED 20
 check "its process group on the worker is gone" pgroup_gone "$pg"
 expect_rc 0 "stop a2" g stop a2
+
+# a job that ended while no gantry process watched is billed until it ended, not until noticed
+expect_rc 0 "launch a 1 s job" g launch gpu-sleep --name short1 --set secs=1
+sleep 5
+check "it succeeded" wait_state short1 SUCCEEDED 20
+check "its end time is the worker's, not the time it was noticed" bash -c 'g show short1 -o json | python3 -c "
+import json,sys,datetime
+d=json.load(sys.stdin)
+t=lambda s: datetime.datetime.fromisoformat(s.replace(\"Z\",\"+00:00\"))
+ran=(t(d[\"ended\"])-t(d[\"started\"])).total_seconds()
+assert 0 <= ran < 4, ran"'
 
 # host keys: an unknown key is refused (with the fingerprint), a changed one always
 cp "$RIG_KNOWN_HOSTS" "$T_HOME/kh.saved"

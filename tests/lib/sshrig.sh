@@ -23,7 +23,7 @@ rig_cleanup() {
 		kill -KILL -- "-$pid" 2>/dev/null || :
 	done
 	# a killed job may still be writing its log for a moment
-	rm -rf "$RIG_DIR" 2>/dev/null || { sleep 0.5; rm -rf "$RIG_DIR"; }
+	rm -rf "$RIG_DIR" 2>/dev/null || { sleep 0.5; rm -rf "$RIG_DIR" || :; }
 }
 
 rig_workers() {
