@@ -68,6 +68,8 @@ struct local_host {
 /* Probes CPUs, memory and (through a dlopen()ed NVML) GPUs. Never fails: what cannot be
  * read is 0. */
 void local_host_probe(struct local_host *h);
+/* CPUs this process may run on (the affinity mask), else the online CPUs. */
+int local_host_cpus(void);
 void local_host_clear(struct local_host *h);
 
 /* The `hosts` operation (providers/local_tele.c): one host, "local" at "localhost", with CPU %

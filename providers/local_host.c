@@ -11,8 +11,7 @@
 #include "core/nvml.h"
 #include "core/xmalloc.h"
 
-/* CPUs this process may run on (the affinity mask), else the online CPUs. */
-static int local_host_cpus(void)
+int local_host_cpus(void)
 {
 	cpu_set_t set;
 	long n;

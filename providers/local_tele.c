@@ -109,17 +109,6 @@ static void local_tele_mem(struct tele_host *h)
 		h->mem_used_mib = (struct tele_val){(total - avail) / 1024.0, 1};
 }
 
-static int local_tele_cpus(void)
-{
-	cpu_set_t set;
-	long n;
-
-	if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
-		return CPU_COUNT(&set);
-	n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n > 0 ? (int)n : 0;
-}
-
 /* GPUs and their processes from NVML; gpu_error says why there are none or what is n/a. */
 static void local_tele_gpus(struct tele_host *h)
 {
@@ -167,7 +156,7 @@ int local_hosts(struct provider *p, const char *ref, struct tele_host **out, siz
 	h->name = xstrdup("local");
 	h->address = xstrdup("localhost");
 	h->reachable = 1;
-	h->cpus = local_tele_cpus();
+	h->cpus = local_host_cpus();
 	h->cpu_pct = local_tele_cpu_pct();
 	local_tele_mem(h);
 	local_tele_gpus(h);
