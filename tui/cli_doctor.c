@@ -7,6 +7,7 @@
 #include <term.h>
 #include <unistd.h>
 
+#include "core/catalog.h"
 #include "core/xmalloc.h"
 #include "tui/cli.h"
 
@@ -47,6 +48,20 @@ static char *doctor_which(const char *prog)
 	}
 	free(copy);
 	return hit;
+}
+
+/* Warnings of the price catalog: how many, and the first ("FILE:LINE: reason"). */
+struct doctor_warns {
+	size_t n;
+	char *first;
+};
+
+static void doctor_catalog_warn(void *arg, const char *msg)
+{
+	struct doctor_warns *w = arg;
+
+	if (w->n++ == 0)
+		w->first = xstrdup(msg);
 }
 
 static void doctor_terminal(struct doctor *d, struct cli_ctx *c)
@@ -109,6 +124,28 @@ static int doctor_run(struct cli_ctx *c, int argc, char **argv)
 	            engine_config(e)->data_dir, broken);
 	doctor_check(&d, "templates", ts->n > 0 && broken == 0, s);
 	free(s);
+	{
+		char *path = catalog_default_path(engine_config(e)->data_dir);
+		struct catalog *cat = NULL;
+		struct doctor_warns w = {0};
+
+		if (catalog_load(path, doctor_catalog_warn, &w, &cat, &cause) != 0) {
+			doctor_check(&d, "prices", 0, cause);
+		} else {
+			s = xprintf("%zu rows from %s%s%s", cat->nrows, path,
+			            w.n > 0 ? "; skipped: " : "", w.n > 0 ? w.first : "");
+			doctor_check(&d, "prices", w.n == 0, s);
+			free(s);
+			if (w.n > 1)
+				fprintf(stdout, "                    (and %zu more skipped rows)\n",
+				        w.n - 1);
+		}
+		free(cause);
+		cause = NULL;
+		free(w.first);
+		catalog_free(cat);
+		free(path);
+	}
 	for (size_t i = 0; i < engine_provider_count(e); i++) {
 		struct engine_provider_info pi;
 

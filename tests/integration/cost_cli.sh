@@ -150,4 +150,21 @@ budgets:
 EOF
 expect_rc 0 "a budget of another team does not refuse" g launch hello --wait
 
+# a malformed price catalog: rows skipped with FILE:LINE, the rest still loads
+dd=$T_HOME/datadir
+mkdir -p "$dd/catalog"
+ln -s "$GANTRY_DATADIR/templates" "$dd/templates"
+ln -s "$GANTRY_DATADIR/themes" "$dd/themes"
+{
+	head -3 "$GANTRY_DATADIR/catalog/gpu-prices.csv"
+	echo "aws,us-east-1,p5.48xlarge,H100,8,192,2048,not-a-price,"
+	echo "aws,us-east-1,p4d.24xlarge,A100,8,96"
+} >"$dd/catalog/gpu-prices.csv"
+rc=0
+GANTRY_DATADIR=$dd "$GANTRY_BIN" doctor >"$T_HOME/doctor.out" 2>&1 || rc=$?
+check "doctor fails on a malformed catalog (exit $rc)" test "$rc" != 0
+check "it names the file and line of the first bad row" \
+	grep -q "prices .*2 rows from $dd/catalog/gpu-prices.csv; skipped: $dd/catalog/gpu-prices.csv:4:" "$T_HOME/doctor.out"
+check "and counts the other" grep -q "and 1 more skipped rows" "$T_HOME/doctor.out"
+
 t_done
