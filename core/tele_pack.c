@@ -1,11 +1,12 @@
 /* tele_pack.c: a GPU-hour of 1-minute buckets as a bit-packed blob (see tele_pack.h). */
 #include "core/tele_pack.h"
 
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
-#define TPACK_ESC   16 /* unary quotients from here on escape to an explicit length */
-#define TPACK_KMAX  63
 #define TPACK_NCOLS 8
+#define TPACK_QCAP  17 /* quotients counted apart when choosing k and the escape */
 
 /* The columns, in stream order. */
 enum tpack_col {
@@ -13,15 +14,47 @@ enum tpack_col {
 	TPACK_C_NU, /* n - n_util */
 	TPACK_C_HAS,
 	TPACK_C_UTIL,
-	TPACK_C_UMAX, /* util_max - util_avg */
+	TPACK_C_UMAX,
 	TPACK_C_MEM,
 	TPACK_C_TEMP,
 	TPACK_C_POWER,
 };
 
-/* Columns stored as differences from the previous value. */
-static const int tpack_delta[TPACK_NCOLS] = {
-    [TPACK_C_N] = 1, [TPACK_C_UTIL] = 1, [TPACK_C_MEM] = 1, [TPACK_C_TEMP] = 1, [TPACK_C_POWER] = 1,
+/* How a column's values are predicted; the residuals are coded. */
+enum tpack_pred {
+	TPACK_P_DELTA, /* the previous value (0 for the first) */
+	TPACK_P_REF,   /* a */
+	TPACK_P_LIN,   /* a + s * the minute's util_avg (0 when it has none) */
+};
+
+/* Which predictors a column tries. */
+static const unsigned tpack_preds[TPACK_NCOLS] = {
+    [TPACK_C_N] = 1u << TPACK_P_DELTA | 1u << TPACK_P_REF,
+    [TPACK_C_NU] = 1u << TPACK_P_REF,
+    [TPACK_C_HAS] = 1u << TPACK_P_REF,
+    [TPACK_C_UTIL] = 1u << TPACK_P_DELTA | 1u << TPACK_P_REF,
+    [TPACK_C_UMAX] = 1u << TPACK_P_DELTA | 1u << TPACK_P_REF | 1u << TPACK_P_LIN,
+    [TPACK_C_MEM] = 1u << TPACK_P_DELTA | 1u << TPACK_P_REF,
+    [TPACK_C_TEMP] = 1u << TPACK_P_DELTA | 1u << TPACK_P_REF,
+    [TPACK_C_POWER] = 1u << TPACK_P_DELTA | 1u << TPACK_P_REF | 1u << TPACK_P_LIN,
+};
+
+/* Escape thresholds: a quotient of at least tpack_esc[e] is written as e ones and the value. */
+static const int tpack_esc[8] = {1, 2, 3, 4, 6, 8, 12, 16};
+
+/* How residuals are written: each as a Rice code (parameter k, escape index e), or, when
+ * runs, as (zeros before it: kr, er; the value - 1: k, e) for each non-zero one, then the run
+ * of zeros that ends the column, if any. */
+struct tpack_code {
+	int runs;
+	int k, e, kr, er;
+};
+
+/* A column's coding: predictor, its parameters, residual code. */
+struct tpack_model {
+	enum tpack_pred pred;
+	uint64_t a, s;
+	struct tpack_code code;
 };
 
 struct tpack_bits {
@@ -32,18 +65,24 @@ struct tpack_bits {
 	int bad;           /* read past the end */
 };
 
+/* Appends the low nbits of v, most significant first (a byte at a time; each byte is cleared
+ * when first written to). */
 static void tpack_put(struct tpack_bits *w, uint64_t v, int nbits)
 {
-	for (int i = nbits - 1; i >= 0; i--) {
+	while (nbits > 0) {
 		size_t byte = w->pos >> 3;
+		int room = 8 - (int)(w->pos & 7), take = nbits < room ? nbits : room;
+		unsigned bits = (unsigned)(v >> (nbits - take)) & ((1u << take) - 1);
 
 		if (byte >= w->len) { /* cannot happen within TPACK_MAX; keep memory safe anyway */
 			w->bad = 1;
 			return;
 		}
-		if ((v >> i) & 1)
-			w->out[byte] |= (uint8_t)(0x80u >> (w->pos & 7));
-		w->pos++;
+		if (room == 8)
+			w->out[byte] = 0;
+		w->out[byte] |= (uint8_t)(bits << (room - take));
+		w->pos += (size_t)take;
+		nbits -= take;
 	}
 }
 
@@ -76,13 +115,7 @@ static uint64_t tpack_unzig(uint64_t z)
 
 static int tpack_bitlen(uint64_t v)
 {
-	int n = 0;
-
-	while (v != 0) {
-		n++;
-		v >>= 1;
-	}
-	return n;
+	return v != 0 ? 64 - __builtin_clzll(v) : 0;
 }
 
 int tpack_count(uint64_t mask)
@@ -90,44 +123,200 @@ int tpack_count(uint64_t mask)
 	return __builtin_popcountll(mask & TPACK_ALL);
 }
 
-/* Bits the Rice code of v takes with parameter k. */
-static uint64_t tpack_rice_cost(uint64_t v, int k)
+/* A signed parameter: its zigzag's bit length in 7 bits, then those bits. */
+static void tpack_put_int(struct tpack_bits *w, uint64_t v)
 {
-	uint64_t q = v >> k;
+	uint64_t z = tpack_zig(v);
 
-	if (q < TPACK_ESC)
-		return q + 1 + (uint64_t)k;
-	return TPACK_ESC + 6 + (uint64_t)tpack_bitlen(v);
+	tpack_put(w, (uint64_t)tpack_bitlen(z), 7);
+	tpack_put(w, z, tpack_bitlen(z));
 }
 
-static void tpack_rice_put(struct tpack_bits *w, uint64_t v, int k)
+static int tpack_int_bits(uint64_t v)
+{
+	return 7 + tpack_bitlen(tpack_zig(v));
+}
+
+static uint64_t tpack_get_int(struct tpack_bits *r)
+{
+	int len = (int)tpack_get(r, 7);
+
+	if (len > 64) {
+		r->bad = 1;
+		return 0;
+	}
+	return tpack_unzig(tpack_get(r, len));
+}
+
+static void tpack_put_rice(struct tpack_bits *w, uint64_t v, int k, int e)
 {
 	uint64_t q = v >> k;
 
-	if (q < TPACK_ESC) {
+	if (q < (uint64_t)e) {
 		tpack_put(w, (UINT64_C(1) << (q + 1)) - 2, (int)q + 1); /* q ones, a zero */
-		if (k > 0)
-			tpack_put(w, v, k);
+		tpack_put(w, v, k);
 		return;
 	}
-	tpack_put(w, (UINT64_C(1) << TPACK_ESC) - 1, TPACK_ESC);
+	tpack_put(w, (UINT64_C(1) << e) - 1, e);
 	tpack_put(w, (uint64_t)(tpack_bitlen(v) - 1), 6);
 	tpack_put(w, v, tpack_bitlen(v));
 }
 
-static uint64_t tpack_rice_get(struct tpack_bits *r, int k)
+static uint64_t tpack_get_rice(struct tpack_bits *r, int k, int e)
 {
 	uint64_t q = 0;
-	int len;
 
-	while (q < TPACK_ESC && tpack_get(r, 1) == 1)
+	while (q < (uint64_t)e && tpack_get(r, 1) == 1)
 		q++;
-	if (r->bad)
+	if (q < (uint64_t)e)
+		return (q << k) | tpack_get(r, k);
+	return tpack_get(r, (int)tpack_get(r, 6) + 1);
+}
+
+/* Bits n values take as Rice codes with the best parameter and escape (set in *k, *e). */
+static uint64_t tpack_rice_cost(const uint64_t *z, size_t n, int *k_out, int *e_out)
+{
+	uint64_t best = UINT64_MAX, below = 0;
+	int len[TPACK_SLOTS], hist[65] = {0}, kmed = 0;
+
+	*k_out = *e_out = 0;
+	if (n == 0)
 		return 0;
-	if (q < TPACK_ESC)
-		return (q << k) | (k > 0 ? tpack_get(r, k) : 0);
-	len = (int)tpack_get(r, 6) + 1;
-	return tpack_get(r, len);
+	for (size_t i = 0; i < n; i++)
+		hist[len[i] = tpack_bitlen(z[i])]++;
+	/* The best k is near the median's bit length: try a few around it. */
+	for (kmed = 0; kmed < 64; kmed++) {
+		below += (uint64_t)hist[kmed];
+		if (below * 2 >= n)
+			break;
+	}
+	for (int k = kmed > 2 ? kmed - 2 : 0; k <= kmed + 1 && k < 64; k++) {
+		uint64_t cnt[TPACK_QCAP] = {0}, esc[TPACK_QCAP] = {0};
+		uint64_t lo[TPACK_QCAP + 1], tail_n[TPACK_QCAP + 1], tail_esc[TPACK_QCAP + 1];
+
+		for (size_t i = 0; i < n; i++) {
+			uint64_t q = z[i] >> k;
+			size_t b = q < TPACK_QCAP - 1 ? (size_t)q : TPACK_QCAP - 1;
+
+			cnt[b]++;
+			esc[b] += 6 + (uint64_t)len[i];
+		}
+		/* Bits with escape threshold E: sum over quotients below E of (q + 1 + k), over the
+		 * others of E + 6 + length. */
+		lo[0] = 0;
+		for (int q = 0; q < TPACK_QCAP; q++)
+			lo[q + 1] = lo[q] + cnt[q] * ((uint64_t)q + 1 + (uint64_t)k);
+		tail_n[TPACK_QCAP] = tail_esc[TPACK_QCAP] = 0;
+		for (int q = TPACK_QCAP - 1; q >= 0; q--) {
+			tail_n[q] = tail_n[q + 1] + cnt[q];
+			tail_esc[q] = tail_esc[q + 1] + esc[q];
+		}
+		for (int e = 0; e < 8; e++) {
+			int big = tpack_esc[e];
+			uint64_t bits = lo[big] + tail_n[big] * (uint64_t)big + tail_esc[big];
+
+			if (bits < best) {
+				best = bits;
+				*k_out = k;
+				*e_out = e;
+			}
+		}
+	}
+	return best;
+}
+
+/* The runs form of n residuals: run lengths into runs, non-zero values - 1 into vals. */
+static void tpack_runs(const uint64_t *z, size_t n, uint64_t *runs, size_t *nruns, uint64_t *vals,
+                       size_t *nvals)
+{
+	uint64_t zeros = 0;
+
+	*nruns = *nvals = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (z[i] == 0) {
+			zeros++;
+			continue;
+		}
+		runs[(*nruns)++] = zeros;
+		vals[(*nvals)++] = z[i] - 1;
+		zeros = 0;
+	}
+	if (zeros > 0)
+		runs[(*nruns)++] = zeros;
+}
+
+/* Bits n residuals take in the cheaper of the two forms (chosen in *c). */
+static uint64_t tpack_code_cost(const uint64_t *z, size_t n, struct tpack_code *c)
+{
+	uint64_t runs[TPACK_SLOTS], vals[TPACK_SLOTS], plain, run_bits;
+	size_t nruns, nvals;
+	struct tpack_code rc = {1, 0, 0, 0, 0};
+
+	memset(c, 0, sizeof *c);
+	plain = 1 + 6 + 3 + tpack_rice_cost(z, n, &c->k, &c->e);
+	tpack_runs(z, n, runs, &nruns, vals, &nvals);
+	if (nvals * 3 > n * 2) /* a third of zeros at least, or runs do not pay */
+		return plain;
+	run_bits = 1 + 6 + 3 + 6 + 3 + tpack_rice_cost(runs, nruns, &rc.kr, &rc.er) +
+	           tpack_rice_cost(vals, nvals, &rc.k, &rc.e);
+	if (run_bits < plain) {
+		*c = rc;
+		return run_bits;
+	}
+	return plain;
+}
+
+static void tpack_put_code(struct tpack_bits *w, const uint64_t *z, size_t n,
+                           const struct tpack_code *c)
+{
+	uint64_t runs[TPACK_SLOTS], vals[TPACK_SLOTS];
+	size_t nruns, nvals, j = 0;
+
+	tpack_put(w, (uint64_t)c->runs, 1);
+	tpack_put(w, (uint64_t)c->k, 6);
+	tpack_put(w, (uint64_t)c->e, 3);
+	if (!c->runs) {
+		for (size_t i = 0; i < n; i++)
+			tpack_put_rice(w, z[i], c->k, tpack_esc[c->e]);
+		return;
+	}
+	tpack_put(w, (uint64_t)c->kr, 6);
+	tpack_put(w, (uint64_t)c->er, 3);
+	tpack_runs(z, n, runs, &nruns, vals, &nvals);
+	for (size_t i = 0; i < nruns; i++) {
+		tpack_put_rice(w, runs[i], c->kr, tpack_esc[c->er]);
+		if (j < nvals)
+			tpack_put_rice(w, vals[j++], c->k, tpack_esc[c->e]);
+	}
+}
+
+/* Reads n residuals; -1 when damaged. */
+static int tpack_get_code(struct tpack_bits *r, uint64_t *z, size_t n)
+{
+	struct tpack_code c;
+	size_t i = 0;
+
+	c.runs = (int)tpack_get(r, 1);
+	c.k = (int)tpack_get(r, 6);
+	c.e = (int)tpack_get(r, 3);
+	if (!c.runs) {
+		for (i = 0; i < n && !r->bad; i++)
+			z[i] = tpack_get_rice(r, c.k, tpack_esc[c.e]);
+		return r->bad ? -1 : 0;
+	}
+	c.kr = (int)tpack_get(r, 6);
+	c.er = (int)tpack_get(r, 3);
+	while (i < n && !r->bad) {
+		uint64_t run = tpack_get_rice(r, c.kr, tpack_esc[c.er]);
+
+		if (run > n - i)
+			return -1;
+		for (; run > 0; run--)
+			z[i++] = 0;
+		if (i < n)
+			z[i++] = tpack_get_rice(r, c.k, tpack_esc[c.e]) + 1;
+	}
+	return r->bad ? -1 : 0;
 }
 
 /* Whether minute m has a value in column c. */
@@ -148,7 +337,7 @@ static int tpack_holds(const struct tpack_min *m, enum tpack_col c)
 	}
 }
 
-/* Minute m's value in column c (before differences). */
+/* Minute m's value in column c. */
 static uint64_t tpack_value(const struct tpack_min *m, enum tpack_col c)
 {
 	switch (c) {
@@ -161,7 +350,7 @@ static uint64_t tpack_value(const struct tpack_min *m, enum tpack_col c)
 	case TPACK_C_UTIL:
 		return (uint64_t)m->util_avg;
 	case TPACK_C_UMAX:
-		return (uint64_t)m->util_max - (uint64_t)m->util_avg;
+		return (uint64_t)m->util_max;
 	case TPACK_C_MEM:
 		return (uint64_t)m->mem_mib;
 	case TPACK_C_TEMP:
@@ -171,8 +360,8 @@ static uint64_t tpack_value(const struct tpack_min *m, enum tpack_col c)
 	}
 }
 
-/* The inverse of tpack_value (columns are read in order: n before n - n_util, util_avg before
- * util_max); -1 on a value no encoder writes. */
+/* The inverse of tpack_value (columns are read in order: n before n - n_util); -1 on a value
+ * no encoder writes. */
 static int tpack_set(struct tpack_min *m, enum tpack_col c, uint64_t v)
 {
 	switch (c) {
@@ -191,7 +380,7 @@ static int tpack_set(struct tpack_min *m, enum tpack_col c, uint64_t v)
 		m->util_avg = (int64_t)v;
 		break;
 	case TPACK_C_UMAX:
-		m->util_max = (int64_t)((uint64_t)m->util_avg + v);
+		m->util_max = (int64_t)v;
 		break;
 	case TPACK_C_MEM:
 		m->mem_mib = (int64_t)v;
@@ -206,89 +395,231 @@ static int tpack_set(struct tpack_min *m, enum tpack_col c, uint64_t v)
 	return 0;
 }
 
-static void tpack_put_column(struct tpack_bits *w, enum tpack_col c, const uint64_t *v, size_t n)
+/* What LIN scales: the minute's utilisation, 0 without one. */
+static uint64_t tpack_x(const struct tpack_min *m)
 {
-	uint64_t z[TPACK_SLOTS], prev = 0, best = UINT64_MAX;
-	int same = 1, k_best = 0;
+	return m->n_util > 0 ? (uint64_t)m->util_avg : 0;
+}
+
+static uint64_t tpack_predict(const struct tpack_model *md, const struct tpack_min *m,
+                              uint64_t prev)
+{
+	switch (md->pred) {
+	case TPACK_P_DELTA:
+		return prev;
+	case TPACK_P_REF:
+		return md->a;
+	default:
+		return md->a + md->s * tpack_x(m);
+	}
+}
+
+/* The median of n (> 0) values taken as signed (quickselect). */
+static uint64_t tpack_median(const uint64_t *v, size_t n)
+{
+	int64_t t[TPACK_SLOTS], pivot, x;
+	int lo = 0, hi = (int)n - 1, k = (int)n / 2;
+
+	for (size_t i = 0; i < n; i++)
+		t[i] = (int64_t)v[i];
+	while (lo < hi) {
+		int i = lo, j = hi;
+
+		pivot = t[(lo + hi) / 2];
+		while (i <= j) {
+			while (t[i] < pivot)
+				i++;
+			while (t[j] > pivot)
+				j--;
+			if (i <= j) {
+				x = t[i];
+				t[i++] = t[j];
+				t[j--] = x;
+			}
+		}
+		if (k <= j)
+			hi = j;
+		else if (k >= i)
+			lo = i;
+		else
+			break;
+	}
+	return (uint64_t)t[k];
+}
+
+/* The least-squares slope of v over the minutes' utilisation, rounded; 0 when there is none. */
+static uint64_t tpack_slope(const struct tpack_hour *h, const int *sel, const uint64_t *v, size_t n)
+{
+	double sx = 0, sy = 0, sxx = 0, sxy = 0, cnt = 0, s;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct tpack_min *m = &h->m[sel[i]];
+		double x = (double)m->util_avg, y = (double)(int64_t)v[i];
+
+		if (m->n_util <= 0)
+			continue;
+		sx += x;
+		sy += y;
+		sxx += x * x;
+		sxy += x * y;
+		cnt++;
+	}
+	if (cnt < 2 || cnt * sxx - sx * sx < 0.5)
+		return 0;
+	s = (cnt * sxy - sx * sy) / (cnt * sxx - sx * sx);
+	if (!isfinite(s) || fabs(s) > 1e15)
+		return 0;
+	return (uint64_t)(int64_t)(s < 0 ? s - 0.5 : s + 0.5);
+}
+
+/* Bits column c takes with model md (parameters set, k and e chosen here). */
+static uint64_t tpack_model_cost(const struct tpack_hour *h, const int *sel, const uint64_t *v,
+                                 size_t n, struct tpack_model *md)
+{
+	uint64_t z[TPACK_SLOTS], prev = 0, bits = 1 + 2;
+
+	for (size_t i = 0; i < n; i++) {
+		z[i] = tpack_zig(v[i] - tpack_predict(md, &h->m[sel[i]], prev));
+		prev = v[i];
+	}
+	if (md->pred != TPACK_P_DELTA)
+		bits += (uint64_t)tpack_int_bits(md->a);
+	if (md->pred == TPACK_P_LIN)
+		bits += (uint64_t)tpack_int_bits(md->s);
+	return bits + tpack_code_cost(z, n, &md->code);
+}
+
+/* LIN with slope s: the intercept is the median of what the slope leaves. */
+static void tpack_lin(const struct tpack_hour *h, const int *sel, const uint64_t *v, size_t n,
+                      uint64_t s, struct tpack_model *md)
+{
+	uint64_t r[TPACK_SLOTS];
+
+	for (size_t i = 0; i < n; i++)
+		r[i] = v[i] - s * tpack_x(&h->m[sel[i]]);
+	md->pred = TPACK_P_LIN;
+	md->s = s;
+	md->a = tpack_median(r, n);
+}
+
+static void tpack_put_column(struct tpack_bits *w, const struct tpack_hour *h, enum tpack_col c,
+                             const int *sel, const uint64_t *v, size_t n)
+{
+	struct tpack_model best, md;
+	uint64_t best_bits = UINT64_MAX, bits, prev = 0, z[TPACK_SLOTS];
+	int same = 1;
 
 	if (n == 0)
 		return;
+	memset(&best, 0, sizeof best);
 	for (size_t i = 1; i < n; i++)
 		same = same && v[i] == v[0];
 	if (same) {
-		uint64_t zz = tpack_zig(v[0]);
-
 		tpack_put(w, 1, 1);
-		tpack_put(w, (uint64_t)tpack_bitlen(zz), 7);
-		tpack_put(w, zz, tpack_bitlen(zz));
+		tpack_put_int(w, v[0]);
 		return;
 	}
-	for (size_t i = 0; i < n; i++) {
-		z[i] = tpack_zig(tpack_delta[c] ? v[i] - prev : v[i]);
-		prev = v[i];
-	}
-	for (int k = 0; k <= TPACK_KMAX; k++) {
-		uint64_t bits = 0;
-
-		for (size_t i = 0; i < n; i++)
-			bits += tpack_rice_cost(z[i], k);
-		if (bits < best) {
-			best = bits;
-			k_best = k;
+	for (int p = 0; p < 4; p++) {
+		memset(&md, 0, sizeof md);
+		if (p == 0 && (tpack_preds[c] & 1u << TPACK_P_DELTA)) {
+			md.pred = TPACK_P_DELTA;
+		} else if (p == 1 && (tpack_preds[c] & 1u << TPACK_P_REF)) {
+			md.pred = TPACK_P_REF;
+			md.a = tpack_median(v, n);
+		} else if (p == 2 && (tpack_preds[c] & 1u << TPACK_P_LIN)) {
+			tpack_lin(h, sel, v, n, 1, &md); /* maxima ride on the averages */
+		} else if (p == 3 && (tpack_preds[c] & 1u << TPACK_P_LIN)) {
+			tpack_lin(h, sel, v, n, tpack_slope(h, sel, v, n), &md);
+		} else {
+			continue;
+		}
+		bits = tpack_model_cost(h, sel, v, n, &md);
+		if (bits < best_bits) {
+			best_bits = bits;
+			best = md;
 		}
 	}
 	tpack_put(w, 0, 1);
-	tpack_put(w, (uint64_t)k_best, 6);
-	for (size_t i = 0; i < n; i++)
-		tpack_rice_put(w, z[i], k_best);
-}
-
-/* Reads n values of column c into v (differences undone). */
-static void tpack_get_column(struct tpack_bits *r, enum tpack_col c, uint64_t *v, size_t n)
-{
-	uint64_t prev = 0;
-	int k;
-
-	if (n == 0)
-		return;
-	if (tpack_get(r, 1) == 1) {
-		int len = (int)tpack_get(r, 7);
-
-		if (len > 64) {
-			r->bad = 1;
-			return;
-		}
-		v[0] = tpack_unzig(tpack_get(r, len));
-		for (size_t i = 1; i < n; i++)
-			v[i] = v[0];
-		return;
-	}
-	k = (int)tpack_get(r, 6);
-	for (size_t i = 0; i < n && !r->bad; i++) {
-		uint64_t d = tpack_unzig(tpack_rice_get(r, k));
-
-		v[i] = tpack_delta[c] ? prev + d : d;
+	tpack_put(w, (uint64_t)best.pred, 2);
+	if (best.pred != TPACK_P_DELTA)
+		tpack_put_int(w, best.a);
+	if (best.pred == TPACK_P_LIN)
+		tpack_put_int(w, best.s);
+	for (size_t i = 0; i < n; i++) {
+		z[i] = tpack_zig(v[i] - tpack_predict(&best, &h->m[sel[i]], prev));
 		prev = v[i];
 	}
+	tpack_put_code(w, z, n, &best.code);
+}
+
+/* Reads column c for the minutes sel[0 .. n) into h; -1 when damaged. */
+static int tpack_get_column(struct tpack_bits *r, struct tpack_hour *h, enum tpack_col c,
+                            const int *sel, size_t n)
+{
+	struct tpack_model md;
+	uint64_t prev = 0, z[TPACK_SLOTS];
+
+	if (n == 0)
+		return 0;
+	if (tpack_get(r, 1) == 1) {
+		uint64_t v = tpack_get_int(r);
+
+		for (size_t i = 0; i < n && !r->bad; i++)
+			if (tpack_set(&h->m[sel[i]], c, v) < 0)
+				return -1;
+		return r->bad ? -1 : 0;
+	}
+	memset(&md, 0, sizeof md);
+	md.pred = (enum tpack_pred)tpack_get(r, 2);
+	if (md.pred > TPACK_P_LIN || !(tpack_preds[c] & 1u << md.pred))
+		return -1;
+	if (md.pred != TPACK_P_DELTA)
+		md.a = tpack_get_int(r);
+	if (md.pred == TPACK_P_LIN)
+		md.s = tpack_get_int(r);
+	if (tpack_get_code(r, z, n) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		struct tpack_min *m = &h->m[sel[i]];
+		uint64_t v = tpack_unzig(z[i]) + tpack_predict(&md, m, prev);
+
+		if (tpack_set(m, c, v) < 0)
+			return -1;
+		prev = v;
+	}
+	return r->bad ? -1 : 0;
+}
+
+/* The minutes of h that hold column c, oldest first, and their values. */
+static size_t tpack_select(const struct tpack_hour *h, enum tpack_col c, int *sel, uint64_t *v)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < TPACK_SLOTS; i++) {
+		if (((h->mask >> i) & 1) && tpack_holds(&h->m[i], c)) {
+			sel[n] = i;
+			if (v != NULL)
+				v[n] = tpack_value(&h->m[i], c);
+			n++;
+		}
+	}
+	return n;
 }
 
 size_t tpack_encode(const struct tpack_hour *h, uint8_t *out)
 {
 	struct tpack_bits w = {out, NULL, TPACK_MAX, 0, 0};
 	uint64_t mask = h->mask & TPACK_ALL, v[TPACK_SLOTS];
+	int sel[TPACK_SLOTS];
 
-	memset(out, 0, TPACK_MAX);
 	tpack_put(&w, TPACK_FORMAT, 8);
 	tpack_put(&w, mask == TPACK_ALL, 1);
 	if (mask != TPACK_ALL)
 		tpack_put(&w, mask, TPACK_SLOTS);
 	for (int c = 0; c < TPACK_NCOLS; c++) {
-		size_t n = 0;
+		size_t n = tpack_select(h, (enum tpack_col)c, sel, v);
 
-		for (int i = 0; i < TPACK_SLOTS; i++)
-			if (((mask >> i) & 1) && tpack_holds(&h->m[i], (enum tpack_col)c))
-				v[n++] = tpack_value(&h->m[i], (enum tpack_col)c);
-		tpack_put_column(&w, (enum tpack_col)c, v, n);
+		tpack_put_column(&w, h, (enum tpack_col)c, sel, v, n);
 	}
 	return (w.pos + 7) / 8;
 }
@@ -296,22 +627,17 @@ size_t tpack_encode(const struct tpack_hour *h, uint8_t *out)
 int tpack_decode(const uint8_t *p, size_t len, struct tpack_hour *h)
 {
 	struct tpack_bits r = {NULL, p, len, 0, 0};
-	uint64_t v[TPACK_SLOTS];
+	int sel[TPACK_SLOTS];
 
 	memset(h, 0, sizeof *h);
 	if (tpack_get(&r, 8) != TPACK_FORMAT)
 		return -1;
 	h->mask = tpack_get(&r, 1) == 1 ? TPACK_ALL : tpack_get(&r, TPACK_SLOTS);
 	for (int c = 0; c < TPACK_NCOLS && !r.bad; c++) {
-		int sel[TPACK_SLOTS], n = 0;
+		size_t n = tpack_select(h, (enum tpack_col)c, sel, NULL);
 
-		for (int i = 0; i < TPACK_SLOTS; i++)
-			if (((h->mask >> i) & 1) && tpack_holds(&h->m[i], (enum tpack_col)c))
-				sel[n++] = i;
-		tpack_get_column(&r, (enum tpack_col)c, v, (size_t)n);
-		for (int i = 0; i < n && !r.bad; i++)
-			if (tpack_set(&h->m[sel[i]], (enum tpack_col)c, v[i]) < 0)
-				return -1;
+		if (tpack_get_column(&r, h, (enum tpack_col)c, sel, n) < 0)
+			return -1;
 	}
 	return r.bad ? -1 : 0;
 }

@@ -7,15 +7,25 @@
  *   1 bit    1: all 60 minutes are held; 0: a 60-bit mask follows (bit i = minute i)
  *   8 columns over the held minutes, oldest first: n; n - n_util; the presence flags
  *            (TPACK_MEM | TPACK_TEMP | TPACK_POWER); then over the minutes that have the field:
- *            util_avg; util_max - util_avg; mem_mib; temp_max; power_dw
+ *            util_avg, util_max (minutes with n_util > 0); mem_mib; temp_max; power_dw
  *
- * Each column is either constant (1 bit set, then the value zigzagged as a 7-bit length and
- * that many bits) or coded (1 bit clear, 6 bits k, then each value: zigzagged, the difference
- * from the previous one for n, util_avg, mem_mib, temp_max and power_dw, as a Rice code with
- * parameter k: q = v >> k in unary (q ones, a zero) then the low k bits; q >= 16 escapes to 16
- * ones, a 6-bit length - 1 and the value). k is the one that makes the column shortest, so
- * steady series cost a bit or two a value and a constant column a few bits in all. Values are
- * any int64; arithmetic wraps, so nothing overflows. */
+ * A column is either constant (1 bit set, then the value as a signed number: 7 bits of length
+ * and that many bits of its zigzag encoding) or predicted (1 bit clear):
+ *
+ *   2 bits   predictor: 0 the previous value (0 for the first); 1 a constant a; 2 a + s times
+ *            the minute's util_avg (0 without one: power follows utilisation, maxima ride on
+ *            the averages); a and s follow as signed numbers
+ *   residuals, value - prediction, zigzagged, as Rice codes: 1 bit form, 6 bits k, 3 bits e;
+ *            each value: q = v >> k as q ones and a zero then the low k bits of v, or, when
+ *            q >= E (E = 1 2 3 4 6 8 12 16 for e = 0 .. 7), E ones, 6 bits of length - 1 and
+ *            the value. Form 1 (mostly zeros): 6 bits kr, 3 bits er, then for each non-zero
+ *            residual the run of zeros before it (kr, er) and the residual - 1 (k, e), then the
+ *            run of zeros that ends the column, if any.
+ *
+ * The encoder tries the predictors a column allows (medians for a, least squares for s) and
+ * keeps the shortest with the best k, e and form, so steady series cost a bit or two a value
+ * and a constant column a few bits in all. Values are any int64; arithmetic wraps, so nothing
+ * overflows. */
 #ifndef GANTRY_TELE_PACK_H
 #define GANTRY_TELE_PACK_H
 

@@ -2,15 +2,27 @@
  * core/tele_ring.h) kept in sqlite, in tables of its own created if missing:
  *
  *   metrics_hosts (id INTEGER PRIMARY KEY, name TEXT UNIQUE)    host names, stored once
- *   metrics_1m, metrics_1h (host, gpu, bucket_start, n, n_util, util_avg, util_max, mem_mib,
- *                           temp_max, power_dw)  WITHOUT ROWID, PRIMARY KEY (host, gpu,
- *                           bucket_start)
+ *   metrics_gpus (id INTEGER PRIMARY KEY, host, gpu, UNIQUE (host, gpu))   one id per GPU
+ *   metrics_1m_open (bucket_start, series, n, n_util, util_avg, util_max, mem_mib, temp_max,
+ *                    power_dw)  WITHOUT ROWID, PRIMARY KEY (bucket_start, series)
+ *       the minutes of the hour not closed yet, one row each (series = a metrics_gpus id)
+ *   metrics_1m_packed (id INTEGER PRIMARY KEY, minutes, data BLOB)
+ *       one row per GPU and closed hour: id = bucket_start / 3600 * 2^32 + metrics_gpus id,
+ *       minutes = how many it holds, data = its minutes packed (core/tele_pack.h)
+ *   metrics_1h (host, gpu, bucket_start, n, n_util, util_avg, util_max, mem_mib, temp_max,
+ *               power_dw)  WITHOUT ROWID, PRIMARY KEY (host, gpu, bucket_start)
  *
  * host is a metrics_hosts id, bucket_start Unix seconds; values are integers (util %, MiB,
- * degrees C, deci-watts) and NULL where the bucket had no valid sample. A bucket written
- * twice (a restart inside the same minute or hour) is merged, not replaced. Each put is one
- * transaction. The handle is borrowed: the engine's store can lend its own connection (its
- * journal mode, WAL, is kept), tests open a file of their own. Not thread-safe. */
+ * degrees C, deci-watts) and NULL where the bucket had no valid sample. Minutes are written as
+ * open rows as they come (so a crash loses none); an hour closes once a minute that ends at or
+ * after its end is stored, and its open rows are then packed into one row per GPU, the open
+ * table keeping an hour of rows at most. A bucket written twice (a restart inside the same
+ * minute or hour) is merged, not replaced, whether its minute is open or already packed (a
+ * late minute). Each put is one transaction. A store holding the first format's metrics_1m
+ * (one row per GPU-minute) has it moved into these tables and dropped by tstore_open (not on a
+ * read-only connection). The handle is borrowed: the engine's store can lend its own
+ * connection (its journal mode, WAL, is kept), tests open a file of their own. Not
+ * thread-safe. */
 #ifndef GANTRY_TELE_STORE_H
 #define GANTRY_TELE_STORE_H
 
@@ -36,17 +48,21 @@ struct tstore_retention {
 struct tstore *tstore_open(sqlite3 *db, char **cause);
 /* Finalises the statements (the db is not closed). */
 void tstore_close(struct tstore *ts);
-/* Writes n buckets of either width in one transaction (merging with stored ones). */
+/* Writes n buckets of either width in one transaction (merging with stored ones), then packs
+ * the hours that closed. A bucket's start must be a multiple of its width; 1-minute buckets
+ * must start within +/- 2^31 hours of 1970. */
 int tstore_put(struct tstore *ts, const struct tring_bucket *b, size_t n, char **cause);
-/* Deletes the buckets that ended before now_ms minus their retention (r NULL = defaults);
- * *deleted (may be NULL) gets the rows removed. */
+/* Deletes the buckets that ended before now_ms minus their retention (r NULL = defaults):
+ * the packed hour that straddles the limit loses its expired minutes. *deleted (may be NULL)
+ * gets the buckets removed (minutes, open or packed, and hour rows). */
 int tstore_prune(struct tstore *ts, int64_t now_ms, const struct tstore_retention *r,
                  int64_t *deleted, char **cause);
 /* The buckets of one GPU of width width_s (TRING_1M or TRING_1H) starting in
  * [from_ms, to_ms), oldest first, as a heap array (host NULL); *n = 0 and NULL when none. */
 int tstore_series(struct tstore *ts, const char *host, int gpu, int width_s, int64_t from_ms,
                   int64_t to_ms, struct tring_bucket **out, size_t *n, char **cause);
-/* Rows held in the table of width width_s (-1 on error). */
+/* Buckets held of width width_s: for TRING_1M the open rows plus the minutes in packed rows,
+ * for TRING_1H the rows (-1 on error). */
 int64_t tstore_rows(struct tstore *ts, int width_s);
 
 #endif
