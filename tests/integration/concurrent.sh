@@ -13,6 +13,8 @@ launch_many b &
 pb=$!
 wait "$pa"
 wait "$pb"
+# what a failed launch said (shown in the log of a failing run)
+grep -hv '^launched' "$T_HOME/err.a" "$T_HOME/err.b" | sed 's/^/# stderr: /' || :
 check "no launch failed (a)" bash -c "! grep -q failed '$T_HOME/err.a'"
 check "no launch failed (b)" bash -c "! grep -q failed '$T_HOME/err.b'"
 check "12 jobs, 12 distinct names" bash -c '[ "$("$GANTRY_BIN" ls --no-refresh -o json | python3 -c "import json,sys; l=json.load(sys.stdin); print(len(l), len({j[\"name\"] for j in l}))")" = "12 12" ]'
