@@ -540,7 +540,7 @@ static void app_draw_header(struct app *a)
 	rx = a->cols - 10;
 	draw_text(a, 0, rx, 10, clock, THEME_HEADER_ACCENT, DRAW_RIGHT | DRAW_PAD);
 	rx -= 1;
-	c = view_cost_get(a, VIEW_COST_HEADER_MS);
+	c = view_cost_peek(a, VIEW_COST_HEADER_MS); /* computed after the frame, not in it */
 	if (c != NULL) {
 		const struct engine_budget_status *b = view_cost_worst_budget(c);
 		char rate[32];

@@ -156,6 +156,7 @@ struct app_cost {
 	char *error;           /* why it could not be computed (sanitised), or NULL */
 	int group;             /* breakdown shown: COST_BY_USER .. COST_BY_PROVIDER */
 	int top;               /* first breakdown row shown */
+	struct loop_timer *refresh; /* pending header recomputation (after the frame) */
 };
 
 /* The confirmation dialog. */
@@ -239,6 +240,12 @@ int app_refuse_readonly(struct app *a, const char *what);
 char *app_clean(struct app *a, const char *s);
 /* Body rows of the current layout. */
 int app_body_rows(const struct app *a);
+
+/* view_cost.c (header) */
+/* The cached costs for the header without computing them in the frame: when they are older
+ * than max_age_ms (or were never computed) a recomputation is scheduled right after the frame,
+ * which marks the screen dirty. NULL until the first computation. */
+const struct engine_cost *view_cost_peek(struct app *a, int max_age_ms);
 
 /* view_jobs.c */
 /* Brings the job list up to date (reload or per-job updates as events asked). */

@@ -73,10 +73,33 @@ const struct engine_cost *view_cost_get(struct app *a, int max_age_ms)
 	return c;
 }
 
+static void view_cost_refresh_due(void *arg)
+{
+	struct app *a = arg;
+
+	a->cost.refresh = NULL; /* one-shot: freed by the loop */
+	a->cost.at_ms = 0;
+	view_cost_get(a, 0);
+	app_dirty(a);
+}
+
+const struct engine_cost *view_cost_peek(struct app *a, int max_age_ms)
+{
+	struct app_cost *C = &a->cost;
+	int64_t now = (int64_t)loop_now_ms();
+
+	if ((C->at_ms == 0 || now - C->at_ms >= max_age_ms) && C->refresh == NULL)
+		C->refresh = loop_timer_add(a->l, 1, 0, view_cost_refresh_due, a);
+	return C->c;
+}
+
 void view_cost_free(struct app *a)
 {
 	struct app_cost *C = &a->cost;
 
+	if (C->refresh != NULL)
+		loop_timer_cancel(a->l, C->refresh);
+	C->refresh = NULL;
 	engine_cost_free(C->c);
 	C->c = NULL;
 	free(C->error);
