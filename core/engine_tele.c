@@ -288,8 +288,10 @@ static void engine_tele_job(struct engine *e, struct engine_tele *t, const struc
 		return;
 	if (j->kind == JOB_KIND_NOTEBOOK) {
 		engine_kernels_ask(e, jt, j, now);
-		if (!jt->kernel_known && strcmp(j->provider, "local") == 0)
-			return; /* the kernels' state is not known yet: not idle */
+		if (!jt->kernel_known)
+			return; /* unknown kernels (not asked yet, or a remote notebook whose
+			         * Jupyter this host cannot reach): not idle, never stopped on a
+			         * guess */
 	}
 	{
 		struct cost_autostop a = {.idle_minutes = tpl->autostop.idle_minutes,
