@@ -51,13 +51,15 @@ struct engine_tele {
 	size_t njt;
 	struct kvlist host_at; /* host name -> at_ms of the last sample pushed */
 	int64_t last_flush_ms, last_prune_ms;
-	int64_t *hard_since;  /* per config budget: when its hard limit was reached (0 = not) */
-	struct engine_kq *kq; /* kernel requests in flight */
+	int64_t last_budget_ms; /* budgets are checked every ENGINE_BUDGET_CHECK_MS */
+	int64_t *hard_since;    /* per config budget: when its hard limit was reached (0 = not) */
+	struct engine_kq *kq;   /* kernel requests in flight */
 };
 
 #define ENGINE_IDLE_DEFAULT_PCT 5.0
 #define ENGINE_JT_MAX_SAMPLES   4096
 #define ENGINE_KERNEL_POLL_MS   10000
+#define ENGINE_BUDGET_CHECK_MS  30000 /* reads every job: not on every tick */
 
 static struct engine_jt *engine_jt_get(struct engine_tele *t, const char *id)
 {
@@ -345,8 +347,15 @@ static void engine_tele_budgets(struct engine *e, struct engine_tele *t, const s
                                 int64_t now)
 {
 	struct engine_cost *c;
+	int in_grace = 0;
 
-	if (e->cfg.nbudgets == 0 || engine_cost(e, &c, NULL) != 0)
+	for (size_t b = 0; b < e->cfg.nbudgets; b++)
+		in_grace |= t->hard_since[b] != 0;
+	/* every ENGINE_BUDGET_CHECK_MS, every tick while a stop's grace period runs */
+	if (e->cfg.nbudgets == 0 || (!in_grace && now - t->last_budget_ms < ENGINE_BUDGET_CHECK_MS))
+		return;
+	t->last_budget_ms = now;
+	if (engine_cost(e, &c, NULL) != 0)
 		return;
 	for (size_t b = 0; b < c->nbudgets; b++) {
 		const struct engine_budget_status *bs = &c->budgets[b];
