@@ -260,6 +260,19 @@ int engine_launch(struct engine *e, const struct engine_launch_req *req, char **
 		engine_plan_clear(&plan);
 		return -1;
 	}
+	if (t->limits.max_hourly_cost > 0 && plan.offer.priced &&
+	    plan.offer.price_per_hour > t->limits.max_hourly_cost) {
+		char price[32], cap[32];
+
+		cost_money(plan.offer.price_per_hour, price);
+		cost_money(t->limits.max_hourly_cost, cap);
+		xcause(
+		    cause,
+		    "template %s caps the price at %s/h (limits.max_hourly_cost); %s offers %s/h",
+		    t->name, cap, plan.provider, price);
+		engine_plan_clear(&plan);
+		return -1;
+	}
 	{
 		char *why = NULL;
 		enum cost_verdict v = engine_budget_check_launch(e, &plan, &why);

@@ -167,4 +167,22 @@ check "it names the file and line of the first bad row" \
 	grep -q "prices .*2 rows from $dd/catalog/gpu-prices.csv; skipped: $dd/catalog/gpu-prices.csv:4:" "$T_HOME/doctor.out"
 check "and counts the other" grep -q "and 1 more skipped rows" "$T_HOME/doctor.out"
 
+# limits.max_hourly_cost: an offer above the template's cap is refused before anything starts
+printf 'providers:\n  local:\n    rate_cpu_hour: 36\n' >"$T_HOME/config/config.yaml"
+mkdir -p "$T_HOME/config/templates"
+cat >"$T_HOME/config/templates/capped.yaml" <<'YAML'
+name: capped
+kind: training
+description: Refuses to run above $1/h.
+resources:
+  accelerators: none
+  cpus: 1
+limits:
+  max_hourly_cost: 1
+run: echo never
+YAML
+expect_rc 2 "a launch above limits.max_hourly_cost is refused" g launch capped
+check "the reason names the cap and the offer" grep -q 'caps the price at \$1.00/h (limits.max_hourly_cost); local offers \$36.00/h' "$T_HOME/err"
+check "no job was created" bash -c '! g ls -a -o json | grep -q "\"capped"'
+
 t_done
