@@ -318,7 +318,23 @@ static int store_query_int(struct store *s, const char *sql, int64_t *out, char 
 }
 
 /* Reads the header fields without writing anything, and refuses a file that is not ours. */
+static int store_check_snapshot(struct store *s, int64_t *version, char **cause);
+
+/* The reads share one snapshot (a read transaction): another process may be creating the
+ * store at this moment, and a commit between two separate reads would look like a foreign
+ * file (tables but no application_id yet). */
 static int store_check(struct store *s, int64_t *version, char **cause)
+{
+	int rc;
+
+	if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		return store_check_snapshot(s, version, cause);
+	rc = store_check_snapshot(s, version, cause);
+	sqlite3_exec(s->db, rc == 0 ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+static int store_check_snapshot(struct store *s, int64_t *version, char **cause)
 {
 	int64_t app_id = 0, tables = 0;
 
