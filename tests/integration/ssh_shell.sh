@@ -16,7 +16,7 @@ rig_start A
 O=(--host 127.0.0.1 --port "$A_PORT" --user root --key "$A_KEY" --known-hosts "$A_KH")
 out=$T_HOME/out
 err=$T_HOME/err
-RIG_TMUX=gantry-ssh-$$
+RIG_N=0
 unset TMUX
 tmx() { tmux -L "$RIG_TMUX" -f /dev/null "$@"; }
 screen() { tmx capture-pane -p -J -t t; }
@@ -37,7 +37,12 @@ wait_screen() {
 run_in_tmux() {
 	local name=$1
 	shift
-	tmx kill-server 2>/dev/null || :
+	# a fresh server each time: one just killed may still be exiting, and reusing its
+	# socket fails with "server exited unexpectedly"
+	[ -n "$RIG_TMUX" ] && { tmx kill-server 2>/dev/null || :; }
+	RIG_N=$((RIG_N + 1))
+	RIG_TMUX=gantry-ssh-$$-$RIG_N
+	RIG_TMUX_ALL+=("$RIG_TMUX")
 	cat >"$W/$name.sh" <<SH
 stty -a >'$W/$name.before'
 echo "\$TERM" >'$W/$name.term'

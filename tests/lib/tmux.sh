@@ -5,7 +5,11 @@
 # show within TUI_TIMEOUT seconds.
 
 TUI_TIMEOUT=${TUI_TIMEOUT:-20}
-TUI_SOCK="gantry-test-$$"
+# Every tui_start gets a fresh server (socket gantry-test-PID-N): a server that was just
+# killed may still be exiting, and a new-session on its socket then fails with "server
+# exited unexpectedly".
+TUI_N=0
+TUI_SOCK="gantry-test-$$-0"
 TUI_SESSION=t
 
 tui_fail() {
@@ -25,8 +29,10 @@ tmx() {
 # Kills the tmux server and every job process the test started (process groups from the
 # local provider's pid files), then removes GANTRY_HOME.
 tui_cleanup() {
-	local f pid
-	tmux -L "$TUI_SOCK" kill-server 2>/dev/null
+	local f pid n
+	for ((n = 0; n <= TUI_N; n++)); do
+		tmux -L "gantry-test-$$-$n" kill-server 2>/dev/null
+	done
 	if [ -n "${GANTRY_HOME:-}" ] && [ -d "$GANTRY_HOME" ]; then
 		for f in "$GANTRY_HOME"/state/jobs/*/pid "$GANTRY_HOME"/state/jobs/*/supervisor.pid; do
 			[ -f "$f" ] || continue
@@ -67,6 +73,8 @@ tui_start() {
 		shift
 	done
 	[ "${1:-}" = "--" ] && shift
+	TUI_N=$((TUI_N + 1))
+	TUI_SOCK="gantry-test-$$-$TUI_N"
 	TUI_STATUS="$GANTRY_HOME/tui-exit-status"
 	rm -f "$TUI_STATUS"
 	cmd=$(printf '%q ' sh -c '"$@"; echo $? >"$0"' "$TUI_STATUS" \

@@ -7,11 +7,14 @@ SSHTOOL=${SSHTOOL:-$(dirname "$GANTRY_BIN")/tests/ssh/sshtool}
 RIG_DIRS=()
 RIG_PIDS=()
 RIG_TMUX=""
+RIG_TMUX_ALL=()
 
 rig_cleanup() {
 	local rc=$? d p
 	set +e
-	[ -n "$RIG_TMUX" ] && tmux -L "$RIG_TMUX" kill-server 2>/dev/null
+	for p in "${RIG_TMUX_ALL[@]}"; do
+		tmux -L "$p" kill-server 2>/dev/null
+	done
 	for p in "${RIG_PIDS[@]}"; do
 		kill -CONT "$p" 2>/dev/null
 		kill "$p" 2>/dev/null
