@@ -124,7 +124,8 @@ static int config_setting(struct config *c, const char *key, const char *v, size
 	} else {
 		return xcause(cause,
 		              "%s:%zu:%zu: unknown setting '%s' (known: default_provider, theme, "
-		              "refresh_ms, stop_grace_ms, team, project, providers, budgets)",
+		              "refresh_ms, stop_grace_ms, team, project, providers, budgets, "
+		              "history)",
 		              c->config_file, line, (size_t)1, key);
 	}
 	return 0;
@@ -171,6 +172,8 @@ static int config_parse_file(struct config *c, char **cause)
 				rc = config_parse_providers(c, &doc, v, cause);
 			else if (strcmp(key, "budgets") == 0)
 				rc = config_parse_budgets(c, &doc, v, cause);
+			else if (strcmp(key, "history") == 0)
+				rc = config_parse_history(c, &doc, v, cause);
 			else if (v->type != YAML_SCALAR_NODE)
 				rc = xcause(cause, "%s:%zu:%zu: expected a scalar value for '%s'",
 				            c->config_file, line, col, key);
@@ -228,6 +231,8 @@ int config_load(struct config *c, char **cause)
 	c->theme = xstrdup("default");
 	c->refresh_ms = 1000;
 	c->stop_grace_ms = 10000;
+	c->history_1m_s = 7LL * 86400;
+	c->history_1h_s = 90LL * 86400;
 	c->user = xstrdup(pw != NULL ? pw->pw_name : "unknown");
 	{
 		struct group *gr = getgrgid(getgid());

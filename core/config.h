@@ -6,6 +6,8 @@
 #ifndef GANTRY_CONFIG_H
 #define GANTRY_CONFIG_H
 
+#include <stdint.h>
+
 #include "core/kvlist.h"
 
 /* A provider instance from config.yaml's `providers:` mapping. */
@@ -50,6 +52,8 @@ struct config {
 	size_t nproviders;
 	struct config_budget *budgets;
 	size_t nbudgets;
+	int64_t history_1m_s; /* `history: minutes:` 1-minute GPU buckets kept (s; 0 = forever) */
+	int64_t history_1h_s; /* `history: hours:` 1-hour buckets (90 days) */
 };
 
 /* Fills c from the environment and config.yaml (missing file = defaults). A malformed

@@ -12,5 +12,7 @@ void config_providers_free(struct config *c);
 /* Reads `budgets:` (a list of {scope, name, monthly, soft, hard, action, grace}). */
 int config_parse_budgets(struct config *c, yaml_document_t *doc, yaml_node_t *node, char **cause);
 void config_budgets_free(struct config *c);
+/* Reads `history:` ({minutes: DURATION, hours: DURATION}) into c->history_1m_s/_1h_s. */
+int config_parse_history(struct config *c, yaml_document_t *doc, yaml_node_t *node, char **cause);
 
 #endif

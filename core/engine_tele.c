@@ -410,14 +410,14 @@ static void engine_tele_flush(struct engine *e, struct engine_tele *t, int64_t n
 		free(b);
 		t->last_flush_ms = now;
 	}
-	if (!all && now - t->last_prune_ms >= 3600 * 1000) {
-		struct tstore_retention r = {.keep_1m_s = TSTORE_KEEP_1M_S,
-		                             .keep_1h_s = TSTORE_KEEP_1H_S};
+	/* at the first tick, then hourly: a gantry that is only ever open for minutes prunes too */
+	if (!all && (t->last_prune_ms == 0 || now - t->last_prune_ms >= 3600 * 1000)) {
+		struct tstore_retention r = {.keep_1m_s = e->cfg.history_1m_s,
+		                             .keep_1h_s = e->cfg.history_1h_s};
 
 		tstore_prune(t->ts, now, &r, NULL, NULL);
 		t->last_prune_ms = now;
 	}
-	(void)e;
 }
 
 static void engine_tele_tick(void *arg)
@@ -449,7 +449,8 @@ void engine_watch(struct engine *e)
 	t->ts = tstore_open(store_db(e->store), NULL);
 	kvlist_init(&t->host_at);
 	t->hard_since = xcalloc(e->cfg.nbudgets + 1, sizeof *t->hard_since);
-	t->last_flush_ms = t->last_prune_ms = loop_wall_ms();
+	t->last_flush_ms = loop_wall_ms();
+	t->last_prune_ms = 0; /* the first tick prunes */
 	e->tele = t;
 	t->timer = loop_timer_add(e->loop, 50, (uint64_t)e->cfg.refresh_ms, engine_tele_tick, e);
 }
