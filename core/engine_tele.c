@@ -170,67 +170,105 @@ static void engine_kq_unlink(struct engine_tele *t, struct engine_kq *q)
 	free(q);
 }
 
-/* Jupyter's answer: any kernel busy, and the latest last_activity. */
-static void engine_kernels_done(void *arg, const struct http_response *res)
+/* Jupyter's answer (status 200 and a JSON list of kernels): any kernel busy, and the latest
+ * last_activity. Anything else leaves the kernels unknown. */
+static void engine_kernels_apply(struct engine *e, const char *job_id, int status, const char *body)
 {
-	struct engine_kq *q = arg;
-	struct engine *e = q->e;
 	struct engine_jt *jt = NULL;
 	json_t *root;
 
 	for (size_t i = 0; e->tele != NULL && i < e->tele->njt; i++)
-		if (strcmp(e->tele->jt[i].job_id, q->job_id) == 0)
+		if (strcmp(e->tele->jt[i].job_id, job_id) == 0)
 			jt = &e->tele->jt[i];
-	if (jt != NULL) {
-		jt->kernel_pending = 0;
-		root = res->status == 200 ? json_loads(res->body, 0, NULL) : NULL;
-		if (json_is_array(root)) {
-			size_t i;
-			json_t *k;
+	if (jt == NULL)
+		return;
+	jt->kernel_pending = 0;
+	root = status == 200 && body != NULL ? json_loads(body, 0, NULL) : NULL;
+	if (json_is_array(root)) {
+		size_t i;
+		json_t *k;
 
-			jt->kernel_known = 1;
-			jt->kernel_busy = 0;
-			json_array_foreach(root, i, k)
-			{
-				const char *st =
-				    json_string_value(json_object_get(k, "execution_state"));
-				int64_t at = engine_iso_ms(
-				    json_string_value(json_object_get(k, "last_activity")));
+		jt->kernel_known = 1;
+		jt->kernel_busy = 0;
+		json_array_foreach(root, i, k)
+		{
+			const char *st = json_string_value(json_object_get(k, "execution_state"));
+			int64_t at =
+			    engine_iso_ms(json_string_value(json_object_get(k, "last_activity")));
 
-				if (st != NULL && strcmp(st, "idle") != 0)
-					jt->kernel_busy = 1; /* busy, starting: activity */
-				if (at > jt->kernel_activity_ms)
-					jt->kernel_activity_ms = at;
-			}
-		} else {
-			jt->kernel_known = 0; /* unknown is not idle: see engine_tele_job */
+			if (st != NULL && strcmp(st, "idle") != 0)
+				jt->kernel_busy = 1; /* busy, starting: activity */
+			if (at > jt->kernel_activity_ms)
+				jt->kernel_activity_ms = at;
 		}
-		json_decref(root);
+	} else {
+		jt->kernel_known = 0; /* unknown is not idle: see engine_tele_job */
 	}
-	engine_kq_unlink(e->tele, q);
+	json_decref(root);
 }
 
-/* Asks a notebook's Jupyter for its kernels (local jobs: the URL is on this host). */
+static void engine_kernels_done(void *arg, const struct http_response *res)
+{
+	struct engine_kq *q = arg;
+
+	engine_kernels_apply(q->e, q->job_id, res->status, res->body);
+	engine_kq_unlink(q->e->tele, q);
+}
+
+/* A remote notebook's answer, through its provider (which calls this exactly once, also
+ * after engine_tele_close: then there is no e->tele and nothing to update). */
+static void engine_kernels_remote_done(void *arg, int status, const char *body, const char *error)
+{
+	struct engine_kq *q = arg;
+
+	(void)error;
+	engine_kernels_apply(q->e, q->job_id, status, body);
+	free(q->job_id);
+	free(q);
+}
+
+/* Asks a notebook's Jupyter for its kernels: a local job's URL is on this host; a remote
+ * job's Jupyter listens on its worker's loopback and is asked through the provider (the
+ * ssh provider's session to that worker). */
 static void engine_kernels_ask(struct engine *e, struct engine_jt *jt, const struct job *j,
-                               int64_t now)
+                               const struct engine_provider *ep, int64_t now)
 {
 	struct engine_kq *q;
 	char *tok, *url;
+	int local;
 
 	if (jt->kernel_pending || now - jt->kernel_asked_ms < ENGINE_KERNEL_POLL_MS ||
-	    j->url == NULL || strcmp(j->provider, "local") != 0)
+	    j->url == NULL)
+		return;
+	local = strcmp(j->provider, "local") == 0;
+	if (!local && (ep->ops->worker_http == NULL || j->port <= 0 || j->provider_ref == NULL))
 		return;
 	tok = engine_job_token(e, j->id);
-	url = xprintf("%s%sapi/kernels%s%s", j->url, j->url[strlen(j->url) - 1] == '/' ? "" : "/",
-	              tok != NULL ? "?token=" : "", tok != NULL ? tok : "");
+	if (local)
+		url = xprintf("%s%sapi/kernels%s%s", j->url,
+		              j->url[strlen(j->url) - 1] == '/' ? "" : "/",
+		              tok != NULL ? "?token=" : "", tok != NULL ? tok : "");
+	else
+		url = xprintf("/api/kernels%s%s", tok != NULL ? "?token=" : "",
+		              tok != NULL ? tok : "");
 	free(tok);
 	q = xcalloc(1, sizeof *q);
 	q->e = e;
 	q->job_id = xstrdup(j->id);
-	q->next = e->tele->kq;
-	e->tele->kq = q;
 	jt->kernel_asked_ms = now;
 	jt->kernel_pending = 1;
+	if (!local) {
+		if (ep->ops->worker_http(ep->p, j->provider_ref, j->port, url,
+		                         engine_kernels_remote_done, q, NULL) != 0) {
+			jt->kernel_pending = 0;
+			free(q->job_id);
+			free(q);
+		}
+		free(url);
+		return;
+	}
+	q->next = e->tele->kq;
+	e->tele->kq = q;
 	if (http_get(e->http, url, 5000, engine_kernels_done, q, NULL) != 0) {
 		jt->kernel_pending = 0;
 		engine_kq_unlink(e->tele, q);
@@ -289,11 +327,10 @@ static void engine_tele_job(struct engine *e, struct engine_tele *t, const struc
 	if (tpl == NULL || !tpl->autostop.set || jt->acted || j->state != JOB_RUNNING)
 		return;
 	if (j->kind == JOB_KIND_NOTEBOOK) {
-		engine_kernels_ask(e, jt, j, now);
+		engine_kernels_ask(e, jt, j, ep, now);
 		if (!jt->kernel_known)
-			return; /* unknown kernels (not asked yet, or a remote notebook whose
-			         * Jupyter this host cannot reach): not idle, never stopped on a
-			         * guess */
+			return; /* unknown kernels (not asked yet, or a Jupyter that did not
+			         * answer): not idle, never stopped on a guess */
 	}
 	{
 		struct cost_autostop a = {.idle_minutes = tpl->autostop.idle_minutes,

@@ -16,9 +16,9 @@
 #include <stddef.h>
 
 struct ssh_target {
-	const char *host; /* name or address */
-	int port;         /* 0 = 22 */
-	const char *user; /* NULL = the local login name */
+	const char *host;        /* name or address */
+	int port;                /* 0 = 22 */
+	const char *user;        /* NULL = the local login name */
 	const char *key_file;    /* private key; NULL = agent, then ~/.ssh/id_ed25519, id_ecdsa */
 	const char *known_hosts; /* NULL = ~/.ssh/known_hosts */
 	int accept_new;          /* record an unknown host key instead of refusing it */
@@ -30,16 +30,16 @@ struct ssh_target {
 
 enum ssh_err {
 	SSH_OK = 0,
-	SSH_ERR_RESOLVE,          /* the name does not resolve */
-	SSH_ERR_CONNECT,          /* refused, unreachable */
-	SSH_ERR_TIMEOUT,          /* connect or an operation took too long */
-	SSH_ERR_HANDSHAKE,        /* no common algorithm, banner, protocol error */
-	SSH_ERR_HOSTKEY_UNKNOWN,  /* fingerprint set */
-	SSH_ERR_HOSTKEY_CHANGED,  /* fingerprint set; always refused */
-	SSH_ERR_AUTH,             /* no key was accepted */
-	SSH_ERR_CHANNEL,          /* channel open refused (e.g. AllowTcpForwarding no) */
-	SSH_ERR_CLOSED,           /* the connection dropped */
-	SSH_ERR_LOCAL,            /* local problem: file, bind, memory */
+	SSH_ERR_RESOLVE,         /* the name does not resolve */
+	SSH_ERR_CONNECT,         /* refused, unreachable */
+	SSH_ERR_TIMEOUT,         /* connect or an operation took too long */
+	SSH_ERR_HANDSHAKE,       /* no common algorithm, banner, protocol error */
+	SSH_ERR_HOSTKEY_UNKNOWN, /* fingerprint set */
+	SSH_ERR_HOSTKEY_CHANGED, /* fingerprint set; always refused */
+	SSH_ERR_AUTH,            /* no key was accepted */
+	SSH_ERR_CHANNEL,         /* channel open refused (e.g. AllowTcpForwarding no) */
+	SSH_ERR_CLOSED,          /* the connection dropped */
+	SSH_ERR_LOCAL,           /* local problem: file, bind, memory */
 };
 
 struct ssh_error {
@@ -84,6 +84,19 @@ struct ssh_exec_result {
 int ssh_exec(struct ssh_session *s, const char *cmd, const char *in, size_t inlen,
              struct ssh_exec_result *r, int timeout_ms, struct ssh_error *err);
 void ssh_exec_result_clear(struct ssh_exec_result *r);
+
+struct ssh_http_result {
+	int status; /* 200 */
+	char *body; /* heap, NUL-terminated */
+	size_t len;
+};
+/* GET path (with its query) from host:port as the server sees it, through a direct-tcpip
+ * channel, HTTP/1.0; the answer is capped at 1 MiB. A port nobody listens on fails with
+ * SSH_ERR_CONNECT and forwarding refused by the server with SSH_ERR_CHANNEL; the session stays
+ * usable after both. */
+int ssh_http_get(struct ssh_session *s, const char *host, int port, const char *path,
+                 struct ssh_http_result *r, int timeout_ms, struct ssh_error *err);
+void ssh_http_result_clear(struct ssh_http_result *r);
 
 /* The OpenSSH command line that reaches the same target (strict host key checking, same
  * key and known_hosts, -J for the jump host); remote_cmd may be NULL. Arguments are shell

@@ -91,6 +91,8 @@ typedef void (*provider_status_cb)(void *arg, int rc, const struct provider_stat
 typedef void (*provider_done_cb)(void *arg, int rc, const char *cause);
 /* Log bytes as they arrive (raw, not sanitised: faces sanitise). len == 0 with eof set ends
  * the stream. */
+/* An HTTP answer (status > 0 and the body), or status -1 and a one-line error. */
+typedef void (*provider_http_cb)(void *arg, int status, const char *body, const char *error);
 typedef void (*provider_log_cb)(void *arg, const char *data, size_t len, int eof);
 
 struct provider_logs; /* an open log stream */
@@ -144,6 +146,12 @@ struct provider_ops {
 	 * hosts; else the job's workers, GPU lists narrowed to the job's GPUs). A stale cache
 	 * asks for a fresh sweep, reported later through the provider's notify callback. */
 	int (*hosts)(struct provider *p, const char *ref, struct tele_host **out, size_t *n);
+	/* Asynchronous: GET path (with its query) from port on the job's first worker as that
+	 * worker sees it, for services that listen only on its loopback (Jupyter's
+	 * /api/kernels). cb runs exactly once, on the loop, also when the provider closes
+	 * first (status -1). NULL: the provider's workers are this host. */
+	int (*worker_http)(struct provider *p, const char *ref, int port, const char *path,
+	                   provider_http_cb cb, void *arg, char **cause);
 };
 
 void provider_offer_clear(struct provider_offer *o);

@@ -198,6 +198,7 @@ static void sshp_op_free(struct sshp_op *op)
 	free(op->in);
 	free(op->cause);
 	ssh_exec_result_clear(&op->r);
+	ssh_http_result_clear(&op->hr);
 	ssh_hosts_sweep_clear(&op->res);
 	free(op);
 }
@@ -211,7 +212,12 @@ static void sshp_op_work(void *arg)
 	/* the first sweep samples the CPU twice; later ones compare with the previous sample */
 	if (op->sweep)
 		cmd = c->have_cpu ? op->h->status_cmd1 : op->h->status_cmd2;
-	op->exec_rc = ssh_hosts_exec(c, cmd, op->in, &op->r, op->timeout_ms, NULL, &op->cause);
+	if (op->http_port > 0)
+		op->exec_rc =
+		    ssh_hosts_http(c, op->http_port, cmd, &op->hr, op->timeout_ms, &op->cause);
+	else
+		op->exec_rc =
+		    ssh_hosts_exec(c, cmd, op->in, &op->r, op->timeout_ms, NULL, &op->cause);
 	op->rc = op->exec_rc;
 	if (op->rc == 0 && op->sweep &&
 	    ssh_hosts_parse_sweep(c, op->r.out != NULL ? op->r.out : "", &op->res, &op->cause) !=
@@ -250,7 +256,7 @@ static void sshp_op_done(void *arg, int cancelled)
 
 	if (!cancelled) {
 		op->h->last_contact_ms = op->last_contact_ms;
-		if (op->exec_rc == 0)
+		if (op->exec_rc != -1) /* -2: the host answered, an HTTP port did not */
 			sshp_health(op->h, 1, NULL);
 		else
 			sshp_health(op->h, 0, op->cause);
@@ -986,6 +992,52 @@ static int sshp_shell_target(struct provider *p, const char *ref, int worker,
 	return 0;
 }
 
+/* ---- HTTP to a worker's loopback ---- */
+
+struct sshp_http_req {
+	provider_http_cb cb;
+	void *arg;
+};
+
+static void sshp_http_done(struct sshp_op *op, int cancelled)
+{
+	struct sshp_http_req *q = op->ctx;
+
+	if (cancelled)
+		q->cb(q->arg, -1, NULL, "the provider closed");
+	else if (op->exec_rc == 0)
+		q->cb(q->arg, op->hr.status, op->hr.body, NULL);
+	else
+		q->cb(q->arg, -1, NULL, op->cause != NULL ? op->cause : "failed");
+	free(q);
+}
+
+static int sshp_worker_http(struct provider *p, const char *ref, int port, const char *path,
+                            provider_http_cb cb, void *arg, char **cause)
+{
+	size_t *hosts, n;
+	char *id;
+	struct sshp_op *op;
+	struct sshp_http_req *q;
+
+	if (port <= 0 || port > 65535 || path == NULL || path[0] != '/')
+		return xcause(cause, "not a port and an HTTP path: %d %s", port,
+		              path != NULL ? path : "(null)");
+	if (sshp_parse_ref(p, ref, &id, &hosts, &n, cause) != 0)
+		return -1;
+	op = sshp_op_new(&p->hosts[hosts[0]], xstrdup(path), NULL, p->conf.io_timeout_ms);
+	op->http_port = port;
+	q = xcalloc(1, sizeof *q);
+	q->cb = cb;
+	q->arg = arg;
+	op->done = sshp_http_done;
+	op->ctx = q;
+	sshp_op_submit(op);
+	free(id);
+	free(hosts);
+	return 0;
+}
+
 /* ---- hosts and offers ---- */
 
 /* Keeps only the GPUs in list (and their processes). */
@@ -1170,4 +1222,5 @@ const struct provider_ops ssh_provider_ops = {
     .destroy = sshp_destroy,
     .shell_target = sshp_shell_target,
     .hosts = sshp_hosts,
+    .worker_http = sshp_worker_http,
 };

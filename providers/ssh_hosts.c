@@ -91,8 +91,30 @@ static int ssh_hosts_connect(struct ssh_hosts_conn *conn, struct ssh_error *err,
 	return 0;
 }
 
-int ssh_hosts_exec(struct ssh_hosts_conn *conn, const char *cmd, const char *in,
-                   struct ssh_exec_result *r, int timeout_ms, struct ssh_error *err, char **cause)
+/* One request on the host's session (an exec or an HTTP GET). */
+struct ssh_hosts_req {
+	const char *cmd, *in; /* exec */
+	struct ssh_exec_result *r;
+	const char *path; /* or an HTTP GET of path from port */
+	int port;
+	struct ssh_http_result *hr;
+	int timeout_ms;
+};
+
+static int ssh_hosts_req_run(struct ssh_session *s, const struct ssh_hosts_req *q,
+                             struct ssh_error *err)
+{
+	if (q->path != NULL)
+		return ssh_http_get(s, "127.0.0.1", q->port, q->path, q->hr, q->timeout_ms, err);
+	return ssh_exec(s, q->cmd, q->in, q->in != NULL ? strlen(q->in) : 0, q->r, q->timeout_ms,
+	                err);
+}
+
+/* Runs q, connecting first when needed and once more on a new session after a kept one
+ * turned out dead. 0, -1 (host unreachable, cause set) or -2 (the host answered but the
+ * HTTP request could not be made: cause says why). */
+static int ssh_hosts_run(struct ssh_hosts_conn *conn, const struct ssh_hosts_req *q,
+                         struct ssh_error *err, char **cause)
 {
 	struct ssh_error local;
 	int fresh, tries;
@@ -100,16 +122,22 @@ int ssh_hosts_exec(struct ssh_hosts_conn *conn, const char *cmd, const char *in,
 	if (err == NULL)
 		err = &local;
 	memset(err, 0, sizeof *err);
-	memset(r, 0, sizeof *r);
 	for (tries = 0; tries < 2; tries++) {
 		fresh = conn->sess == NULL;
 		if (ssh_hosts_connect(conn, err, cause) != 0)
 			return -1;
-		if (ssh_exec(conn->sess, cmd, in, in != NULL ? strlen(in) : 0, r, timeout_ms,
-		             err) == 0) {
+		if (ssh_hosts_req_run(conn->sess, q, err) == 0) {
 			conn->backoff_s = 0;
 			conn->last_contact_ms = loop_wall_ms();
 			return 0;
+		}
+		if (q->path != NULL &&
+		    (err->code == SSH_ERR_CONNECT || err->code == SSH_ERR_CHANNEL ||
+		     err->code == SSH_ERR_LOCAL)) {
+			/* the host answered; what it was asked to reach did not */
+			conn->last_contact_ms = loop_wall_ms();
+			xcause(cause, "%s", err->msg);
+			return -2;
 		}
 		/* a kept session may have died while idle: one more try on a new one */
 		if (fresh || err->code != SSH_ERR_CLOSED) {
@@ -120,6 +148,24 @@ int ssh_hosts_exec(struct ssh_hosts_conn *conn, const char *cmd, const char *in,
 	}
 	ssh_hosts_failed(conn, err);
 	return ssh_hosts_unreachable(conn, cause);
+}
+
+int ssh_hosts_exec(struct ssh_hosts_conn *conn, const char *cmd, const char *in,
+                   struct ssh_exec_result *r, int timeout_ms, struct ssh_error *err, char **cause)
+{
+	struct ssh_hosts_req q = {.cmd = cmd, .in = in, .r = r, .timeout_ms = timeout_ms};
+
+	memset(r, 0, sizeof *r);
+	return ssh_hosts_run(conn, &q, err, cause);
+}
+
+int ssh_hosts_http(struct ssh_hosts_conn *conn, int port, const char *path,
+                   struct ssh_http_result *r, int timeout_ms, char **cause)
+{
+	struct ssh_hosts_req q = {.path = path, .port = port, .hr = r, .timeout_ms = timeout_ms};
+
+	memset(r, 0, sizeof *r);
+	return ssh_hosts_run(conn, &q, NULL, cause);
 }
 
 /* ---- the status sweep's output ---- */

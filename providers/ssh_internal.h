@@ -87,6 +87,11 @@ void ssh_hosts_conn_close(struct ssh_hosts_conn *conn);
  * the SSH error. A command that ran returns 0 whatever its exit status. */
 int ssh_hosts_exec(struct ssh_hosts_conn *conn, const char *cmd, const char *in,
                    struct ssh_exec_result *r, int timeout_ms, struct ssh_error *err, char **cause);
+/* GET path from port on the host's loopback through its session (connecting as
+ * ssh_hosts_exec does). 0 with the answer; -1 when the host is unreachable; -2 when the host
+ * answered but the port could not be reached (nothing listens, forwarding refused). */
+int ssh_hosts_http(struct ssh_hosts_conn *conn, int port, const char *path,
+                   struct ssh_http_result *r, int timeout_ms, char **cause);
 
 /* What a status sweep found about one job directory. */
 struct ssh_job_facts {
@@ -230,7 +235,9 @@ struct provider {
 /* One command on one host. */
 struct sshp_op {
 	struct sshp_host *h;
-	int sweep; /* parse the output as a status sweep */
+	int sweep;     /* parse the output as a status sweep */
+	int http_port; /* > 0: an HTTP GET of cmd (a path) from this port, not an exec */
+	struct ssh_http_result hr;
 	char *cmd;
 	char *in;
 	int timeout_ms;

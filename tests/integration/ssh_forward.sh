@@ -295,6 +295,22 @@ check "a second forward bound to 127.0.0.2 listens there" \
 check "a fetch through the second forward works" \
 	bash -c '[ "$(curl -sf -m 20 "http://127.0.0.2:$1/tiny")" = tiny ]' _ "${FPORT[second]}"
 
+# --- one HTTP GET over a session (core/ssh_http.c: how a remote Jupyter is asked)
+SSHTOOL=$(dirname "$FWDTOOL")/sshtool
+NOPORT=$(free_port)
+rc=0
+"$SSHTOOL" http --host 127.0.0.1 --port "$PA" --user root --key "$KA" --known-hosts "$KHA" \
+	"$HP:/tiny" "$NOPORT:/x" "$HP:/no-such-file" "$HP:/tiny" >"$W/http.out" 2>"$T_HOME/http.err" || rc=$?
+check "GET over the session: 200 and the body, twice" \
+	bash -c '[ "$(grep -c -x "HTTP 200 5" "$1")" = 2 ] && [ "$(grep -c -x tiny "$1")" = 2 ]' _ "$W/http.out"
+check "a missing file is a 404 answer, not an error" grep -qx "HTTP 404 .*" "$W/http.out"
+check "a port nobody listens on: SSH_ERR_CONNECT (exit $rc), and the session goes on" \
+	bash -c '[ "$1" = 102 ] && grep -Eq "ERROR SSH_ERR_CONNECT: .*cannot reach 127.0.0.1:$2 on the server" "$3"' \
+	_ "$rc" "$NOPORT" "$T_HOME/http.err"
+check "only that one failed" bash -c '[ "$(grep -c ERROR "$1")" = 1 ]' _ "$T_HOME/http.err"
+expect_rc 102 "alone, the refused port is the exit status" "$SSHTOOL" http --host 127.0.0.1 \
+	--port "$PA" --user root --key "$KA" --known-hosts "$KHA" "$NOPORT:/x"
+
 # --- forwarding forbidden by the server (AllowTcpForwarding no)
 start_sshd b
 PB=$SSHD_PORT KB=$KEY KHB=$KH
@@ -314,6 +330,9 @@ check "its client gets no data" \
 check "fwdtool says forwarding is prohibited" \
 	wait_line "$W/forbidden.out" "^failed 1 SSH_ERR_CHANNEL: .*administratively prohibited \(the server does not allow TCP forwarding\)"
 check "that forward stays up too" kill -0 "${FPID[forbidden]}"
+expect_rc 108 "an HTTP GET through it: SSH_ERR_CHANNEL" "$SSHTOOL" http --host 127.0.0.1 \
+	--port "$PB" --user root --key "$KB" --known-hosts "$KHB" "$HP:/tiny"
+check "... saying the server prohibits it" grep -q "administratively prohibited" "$T_HOME/err"
 
 # --- a hung server (its processes stopped): keepalives go unanswered, the forward ends
 fwd_start hang "$PB" "$KB" "$KHB" --remote-port "$HP" --keepalive 1 --io-timeout 2000

@@ -3,6 +3,7 @@
 # rig_workers N [GPUS]: starts N loopback workers (127.0.0.2.., one sshd each, fake
 # nvidia-smi with GPUS GPUs on their PATH) on a free port and writes a config.yaml giving
 # Gantry an `ssh` provider named "fleet" over them, each host with its own remote dir.
+# RIG_SETENV="K=V ..." adds to the workers' environment (FAKE_GPU_BUSY=none: idle GPUs).
 # Everything is stopped by pid at exit (sshd servers, then the jobs' process groups).
 RIG_DIR=
 RIG_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/../sshd" && pwd)
@@ -31,7 +32,7 @@ rig_workers() {
 	RIG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/gantry-rig.XXXXXX")
 	chmod 0711 "$RIG_DIR"
 	RIG_PORT=$(rig_free_port)
-	SSH_WORKERS_MODE=loopback SSH_TEST_SETENV="FAKE_GPU_COUNT=$gpus FAKE_GPU_PROFILE=h100" \
+	SSH_WORKERS_MODE=loopback SSH_TEST_SETENV="FAKE_GPU_COUNT=$gpus FAKE_GPU_PROFILE=h100${RIG_SETENV:+ $RIG_SETENV}" \
 		bash "$RIG_HERE/start-workers.sh" "$n" "$RIG_DIR/workers" "$RIG_PORT" >"$RIG_DIR/env" 2>"$RIG_DIR/start.log" || {
 		echo "FAIL - could not start $n sshd workers:"
 		cat "$RIG_DIR/start.log"

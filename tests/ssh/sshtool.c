@@ -59,7 +59,8 @@ struct opts {
 static int usage(void)
 {
 	fprintf(stderr, "usage: sshtool exec|shell|print-command|label|loop N|threads N|keepalive "
-	                "[options] [CMD]\n");
+	                "[options] [CMD]\n"
+	                "       sshtool http [options] PORT:/PATH...\n");
 	return 2;
 }
 
@@ -215,6 +216,39 @@ static int cmd_exec(struct opts *o, const char *cmd)
 	}
 	ssh_close(s);
 	return status_exit(status);
+}
+
+/* http PORT:/PATH...: GETs each path from 127.0.0.1:PORT on the server over one session;
+ * prints "HTTP STATUS LEN" and the body for each, or the error, and goes on with the next
+ * (the session must survive a refused port). Exit: the last error's code, else 0. */
+static int cmd_http(struct opts *o, char **paths, int n)
+{
+	struct ssh_session *s;
+	struct ssh_error err;
+	int i, rc = 0;
+
+	if (ssh_connect(&o->t, &s, &err) < 0)
+		return report(&err);
+	for (i = 0; i < n; i++) {
+		struct ssh_http_result r;
+		const char *path = strchr(paths[i], ':');
+
+		if (path == NULL) {
+			fprintf(stderr, "sshtool: expected PORT:/PATH, got %s\n", paths[i]);
+			rc = 2;
+			continue;
+		}
+		if (ssh_http_get(s, "127.0.0.1", atoi(paths[i]), path + 1, &r, o->timeout_ms,
+		                 &err) < 0) {
+			rc = report(&err);
+			continue;
+		}
+		printf("HTTP %d %zu\n%s\n", r.status, r.len, r.body);
+		ssh_http_result_clear(&r);
+	}
+	fflush(stdout);
+	ssh_close(s);
+	return rc;
 }
 
 static int cmd_shell(struct opts *o, const char *cmd)
@@ -390,6 +424,8 @@ int main(int argc, char **argv)
 		rc = cmd_loop(&o, n, argv[i]);
 	else if (strcmp(sub, "threads") == 0 && i + 1 == argc && n > 0)
 		rc = cmd_threads(&o, n, argv[i]);
+	else if (strcmp(sub, "http") == 0 && i < argc)
+		rc = cmd_http(&o, argv + i, argc - i);
 	else if (strcmp(sub, "keepalive") == 0 && i == argc)
 		rc = cmd_keepalive(&o);
 	else

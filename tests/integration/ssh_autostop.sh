@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# ssh_autostop.sh: autostop for notebooks on the `ssh` provider. Their Jupyter listens on the
+# worker's loopback, so `gantry watch` asks /api/kernels through the provider's SSH session
+# to that worker. On idle GPUs (the fake nvidia-smi with FAKE_GPU_BUSY=none), a notebook
+# whose kernel is idle since long ago is stopped with an autostop event; one whose kernel is
+# busy keeps running; both stand-ins log that they were asked.
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib/common.sh"
+. "$here/../lib/sshrig.sh"
+watch_pid=
+trap 'if [ -n "$watch_pid" ]; then kill "$watch_pid" 2>/dev/null || :; fi; rig_cleanup; t_cleanup' EXIT
+
+RIG_SETENV="FAKE_GPU_BUSY=none" rig_workers 1 2
+mkdir -p "$T_HOME/config/templates"
+# stand-in NAME STATE LAST_ACTIVITY_AGE_S: a notebook template whose server answers /api
+# (readiness) and /api/kernels with one kernel in STATE, last active that long ago.
+stand_in() {
+	cat >"$T_HOME/config/templates/$1.yaml" <<EOF
+name: $1
+kind: notebook
+description: A stand-in for Jupyter's API on the worker (kernel $2).
+resources:
+  accelerators: H100:1
+placement:
+  providers: [fleet]
+service:
+  readiness: /api
+  readiness_timeout: 30
+autostop:
+  idle_minutes: 1
+  gpu_util_below: 10
+  action: stop
+run: |
+  exec python3 - <<'PY'
+  import datetime, json, os
+  from http.server import BaseHTTPRequestHandler, HTTPServer
+  class H(BaseHTTPRequestHandler):
+      def do_GET(self):
+          if self.path.startswith("/api/kernels"):
+              at = datetime.datetime.utcnow() - datetime.timedelta(seconds=$3)
+              body = json.dumps([{"id": "k1", "execution_state": "$2",
+                                  "last_activity": at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}])
+          elif self.path.startswith("/api"):
+              body = json.dumps({"version": "stand-in"})
+          else:
+              self.send_response(404); self.end_headers(); return
+          print("GET", self.path.split("?")[0], "from", self.client_address[0], flush=True)
+          self.send_response(200); self.send_header("Content-Type", "application/json")
+          self.end_headers(); self.wfile.write(body.encode())
+      def log_message(self, *a): pass
+  HTTPServer(("127.0.0.1", int(os.environ["GANTRY_PORT"])), H).serve_forever()
+  PY
+EOF
+}
+stand_in nb-idle idle 3600
+stand_in nb-busy busy 0
+
+expect_rc 0 "launch a notebook with an idle kernel on the fleet" g launch nb-idle --name idle1
+expect_rc 0 "launch a notebook with a busy kernel on the fleet" g launch nb-busy --name busy1
+check "idle1 runs" wait_state idle1 RUNNING 40
+check "busy1 runs" wait_state busy1 RUNNING 40
+check "both run on the fleet" bash -c '[ "$(job_field idle1 provider)" = fleet ] && [ "$(job_field busy1 provider)" = fleet ]'
+
+"$GANTRY_BIN" watch >"$T_HOME/watch.out" 2>&1 &
+watch_pid=$!
+check "autostop stops the notebook whose kernel is idle" wait_state idle1 STOPPED 150
+check "the notebook whose kernel is busy still runs" bash -c '[ "$(job_field busy1 state)" = RUNNING ]'
+kill -TERM "$watch_pid" 2>/dev/null
+wait "$watch_pid" 2>/dev/null || :
+watch_pid=
+sed 's/^/# watch: /' "$T_HOME/watch.out" | tail -5
+check "the stop event says autostop and idle" bash -c "g show idle1 -o json | grep -q 'autostop: .*idle'"
+check "idle1's Jupyter was asked for its kernels over SSH" bash -c 'g logs idle1 | grep -q "GET /api/kernels"'
+check "busy1's Jupyter was asked too" bash -c 'g logs busy1 | grep -q "GET /api/kernels"'
+expect_rc 0 "stop busy1" g stop busy1
+t_done
