@@ -5,9 +5,12 @@ Starts N workers with tests/sshd/start-workers.sh (loopback mode), then runs
 `fleettool sweep ROUNDS` RUNS times: each run opens the provider, sweeps every host once
 cold (connects included) and ROUNDS times warm (connections kept), printing the wall time
 of each sweep and the CPU time (getrusage, all threads) the fleettool process spent on it.
-Done twice: with the fake nvidia-smi on the workers, and without it (the remote side then
-costs almost nothing, which isolates Gantry's own cost). All workers run on this machine,
-so the remote side's CPU competes with Gantry's. Prints a markdown table of medians.
+Done three times: with the fake nvidia-smi on the workers (a bash and awk script, about
+25 ms of CPU per call), with that fake behind a cache (the first call per host and
+arguments runs it, later ones print the same bytes: Gantry gets and parses the same
+output, but the remote side costs what a few small processes cost), and without any
+nvidia-smi. All workers run on this machine, so the remote side's CPU competes with
+Gantry's. Prints a markdown table of medians.
 --user logs the workers in as another account (start-sshd.sh creates it with useradd -m
 if missing): on machines whose root ~/.bashrc does slow things on every SSH session (a
 pyenv rehash under a global lock, say), that measures Gantry rather than root's shell
@@ -23,15 +26,43 @@ import sys
 import tempfile
 
 
-def start_workers(src, n, d, port, fake, user):
+CACHED_FAKE = """#!/bin/sh
+# nvidia-smi answering from a cache: the first call per host and arguments runs the fake
+# from tests/sshd/fake-bin, later ones print what it printed.
+c="%(cache)s/$(printf '%%s %%s' "${FAKE_GPU_HOST:-}" "$*" | md5sum | cut -c1-32)"
+[ -f "$c" ] && exec cat "$c"
+bash %(real)s "$@" >"$c.$$" && mv -f "$c.$$" "$c" && exec cat "$c"
+"""
+
+
+def cached_fake_bin(src, d):
+    """A fake-bin directory whose nvidia-smi is the cached fake."""
+    fb = os.path.join(d, "cached-bin")
+    cache = os.path.join(d, "cache")
+    os.makedirs(fb)
+    os.makedirs(cache)
+    os.chmod(fb, 0o755)
+    os.chmod(cache, 0o1777)  # the workers' login user writes here
+    path = os.path.join(fb, "nvidia-smi")
+    with open(path, "w") as f:
+        f.write(CACHED_FAKE % {"cache": cache,
+                               "real": os.path.join(os.path.abspath(src),
+                                                    "tests/sshd/fake-bin/nvidia-smi")})
+    os.chmod(path, 0o755)
+    return fb
+
+
+def start_workers(src, n, d, port, mode, user):
     env = dict(os.environ, SSH_WORKERS_MODE="loopback")
     env.pop("SSH_TEST_USER", None)
     if user:
         env["SSH_TEST_USER"] = user
-    if not fake:
+    if mode == "none":
         env["SSH_WORKERS_FAKE_BIN"] = "none"
     else:
         env["SSH_TEST_SETENV"] = "FAKE_GPU_COUNT=8"
+        if mode == "cached":
+            env["SSH_WORKERS_FAKE_BIN"] = cached_fake_bin(src, os.path.dirname(d))
     subprocess.run(["bash", os.path.join(src, "tests/sshd/start-workers.sh"), str(n), d,
                     str(port)], env=env, check=True, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
@@ -56,10 +87,11 @@ def fleet_args(d, n, port, remote, user):
     return args
 
 
-LINE = re.compile(r"^sweep (cold|warm) hosts=(\d+) reachable=(\d+) wall_ms=(\d+) cpu_ms=([\d.]+)")
+LINE = re.compile(r"^sweep (cold|warm) hosts=(\d+) reachable=(\d+) wall_ms=(\d+) cpu_ms=([\d.]+)"
+                  r" gpus=(\d+)")
 
 
-def measure(tool, args, runs, rounds):
+def measure(tool, args, runs, rounds, gpus):
     cold_wall, cold_cpu, warm_wall, warm_cpu = [], [], [], []
     for _ in range(runs):
         out = subprocess.run([tool] + args + ["sweep", str(rounds)], check=True,
@@ -70,6 +102,8 @@ def measure(tool, args, runs, rounds):
                 continue
             if m.group(2) != m.group(3):
                 raise RuntimeError("not every host answered: " + line)
+            if int(m.group(6)) != gpus:
+                raise RuntimeError("expected %d GPUs in all: %s" % (gpus, line))
             (cold_wall if m.group(1) == "cold" else warm_wall).append(int(m.group(4)))
             (cold_cpu if m.group(1) == "cold" else warm_cpu).append(float(m.group(5)))
     med = statistics.median
@@ -92,19 +126,23 @@ def main():
                        a.runs, a.rounds))
     remote = ".gantry-sweep-%d" % os.getpid()  # under the remote user's home
     rows = []
-    for fake in (True, False):
+    labels = {"fake": "fake nvidia-smi (8 GPUs)",
+              "cached": "fake nvidia-smi behind a cache (8 GPUs)",
+              "none": "no nvidia-smi"}
+    for k, mode in enumerate(("fake", "cached", "none")):
         d = tempfile.mkdtemp(prefix="gantry-sweep.")
         os.chmod(d, 0o711)  # sshd reads authorized_keys below it as the login user
         wdir = os.path.join(d, "workers")
         try:
-            start_workers(a.srcdir, a.hosts, wdir, a.port + (0 if fake else 1), fake, a.user)
-            args = fleet_args(wdir, a.hosts, a.port + (0 if fake else 1), remote, a.user)
-            cw, cc, ww, wc = measure(tool, args, a.runs, a.rounds)
+            start_workers(a.srcdir, a.hosts, wdir, a.port + k, mode, a.user)
+            args = fleet_args(wdir, a.hosts, a.port + k, remote, a.user)
+            cw, cc, ww, wc = measure(tool, args, a.runs, a.rounds,
+                                     0 if mode == "none" else 8 * a.hosts)
             cmd = "fleettool --set key=... --set hosts.N.*=... (x%d) sweep %d" % (a.hosts,
                                                                                   a.rounds)
             if a.user:
                 cmd = cmd.replace("sweep", "--set user=%s sweep" % a.user)
-            label = "fake nvidia-smi (8 GPUs)" if fake else "no nvidia-smi"
+            label = labels[mode]
             rows.append((label, "cold (connect + sweep)", cw, cc, cmd))
             rows.append((label, "warm (sessions kept)", ww, wc, cmd))
         finally:

@@ -548,7 +548,7 @@ static double cpu_ms(void)
 }
 
 /* One sweep of every host: hosts() on a stale cache, then wait for the notification. */
-static int sweep_once(size_t *reachable, size_t *nhosts)
+static int sweep_once(size_t *reachable, size_t *nhosts, size_t *ngpus)
 {
 	struct tele_host *h = NULL;
 	size_t n = 0;
@@ -562,9 +562,11 @@ static int sweep_once(size_t *reachable, size_t *nhosts)
 	if (g_swept == before)
 		return -1;
 	ssh_provider_ops.hosts(g_p, NULL, &h, &n);
-	*reachable = 0;
-	for (size_t i = 0; i < n; i++)
+	*reachable = *ngpus = 0;
+	for (size_t i = 0; i < n; i++) {
 		*reachable += h[i].reachable;
+		*ngpus += h[i].ngpus;
+	}
 	*nhosts = n;
 	tele_hosts_free(h, n);
 	return 0;
@@ -573,19 +575,19 @@ static int sweep_once(size_t *reachable, size_t *nhosts)
 static int cmd_sweep(int argc, char **argv)
 {
 	int rounds = argc > 1 ? atoi(argv[1]) : 5;
-	size_t ok = 0, n = 0;
+	size_t ok = 0, n = 0, gpus = 0;
 
 	for (int r = 0; r <= rounds; r++) {
 		uint64_t t0 = loop_now_ms();
 		double c0 = cpu_ms();
 
-		if (sweep_once(&ok, &n) != 0) {
+		if (sweep_once(&ok, &n, &gpus) != 0) {
 			printf("sweep failed\n");
 			return 1;
 		}
-		printf("sweep %s hosts=%zu reachable=%zu wall_ms=%llu cpu_ms=%.1f\n",
+		printf("sweep %s hosts=%zu reachable=%zu wall_ms=%llu cpu_ms=%.1f gpus=%zu\n",
 		       r == 0 ? "cold" : "warm", n, ok, (unsigned long long)(loop_now_ms() - t0),
-		       cpu_ms() - c0);
+		       cpu_ms() - c0, gpus);
 		fflush(stdout);
 	}
 	return ok == n ? 0 : 1;
