@@ -302,6 +302,14 @@ void cost_budget_check(const struct cost_budget *b, double spent_mtd, double bur
                        const struct cost_launch *launch, struct cost_budget_result *r);
 /* Frees what r owns. */
 void cost_budget_result_clear(struct cost_budget_result *r);
+/* Where a budget heads at the current burn, in one line: "forecast $798.94 by month end", then
+ * "; reaches the hard limit of $500.00 around 2026-11-29 14:05 UTC" when the forecast reaches it
+ * before the UTC month ends (the time rounded up to the minute), or "; over the hard limit of
+ * $500.00" when spent already has. Returns 1 in those two cases, else 0. compact gives the
+ * short forms for narrow screens: "forecast $798.94", "reaches $500.00 ~11-29 14:05" (UTC),
+ * "over $500.00". */
+int cost_budget_outlook(const struct cost_budget *b, double spent, double burn, int64_t now,
+                        int compact, char *buf, size_t size);
 /* With COST_HARD_STOP: whether the grace period since the hard limit was reached (hard_since_ms,
  * 0 = not reached) is over at now, i.e. the scope's jobs are to be stopped. */
 int cost_budget_stop_due(const struct cost_budget *b, int64_t hard_since_ms, int64_t now);

@@ -1,7 +1,9 @@
 /* cost_budget.c: monthly budgets per user, team and project: soft and hard thresholds. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/cost.h"
 #include "core/cost_internal.h"
@@ -109,4 +111,42 @@ int cost_budget_stop_due(const struct cost_budget *b, int64_t hard_since_ms, int
 	if (b->on_hard != COST_HARD_STOP || hard_since_ms <= 0)
 		return 0;
 	return now - hard_since_ms >= b->grace_s * 1000;
+}
+
+int cost_budget_outlook(const struct cost_budget *b, double spent, double burn, int64_t now,
+                        int compact, char *buf, size_t size)
+{
+	double hard = b->monthly_usd * b->hard_fraction;
+	double forecast = cost_forecast(spent, burn, now);
+	char f[32], limit[32], when[40];
+	int64_t at;
+	time_t secs;
+	struct tm tm;
+
+	cost_money(forecast, f);
+	cost_money(hard, limit);
+	if (cost_reaches(spent, hard)) {
+		if (compact)
+			snprintf(buf, size, "over %s", limit);
+		else
+			snprintf(buf, size, "forecast %s by month end; over the hard limit of %s",
+			         f, limit);
+		return 1;
+	}
+	if (!(burn > 0) || !cost_reaches(forecast, hard)) {
+		snprintf(buf, size, compact ? "forecast %s" : "forecast %s by month end", f);
+		return 0;
+	}
+	at = now + (int64_t)ceil((hard - spent) / burn * (double)COST_MS_PER_HOUR);
+	secs = (time_t)(at / 1000);
+	if (gmtime_r(&secs, &tm) == NULL ||
+	    strftime(when, sizeof when, compact ? "%m-%d %H:%M" : "%Y-%m-%d %H:%M UTC", &tm) == 0)
+		snprintf(when, sizeof when, "?");
+	if (compact)
+		snprintf(buf, size, "reaches %s ~%s", limit, when);
+	else
+		snprintf(buf, size,
+		         "forecast %s by month end; reaches the hard limit of %s around %s", f,
+		         limit, when);
+	return 1;
 }

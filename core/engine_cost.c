@@ -182,6 +182,8 @@ int engine_cost(struct engine *e, struct engine_cost **out, char **cause)
 		cost_budget_check(&bs->budget, bs->spent, bs->burn, NULL, &r);
 		bs->verdict = r.verdict;
 		bs->used = r.used_fraction;
+		bs->forecast = cost_forecast(bs->spent, bs->burn, c->now);
+		bs->hours_to_hard = r.hours_to_hard;
 		bs->reason = r.reason;
 		r.reason = NULL;
 		cost_budget_result_clear(&r);

@@ -178,6 +178,18 @@ static json_t *cost_json(const struct engine_cost *c, const struct cost_args *a,
 		json_object_set_new(bo, "spent", json_real(b->spent));
 		json_object_set_new(bo, "burn_usd_per_hour", json_real(b->burn));
 		json_object_set_new(bo, "used", json_real(b->used));
+		json_object_set_new(bo, "forecast", json_real(b->forecast));
+		json_object_set_new(bo, "hours_to_hard",
+		                    b->hours_to_hard >= 0 ? json_real(b->hours_to_hard)
+		                                          : json_null());
+		{
+			char line[200];
+			int over = cost_budget_outlook(&b->budget, b->spent, b->burn, c->now, 0,
+			                               line, sizeof line);
+
+			json_object_set_new(bo, "outlook", json_string(line));
+			json_object_set_new(bo, "forecast_over", json_boolean(over));
+		}
 		json_object_set_new(bo, "verdict", json_string(cost_verdict_name(b->verdict)));
 		json_object_set_new(bo, "reason", b->reason ? json_string(b->reason) : json_null());
 		json_array_append_new(budgets, bo);
@@ -266,14 +278,18 @@ static void cost_print_summary(struct cli_ctx *cc, const struct engine_cost *c,
 	for (size_t i = 0; i < c->nbudgets; i++) {
 		const struct engine_budget_status *b = &c->budgets[i];
 		char who[96];
+		char outlook[200];
 
 		cost_money(b->spent, m);
 		cost_money(b->budget.monthly_usd, m2);
 		snprintf(who, sizeof who, "%s %s", cost_scope_name(b->budget.scope), b->cfg->name);
-		cost_line(cc, "  %-20s %s of %s (%.0f%%)  %s", who, m, m2, b->used * 100,
+		cost_budget_outlook(&b->budget, b->spent, b->burn, c->now, 0, outlook,
+		                    sizeof outlook);
+		cost_line(cc, "  %-20s %s of %s (%.0f%%)  %s; %s", who, m, m2, b->used * 100,
 		          b->verdict == COST_HARD   ? "HARD: over budget, launches refused"
 		          : b->verdict == COST_SOFT ? "soft: warning"
-		                                    : "ok");
+		                                    : "ok",
+		          outlook);
 	}
 }
 

@@ -272,7 +272,8 @@ static int cost_draw_summary(struct app *a, const struct engine_cost *c, int y, 
 }
 
 /* One budget as a bar gauge: "user alice  [#####-----]  72%  $7.20 of $10.00  soft limit". */
-static void cost_draw_budget(struct app *a, const struct engine_budget_status *b, int y)
+static void cost_draw_budget(struct app *a, const struct engine_budget_status *b, int y,
+                             int64_t now)
 {
 	char name[128], bar[WIDGET_BUFSZ(COST_BAR_MAX)], v[160], spent[32], monthly[32], *clean;
 	int bw = a->cols / 4, x = 2;
@@ -298,7 +299,20 @@ static void cost_draw_budget(struct app *a, const struct engine_budget_status *b
 	         spent, monthly);
 	x += draw_text(a, y, x, a->cols - x - 1, v, THEME_NORMAL, 0) + 2;
 	if (x < a->cols - 1)
-		draw_text(a, y, x, a->cols - x - 1, cost_verdict_word(b->verdict), vr, 0);
+		x += draw_text(a, y, x, a->cols - x - 1, cost_verdict_word(b->verdict), vr, 0) + 2;
+	/* where it heads at this burn; in the warning colour when it reaches the limit */
+	if (x < a->cols - 1 && b->budget.monthly_usd > 0) {
+		char o[200];
+		int over = cost_budget_outlook(&b->budget, b->spent, b->burn, now, 0, o, sizeof o);
+
+		if (layout_width(o, 0) > a->cols - x - 1) /* the short form on a narrow screen */
+			cost_budget_outlook(&b->budget, b->spent, b->burn, now, 1, o, sizeof o);
+
+		draw_text(a, y, x, a->cols - x - 1, o,
+		          over && b->verdict != COST_HARD ? view_cost_verdict_role(COST_SOFT)
+		                                          : THEME_DIM,
+		          0);
+	}
 }
 
 /* Text of one breakdown cell. */
@@ -493,7 +507,7 @@ static void cost_draw(struct app *a, int y, int h)
 			          "no budgets (config.yaml: budgets: [{scope, name, monthly}])",
 			          THEME_DIM, 0);
 		for (int i = 0; i < nb && i < rb - 1; i++)
-			cost_draw_budget(a, &c->budgets[i], y + used + 1 + i);
+			cost_draw_budget(a, &c->budgets[i], y + used + 1 + i, c->now);
 		used += rb;
 	}
 	cost_draw_breakdown(a, c, y + used, h - used - ri);

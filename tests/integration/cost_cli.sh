@@ -141,6 +141,26 @@ check "and names the budget" grep -q "user $me" "$T_HOME/err"
 check "no job was created" bash -c '[ "$(g ls -o json | python3 -c "import json,sys; print(len(json.load(sys.stdin)))")" = '"$n_before"' ]'
 check "gantry cost shows the budget as hard" cj "d['budgets'][0]['verdict'] == 'hard'"
 check "the text output says HARD" bash -c 'g cost | grep -q "HARD: over budget"'
+check "the outlook says it is over" cj "d['budgets'][0]['forecast_over'] is True and d['budgets'][0]['outlook'].endswith('; over the hard limit of \$0.01')"
+# Where a budget heads: forecast = spent + burn x the hours left in the UTC month, and the
+# time the hard limit is reached when that comes first.
+cat >"$T_HOME/config/config.yaml" <<EOF
+providers:
+  local: {rate_cpu_hour: 36}
+budgets:
+  - {scope: user, name: $me, monthly: 50}
+EOF
+expect_rc 0 "launch a priced job for the forecast" g launch nap --name fc1 --set secs=60
+check "fc1 runs" wait_state fc1 RUNNING 20
+check "the budget's forecast is spent + 36 \$/h x the hours left in the month" cj "
+(lambda b, dt: b['burn_usd_per_hour'] == 36 and abs(b['forecast'] - (b['spent'] + 36 * (
+  (lambda n: dt.datetime(n.year + n.month // 12, n.month % 12 + 1, 1, tzinfo=dt.timezone.utc))(
+    dt.datetime.now(dt.timezone.utc)) - dt.datetime.now(dt.timezone.utc)).total_seconds() / 3600)) < 0.5
+  and b['forecast_over'] == (b['forecast'] >= 50)
+  and (not b['forecast_over'] or ('reaches the hard limit of \$50.00 around ' in b['outlook'] and b['outlook'].endswith(' UTC')))
+)(d['budgets'][0], __import__('datetime'))"
+check "the text output gives the forecast" bash -c 'g cost | grep -Eq "user '"$me"' .*ok; forecast \\\$[0-9]+\\.[0-9]{2} by month end"'
+expect_rc 0 "stop fc1" g stop fc1
 # A team budget that does not apply to this user's team does not refuse.
 cat >"$T_HOME/config/config.yaml" <<EOF
 providers:

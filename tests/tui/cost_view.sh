@@ -55,6 +55,7 @@ fc=$(py 'money(d["forecast"])')
 burn=$(py 'money(d["burn_usd_per_hour"])')
 idle=$(py 'money(d["idle_month_to_date"])')
 spent=$(py 'money(d["budgets"][0]["spent"])')
+bfc=$(py 'money(d["budgets"][0]["forecast"])')
 npriced=$(py 'd["jobs"]["priced"]')
 nap=$(py '[money(r["cost"]) for r in d["rows"] if r["name"] == "nap"][0]' --by template)
 [ "$mtd" != '$0.00' ] || tui_fail "the priced jobs cost nothing? ($mtd)"
@@ -79,6 +80,8 @@ tui_wait "Forecast +$(re "$fc") "
 tui_wait "Idle waste +$(re "$idle") "
 tui_wait "Jobs +$npriced priced, 1 unpriced \\(not counted: hello-1\\)"
 tui_wait "user $me .*[0-9]+% +$(re "$spent") of \\\$1\\.00 +soft limit"
+# where the budget heads (nothing runs: the forecast is what is spent)
+tui_wait "soft limit +forecast $(re "$bfc")( by month end)? *$"
 tui_wait '\[user\]'
 tui_wait "^ +$me +$(re "$mtd") +\\\$0\\.00/h +\\\$0\\.00 +3 +1 *$"
 tui_assert_no 'hello-1.*\$0\.00'

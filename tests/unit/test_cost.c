@@ -892,6 +892,42 @@ static void test_budget_stop(void **state)
 	assert_true(cost_budget_stop_due(&b, t, t + 600 * SEC));
 }
 
+static void test_budget_outlook(void **state)
+{
+	struct cost_budget b = team_ml(); /* $1000, hard at 1.0 */
+	const int64_t t = utc(2026, 11, 27, 10, 0, 0);
+	char buf[160];
+
+	(void)state;
+	/* no burn: the forecast is what is spent */
+	assert_int_equal(cost_budget_outlook(&b, 300, 0, t, 0, buf, sizeof buf), 0);
+	assert_string_equal(buf, "forecast $300.00 by month end");
+	/* 86 h left in November: 300 + 5 x 86 = 730, under the limit */
+	assert_int_equal(cost_budget_outlook(&b, 300, 5, t, 0, buf, sizeof buf), 0);
+	assert_string_equal(buf, "forecast $730.00 by month end");
+	/* 300 + 10 x 86 = 1160: the limit is reached after 70 h, on the 30th at 08:00 */
+	assert_int_equal(cost_budget_outlook(&b, 300, 10, t, 0, buf, sizeof buf), 1);
+	assert_string_equal(buf, "forecast $1160.00 by month end; reaches the hard limit of "
+	                         "$1000.00 around 2026-11-30 08:00 UTC");
+	/* a minute's fraction rounds up: 699 / 9 h = 77 h 40 min */
+	assert_int_equal(cost_budget_outlook(&b, 301, 9, t, 0, buf, sizeof buf), 1);
+	assert_non_null(strstr(buf, "around 2026-11-30 15:40 UTC"));
+	/* already over */
+	assert_int_equal(cost_budget_outlook(&b, 1000, 0, t, 0, buf, sizeof buf), 1);
+	assert_string_equal(buf, "forecast $1000.00 by month end; over the hard limit of $1000.00");
+	/* the short forms */
+	assert_int_equal(cost_budget_outlook(&b, 1000, 0, t, 1, buf, sizeof buf), 1);
+	assert_string_equal(buf, "over $1000.00");
+	assert_int_equal(cost_budget_outlook(&b, 300, 10, t, 1, buf, sizeof buf), 1);
+	assert_string_equal(buf, "reaches $1000.00 ~11-30 08:00");
+	assert_int_equal(cost_budget_outlook(&b, 300, 5, t, 1, buf, sizeof buf), 0);
+	assert_string_equal(buf, "forecast $730.00");
+	/* a lower hard fraction moves the limit */
+	b.hard_fraction = 0.5;
+	assert_int_equal(cost_budget_outlook(&b, 300, 5, t, 0, buf, sizeof buf), 1);
+	assert_non_null(strstr(buf, "hard limit of $500.00 around 2026-11-29 02:00 UTC"));
+}
+
 static void test_formatting(void **state)
 {
 	char buf[32];
@@ -1223,6 +1259,7 @@ int main(void)
 	    cmocka_unit_test(test_budget_thresholds),
 	    cmocka_unit_test(test_budget_launch),
 	    cmocka_unit_test(test_budget_stop),
+	    cmocka_unit_test(test_budget_outlook),
 	    cmocka_unit_test(test_formatting),
 	    cmocka_unit_test(test_focus_header),
 	    cmocka_unit_test(test_focus_rows),
