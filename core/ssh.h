@@ -93,10 +93,14 @@ struct ssh_http_result {
 /* GET path (with its query) from host:port as the server sees it, through a direct-tcpip
  * channel, HTTP/1.0; the answer is capped at 1 MiB. A port nobody listens on fails with
  * SSH_ERR_CONNECT and forwarding refused by the server with SSH_ERR_CHANNEL; the session stays
- * usable after both. */
+ * usable after both, and after a service that does not answer in time (SSH_ERR_TIMEOUT with
+ * the session not dead). */
 int ssh_http_get(struct ssh_session *s, const char *host, int port, const char *path,
                  struct ssh_http_result *r, int timeout_ms, struct ssh_error *err);
 void ssh_http_result_clear(struct ssh_http_result *r);
+/* Whether the connection is known to be gone or stalled mid-request (a failed call said so);
+ * such a session can only be closed. */
+int ssh_session_dead(const struct ssh_session *s);
 
 /* The OpenSSH command line that reaches the same target (strict host key checking, same
  * key and known_hosts, -J for the jump host); remote_cmd may be NULL. Arguments are shell

@@ -154,3 +154,8 @@ void ssh_http_result_clear(struct ssh_http_result *r)
 	free(r->body);
 	memset(r, 0, sizeof *r);
 }
+
+int ssh_session_dead(const struct ssh_session *s)
+{
+	return s->dead;
+}

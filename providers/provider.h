@@ -148,8 +148,8 @@ struct provider_ops {
 	int (*hosts)(struct provider *p, const char *ref, struct tele_host **out, size_t *n);
 	/* Asynchronous: GET path (with its query) from port on the job's first worker as that
 	 * worker sees it, for services that listen only on its loopback (Jupyter's
-	 * /api/kernels). cb runs exactly once, on the loop, also when the provider closes
-	 * first (status -1). NULL: the provider's workers are this host. */
+	 * /api/kernels), within about 5 s. cb runs exactly once, on the loop, also when the
+	 * provider closes first (status -1). NULL: the provider's workers are this host. */
 	int (*worker_http)(struct provider *p, const char *ref, int port, const char *path,
 	                   provider_http_cb cb, void *arg, char **cause);
 };

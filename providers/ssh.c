@@ -206,15 +206,15 @@ static void sshp_op_free(struct sshp_op *op)
 static void sshp_op_work(void *arg)
 {
 	struct sshp_op *op = arg;
-	struct ssh_hosts_conn *c = &op->h->conn;
+	struct ssh_hosts_conn *c = &op->h->conn; /* not touched for HTTP ops (another thread) */
 	const char *cmd = op->cmd;
 
 	/* the first sweep samples the CPU twice; later ones compare with the previous sample */
 	if (op->sweep)
 		cmd = c->have_cpu ? op->h->status_cmd1 : op->h->status_cmd2;
 	if (op->http_port > 0)
-		op->exec_rc =
-		    ssh_hosts_http(c, op->http_port, cmd, &op->hr, op->timeout_ms, &op->cause);
+		op->exec_rc = ssh_hosts_http(&op->h->hconn, op->http_port, cmd, &op->hr,
+		                             op->timeout_ms, &op->cause);
 	else
 		op->exec_rc =
 		    ssh_hosts_exec(c, cmd, op->in, &op->r, op->timeout_ms, NULL, &op->cause);
@@ -231,7 +231,8 @@ static void sshp_op_work(void *arg)
 		}
 		op->rc = -1;
 	}
-	op->last_contact_ms = c->last_contact_ms;
+	if (op->http_port == 0) /* c belongs to the host's thread, not the HTTP one */
+		op->last_contact_ms = c->last_contact_ms;
 	if (op->sync != NULL) {
 		pthread_mutex_lock(&op->sync->mu);
 		op->finished = 1;
@@ -254,9 +255,9 @@ static void sshp_op_done(void *arg, int cancelled)
 {
 	struct sshp_op *op = arg;
 
-	if (!cancelled) {
+	if (!cancelled && op->http_port == 0) { /* health is the host session's business */
 		op->h->last_contact_ms = op->last_contact_ms;
-		if (op->exec_rc != -1) /* -2: the host answered, an HTTP port did not */
+		if (op->exec_rc == 0)
 			sshp_health(op->h, 1, NULL);
 		else
 			sshp_health(op->h, 0, op->cause);
@@ -283,13 +284,16 @@ void sshp_op_submit(struct sshp_op *op)
 {
 	struct sshp_host *h = op->h;
 
-	if (h->q == NULL) {
+	struct async_queue **q = op->http_port > 0 ? &h->hq : &h->q;
+
+	if (*q == NULL) {
 		char name[16];
 
-		snprintf(name, sizeof name, "ssh:%s", h->conf->name);
-		h->q = async_queue_new(h->p->loop, name);
+		snprintf(name, sizeof name, "%s:%s", op->http_port > 0 ? "http" : "ssh",
+		         h->conf->name);
+		*q = async_queue_new(h->p->loop, name);
 	}
-	async_queue_submit(h->q, sshp_op_work, sshp_op_done, op);
+	async_queue_submit(*q, sshp_op_work, sshp_op_done, op);
 }
 
 /* Runs ops (one per host) and waits for their work to finish on this thread. Returns 0 when
@@ -487,6 +491,7 @@ static int sshp_open(const struct provider_config *cfg, struct provider **out, c
 		h->conf = &p->conf.hosts[i];
 		h->health = -1;
 		ssh_hosts_conn_init(&h->conn, &p->conf, i);
+		ssh_hosts_conn_init(&h->hconn, &p->conf, i);
 		h->status_cmd1 = ssh_remote_command(h->conf->dir, "1", NULL);
 		h->status_cmd2 = ssh_remote_command(h->conf->dir, "2", NULL);
 	}
@@ -504,6 +509,9 @@ static void sshp_close(struct provider *p)
 		if (p->hosts[i].q != NULL)
 			async_queue_free(p->hosts[i].q);
 		p->hosts[i].q = NULL;
+		if (p->hosts[i].hq != NULL)
+			async_queue_free(p->hosts[i].hq);
+		p->hosts[i].hq = NULL;
 	}
 	while (p->waiters != NULL) {
 		struct sshp_waiter *w = p->waiters;
@@ -518,6 +526,7 @@ static void sshp_close(struct provider *p)
 		struct sshp_host *h = &p->hosts[i];
 
 		ssh_hosts_conn_close(&h->conn);
+		ssh_hosts_conn_close(&h->hconn);
 		ssh_hosts_sweep_clear(&h->res);
 		free(h->reason);
 		free(h->status_cmd1);
@@ -1025,7 +1034,10 @@ static int sshp_worker_http(struct provider *p, const char *ref, int port, const
 		              path != NULL ? path : "(null)");
 	if (sshp_parse_ref(p, ref, &id, &hosts, &n, cause) != 0)
 		return -1;
-	op = sshp_op_new(&p->hosts[hosts[0]], xstrdup(path), NULL, p->conf.io_timeout_ms);
+	/* a service that does not answer must not hold the host's queue (its sweeps) long */
+	op = sshp_op_new(&p->hosts[hosts[0]], xstrdup(path), NULL,
+	                 p->conf.io_timeout_ms < SSHP_HTTP_TIMEOUT_MS ? p->conf.io_timeout_ms
+	                                                              : SSHP_HTTP_TIMEOUT_MS);
 	op->http_port = port;
 	q = xcalloc(1, sizeof *q);
 	q->cb = cb;

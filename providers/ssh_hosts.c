@@ -131,9 +131,9 @@ static int ssh_hosts_run(struct ssh_hosts_conn *conn, const struct ssh_hosts_req
 			conn->last_contact_ms = loop_wall_ms();
 			return 0;
 		}
-		if (q->path != NULL &&
+		if (q->path != NULL && !ssh_session_dead(conn->sess) &&
 		    (err->code == SSH_ERR_CONNECT || err->code == SSH_ERR_CHANNEL ||
-		     err->code == SSH_ERR_LOCAL)) {
+		     err->code == SSH_ERR_LOCAL || err->code == SSH_ERR_TIMEOUT)) {
 			/* the host answered; what it was asked to reach did not */
 			conn->last_contact_ms = loop_wall_ms();
 			xcause(cause, "%s", err->msg);

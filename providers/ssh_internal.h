@@ -180,8 +180,9 @@ char *ssh_remote_launch_script(const struct ssh_remote_launch *l, char **cause);
  * Functions of providers/ssh.c carry the prefix sshp_ ("ssh provider") so that they never
  * collide with core/ssh.h. */
 
-#define SSHP_STALE_LAUNCH   60    /* s: a job dir without a wrapper this old never launched */
-#define SSH_LAUNCH_EXTRA_MS 45000 /* ms on top of io_timeout for a launch (lock wait) */
+#define SSHP_STALE_LAUNCH    60    /* s: a job dir without a wrapper this old never launched */
+#define SSH_LAUNCH_EXTRA_MS  45000 /* ms on top of io_timeout for a launch (lock wait) */
+#define SSHP_HTTP_TIMEOUT_MS 5000  /* worker_http: longest wait for an answer */
 
 struct async_queue;
 struct loop;
@@ -192,8 +193,12 @@ struct sshp_host {
 	struct provider *p;
 	size_t idx;
 	const struct ssh_conf_host *conf;
-	struct ssh_hosts_conn conn;      /* owned by the queue's thread */
-	struct async_queue *q;           /* created on first use */
+	struct ssh_hosts_conn conn; /* owned by the queue's thread */
+	struct async_queue *q;      /* created on first use */
+	/* worker_http requests have their own session and thread: a service that does not
+	 * answer (or whose backlog is full) never delays sweeps or makes the host look down */
+	struct ssh_hosts_conn hconn; /* owned by hq's thread */
+	struct async_queue *hq;
 	char *status_cmd1, *status_cmd2; /* sweep with one / two CPU samples (immutable) */
 	/* loop side */
 	int sweeping;
@@ -269,7 +274,8 @@ int sshp_free_gpus(struct sshp_host *h);
 char *sshp_dupnull(const char *s);
 /* A command for h; takes cmd and in (heap). */
 struct sshp_op *sshp_op_new(struct sshp_host *h, char *cmd, char *in, int timeout_ms);
-/* Hands op to h's thread; op->done runs on the loop, then op is freed. */
+/* Hands op to h's thread (h's HTTP thread when op->http_port is set); op->done runs on the
+ * loop, then op is freed. */
 void sshp_op_submit(struct sshp_op *op);
 /* Calls fn once every host in mask (one byte per host) has a fresh snapshot (at once when
  * they all do). */

@@ -310,6 +310,22 @@ check "a port nobody listens on: SSH_ERR_CONNECT (exit $rc), and the session goe
 check "only that one failed" bash -c '[ "$(grep -c ERROR "$1")" = 1 ]' _ "$T_HOME/http.err"
 expect_rc 102 "alone, the refused port is the exit status" "$SSHTOOL" http --host 127.0.0.1 \
 	--port "$PA" --user root --key "$KA" --known-hosts "$KHA" "$NOPORT:/x"
+# a service that takes the connection and never answers: a timeout, and the session goes on
+HUNG=$(free_port)
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8); time.sleep(600)' "$HUNG" &
+PIDS+=($!)
+for ((i = 0; i < 50; i++)); do
+	[ -n "$(listening "$HUNG")" ] && break
+	sleep 0.1
+done
+rc=0
+"$SSHTOOL" http --host 127.0.0.1 --port "$PA" --user root --key "$KA" --known-hosts "$KHA" \
+	--timeout 1500 "$HUNG:/api/kernels" "$HP:/tiny" >"$W/http2.out" 2>"$T_HOME/http2.err" || rc=$?
+check "a service that never answers: SSH_ERR_TIMEOUT (exit $rc)" \
+	bash -c '[ "$1" = 103 ] && grep -q "ERROR SSH_ERR_TIMEOUT: .*did not answer within 1500 ms" "$2"' _ "$rc" "$T_HOME/http2.err"
+check "... and the next request on that session is answered" grep -qx "HTTP 200 5" "$W/http2.out"
 
 # --- forwarding forbidden by the server (AllowTcpForwarding no)
 start_sshd b
