@@ -454,6 +454,9 @@ static void app_on_event(void *arg, const struct engine_event *ev)
 		break;
 	case ENGINE_EV_JOB_STATE:
 		view_job_changed(a, ev->job_id);
+		/* the burn rate may have changed (not on JOBS_CHANGED: another process's
+		 * writes, idle spans among them, come every second while one watches) */
+		a->cost.jobs_moved = 1;
 		break;
 	case ENGINE_EV_PROVIDER:
 		if (ev->message != NULL)

@@ -151,12 +151,13 @@ struct app_form {
 /* The money figures, computed at most every few seconds (engine_cost reads every job) and
  * shared by the header and the Cost view (tui/view_cost.c). */
 struct app_cost {
-	struct engine_cost *c; /* NULL until computed, or when it failed */
-	int64_t at_ms;         /* loop_now_ms() when c was computed; 0 = never */
-	char *error;           /* why it could not be computed (sanitised), or NULL */
-	int group;             /* breakdown shown: COST_BY_USER .. COST_BY_PROVIDER */
-	int top;               /* first breakdown row shown */
+	struct engine_cost *c;      /* NULL until computed, or when it failed */
+	int64_t at_ms;              /* loop_now_ms() when c was computed; 0 = never */
+	char *error;                /* why it could not be computed (sanitised), or NULL */
+	int group;                  /* breakdown shown: COST_BY_USER .. COST_BY_PROVIDER */
+	int top;                    /* first breakdown row shown */
 	struct loop_timer *refresh; /* pending header recomputation (after the frame) */
+	int jobs_moved; /* a job changed state since c: recompute soon (at most once a second) */
 };
 
 /* The confirmation dialog. */
@@ -281,6 +282,7 @@ void form_open(struct app *a, const struct template *t);
 /* How old the shared cost figures may be for the header and the Cost view. */
 #define VIEW_COST_HEADER_MS 5000
 #define VIEW_COST_VIEW_MS   2000
+#define VIEW_COST_MOVED_MS  1000 /* after a state change, the header's costs are this fresh */
 /* The cost figures, recomputed when older than max_age_ms (0 = now); NULL when they cannot be
  * computed (a->cost.error says why). */
 const struct engine_cost *view_cost_get(struct app *a, int max_age_ms);

@@ -58,6 +58,7 @@ const struct engine_cost *view_cost_get(struct app *a, int max_age_ms)
 	if (C->at_ms != 0 && now - C->at_ms < max_age_ms)
 		return C->c;
 	C->at_ms = now != 0 ? now : 1;
+	C->jobs_moved = 0;
 	if (engine_cost(a->e, &c, &cause) != 0) {
 		free(C->error);
 		C->error = app_clean(a, cause != NULL ? cause : "cannot compute the costs");
@@ -88,6 +89,8 @@ const struct engine_cost *view_cost_peek(struct app *a, int max_age_ms)
 	struct app_cost *C = &a->cost;
 	int64_t now = (int64_t)loop_now_ms();
 
+	if (C->jobs_moved && max_age_ms > VIEW_COST_MOVED_MS)
+		max_age_ms = VIEW_COST_MOVED_MS; /* a launch or stop shows in the burn within 1 s */
 	if ((C->at_ms == 0 || now - C->at_ms >= max_age_ms) && C->refresh == NULL)
 		C->refresh = loop_timer_add(a->l, 1, 0, view_cost_refresh_due, a);
 	return C->c;
