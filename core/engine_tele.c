@@ -228,8 +228,8 @@ static void engine_kernels_remote_done(void *arg, int status, const char *body, 
 }
 
 /* Asks a notebook's Jupyter for its kernels: a local job's URL is on this host; a remote
- * job's Jupyter listens on its worker's loopback and is asked through the provider (the
- * ssh provider's session to that worker). */
+ * job's Jupyter listens on its worker's loopback and is asked through the provider's
+ * worker_http (the ssh provider's HTTP session to that worker). */
 static void engine_kernels_ask(struct engine *e, struct engine_jt *jt, const struct job *j,
                                const struct engine_provider *ep, int64_t now)
 {
