@@ -98,6 +98,9 @@ static int ssh_shell_start(struct ssh_shell *sh, const char *remote_cmd, struct 
 	struct ssh_session *s = sh->s;
 	uint64_t deadline = ssh_now_ms() + (uint64_t)s->io_timeout_ms;
 	const char *term = getenv("TERM");
+	unsigned char modes[256];
+	size_t nmodes = 0;
+	struct termios tio;
 	int cols, rows, rc;
 
 	if (term == NULL || *term == '\0')
@@ -112,8 +115,13 @@ static int ssh_shell_start(struct ssh_shell *sh, const char *remote_cmd, struct 
 			return -1;
 		}
 	}
-	while ((rc = libssh2_channel_request_pty_ex(sh->ch, term, (unsigned int)strlen(term), NULL,
-	                                            0, cols, rows, 0, 0)) == LIBSSH2_ERROR_EAGAIN)
+	/* the local terminal's modes (still cooked here), as OpenSSH sends them */
+	/* (libssh2 1.10 refuses a request whose TERM and modes pass 256 bytes) */
+	if (strlen(term) < 200 && isatty(sh->in_fd) && tcgetattr(sh->in_fd, &tio) == 0)
+		nmodes = ssh_tty_modes(&tio, modes, 256 - strlen(term));
+	while ((rc = libssh2_channel_request_pty_ex(
+	            sh->ch, term, (unsigned int)strlen(term), nmodes > 0 ? (char *)modes : NULL,
+	            (unsigned int)nmodes, cols, rows, 0, 0)) == LIBSSH2_ERROR_EAGAIN)
 		if (ssh_wait_deadline(s, deadline, err, "requesting a terminal") < 0)
 			return -1;
 	if (rc != 0)

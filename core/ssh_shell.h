@@ -6,6 +6,9 @@
 #ifndef GANTRY_SSH_SHELL_H
 #define GANTRY_SSH_SHELL_H
 
+#include <stddef.h>
+#include <termios.h>
+
 #include "core/ssh.h"
 
 /* Runs a shell (remote_cmd NULL) or remote_cmd with a PTY over an open session, wired to
@@ -14,5 +17,11 @@
  * SSH_ERR_CLOSED). */
 int ssh_shell_run(struct ssh_session *s, const char *remote_cmd, int in_fd, int out_fd,
                   int *exit_status, struct ssh_error *err);
+
+/* Encodes t as SSH terminal modes (RFC 4254 section 8: control characters, the input, local,
+ * output and control flags, both speeds, TTY_OP_END) into buf; returns the bytes used (at
+ * most cap; 216 hold everything). Entries are in order of use, and those that do not fit
+ * are left out whole. */
+size_t ssh_tty_modes(const struct termios *t, unsigned char *buf, size_t cap);
 
 #endif

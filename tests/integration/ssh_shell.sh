@@ -33,7 +33,8 @@ wait_screen() {
 }
 
 # run_in_tmux NAME ARGS...: runs sshtool ARGS in a fresh tmux pane, recording the terminal
-# settings before and after, the local TERM and the exit status in $W/NAME.*
+# settings before and after, the local TERM and the exit status in $W/NAME.* ($PRE, if set,
+# runs first in the pane).
 run_in_tmux() {
 	local name=$1
 	shift
@@ -44,6 +45,7 @@ run_in_tmux() {
 	RIG_TMUX=gantry-ssh-$$-$RIG_N
 	RIG_TMUX_ALL+=("$RIG_TMUX")
 	cat >"$W/$name.sh" <<SH
+${PRE:-}
 stty -a >'$W/$name.before'
 echo "\$TERM" >'$W/$name.term'
 $(printf '%q ' "$SSHTOOL" "$@") 2>'$W/$name.err'
@@ -79,6 +81,13 @@ check "sshtool ends with the remote status" rig_wait_for "$W/sh.status" '^3$'
 # (the first line of stty -a holds the window size, which the test changed)
 check "the terminal settings are restored" cmp -s <(tail -n +2 "$W/sh.before") <(tail -n +2 "$W/sh.after")
 check "canonical mode and echo are on again" bash -c "grep -q ' icanon' '$W/sh.after' && grep -Eq '(^| )echo ' '$W/sh.after'"
+
+# --- the local terminal's modes reach the remote PTY (erase ^H, no XON/XOFF flow control)
+PRE="stty erase '^H' -ixon" run_in_tmux modes shell "${O[@]}" 'stty -a; exit 0'
+check "the remote PTY has the local erase character (^H)" wait_screen "erase = \\^H;"
+check "and the local flow control setting (-ixon)" wait_screen "(^| )-ixon( |$)"
+check "that shell ends with status 0" rig_wait_for "$W/modes.status" '^0$'
+check "the local terminal got its own modes back" cmp -s "$W/modes.before" "$W/modes.after"
 
 # --- a remote command with a PTY, and a connection that drops under it
 run_in_tmux drop shell "${O[@]}" 'echo started-$PPID; sleep 60'

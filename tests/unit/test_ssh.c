@@ -8,10 +8,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "core/ssh.h"
+#include "core/ssh_shell.h"
 #include "core/ssh_internal.h"
 
 static void check_command(const struct ssh_target *t, const char *cmd, int tty, const char *want)
@@ -134,6 +136,64 @@ static void test_base64(void **state)
 	}
 }
 
+/* The value sent for opcode op in encoded modes, or -1 when op is not there. */
+static long mode_of(const unsigned char *m, size_t n, unsigned char op)
+{
+	for (size_t i = 0; i + 5 <= n && m[i] != 0; i += 5)
+		if (m[i] == op)
+			return (long)(((unsigned long)m[i + 1] << 24) |
+			              ((unsigned long)m[i + 2] << 16) |
+			              ((unsigned long)m[i + 3] << 8) | m[i + 4]);
+	return -1;
+}
+
+static void test_tty_modes(void **state)
+{
+	struct termios t;
+	unsigned char m[512];
+	size_t n;
+
+	(void)state;
+	memset(&t, 0, sizeof t);
+	t.c_cc[VINTR] = 3;
+	t.c_cc[VERASE] = 8; /* a terminal whose Backspace sends ^H */
+	t.c_cc[VKILL] = 21;
+	t.c_cc[VEOF] = 4;
+	t.c_cc[VSTART] = _POSIX_VDISABLE;
+	t.c_cc[VEOL] = _POSIX_VDISABLE;
+	t.c_iflag = ICRNL | IXON | IUTF8;
+	t.c_lflag = ISIG | ICANON | ECHO | ECHOE | IEXTEN;
+	t.c_oflag = OPOST | ONLCR;
+	t.c_cflag = CS8 | CREAD;
+	cfsetispeed(&t, B38400);
+	cfsetospeed(&t, B38400); /* on Linux the input speed follows the output one */
+	n = ssh_tty_modes(&t, m, sizeof m);
+	assert_int_equal(n, 216);      /* everything, and with TERM it stays under libssh2's 256 */
+	assert_int_equal(m[n - 1], 0); /* TTY_OP_END */
+	assert_int_equal(mode_of(m, n, 1), 3);       /* VINTR */
+	assert_int_equal(mode_of(m, n, 3), 8);       /* VERASE */
+	assert_int_equal(mode_of(m, n, 4), 21);      /* VKILL */
+	assert_int_equal(mode_of(m, n, 6), -1);      /* VEOL is not sent */
+	assert_int_equal(mode_of(m, n, 8), 255);     /* VSTART disabled */
+	assert_int_equal(mode_of(m, n, 36), 1);      /* ICRNL */
+	assert_int_equal(mode_of(m, n, 38), 1);      /* IXON */
+	assert_int_equal(mode_of(m, n, 40), 0);      /* IXOFF */
+	assert_int_equal(mode_of(m, n, 42), 1);      /* IUTF8 */
+	assert_int_equal(mode_of(m, n, 51), 1);      /* ICANON */
+	assert_int_equal(mode_of(m, n, 53), 1);      /* ECHO */
+	assert_int_equal(mode_of(m, n, 56), 0);      /* ECHONL */
+	assert_int_equal(mode_of(m, n, 72), 1);      /* ONLCR */
+	assert_int_equal(mode_of(m, n, 92), 0);      /* PARENB */
+	assert_int_equal(mode_of(m, n, 90), -1);     /* CS7 is not sent */
+	assert_int_equal(mode_of(m, n, 128), 38400); /* ISPEED */
+	assert_int_equal(mode_of(m, n, 129), 38400); /* OSPEED */
+	/* a buffer too small gets whole entries and the end mark, never a torn one */
+	n = ssh_tty_modes(&t, m, 13);
+	assert_int_equal(n, 11);
+	assert_int_equal(m[10], 0);
+	assert_int_equal(ssh_tty_modes(&t, m, 0), 0);
+}
+
 static void test_connect_local_errors(void **state)
 {
 	struct ssh_target t = {.host = ""};
@@ -157,13 +217,10 @@ static void test_connect_local_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_command_plain),
-	    cmocka_unit_test(test_command_quoting),
-	    cmocka_unit_test(test_command_jump),
-	    cmocka_unit_test(test_label),
-	    cmocka_unit_test(test_error_set),
-	    cmocka_unit_test(test_base64),
-	    cmocka_unit_test(test_connect_local_errors),
+	    cmocka_unit_test(test_command_plain), cmocka_unit_test(test_command_quoting),
+	    cmocka_unit_test(test_command_jump),  cmocka_unit_test(test_label),
+	    cmocka_unit_test(test_error_set),     cmocka_unit_test(test_base64),
+	    cmocka_unit_test(test_tty_modes),     cmocka_unit_test(test_connect_local_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
