@@ -52,7 +52,7 @@ limits:
   max_runtime: 2h
 run: sleep 3600
 EOF
-cat >"$T_HOME/config/templates/busy-notebook.yaml" <<'EOF'
+cat >"$T_HOME/config/templates/busy-notebook.yaml" <<EOF
 name: busy-notebook
 kind: notebook
 description: An idle GPU, but a kernel that is busy (a stand-in for Jupyter's API).
@@ -65,25 +65,7 @@ autostop:
   idle_minutes: 1
   gpu_util_below: 10
   action: stop
-run: |
-  exec python3 - <<'PY'
-  import datetime, json, os
-  from http.server import BaseHTTPRequestHandler, HTTPServer
-  class H(BaseHTTPRequestHandler):
-      def do_GET(self):
-          if self.path.startswith("/api/kernels"):
-              now = datetime.datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-              body = json.dumps([{"id": "k1", "execution_state": "busy", "last_activity": now}])
-          elif self.path.startswith("/api"):
-              body = json.dumps({"version": "stand-in"})
-          else:
-              self.send_response(404); self.end_headers(); return
-          print("GET", self.path.split("?")[0], flush=True)
-          self.send_response(200); self.send_header("Content-Type", "application/json")
-          self.end_headers(); self.wfile.write(body.encode())
-      def log_message(self, *a): pass
-  HTTPServer(("127.0.0.1", int(os.environ["GANTRY_PORT"])), H).serve_forever()
-  PY
+run: exec python3 '$here/../lib/jupyter_standin.py' busy 0
 EOF
 
 check "a GPU template fits the host the fake NVML describes" g launch idle-gpu --dry-run

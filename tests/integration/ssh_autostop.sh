@@ -14,8 +14,9 @@ trap 'if [ -n "$watch_pid" ]; then kill "$watch_pid" 2>/dev/null || :; fi; rig_c
 
 RIG_SETENV="FAKE_GPU_BUSY=none" rig_workers 1 3
 mkdir -p "$T_HOME/config/templates"
-# stand-in NAME STATE LAST_ACTIVITY_AGE_S: a notebook template whose server answers /api
-# (readiness) and /api/kernels with one kernel in STATE, last active that long ago.
+# stand-in NAME STATE LAST_ACTIVITY_AGE_S: a notebook template running tests/lib/
+# jupyter_standin.py on the worker (this machine): /api for readiness, /api/kernels with one
+# kernel in STATE, last active that long ago ("hang": never answers).
 stand_in() {
 	cat >"$T_HOME/config/templates/$1.yaml" <<EOF
 name: $1
@@ -32,28 +33,7 @@ autostop:
   idle_minutes: 1
   gpu_util_below: 10
   action: stop
-run: |
-  exec python3 - <<'PY'
-  import datetime, json, os, time
-  from http.server import BaseHTTPRequestHandler, HTTPServer
-  class H(BaseHTTPRequestHandler):
-      def do_GET(self):
-          if self.path.startswith("/api/kernels") and "$2" == "hang":
-              print("GET /api/kernels (hanging)", flush=True); time.sleep(3600)
-          if self.path.startswith("/api/kernels"):
-              at = datetime.datetime.utcnow() - datetime.timedelta(seconds=$3)
-              body = json.dumps([{"id": "k1", "execution_state": "$2",
-                                  "last_activity": at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}])
-          elif self.path.startswith("/api"):
-              body = json.dumps({"version": "stand-in"})
-          else:
-              self.send_response(404); self.end_headers(); return
-          print("GET", self.path.split("?")[0], "from", self.client_address[0], flush=True)
-          self.send_response(200); self.send_header("Content-Type", "application/json")
-          self.end_headers(); self.wfile.write(body.encode())
-      def log_message(self, *a): pass
-  HTTPServer(("127.0.0.1", int(os.environ["GANTRY_PORT"])), H).serve_forever()
-  PY
+run: exec python3 '$here/../lib/jupyter_standin.py' $2 $3
 EOF
 }
 stand_in nb-idle idle 3600
