@@ -242,7 +242,14 @@ static int ssh_tcp_connect(struct ssh_session *s, uint64_t deadline, int io_ms,
 	unsigned int uto = (unsigned int)io_ms;
 
 	snprintf(port, sizeof port, "%d", s->port);
-	rc = getaddrinfo(s->host, port, &hints, &res);
+	rc = ssh_resolve(s->host, port, &hints, deadline, &res);
+	if (rc == SSH_RESOLVE_TIMEOUT) {
+		s->prefix = ssh_prefix(s->host, NULL, s->port);
+		ssh_error_set(err, SSH_ERR_TIMEOUT,
+		              "%s: looking up the name took longer than the connect timeout",
+		              s->prefix);
+		return -1;
+	}
 	if (rc != 0) {
 		s->prefix = ssh_prefix(s->host, NULL, s->port);
 		ssh_error_set(err, SSH_ERR_RESOLVE, "%s: name does not resolve (%s)", s->prefix,

@@ -50,6 +50,14 @@ void ssh_session_reap(struct ssh_session *s);
 /* Maps a libssh2 error code met while connected to an ssh_err (CLOSED for socket errors). */
 enum ssh_err ssh_err_of(int rc);
 
+/* getaddrinfo(host, port, hints) bounded by deadline (monotonic ms): address literals at once,
+ * names on a detached thread. Returns 0, an EAI_* code, or SSH_RESOLVE_TIMEOUT when the
+ * lookup did not end in time (its thread finishes on its own). */
+#define SSH_RESOLVE_TIMEOUT 1 /* getaddrinfo's own codes are 0 and negative */
+struct addrinfo;
+int ssh_resolve(const char *host, const char *port, const struct addrinfo *hints, uint64_t deadline,
+                struct addrinfo **res);
+
 /* Checks the server's host key against the target's known_hosts; records it when unknown and
  * t->accept_new. Fills s->fingerprint. 0 or -1 with err. */
 int ssh_knownhosts_check(struct ssh_session *s, const struct ssh_target *t, struct ssh_error *err);

@@ -117,6 +117,18 @@ check "CONNECT: connection refused" has "$err" "ERROR SSH_ERR_CONNECT: 127.0.0.1
 expect_rc 101 "a name that does not resolve (in an empty netns)" \
 	unshare -n "$SSHTOOL" exec "${O[@]}" --host nohost.invalid true
 check "RESOLVE: name does not resolve" has "$err" "ERROR SSH_ERR_RESOLVE: nohost.invalid:$A_PORT: name does not resolve"
+# A resolver that takes queries and never answers (a UDP "DNS server" on the loopback of a
+# fresh network namespace, named by a resolv.conf bind-mounted in a fresh mount namespace):
+# the lookup is bounded by the connect timeout, not by the resolver's own 2 x 5 s.
+printf 'nameserver 127.0.0.1\noptions timeout:5 attempts:2\n' >"$W/resolv.conf"
+expect_rc 103 "a resolver that never answers: TIMEOUT within the connect timeout" \
+	unshare -n -m bash -c 'ip link set lo up && mount --bind "$1" /etc/resolv.conf || exit 90
+python3 -c "import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((\"127.0.0.1\", 53))
+while True: s.recv(2048)" & bh=$!
+sleep 0.3; shift; rc=0; "$@" || rc=$?; kill $bh; exit $rc' _ "$W/resolv.conf" \
+	"$SSHTOOL" exec "${O[@]}" --host hangs.invalid --connect-timeout 1500 true
+check "TIMEOUT: looking up the name" has "$err" "ERROR SSH_ERR_TIMEOUT: hangs.invalid:$A_PORT: looking up the name took longer than the connect timeout"
 kill -STOP "$A_PID"
 expect_rc 103 "a paused server: connect times out" "$SSHTOOL" exec "${O[@]}" --connect-timeout 1000 true
 check "TIMEOUT during the handshake" has "$err" "ERROR SSH_ERR_TIMEOUT: 127.0.0.1:$A_PORT: timed out during the SSH handshake"
