@@ -34,6 +34,7 @@ struct engine_jt {
 	int64_t kernel_activity_ms;
 	int64_t kernel_asked_ms;
 	int kernel_pending;
+	int kernel_fails; /* answers in a row that were not a kernel list: asked less often */
 };
 
 /* An /api/kernels request in flight (freed by its callback or by engine_tele_close). */
@@ -56,10 +57,11 @@ struct engine_tele {
 	struct engine_kq *kq;   /* kernel requests in flight */
 };
 
-#define ENGINE_IDLE_DEFAULT_PCT 5.0
-#define ENGINE_JT_MAX_SAMPLES   4096
-#define ENGINE_KERNEL_POLL_MS   10000
-#define ENGINE_BUDGET_CHECK_MS  30000 /* reads every job: not on every tick */
+#define ENGINE_IDLE_DEFAULT_PCT   5.0
+#define ENGINE_JT_MAX_SAMPLES     4096
+#define ENGINE_KERNEL_POLL_MS     10000
+#define ENGINE_KERNEL_BACKOFF_MAX 5     /* doublings of the poll interval after failures */
+#define ENGINE_BUDGET_CHECK_MS    30000 /* reads every job: not on every tick */
 
 static struct engine_jt *engine_jt_get(struct engine_tele *t, const char *id)
 {
@@ -188,6 +190,7 @@ static void engine_kernels_apply(struct engine *e, const char *job_id, int statu
 		size_t i;
 		json_t *k;
 
+		jt->kernel_fails = 0;
 		jt->kernel_known = 1;
 		jt->kernel_busy = 0;
 		json_array_foreach(root, i, k)
@@ -203,6 +206,8 @@ static void engine_kernels_apply(struct engine *e, const char *job_id, int statu
 		}
 	} else {
 		jt->kernel_known = 0; /* unknown is not idle: see engine_tele_job */
+		if (jt->kernel_fails < ENGINE_KERNEL_BACKOFF_MAX)
+			jt->kernel_fails++;
 	}
 	json_decref(root);
 }
@@ -237,7 +242,9 @@ static void engine_kernels_ask(struct engine *e, struct engine_jt *jt, const str
 	char *tok, *url;
 	int local;
 
-	if (jt->kernel_pending || now - jt->kernel_asked_ms < ENGINE_KERNEL_POLL_MS ||
+	/* a Jupyter that does not answer is asked every 10 s, 20 s, 40 s ... up to 5 min 20 s */
+	if (jt->kernel_pending ||
+	    now - jt->kernel_asked_ms < ((int64_t)ENGINE_KERNEL_POLL_MS << jt->kernel_fails) ||
 	    j->url == NULL)
 		return;
 	local = strcmp(j->provider, "local") == 0;

@@ -54,6 +54,11 @@ check "autostop stops the notebook whose kernel is idle" wait_state idle1 STOPPE
 check "the notebook whose kernel is busy still runs" bash -c '[ "$(job_field busy1 state)" = RUNNING ]'
 check "the notebook whose Jupyter hangs still runs" bash -c '[ "$(job_field hang1 state)" = RUNNING ]'
 check "hang1's Jupyter was asked" bash -c 'g logs hang1 | grep -q "GET /api/kernels (hanging)"'
+# every 10 s it would be 6 or more times in the minute or more the watch ran; backing off
+# (10, 20, 40 s ...) it is at most 4 times in 140 s
+asked=$(g logs hang1 | grep -c "GET /api/kernels (hanging)" || :)
+check "a Jupyter that does not answer is asked less and less often ($asked times)" \
+	bash -c '[ "$1" -ge 2 ] && [ "$1" -le 4 ]' _ "$asked"
 kill -TERM "$watch_pid" 2>/dev/null
 wait "$watch_pid" 2>/dev/null || :
 watch_pid=

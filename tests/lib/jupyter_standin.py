@@ -4,15 +4,16 @@
 usage: jupyter_standin.py STATE AGE_S   (listens on 127.0.0.1:$GANTRY_PORT)
 
 GET /api answers a version (for readiness probes); GET /api/kernels answers one kernel in
-STATE (idle, busy, ...) whose last_activity was AGE_S seconds ago. STATE "hang" takes the
-/api/kernels request and never answers (a server that hangs). Every request is logged
-to stdout ("GET /api/kernels"), so the job's log shows that it was asked."""
+STATE (idle, busy, ...) whose last_activity was AGE_S seconds ago. STATE "hang" takes each
+/api/kernels request and never answers (a server that hangs; requests are served on
+threads, so every one is taken and logged). Every request is logged to stdout
+("GET /api/kernels"), so the job's log shows that it was asked, and how often."""
 import datetime
 import json
 import os
 import sys
 import time
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
 
 STATE, AGE = sys.argv[1], int(sys.argv[2])
 
@@ -43,4 +44,5 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
-HTTPServer(("127.0.0.1", int(os.environ["GANTRY_PORT"])), Handler).serve_forever()
+SERVER = ThreadingHTTPServer if STATE == "hang" else HTTPServer
+SERVER(("127.0.0.1", int(os.environ["GANTRY_PORT"])), Handler).serve_forever()
