@@ -15,27 +15,6 @@ static int config_budget_fail(const struct config *c, const yaml_node_t *n, char
 	              n->start_mark.column + 1, what, v);
 }
 
-/* "90s", "10m", "2h" or plain seconds. */
-static int config_duration_s(const char *v, int *out)
-{
-	char *end;
-	double d = strtod(v, &end);
-	int mul = 1;
-
-	if (end == v || d < 0)
-		return -1;
-	if (*end == 's')
-		end++;
-	else if (*end == 'm' && (mul = 60))
-		end++;
-	else if (*end == 'h' && (mul = 3600))
-		end++;
-	if (*end != '\0' || d * mul > 86400 * 30)
-		return -1;
-	*out = (int)(d * mul);
-	return 0;
-}
-
 static int config_budget_field(const struct config *c, struct config_budget *b, const char *k,
                                const yaml_node_t *vn, char **cause)
 {
@@ -71,9 +50,12 @@ static int config_budget_field(const struct config *c, struct config_budget *b, 
 			                          v);
 		b->stop = strcmp(v, "stop") == 0;
 	} else if (strcmp(k, "grace") == 0) {
-		if (config_duration_s(v, &b->grace_s) != 0)
+		int64_t g = config_duration(v, 1, 86400 * 30);
+
+		if (g < 0)
 			return config_budget_fail(c, vn, cause,
 			                          "'grace' expects a duration such as 10m", v);
+		b->grace_s = (int)g;
 	} else {
 		return xcause(cause,
 		              "%s:%zu:%zu: unknown budget setting '%s' (known: scope, name, "

@@ -1,5 +1,6 @@
 /* config_history.c: the `history:` mapping of config.yaml: how long GPU history is kept in
- * the store, per bucket width (`minutes: 7d`, `hours: 90d`; 0 keeps it forever). */
+ * the store, per bucket width (`minutes: 7d`, `hours: 90d`; 0 keeps it forever), and the
+ * duration reader config.yaml's settings share. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,24 +8,35 @@
 #include "core/config_internal.h"
 #include "core/xmalloc.h"
 
-#define CONFIG_HISTORY_MAX_S (3650LL * 86400) /* ten years */
+#define CONFIG_HISTORY_MAX_S (3650.0 * 86400) /* ten years */
 
-/* "7d", "36h", "90m" (minutes), or plain days; "0" = forever. -1 when it is none of these. */
-static int64_t config_history_span(const char *v)
+/* Both config_budgets.c and config_history.c read durations. */
+int64_t config_duration(const char *v, double unit_s, double max_s)
 {
 	char *end;
-	double d = strtod(v, &end);
-	double mul = 86400;
+	double d = strtod(v, &end), mul = unit_s;
 
 	if (end == v || d < 0)
 		return -1;
-	if (*end == 'd')
+	switch (*end) {
+	case 's':
+		mul = 1;
 		end++;
-	else if (*end == 'h' && (mul = 3600))
+		break;
+	case 'm':
+		mul = 60;
 		end++;
-	else if (*end == 'm' && (mul = 60))
+		break;
+	case 'h':
+		mul = 3600;
 		end++;
-	if (*end != '\0' || d * mul > (double)CONFIG_HISTORY_MAX_S)
+		break;
+	case 'd':
+		mul = 86400;
+		end++;
+		break;
+	}
+	if (*end != '\0' || d * mul > max_s)
 		return -1;
 	return (int64_t)(d * mul);
 }
@@ -56,7 +68,7 @@ int config_parse_history(struct config *c, yaml_document_t *doc, yaml_node_t *no
 			              k->start_mark.column + 1, key);
 		/* a 1-minute bucket is kept at least an hour, a 1-hour bucket at least a day */
 		min = key[0] == 'm' ? 3600 : 86400;
-		s = config_history_span(val);
+		s = config_duration(val, 86400, CONFIG_HISTORY_MAX_S);
 		if (s < 0 || (s > 0 && s < min))
 			return xcause(cause,
 			              "%s:%zu:%zu: 'history.%s' expects a duration such as %s (at "

@@ -12,6 +12,9 @@ void config_providers_free(struct config *c);
 /* Reads `budgets:` (a list of {scope, name, monthly, soft, hard, action, grace}). */
 int config_parse_budgets(struct config *c, yaml_document_t *doc, yaml_node_t *node, char **cause);
 void config_budgets_free(struct config *c);
+/* A duration: a number with s, m, h or d, or a plain number of unit_s; seconds, or -1 when
+ * it is none of these or longer than max_s. */
+int64_t config_duration(const char *v, double unit_s, double max_s);
 /* Reads `history:` ({minutes: DURATION, hours: DURATION}) into c->history_1m_s/_1h_s. */
 int config_parse_history(struct config *c, yaml_document_t *doc, yaml_node_t *node, char **cause);
 
