@@ -52,7 +52,7 @@ int config_check_trust(const struct config *c, config_trust_cb report, void *arg
 	for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {
 		why = NULL;
 		path = xprintf("%s%s", c->state_dir, dirs[i]);
-		if (lstat(path, &st) != 0 && errno == ENOENT && i > 0) {
+		if (lstat(path, &st) != 0 && errno == ENOENT) {
 			free(path);
 			continue;
 		}
