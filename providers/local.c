@@ -1050,7 +1050,7 @@ static int local_launch(struct provider *p, const struct provider_job_spec *spec
 {
 	char *dir;
 	struct stat sb;
-	int lockfd, locked, rc = -1;
+	int lockfd = -1, locked, rc = -1;
 
 	if (!local_valid_name(spec->job_id))
 		return xcause(cause, "local: invalid job id '%s'",
@@ -1069,9 +1069,10 @@ static int local_launch(struct provider *p, const struct provider_job_spec *spec
 			       dir);
 			goto out;
 		}
-		locked = local_take_lock(dir, &lockfd, cause);
+		locked = local_file_exists(dir, "lock") ? local_take_lock(dir, &lockfd, cause) : 1;
 		if (locked > 0) {
-			close(lockfd);
+			if (lockfd >= 0)
+				close(lockfd);
 			xcause(cause,
 			       "%s already exists and holds no launched job: Gantry never "
 			       "reuses a job directory",
