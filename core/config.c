@@ -1,6 +1,7 @@
 /* config.c: paths (XDG or GANTRY_HOME) and the user's config.yaml. */
 #include "core/config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <grp.h>
@@ -21,6 +22,51 @@ int config_mkdirs(const char *path, char **cause)
 	return safefile_mkdirs(path, cause);
 }
 
+/* A settings file (config.yaml, a template): the file it resolves to, through a link of yours
+ * in a trusted directory (dotfiles), must be yours, not writable by others, in a trusted
+ * directory. */
+static int config_trust_target(const char *path, char **why)
+{
+	char *real = realpath(path, NULL);
+	int rc;
+
+	if (real == NULL)
+		return errno == ENOENT
+		           ? 0
+		           : xcause(why, "cannot resolve %s: %s", path, strerror(errno));
+	rc = safefile_trust_file(real, why);
+	free(real);
+	return rc;
+}
+
+/* Every template file in dir that another user could change; only problems are reported. */
+static int config_trust_templates(const char *dir, config_trust_cb report, void *arg, char **cause)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int bad = 0;
+
+	if (d == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		char *path, *why = NULL;
+
+		if (de->d_name[0] == '.')
+			continue;
+		path = xprintf("%s/%s", dir, de->d_name);
+		if (config_trust_target(path, &why) != 0) {
+			bad++;
+			if (report != NULL)
+				report(arg, path, why);
+			xcause(cause, "%s", why);
+		}
+		free(why);
+		free(path);
+	}
+	closedir(d);
+	return bad;
+}
+
 int config_check_trust(const struct config *c, config_trust_cb report, void *arg, char **cause)
 {
 	const char *dirs[] = {"", "/jobs", "/locks", "/secrets", "/sessions"};
@@ -39,12 +85,14 @@ int config_check_trust(const struct config *c, config_trust_cb report, void *arg
 			free(path);
 			continue;
 		}
-		if ((i < 2 ? safefile_trust_dir(path, &why) : safefile_trust_file(path, &why)) != 0)
+		if ((i < 2 ? safefile_trust_dir(path, &why) : config_trust_target(path, &why)) != 0)
 			bad++;
 		if (report != NULL)
 			report(arg, path, why);
 		if (why != NULL)
 			xcause(cause, "%s", why);
+		else if (i == 1)
+			bad += config_trust_templates(path, report, arg, cause);
 		free(why);
 		free(path);
 	}

@@ -57,6 +57,19 @@ chmod 0775 "$T_HOME/config"
 refused "the config directory writable by its group" "$T_HOME/config" "chmod go-w"
 chmod 0700 "$T_HOME/config"
 
+# the files in it: a template or config.yaml another user can change runs code as you
+mkdir -p "$T_HOME/config/templates"
+printf 'name: mine\nkind: training\ndescription: mine\nrun: echo mine\n' >"$T_HOME/config/templates/mine.yaml"
+chmod 0664 "$T_HOME/config/templates/mine.yaml"
+refused "a template writable by its group" "$T_HOME/config/templates/mine.yaml" "chmod go-w"
+chmod 0644 "$T_HOME/config/templates/mine.yaml"
+echo "refresh_ms: 1000" >"$T_HOME/dotfile.yaml"
+ln -s "$T_HOME/dotfile.yaml" "$T_HOME/config/config.yaml"
+expect_rc 0 "config.yaml as a link of yours to a private file works" g ls
+chmod 0666 "$T_HOME/dotfile.yaml"
+refused "config.yaml linked to a file writable by all" "$T_HOME/dotfile.yaml" "chmod go-w"
+rm "$T_HOME/config/config.yaml" "$T_HOME/dotfile.yaml"
+
 expect_rc 0 "back to private: it works again" g ls
 
 # A sticky, world-writable directory above (like /tmp) is fine; a plain one is not.
