@@ -91,10 +91,9 @@ static void doctor_terminal(struct doctor *d, struct cli_ctx *c)
 /* One path config_check_trust() looked at. */
 static void doctor_trust(void *arg, const char *path, const char *problem)
 {
+	struct doctor *d = arg;
 	struct stat st;
 	char *s;
-
-	struct doctor *d = arg;
 
 	if (problem != NULL) {
 		/* a directory writable by others fails each one below it with the same words */
@@ -159,7 +158,9 @@ static int doctor_run(struct cli_ctx *c, int argc, char **argv)
 				json_decref(d.checks);
 				return CLI_ENV;
 			}
-			free(cause); /* the checks above said why */
+			if (d.last_trust == NULL) /* else the permission checks above said why */
+				doctor_check(&d, "engine", 0, cause);
+			free(cause);
 			free(d.last_trust);
 			if (c->json)
 				cli_print_json(
