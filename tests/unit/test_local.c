@@ -500,6 +500,7 @@ static void test_existing_dir(void **state)
 	struct provider_job_spec spec;
 	char *dir = xprintf("%s/j00000010", f->state), *cause = NULL, *pwned;
 	struct passwd *pw = getpwnam("nobody");
+	struct launch_out o = {0}; /* the old code launched into it and called back */
 	struct stat st;
 	int fd;
 
@@ -510,7 +511,7 @@ static void test_existing_dir(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, "touch ../pwned\n", 15), 15);
 	close(fd);
-	assert_int_equal(local_provider_ops.launch(f->p, &spec, on_launch, NULL, &cause), -1);
+	assert_int_equal(local_provider_ops.launch(f->p, &spec, on_launch, &o, &cause), -1);
 	assert_non_null(strstr(cause, "already exists"));
 	free(cause);
 	cause = NULL;
@@ -527,8 +528,7 @@ static void test_existing_dir(void **state)
 		dir = xprintf("%s/j00000011", f->state);
 		assert_int_equal(mkdir(dir, 0777), 0);
 		assert_int_equal(chown(dir, pw->pw_uid, pw->pw_gid), 0);
-		assert_int_equal(local_provider_ops.launch(f->p, &spec, on_launch, NULL, &cause),
-		                 -1);
+		assert_int_equal(local_provider_ops.launch(f->p, &spec, on_launch, &o, &cause), -1);
 		assert_non_null(strstr(cause, "not a job directory of yours"));
 		free(cause);
 		pwned = xprintf("%s/lock", dir);
@@ -539,6 +539,7 @@ static void test_existing_dir(void **state)
 	dir = xprintf("%s/ran", f->state);
 	assert_int_not_equal(lstat(dir, &st), 0);
 	free(dir);
+	assert_int_equal(o.called, 0);
 }
 
 static void test_stop(void **state)
