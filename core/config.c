@@ -1,6 +1,7 @@
 /* config.c: paths (XDG or GANTRY_HOME) and the user's config.yaml. */
 #include "core/config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <grp.h>
@@ -13,30 +14,123 @@
 #include <yaml.h>
 
 #include "core/config_internal.h"
+#include "core/safefile.h"
 #include "core/xmalloc.h"
 
 int config_mkdirs(const char *path, char **cause)
 {
-	char *p = xstrdup(path);
+	return safefile_mkdirs(path, cause);
+}
 
-	for (char *s = p + 1; *s != '\0'; s++) {
-		if (*s != '/')
+/* A settings file (config.yaml, a template): the file it resolves to, through a link of yours
+ * in a trusted directory (dotfiles), must be yours, not writable by others, in a trusted
+ * directory. */
+static int config_trust_target(const char *path, char **why)
+{
+	char *real = realpath(path, NULL);
+	int rc;
+
+	if (real == NULL)
+		return errno == ENOENT
+		           ? 0
+		           : xcause(why, "cannot resolve %s: %s", path, strerror(errno));
+	rc = safefile_trust_file(real, why);
+	free(real);
+	return rc;
+}
+
+/* Every template file in dir that another user could change; only problems are reported. */
+static int config_trust_templates(const char *dir, config_trust_cb report, void *arg, char **cause)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int bad = 0;
+
+	if (d == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		char *path, *why = NULL;
+
+		if (de->d_name[0] == '.')
 			continue;
-		*s = '\0';
-		if (mkdir(p, 0700) != 0 && errno != EEXIST) {
-			xcause(cause, "cannot create %s: %s", p, strerror(errno));
-			free(p);
-			return -1;
+		path = xprintf("%s/%s", dir, de->d_name);
+		if (config_trust_target(path, &why) != 0) {
+			bad++;
+			if (report != NULL)
+				report(arg, path, why);
+			xcause(cause, "%s", why);
 		}
-		*s = '/';
+		free(why);
+		free(path);
 	}
-	if (mkdir(p, 0700) != 0 && errno != EEXIST) {
-		xcause(cause, "cannot create %s: %s", p, strerror(errno));
-		free(p);
-		return -1;
+	closedir(d);
+	return bad;
+}
+
+int config_check_trust(const struct config *c, config_trust_cb report, void *arg, char **cause)
+{
+	const char *dirs[] = {"", "/jobs", "/locks", "/secrets", "/sessions"};
+	const char *dbs[] = {"", "-wal", "-shm", "-journal"};
+	struct stat st;
+	char *path, *why;
+	int bad = 0;
+
+	/* settings: only what exists (config.yaml and templates/ are optional) */
+	for (int i = 0; i < 3; i++) {
+		why = NULL;
+		path = i == 0   ? xstrdup(c->config_dir)
+		       : i == 1 ? xprintf("%s/templates", c->config_dir)
+		                : xstrdup(c->config_file);
+		if (lstat(path, &st) != 0 && errno == ENOENT) {
+			free(path);
+			continue;
+		}
+		if ((i < 2 ? safefile_trust_dir(path, &why) : config_trust_target(path, &why)) != 0)
+			bad++;
+		if (report != NULL)
+			report(arg, path, why);
+		if (why != NULL)
+			xcause(cause, "%s", why);
+		else if (i == 1)
+			bad += config_trust_templates(path, report, arg, cause);
+		free(why);
+		free(path);
 	}
-	free(p);
-	return 0;
+	/* state: every directory Gantry keeps state in (engine_open creates them first) */
+	for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {
+		why = NULL;
+		path = xprintf("%s%s", c->state_dir, dirs[i]);
+		if (lstat(path, &st) != 0 && errno == ENOENT) {
+			free(path);
+			continue;
+		}
+		if (safefile_trust_dir(path, &why) != 0)
+			bad++;
+		if (report != NULL)
+			report(arg, path, why);
+		if (why != NULL)
+			xcause(cause, "%s", why);
+		free(why);
+		free(path);
+	}
+	/* the store and SQLite's side files are never reached through a symlink */
+	for (size_t i = 0; i < sizeof dbs / sizeof *dbs; i++) {
+		why = NULL;
+		path = xprintf("%s%s", c->db_path, dbs[i]);
+		if (lstat(path, &st) != 0) {
+			free(path);
+			continue;
+		}
+		if (safefile_no_symlink(path, &why) != 0)
+			bad++;
+		if (report != NULL)
+			report(arg, path, why);
+		if (why != NULL)
+			xcause(cause, "%s", why);
+		free(why);
+		free(path);
+	}
+	return bad > 0 ? -1 : 0;
 }
 
 static int config_is_dir(const char *path)

@@ -62,5 +62,14 @@ int config_load(struct config *c, char **cause);
 void config_free(struct config *c);
 /* mkdir -p with mode 0700. */
 int config_mkdirs(const char *path, char **cause);
+/* Called for each path config_check_trust() looks at; problem is NULL when it is fine. */
+typedef void (*config_trust_cb)(void *arg, const char *path, const char *problem);
+/* Checks that no other local user can write where Gantry keeps its settings and state
+ * (core/safefile.h): the config directory, its templates/ (and each file there, through
+ * links) and config.yaml where they exist;
+ * the state directory and its jobs/, locks/, secrets/ and sessions/; gantry.db (and -wal,
+ * -shm, -journal) is no symlink. Reports each path to report (may be NULL). -1 with cause
+ * (the first problem: the path and the chmod or chown that fixes it) when any fails. */
+int config_check_trust(const struct config *c, config_trust_cb report, void *arg, char **cause);
 
 #endif

@@ -332,6 +332,9 @@ int engine_open(const struct engine_opts *opts, struct engine **out, char **caus
 	    config_mkdirs(e->cfg.jobs_dir, cause) != 0 || config_mkdirs(e->locks_dir, cause) != 0 ||
 	    config_mkdirs(e->secrets_dir, cause) != 0)
 		goto fail;
+	/* no other local user may write where tokens, job scripts and the store live */
+	if (config_check_trust(&e->cfg, NULL, NULL, cause) != 0)
+		goto fail;
 	if (store_open(e->cfg.db_path, &e->store, cause) != 0)
 		goto fail;
 	store_data_version(e->store, &e->data_version);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/engine_internal.h"
+#include "core/safefile.h"
 #include "core/xmalloc.h"
 
 void engine_plan_clear(struct engine_plan *p)
@@ -133,10 +134,12 @@ static char *engine_random_hex(size_t n)
 static int engine_write_token(struct engine *e, const char *id, const char *token, char **cause)
 {
 	char *path = xprintf("%s/%s.token", e->secrets_dir, id);
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	int rc = 0;
+	/* a file already there (planted, or a link) is never reused or followed */
+	int fd = safefile_create(path, O_WRONLY, 0600, cause);
+	int rc = fd < 0 ? -1 : 0;
 
-	if (fd < 0 || write(fd, token, strlen(token)) != (ssize_t)strlen(token) || fsync(fd) != 0)
+	if (fd >= 0 &&
+	    (write(fd, token, strlen(token)) != (ssize_t)strlen(token) || fsync(fd) != 0))
 		rc = xcause(cause, "cannot write %s: %s", path, strerror(errno));
 	if (fd >= 0)
 		close(fd);
@@ -148,7 +151,7 @@ char *engine_job_token(struct engine *e, const char *id)
 {
 	char *path = xprintf("%s/%s.token", e->secrets_dir, id);
 	char buf[128];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
 
 	if (fd >= 0)
@@ -331,7 +334,7 @@ int engine_launch(struct engine *e, const struct engine_launch_req *req, char **
 	c->arg = arg;
 	/* The launch lock tells reconcile in another process that this launch is alive. */
 	c->lock_path = xprintf("%s/%s.lock", e->locks_dir, j.id);
-	c->lock_fd = open(c->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	c->lock_fd = safefile_create(c->lock_path, O_RDWR, 0600, cause);
 	if (c->lock_fd < 0 || flock(c->lock_fd, LOCK_EX | LOCK_NB) != 0) {
 		xcause(cause, "cannot lock %s: %s", c->lock_path, strerror(errno));
 		engine_launch_ctx_free(c);

@@ -3,6 +3,7 @@
  * its notify descriptor; forwards of a job close when the job ends. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/engine_internal.h"
+#include "core/safefile.h"
 #include "core/ssh_forward.h"
 #include "core/xmalloc.h"
 
@@ -400,13 +402,15 @@ char *engine_session_begin(struct engine *e, const char *job_id)
 {
 	char *dir = xprintf("%s/sessions", e->cfg.state_dir);
 	char *path = NULL;
-	FILE *f;
+	int fd;
 
-	if (config_mkdirs(dir, NULL) == 0) {
+	if (config_mkdirs(dir, NULL) == 0 && safefile_trust_dir(dir, NULL) == 0) {
 		path = xprintf("%s/%s.%ld", dir, job_id, (long)getpid());
-		f = fopen(path, "w");
-		if (f != NULL)
-			fclose(f);
+		fd = safefile_create(path, O_WRONLY, 0600, NULL);
+		if (fd < 0 && errno == EEXIST && unlink(path) == 0) /* a dead process's pid */
+			fd = safefile_create(path, O_WRONLY, 0600, NULL);
+		if (fd >= 0)
+			close(fd);
 	}
 	free(dir);
 	return path;

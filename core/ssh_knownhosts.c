@@ -116,10 +116,21 @@ static int ssh_knownhosts_append(const char *path, const char *name, const char 
 		free(b64);
 		return xcause(why, "cannot create the directory of %s: %s", path, strerror(errno));
 	}
+	/* a link you made (dotfiles) is followed; one another user planted is not */
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && st.st_uid != geteuid()) {
+		free(b64);
+		return xcause(why, "%s is a symbolic link owned by another user: not written",
+		              path);
+	}
 	fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		free(b64);
 		return xcause(why, "cannot open %s: %s", path, strerror(errno));
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+		close(fd);
+		free(b64);
+		return xcause(why, "%s is not a regular file of yours: not written", path);
 	}
 	/* a file whose last line has no newline gets one first */
 	if (fstat(fd, &st) == 0 && st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) != 1)

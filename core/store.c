@@ -7,12 +7,14 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "core/safefile.h"
 #include "core/xmalloc.h"
 
 /* "GANT": PRAGMA application_id of every Gantry store. */
@@ -411,6 +413,91 @@ static int store_migrate(struct store *s, int64_t version, char **cause)
 	}
 }
 
+#ifdef SQLITE_OPEN_NOFOLLOW
+#define STORE_OPEN_NOFOLLOW SQLITE_OPEN_NOFOLLOW
+#else
+#define STORE_OPEN_NOFOLLOW 0
+#endif
+
+/* -1 with cause when path or one of SQLite's side files (-wal, -shm, -journal) is a symlink. */
+static int store_no_links(const char *path, char **cause)
+{
+	const char *sfx[] = {"", "-wal", "-shm", "-journal"};
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < sizeof sfx / sizeof *sfx; i++) {
+		char *p = xprintf("%s%s", path, sfx[i]);
+
+		rc = safefile_no_symlink(p, cause);
+		free(p);
+	}
+	return rc;
+}
+
+/* A quick_check answer on one line: its "*** in database main ***" headers dropped, its
+ * lines joined with "; " (heap). */
+static char *store_check_line(const char *text)
+{
+	char *out = xmalloc(strlen(text) * 2 + 2), *o = out;
+
+	for (const char *l = text; *l != '\0';) {
+		size_t n = strcspn(l, "\n");
+
+		if (n > 0 && strncmp(l, "***", 3) != 0) {
+			if (o != out)
+				o += sprintf(o, "; ");
+			memcpy(o, l, n);
+			o += n;
+		}
+		l += n + (l[n] == '\n');
+	}
+	*o = '\0';
+	return out;
+}
+
+int store_quick_check(const char *path, char **cause)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc = -1, n = 0, step;
+	char *first = NULL;
+
+	if (store_no_links(path, cause) != 0)
+		return -1;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | STORE_OPEN_NOFOLLOW, NULL) !=
+	    SQLITE_OK) {
+		xcause(cause, "%s: cannot open: %s", path,
+		       db != NULL ? sqlite3_errmsg(db) : "out of memory");
+		goto out;
+	}
+	sqlite3_busy_timeout(db, STORE_BUSY_TIMEOUT_MS);
+	if (sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &st, NULL) != SQLITE_OK) {
+		xcause(cause, "%s: quick_check: %s", path, sqlite3_errmsg(db));
+		goto out;
+	}
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *line = (const char *)sqlite3_column_text(st, 0);
+
+		if (line != NULL && strcmp(line, "ok") == 0)
+			continue;
+		if (n++ == 0)
+			first = store_check_line(line != NULL ? line : "?");
+	}
+	if (step != SQLITE_DONE)
+		xcause(cause, "%s: quick_check: %s (the store is damaged)", path,
+		       sqlite3_errmsg(db));
+	else if (n > 0)
+		xcause(cause, "%s is damaged (PRAGMA quick_check: %s%s): restore it from a backup",
+		       path, first, n > 1 ? ", ..." : "");
+	else
+		rc = 0;
+out:
+	free(first);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return rc;
+}
+
 int store_open(const char *path, struct store **out, char **cause)
 {
 	struct store *s;
@@ -422,8 +509,10 @@ int store_open(const char *path, struct store **out, char **cause)
 		return xcause(cause, "no store path given");
 	if (store_mkdir_parent(path, cause) != 0)
 		return -1;
-	/* Create a missing file with the right mode; never truncate an existing one. */
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	/* Never through a symlink (gantry.db or SQLite's side files), never truncated. */
+	if (store_no_links(path, cause) != 0)
+		return -1;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return xcause(cause, "%s: %s", path, strerror(errno));
 	close(fd);
@@ -431,8 +520,9 @@ int store_open(const char *path, struct store **out, char **cause)
 	s = xcalloc(1, sizeof *s);
 	s->path = xstrdup(path);
 	/* The store belongs to the thread of the event loop: no per-call mutex. */
-	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
-	    SQLITE_OK) {
+	if (sqlite3_open_v2(path, &s->db,
+	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | STORE_OPEN_NOFOLLOW,
+	                    NULL) != SQLITE_OK) {
 		if (s->db == NULL)
 			xcause(cause, "%s: cannot open the store", path);
 		else

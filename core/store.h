@@ -18,6 +18,9 @@ struct store;
  * (foreign tables and no Gantry application_id), a schema newer than this build. Never
  * recreates over an existing file. */
 int store_open(const char *path, struct store **out, char **cause);
+/* Runs PRAGMA quick_check on the store at path (an existing file; it writes nothing): 0 when it is
+ * sound, -1 with cause (the path and the first problem) when it is damaged or cannot be read. */
+int store_quick_check(const char *path, char **cause);
 void store_close(struct store *s);
 int store_schema_version(struct store *s);
 /* The sqlite3 handle (sqlite3 *), for modules that keep tables of their own (core/store_idle.c,

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "core/loop.h"
+#include "core/safefile.h"
 #include "core/sanitize.h"
 #include "core/template.h"
 #include "core/xmalloc.h"
@@ -818,7 +819,7 @@ static void local_exec_supervisor(const char *exe, char *const argv[], char *con
 	lk = fcntl(lockfd, F_DUPFD, 10);
 	ep = fcntl(errfd, F_DUPFD_CLOEXEC, 10);
 	nul = open("/dev/null", O_RDWR);
-	logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0600);
+	logfd = open(logpath, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW, 0600);
 	if (lk < 0 || ep < 0 || nul < 0 || logfd < 0)
 		goto fail;
 	if (dup2(nul, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0 || dup2(lk, 3) < 0 ||
@@ -898,7 +899,7 @@ static int local_take_lock(const char *dir, int *fd, char **cause)
 	char *path = xprintf("%s/lock", dir);
 	struct timespec ts = {0, 10 * 1000000L};
 
-	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	*fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW); /* local_new_dir made it */
 	if (*fd < 0) {
 		xcause(cause, "cannot open %s: %s", path, strerror(errno));
 		free(path);
@@ -929,6 +930,51 @@ static int local_take_lock(const char *dir, int *fd, char **cause)
 	return 0;
 }
 
+/* Creates the job directory dir, published whole: a fresh temporary directory holding the
+ * lock file, locked, is renamed into place, never over an existing directory that holds
+ * anything. Returns 1 with the locked fd, 0 when dir already exists (the caller decides),
+ * -1 with cause. */
+static int local_new_dir(const char *dir, int *fd, char **cause)
+{
+	static unsigned counter;
+	const char *base = strrchr(dir, '/');
+	/* ".ID.new.PID.N": a dot name is never taken for a job (local_valid_name) */
+	char *tmp = xprintf("%.*s/.%s.new.%ld.%u", (int)(base - dir), dir, base + 1, (long)getpid(),
+	                    counter++);
+	char *lock = xprintf("%s/lock", tmp);
+	int rc = -1, r;
+
+	*fd = -1;
+	if (safefile_mkdir_new(tmp, 0700, cause) != 0)
+		goto out;
+	*fd = safefile_create(lock, O_RDWR, 0600, cause);
+	if (*fd < 0 || flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+		xcause(cause, "cannot lock %s: %s", lock, strerror(errno));
+		goto fail;
+	}
+	r = renameat2(AT_FDCWD, tmp, AT_FDCWD, dir, RENAME_NOREPLACE);
+	if (r != 0 && (errno == EINVAL || errno == ENOSYS))
+		r = rename(tmp, dir); /* never over a non-empty directory: ours holds the lock */
+	if (r == 0) {
+		rc = 1;
+		goto out;
+	}
+	if (errno == EEXIST || errno == ENOTEMPTY || errno == ENOTDIR || errno == EISDIR)
+		rc = 0;
+	else
+		xcause(cause, "cannot create %s: %s", dir, strerror(errno));
+fail:
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+	unlink(lock);
+	rmdir(tmp);
+out:
+	free(lock);
+	free(tmp);
+	return rc;
+}
+
 /* Reports the launched (or already existing) job at dir. */
 static void local_launch_report(const char *dir, provider_launch_cb cb, void *arg)
 {
@@ -953,10 +999,8 @@ static int local_launch_locked(struct provider *p, const struct provider_job_spe
 	char **envp = NULL;
 	int port = 0, timeout = 0, rc = -1;
 
-	if (mkdir(work, 0700) != 0 && errno != EEXIST) {
-		xcause(cause, "cannot create %s: %s", work, strerror(errno));
+	if (safefile_mkdir_new(work, 0700, cause) != 0)
 		goto out;
-	}
 	text = xprintf("job_id=%s\nidem_key=%s\nname=%s\nowner=%s\nkind=%s\n", spec->job_id,
 	               spec->idem_key != NULL ? spec->idem_key : "",
 	               spec->name != NULL ? spec->name : "", spec->owner != NULL ? spec->owner : "",
@@ -1006,7 +1050,7 @@ static int local_launch(struct provider *p, const struct provider_job_spec *spec
 {
 	char *dir;
 	struct stat sb;
-	int lockfd, locked, rc = -1;
+	int lockfd = -1, locked, rc = -1;
 
 	if (!local_valid_name(spec->job_id))
 		return xcause(cause, "local: invalid job id '%s'",
@@ -1014,15 +1058,28 @@ static int local_launch(struct provider *p, const struct provider_job_spec *spec
 	if (p->self_exe == NULL)
 		return xcause(cause, "local: the path of the gantry binary is unknown");
 	dir = xprintf("%s/%s", p->state_dir, spec->job_id);
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-		xcause(cause, "cannot create %s: %s", dir, strerror(errno));
-		goto out;
+	locked = local_new_dir(dir, &lockfd, cause);
+	if (locked == 0) {
+		/* it exists: only a retry of this very launch by us, never anything planted */
+		if (lstat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode) || sb.st_uid != geteuid() ||
+		    (sb.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+			xcause(cause,
+			       "%s already exists and is not a job directory of yours: Gantry "
+			       "never reuses it",
+			       dir);
+			goto out;
+		}
+		locked = local_file_exists(dir, "lock") ? local_take_lock(dir, &lockfd, cause) : 1;
+		if (locked > 0) {
+			if (lockfd >= 0)
+				close(lockfd);
+			xcause(cause,
+			       "%s already exists and holds no launched job: Gantry never "
+			       "reuses a job directory",
+			       dir);
+			goto out;
+		}
 	}
-	if (lstat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-		xcause(cause, "%s is not a directory", dir);
-		goto out;
-	}
-	locked = local_take_lock(dir, &lockfd, cause);
 	if (locked < 0)
 		goto out;
 	if (locked) {

@@ -118,7 +118,7 @@ static void local_supervise_terminate(struct local_supervise *s, uint64_t grace_
 static void local_supervise_job_log(struct local_supervise *s, const char *line)
 {
 	char *path = xprintf("%s/job.log", s->dir);
-	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
 
 	if (fd >= 0) {
 		ssize_t n = write(fd, line, strlen(line));
@@ -169,7 +169,7 @@ static int local_supervise_start(struct local_supervise *s)
 		}
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		fd = open(logp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		fd = open(logp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0) {
 			report[0] = 0;
 			goto fail;

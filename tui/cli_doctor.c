@@ -4,10 +4,13 @@
 #include <langinfo.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <term.h>
 #include <unistd.h>
 
 #include "core/catalog.h"
+#include "core/config.h"
+#include "core/store.h"
 #include "core/xmalloc.h"
 #include "tui/cli.h"
 
@@ -15,6 +18,7 @@ struct doctor {
 	json_t *checks;
 	int bad;
 	int json;
+	char *last_trust; /* the last permissions problem, said once */
 };
 
 /* Records one check: ok 1 = fine, 0 = problem (with how to fix it in detail). */
@@ -84,6 +88,47 @@ static void doctor_terminal(struct doctor *d, struct cli_ctx *c)
 	free(s);
 }
 
+/* One path config_check_trust() looked at. */
+static void doctor_trust(void *arg, const char *path, const char *problem)
+{
+	struct doctor *d = arg;
+	struct stat st;
+	char *s;
+
+	if (problem != NULL) {
+		/* a directory writable by others fails each one below it with the same words */
+		if (d->last_trust == NULL || strcmp(d->last_trust, problem) != 0)
+			doctor_check(d, "permissions", 0, problem);
+		free(d->last_trust);
+		d->last_trust = xstrdup(problem);
+		return;
+	}
+	if (lstat(path, &st) == 0)
+		s = xprintf("%s (uid %lu, mode %04o)", path, (unsigned long)st.st_uid,
+		            (unsigned)(st.st_mode & 07777));
+	else
+		s = xstrdup(path);
+	doctor_check(d, "permissions", 1, s);
+	free(s);
+}
+
+/* Who may write the config and state directories, links at the store, the store's pages. */
+static void doctor_trust_and_store(struct doctor *d, const struct config *cfg)
+{
+	struct stat st;
+	char *cause = NULL;
+	int bad = d->bad;
+
+	config_check_trust(cfg, doctor_trust, d, NULL);
+	if (d->bad > bad || lstat(cfg->db_path, &st) != 0)
+		return; /* never read a store someone else could have replaced */
+	if (store_quick_check(cfg->db_path, &cause) == 0)
+		doctor_check(d, "store check", 1, "PRAGMA quick_check: ok");
+	else
+		doctor_check(d, "store check", 0, cause);
+	free(cause);
+}
+
 static int doctor_run(struct cli_ctx *c, int argc, char **argv)
 {
 	struct doctor d = {.checks = json_array(), .json = c->json};
@@ -95,11 +140,37 @@ static int doctor_run(struct cli_ctx *c, int argc, char **argv)
 	int64_t njobs = 0;
 	char *cause = NULL;
 
-	e = cli_engine(c, 1);
-	if (e == NULL) {
-		json_decref(d.checks);
-		return CLI_ENV;
+	if (c->e == NULL) {
+		struct engine_opts o = {.readonly = c->readonly, .no_refresh = 1};
+
+		if (engine_open(&o, &c->e, &cause) != 0) {
+			/* say why when it is the permissions or the store; else as every command */
+			struct config cfg;
+			char *why = NULL;
+
+			if (config_load(&cfg, &why) == 0)
+				doctor_trust_and_store(&d, &cfg);
+			config_free(&cfg);
+			free(why);
+			if (d.bad == 0) {
+				cli_fail("error", CLI_ENV, "%s", cause);
+				free(cause);
+				json_decref(d.checks);
+				return CLI_ENV;
+			}
+			if (d.last_trust == NULL) /* else the permission checks above said why */
+				doctor_check(&d, "engine", 0, cause);
+			free(cause);
+			free(d.last_trust);
+			if (c->json)
+				cli_print_json(
+				    json_pack("{s:o, s:i}", "checks", d.checks, "problems", d.bad));
+			else
+				json_decref(d.checks);
+			return CLI_FAILED;
+		}
 	}
+	e = c->e;
 	engine_versions(buf, sizeof buf);
 	s = xprintf("%s, %s", buf, curses_version());
 	doctor_check(&d, "libraries", 1, s);
@@ -108,6 +179,7 @@ static int doctor_run(struct cli_ctx *c, int argc, char **argv)
 	            engine_config(e)->state_dir);
 	doctor_check(&d, "paths", access(engine_config(e)->state_dir, W_OK) == 0, s);
 	free(s);
+	doctor_trust_and_store(&d, engine_config(e));
 	if (engine_jobs_count(e, &njobs, &cause) == 0) {
 		s = xprintf("%s (%lld jobs)", engine_config(e)->db_path, (long long)njobs);
 		doctor_check(&d, "store", 1, s);
@@ -168,6 +240,7 @@ static int doctor_run(struct cli_ctx *c, int argc, char **argv)
 	                         "(apt-get install jupyter-notebook)");
 	free(p);
 	doctor_terminal(&d, c);
+	free(d.last_trust);
 	if (c->json)
 		cli_print_json(json_pack("{s:o, s:i}", "checks", d.checks, "problems", d.bad));
 	else

@@ -6,6 +6,7 @@
 #include <ftw.h>
 #include <limits.h>
 #include <setjmp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -492,6 +493,55 @@ static void test_launch_twice(void **state)
 	free(ref3);
 }
 
+/* A job directory that is already there (planted, or left over) is never launched into. */
+static void test_existing_dir(void **state)
+{
+	struct fx *f = *state;
+	struct provider_job_spec spec;
+	char *dir = xprintf("%s/j00000010", f->state), *cause = NULL, *pwned;
+	struct passwd *pw = getpwnam("nobody");
+	struct launch_out o = {0}; /* the old code launched into it and called back */
+	struct stat st;
+	int fd;
+
+	spec_init(&spec, "j00000010", "echo victim > ../ran\n");
+	assert_int_equal(mkdir(dir, 0700), 0);
+	pwned = xprintf("%s/run.sh", dir);
+	fd = open(pwned, O_WRONLY | O_CREAT | O_EXCL, 0755);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "touch ../pwned\n", 15), 15);
+	close(fd);
+	assert_int_equal(local_provider_ops.launch(f->p, &spec, on_launch, &o, &cause), -1);
+	assert_non_null(strstr(cause, "already exists"));
+	free(cause);
+	cause = NULL;
+	assert_int_equal(lstat(pwned, &st), 0);
+	assert_int_equal(st.st_size, 15); /* untouched, and never run */
+	free(pwned);
+	pwned = xprintf("%s/supervisor.pid", dir);
+	assert_int_not_equal(lstat(pwned, &st), 0);
+	free(pwned);
+	free(dir);
+	/* another user's directory (as if planted in a careless jobs/): not even looked into */
+	if (geteuid() == 0 && pw != NULL) {
+		spec_init(&spec, "j00000011", "echo victim > ../ran\n");
+		dir = xprintf("%s/j00000011", f->state);
+		assert_int_equal(mkdir(dir, 0777), 0);
+		assert_int_equal(chown(dir, pw->pw_uid, pw->pw_gid), 0);
+		assert_int_equal(local_provider_ops.launch(f->p, &spec, on_launch, &o, &cause), -1);
+		assert_non_null(strstr(cause, "not a job directory of yours"));
+		free(cause);
+		pwned = xprintf("%s/lock", dir);
+		assert_int_not_equal(lstat(pwned, &st), 0);
+		free(pwned);
+		free(dir);
+	}
+	dir = xprintf("%s/ran", f->state);
+	assert_int_not_equal(lstat(dir, &st), 0);
+	free(dir);
+	assert_int_equal(o.called, 0);
+}
+
 static void test_stop(void **state)
 {
 	struct fx *f = *state;
@@ -966,6 +1016,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_setup_teardown(test_env, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_env_no_gpu, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_launch_twice, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_existing_dir, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stop, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stop_ignores_term, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_survives_provider_close, setup, teardown),

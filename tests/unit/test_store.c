@@ -299,6 +299,68 @@ static void test_path_problems(void **state)
 	free(path);
 }
 
+/* A symlink at the store or at one of SQLite's side files is refused; nothing is made
+ * through it. */
+static void test_symlink_refused(void **state)
+{
+	struct fixture *f = *state;
+	char *target = xprintf("%s/elsewhere.db", f->dir), *wal = xprintf("%s-wal", f->path);
+	struct stat st;
+
+	assert_int_equal(symlink(target, f->path), 0);
+	open_refused(f->path, "is a symbolic link");
+	assert_int_not_equal(lstat(target, &st), 0);
+	assert_int_equal(unlink(f->path), 0);
+	store_close(open_ok(f->path));
+	assert_int_equal(symlink(target, wal), 0);
+	open_refused(wal, "is a symbolic link");
+	assert_int_not_equal(lstat(target, &st), 0);
+	free(target);
+	free(wal);
+}
+
+/* store_quick_check: ok on a sound store, a failure naming the page on a damaged one. */
+static void test_quick_check(void **state)
+{
+	struct fixture *f = *state;
+	struct store *s = open_ok(f->path);
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	char *cause = NULL;
+	int page = 0, psize = 0, fd;
+
+	store_close(s);
+	assert_int_equal(store_quick_check(f->path, &cause), 0);
+	assert_null(cause);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db,
+	                                    "SELECT rootpage FROM sqlite_master WHERE type = "
+	                                    "'index' ORDER BY rootpage DESC LIMIT 1",
+	                                    -1, &st, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	page = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	psize = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	assert_true(page > 1);
+	/* a garbage b-tree page header */
+	fd = open(f->path, O_WRONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(
+	    pwrite(fd, "\377\377\377\377\377\377\377", 7, (off_t)(page - 1) * psize + 1), 7);
+	close(fd);
+	assert_int_equal(store_quick_check(f->path, &cause), -1);
+	assert_non_null(cause);
+	assert_non_null(strstr(cause, "is damaged"));
+	assert_non_null(strstr(cause, f->path));
+	assert_null(strchr(cause, '\n'));
+	free(cause);
+}
+
 static void test_intent_transitions_events(void **state)
 {
 	struct fixture *f = *state;
@@ -773,6 +835,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_not_sqlite_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_path_problems, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_symlink_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_quick_check, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_intent_transitions_events, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_illegal_transition, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_duplicates, setup, teardown),
