@@ -879,7 +879,8 @@ int store_job_find(struct store *s, const char *ref, struct job *out, char **cau
 		rc = store_job_by_prefix(s, ref, out, cause);
 	if (rc == 0 && strlen(ref) < JOB_ID_MIN_PREFIX && ref[0] == 'j' &&
 	    ref[1 + strspn(ref + 1, "0123456789abcdef")] == '\0')
-		return xcause(cause, "no job matches '%s' (an id prefix needs at least %d characters)",
+		return xcause(cause,
+		              "no job matches '%s' (an id prefix needs at least %d characters)",
 		              ref, JOB_ID_MIN_PREFIX);
 	if (rc == 0)
 		return xcause(cause, "no job matches '%s'", ref);

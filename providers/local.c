@@ -963,7 +963,8 @@ static int local_launch_locked(struct provider *p, const struct provider_job_spe
 	text = xprintf("job_id=%s\nidem_key=%s\nname=%s\nowner=%s\nkind=%s\n%s%s%s", spec->job_id,
 	               spec->idem_key != NULL ? spec->idem_key : "",
 	               spec->name != NULL ? spec->name : "", spec->owner != NULL ? spec->owner : "",
-	               job_kind_name(spec->kind), spec->installation_id != NULL ? "installation_id=" : "",
+	               job_kind_name(spec->kind),
+	               spec->installation_id != NULL ? "installation_id=" : "",
 	               spec->installation_id != NULL ? spec->installation_id : "",
 	               spec->installation_id != NULL ? "\n" : "");
 	rc = local_write_file(dir, "meta", text, strlen(text), 0600, cause);

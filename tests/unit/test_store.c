@@ -569,8 +569,9 @@ static void test_find_many_ambiguous(void **state)
 	launch(s, "jff00000a1b2c3d4f", "new2", 10);
 	find_expect(s, "jff00000a1b2c3d4e", "jff00000a1b2c3d4e");
 	find_expect(s, "jff000007", "jff000007");
-	find_fails(s, "jff00000a", "'jff00000a' matches several jobs: jff00000a1b2c3d4e, "
-	                         "jff00000a1b2c3d4f");
+	find_fails(s, "jff00000a",
+	           "'jff00000a' matches several jobs: jff00000a1b2c3d4e, "
+	           "jff00000a1b2c3d4f");
 	find_expect(s, "jff00000a1b2c3d4f", "jff00000a1b2c3d4f");
 	store_close(s);
 }
