@@ -68,6 +68,7 @@ const struct cli_cmd cli_reconcile_cmd = {
             "An orphan is a resource (process, remote job) labelled with this store's\n"
             "installation id whose job is not in the store. Resources another store launched\n"
             "(another user or bastion sharing a remote login) and unlabelled ones from a\n"
-            "Gantry before labels are never touched.\n",
+            "Gantry before labels are never touched. Exit code 1 when an orphan could not\n"
+            "be destroyed.\n",
     .run = reconcile_run,
 };
