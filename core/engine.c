@@ -260,6 +260,7 @@ static int engine_open_provider(struct engine *e, const struct provider_ops *ops
 	pc.loop = e->loop;
 	pc.notify = engine_on_provider_notify;
 	pc.notify_arg = e;
+	pc.installation_id = e->installation_id;
 	ep->ops = ops;
 	ep->name = xstrdup(name);
 	e->nprovs++;
@@ -338,6 +339,8 @@ int engine_open(const struct engine_opts *opts, struct engine **out, char **caus
 	if (store_open(e->cfg.db_path, &e->store, cause) != 0)
 		goto fail;
 	store_data_version(e->store, &e->data_version);
+	if (store_meta_get(e->store, "installation_id", &e->installation_id, cause) != 0)
+		goto fail;
 	d0 = xprintf("%s/templates", e->cfg.data_dir);
 	d1 = xprintf("%s/templates", e->cfg.system_dir);
 	d2 = xprintf("%s/templates", e->cfg.config_dir);
@@ -388,6 +391,7 @@ void engine_close(struct engine *e)
 	free(e->subs);
 	free(e->locks_dir);
 	free(e->secrets_dir);
+	free(e->installation_id);
 	free(e);
 }
 
@@ -466,6 +470,11 @@ void engine_provider_info(struct engine *e, size_t i, struct engine_provider_inf
 int engine_jobs(struct engine *e, int active_only, struct job_list *out, char **cause)
 {
 	return store_jobs_list(e->store, active_only, out, cause);
+}
+
+const char *engine_installation_id(struct engine *e)
+{
+	return e->installation_id;
 }
 
 int engine_job(struct engine *e, const char *job_ref, struct job *out, char **cause)

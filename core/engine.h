@@ -80,8 +80,16 @@ struct engine_reconcile_report {
 	int adopted; /* intents whose resource existed: attached */
 	int failed;  /* intents whose resource never got created: marked FAILED */
 	int updated; /* jobs whose state changed to match reality */
-	int orphans; /* resources nobody owned: destroyed */
+	int orphans; /* orphans (ours, no job in the store) destroyed (--terminate-orphans) */
+	/* Orphans found: resources labelled with this store's installation id whose job is not
+	 * in the store, "PROVIDER REF" each (heap; engine_reconcile_report_clear). Destroyed only
+	 * with ENGINE_RECONCILE_TERMINATE_ORPHANS; otherwise kept and reported. Resources of
+	 * other installations and unlabelled ones are never listed nor touched. */
+	char **orphan_refs;
+	size_t norphan_refs;
+	int orphans_failed; /* orphans whose destroy failed */
 };
+void engine_reconcile_report_clear(struct engine_reconcile_report *rep);
 
 int engine_open(const struct engine_opts *opts, struct engine **out, char **cause);
 void engine_close(struct engine *e);
@@ -135,9 +143,14 @@ void engine_logs_close(struct engine *e, struct engine_logs *lg);
 void engine_refresh(struct engine *e);
 /* Number of provider requests in flight (CLI waits for 0). */
 int engine_busy(struct engine *e);
-/* Settles interrupted launches, adopts or destroys what providers hold, refreshes every
- * active job. Runs the loop until done. */
-int engine_reconcile(struct engine *e, struct engine_reconcile_report *rep, char **cause);
+/* Settles interrupted launches, adopts what providers hold for them, finds orphans of this
+ * installation (destroyed only with ENGINE_RECONCILE_TERMINATE_ORPHANS), refreshes every
+ * active job. Runs the loop until done. Never touches what another store launched. */
+#define ENGINE_RECONCILE_TERMINATE_ORPHANS 0x1u
+int engine_reconcile(struct engine *e, unsigned flags, struct engine_reconcile_report *rep,
+                     char **cause);
+/* The store's installation id (random, made once with the store; labels its resources). */
+const char *engine_installation_id(struct engine *e);
 
 /* --- cost and budgets (core/engine_cost.c) --- */
 

@@ -41,6 +41,7 @@ struct engine {
 	size_t nfwds;
 	int next_fwd_id;
 	struct engine_tele *tele; /* telemetry, idle tracking, autostop (engine_watch) */
+	char *installation_id;    /* the store's (store_meta_get): labels what its jobs create */
 };
 
 void engine_emit(struct engine *e, const struct engine_event *ev);

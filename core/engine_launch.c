@@ -38,6 +38,28 @@ static int engine_valid_name(const char *s)
 	return s[strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-_.")] == '\0';
 }
 
+/* 1 (and *cause) when name could be taken for a job id: it looks like one (jobs are found
+ * by id prefix) or it is the id of a job in the store. */
+static int engine_name_is_id(struct engine *e, const char *name, char **cause)
+{
+	struct job j;
+	int taken;
+
+	if (job_id_like(name)) {
+		xcause(cause,
+		       "invalid job name '%s': it looks like a job id ('j' and hex digits); "
+		       "pick a name that does not",
+		       name);
+		return 1;
+	}
+	job_init(&j);
+	taken = store_job_get(e->store, name, &j, NULL) == 0;
+	job_clear(&j);
+	if (taken)
+		xcause(cause, "invalid job name '%s': it is the id of another job", name);
+	return taken;
+}
+
 /* The provider a request goes to: explicit, else the template's first placement that is
  * configured, else the default. */
 static const char *engine_pick_provider(struct engine *e, const struct template *t,
@@ -68,6 +90,8 @@ int engine_plan(struct engine *e, const struct engine_launch_req *req, struct en
 		              "invalid job name '%s': use 1-63 of a-z, 0-9, '-', '_', '.', "
 		              "starting with a letter or digit",
 		              req->name);
+	if (req->name != NULL && engine_name_is_id(e, req->name, cause))
+		return -1;
 	if (t->error != NULL)
 		return xcause(cause, "template '%s' is broken: %s", t->name, t->error);
 	out->template_name = xstrdup(t->name);
@@ -384,6 +408,7 @@ int engine_launch(struct engine *e, const struct engine_launch_req *req, char **
 	spec.idem_key = j.idem_key;
 	spec.name = j.name;
 	spec.owner = j.owner;
+	spec.installation_id = e->installation_id;
 	spec.kind = j.kind;
 	spec.script = plan.script;
 	spec.env = &env;

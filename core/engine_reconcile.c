@@ -88,17 +88,47 @@ static void engine_on_change(void *arg, const struct engine_event *ev)
 		c->changed++;
 }
 
-/* Settles interrupted launches (and, with orphans set, destroys what no job owns). Asks a
- * provider for what it holds only when there is something to settle or orphans to find. */
-static int engine_settle(struct engine *e, int orphans, struct engine_reconcile_report *rep,
-                         char **cause)
+/* What engine_settle does with orphans: resources labelled with this store's installation
+ * id whose job is not in the store. */
+enum engine_orphans { ENGINE_ORPHANS_IGNORE, ENGINE_ORPHANS_REPORT, ENGINE_ORPHANS_DESTROY };
+
+/* One orphan: destroyed (orphans == ENGINE_ORPHANS_DESTROY) or only listed in rep. */
+static void engine_orphan(struct engine_provider *ep, const char *ref, enum engine_orphans orphans,
+                          struct engine_reconcile_report *rep)
+{
+	char *why = NULL;
+
+	if (orphans == ENGINE_ORPHANS_DESTROY) {
+		if (ep->ops->destroy != NULL && ep->ops->destroy(ep->p, ref, &why) == 0) {
+			rep->orphans++;
+			free(why);
+			return;
+		}
+		rep->orphans_failed++;
+	}
+	rep->orphan_refs =
+	    xreallocarray(rep->orphan_refs, rep->norphan_refs + 1, sizeof *rep->orphan_refs);
+	rep->orphan_refs[rep->norphan_refs++] =
+	    why != NULL ? xprintf("%s %s (destroy failed: %s)", ep->name, ref, why)
+	                : xprintf("%s %s", ep->name, ref);
+	free(why);
+}
+
+/* Settles interrupted launches and finds orphans. Providers list only what carries this
+ * store's installation id (provider_config.installation_id): another store's resources, and
+ * unlabelled ones from a Gantry before labels, are never seen here, so never destroyed nor
+ * adopted. Asks a provider for what it holds only when there is something to settle or
+ * orphans to find. */
+static int engine_settle(struct engine *e, enum engine_orphans orphans,
+                         struct engine_reconcile_report *rep, char **cause)
 {
 	char **pending = NULL;
 	size_t npending = 0;
 
 	if (store_intents_pending(e->store, &pending, &npending, cause) != 0)
 		return -1;
-	for (size_t p = 0; p < e->nprovs && (npending > 0 || orphans); p++) {
+	for (size_t p = 0; p < e->nprovs && (npending > 0 || orphans != ENGINE_ORPHANS_IGNORE);
+	     p++) {
 		struct engine_provider *ep = &e->provs[p];
 		char **refs = NULL, **ids = NULL;
 		size_t n = 0;
@@ -122,20 +152,15 @@ static int engine_settle(struct engine *e, int orphans, struct engine_reconcile_
 			free(c2);
 			job_clear(&j);
 		}
-		/* resources nobody owns: a store that never heard of them */
-		for (size_t i = 0; orphans && i < n; i++) {
+		/* ours, but a store that never heard of them (or lost them) */
+		for (size_t i = 0; orphans != ENGINE_ORPHANS_IGNORE && i < n; i++) {
 			struct job j;
 			char *c2 = NULL;
 
 			job_init(&j);
 			if (store_job_get(e->store, ids[i], &j, &c2) != 0 &&
-			    !engine_launch_alive(e, ids[i])) {
-				if (ep->ops->destroy != NULL &&
-				    ep->ops->destroy(ep->p, refs[i], &why) == 0)
-					rep->orphans++;
-				free(why);
-				why = NULL;
-			}
+			    !engine_launch_alive(e, ids[i]))
+				engine_orphan(ep, refs[i], orphans, rep);
 			free(c2);
 			job_clear(&j);
 		}
@@ -146,25 +171,36 @@ static int engine_settle(struct engine *e, int orphans, struct engine_reconcile_
 	return 0;
 }
 
+void engine_reconcile_report_clear(struct engine_reconcile_report *rep)
+{
+	engine_free_strv(rep->orphan_refs, rep->norphan_refs);
+	memset(rep, 0, sizeof *rep);
+}
+
 int engine_settle_on_open(struct engine *e)
 {
 	char *cause = NULL;
 	int rc;
 
 	memset(&e->settled, 0, sizeof e->settled);
-	rc = engine_settle(e, 0, &e->settled, &cause);
+	/* never destroys: orphans are only for an explicit `reconcile --terminate-orphans` */
+	rc = engine_settle(e, ENGINE_ORPHANS_IGNORE, &e->settled, &cause);
 	free(cause);
 	return rc;
 }
 
-int engine_reconcile(struct engine *e, struct engine_reconcile_report *rep, char **cause)
+int engine_reconcile(struct engine *e, unsigned flags, struct engine_reconcile_report *rep,
+                     char **cause)
 {
 	struct engine_count cnt = {.e = e};
 
 	memset(rep, 0, sizeof *rep);
 	if (e->opts.readonly)
 		return xcause(cause, "read-only mode: reconcile is disabled");
-	if (engine_settle(e, 1, rep, cause) != 0)
+	if (engine_settle(e,
+	                  (flags & ENGINE_RECONCILE_TERMINATE_ORPHANS) != 0 ? ENGINE_ORPHANS_DESTROY
+	                                                                    : ENGINE_ORPHANS_REPORT,
+	                  rep, cause) != 0)
 		return -1;
 	/* what this process already settled when it opened counts too */
 	rep->adopted += e->settled.adopted;

@@ -2,6 +2,7 @@
 #include "core/job.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -177,10 +178,10 @@ void job_event_list_free(struct job_event_list *l)
 	l->n = 0;
 }
 
-/* Four random bytes; getrandom() first, a clock/pid mix only if it is unavailable. */
-static uint32_t job_random32(void)
+/* Eight random bytes; getrandom() first, a clock/pid mix only if it is unavailable. */
+static uint64_t job_random64(void)
 {
-	uint32_t v;
+	uint64_t v;
 	ssize_t n;
 
 	do
@@ -190,11 +191,34 @@ static uint32_t job_random32(void)
 		return v;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	v = (uint32_t)ts.tv_nsec ^ (uint32_t)ts.tv_sec * 2654435761u ^ (uint32_t)getpid() << 16;
+	v = (uint64_t)ts.tv_nsec ^ (uint64_t)ts.tv_sec * 0x9e3779b97f4a7c15ull ^
+	    (uint64_t)getpid() << 32;
+	v ^= v >> 31;
+	v *= 0xbf58476d1ce4e5b9ull;
+	v ^= v >> 29;
 	return v;
 }
 
 char *job_new_id(void)
 {
-	return xprintf("j%08x", (unsigned)job_random32());
+	return xprintf("j%016llx", (unsigned long long)job_random64());
+}
+
+int job_id_like(const char *s)
+{
+	size_t n;
+
+	if (s == NULL || s[0] != 'j')
+		return 0;
+	n = strspn(s + 1, "0123456789abcdef");
+	return n >= JOB_ID_MIN_PREFIX - 1 && s[1 + n] == '\0';
+}
+
+int job_id_short(const char *id, char *buf, size_t len)
+{
+	size_t n = id != NULL ? strlen(id) : 0;
+
+	if (n > JOB_ID_SHORT)
+		n = JOB_ID_SHORT;
+	return snprintf(buf, len, "%.*s", (int)n, id != NULL ? id : "");
 }

@@ -35,7 +35,7 @@ int job_state_active(enum job_state s);   /* not terminal */
 int job_transition_valid(enum job_state from, enum job_state to);
 
 struct job {
-	char *id;   /* "j" + 8 hex digits, unique, never reused */
+	char *id;   /* "j" + 16 hex digits (older stores: 8), unique, never reused */
 	char *name; /* human name, unique among jobs ("train-mnist-3") */
 	enum job_kind kind;
 	enum job_state state;
@@ -88,7 +88,17 @@ void job_clear(struct job *j); /* frees the strings, keeps j */
 void job_copy(struct job *dst, const struct job *src);
 void job_list_free(struct job_list *l);
 void job_event_list_free(struct job_event_list *l);
-/* A fresh random id ("j" + 8 hex digits) on the heap. */
+/* A fresh random id ("j" + 16 hex digits: 64 random bits) on the heap. Ids are shown
+ * abbreviated to their first JOB_ID_SHORT characters and found by any unique prefix of at
+ * least JOB_ID_MIN_PREFIX characters (like git). Stores from before 64-bit ids hold
+ * "j" + 8 hex digit ids, which keep working. */
+#define JOB_ID_SHORT      9 /* "j" + 8 hex digits */
+#define JOB_ID_MIN_PREFIX 5 /* "j" + 4 hex digits */
 char *job_new_id(void);
+/* 1 when s looks like a job id or an id prefix ("j" and at least JOB_ID_MIN_PREFIX - 1
+ * lower-case hex digits): such a string is refused as a job name. */
+int job_id_like(const char *s);
+/* The abbreviated id (its first JOB_ID_SHORT characters) in buf; snprintf's result. */
+int job_id_short(const char *id, char *buf, size_t len);
 
 #endif

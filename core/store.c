@@ -88,6 +88,10 @@ static const char *const store_migrations[] = {
     " start_ms INTEGER NOT NULL,"
     " end_ms INTEGER NOT NULL,"
     " PRIMARY KEY (job_id, start_ms)) WITHOUT ROWID;",
+    /* 4: facts about the store itself; installation_id: 128 random bits, made once, that
+     * label every resource this store's jobs create (reconcile acts only on those). */
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
+    "INSERT INTO meta (key, value) VALUES ('installation_id', lower(hex(randomblob(16))));",
 };
 
 _Static_assert(sizeof store_migrations / sizeof store_migrations[0] == STORE_SCHEMA_VERSION,
@@ -961,8 +965,13 @@ int store_job_find(struct store *s, const char *ref, struct job *out, char **cau
 	rc = store_job_lookup(s, ST_JOB_BY_ID, ref, out, cause);
 	if (rc == 0)
 		rc = store_job_lookup(s, ST_JOB_BY_NAME, ref, out, cause);
-	if (rc == 0 && strlen(ref) >= 3)
+	if (rc == 0 && strlen(ref) >= JOB_ID_MIN_PREFIX)
 		rc = store_job_by_prefix(s, ref, out, cause);
+	if (rc == 0 && strlen(ref) < JOB_ID_MIN_PREFIX && ref[0] == 'j' &&
+	    ref[1 + strspn(ref + 1, "0123456789abcdef")] == '\0')
+		return xcause(cause,
+		              "no job matches '%s' (an id prefix needs at least %d characters)",
+		              ref, JOB_ID_MIN_PREFIX);
 	if (rc == 0)
 		return xcause(cause, "no job matches '%s'", ref);
 	return rc == 1 ? 0 : -1;

@@ -9,7 +9,7 @@
 
 #include "core/job.h"
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 struct store;
 
@@ -26,6 +26,10 @@ int store_schema_version(struct store *s);
 /* The sqlite3 handle (sqlite3 *), for modules that keep tables of their own (core/store_idle.c,
  * core/tele_store.c). Used on the loop thread only. */
 void *store_db(struct store *s);
+
+/* A value of the store's meta table (heap); "installation_id" always exists. A missing key
+ * fails with a cause naming it. */
+int store_meta_get(struct store *s, const char *key, char **out, char **cause);
 
 /* Corrects the end time of an ended job to when its backend says it ended (cost). */
 int store_job_set_ended(struct store *s, const char *id, int64_t ended_ms, char **cause);
@@ -57,8 +61,8 @@ int store_job_transition(struct store *s, const char *id, enum job_state to, con
  * spec_json. */
 int store_job_update(struct store *s, const struct job *j, char **cause);
 
-/* Exact id, else exact name, else unique id prefix (at least 3 characters). Not found and
- * ambiguous both fail with a one-line cause. */
+/* Exact id, else exact name, else unique id prefix (at least JOB_ID_MIN_PREFIX characters).
+ * Not found and ambiguous (the cause lists the candidates) both fail with a one-line cause. */
 int store_job_find(struct store *s, const char *ref, struct job *out, char **cause);
 int store_job_get(struct store *s, const char *id, struct job *out, char **cause);
 /* All jobs, newest first; active_only keeps non-terminal ones. */

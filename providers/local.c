@@ -82,6 +82,7 @@ struct provider {
 	struct local_seen *seen; /* jobs last seen RUNNING: the cheap refresh path */
 	double rate_cpu_hour;    /* site rates from config (providers: local:); < 0 = unset */
 	double rate_gpu_hour;
+	char *installation_id; /* list_owned lists only job dirs labelled with it; NULL: all */
 };
 
 /* A job last seen RUNNING with its supervisor alive. Until its `exit` file appears it is
@@ -547,6 +548,7 @@ static int local_open(const struct provider_config *cfg, struct provider **out, 
 	p->state_dir = xstrdup(real);
 	free(real);
 	p->self_exe = cfg->self_exe != NULL ? xstrdup(cfg->self_exe) : NULL;
+	p->installation_id = cfg->installation_id != NULL ? xstrdup(cfg->installation_id) : NULL;
 	p->loop = cfg->loop;
 	*out = p;
 	return 0;
@@ -580,6 +582,7 @@ static void local_close(struct provider *p)
 	free(p->name);
 	free(p->state_dir);
 	free(p->self_exe);
+	free(p->installation_id);
 	free(p);
 }
 
@@ -1001,10 +1004,13 @@ static int local_launch_locked(struct provider *p, const struct provider_job_spe
 
 	if (safefile_mkdir_new(work, 0700, cause) != 0)
 		goto out;
-	text = xprintf("job_id=%s\nidem_key=%s\nname=%s\nowner=%s\nkind=%s\n", spec->job_id,
+	text = xprintf("job_id=%s\nidem_key=%s\nname=%s\nowner=%s\nkind=%s\n%s%s%s", spec->job_id,
 	               spec->idem_key != NULL ? spec->idem_key : "",
 	               spec->name != NULL ? spec->name : "", spec->owner != NULL ? spec->owner : "",
-	               job_kind_name(spec->kind));
+	               job_kind_name(spec->kind),
+	               spec->installation_id != NULL ? "installation_id=" : "",
+	               spec->installation_id != NULL ? spec->installation_id : "",
+	               spec->installation_id != NULL ? "\n" : "");
 	rc = local_write_file(dir, "meta", text, strlen(text), 0600, cause);
 	free(text);
 	if (rc != 0)
@@ -1428,6 +1434,27 @@ static void local_logs_close(struct provider *p, struct provider_logs *lg)
 
 /* ---- reconcile ---- */
 
+/* 1 when the job directory's meta carries the installation id want (NULL: any dir). */
+static int local_labelled(const char *dir, const char *want)
+{
+	char *meta, *line;
+	int ours = 0;
+
+	if (want == NULL)
+		return 1;
+	meta = local_read_file(dir, "meta");
+	for (line = meta; line != NULL && *line != '\0';) {
+		size_t len = strcspn(line, "\n");
+
+		if (strncmp(line, "installation_id=", 16) == 0 && len - 16 == strlen(want) &&
+		    strncmp(line + 16, want, len - 16) == 0)
+			ours = 1;
+		line += len + (line[len] == '\n');
+	}
+	free(meta);
+	return ours;
+}
+
 static int local_list_owned(struct provider *p, char ***refs, char ***job_ids, size_t *n,
                             char **cause)
 {
@@ -1449,7 +1476,8 @@ static int local_list_owned(struct provider *p, char ***refs, char ***job_ids, s
 		if (!local_valid_name(de->d_name))
 			continue;
 		dir = xprintf("%s/%s", p->state_dir, de->d_name);
-		if (!local_file_exists(dir, "supervisor.pid") && !local_file_exists(dir, "pid")) {
+		if ((!local_file_exists(dir, "supervisor.pid") && !local_file_exists(dir, "pid")) ||
+		    !local_labelled(dir, p->installation_id)) {
 			free(dir);
 			continue;
 		}

@@ -33,6 +33,9 @@ struct provider_config {
 	 * message is one line or NULL (telemetry only). Called on the loop thread. */
 	void (*notify)(void *arg, const char *provider, int healthy, const char *message);
 	void *notify_arg;
+	/* The store's installation id (random, one per store): list_owned lists only resources
+	 * labelled with it. NULL: list every labelled resource (test tools only). */
+	const char *installation_id;
 };
 
 /* Everything needed to run one job. */
@@ -53,6 +56,10 @@ struct provider_job_spec {
 	int gpu_shared;       /* the template allows sharing GPUs with other jobs */
 	int nodes;            /* workers (multi-node: rank, world size, master address in env) */
 	long max_runtime_s;   /* seconds before the job is stopped (limits.max_runtime); 0 = none */
+	/* Labels of the resource, written where it lives (local: the job directory's meta; ssh:
+	 * the job directory's meta on each worker): the installation id of the store that
+	 * launched it and the owner above (Unix user). */
+	const char *installation_id;
 };
 
 struct provider_launch_result {
@@ -133,11 +140,13 @@ struct provider_ops {
 	int (*logs_open)(struct provider *p, const char *ref, int follow, int64_t tail_bytes,
 	                 provider_log_cb cb, void *arg, struct provider_logs **out, char **cause);
 	void (*logs_close)(struct provider *p, struct provider_logs *lg);
-	/* Refs of every resource carrying Gantry's marks (for reconcile), heap array of heap
-	 * strings, plus for each the job id it names. */
+	/* Refs of every resource carrying Gantry's marks and the installation id of this
+	 * instance's provider_config (for reconcile), heap array of heap strings, plus for each
+	 * the job id it names. Resources of other installations, and unlabelled ones (launched
+	 * by a Gantry from before labels), are never listed. */
 	int (*list_owned)(struct provider *p, char ***refs, char ***job_ids, size_t *n,
 	                  char **cause);
-	/* Kills and removes a resource nobody owns (reconcile). */
+	/* Kills and removes a resource nobody owns (reconcile --terminate-orphans). */
 	int (*destroy)(struct provider *p, const char *ref, char **cause);
 	/* Synchronous: where worker `worker` (0-based) of the job lives. */
 	int (*shell_target)(struct provider *p, const char *ref, int worker,

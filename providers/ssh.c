@@ -478,6 +478,7 @@ static int sshp_open(const struct provider_config *cfg, struct provider **out, c
 		return -1;
 	}
 	p->name = xstrdup(name);
+	p->installation_id = sshp_dupnull(cfg->installation_id);
 	p->loop = cfg->loop;
 	p->notify = cfg->notify;
 	p->notify_arg = cfg->notify_arg;
@@ -535,6 +536,7 @@ static void sshp_close(struct provider *p)
 	free(p->hosts);
 	ssh_conf_free(&p->conf);
 	free(p->name);
+	free(p->installation_id);
 	free(p);
 }
 
@@ -869,7 +871,14 @@ static int sshp_list_owned(struct provider *p, char ***refs, char ***job_ids, si
 			int rank = rs != NULL ? atoi(rs) : 0;
 			size_t k;
 
+			const char *inst = kvlist_get(&f->meta, "installation_id");
+
 			if (!sshp_id_ok(f->id, strlen(f->id)))
+				continue;
+			/* another store's job (a login shared by users or bastions), or one from
+			 * a Gantry before labels: never ours to adopt or destroy */
+			if (p->installation_id != NULL &&
+			    (inst == NULL || strcmp(inst, p->installation_id) != 0))
 				continue;
 			for (k = 0; k < nids && strcmp(ids[k], f->id) != 0; k++)
 				;

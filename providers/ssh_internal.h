@@ -154,6 +154,7 @@ struct ssh_remote_launch {
 	const char *idem_key;
 	const char *name;
 	const char *owner;
+	const char *installation_id; /* label in meta (installation_id=); NULL: none */
 	const char *kind;
 	const char *script;
 	const struct kvlist *env; /* template env */
@@ -235,6 +236,7 @@ struct provider {
 	struct provider_logs *logs; /* open streams (ssh_logs.c) */
 	int notify_waiting;         /* a sweep asked for by hosts()/offer() will notify */
 	int closing;
+	char *installation_id; /* list_owned lists only jobs labelled with it; NULL: all */
 };
 
 /* One command on one host. */

@@ -19,6 +19,7 @@
 struct ssh_launch {
 	struct provider *p;
 	char *job_id, *idem_key, *name, *owner, *script, *readiness_path, *gpu_type;
+	char *installation_id;
 	struct kvlist env;
 	enum job_kind kind;
 	int want_port, fixed_port, readiness_timeout_s, gpus, gpu_shared, nodes;
@@ -45,6 +46,7 @@ static void ssh_launch_free(struct ssh_launch *l)
 	free(l->idem_key);
 	free(l->name);
 	free(l->owner);
+	free(l->installation_id);
 	free(l->script);
 	free(l->readiness_path);
 	free(l->gpu_type);
@@ -201,6 +203,7 @@ static struct sshp_op *ssh_launch_op(struct ssh_launch *l, struct sshp_host *h, 
 	rl.idem_key = l->idem_key;
 	rl.name = l->name;
 	rl.owner = l->owner;
+	rl.installation_id = l->installation_id;
 	rl.kind = job_kind_name(l->kind);
 	rl.script = l->script != NULL ? l->script : "";
 	rl.env = &l->env;
@@ -553,6 +556,7 @@ int ssh_launch_start(struct provider *p, const struct provider_job_spec *spec,
 	l->idem_key = sshp_dupnull(spec->idem_key);
 	l->name = sshp_dupnull(spec->name);
 	l->owner = sshp_dupnull(spec->owner);
+	l->installation_id = sshp_dupnull(spec->installation_id);
 	l->script = sshp_dupnull(spec->script);
 	l->readiness_path = sshp_dupnull(spec->readiness_path);
 	l->gpu_type = sshp_dupnull(spec->gpu_type);

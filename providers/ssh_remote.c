@@ -4,7 +4,8 @@
  *
  * Remote layout (DIR = the host's dir, relative paths under the remote home):
  *   DIR/gpu.lock              flock()ed while a launch picks GPUs and ports
- *   DIR/jobs/ID/meta          job_id=, idem_key=, name=, owner=, kind=, rank=, world=, hosts=
+ *   DIR/jobs/ID/meta          job_id=, idem_key=, name=, owner=, kind=, rank=, world=, hosts=,
+ *                             installation_id= (the launching store's; reconcile)
  *   DIR/jobs/ID/run.sh        the job's script; env: its exported environment
  *   DIR/jobs/ID/gpus          GPU indices handed to the job ("0,1"; "" for none)
  *   DIR/jobs/ID/port          $GANTRY_PORT; master_port: $MASTER_PORT (multi-node)
@@ -370,6 +371,17 @@ static int ssh_remote_reserved(const char *k)
 	return 0;
 }
 
+/* Appends the installation label to the meta text (reconcile: whose job this is). */
+static void ssh_remote_label(char **meta, const char *installation_id)
+{
+	char *v = ssh_remote_meta_value(installation_id);
+	char *next = xprintf("%s\ninstallation_id=%s", *meta, v);
+
+	free(v);
+	free(*meta);
+	*meta = next;
+}
+
 char *ssh_remote_launch_script(const struct ssh_remote_launch *l, char **cause)
 {
 	char *vars = xstrdup(""), *env = xstrdup(""), *meta, *text, *dq, *n[6];
@@ -407,6 +419,8 @@ char *ssh_remote_launch_script(const struct ssh_remote_launch *l, char **cause)
 	meta = xprintf("job_id=%s\nidem_key=%s\nname=%s\nowner=%s\nkind=%s\nrank=%d\nworld=%d\n"
 	               "hosts=%s",
 	               n[0], n[1], n[2], n[3], n[4], l->rank, l->world > 0 ? l->world : 1, n[5]);
+	if (l->installation_id != NULL)
+		ssh_remote_label(&meta, l->installation_id);
 	ssh_remote_assign(&vars, "ID", l->job_id);
 	ssh_remote_assign(&vars, "IDEM", n[1]);
 	for (size_t i = 0; i < 6; i++)

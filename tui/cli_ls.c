@@ -51,11 +51,12 @@ static int ls_run(struct cli_ctx *c, int argc, char **argv)
 		       "PROVIDER", "AGE", "OWNER");
 		for (size_t i = 0; i < l.n; i++) {
 			const struct job *j = &l.items[i];
-			char age[16];
+			char age[16], id[JOB_ID_SHORT + 1];
 			char *line;
 
 			cli_age(now - j->created_ms, age, sizeof age);
-			line = xprintf("%-24s %-10s %-9s %-11s %-9s %6s  %s\n", j->name, j->id,
+			job_id_short(j->id, id, sizeof id); /* -o json and show: the full id */
+			line = xprintf("%-24s %-10s %-9s %-11s %-9s %6s  %s\n", j->name, id,
 			               job_kind_name(j->kind), job_state_name(j->state),
 			               j->provider, age, j->owner);
 			cli_puts_safe(c, stdout, line);

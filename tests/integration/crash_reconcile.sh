@@ -59,16 +59,32 @@ expect_rc 0 "reconcile after the job was killed behind Gantry's back" g reconcil
 check "crash-b FAILED" wait_state crash-b FAILED 20
 check "with its real outcome (killed by signal 9)" bash -c 'job_field crash-b reason | grep -q "signal 9"'
 
-# 4. an orphan resource nobody owns is removed
-mkdir -p "$T_HOME/state/jobs/jdeadbeef/work"
-setsid sleep 1000 &
-orphan=$!
-sleep 0.2
-echo "$orphan $(cut -d' ' -f22 /proc/$orphan/stat)" >"$T_HOME/state/jobs/jdeadbeef/pid"
+# 4. resources with no job in the store: an unlabelled one (an older Gantry's, or another
+# store's) is never touched; an orphan labelled with this store's installation id is
+# reported and kept, and destroyed only with --terminate-orphans
+inst=$(sqlite3 "$T_HOME/state/gantry.db" "SELECT value FROM meta WHERE key='installation_id'")
+orphan_job() { # DIR_NAME LABEL: a job directory whose process is a fresh `sleep`; prints its pid
+	mkdir -p "$T_HOME/state/jobs/$1/work"
+	printf 'job_id=%s\nowner=someone\n%s' "$1" "$2" >"$T_HOME/state/jobs/$1/meta"
+	setsid sleep 1000 </dev/null >/dev/null 2>&1 &
+	echo "$! $(cut -d' ' -f22 /proc/$!/stat)" >"$T_HOME/state/jobs/$1/pid"
+}
+orphan_job jdeadbeef ''
+unlabelled=$(cut -d' ' -f1 "$T_HOME/state/jobs/jdeadbeef/pid")
+orphan_job j0123456789abcdef "installation_id=$inst
+"
+orphan=$(cut -d' ' -f1 "$T_HOME/state/jobs/j0123456789abcdef/pid")
 expect_rc 0 "reconcile with an orphan" g reconcile
-check "reconcile removed one orphan" grep -q "removed 1 orphan" "$T_HOME/out"
+check "reconcile removed no orphan by default" grep -q "removed 0 orphans" "$T_HOME/out"
+check "it reports ours" grep -q "orphan kept: local $T_HOME/state/jobs/j0123456789abcdef" "$T_HOME/out"
+check "and only ours" bash -c "[ \$(grep -c 'orphan kept' '$T_HOME/out') = 1 ]"
+check "the orphan process still runs" kill -0 "$orphan"
+expect_rc 0 "reconcile --terminate-orphans" g reconcile --terminate-orphans
+check "reconcile removed one orphan" grep -q "removed 1 orphan$" "$T_HOME/out"
 orphan_gone() { ! kill -0 "$1" 2>/dev/null || grep -q '^State:.*Z' "/proc/$1/status"; }
 export -f orphan_gone
 check "the orphan process is gone" bash -c "for i in \$(seq 50); do orphan_gone $orphan && exit 0; sleep 0.1; done; exit 1"
-wait "$orphan" 2>/dev/null || :
+check "the unlabelled process still runs" kill -0 "$unlabelled"
+check "and its directory is still there" test -d "$T_HOME/state/jobs/jdeadbeef"
+kill -KILL "$unlabelled"
 t_done

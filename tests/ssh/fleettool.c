@@ -115,6 +115,7 @@ static int cmd_launch(int argc, char **argv)
 	spec.nodes = 1;
 	spec.name = "fleet-test";
 	spec.owner = "tester";
+	spec.installation_id = getenv("FLEETTOOL_INSTALLATION_ID");
 	spec.env = &env;
 	spec.readiness_timeout_s = 30;
 	for (int i = 1; i < argc; i++) {
@@ -709,6 +710,8 @@ int main(int argc, char **argv)
 	cfg.settings = &settings;
 	cfg.loop = g_loop;
 	cfg.notify = on_notify;
+	/* set: label launches with it, and list only what carries it (reconcile) */
+	cfg.installation_id = getenv("FLEETTOOL_INSTALLATION_ID");
 	if (ssh_provider_ops.open(&cfg, &g_p, &cause) != 0) {
 		printf("open failed: %s\n", cause);
 		free(cause);

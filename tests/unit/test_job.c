@@ -122,22 +122,61 @@ static void test_kind_names(void **state)
 	assert_int_equal(job_kind_parse(NULL), -1);
 }
 
+/* 64 random bits: "j" + 16 hex digits, and every one of the 16 digits varies (an id of
+ * 32 random bits padded to 16 digits would keep half of them fixed). */
 static void test_new_id(void **state)
 {
-	char *ids[64];
+	enum { N = 256 };
+	char *ids[N];
+	unsigned seen[16] = {0}; /* per digit position: bit set of the hex values seen */
 
 	(void)state;
-	for (int i = 0; i < 64; i++) {
+	for (int i = 0; i < N; i++) {
 		ids[i] = job_new_id();
-		assert_int_equal(strlen(ids[i]), 9);
+		assert_int_equal(strlen(ids[i]), 17);
 		assert_int_equal(ids[i][0], 'j');
-		for (int k = 1; k < 9; k++)
-			assert_non_null(strchr("0123456789abcdef", ids[i][k]));
+		for (int k = 1; k < 17; k++) {
+			const char *d = strchr("0123456789abcdef", ids[i][k]);
+
+			assert_non_null(d);
+			seen[k - 1] |= 1u << (d - "0123456789abcdef");
+		}
+		assert_true(job_id_like(ids[i]));
 		for (int k = 0; k < i; k++)
 			assert_string_not_equal(ids[i], ids[k]);
 	}
-	for (int i = 0; i < 64; i++)
+	/* 256 draws of a uniform digit miss one of its 16 values with probability < 1e-6 */
+	for (int k = 0; k < 16; k++)
+		assert_true(__builtin_popcount(seen[k]) >= 8);
+	for (int i = 0; i < N; i++)
 		free(ids[i]);
+}
+
+/* What may not be a job name: anything that reads as an id or an id prefix. */
+static void test_id_like(void **state)
+{
+	char buf[32];
+
+	(void)state;
+	assert_true(job_id_like("j0123"));             /* the shortest prefix */
+	assert_true(job_id_like("jdeadbeef"));         /* an id of an older store */
+	assert_true(job_id_like("j0123456789abcdef")); /* a full id */
+	assert_true(job_id_like("jface"));
+	assert_false(job_id_like("j012")); /* too short to be looked up as a prefix */
+	assert_false(job_id_like("jade"));
+	assert_false(job_id_like("jupyter"));
+	assert_false(job_id_like("j0123-x"));
+	assert_false(job_id_like("J0123"));
+	assert_false(job_id_like("train-mnist-3"));
+	assert_false(job_id_like(""));
+	assert_false(job_id_like(NULL));
+	/* shown abbreviated: "j" + 8 digits; older ids are exactly that long */
+	job_id_short("j0123456789abcdef", buf, sizeof buf);
+	assert_string_equal(buf, "j01234567");
+	job_id_short("jdeadbeef", buf, sizeof buf);
+	assert_string_equal(buf, "jdeadbeef");
+	job_id_short("j12", buf, sizeof buf);
+	assert_string_equal(buf, "j12");
 }
 
 static void test_copy_and_lists(void **state)
@@ -186,9 +225,10 @@ static void test_copy_and_lists(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_every_pair),  cmocka_unit_test(test_terminal_go_nowhere),
-	    cmocka_unit_test(test_state_names), cmocka_unit_test(test_kind_names),
-	    cmocka_unit_test(test_new_id),      cmocka_unit_test(test_copy_and_lists),
+	    cmocka_unit_test(test_every_pair),     cmocka_unit_test(test_terminal_go_nowhere),
+	    cmocka_unit_test(test_state_names),    cmocka_unit_test(test_kind_names),
+	    cmocka_unit_test(test_new_id),         cmocka_unit_test(test_id_like),
+	    cmocka_unit_test(test_copy_and_lists),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -962,6 +962,46 @@ static void test_list_destroy(void **state)
 	free(ref);
 }
 
+/* With an installation id, list_owned lists only job dirs labelled with it: not another
+ * store's, not an unlabelled one (a Gantry before labels). */
+static void test_list_labelled(void **state)
+{
+	struct fx *f = *state;
+	struct provider_config cfg = {
+	    .name = "local", .state_dir = f->state, .loop = f->loop, .installation_id = "inst-a"};
+	struct provider_job_spec spec;
+	struct provider *pa = NULL;
+	char **refs = NULL, **ids = NULL;
+	size_t n = 0;
+	char *cause = NULL, *ra, *rb, *rn, *meta;
+
+	spec_init(&spec, "j00000021", "sleep 1000\n");
+	spec.installation_id = "inst-a";
+	ra = launch(f, &spec, NULL);
+	spec_init(&spec, "j00000022", "sleep 1000\n");
+	spec.installation_id = "inst-b";
+	rb = launch(f, &spec, NULL);
+	spec_init(&spec, "j00000023", "sleep 1000\n");
+	rn = launch(f, &spec, NULL);
+	meta = local_read_file(ra, "meta");
+	assert_non_null(strstr(meta, "\nowner=tester\n"));
+	assert_non_null(strstr(meta, "\ninstallation_id=inst-a\n"));
+	free(meta);
+	assert_int_equal(local_provider_ops.open(&cfg, &pa, &cause), 0);
+	assert_int_equal(local_provider_ops.list_owned(pa, &refs, &ids, &n, &cause), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(ids[0], "j00000021");
+	assert_string_equal(refs[0], ra);
+	free(refs[0]);
+	free(ids[0]);
+	free(refs);
+	free(ids);
+	local_provider_ops.close(pa);
+	free(ra);
+	free(rb);
+	free(rn);
+}
+
 static void test_bad_refs(void **state)
 {
 	struct fx *f = *state;
@@ -1028,6 +1068,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_setup_teardown(test_logs_tail_skips, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_offer, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_list_destroy, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_list_labelled, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_refs, setup, teardown),
 	};
 	ssize_t n;

@@ -309,6 +309,7 @@ static void test_launch_script(void **state)
 	l.idem_key = "key-1";
 	l.name = "x";
 	l.owner = "tester";
+	l.installation_id = "0123abcd";
 	l.kind = "training";
 	l.script = "echo \"$GREETING|$CUDA_VISIBLE_DEVICES|$GANTRY_GPUS|$GANTRY_JOB_ID\"\n";
 	l.env = &env;
@@ -333,6 +334,12 @@ static void test_launch_script(void **state)
 	path = xprintf("cat %s/jobs/jx1/job.log", dir);
 	log = run_sh(path, "", &st);
 	assert_string_equal(log, "it's $(not run) `either`|0,1|2|jx1\n");
+	free(log);
+	free(path);
+	/* labelled: whose installation launched it, and its owner (reconcile) */
+	path = xprintf("grep -x -e installation_id=0123abcd -e owner=tester %s/jobs/jx1/meta", dir);
+	log = run_sh(path, "", &st);
+	assert_string_equal(log, "owner=tester\ninstallation_id=0123abcd\n");
 	free(log);
 	free(path);
 	/* the same id and key again: the same job, nothing new */

@@ -197,6 +197,53 @@ static void test_create_and_reopen(void **state)
 	free(dir);
 }
 
+/* Every store gets a random installation id once (schema 4), also a store migrated from
+ * schema 3, and keeps it. */
+static void test_installation_id(void **state)
+{
+	struct fixture *f = *state;
+	char *other = xprintf("%s/other.db", f->dir);
+	struct store *s = open_ok(f->path), *s2;
+	char *id = NULL, *again = NULL, *id2 = NULL, *cause = NULL;
+	struct job j;
+
+	assert_int_equal(store_meta_get(s, "installation_id", &id, &cause), 0);
+	assert_int_equal(strlen(id), 32);
+	assert_int_equal(strspn(id, "0123456789abcdef"), 32);
+	assert_int_equal(store_meta_get(s, "no-such-key", &again, &cause), -1);
+	assert_string_equal(cause, "the store has no no-such-key");
+	free(cause);
+	cause = NULL;
+	launch(s, "j00000001", "first", 1000);
+	store_close(s);
+	s = open_ok(f->path);
+	assert_int_equal(store_meta_get(s, "installation_id", &again, &cause), 0);
+	assert_string_equal(again, id);
+	free(again);
+	store_close(s);
+
+	s2 = open_ok(other);
+	assert_int_equal(store_meta_get(s2, "installation_id", &id2, &cause), 0);
+	assert_string_not_equal(id2, id);
+	store_close(s2);
+
+	/* a store of schema 3 (before the meta table) is migrated and gets a fresh id */
+	raw_exec(f->path, "DROP TABLE meta; PRAGMA user_version = 3;");
+	s = open_ok(f->path);
+	assert_int_equal(store_schema_version(s), STORE_SCHEMA_VERSION);
+	assert_int_equal(store_meta_get(s, "installation_id", &again, &cause), 0);
+	assert_int_equal(strlen(again), 32);
+	assert_string_not_equal(again, id);
+	assert_int_equal(store_job_get(s, "j00000001", &j, &cause), 0);
+	assert_string_equal(j.name, "first");
+	job_clear(&j);
+	store_close(s);
+	free(again);
+	free(id2);
+	free(id);
+	free(other);
+}
+
 static void test_wal_mode(void **state)
 {
 	struct fixture *f = *state;
@@ -552,11 +599,13 @@ static void test_find(void **state)
 	find_expect(s, "jab000002x", "jcd000003");
 	/* An exact name wins over an id prefix. */
 	find_expect(s, "jab", "jef000004");
-	find_expect(s, "jcd", "jcd000003");
+	find_expect(s, "jcd00", "jcd000003");
+	/* an id prefix needs JOB_ID_MIN_PREFIX (5) characters */
+	find_fails(s, "jcd0", "no job matches 'jcd0' (an id prefix needs at least 5 characters)");
 	find_fails(s, "jab0000", "'jab0000' matches several jobs: jab000001, jab000002");
 	find_expect(s, "jab000002", "jab000002");
-	find_expect(s, "jef0", "jef000004");
-	find_fails(s, "jc", "no job matches 'jc'");
+	find_expect(s, "jef00", "jef000004");
+	find_fails(s, "jc", "no job matches 'jc' (an id prefix needs at least 5 characters)");
 	find_fails(s, "zzz", "no job matches 'zzz'");
 	find_fails(s, "jab000001z", "no job matches 'jab000001z'");
 	find_fails(s, "j%", "no job matches 'j%'");
@@ -574,9 +623,18 @@ static void test_find_many_ambiguous(void **state)
 		snprintf(name, sizeof name, "n%d", i);
 		launch(s, id, name, i);
 	}
-	find_fails(s, "jff",
-	           "'jff' matches several jobs: jff000000, jff000001, jff000002, jff000003, "
+	find_fails(s, "jff00",
+	           "'jff00' matches several jobs: jff000000, jff000001, jff000002, jff000003, "
 	           "jff000004, …");
+	/* 64-bit ids next to the 32-bit ones of an older store */
+	launch(s, "jff00000a1b2c3d4e", "new1", 9);
+	launch(s, "jff00000a1b2c3d4f", "new2", 10);
+	find_expect(s, "jff00000a1b2c3d4e", "jff00000a1b2c3d4e");
+	find_expect(s, "jff000007", "jff000007");
+	find_fails(s, "jff00000a",
+	           "'jff00000a' matches several jobs: jff00000a1b2c3d4e, "
+	           "jff00000a1b2c3d4f");
+	find_expect(s, "jff00000a1b2c3d4f", "jff00000a1b2c3d4f");
 	store_close(s);
 }
 
@@ -841,6 +899,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_illegal_transition, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_duplicates, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_find, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_installation_id, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_find_many_ambiguous, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_list_order, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_next_name, setup, teardown),
