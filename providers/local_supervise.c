@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "core/xmalloc.h"
+#include "providers/local_tree.h"
 
 #define LOCAL_SUPERVISE_PROBE_MS  250   /* between readiness probes */
 #define LOCAL_SUPERVISE_GROUP_MS  100   /* polling the job's group once its leader ended */
@@ -52,6 +53,9 @@ struct local_supervise {
 	uint64_t kill_at_ms;    /* monotonic; 0 = no SIGKILL scheduled */
 	int term_sent;          /* the group got SIGTERM */
 	int killed;             /* the group got SIGKILL */
+	char *cgroup;           /* the job's own cgroup, or NULL: its tree is found by parent */
+	char *cgroup_procs;     /* cgroup/cgroup.procs, written by the job's child */
+	int no_cgroup;          /* GANTRY_NO_CGROUP was set */
 };
 
 /* Monotonic milliseconds. */
@@ -102,12 +106,26 @@ static uint64_t local_supervise_stop_grace(const struct local_supervise *s)
 	return (uint64_t)ms;
 }
 
-/* TERM to the job's group now, KILL after grace_ms (an earlier KILL already set wins). */
+/* sig to everything the job started: its process group, its cgroup, and every process whose
+ * parent chain leads to us (setsid'd and double-forked children come to us, the subreaper).
+ * Returns how many were signalled. */
+static int local_supervise_signal_all(struct local_supervise *s, int sig)
+{
+	int n = 0;
+
+	if (s->job > 1 && kill(-s->job, sig) == 0)
+		n++;
+	if (s->cgroup != NULL)
+		n += local_cgroup_signal(s->cgroup, sig);
+	return n + local_tree_signal(getpid(), sig);
+}
+
+/* TERM to all of the job now, KILL after grace_ms (an earlier KILL already set wins). */
 static void local_supervise_terminate(struct local_supervise *s, uint64_t grace_ms)
 {
 	uint64_t at = local_supervise_now_ms() + grace_ms;
 
-	if (s->job <= 1 || (kill(-s->job, SIGTERM) != 0 && errno == ESRCH))
+	if (s->job <= 1 || local_supervise_signal_all(s, SIGTERM) == 0)
 		return;
 	s->term_sent = 1;
 	if (s->kill_at_ms == 0 || at < s->kill_at_ms)
@@ -137,7 +155,8 @@ static int local_supervise_start(struct local_supervise *s)
 	char *work = xprintf("%s/work", s->dir);
 	char *logp = xprintf("%s/job.log", s->dir);
 	int p[2], report[2] = {0, 0};
-	const char *stages[] = {"open job.log", "open /dev/null", "chdir to", "exec /bin/sh"};
+	const char *stages[] = {"open job.log", "open /dev/null", "chdir to", "exec /bin/sh",
+	                        "join its cgroup"};
 	sigset_t none;
 	ssize_t n;
 	pid_t pid;
@@ -160,6 +179,10 @@ static int local_supervise_start(struct local_supervise *s)
 
 		close(p[0]);
 		setsid();
+		if (s->cgroup_procs != NULL && local_cgroup_join(s->cgroup_procs) != 0) {
+			report[0] = 4;
+			goto fail;
+		}
 		memset(&sa, 0, sizeof sa);
 		sa.sa_handler = SIG_DFL;
 		sigemptyset(&sa.sa_mask);
@@ -205,7 +228,9 @@ static int local_supervise_start(struct local_supervise *s)
 			;
 		s->job_done = 1;
 		s->job_status = st;
-		line = xprintf("gantry: cannot start the job: %s%s%s: %s\n", stages[report[0] & 3],
+		if (report[0] < 0 || report[0] > 4)
+			report[0] = 3;
+		line = xprintf("gantry: cannot start the job: %s%s%s: %s\n", stages[report[0]],
 		               report[0] == 2 ? " " : "", report[0] == 2 ? work : "",
 		               strerror(report[1]));
 		local_supervise_job_log(s, line);
@@ -329,10 +354,15 @@ static void local_supervise_reap(struct local_supervise *s)
 	}
 }
 
-/* 1 while any process is left in the job's process group. */
+/* 1 while any process the job started is left: in its process group, its cgroup, or below
+ * us. */
 static int local_supervise_group_alive(const struct local_supervise *s)
 {
-	return s->job > 1 && (kill(-s->job, 0) == 0 || errno != ESRCH);
+	if (s->job > 1 && (kill(-s->job, 0) == 0 || errno != ESRCH))
+		return 1;
+	if (s->cgroup != NULL && local_cgroup_populated(s->cgroup))
+		return 1;
+	return local_tree_signal(getpid(), 0) > 0;
 }
 
 /* Milliseconds to sleep until the next thing is due. */
@@ -379,11 +409,11 @@ static void local_supervise_loop(struct local_supervise *s, const sigset_t *wait
 				                                 : LOCAL_DEFAULT_GRACE_MS);
 		}
 		if (s->kill_at_ms != 0 && now >= s->kill_at_ms) {
-			kill(-s->job, SIGKILL);
+			local_supervise_signal_all(s, SIGKILL);
 			s->killed = 1;
 			s->kill_at_ms = 0;
 		} else if (s->killed && s->job_done) {
-			kill(-s->job, SIGKILL);
+			local_supervise_signal_all(s, SIGKILL);
 		}
 		local_supervise_readiness(s, now);
 		local_supervise_deadline(s, local_supervise_now_ms());
@@ -396,6 +426,36 @@ static void local_supervise_loop(struct local_supervise *s, const sigset_t *wait
 			local_supervise_log("stop asked");
 			local_supervise_terminate(s, local_supervise_stop_grace(s));
 		}
+	}
+}
+
+/* Gives the job its own cgroup where one can be made (recorded in `cgroup`, so that Gantry can
+ * end the job even once we are gone), and records the max_runtime deadline in `deadline`
+ * (Unix ms) for the same reason. Without a cgroup the job's tree is found through us. */
+static void local_supervise_contain(struct local_supervise *s)
+{
+	const char *name = strrchr(s->dir, '/');
+	char *why = NULL, *text;
+
+	if (s->no_cgroup)
+		why = xprintf("turned off by %s", LOCAL_ENV_NO_CGROUP);
+	else
+		s->cgroup = local_cgroup_create(name != NULL ? name + 1 : "job", &why);
+	if (s->cgroup == NULL) {
+		local_supervise_log("no cgroup (%s): the job's processes are tracked as our "
+		                    "descendants",
+		                    why != NULL ? why : "unknown reason");
+		free(why);
+	} else {
+		s->cgroup_procs = xprintf("%s/cgroup.procs", s->cgroup);
+		text = xprintf("%s\n", s->cgroup);
+		local_supervise_write(s, "cgroup", text);
+		free(text);
+	}
+	if (s->max_runtime_s > 0) {
+		text = xprintf("%lld\n", ((long long)time(NULL) + s->max_runtime_s) * 1000);
+		local_supervise_write(s, "deadline", text);
+		free(text);
 	}
 }
 
@@ -432,6 +492,9 @@ int local_supervise_main(int argc, char **argv)
 	free(timeout);
 	timeout = local_supervise_take_env(LOCAL_ENV_MAX_RUNTIME);
 	s.max_runtime_s = timeout != NULL ? atol(timeout) : 0;
+	free(timeout);
+	timeout = local_supervise_take_env(LOCAL_ENV_NO_CGROUP);
+	s.no_cgroup = timeout != NULL && strcmp(timeout, "0") != 0;
 	free(timeout);
 	s.ready = s.ready_url != NULL ? LOCAL_READY_PROBING : LOCAL_READY_NONE;
 	/* The launch lock stays held for our whole life; the job must not inherit it. */
@@ -472,6 +535,7 @@ int local_supervise_main(int argc, char **argv)
 		goto out;
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
+	local_supervise_contain(&s);
 	s.started_ms = local_supervise_now_ms();
 	s.next_probe_ms = s.started_ms;
 	if (local_supervise_start(&s) == 0) {
@@ -486,11 +550,14 @@ int local_supervise_main(int argc, char **argv)
 	else
 		snprintf(buf, sizeof buf, "exited %d\n", WEXITSTATUS(s.job_status));
 	local_supervise_write(&s, "exit", buf);
+	local_cgroup_remove(s.cgroup);
 	if (s.curl != NULL)
 		curl_easy_cleanup(s.curl);
 	curl_global_cleanup();
 	rc = 0;
 out:
 	free(s.ready_url);
+	free(s.cgroup);
+	free(s.cgroup_procs);
 	return rc;
 }
