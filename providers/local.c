@@ -426,7 +426,8 @@ static int local_orphans(const char *dir)
 			    !local_file_exists(dir, "runtime_exceeded")) {
 				static const char r[] = "stopped: it ran past its max_runtime\n";
 
-				local_write_file(dir, "runtime_exceeded", r, sizeof r - 1, 0600, NULL);
+				local_write_file(dir, "runtime_exceeded", r, sizeof r - 1, 0600,
+				                 NULL);
 			}
 		}
 		free(text);
