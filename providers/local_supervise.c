@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/nospace.h"
 #include "core/xmalloc.h"
 #include "providers/local_tree.h"
 
@@ -29,6 +30,8 @@
 #define LOCAL_SUPERVISE_GROUP_MS  100   /* polling the job's group once its leader ended */
 #define LOCAL_SUPERVISE_IDLE_MS   60000 /* longest sleep when nothing is due */
 #define LOCAL_SUPERVISE_LOG_CHUNK 65536 /* bytes */
+#define LOCAL_SUPERVISE_RETRY_MS  30000 /* longest wait between tries to write `exit` */
+#define LOCAL_SUPERVISE_RETRY_FOR 86400 /* seconds: how long we keep trying */
 
 enum local_supervise_ready {
 	LOCAL_READY_NONE,
@@ -56,6 +59,7 @@ struct local_supervise {
 	char *cgroup;           /* the job's own cgroup, or NULL: its tree is found by parent */
 	char *cgroup_procs;     /* cgroup/cgroup.procs, written by the job's child */
 	int no_cgroup;          /* GANTRY_NO_CGROUP was set */
+	int pid_pending;        /* `pid` could not be written yet (disk full?): tried again */
 };
 
 /* Monotonic milliseconds. */
@@ -82,14 +86,51 @@ static void local_supervise_log(const char *fmt, ...)
 	fflush(stderr);
 }
 
-static void local_supervise_write(struct local_supervise *s, const char *name, const char *text)
+/* Logs why a file of the job could not be written, plainly when the disk is full. */
+static void local_supervise_write_failed(struct local_supervise *s, const char *name,
+                                         const char *cause)
+{
+	if (nospace_full(s->dir))
+		local_supervise_log("no space left on device: %s/%s", s->dir, name);
+	else
+		local_supervise_log("%s", cause);
+}
+
+static int local_supervise_write(struct local_supervise *s, const char *name, const char *text)
 {
 	char *cause = NULL;
 
 	if (local_write_file(s->dir, name, text, strlen(text), 0600, &cause) != 0) {
-		local_supervise_log("%s", cause);
+		local_supervise_write_failed(s, name, cause);
 		free(cause);
+		return -1;
 	}
+	return 0;
+}
+
+/* Writes `exit`, trying again (1 s, 2 s, ... 30 s apart, for a day) while it cannot be
+ * written, e.g. on a full disk: the job's outcome is then recorded once space returns rather
+ * than lost ("its supervisor died"). Gives up at once if the job directory is gone. */
+static void local_supervise_write_exit(struct local_supervise *s, const char *text)
+{
+	uint64_t wait = 1000,
+	         until = local_supervise_now_ms() + LOCAL_SUPERVISE_RETRY_FOR * 1000ULL;
+	struct timespec ts;
+	int tries = 0;
+
+	while (local_supervise_write(s, "exit", text) != 0) {
+		tries++;
+		if (access(s->dir, F_OK) != 0 || local_supervise_now_ms() > until)
+			return;
+		local_supervise_log("trying again in %llu s", (unsigned long long)(wait / 1000));
+		ts.tv_sec = (time_t)(wait / 1000);
+		ts.tv_nsec = 0;
+		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+			;
+		wait = wait * 2 > LOCAL_SUPERVISE_RETRY_MS ? LOCAL_SUPERVISE_RETRY_MS : wait * 2;
+	}
+	if (tries > 0)
+		local_supervise_log("wrote exit after waiting (%d tries)", tries);
 }
 
 /* Grace (ms) recorded in the `stop` file, or the default. */
@@ -372,6 +413,8 @@ static int local_supervise_wait_ms(const struct local_supervise *s, uint64_t now
 
 	if (s->job_done)
 		wait = LOCAL_SUPERVISE_GROUP_MS;
+	else if (s->pid_pending)
+		wait = 1000;
 	if (s->ready == LOCAL_READY_PROBING && !s->term_sent && !s->job_done)
 		wait = s->next_probe_ms > now ? s->next_probe_ms - now : 0;
 	if (s->max_runtime_s > 0 && !s->job_done && !s->term_sent) {
@@ -414,6 +457,13 @@ static void local_supervise_loop(struct local_supervise *s, const sigset_t *wait
 			s->kill_at_ms = 0;
 		} else if (s->killed && s->job_done) {
 			local_supervise_signal_all(s, SIGKILL);
+		}
+		if (s->pid_pending && !s->job_done) {
+			char *cause = NULL;
+
+			if (local_pidfile_write(s->dir, "pid", s->job, &cause) == 0)
+				s->pid_pending = 0;
+			free(cause);
 		}
 		local_supervise_readiness(s, now);
 		local_supervise_deadline(s, local_supervise_now_ms());
@@ -540,8 +590,9 @@ int local_supervise_main(int argc, char **argv)
 	s.next_probe_ms = s.started_ms;
 	if (local_supervise_start(&s) == 0) {
 		if (local_pidfile_write(s.dir, "pid", s.job, &cause) != 0) {
-			local_supervise_log("%s", cause);
+			local_supervise_write_failed(&s, "pid", cause);
 			free(cause);
+			s.pid_pending = 1;
 		}
 		local_supervise_loop(&s, &waitset);
 	}
@@ -549,7 +600,7 @@ int local_supervise_main(int argc, char **argv)
 		snprintf(buf, sizeof buf, "signal %d\n", WTERMSIG(s.job_status));
 	else
 		snprintf(buf, sizeof buf, "exited %d\n", WEXITSTATUS(s.job_status));
-	local_supervise_write(&s, "exit", buf);
+	local_supervise_write_exit(&s, buf);
 	local_cgroup_remove(s.cgroup);
 	if (s.curl != NULL)
 		curl_easy_cleanup(s.curl);

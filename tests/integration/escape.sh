@@ -8,10 +8,12 @@
 escape_cleanup() {
 	local f
 	for f in "$T_HOME"/state/jobs/*/work/escaped.pid; do
-		[ -s "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null
+		[ -s "$f" ] || continue
+		kill -KILL "$(cat "$f")" 2>/dev/null || :
 	done
 	for f in "$T_HOME"/state/jobs/*/cgroup; do
-		[ -s "$f" ] && [ -d "$(cat "$f")" ] && echo 1 >"$(cat "$f")/cgroup.kill" 2>/dev/null
+		[ -s "$f" ] && [ -d "$(cat "$f")" ] || continue
+		echo 1 >"$(cat "$f")/cgroup.kill" 2>/dev/null || :
 	done
 	t_cleanup
 }
