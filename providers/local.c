@@ -63,6 +63,7 @@ struct provider_logs {
 	provider_log_cb cb;
 	void *arg;
 	struct loop_timer *timer; /* repeating */
+	struct loop_timer *again; /* one-shot, 0 ms: more is unread after a full turn */
 	int ino_fd;               /* inotify on the job directory, -1 without */
 	struct loop_fd *ino_watch;
 	int done;   /* eof delivered */
@@ -83,6 +84,7 @@ struct provider {
 	struct local_seen *seen; /* jobs last seen RUNNING: the cheap refresh path */
 	double rate_cpu_hour;    /* site rates from config (providers: local:); < 0 = unset */
 	double rate_gpu_hour;
+	int64_t log_max_bytes; /* job.log cap handed to each supervisor; 0 = none */
 };
 
 /* A job last seen RUNNING with its supervisor alive. Until its `exit` file appears it is
@@ -592,6 +594,7 @@ static int local_open(const struct provider_config *cfg, struct provider **out, 
 		              strerror(errno));
 	p = xcalloc(1, sizeof *p);
 	p->rate_cpu_hour = p->rate_gpu_hour = -1;
+	p->log_max_bytes = cfg->log_max_bytes;
 	for (size_t i = 0; cfg->settings != NULL && i < cfg->settings->n; i++) {
 		const char *k = cfg->settings->keys[i], *v = cfg->settings->vals[i];
 		const char *pos =
@@ -1065,7 +1068,7 @@ static int local_launch_locked(struct provider *p, const struct provider_job_spe
 		rc = -1;
 	}
 	envp = local_build_env(spec, port, url, timeout);
-	envp = local_tree_pass_env(envp); /* GANTRY_NO_CGROUP reaches the supervisor */
+	envp = local_supervisor_env(envp, p->log_max_bytes); /* local_tree.c */
 	rc = local_spawn_supervisor(p, dir, lockfd, envp, cause);
 out:
 	local_free_strv(envp);
@@ -1276,6 +1279,7 @@ static void local_logs_free(struct provider_logs *lg)
 		}
 	}
 	loop_timer_cancel(lg->p->loop, lg->timer);
+	loop_timer_cancel(lg->p->loop, lg->again);
 	if (lg->ino_watch != NULL)
 		loop_fd_remove(lg->p->loop, lg->ino_watch);
 	if (lg->ino_fd >= 0)
@@ -1333,6 +1337,8 @@ static int local_logs_skip_ahead(struct provider_logs *lg)
 	return local_logs_deliver(lg, note, (size_t)n, 0);
 }
 
+static void local_logs_again(void *arg);
+
 static void local_logs_pump(struct provider_logs *lg)
 {
 	char *buf;
@@ -1377,6 +1383,10 @@ static void local_logs_pump(struct provider_logs *lg)
 		}
 		free(buf);
 	}
+	/* A full turn's worth was read and more is waiting: go on at the next loop turn, not
+	 * at the next poll (1 MiB per 200 ms made a 100 MB log take 20 s). */
+	if (!at_eof && lg->again == NULL)
+		lg->again = loop_timer_add(lg->p->loop, 0, 0, local_logs_again, lg);
 	if (ended && at_eof) {
 		lg->done = 1;
 		local_logs_idle(lg);
@@ -1387,6 +1397,14 @@ static void local_logs_pump(struct provider_logs *lg)
 static void local_logs_tick(void *arg)
 {
 	local_logs_pump(arg);
+}
+
+static void local_logs_again(void *arg)
+{
+	struct provider_logs *lg = arg;
+
+	lg->again = NULL; /* a one-shot timer is gone once it fired */
+	local_logs_pump(lg);
 }
 
 static void local_logs_inotify(int fd, short revents, void *arg)

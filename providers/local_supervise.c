@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +33,7 @@
 #define LOCAL_SUPERVISE_LOG_CHUNK 65536 /* bytes */
 #define LOCAL_SUPERVISE_RETRY_MS  30000 /* longest wait between tries to write `exit` */
 #define LOCAL_SUPERVISE_RETRY_FOR 86400 /* seconds: how long we keep trying */
+#define LOCAL_SUPERVISE_LOGCAP_MS 1000  /* job.log's size is checked this often */
 
 enum local_supervise_ready {
 	LOCAL_READY_NONE,
@@ -60,6 +62,7 @@ struct local_supervise {
 	char *cgroup_procs;     /* cgroup/cgroup.procs, written by the job's child */
 	int no_cgroup;          /* GANTRY_NO_CGROUP was set */
 	int pid_pending;        /* `pid` could not be written yet (disk full?): tried again */
+	long long log_max;      /* job.log and job.log.1 together stay within this; 0 = no cap */
 };
 
 /* Monotonic milliseconds. */
@@ -186,6 +189,76 @@ static void local_supervise_job_log(struct local_supervise *s, const char *line)
 		close(fd);
 	}
 	free(path);
+}
+
+/* Copies fd (from offset 0 to its end) to out. 0 or -1. */
+static int local_supervise_copy(int fd, int out)
+{
+	char buf[LOCAL_SUPERVISE_LOG_CHUNK];
+	off_t off = 0;
+	ssize_t n;
+
+	while ((n = copy_file_range(fd, &off, out, NULL, (size_t)1 << 30, 0)) > 0)
+		;
+	if (n == 0)
+		return 0;
+	if (lseek(fd, off, SEEK_SET) < 0)
+		return -1;
+	while ((n = read(fd, buf, sizeof buf)) > 0) {
+		for (ssize_t w = 0; w < n;) {
+			ssize_t k = write(out, buf + w, (size_t)(n - w));
+
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k <= 0)
+				return -1;
+			w += k;
+		}
+	}
+	return n == 0 ? 0 : -1;
+}
+
+/* Keeps job.log within its cap: once it holds more than half of log_max, its content moves to
+ * job.log.1 (replacing the previous part) and job.log starts again with a note, so that the
+ * two stay within about log_max. The job's writes append (O_APPEND), so they go on at the new
+ * end; what it writes between the copy and the truncation (a moment) is lost. */
+static void local_supervise_log_cap(struct local_supervise *s)
+{
+	char *path, *tmp, *old, *note;
+	struct stat sb;
+	int fd, out;
+
+	if (s->log_max <= 0)
+		return;
+	path = xprintf("%s/job.log", s->dir);
+	if (stat(path, &sb) != 0 || sb.st_size <= s->log_max / 2) {
+		free(path);
+		return;
+	}
+	tmp = xprintf("%s/.job.log.1.tmp", s->dir);
+	old = xprintf("%s/job.log.1", s->dir);
+	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	unlink(tmp);
+	out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd >= 0 && out >= 0 && local_supervise_copy(fd, out) == 0 && ftruncate(fd, 0) == 0 &&
+	    rename(tmp, old) == 0) {
+		note = xprintf("[gantry: job.log reached half of its cap of %lld bytes (logs: "
+		               "max_size); the output before this line is in job.log.1, older "
+		               "output was dropped]\n",
+		               s->log_max);
+		local_supervise_job_log(s, note);
+		free(note);
+	} else {
+		local_supervise_log("cannot rotate %s: %s", path, strerror(errno));
+		unlink(tmp);
+	}
+	if (fd >= 0)
+		close(fd);
+	if (out >= 0)
+		close(out);
+	free(path);
+	free(tmp);
+	free(old);
 }
 
 /* Forks the job: own session, cwd work/, stdin /dev/null, stdout and stderr appended to
@@ -415,6 +488,8 @@ static int local_supervise_wait_ms(const struct local_supervise *s, uint64_t now
 		wait = LOCAL_SUPERVISE_GROUP_MS;
 	else if (s->pid_pending)
 		wait = 1000;
+	if (s->log_max > 0 && wait > LOCAL_SUPERVISE_LOGCAP_MS)
+		wait = LOCAL_SUPERVISE_LOGCAP_MS;
 	if (s->ready == LOCAL_READY_PROBING && !s->term_sent && !s->job_done)
 		wait = s->next_probe_ms > now ? s->next_probe_ms - now : 0;
 	if (s->max_runtime_s > 0 && !s->job_done && !s->term_sent) {
@@ -465,6 +540,7 @@ static void local_supervise_loop(struct local_supervise *s, const sigset_t *wait
 				s->pid_pending = 0;
 			free(cause);
 		}
+		local_supervise_log_cap(s);
 		local_supervise_readiness(s, now);
 		local_supervise_deadline(s, local_supervise_now_ms());
 		now = local_supervise_now_ms();
@@ -542,6 +618,9 @@ int local_supervise_main(int argc, char **argv)
 	free(timeout);
 	timeout = local_supervise_take_env(LOCAL_ENV_MAX_RUNTIME);
 	s.max_runtime_s = timeout != NULL ? atol(timeout) : 0;
+	free(timeout);
+	timeout = local_supervise_take_env(LOCAL_ENV_LOG_MAX);
+	s.log_max = timeout != NULL ? atoll(timeout) : 0;
 	free(timeout);
 	timeout = local_supervise_take_env(LOCAL_ENV_NO_CGROUP);
 	s.no_cgroup = timeout != NULL && strcmp(timeout, "0") != 0;

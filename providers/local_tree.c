@@ -328,18 +328,32 @@ int local_tree_signal(pid_t root, int sig)
 	return count;
 }
 
-char **local_tree_pass_env(char **envp)
+/* Appends NAME=VALUE to envp (heap, NULL-terminated) unless NAME is there already. */
+static char **local_tree_env_add(char **envp, const char *name, const char *value)
 {
-	const char *off = getenv(LOCAL_ENV_NO_CGROUP);
-	size_t n = 0, len = strlen(LOCAL_ENV_NO_CGROUP);
+	size_t n = 0, len = strlen(name);
 
-	if (envp == NULL || off == NULL || off[0] == '\0' || strcmp(off, "0") == 0)
-		return envp;
 	for (; envp[n] != NULL; n++)
-		if (strncmp(envp[n], LOCAL_ENV_NO_CGROUP, len) == 0 && envp[n][len] == '=')
+		if (strncmp(envp[n], name, len) == 0 && envp[n][len] == '=')
 			return envp;
 	envp = xreallocarray(envp, n + 2, sizeof *envp);
-	envp[n] = xprintf("%s=1", LOCAL_ENV_NO_CGROUP);
+	envp[n] = xprintf("%s=%s", name, value);
 	envp[n + 1] = NULL;
+	return envp;
+}
+
+char **local_supervisor_env(char **envp, long long log_max)
+{
+	const char *off = getenv(LOCAL_ENV_NO_CGROUP);
+	char buf[32];
+
+	if (envp == NULL)
+		return envp;
+	if (off != NULL && off[0] != '\0' && strcmp(off, "0") != 0)
+		envp = local_tree_env_add(envp, LOCAL_ENV_NO_CGROUP, "1");
+	if (log_max > 0) {
+		snprintf(buf, sizeof buf, "%lld", log_max);
+		envp = local_tree_env_add(envp, LOCAL_ENV_LOG_MAX, buf);
+	}
 	return envp;
 }

@@ -38,8 +38,10 @@ char *local_cgroup_of_job(const char *dir);
  * excluded. Returns how many there were. sig 0 only counts. */
 int local_tree_signal(pid_t root, int sig);
 
-/* Appends GANTRY_NO_CGROUP=1 to a launcher's environment vector (heap, NULL-terminated) when
- * it is set in ours, so that the supervisor sees it whatever the job's environment is. */
-char **local_tree_pass_env(char **envp);
+/* The launcher's settings for the supervisor, appended to its environment vector (heap,
+ * NULL-terminated): GANTRY_NO_CGROUP=1 when it is set in ours (whatever the job's environment
+ * is), and the job.log cap (LOCAL_ENV_LOG_MAX, bytes) when log_max > 0. */
+#define LOCAL_ENV_LOG_MAX "GANTRY_SUPERVISE_LOG_MAX"
+char **local_supervisor_env(char **envp, long long log_max);
 
 #endif

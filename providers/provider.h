@@ -33,6 +33,7 @@ struct provider_config {
 	 * message is one line or NULL (telemetry only). Called on the loop thread. */
 	void (*notify)(void *arg, const char *provider, int healthy, const char *message);
 	void *notify_arg;
+	int64_t log_max_bytes; /* local: cap of a job's job.log (config `logs: max_size:`) */
 };
 
 /* Everything needed to run one job. */
