@@ -1,9 +1,11 @@
 /* local_supervise.c: `gantry __supervise DIR`, the small process that watches one local job.
  * Started detached (own session, reparented to init) by the local provider; it starts the job
  * in its own session and process group, records its pid, probes its readiness URL, escalates
- * a stop from TERM to KILL, and writes `exit` once the job and everything it left in its
- * process group are gone. It ignores SIGTERM/SIGINT/SIGHUP so that only the job receives
- * them; SIGUSR1 asks it to stop the job (grace read from the `stop` file). */
+ * a stop from TERM to KILL, and writes `exit` once the job and everything it started are gone
+ * (its process group, its cgroup, every process below us: see local_tree.h), trying again
+ * while the disk is full. It keeps job.log within logs.max_size. It ignores SIGTERM/SIGINT/SIGHUP
+ * so that only the job receives them; SIGUSR1 asks it to stop the job (grace read from the `stop`
+ * file). */
 #include "providers/local.h"
 
 #include <curl/curl.h>
@@ -420,8 +422,10 @@ static void local_supervise_readiness(struct local_supervise *s, uint64_t now)
 		return;
 	if (local_supervise_probe(s)) {
 		snprintf(buf, sizeof buf, "%lld\n", (long long)time(NULL) * 1000);
-		local_supervise_write(s, "ready", buf);
-		s->ready = LOCAL_READY_OK;
+		if (local_supervise_write(s, "ready", buf) == 0)
+			s->ready = LOCAL_READY_OK;
+		else /* disk full? probe and write again in a second */
+			s->next_probe_ms = local_supervise_now_ms() + 1000;
 		return;
 	}
 	now = local_supervise_now_ms();
