@@ -268,6 +268,8 @@ static int config_parse_file(struct config *c, char **cause)
 				rc = config_parse_budgets(c, &doc, v, cause);
 			else if (strcmp(key, "history") == 0)
 				rc = config_parse_history(c, &doc, v, cause);
+			else if (strcmp(key, "logs") == 0) /* config_logs.c */
+				rc = config_parse_logs(c, &doc, v, cause);
 			else if (v->type != YAML_SCALAR_NODE)
 				rc = xcause(cause, "%s:%zu:%zu: expected a scalar value for '%s'",
 				            c->config_file, line, col, key);
@@ -327,6 +329,7 @@ int config_load(struct config *c, char **cause)
 	c->stop_grace_ms = 10000;
 	c->history_1m_s = 7LL * 86400;
 	c->history_1h_s = 90LL * 86400;
+	c->log_max_bytes = 1LL << 30; /* `logs: max_size:` (config_logs.c) */
 	c->user = xstrdup(pw != NULL ? pw->pw_name : "unknown");
 	{
 		struct group *gr = getgrgid(getgid());

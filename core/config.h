@@ -54,6 +54,9 @@ struct config {
 	size_t nbudgets;
 	int64_t history_1m_s; /* `history: minutes:` 1-minute GPU buckets kept (s; 0 = forever) */
 	int64_t history_1h_s; /* `history: hours:` 1-hour buckets (90 days) */
+
+	/* `logs: max_size:` cap of a local job's job.log (1 GiB; 0 = none; config_logs.c) */
+	int64_t log_max_bytes;
 };
 
 /* Fills c from the environment and config.yaml (missing file = defaults). A malformed

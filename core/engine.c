@@ -257,6 +257,7 @@ static int engine_open_provider(struct engine *e, const struct provider_ops *ops
 	pc.self_exe = e->cfg.self_exe;
 	pc.settings = settings;
 	pc.settings_pos = pos;
+	pc.log_max_bytes = e->cfg.log_max_bytes;
 	pc.loop = e->loop;
 	pc.notify = engine_on_provider_notify;
 	pc.notify_arg = e;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/safefile.h"
+#include "core/nospace.h"
 #include "core/xmalloc.h"
 
 /* "GANT": PRAGMA application_id of every Gantry store. */
@@ -183,6 +184,9 @@ static int64_t store_now_ms(void)
 /* Sets *cause to "PATH: WHAT: sqlite message"; returns -1. */
 static int store_fail(struct store *s, char **cause, const char *what)
 {
+	if (nospace_full(s->path)) /* sqlite says "disk I/O error" or "disk is full" */
+		return xcause(cause, "no space left on device: %s (%s: %s)", s->path, what,
+		              sqlite3_errmsg(s->db));
 	return xcause(cause, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
 }
 

@@ -31,6 +31,7 @@
 #include "core/sanitize.h"
 #include "core/template.h"
 #include "core/xmalloc.h"
+#include "providers/local_tree.h"
 #include "providers/provider.h"
 
 extern char **environ;
@@ -50,6 +51,7 @@ struct local_stop {
 	struct loop_timer *timer; /* one-shot */
 	pid_t pgid;
 	long long starttime; /* of the group leader, so a reused pid is never signalled */
+	char *cgroup;        /* the job's cgroup (killed whole), or NULL */
 	struct local_stop *next;
 };
 
@@ -62,6 +64,7 @@ struct provider_logs {
 	provider_log_cb cb;
 	void *arg;
 	struct loop_timer *timer; /* repeating */
+	struct loop_timer *again; /* one-shot, 0 ms: more is unread after a full turn */
 	int ino_fd;               /* inotify on the job directory, -1 without */
 	struct loop_fd *ino_watch;
 	int done;   /* eof delivered */
@@ -83,6 +86,7 @@ struct provider {
 	double rate_cpu_hour;    /* site rates from config (providers: local:); < 0 = unset */
 	double rate_gpu_hour;
 	char *installation_id; /* list_owned lists only job dirs labelled with it; NULL: all */
+	int64_t log_max_bytes; /* job.log cap handed to each supervisor; 0 = none */
 };
 
 /* A job last seen RUNNING with its supervisor alive. Until its `exit` file appears it is
@@ -399,22 +403,81 @@ static char *local_failure_reason(const char *dir, char *reason)
 	return r;
 }
 
+/* For a job whose supervisor died: 1 while its cgroup still holds processes. Its limits are
+ * enforced here, since no supervisor does: past the `deadline` (max_runtime) or the grace
+ * of a `stop`, the whole cgroup (without one: the job's process group) is killed. An empty
+ * cgroup is removed. */
+static int local_orphans(const char *dir)
+{
+	char *cg = local_cgroup_of_job(dir), *text;
+	long long deadline = 0, grace = LOCAL_DEFAULT_GRACE_MS, start;
+	struct timespec now;
+	struct stat sb;
+	char *stopf;
+	int alive, kill_now = 0;
+	pid_t job;
+
+	if (cg != NULL)
+		alive = local_cgroup_populated(cg);
+	else
+		alive = local_pidfile_alive(dir, "pid", NULL) > 0;
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (alive && (text = local_read_file(dir, "deadline")) != NULL) {
+		if (sscanf(text, "%lld", &deadline) == 1 && deadline > 0 &&
+		    (long long)now.tv_sec * 1000 >= deadline) {
+			kill_now = 1;
+			if (!local_file_exists(dir, "stop") &&
+			    !local_file_exists(dir, "runtime_exceeded")) {
+				static const char r[] = "stopped: it ran past its max_runtime\n";
+
+				local_write_file(dir, "runtime_exceeded", r, sizeof r - 1, 0600,
+				                 NULL);
+			}
+		}
+		free(text);
+	}
+	stopf = xprintf("%s/stop", dir);
+	if (alive && lstat(stopf, &sb) == 0) {
+		text = local_read_file(dir, "stop");
+		if (text != NULL && (sscanf(text, "%lld", &grace) != 1 || grace < 0))
+			grace = LOCAL_DEFAULT_GRACE_MS;
+		free(text);
+		if ((long long)now.tv_sec * 1000 + now.tv_nsec / 1000000 >=
+		    (long long)sb.st_mtim.tv_sec * 1000 + sb.st_mtim.tv_nsec / 1000000 + grace)
+			kill_now = 1;
+	}
+	free(stopf);
+	if (kill_now && local_pidfile_read(dir, "pid", &job, &start) == 0)
+		local_kill_group(job, start, SIGKILL);
+	if (cg == NULL)
+		return 0;
+	if (kill_now)
+		local_cgroup_signal(cg, SIGKILL);
+	if (!alive)
+		local_cgroup_remove(cg);
+	free(cg);
+	return alive;
+}
+
 /* Fills st from the job directory's files (see local.h). */
 static void local_status(const char *dir, struct provider_status *st)
 {
 	struct stat sb;
 	char *text;
 	pid_t job, sup;
-	int stopped, ready;
+	int stopped, ready, reread = 0;
 
+again:
 	memset(st, 0, sizeof *st);
 	if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
 		st->state = JOB_FAILED;
 		st->reason = xstrdup("job directory vanished");
 		return;
 	}
-	stopped = local_file_exists(dir, "stop");
+	/* `exit` before `stop`: a stop always precedes the exit it causes, so an exit read
+	 * first is never paired with a stop that came after it was read */
 	text = local_read_file(dir, "exit");
+	stopped = local_file_exists(dir, "stop");
 	if (text != NULL) {
 		char *path = xprintf("%s/exit", dir);
 		struct stat xs;
@@ -463,6 +526,13 @@ static void local_status(const char *dir, struct provider_status *st)
 	}
 	job = local_pidfile_alive(dir, "pid", NULL);
 	sup = local_pidfile_alive(dir, "supervisor.pid", NULL);
+	/* The supervisor may have written `exit` and ended since we read it: read it again. */
+	if (sup <= 0 && !reread && local_file_exists(dir, "exit")) {
+		reread = 1;
+		goto again;
+	}
+	if (sup == 0 && local_orphans(dir) && job <= 0)
+		job = 1; /* what the job left in its cgroup runs on */
 	ready = !local_file_exists(dir, "readiness") || local_file_exists(dir, "ready");
 	if (job > 0 || (job == 0 && sup > 0)) {
 		/* running, or ended with its supervisor still clearing up the group */
@@ -482,6 +552,10 @@ static void local_status(const char *dir, struct provider_status *st)
 	if (stopped) {
 		st->state = JOB_STOPPED;
 		st->reason = xstrdup("stopped; exit status unknown (its supervisor had died)");
+	} else if ((text = local_read_file(dir, "runtime_exceeded")) != NULL) {
+		text[strcspn(text, "\n")] = '\0';
+		st->state = JOB_FAILED;
+		st->reason = text;
 	} else if (sup < 0) {
 		st->state = JOB_FAILED;
 		st->reason = xstrdup("the job's supervisor never started");
@@ -522,6 +596,7 @@ static int local_open(const struct provider_config *cfg, struct provider **out, 
 		              strerror(errno));
 	p = xcalloc(1, sizeof *p);
 	p->rate_cpu_hour = p->rate_gpu_hour = -1;
+	p->log_max_bytes = cfg->log_max_bytes;
 	for (size_t i = 0; cfg->settings != NULL && i < cfg->settings->n; i++) {
 		const char *k = cfg->settings->keys[i], *v = cfg->settings->vals[i];
 		const char *pos =
@@ -555,6 +630,7 @@ static int local_open(const struct provider_config *cfg, struct provider **out, 
 }
 
 static void local_logs_free(struct provider_logs *lg);
+static void local_stop_fire(void *arg);
 
 static void local_close(struct provider *p)
 {
@@ -566,8 +642,7 @@ static void local_close(struct provider *p)
 
 		p->stops = s->next;
 		loop_timer_cancel(p->loop, s->timer);
-		local_kill_group(s->pgid, s->starttime, SIGKILL);
-		free(s);
+		local_stop_fire(s); /* no longer listed: kills and frees */
 	}
 	while (p->logs != NULL)
 		local_logs_free(p->logs);
@@ -1043,6 +1118,7 @@ static int local_launch_locked(struct provider *p, const struct provider_job_spe
 		rc = -1;
 	}
 	envp = local_build_env(spec, port, url, timeout);
+	envp = local_supervisor_env(envp, p->log_max_bytes); /* local_tree.c */
 	rc = local_spawn_supervisor(p, dir, lockfd, envp, cause);
 out:
 	local_free_strv(envp);
@@ -1189,17 +1265,21 @@ static void local_stop_fire(void *arg)
 			break;
 		}
 	}
-	local_kill_group(s->pgid, s->starttime, SIGKILL);
+	if (s->pgid > 1)
+		local_kill_group(s->pgid, s->starttime, SIGKILL);
+	if (s->cgroup != NULL)
+		local_cgroup_signal(s->cgroup, SIGKILL);
+	free(s->cgroup);
 	free(s);
 }
 
 static int local_stop(struct provider *p, const char *ref, int grace_ms, provider_done_cb cb,
                       void *arg, char **cause)
 {
-	char buf[32];
+	char buf[32], *cg;
 	pid_t job = 0, sup;
 	long long start = 0;
-	int n, have_job;
+	int n, have_job, alive;
 
 	if (local_check_ref(p, ref, cause) != 0)
 		return -1;
@@ -1222,17 +1302,24 @@ static int local_stop(struct provider *p, const char *ref, int grace_ms, provide
 		cb(arg, 0, NULL);
 		return 0;
 	}
-	/* No supervisor to escalate: a timer of ours does, or we kill now. */
-	if (have_job && local_kill_group(job, start, 0) == 0) {
+	/* No supervisor to escalate: a timer of ours does, or we kill now. What the job left in
+	 * its cgroup (the supervisor may have been killed by the job itself) goes too. */
+	cg = local_cgroup_of_job(ref);
+	if (cg != NULL && local_cgroup_signal(cg, SIGTERM) == 0) {
+		free(cg);
+		cg = NULL;
+	}
+	alive = have_job && local_kill_group(job, start, 0) == 0;
+	if (alive || cg != NULL) {
 		struct local_stop *s = xcalloc(1, sizeof *s);
 
 		s->p = p;
-		s->pgid = job;
+		s->pgid = alive ? job : 0;
 		s->starttime = start;
+		s->cgroup = cg;
 		s->timer = loop_timer_add(p->loop, (uint64_t)grace_ms, 0, local_stop_fire, s);
 		if (s->timer == NULL) {
-			local_kill_group(job, start, SIGKILL);
-			free(s);
+			local_stop_fire(s); /* not listed yet: kills now and frees */
 		} else {
 			s->next = p->stops;
 			p->stops = s;
@@ -1255,6 +1342,7 @@ static void local_logs_free(struct provider_logs *lg)
 		}
 	}
 	loop_timer_cancel(lg->p->loop, lg->timer);
+	loop_timer_cancel(lg->p->loop, lg->again);
 	if (lg->ino_watch != NULL)
 		loop_fd_remove(lg->p->loop, lg->ino_watch);
 	if (lg->ino_fd >= 0)
@@ -1312,6 +1400,8 @@ static int local_logs_skip_ahead(struct provider_logs *lg)
 	return local_logs_deliver(lg, note, (size_t)n, 0);
 }
 
+static void local_logs_again(void *arg);
+
 static void local_logs_pump(struct provider_logs *lg)
 {
 	char *buf;
@@ -1356,6 +1446,10 @@ static void local_logs_pump(struct provider_logs *lg)
 		}
 		free(buf);
 	}
+	/* A full turn's worth was read and more is waiting: go on at the next loop turn, not
+	 * at the next poll (1 MiB per 200 ms made a 100 MB log take 20 s). */
+	if (!at_eof && lg->again == NULL)
+		lg->again = loop_timer_add(lg->p->loop, 0, 0, local_logs_again, lg);
 	if (ended && at_eof) {
 		lg->done = 1;
 		local_logs_idle(lg);
@@ -1366,6 +1460,14 @@ static void local_logs_pump(struct provider_logs *lg)
 static void local_logs_tick(void *arg)
 {
 	local_logs_pump(arg);
+}
+
+static void local_logs_again(void *arg)
+{
+	struct provider_logs *lg = arg;
+
+	lg->again = NULL; /* a one-shot timer is gone once it fired */
+	local_logs_pump(lg);
 }
 
 static void local_logs_inotify(int fd, short revents, void *arg)
@@ -1494,6 +1596,20 @@ static int local_list_owned(struct provider *p, char ***refs, char ***job_ids, s
 	return 0;
 }
 
+/* Kills and removes the job's cgroup, if it has one. */
+static void local_destroy_cgroup(const char *ref)
+{
+	char *cg = local_cgroup_of_job(ref);
+
+	if (cg == NULL)
+		return;
+	local_cgroup_signal(cg, SIGKILL);
+	for (int i = 0; i < 100 && local_cgroup_populated(cg); i++)
+		usleep(10000); /* cgroup.kill is asynchronous: at most 1 s */
+	local_cgroup_remove(cg);
+	free(cg);
+}
+
 static int local_destroy(struct provider *p, const char *ref, char **cause)
 {
 	pid_t pid;
@@ -1508,6 +1624,7 @@ static int local_destroy(struct provider *p, const char *ref, char **cause)
 		kill(pid, SIGKILL);
 	if (local_pidfile_read(ref, "pid", &pid, &start) == 0)
 		local_kill_group(pid, start, SIGKILL);
+	local_destroy_cgroup(ref);
 	dfd = open(p->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return xcause(cause, "cannot open %s: %s", p->state_dir, strerror(errno));

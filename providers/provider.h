@@ -36,6 +36,7 @@ struct provider_config {
 	/* The store's installation id (random, one per store): list_owned lists only resources
 	 * labelled with it. NULL: list every labelled resource (test tools only). */
 	const char *installation_id;
+	int64_t log_max_bytes; /* local: cap of a job's job.log (config `logs: max_size:`) */
 };
 
 /* Everything needed to run one job. */

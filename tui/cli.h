@@ -15,6 +15,7 @@ enum cli_exit {
 	CLI_USAGE = 2,    /* bad command line or invalid parameter */
 	CLI_NOTFOUND = 3, /* no such job or template */
 	CLI_ENV = 4,      /* Gantry cannot run here (config, store, terminal) */
+	CLI_TIMEOUT = 5,  /* launch --wait/--timeout gave up waiting; the job goes on */
 };
 
 struct cli_ctx {

@@ -214,11 +214,13 @@ static int launch_run(struct cli_ctx *c, int argc, char **argv)
 			rc = CLI_FAILED;
 			goto out;
 		}
-		if (r > 0)
+		if (r > 0) {
 			fprintf(stderr,
 			        "gantry: launch: still %s after %d s; it keeps going (gantry show "
 			        "%s)\n",
 			        job_state_name(j.state), timeout_s, j.name);
+			rc = CLI_TIMEOUT; /* waiting gave up: never success */
+		}
 	}
 	if (c->json) {
 		cli_print_json(cli_job_json(c->e, &j));
@@ -257,6 +259,7 @@ const struct cli_cmd cli_launch_cmd = {
             "  --dry-run      show what would run (provider, fit, params, script) and stop\n"
             "  --detach       return as soon as the provider has the job\n"
             "  --wait         wait until the job ends; exit 1 if it failed\n"
-            "  --timeout S    give up waiting after S seconds (default 600); the job goes on\n",
+            "  --timeout S    give up waiting after S seconds (default 600); the job goes on,\n"
+            "                 and launch exits 5\n",
     .run = launch_run,
 };
