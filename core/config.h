@@ -54,6 +54,8 @@ struct config {
 	size_t nbudgets;
 	int64_t history_1m_s; /* `history: minutes:` 1-minute GPU buckets kept (s; 0 = forever) */
 	int64_t history_1h_s; /* `history: hours:` 1-hour buckets (90 days) */
+	char **job_env_pass;  /* `job_env: pass:` names or PREFIX* passed to jobs; NULL-ended */
+	size_t njob_env_pass;
 };
 
 /* Fills c from the environment and config.yaml (missing file = defaults). A malformed

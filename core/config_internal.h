@@ -17,5 +17,8 @@ void config_budgets_free(struct config *c);
 int64_t config_duration(const char *v, double unit_s, double max_s);
 /* Reads `history:` ({minutes: DURATION, hours: DURATION}) into c->history_1m_s/_1h_s. */
 int config_parse_history(struct config *c, yaml_document_t *doc, yaml_node_t *node, char **cause);
+/* Reads `job_env:` ({pass: [NAME or PREFIX*, ...]}) into c->job_env_pass. */
+int config_parse_jobenv(struct config *c, yaml_document_t *doc, yaml_node_t *node, char **cause);
+void config_jobenv_free(struct config *c);
 
 #endif

@@ -53,6 +53,9 @@ struct provider_job_spec {
 	int gpu_shared;       /* the template allows sharing GPUs with other jobs */
 	int nodes;            /* workers (multi-node: rank, world size, master address in env) */
 	long max_runtime_s;   /* seconds before the job is stopped (limits.max_runtime); 0 = none */
+	/* config.yaml's `job_env: pass:`: names (or PREFIX*) of Gantry's environment a job sees
+	 * besides the minimal set; NULL-terminated, or NULL for none */
+	const char *const *env_pass;
 };
 
 struct provider_launch_result {
