@@ -29,9 +29,11 @@
 #include "core/xmalloc.h"
 #include "providers/ssh_internal.h"
 
-/* Helpers every script starts with: D (absolute base dir from $1), BOOT, put, galive,
- * palive. */
+/* Helpers every script starts with: umask 077 (what Gantry creates on a host, the token in
+ * jobs/ID/env included, is private to the login user), D (absolute base dir from $1), BOOT,
+ * put, galive, palive. */
 #define SSH_REMOTE_PRELUDE                                                                         \
+	"umask 077\n"                                                                              \
 	"D=$1\n"                                                                                   \
 	"case $D in /*) ;; *) D=${HOME:-.}/$D ;; esac\n"                                           \
 	"BOOT=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null)\n"                                \
@@ -121,6 +123,7 @@ const char ssh_remote_destroy_script[] = SSH_REMOTE_PRELUDE
 
 /* The detached wrapper ($1 = the job directory). */
 static const char ssh_remote_wrapper[] =
+    "umask 077\n"
     "J=$1\n"
     "BOOT=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null)\n"
     "put() { printf '%s\\n' \"$2\" >\"$J/.$1.tmp\" && mv -f \"$J/.$1.tmp\" \"$J/$1\"; }\n"
@@ -258,8 +261,10 @@ static const char ssh_remote_launch_body[] =
     "printf '%s\\n' \"$picked\" >\"$J/gpus\"\n"
     "[ \"$PORT\" -gt 0 ] && echo \"$PORT\" >\"$J/port\"\n"
     "[ \"$WORLD\" -gt 1 ] && echo \"$MP\" >\"$J/master_port\"\n"
+    "case $U0 in ''|*[!0-7]*) U0=077;; esac\n"
     "{\n"
     "  printf '%s' \"$ENVTEXT\"\n"
+    "  echo \"umask $U0\"\n"
     "  echo \"export CUDA_VISIBLE_DEVICES='$picked'\"\n"
     "  echo \"export GANTRY_GPUS=$NEED\"\n"
     "  [ \"$PORT\" -gt 0 ] && echo \"export GANTRY_PORT=$PORT\"\n"
@@ -425,7 +430,8 @@ char *ssh_remote_launch_script(const struct ssh_remote_launch *l, char **cause)
 		ssh_remote_assign(&vars, "RPATH", "");
 	}
 	dq = ssh_remote_quote(l->dir);
-	text = xprintf("set -- %s\n%s"
+	/* U0: the login's umask, which the job itself gets back (through its env file) */
+	text = xprintf("set -- %s\nU0=$(umask)\n%s"
 	               "NEED=%d TOTAL=%d SHARED=%d WANTPORT=%d FIXED=%d RTO=%d MAXRT=%ld "
 	               "WORLD=%d MP=%d\n%s%s",
 	               dq, SSH_REMOTE_PRELUDE, l->gpus > 0 ? l->gpus : 0,
