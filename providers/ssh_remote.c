@@ -363,6 +363,47 @@ static char *ssh_remote_meta_value(const char *v)
 	return s;
 }
 
+/* The env file starts by dropping every variable of the worker login's environment but
+ * the minimal set (HOME, USER, LOGNAME, PATH, SHELL, LANG, LC_*, TZ, TERM) and what
+ * job_env.pass names (NAME or PREFIX*), as local jobs do (local_build_env); what follows
+ * (template env, GANTRY_*) is set after. (unset) tried in a subshell first: a failed unset
+ * of a special builtin would end the shell. */
+static void ssh_remote_env_filter(char **buf, const char *const *pass)
+{
+	char *keep = xstrdup("");
+
+	for (size_t i = 0; pass != NULL && pass[i] != NULL; i++) {
+		size_t n = strlen(pass[i]);
+		int prefix = n > 0 && pass[i][n - 1] == '*';
+		char *name = xstrndup(pass[i], prefix ? n - 1 : n);
+		char *q = ssh_remote_quote(name);
+		char *next =
+		    xprintf("%s%s%s%s", keep, keep[0] != '\0' ? "|" : "", q, prefix ? "*" : "");
+
+		free(q);
+		free(name);
+		free(keep);
+		keep = next;
+	}
+	{
+		char *next = xprintf(
+		    "%sfor gantry_n in $(env | sed -n 's/^\\([A-Za-z_][A-Za-z0-9_]*\\)=.*/\\1/p'); "
+		    "do\n"
+		    "  case $gantry_n in HOME|USER|LOGNAME|PATH|SHELL|LANG|LC_*|TZ|TERM|PWD) "
+		    "continue;; esac\n"
+		    "%s%s%s"
+		    "  (unset \"$gantry_n\") 2>/dev/null && unset \"$gantry_n\"\n"
+		    "done\n"
+		    "unset gantry_n\n",
+		    *buf, keep[0] != '\0' ? "  case $gantry_n in " : "", keep,
+		    keep[0] != '\0' ? ") continue;; esac\n" : "");
+
+		free(*buf);
+		*buf = next;
+	}
+	free(keep);
+}
+
 static int ssh_remote_reserved(const char *k)
 {
 	static const char *const names[] = {"GANTRY_JOB_ID",        "GANTRY_GPUS", "GANTRY_PORT",
@@ -380,6 +421,7 @@ char *ssh_remote_launch_script(const struct ssh_remote_launch *l, char **cause)
 	char *vars = xstrdup(""), *env = xstrdup(""), *meta, *text, *dq, *n[6];
 	char num[32];
 
+	ssh_remote_env_filter(&env, l->env_pass);
 	if (l->env != NULL) {
 		for (size_t i = 0; i < l->env->n; i++) {
 			if (!ssh_remote_env_name_ok(l->env->keys[i])) {

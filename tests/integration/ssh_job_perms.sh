@@ -4,7 +4,8 @@
 # run.sh, job.log and the rest are 0600 in 0700 directories, and another user of the worker
 # (nobody) can read none of them. The job itself gets the login's own umask back, and its
 # environment is the worker login's, never the bastion's (credentials in the environment of
-# whoever runs gantry stay on the bastion). Real sshd workers on loopback (tests/lib/sshrig.sh).
+# whoever runs gantry stay on the bastion), filtered like a local job's: the minimal set
+# plus config.yaml's `job_env: pass:`. Real sshd workers on loopback (tests/lib/sshrig.sh).
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/common.sh"
 . "$here/../lib/sshrig.sh"
@@ -15,7 +16,10 @@ if [ "$(id -u)" != 0 ]; then
 	exit 1
 fi
 
+# the worker login's environment (sshd SetEnv): one secret, two pass-through variables
+RIG_SETENV="WORKER_SECRET=ws-$$ HF_HOME=/worker/hf NCCL_DEBUG=WARN"
 rig_workers 1 0
+printf 'job_env:\n  pass: [HF_HOME, "NCCL_*"]\n' >>"$GANTRY_HOME/config/config.yaml"
 mkdir -p "$T_HOME/config/templates"
 cat >"$T_HOME/config/templates/nb-sleep.yaml" <<'EOF'
 name: nb-sleep
@@ -33,7 +37,8 @@ EOF
 
 SECRET=AKIAsecret-$$-$RANDOM
 expect_rc 0 "launch a notebook-kind job on the ssh worker" \
-	env AWS_SECRET_ACCESS_KEY="$SECRET" SOME_TOKEN="tok-$SECRET" "$GANTRY_BIN" launch nb-sleep --name n1
+	env AWS_SECRET_ACCESS_KEY="$SECRET" SOME_TOKEN="tok-$SECRET" HF_HOME=/bastion/hf \
+	"$GANTRY_BIN" launch nb-sleep --name n1
 check "n1 RUNNING" wait_state n1 RUNNING 60
 id=$(job_field n1 id)
 D=$RIG_DIR/remote1
@@ -68,5 +73,10 @@ check "no credential of the bastion's environment reaches the remote job" \
 check "nor its files on the worker" bash -c '! grep -rqF "$1" "$2"' _ "$SECRET" "$J"
 check "the remote job has GANTRY_JOB_ID" grep -q "^GANTRY_JOB_ID=$id\$" "$T_HOME/env.out"
 check "the remote job has HOME and PATH" bash -c 'grep -q "^HOME=" "$1" && grep -q "^PATH=" "$1"' _ "$T_HOME/env.out"
+check "the remote job has its token" grep -q "^GANTRY_TOKEN=." "$T_HOME/env.out"
+check "the worker login's other variables are dropped (WORKER_SECRET, SSH_CONNECTION)" \
+	bash -c '! grep -q -e "^WORKER_SECRET=" -e "^SSH_CONNECTION=" -e "^SSH_CLIENT=" "$1"' _ "$T_HOME/env.out"
+check "job_env.pass keeps the worker's HF_HOME (not the bastion's)" grep -qx "HF_HOME=/worker/hf" "$T_HOME/env.out"
+check "job_env.pass keeps the worker's NCCL_*" grep -qx "NCCL_DEBUG=WARN" "$T_HOME/env.out"
 expect_rc 0 "stop n1" g stop n1
 t_done
