@@ -219,7 +219,7 @@ static int config_setting(struct config *c, const char *key, const char *v, size
 		return xcause(cause,
 		              "%s:%zu:%zu: unknown setting '%s' (known: default_provider, theme, "
 		              "refresh_ms, stop_grace_ms, team, project, providers, budgets, "
-		              "history)",
+		              "history, logs, job_env)",
 		              c->config_file, line, (size_t)1, key);
 	}
 	return 0;
@@ -270,6 +270,8 @@ static int config_parse_file(struct config *c, char **cause)
 				rc = config_parse_history(c, &doc, v, cause);
 			else if (strcmp(key, "logs") == 0) /* config_logs.c */
 				rc = config_parse_logs(c, &doc, v, cause);
+			else if (strcmp(key, "job_env") == 0)
+				rc = config_parse_jobenv(c, &doc, v, cause);
 			else if (v->type != YAML_SCALAR_NODE)
 				rc = xcause(cause, "%s:%zu:%zu: expected a scalar value for '%s'",
 				            c->config_file, line, col, key);
@@ -356,5 +358,6 @@ void config_free(struct config *c)
 	free(c->project);
 	config_providers_free(c);
 	config_budgets_free(c);
+	config_jobenv_free(c);
 	memset(c, 0, sizeof *c);
 }

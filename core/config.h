@@ -57,6 +57,8 @@ struct config {
 
 	/* `logs: max_size:` cap of a local job's job.log (1 GiB; 0 = none; config_logs.c) */
 	int64_t log_max_bytes;
+	char **job_env_pass;  /* `job_env: pass:` names or PREFIX* passed to jobs; NULL-ended */
+	size_t njob_env_pass;
 };
 
 /* Fills c from the environment and config.yaml (missing file = defaults). A malformed

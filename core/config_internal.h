@@ -19,5 +19,8 @@ int64_t config_duration(const char *v, double unit_s, double max_s);
 int config_parse_history(struct config *c, yaml_document_t *doc, yaml_node_t *node, char **cause);
 /* Reads `logs:` ({max_size: SIZE}) into c->log_max_bytes (config_logs.c). */
 int config_parse_logs(struct config *c, yaml_document_t *doc, yaml_node_t *node, char **cause);
+/* Reads `job_env:` ({pass: [NAME or PREFIX*, ...]}) into c->job_env_pass. */
+int config_parse_jobenv(struct config *c, yaml_document_t *doc, yaml_node_t *node, char **cause);
+void config_jobenv_free(struct config *c);
 
 #endif

@@ -424,6 +424,7 @@ int engine_launch(struct engine *e, const struct engine_launch_req *req, char **
 	        : NULL;
 	spec.nodes = t->resources.nodes > 0 ? t->resources.nodes : 1;
 	spec.max_runtime_s = t->limits.max_runtime_s;
+	spec.env_pass = (const char *const *)e->cfg.job_env_pass;
 	engine_move(e, j.id, JOB_PROVISIONING, "handed to provider");
 	e->busy++;
 	rc = ep->ops->launch(ep->p, &spec, engine_launch_done, c, cause);

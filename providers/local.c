@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -807,17 +808,62 @@ static int local_env_overridden(const char *e, const struct kvlist *l)
 	return 0;
 }
 
-/* The supervisor's environment: ours minus what the job gets set explicitly, plus that.
- * NULL-terminated heap array of heap strings. */
+/* Whether the name of e ("K=V", K klen long) is p, or starts with p's prefix when p is
+ * "PREFIX*". */
+static int local_env_match(const char *e, size_t klen, const char *p)
+{
+	size_t plen = strlen(p);
+
+	if (plen > 0 && p[plen - 1] == '*')
+		return klen >= plen - 1 && strncmp(e, p, plen - 1) == 0;
+	return plen == klen && strncmp(e, p, klen) == 0;
+}
+
+/* Whether environ entry e ("K=V") is one a job may see: the minimal set (HOME, USER,
+ * LOGNAME, PATH, SHELL, LANG, LC_*, TZ, TERM) or one that config.yaml's `job_env: pass:`
+ * names (NAME, or PREFIX*). Nothing else of Gantry's environment reaches a job: neither
+ * credentials (AWS_SECRET_ACCESS_KEY, tokens) nor Gantry's own GANTRY_* settings. */
+static int local_env_passes(const char *e, const char *const *pass)
+{
+	static const char *const minimal[] = {"HOME", "USER", "LOGNAME", "PATH", "SHELL",
+	                                      "LANG", "LC_*", "TZ",      "TERM"};
+	size_t klen = strcspn(e, "=");
+
+	if (strncmp(e, "GANTRY_SUPERVISE_", 17) == 0)
+		return 0;
+	for (size_t i = 0; i < sizeof minimal / sizeof minimal[0]; i++)
+		if (local_env_match(e, klen, minimal[i]))
+			return 1;
+	for (size_t i = 0; pass != NULL && pass[i] != NULL; i++)
+		if (local_env_match(e, klen, pass[i]))
+			return 1;
+	return 0;
+}
+
+/* The supervisor's environment: the part of ours a job may see (local_env_passes) minus
+ * what the job gets set explicitly, plus that; HOME, USER, LOGNAME, SHELL and PATH are
+ * filled in when Gantry's environment lacks them. NULL-terminated heap array of heap
+ * strings. */
 static char **local_build_env(const struct provider_job_spec *spec, int port, const char *ready_url,
                               int ready_timeout_s)
 {
+	static const char *const filled[] = {"HOME", "USER", "LOGNAME", "SHELL", "PATH"};
+	struct passwd *pw = getpwuid(getuid());
 	struct kvlist set;
 	char buf[32];
 	char **envp;
 	size_t n = 0, cap = 0;
 
 	kvlist_init(&set);
+	for (size_t i = 0; i < sizeof filled / sizeof filled[0]; i++) {
+		const char *v = filled[i][0] == 'H'   ? (pw != NULL ? pw->pw_dir : "/")
+		                : filled[i][0] == 'S' ? (pw != NULL ? pw->pw_shell : "/bin/sh")
+		                : filled[i][0] == 'P' ? "/usr/local/bin:/usr/bin:/bin"
+		                                      : (pw != NULL ? pw->pw_name : NULL);
+
+		if (getenv(filled[i]) == NULL && v != NULL && v[0] != '\0')
+			kvlist_set(&set, filled[i], v);
+	}
 	if (spec->env != NULL)
 		for (size_t i = 0; i < spec->env->n; i++)
 			kvlist_set(&set, spec->env->keys[i], spec->env->vals[i]);
@@ -855,7 +901,9 @@ static char **local_build_env(const struct provider_job_spec *spec, int port, co
 	cap += set.n + 1;
 	envp = xcalloc(cap, sizeof *envp);
 	for (size_t i = 0; environ != NULL && environ[i] != NULL; i++)
-		if (strchr(environ[i], '=') != NULL && !local_env_overridden(environ[i], &set) &&
+		if (strchr(environ[i], '=') != NULL &&
+		    local_env_passes(environ[i], spec->env_pass) &&
+		    !local_env_overridden(environ[i], &set) &&
 		    strncmp(environ[i], "GANTRY_PORT=", 12) != 0)
 			envp[n++] = xstrdup(environ[i]);
 	for (size_t i = 0; i < set.n; i++)

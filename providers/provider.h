@@ -61,6 +61,9 @@ struct provider_job_spec {
 	 * the job directory's meta on each worker): the installation id of the store that
 	 * launched it and the owner above (Unix user). */
 	const char *installation_id;
+	/* config.yaml's `job_env: pass:`: names (or PREFIX*) of Gantry's environment a job sees
+	 * besides the minimal set; NULL-terminated, or NULL for none */
+	const char *const *env_pass;
 };
 
 struct provider_launch_result {

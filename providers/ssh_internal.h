@@ -170,6 +170,8 @@ struct ssh_remote_launch {
 	const char *master_addr;
 	int master_port;   /* 0 on rank 0: pick one */
 	const char *hosts; /* every host of the job, "gpu1,gpu2" */
+	/* job_env.pass: NAME or PREFIX*, NULL-ended; or NULL */
+	const char *const *env_pass;
 };
 
 /* The launch script for one host (sent on stdin of `sh -s`). It prints

@@ -21,6 +21,7 @@ struct ssh_launch {
 	char *job_id, *idem_key, *name, *owner, *script, *readiness_path, *gpu_type;
 	char *installation_id;
 	struct kvlist env;
+	char **env_pass; /* job_env.pass, NULL-ended, or NULL */
 	enum job_kind kind;
 	int want_port, fixed_port, readiness_timeout_s, gpus, gpu_shared, nodes;
 	long max_runtime_s;
@@ -51,6 +52,9 @@ static void ssh_launch_free(struct ssh_launch *l)
 	free(l->readiness_path);
 	free(l->gpu_type);
 	kvlist_free(&l->env);
+	for (size_t i = 0; l->env_pass != NULL && l->env_pass[i] != NULL; i++)
+		free(l->env_pass[i]);
+	free(l->env_pass);
 	free(l->cand);
 	free(l->notes);
 	free(l->hostlist);
@@ -220,6 +224,7 @@ static struct sshp_op *ssh_launch_op(struct ssh_launch *l, struct sshp_host *h, 
 	rl.master_addr = p->hosts[l->cand[0]].conf->address;
 	rl.master_port = l->master_port;
 	rl.hosts = l->hostlist != NULL ? l->hostlist : h->conf->name;
+	rl.env_pass = (const char *const *)l->env_pass;
 	script = ssh_remote_launch_script(&rl, cause);
 	if (script == NULL)
 		return NULL;
@@ -563,6 +568,15 @@ int ssh_launch_start(struct provider *p, const struct provider_job_spec *spec,
 	kvlist_init(&l->env);
 	if (spec->env != NULL)
 		kvlist_copy(&l->env, spec->env);
+	if (spec->env_pass != NULL) {
+		size_t n = 0;
+
+		while (spec->env_pass[n] != NULL)
+			n++;
+		l->env_pass = xcalloc(n + 1, sizeof *l->env_pass);
+		for (size_t i = 0; i < n; i++)
+			l->env_pass[i] = xstrdup(spec->env_pass[i]);
+	}
 	l->kind = spec->kind;
 	l->want_port = spec->want_port;
 	l->fixed_port = spec->fixed_port;

@@ -30,9 +30,11 @@
 #include "core/xmalloc.h"
 #include "providers/ssh_internal.h"
 
-/* Helpers every script starts with: D (absolute base dir from $1), BOOT, put, galive,
- * palive. */
+/* Helpers every script starts with: umask 077 (what Gantry creates on a host, the token in
+ * jobs/ID/env included, is private to the login user), D (absolute base dir from $1), BOOT,
+ * put, galive, palive. */
 #define SSH_REMOTE_PRELUDE                                                                         \
+	"umask 077\n"                                                                              \
 	"D=$1\n"                                                                                   \
 	"case $D in /*) ;; *) D=${HOME:-.}/$D ;; esac\n"                                           \
 	"BOOT=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null)\n"                                \
@@ -122,6 +124,7 @@ const char ssh_remote_destroy_script[] = SSH_REMOTE_PRELUDE
 
 /* The detached wrapper ($1 = the job directory). */
 static const char ssh_remote_wrapper[] =
+    "umask 077\n"
     "J=$1\n"
     "BOOT=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null)\n"
     "put() { printf '%s\\n' \"$2\" >\"$J/.$1.tmp\" && mv -f \"$J/.$1.tmp\" \"$J/$1\"; }\n"
@@ -259,8 +262,10 @@ static const char ssh_remote_launch_body[] =
     "printf '%s\\n' \"$picked\" >\"$J/gpus\"\n"
     "[ \"$PORT\" -gt 0 ] && echo \"$PORT\" >\"$J/port\"\n"
     "[ \"$WORLD\" -gt 1 ] && echo \"$MP\" >\"$J/master_port\"\n"
+    "case $U0 in ''|*[!0-7]*) U0=077;; esac\n"
     "{\n"
     "  printf '%s' \"$ENVTEXT\"\n"
+    "  echo \"umask $U0\"\n"
     "  echo \"export CUDA_VISIBLE_DEVICES='$picked'\"\n"
     "  echo \"export GANTRY_GPUS=$NEED\"\n"
     "  [ \"$PORT\" -gt 0 ] && echo \"export GANTRY_PORT=$PORT\"\n"
@@ -359,6 +364,47 @@ static char *ssh_remote_meta_value(const char *v)
 	return s;
 }
 
+/* The env file starts by dropping every variable of the worker login's environment but
+ * the minimal set (HOME, USER, LOGNAME, PATH, SHELL, LANG, LC_*, TZ, TERM) and what
+ * job_env.pass names (NAME or PREFIX*), as local jobs do (local_build_env); what follows
+ * (template env, GANTRY_*) is set after. (unset) tried in a subshell first: a failed unset
+ * of a special builtin would end the shell. */
+static void ssh_remote_env_filter(char **buf, const char *const *pass)
+{
+	char *keep = xstrdup("");
+
+	for (size_t i = 0; pass != NULL && pass[i] != NULL; i++) {
+		size_t n = strlen(pass[i]);
+		int prefix = n > 0 && pass[i][n - 1] == '*';
+		char *name = xstrndup(pass[i], prefix ? n - 1 : n);
+		char *q = ssh_remote_quote(name);
+		char *next =
+		    xprintf("%s%s%s%s", keep, keep[0] != '\0' ? "|" : "", q, prefix ? "*" : "");
+
+		free(q);
+		free(name);
+		free(keep);
+		keep = next;
+	}
+	{
+		char *next = xprintf(
+		    "%sfor gantry_n in $(env | sed -n 's/^\\([A-Za-z_][A-Za-z0-9_]*\\)=.*/\\1/p'); "
+		    "do\n"
+		    "  case $gantry_n in HOME|USER|LOGNAME|PATH|SHELL|LANG|LC_*|TZ|TERM|PWD) "
+		    "continue;; esac\n"
+		    "%s%s%s"
+		    "  (unset \"$gantry_n\") 2>/dev/null && unset \"$gantry_n\"\n"
+		    "done\n"
+		    "unset gantry_n\n",
+		    *buf, keep[0] != '\0' ? "  case $gantry_n in " : "", keep,
+		    keep[0] != '\0' ? ") continue;; esac\n" : "");
+
+		free(*buf);
+		*buf = next;
+	}
+	free(keep);
+}
+
 static int ssh_remote_reserved(const char *k)
 {
 	static const char *const names[] = {"GANTRY_JOB_ID",        "GANTRY_GPUS", "GANTRY_PORT",
@@ -387,6 +433,7 @@ char *ssh_remote_launch_script(const struct ssh_remote_launch *l, char **cause)
 	char *vars = xstrdup(""), *env = xstrdup(""), *meta, *text, *dq, *n[6];
 	char num[32];
 
+	ssh_remote_env_filter(&env, l->env_pass);
 	if (l->env != NULL) {
 		for (size_t i = 0; i < l->env->n; i++) {
 			if (!ssh_remote_env_name_ok(l->env->keys[i])) {
@@ -439,7 +486,8 @@ char *ssh_remote_launch_script(const struct ssh_remote_launch *l, char **cause)
 		ssh_remote_assign(&vars, "RPATH", "");
 	}
 	dq = ssh_remote_quote(l->dir);
-	text = xprintf("set -- %s\n%s"
+	/* U0: the login's umask, which the job itself gets back (through its env file) */
+	text = xprintf("set -- %s\nU0=$(umask)\n%s"
 	               "NEED=%d TOTAL=%d SHARED=%d WANTPORT=%d FIXED=%d RTO=%d MAXRT=%ld "
 	               "WORLD=%d MP=%d\n%s%s",
 	               dq, SSH_REMOTE_PRELUDE, l->gpus > 0 ? l->gpus : 0,
