@@ -54,6 +54,9 @@ struct config {
 	size_t nbudgets;
 	int64_t history_1m_s; /* `history: minutes:` 1-minute GPU buckets kept (s; 0 = forever) */
 	int64_t history_1h_s; /* `history: hours:` 1-hour buckets (90 days) */
+	/* where `default_provider:` and `theme:` were written (0 = not in the file), for the
+	 * check that names a known one (core/config_check.c) */
+	int default_provider_line, default_provider_col, theme_line, theme_col;
 };
 
 /* Fills c from the environment and config.yaml (missing file = defaults). A malformed

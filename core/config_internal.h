@@ -17,5 +17,12 @@ void config_budgets_free(struct config *c);
 int64_t config_duration(const char *v, double unit_s, double max_s);
 /* Reads `history:` ({minutes: DURATION, hours: DURATION}) into c->history_1m_s/_1h_s. */
 int config_parse_history(struct config *c, yaml_document_t *doc, yaml_node_t *node, char **cause);
+/* config_check.c: reads the whole of path into a heap buffer (NUL-terminated); -1 with
+ * errno set when it cannot. */
+int config_read_text(const char *path, char **text, size_t *len);
+/* config_check.c: after the file is read, default_provider must name a configured provider
+ * (or the built-in local) and theme a theme file; -1 with "FILE:LINE:COL: ..." naming the
+ * known ones otherwise. */
+int config_check_names(const struct config *c, char **cause);
 
 #endif
