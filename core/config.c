@@ -137,23 +137,18 @@ static int config_setting(struct config *c, const char *key, const char *v, size
 }
 
 /* config.yaml: a mapping of known keys to scalars, plus `providers:` (config_providers.c). */
-static int config_parse_file(struct config *c, char **cause)
+int config_parse_text(struct config *c, const char *text, size_t len, char **cause)
 {
 	yaml_parser_t parser;
 	yaml_document_t doc;
 	yaml_node_t *root;
-	char *text = NULL, *why = NULL;
-	size_t len = 0;
+	char *why = NULL;
 	int rc = 0;
 
-	if (config_read_text(c->config_file, &text, &len) != 0)
-		return errno == ENOENT ? 0
-		                       : xcause(cause, "%s: %s", c->config_file, strerror(errno));
 	/* the nesting limit is checked on the event stream, before libyaml builds anything */
 	if (yaml_guard_depth(text, len, YAML_GUARD_MAX_DEPTH, &why) != 0) {
 		rc = xcause(cause, "%s:%s", c->config_file, why);
 		free(why);
-		free(text);
 		return rc;
 	}
 	yaml_parser_initialize(&parser);
@@ -163,7 +158,6 @@ static int config_parse_file(struct config *c, char **cause)
 		            parser.problem_mark.column + 1,
 		            parser.problem != NULL ? parser.problem : "syntax error");
 		yaml_parser_delete(&parser);
-		free(text);
 		return rc;
 	}
 	root = yaml_document_get_root_node(&doc);
@@ -201,8 +195,21 @@ static int config_parse_file(struct config *c, char **cause)
 	}
 	yaml_document_delete(&doc);
 	yaml_parser_delete(&parser);
-	free(text);
 	return rc == 0 ? config_check_names(c, cause) : rc;
+}
+
+static int config_parse_file(struct config *c, char **cause)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (config_read_text(c->config_file, &text, &len) != 0)
+		return errno == ENOENT ? 0
+		                       : xcause(cause, "%s: %s", c->config_file, strerror(errno));
+	rc = config_parse_text(c, text, len, cause);
+	free(text);
+	return rc;
 }
 
 int config_load(struct config *c, char **cause)

@@ -17,6 +17,9 @@ void config_budgets_free(struct config *c);
 int64_t config_duration(const char *v, double unit_s, double max_s);
 /* Reads `history:` ({minutes: DURATION, hours: DURATION}) into c->history_1m_s/_1h_s. */
 int config_parse_history(struct config *c, yaml_document_t *doc, yaml_node_t *node, char **cause);
+/* Reads config.yaml's text (c->config_file names it in errors) into c, which holds the
+ * defaults; the part of config_load a fuzz target calls. */
+int config_parse_text(struct config *c, const char *text, size_t len, char **cause);
 /* config_check.c: reads the whole of path into a heap buffer (NUL-terminated); -1 with
  * errno set when it cannot. */
 int config_read_text(const char *path, char **text, size_t *len);

@@ -32,6 +32,17 @@ python3 -c 'import sys; open(sys.argv[1], "w").write("{a: " * 100000 + "\n")' "$
 expect_rc 4 "and the '{a: ' one" timeout 20 "$GANTRY_BIN" templates
 check "with file:line:col and the limit" grep -q "config.yaml:1:257: nesting deeper than 64 levels" "$T_HOME/err"
 
+# an alias bomb: 9 levels of 10 aliases each would flatten into 10^9 provider settings
+python3 - "$cfg" <<'PY'
+import sys
+lines = ["providers:", "  fleet:", "    type: ssh", "    l0: &l0 [x, x, x, x, x, x, x, x, x, x]"]
+for i in range(1, 9):
+    lines.append("    l%d: &l%d [%s]" % (i, i, ", ".join(["*l%d" % (i - 1)] * 10)))
+open(sys.argv[1], "w").write("\n".join(lines) + "\n")
+PY
+expect_rc 4 "a config.yaml alias bomb is refused at once" timeout 20 "$GANTRY_BIN" ls
+check "with file:line:col" grep -Eq "config.yaml:[0-9]+:[0-9]+: provider 'fleet' has more than 10000 values" "$T_HOME/err"
+
 # config_refused EXPECTED-ERROR-REGEX DESCRIPTION: config.yaml (already written) makes ls exit 4
 config_refused() {
 	expect_rc 4 "$2" g ls
