@@ -16,6 +16,7 @@
 #include "core/config_internal.h"
 #include "core/safefile.h"
 #include "core/xmalloc.h"
+#include "core/yaml_guard.h"
 
 int config_mkdirs(const char *path, char **cause)
 {
@@ -198,6 +199,8 @@ static int config_setting(struct config *c, const char *key, const char *v, size
 	if (strcmp(key, "default_provider") == 0) {
 		free(c->default_provider);
 		c->default_provider = xstrdup(v);
+		c->default_provider_line = (int)line;
+		c->default_provider_col = (int)col;
 	} else if (strcmp(key, "team") == 0 || strcmp(key, "project") == 0) {
 		char **dst = key[0] == 't' ? &c->team : &c->project;
 
@@ -206,6 +209,8 @@ static int config_setting(struct config *c, const char *key, const char *v, size
 	} else if (strcmp(key, "theme") == 0) {
 		free(c->theme);
 		c->theme = xstrdup(v);
+		c->theme_line = (int)line;
+		c->theme_col = (int)col;
 	} else if (strcmp(key, "refresh_ms") == 0 || strcmp(key, "stop_grace_ms") == 0) {
 		if ((n = config_int(v)) < 0 || n > 3600000)
 			return xcause(
@@ -226,29 +231,35 @@ static int config_setting(struct config *c, const char *key, const char *v, size
 }
 
 /* config.yaml: a mapping of known keys to scalars, plus `providers:` (config_providers.c). */
-static int config_parse_file(struct config *c, char **cause)
+int config_parse_text(struct config *c, const char *text, size_t len, char **cause)
 {
-	FILE *f = fopen(c->config_file, "r");
 	yaml_parser_t parser;
 	yaml_document_t doc;
 	yaml_node_t *root;
+	char *why = NULL;
 	int rc = 0;
 
-	if (f == NULL)
-		return errno == ENOENT ? 0
-		                       : xcause(cause, "%s: %s", c->config_file, strerror(errno));
+	/* the nesting limit is checked on the event stream, before libyaml builds anything */
+	if (yaml_guard_depth(text, len, YAML_GUARD_MAX_DEPTH, &why) != 0) {
+		rc = xcause(cause, "%s:%s", c->config_file, why);
+		free(why);
+		return rc;
+	}
 	yaml_parser_initialize(&parser);
-	yaml_parser_set_input_file(&parser, f);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	if (!yaml_parser_load(&parser, &doc)) {
 		rc = xcause(cause, "%s:%zu:%zu: %s", c->config_file, parser.problem_mark.line + 1,
 		            parser.problem_mark.column + 1,
 		            parser.problem != NULL ? parser.problem : "syntax error");
 		yaml_parser_delete(&parser);
-		fclose(f);
 		return rc;
 	}
 	root = yaml_document_get_root_node(&doc);
-	if (root == NULL || (root->type == YAML_SCALAR_NODE && root->data.scalar.length == 0)) {
+	if (yaml_guard_dup_keys(&doc, &why) != 0) {
+		rc = xcause(cause, "%s:%s", c->config_file, why);
+		free(why);
+	} else if (root == NULL ||
+	           (root->type == YAML_SCALAR_NODE && root->data.scalar.length == 0)) {
 		/* empty file: defaults */
 	} else if (root->type != YAML_MAPPING_NODE) {
 		rc = xcause(cause, "%s:%zu:%zu: expected a mapping of settings", c->config_file,
@@ -282,7 +293,20 @@ static int config_parse_file(struct config *c, char **cause)
 	}
 	yaml_document_delete(&doc);
 	yaml_parser_delete(&parser);
-	fclose(f);
+	return rc == 0 ? config_check_names(c, cause) : rc;
+}
+
+static int config_parse_file(struct config *c, char **cause)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (config_read_text(c->config_file, &text, &len) != 0)
+		return errno == ENOENT ? 0
+		                       : xcause(cause, "%s: %s", c->config_file, strerror(errno));
+	rc = config_parse_text(c, text, len, cause);
+	free(text);
 	return rc;
 }
 

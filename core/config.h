@@ -59,6 +59,9 @@ struct config {
 	int64_t log_max_bytes;
 	char **job_env_pass;  /* `job_env: pass:` names or PREFIX* passed to jobs; NULL-ended */
 	size_t njob_env_pass;
+	/* where `default_provider:` and `theme:` were written (0 = not in the file), for the
+	 * check that names a known one (core/config_check.c) */
+	int default_provider_line, default_provider_col, theme_line, theme_col;
 };
 
 /* Fills c from the environment and config.yaml (missing file = defaults). A malformed

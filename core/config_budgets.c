@@ -1,6 +1,8 @@
 /* config_budgets.c: the `budgets:` list of config.yaml: monthly limits per user, team or
  * project, with a soft threshold that warns and a hard one that refuses launches (and
  * optionally stops the scope's jobs after a grace period). */
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,9 +33,13 @@ static int config_budget_field(const struct config *c, struct config_budget *b, 
 		free(b->name);
 		b->name = xstrdup(v);
 	} else if (strcmp(k, "monthly") == 0 || strcmp(k, "soft") == 0 || strcmp(k, "hard") == 0) {
-		double d = strtod(v, &end);
+		double d;
 
-		if (end == v || *end != '\0' || d < 0 || (k[0] != 'm' && d > 10))
+		errno = 0;
+		d = strtod(v, &end);
+		/* no inf, nan, hex or overflow: a plain decimal amount */
+		if (end == v || *end != '\0' || errno == ERANGE || !isfinite(d) ||
+		    strspn(v, "0123456789.eE+-") != strlen(v) || d < 0 || (k[0] != 'm' && d > 10))
 			return config_budget_fail(c, vn, cause,
 			                          k[0] == 'm' ? "'monthly' expects an amount in USD"
 			                                      : "expects a fraction such as 0.8",
@@ -109,6 +115,12 @@ int config_parse_budgets(struct config *c, yaml_document_t *doc, yaml_node_t *no
 		if (b->soft > b->hard)
 			return xcause(cause, "%s: 'soft' (%.2f) must not exceed 'hard' (%.2f)",
 			              b->pos, b->soft, b->hard);
+		for (size_t i = 0; i + 1 < c->nbudgets; i++)
+			if (strcmp(c->budgets[i].scope, b->scope) == 0 &&
+			    strcmp(c->budgets[i].name, b->name) == 0)
+				return xcause(
+				    cause, "%s: a second budget for %s '%s' (the first is at %s)",
+				    b->pos, b->scope, b->name, c->budgets[i].pos);
 	}
 	return 0;
 }

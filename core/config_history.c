@@ -1,6 +1,8 @@
 /* config_history.c: the `history:` mapping of config.yaml: how long GPU history is kept in
  * the store, per bucket width (`minutes: 7d`, `hours: 90d`; 0 keeps it forever), and the
  * duration reader config.yaml's settings share. */
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,9 +16,14 @@
 int64_t config_duration(const char *v, double unit_s, double max_s)
 {
 	char *end;
-	double d = strtod(v, &end), mul = unit_s;
+	double d, mul = unit_s;
 
-	if (end == v || d < 0)
+	/* digits first: no inf, nan or hex */
+	if ((*v < '0' || *v > '9') && *v != '.')
+		return -1;
+	errno = 0;
+	d = strtod(v, &end);
+	if (end == v || errno == ERANGE || !isfinite(d) || d < 0)
 		return -1;
 	switch (*end) {
 	case 's':

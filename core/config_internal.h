@@ -22,5 +22,15 @@ int config_parse_logs(struct config *c, yaml_document_t *doc, yaml_node_t *node,
 /* Reads `job_env:` ({pass: [NAME or PREFIX*, ...]}) into c->job_env_pass. */
 int config_parse_jobenv(struct config *c, yaml_document_t *doc, yaml_node_t *node, char **cause);
 void config_jobenv_free(struct config *c);
+/* Reads config.yaml's text (c->config_file names it in errors) into c, which holds the
+ * defaults; the part of config_load a fuzz target calls. */
+int config_parse_text(struct config *c, const char *text, size_t len, char **cause);
+/* config_check.c: reads the whole of path into a heap buffer (NUL-terminated); -1 with
+ * errno set when it cannot. */
+int config_read_text(const char *path, char **text, size_t *len);
+/* config_check.c: after the file is read, default_provider must name a configured provider
+ * (or the built-in local) and theme a theme file; -1 with "FILE:LINE:COL: ..." naming the
+ * known ones otherwise. */
+int config_check_names(const struct config *c, char **cause);
 
 #endif

@@ -8,6 +8,8 @@
 #include "core/config_internal.h"
 #include "core/xmalloc.h"
 
+#define CONFIG_PROVIDER_MAX_SETTINGS 10000
+
 static char *config_pos(const struct config *c, const yaml_node_t *n)
 {
 	return xprintf("%s:%zu:%zu", c->config_file, n->start_mark.line + 1,
@@ -15,11 +17,17 @@ static char *config_pos(const struct config *c, const yaml_node_t *n)
 }
 
 static int config_flatten(const struct config *c, yaml_document_t *doc, yaml_node_t *n,
-                          const char *prefix, struct config_provider *p, char **cause)
+                          const char *prefix, struct config_provider *p, size_t *visits,
+                          char **cause)
 {
 	char *pos, *key;
 	int rc = 0;
 
+	/* aliases are followed here: a few lines of anchors and aliases could expand without end */
+	if (++*visits > CONFIG_PROVIDER_MAX_SETTINGS)
+		return xcause(cause, "%s:%zu:%zu: provider '%s' has more than %d values",
+		              c->config_file, n->start_mark.line + 1, n->start_mark.column + 1,
+		              p->name, CONFIG_PROVIDER_MAX_SETTINGS);
 	switch (n->type) {
 	case YAML_SCALAR_NODE:
 		pos = config_pos(c, n);
@@ -32,8 +40,8 @@ static int config_flatten(const struct config *c, yaml_document_t *doc, yaml_nod
 		     rc == 0 && it < n->data.sequence.items.top; it++) {
 			key =
 			    xprintf("%s.%zu", prefix, (size_t)(it - n->data.sequence.items.start));
-			rc =
-			    config_flatten(c, doc, yaml_document_get_node(doc, *it), key, p, cause);
+			rc = config_flatten(c, doc, yaml_document_get_node(doc, *it), key, p,
+			                    visits, cause);
 			free(key);
 		}
 		return rc;
@@ -51,7 +59,7 @@ static int config_flatten(const struct config *c, yaml_document_t *doc, yaml_nod
 			key = *prefix != '\0' ? xprintf("%s.%s", prefix, k->data.scalar.value)
 			                      : xstrdup((const char *)k->data.scalar.value);
 			rc = config_flatten(c, doc, yaml_document_get_node(doc, pr->value), key, p,
-			                    cause);
+			                    visits, cause);
 			free(key);
 		}
 		return rc;
@@ -72,6 +80,7 @@ int config_parse_providers(struct config *c, yaml_document_t *doc, yaml_node_t *
 		yaml_node_t *k = yaml_document_get_node(doc, pr->key);
 		yaml_node_t *v = yaml_document_get_node(doc, pr->value);
 		struct config_provider *p;
+		size_t visits = 0;
 		const char *name =
 		    k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : "";
 
@@ -115,7 +124,7 @@ int config_parse_providers(struct config *c, yaml_document_t *doc, yaml_node_t *
 				              "%s:%zu:%zu: expected a plain key without dots",
 				              c->config_file, qk->start_mark.line + 1,
 				              qk->start_mark.column + 1);
-			if (config_flatten(c, doc, qv, key, p, cause) != 0)
+			if (config_flatten(c, doc, qv, key, p, &visits, cause) != 0)
 				return -1;
 		}
 		if (p->type == NULL && strcmp(name, "local") == 0)

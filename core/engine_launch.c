@@ -192,8 +192,15 @@ static char *engine_kv_json(const struct kvlist *kv)
 	json_t *o = json_object();
 	char *s, *r;
 
-	for (size_t i = 0; i < kv->n; i++)
-		json_object_set_new(o, kv->keys[i], json_string(kv->vals[i]));
+	/* jansson refuses text that is not UTF-8 (json_string gives NULL and the entry would
+	 * silently vanish): keep such an entry, with U+FFFD for the bad bytes */
+	for (size_t i = 0; i < kv->n; i++) {
+		char *k = template_utf8_lossy(kv->keys[i]), *v = template_utf8_lossy(kv->vals[i]);
+
+		json_object_set_new(o, k, json_string(v));
+		free(k);
+		free(v);
+	}
 	s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(o);
 	r = xstrdup(s != NULL ? s : "{}");

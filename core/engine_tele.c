@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/engine_internal.h"
+#include "core/tele_kernels.h"
 #include "core/tele_ring.h"
 #include "core/tele_store.h"
 #include "core/xmalloc.h"
@@ -139,28 +140,6 @@ static void engine_tele_stop(struct engine *e, const char *job_id, const char *r
 		free(cause);
 }
 
-/* "2026-11-27T14:00:00.123456Z" -> Unix ms; 0 when it does not parse. */
-static int64_t engine_iso_ms(const char *s)
-{
-	struct tm tm;
-	const char *p;
-	int64_t ms = 0;
-
-	memset(&tm, 0, sizeof tm);
-	if (s == NULL || (p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
-		return 0;
-	if (*p == '.') {
-		int digits = 0;
-
-		for (p++; *p >= '0' && *p <= '9'; p++, digits++)
-			if (digits < 3)
-				ms = ms * 10 + (*p - '0');
-		for (; digits < 3; digits++)
-			ms *= 10;
-	}
-	return (int64_t)timegm(&tm) * 1000 + ms;
-}
-
 static void engine_kq_unlink(struct engine_tele *t, struct engine_kq *q)
 {
 	for (struct engine_kq **pp = &t->kq; *pp != NULL; pp = &(*pp)->next)
@@ -177,7 +156,7 @@ static void engine_kq_unlink(struct engine_tele *t, struct engine_kq *q)
 static void engine_kernels_apply(struct engine *e, const char *job_id, int status, const char *body)
 {
 	struct engine_jt *jt = NULL;
-	json_t *root;
+	int busy = 0;
 
 	for (size_t i = 0; e->tele != NULL && i < e->tele->njt; i++)
 		if (strcmp(e->tele->jt[i].job_id, job_id) == 0)
@@ -185,31 +164,16 @@ static void engine_kernels_apply(struct engine *e, const char *job_id, int statu
 	if (jt == NULL)
 		return;
 	jt->kernel_pending = 0;
-	root = status == 200 && body != NULL ? json_loads(body, 0, NULL) : NULL;
-	if (json_is_array(root)) {
-		size_t i;
-		json_t *k;
-
+	if (status == 200 && body != NULL &&
+	    tele_kernels_parse(body, &busy, &jt->kernel_activity_ms) == 0) {
 		jt->kernel_fails = 0;
 		jt->kernel_known = 1;
-		jt->kernel_busy = 0;
-		json_array_foreach(root, i, k)
-		{
-			const char *st = json_string_value(json_object_get(k, "execution_state"));
-			int64_t at =
-			    engine_iso_ms(json_string_value(json_object_get(k, "last_activity")));
-
-			if (st != NULL && strcmp(st, "idle") != 0)
-				jt->kernel_busy = 1; /* busy, starting: activity */
-			if (at > jt->kernel_activity_ms)
-				jt->kernel_activity_ms = at;
-		}
+		jt->kernel_busy = busy;
 	} else {
 		jt->kernel_known = 0; /* unknown is not idle: see engine_tele_job */
 		if (jt->kernel_fails < ENGINE_KERNEL_BACKOFF_MAX)
 			jt->kernel_fails++;
 	}
-	json_decref(root);
 }
 
 static void engine_kernels_done(void *arg, const struct http_response *res)

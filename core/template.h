@@ -121,8 +121,13 @@ const struct template *template_set_find(const struct template_set *set, const c
  * enum, pattern mismatch: -1 with a one-line cause naming the param and what was expected. */
 int template_resolve_params(const struct template *t, const char *const *sets, size_t nsets,
                             struct kvlist *out, char **cause);
-/* Checks one value for one param (the TUI form's inline validation). */
+/* Checks one value for one param (the TUI form's inline validation). Values must be valid
+ * UTF-8 text. */
 int template_param_check(const struct tpl_param *p, const char *value, char **cause);
+/* Byte offset of the first byte of s that is not well-formed UTF-8, -1 when all are. */
+long template_utf8_bad(const char *s);
+/* s with every such byte replaced by U+FFFD (heap string). */
+char *template_utf8_lossy(const char *s);
 /* Replaces {{name}} in text by the shell-quoted value (see template_shell_quote). An unknown
  * placeholder is an error. Heap string in *out. */
 int template_render(const char *text, const struct kvlist *values, char **out, char **cause);

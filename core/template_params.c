@@ -13,6 +13,68 @@
 
 #define MSG_VALUE_MAX 60 /* characters of a value quoted in an error message */
 
+/* Length of the well-formed UTF-8 sequence at s (1 to 4), 0 when the bytes there are not one
+ * (stray continuation, overlong form, surrogate, above U+10FFFF, cut short): the rules
+ * jansson applies, which refuses to store any string that breaks them. */
+static size_t utf8_seq(const unsigned char *s)
+{
+	size_t n;
+	unsigned long cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xC2 && s[0] <= 0xDF)
+		n = 2, cp = s[0] & 0x1Fu;
+	else if (s[0] >= 0xE0 && s[0] <= 0xEF)
+		n = 3, cp = s[0] & 0x0Fu;
+	else if (s[0] >= 0xF0 && s[0] <= 0xF4)
+		n = 4, cp = s[0] & 0x07u;
+	else
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3Fu);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+	    (cp >= 0xD800 && cp <= 0xDFFF))
+		return 0;
+	return n;
+}
+
+long template_utf8_bad(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0';) {
+		size_t n = utf8_seq(p);
+
+		if (n == 0)
+			return (long)(p - (const unsigned char *)s);
+		p += n;
+	}
+	return -1;
+}
+
+char *template_utf8_lossy(const char *s)
+{
+	char *out = xmalloc(strlen(s) * 3 + 1), *o = out;
+
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0';) {
+		size_t n = utf8_seq(p);
+
+		if (n == 0) {
+			memcpy(o, "\xEF\xBF\xBD", 3); /* U+FFFD REPLACEMENT CHARACTER */
+			o += 3;
+			p++;
+			continue;
+		}
+		memcpy(o, p, n);
+		o += n;
+		p += n;
+	}
+	*o = '\0';
+	return out;
+}
+
 /* A value made safe for a one-line message: control characters escaped, long values cut. */
 static char *msg_value(const char *s)
 {
@@ -21,8 +83,17 @@ static char *msg_value(const char *s)
 
 	for (size_t i = 0; i < cut; i++) {
 		unsigned char c = (unsigned char)s[i];
+		size_t n = c >= 0x80 ? utf8_seq((const unsigned char *)s + i) : 1;
 
-		if (c == '\n') {
+		if (n == 0) {
+			*o++ = '?'; /* not UTF-8: never copied into a message */
+		} else if (n > 1) {
+			if (i + n > cut)
+				break;
+			memcpy(o, s + i, n);
+			o += n;
+			i += n - 1;
+		} else if (c == '\n') {
 			*o++ = '\\';
 			*o++ = 'n';
 		} else if (c == '\t') {
@@ -136,6 +207,13 @@ int template_param_check(const struct tpl_param *p, const char *value, char **ca
 {
 	long long i;
 	double d;
+	long bad = template_utf8_bad(value);
+
+	/* every value is stored as JSON, which holds only UTF-8 text */
+	if (bad >= 0)
+		return xcause(cause,
+		              "parameter '%s' is not valid UTF-8 text (byte 0x%02X at offset %ld)",
+		              p->name, (unsigned)(unsigned char)value[bad], bad);
 
 	switch (p->type) {
 	case TPL_PARAM_STRING:

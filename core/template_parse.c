@@ -9,6 +9,7 @@
 #include <yaml.h>
 
 #include "core/xmalloc.h"
+#include "core/yaml_guard.h"
 
 static struct tpl_node *node_new(enum tpl_node_type type, int line, int col)
 {
@@ -247,6 +248,8 @@ struct tpl_node *template_parse_yaml(const char *text, size_t len, char **cause)
 	yaml_node_t *yroot;
 	struct ybuild b = {.doc = &doc};
 
+	if (yaml_guard_depth(text, len, TPL_NODE_MAX_DEPTH, cause) != 0)
+		return NULL;
 	if (!yaml_parser_initialize(&parser))
 		xfatal("cannot initialise libyaml");
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pwd.h>
@@ -614,7 +615,7 @@ static int local_open(const struct provider_config *cfg, struct provider **out, 
 			    pos != NULL ? pos : "local", k);
 		}
 		*dst = strtod(v, &end);
-		if (end == v || *end != '\0' || *dst < 0) {
+		if (end == v || *end != '\0' || !isfinite(*dst) || *dst < 0) {
 			free(p);
 			return xcause(cause, "%s: '%s' expects a price in USD per hour, got '%s'",
 			              pos != NULL ? pos : "local", k, v);

@@ -1,17 +1,42 @@
 #!/usr/bin/env bash
-# Builds and runs the libFuzzer targets for SECONDS each (default 60). Needs clang and
-# Debian's libclang-rt-14-dev (libFuzzer). usage: tests/fuzz/run.sh [SECONDS]
+# Builds the libFuzzer targets (tests/fuzz/build.sh) and runs each on a copy of its seed
+# corpus: tests/fuzz/corpus/TARGET/ (crashes found before are kept there as regression
+# seeds) plus the repository's own examples (templates, test data, the catalog).
+# usage: tests/fuzz/run.sh SRCDIR BUILDDIR [SECONDS]
+#   SECONDS given: fuzz each target that long (`make fuzz`, FUZZ_SECONDS=60 by default);
+#   else run each for FUZZ_RUNS inputs (2000) with a fixed seed (`make check`).
+# A crash, leak, sanitiser report or a 10 s hang fails; the input is left as
+# BUILDDIR/tests/fuzz/crash-TARGET-* and the log as BUILDDIR/tests/fuzz/fuzz_TARGET.log.
 set -euo pipefail
-top=$(cd "$(dirname "$0")/../.." && pwd)
-out=${TMPDIR:-/tmp}/gantry-fuzz
-mkdir -p "$out"
-cflags="-g -O1 -fsanitize=fuzzer,address,undefined -include $top/build/config.h -I$top"
-libs="$(pkg-config --libs yaml-0.1 jansson)"
-clang $cflags -o "$out/fuzz_template" "$top/tests/fuzz/fuzz_template.c" \
-	"$top"/core/template*.c "$top/core/xmalloc.c" "$top/core/kvlist.c" $libs
-clang $cflags -o "$out/fuzz_sanitize" "$top/tests/fuzz/fuzz_sanitize.c" \
-	"$top/core/sanitize.c" "$top/core/xmalloc.c"
-mkdir -p "$out/corpus-template" "$out/corpus-sanitize"
-cp "$top"/templates/*.yaml "$top"/tests/data/templates/*/*.* "$out/corpus-template/" 2>/dev/null || :
-"$out/fuzz_template" -max_total_time="${1:-60}" "$out/corpus-template"
-"$out/fuzz_sanitize" -max_total_time="${1:-60}" "$out/corpus-sanitize"
+top=$(cd "$1" && pwd) build=$(cd "$2" && pwd) secs=${3:-}
+out=$build/tests/fuzz
+"$top/tests/fuzz/build.sh" "$top" "$build" "$out/bin"
+work=$(mktemp -d "${TMPDIR:-/tmp}/gantry-fuzz.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+if [ -n "$secs" ]; then
+	budget=(-max_total_time="$secs")
+else
+	budget=(-runs="${FUZZ_RUNS:-2000}" -seed=1)
+fi
+fails=0
+for t in template sanitize config nvsmi catalog kernels; do
+	corpus=$work/$t
+	mkdir -p "$corpus"
+	for f in "$top/tests/fuzz/corpus/$t"/*; do
+		[ -f "$f" ] && cp "$f" "$corpus/"
+	done
+	case $t in
+	template) cp "$top"/templates/*.yaml "$top"/tests/data/templates/*/*.* "$corpus/" ;;
+	config) cp "$top"/tests/data/templates/good/*.yaml "$corpus/" ;;
+	esac
+	rm -f "$out/crash-$t-"*
+	if "$out/bin/fuzz_$t" "${budget[@]}" -timeout=10 -max_len=65536 -detect_leaks=1 \
+		-artifact_prefix="$out/crash-$t-" "$corpus" >"$out/fuzz_$t.log" 2>&1; then
+		echo "ok - fuzz_$t: $(grep -Eo '(Done [0-9]+ runs|#[0-9]+ +DONE).*' "$out/fuzz_$t.log" | tail -1)"
+	else
+		fails=$((fails + 1))
+		echo "FAIL - fuzz_$t: see $out/fuzz_$t.log; input kept as $(ls "$out/crash-$t-"* 2>/dev/null | head -1)"
+		grep -E 'ERROR|SUMMARY|runtime error|#[0-9]+ +in ' "$out/fuzz_$t.log" | head -20
+	fi
+done
+[ "$fails" -eq 0 ]

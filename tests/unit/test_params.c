@@ -183,6 +183,41 @@ static void test_failures(void **state)
 	expect_fail("model=ok;rm -rf /", "must match the pattern");
 	/* values in messages stay on one line */
 	expect_fail("model=a\nb", "got 'a\\nb'");
+	/* every value is stored as JSON text: bytes that are not UTF-8 are refused, by name */
+	expect_fail("token=ab\xff"
+	            "cd",
+	            "parameter 'token' is not valid UTF-8 text (byte 0xFF at offset 2)");
+	expect_fail("token=\xc0\xaf", "parameter 'token' is not valid UTF-8 text (byte 0xC0");
+	expect_fail("token=\xed\xa0\x80", "parameter 'token' is not valid UTF-8");
+	expect_fail("token=caf\xc3", "parameter 'token' is not valid UTF-8 text (byte 0xC3 at "
+	                             "offset 3)");
+	expect_fail("opt=\xf5\x80\x80\x80", "parameter 'opt' is not valid UTF-8");
+}
+
+static void test_utf8(void **state)
+{
+	static const char *const sets[] = {"token=caf\xc3\xa9 \xe6\x97\xa5 \xf0\x9f\x98\x80",
+	                                   "model=ok"};
+	struct template *t = typed();
+	struct kvlist out;
+	char *cause = NULL, *s;
+
+	kvlist_init(&out);
+	assert_int_equal(template_resolve_params(t, sets, 2, &out, &cause), 0);
+	assert_string_equal(kvlist_get(&out, "token"), "caf\xc3\xa9 \xe6\x97\xa5 \xf0\x9f\x98\x80");
+	kvlist_free(&out);
+	/* the form's inline check says the same */
+	assert_int_equal(template_param_check(&t->params[5], "a\x80", &cause), -1);
+	assert_non_null(strstr(cause, "not valid UTF-8"));
+	free(cause);
+	template_free(t);
+	assert_int_equal(template_utf8_bad("plain"), -1);
+	assert_int_equal(template_utf8_bad("x\xe6\x97"), 1);
+	s = template_utf8_lossy("a\xff"
+	                        "b\xc3\xa9\xe6\x97");
+	assert_string_equal(s, "a\xef\xbf\xbd"
+	                       "b\xc3\xa9\xef\xbf\xbd\xef\xbf\xbd");
+	free(s);
 }
 
 static void test_param_check(void **state)
@@ -446,7 +481,7 @@ int main(void)
 	    cmocka_unit_test(test_param_check), cmocka_unit_test(test_broken_template_refused),
 	    cmocka_unit_test(test_shell_quote), cmocka_unit_test(test_render),
 	    cmocka_unit_test(test_injection),   cmocka_unit_test(test_render_template_run),
-	    cmocka_unit_test(test_layering),
+	    cmocka_unit_test(test_layering),    cmocka_unit_test(test_utf8),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
