@@ -242,6 +242,32 @@ void engine_session_end(char *mark);
 /* Open interactive sessions on the job, across processes. */
 int engine_job_sessions(struct engine *e, const char *job_id);
 
+/* --- opening a job's URL (core/engine_open.c) --- */
+
+/* url with "token=TOKEN" added to its query (before any fragment); a copy of url when token
+ * is NULL or empty. Heap; NULL when url is NULL. */
+char *engine_url_with_token(const char *url, const char *token);
+/* The job's URL with its access token from the secrets file (heap), as the provider
+ * reported it; NULL when the job has no URL. */
+char *engine_job_url(struct engine *e, const struct job *j);
+
+/* How to open an active job's URL from this host. */
+struct engine_open_info {
+	char *job_id;
+	char *job_name;
+	enum job_state state;
+	int port; /* the job's port on its worker */
+	char *url; /* with the token, or NULL (no URL); opens as it is when local, else it
+	              names the worker */
+	int local; /* 1: the worker is this host (open url); 0: forward the port first
+	              (engine_forward_open; the forward's url carries the token) */
+};
+/* Fills out (engine_open_info_clear frees it); -1 with cause when the job is unknown, has
+ * ended or has no resources yet. */
+int engine_job_open(struct engine *e, const char *job_ref, struct engine_open_info *out,
+                    char **cause);
+void engine_open_info_clear(struct engine_open_info *o);
+
 /* Hosts of every provider (ref NULL) or of one job, from the providers' caches. */
 int engine_hosts(struct engine *e, const char *job_ref, struct tele_host **out, size_t *n,
                  char **cause);

@@ -12,6 +12,7 @@
 #include "tui/draw.h"
 #include "tui/layout.h"
 #include "tui/remote.h"
+#include "tui/urlopen.h"
 #include "tui/view.h"
 
 #define JOB_LOG_TAIL_BYTES (256 * 1024) /* what is read back when the view opens */
@@ -147,6 +148,12 @@ static void job_reload(struct app *a)
 	J->error = NULL;
 	if (J->have)
 		job_clear(&J->job);
+	{
+		char *url = engine_job_url(a->e, &j); /* the URL row shows it with its token */
+
+		free(j.url);
+		j.url = url;
+	}
 	J->job = j;
 	J->have = 1;
 	J->job.name = app_clean(a, j.name);
@@ -592,6 +599,9 @@ static int job_action(struct app *a, enum keymap_action act)
 		return 0;
 	case KEYMAP_SHELL:
 		remote_shell(a, J->have ? &J->job : NULL);
+		return 1;
+	case KEYMAP_OPEN_URL:
+		urlopen_job(a, J->have ? &J->job : NULL);
 		return 1;
 	case KEYMAP_FORWARD:
 		remote_forward(a, J->have ? &J->job : NULL);
