@@ -21,8 +21,7 @@ char *engine_url_with_token(const char *url, const char *token)
 	hash = strchr(url, '#');
 	base = hash != NULL ? (size_t)(hash - url) : strlen(url);
 	return xprintf("%.*s%stoken=%s%s", (int)base, url,
-	               memchr(url, '?', base) != NULL ? "&" : "?", token,
-	               hash != NULL ? hash : "");
+	               memchr(url, '?', base) != NULL ? "&" : "?", token, hash != NULL ? hash : "");
 }
 
 char *engine_job_url(struct engine *e, const struct job *j)
@@ -69,8 +68,7 @@ int engine_job_open(struct engine *e, const char *job_ref, struct engine_open_in
 		goto out;
 	}
 	if (j.provider_ref == NULL) {
-		xcause(cause, "job %s has no resources yet (%s)", j.name,
-		       job_state_name(j.state));
+		xcause(cause, "job %s has no resources yet (%s)", j.name, job_state_name(j.state));
 		goto out;
 	}
 	/* a worker that is this host needs no forward: its port is on our loopback */

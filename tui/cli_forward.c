@@ -153,9 +153,10 @@ static int fwd_local(struct cli_ctx *c, const char *ref, int port)
 		s = xprintf("Job %s runs on this host and has no port: nothing to forward.\n",
 		            o.job_name);
 	} else {
-		s = xprintf("Job %s runs on this host: its port is on 127.0.0.1 already, no forward "
-		            "needed.\nOpen: %s\n",
-		            o.job_name, url);
+		s = xprintf(
+		    "Job %s runs on this host: its port is on 127.0.0.1 already, no forward "
+		    "needed.\nOpen: %s\n",
+		    o.job_name, url);
 	}
 	cli_puts_safe(c, stdout, s);
 	free(s);

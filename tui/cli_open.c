@@ -29,7 +29,8 @@ static int open_wait_running(struct cli_ctx *c, const char *ref, int timeout_s, 
 			break;
 		}
 		if (j.state == JOB_RUNNING || job_state_terminal(j.state)) {
-			rc = CLI_OK; /* an ended job is refused by engine_job_open, with its state */
+			rc =
+			    CLI_OK; /* an ended job is refused by engine_job_open, with its state */
 			break;
 		}
 		if (j.state != last && !quiet)
@@ -119,7 +120,8 @@ static int open_run(struct cli_ctx *c, int argc, char **argv)
 		return rc;
 	}
 	if (o.url == NULL) {
-		rc = cli_fail("open", CLI_FAILED, "job %s has no URL (no service port)", o.job_name);
+		rc =
+		    cli_fail("open", CLI_FAILED, "job %s has no URL (no service port)", o.job_name);
 		engine_open_info_clear(&o);
 		return rc;
 	}

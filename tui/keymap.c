@@ -54,8 +54,8 @@ const struct keymap_entry keymap_table[] = {
     {'f', V_JS | V_J, KEYMAP_FORWARD, "forward the job's port to 127.0.0.1 and show the URL",
      "forward", 0},
     {'o', V_JS | V_J, KEYMAP_OPEN_URL,
-     "the job's URL with its token: shown and copied to the clipboard (forwarded if remote)",
-     "url", 0},
+     "the job's URL with its token: shown and copied to the clipboard (forwarded if remote)", "url",
+     0},
 
     /* Cost. */
     {'\t', V_C, KEYMAP_GROUP_NEXT, "breakdown: next grouping (user, team, template, provider)",

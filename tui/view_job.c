@@ -382,7 +382,8 @@ static int job_draw_details(struct app *a, int y)
 		snprintf(v, sizeof(v), "port %d", j->port);
 	else
 		snprintf(v, sizeof(v), "-");
-	job_pair(a, y + r, 1, w, "URL", v, THEME_NORMAL);
+	/* the whole width: the URL carries a long token that must be readable to the end */
+	job_pair(a, y + r++, 1, a->cols - 2, "URL", v, THEME_NORMAL);
 	if (j->has_exit) {
 		if (j->exit_code < 0)
 			snprintf(v, sizeof(v), "signal %d", -j->exit_code);
@@ -391,7 +392,7 @@ static int job_draw_details(struct app *a, int y)
 	} else {
 		snprintf(v, sizeof(v), "-");
 	}
-	job_pair(a, y + r++, half, w, "Exit", v,
+	job_pair(a, y + r++, 1, w, "Exit", v,
 	         j->has_exit && j->exit_code != 0 ? THEME_STATUS_ERROR : THEME_NORMAL);
 	r += job_draw_cost(a, y + r, half, w);
 	job_pair(a, y + r++, 1, a->cols - 2, "Reason", j->reason != NULL ? j->reason : "-",
