@@ -105,6 +105,28 @@ int engine_plan(struct engine *e, const struct engine_launch_req *req, struct en
                 char **cause);
 void engine_plan_clear(struct engine_plan *p);
 
+/* Why a planned launch is refused (engine_admit). */
+enum engine_refusal {
+	ENGINE_ADMIT_OK,
+	ENGINE_REFUSE_READONLY,  /* read-only mode */
+	ENGINE_REFUSE_FIT,       /* the template does not fit the provider's offer */
+	ENGINE_REFUSE_PRICE_CAP, /* the offer costs more than limits.max_hourly_cost */
+	ENGINE_REFUSE_BUDGET,    /* a hard budget limit would be reached */
+};
+struct engine_admission {
+	enum engine_refusal refusal;
+	char *reason;              /* why it is refused (heap), NULL when admitted */
+	enum cost_verdict budget;  /* the worst budget verdict (COST_SOFT: launch with a warning) */
+	char *budget_reason;       /* heap or NULL when no budget applies */
+	double expected_cost;      /* USD over max_runtime, or for one hour (priced offers) */
+	double expected_hours;     /* max_runtime in hours; 0: expected_cost is per hour */
+};
+/* The checks engine_launch makes before it creates anything, on a plan: a launch of this plan
+ * now is refused exactly when out->refusal is not ENGINE_ADMIT_OK. Creates nothing.
+ * engine_admission_clear frees out. */
+void engine_admit(struct engine *e, const struct engine_plan *plan, struct engine_admission *out);
+void engine_admission_clear(struct engine_admission *a);
+
 /* Commits the intent, then calls the provider. *job_id (heap) is set as soon as the intent
  * is committed; cb runs when the provider answered (job STARTING or FAILED). */
 int engine_launch(struct engine *e, const struct engine_launch_req *req, char **job_id,
