@@ -61,6 +61,9 @@ char *cli_job_json_text(struct engine *e, const struct job *j);
 /* The same as a jansson object (json_t *). */
 void *cli_job_json(struct engine *e, const struct job *j);
 
+/* `gantry __complete WHAT`: words for the shell completions (tui/cli_complete.c). */
+int cli_complete_main(struct cli_ctx *c, int argc, char **argv, const struct cli_cmd *const *cmds,
+                      size_t ncmds);
 /* Forwards port (0 = the job's) of the job's worker to 127.0.0.1:local (0 = any) and waits
  * until it is up (asks about an unknown host key on a terminal); *id names it. Returns
  * CLI_OK or the exit code, after printing why as "gantry: CMD: ..." (tui/cli_forward.c). */

@@ -129,6 +129,11 @@ int main(int argc, char **argv)
 			printf("gantry %s\n", PACKAGE_VERSION);
 		return CLI_OK;
 	}
+	if (argc >= 2 && strcmp(argv[1], "__complete") == 0) {
+		rc = cli_complete_main(&c, argc - 1, argv + 1, main_cmds, MAIN_NCMDS);
+		engine_close(c.e);
+		return rc;
+	}
 	if (argc >= 2) {
 		for (size_t i = 0; i < MAIN_NCMDS; i++) {
 			if (strcmp(argv[1], main_cmds[i]->name) != 0)
