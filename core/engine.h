@@ -115,11 +115,11 @@ enum engine_refusal {
 };
 struct engine_admission {
 	enum engine_refusal refusal;
-	char *reason;              /* why it is refused (heap), NULL when admitted */
-	enum cost_verdict budget;  /* the worst budget verdict (COST_SOFT: launch with a warning) */
-	char *budget_reason;       /* heap or NULL when no budget applies */
-	double expected_cost;      /* USD over max_runtime, or for one hour (priced offers) */
-	double expected_hours;     /* max_runtime in hours; 0: expected_cost is per hour */
+	char *reason;             /* why it is refused (heap), NULL when admitted */
+	enum cost_verdict budget; /* the worst budget verdict (COST_SOFT: launch with a warning) */
+	char *budget_reason;      /* heap or NULL when no budget applies */
+	double expected_cost;     /* USD over max_runtime, or for one hour (priced offers) */
+	double expected_hours;    /* max_runtime in hours; 0: expected_cost is per hour */
 };
 /* The checks engine_launch makes before it creates anything, on a plan: a launch of this plan
  * now is refused exactly when out->refusal is not ENGINE_ADMIT_OK. Creates nothing.
@@ -278,7 +278,7 @@ struct engine_open_info {
 	char *job_id;
 	char *job_name;
 	enum job_state state;
-	int port; /* the job's port on its worker */
+	int port;  /* the job's port on its worker */
 	char *url; /* with the token, or NULL (no URL); opens as it is when local, else it
 	              names the worker */
 	int local; /* 1: the worker is this host (open url); 0: forward the port first
