@@ -5,7 +5,7 @@
 # forward open until Ctrl-C (then it exits 0 and the port closes).
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/../lib/sshrig.sh"
-trap 'kill -KILL "${OPEN_PID:-0}" 2>/dev/null; rig_cleanup; t_cleanup' EXIT
+trap 'if [ -n "${OPEN_PID:-}" ]; then kill -KILL "$OPEN_PID" 2>/dev/null; fi; rig_cleanup; t_cleanup' EXIT
 for tool in jupyter curl python3 /usr/sbin/sshd; do
 	if ! command -v "$tool" >/dev/null; then
 		echo "FAIL - $tool is missing (./bootstrap installs jupyter-notebook, curl, openssh-server)"
