@@ -113,6 +113,28 @@ int engine_plan(struct engine *e, const struct engine_launch_req *req, struct en
                 char **cause);
 void engine_plan_clear(struct engine_plan *p);
 
+/* Why a planned launch is refused (engine_admit). */
+enum engine_refusal {
+	ENGINE_ADMIT_OK,
+	ENGINE_REFUSE_READONLY,  /* read-only mode */
+	ENGINE_REFUSE_FIT,       /* the template does not fit the provider's offer */
+	ENGINE_REFUSE_PRICE_CAP, /* the offer costs more than limits.max_hourly_cost */
+	ENGINE_REFUSE_BUDGET,    /* a hard budget limit would be reached */
+};
+struct engine_admission {
+	enum engine_refusal refusal;
+	char *reason;             /* why it is refused (heap), NULL when admitted */
+	enum cost_verdict budget; /* the worst budget verdict (COST_SOFT: launch with a warning) */
+	char *budget_reason;      /* heap or NULL when no budget applies */
+	double expected_cost;     /* USD over max_runtime, or for one hour (priced offers) */
+	double expected_hours;    /* max_runtime in hours; 0: expected_cost is per hour */
+};
+/* The checks engine_launch makes before it creates anything, on a plan: a launch of this plan
+ * now is refused exactly when out->refusal is not ENGINE_ADMIT_OK. Creates nothing.
+ * engine_admission_clear frees out. */
+void engine_admit(struct engine *e, const struct engine_plan *plan, struct engine_admission *out);
+void engine_admission_clear(struct engine_admission *a);
+
 /* Commits the intent, then calls the provider. *job_id (heap) is set as soon as the intent
  * is committed; cb runs when the provider answered (job STARTING or FAILED). */
 int engine_launch(struct engine *e, const struct engine_launch_req *req, char **job_id,
@@ -254,6 +276,32 @@ char *engine_session_begin(struct engine *e, const char *job_id);
 void engine_session_end(char *mark);
 /* Open interactive sessions on the job, across processes. */
 int engine_job_sessions(struct engine *e, const char *job_id);
+
+/* --- opening a job's URL (core/engine_open.c) --- */
+
+/* url with "token=TOKEN" added to its query (before any fragment); a copy of url when token
+ * is NULL or empty. Heap; NULL when url is NULL. */
+char *engine_url_with_token(const char *url, const char *token);
+/* The job's URL with its access token from the secrets file (heap), as the provider
+ * reported it; NULL when the job has no URL. */
+char *engine_job_url(struct engine *e, const struct job *j);
+
+/* How to open an active job's URL from this host. */
+struct engine_open_info {
+	char *job_id;
+	char *job_name;
+	enum job_state state;
+	int port;  /* the job's port on its worker */
+	char *url; /* with the token, or NULL (no URL); opens as it is when local, else it
+	              names the worker */
+	int local; /* 1: the worker is this host (open url); 0: forward the port first
+	              (engine_forward_open; the forward's url carries the token) */
+};
+/* Fills out (engine_open_info_clear frees it); -1 with cause when the job is unknown, has
+ * ended or has no resources yet. */
+int engine_job_open(struct engine *e, const char *job_ref, struct engine_open_info *out,
+                    char **cause);
+void engine_open_info_clear(struct engine_open_info *o);
 
 /* Hosts of every provider (ref NULL) or of one job, from the providers' caches. */
 int engine_hosts(struct engine *e, const char *job_ref, struct tele_host **out, size_t *n,

@@ -288,43 +288,24 @@ int engine_launch(struct engine *e, const struct engine_launch_req *req, char **
 	if (engine_plan(e, req, &plan, cause) != 0)
 		return -1;
 	t = template_set_find(&e->tpls, plan.template_name);
-	if (plan.offer.provider != NULL && !plan.offer.fits) {
-		xcause(cause, "template %s does not fit provider %s: %s", t->name, plan.provider,
-		       plan.offer.reason != NULL ? plan.offer.reason : "no reason given");
-		engine_plan_clear(&plan);
-		return -1;
-	}
-	if (t->limits.max_hourly_cost > 0 && plan.offer.priced &&
-	    plan.offer.price_per_hour > t->limits.max_hourly_cost) {
-		char price[32], cap[32];
-
-		cost_money(plan.offer.price_per_hour, price);
-		cost_money(t->limits.max_hourly_cost, cap);
-		xcause(
-		    cause,
-		    "template %s caps the price at %s/h (limits.max_hourly_cost); %s offers %s/h",
-		    t->name, cap, plan.provider, price);
-		engine_plan_clear(&plan);
-		return -1;
-	}
 	{
-		char *why = NULL;
-		enum cost_verdict v = engine_budget_check_launch(e, &plan, &why);
+		struct engine_admission adm;
 
-		if (v == COST_HARD) {
-			xcause(cause, "over budget: %s", why);
-			free(why);
+		engine_admit(e, &plan, &adm);
+		if (adm.refusal != ENGINE_ADMIT_OK) {
+			xcause(cause, "%s", adm.reason);
+			engine_admission_clear(&adm);
 			engine_plan_clear(&plan);
 			return -1;
 		}
-		if (v == COST_SOFT && why != NULL) {
-			char *msg = xprintf("budget warning: %s", why);
+		if (adm.budget == COST_SOFT && adm.budget_reason != NULL) {
+			char *msg = xprintf("budget warning: %s", adm.budget_reason);
 			struct engine_event ev = {.type = ENGINE_EV_MESSAGE, .message = msg};
 
 			engine_emit(e, &ev);
 			free(msg);
 		}
-		free(why);
+		engine_admission_clear(&adm);
 	}
 	ep = engine_find_provider(e, plan.provider);
 	job_init(&j);

@@ -37,7 +37,7 @@ struct cli_cmd {
 
 extern const struct cli_cmd cli_templates_cmd, cli_launch_cmd, cli_ls_cmd, cli_show_cmd,
     cli_logs_cmd, cli_stop_cmd, cli_ssh_cmd, cli_forward_cmd, cli_hosts_cmd, cli_watch_cmd,
-    cli_reconcile_cmd, cli_doctor_cmd, cli_cost_cmd;
+    cli_reconcile_cmd, cli_doctor_cmd, cli_cost_cmd, cli_open_cmd;
 
 /* Opens the engine once; on failure prints the reason and returns NULL. */
 struct engine *cli_engine(struct cli_ctx *c, int no_refresh);
@@ -61,5 +61,16 @@ void cli_print_json(void *json);
 char *cli_job_json_text(struct engine *e, const struct job *j);
 /* The same as a jansson object (json_t *). */
 void *cli_job_json(struct engine *e, const struct job *j);
+
+/* `gantry __complete WHAT`: words for the shell completions (tui/cli_complete.c). */
+int cli_complete_main(struct cli_ctx *c, int argc, char **argv, const struct cli_cmd *const *cmds,
+                      size_t ncmds);
+/* Forwards port (0 = the job's) of the job's worker to 127.0.0.1:local (0 = any) and waits
+ * until it is up (asks about an unknown host key on a terminal); *id names it. Returns
+ * CLI_OK or the exit code, after printing why as "gantry: CMD: ..." (tui/cli_forward.c). */
+int cli_forward_open(struct cli_ctx *c, const char *cmd, const char *job, int port, int local,
+                     const char *bind, int accept_new, int *id);
+/* Keeps the forward open until Ctrl-C (CLI_OK) or until its job ends (CLI_FAILED). */
+int cli_forward_hold(struct cli_ctx *c, const char *cmd, int id);
 
 #endif

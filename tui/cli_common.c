@@ -272,13 +272,8 @@ char *cli_job_json_text(struct engine *e, const struct job *j)
 	struct cli_buf b = {0};
 	char *url = NULL;
 
-	if (j->url != NULL && j->kind == JOB_KIND_NOTEBOOK && e != NULL) {
-		char *tok = engine_job_token(e, j->id);
-
-		if (tok != NULL)
-			url = xprintf("%s?token=%s", j->url, tok);
-		free(tok);
-	}
+	if (j->url != NULL && j->kind == JOB_KIND_NOTEBOOK && e != NULL)
+		url = engine_job_url(e, j);
 	cli_json_key(&b, "id", 1);
 	cli_json_str(&b, j->id);
 	cli_json_key(&b, "name", 0);

@@ -1,5 +1,6 @@
 /* cli_forward.c: gantry forward JOB [PORT] [--local L] — a port of the job's worker on
- * 127.0.0.1 of this host, through SSH, until Ctrl-C or the job ends. */
+ * 127.0.0.1 of this host, through SSH, until Ctrl-C or the job ends (a local job's port is
+ * there already: its URL is printed). Also the forward behind `gantry open`. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,8 +62,8 @@ static int fwd_parse_port(const char *s, int *out)
 }
 
 /* Opens the forward, asking about an unknown host key on a terminal. */
-static int fwd_open(struct cli_ctx *c, const char *job, int port, int local, const char *bind,
-                    int accept_new, struct fwd_wait *w, int *id)
+static int fwd_open(struct cli_ctx *c, const char *cmd, const char *job, int port, int local,
+                    const char *bind, int accept_new, struct fwd_wait *w, int *id)
 {
 	char *cause = NULL;
 
@@ -70,7 +71,7 @@ static int fwd_open(struct cli_ctx *c, const char *job, int port, int local, con
 		memset(w, 0, sizeof *w);
 		if (engine_forward_open(c->e, job, port, local, bind, accept_new, fwd_cb, w, id,
 		                        &cause) != 0) {
-			int rc = cli_fail("forward", CLI_FAILED, "%s", cause);
+			int rc = cli_fail(cmd, CLI_FAILED, "%s", cause);
 
 			free(cause);
 			return rc;
@@ -92,12 +93,76 @@ static int fwd_open(struct cli_ctx *c, const char *job, int port, int local, con
 			}
 		}
 		if (w->err.code == SSH_ERR_HOSTKEY_UNKNOWN)
-			return cli_fail("forward", CLI_FAILED,
+			return cli_fail(cmd, CLI_FAILED,
 			                "%s; check the fingerprint %s (%s), then rerun with "
 			                "--accept-new-host-key",
 			                w->err.msg, w->err.fingerprint, w->err.keytype);
-		return cli_fail("forward", CLI_FAILED, "%s", w->err.msg);
+		return cli_fail(cmd, CLI_FAILED, "%s", w->err.msg);
 	}
+}
+
+int cli_forward_open(struct cli_ctx *c, const char *cmd, const char *job, int port, int local,
+                     const char *bind, int accept_new, int *id)
+{
+	struct fwd_wait w;
+
+	return fwd_open(c, cmd, job, port, local, bind, accept_new, &w, id);
+}
+
+int cli_forward_hold(struct cli_ctx *c, const char *cmd, int id)
+{
+	struct fwd_wait w;
+
+	memset(&w, 0, sizeof w);
+	w.up = 1;
+	engine_subscribe(c->e, fwd_on_event, &w);
+	loop_signal_watch(engine_loop(c->e), SIGINT, fwd_on_signal, &w);
+	loop_signal_watch(engine_loop(c->e), SIGTERM, fwd_on_signal, &w);
+	signal(SIGPIPE, SIG_IGN);
+	while (!w.done)
+		loop_run_once(engine_loop(c->e), 1000);
+	engine_unsubscribe(c->e, fwd_on_event, &w);
+	engine_forward_close(c->e, id);
+	if (w.rc != 0)
+		return cli_fail(cmd, CLI_FAILED, "%s", w.err.msg);
+	return CLI_OK;
+}
+
+/* A job on this host needs no forward: its port is on 127.0.0.1 already. Prints the URL and
+ * returns 1; 0 when the job runs elsewhere (or cannot be asked: the forward says why). */
+static int fwd_local(struct cli_ctx *c, const char *ref, int port)
+{
+	struct engine_open_info o;
+	char *url, *s;
+
+	if (engine_job_open(c->e, ref, &o, NULL) != 0)
+		return 0;
+	if (!o.local) {
+		engine_open_info_clear(&o);
+		return 0;
+	}
+	if (port > 0 && port != o.port)
+		url = xprintf("http://127.0.0.1:%d/", port);
+	else if (o.url != NULL)
+		url = xstrdup(o.url);
+	else if (o.port > 0)
+		url = xprintf("http://127.0.0.1:%d/", o.port);
+	else
+		url = NULL;
+	if (url == NULL) {
+		s = xprintf("Job %s runs on this host and has no port: nothing to forward.\n",
+		            o.job_name);
+	} else {
+		s = xprintf(
+		    "Job %s runs on this host: its port is on 127.0.0.1 already, no forward "
+		    "needed.\nOpen: %s\n",
+		    o.job_name, url);
+	}
+	cli_puts_safe(c, stdout, s);
+	free(s);
+	free(url);
+	engine_open_info_clear(&o);
+	return 1;
 }
 
 static int forward_run(struct cli_ctx *c, int argc, char **argv)
@@ -137,7 +202,9 @@ static int forward_run(struct cli_ctx *c, int argc, char **argv)
 		return cli_fail("forward", CLI_USAGE, "read-only mode: forwards are not opened");
 	if (cli_engine(c, 0) == NULL)
 		return CLI_ENV;
-	rc = fwd_open(c, ref, port, local, bind, accept_new, &w, &id);
+	if (fwd_local(c, ref, port))
+		return CLI_OK;
+	rc = fwd_open(c, "forward", ref, port, local, bind, accept_new, &w, &id);
 	if (rc != CLI_OK)
 		return rc;
 	n = engine_forwards(c->e, &fi);
@@ -152,17 +219,7 @@ static int forward_run(struct cli_ctx *c, int argc, char **argv)
 	engine_forwards_free(fi, n);
 	fputs("Ctrl-C stops the forward; it also closes when the job ends.\n", stdout);
 	fflush(stdout);
-	engine_subscribe(c->e, fwd_on_event, &w);
-	loop_signal_watch(engine_loop(c->e), SIGINT, fwd_on_signal, &w);
-	loop_signal_watch(engine_loop(c->e), SIGTERM, fwd_on_signal, &w);
-	signal(SIGPIPE, SIG_IGN);
-	while (!w.done)
-		loop_run_once(engine_loop(c->e), 1000);
-	engine_unsubscribe(c->e, fwd_on_event, &w);
-	engine_forward_close(c->e, id);
-	if (w.rc != 0)
-		return cli_fail("forward", CLI_FAILED, "%s", w.err.msg);
-	return CLI_OK;
+	return cli_forward_hold(c, "forward", id);
 }
 
 const struct cli_cmd cli_forward_cmd = {
@@ -175,6 +232,7 @@ const struct cli_cmd cli_forward_cmd = {
             "                          the worker's port to your whole network)\n"
             "  --accept-new-host-key   record an unknown host key; a changed one is refused\n"
             "Prints the URL to open (with the notebook's token). Runs until Ctrl-C or\n"
-            "until the job ends.\n",
+            "until the job ends. A job on this host needs no forward: its URL is printed\n"
+            "and the command exits 0.\n",
     .run = forward_run,
 };

@@ -24,7 +24,66 @@ static void launch_cb(void *arg, int rc, const char *job_id, const char *cause)
 		w->cause = xstrdup(cause);
 }
 
-static void launch_print_plan(struct cli_ctx *c, const struct engine_plan *p)
+/* The exit code of a refused launch: a budget is an action that failed (1); the rest are
+ * inputs that cannot launch as given (2). The dry run and the launch share it. */
+static int launch_refusal_code(enum engine_refusal r)
+{
+	switch (r) {
+	case ENGINE_ADMIT_OK:
+		return CLI_OK;
+	case ENGINE_REFUSE_BUDGET:
+		return CLI_FAILED;
+	default:
+		return CLI_USAGE;
+	}
+}
+
+static const char *launch_budget_word(enum cost_verdict v)
+{
+	return v == COST_HARD ? "over a hard limit" : v == COST_SOFT ? "warning" : "ok";
+}
+
+/* "price", "expected", "budget" and "verdict" lines of the dry run (text). */
+static void launch_print_money(struct cli_ctx *c, const struct engine_plan *p,
+                               const struct engine_admission *a)
+{
+	char price[32], cost[32], *s;
+
+	if (p->offer.priced) {
+		cost_money(p->offer.price_per_hour, price);
+		cost_money(a->expected_cost, cost);
+		if (p->max_runtime_s > 0) {
+			char dur[16];
+
+			cli_age(p->max_runtime_s * 1000, dur, sizeof dur);
+			s = xprintf("price:     %s/h\nexpected:  %s at most (max_runtime %s)\n",
+			            price, cost, dur);
+		} else {
+			s = xprintf("price:     %s/h\nexpected:  %s per hour (no max_runtime)\n",
+			            price, cost);
+		}
+	} else {
+		s = xprintf("price:     unpriced (no price known for this provider)\nexpected:  "
+		            "unknown (unpriced)\n");
+	}
+	cli_puts_safe(c, stdout, s);
+	free(s);
+	if (a->budget_reason != NULL)
+		s = xprintf("budget:    %s: %s\n", launch_budget_word(a->budget), a->budget_reason);
+	else
+		s = xprintf("budget:    %s\n", "no budget applies");
+	cli_puts_safe(c, stdout, s);
+	free(s);
+	if (a->refusal == ENGINE_ADMIT_OK)
+		s = xprintf("verdict:   would launch\n");
+	else
+		s = xprintf("verdict:   refused: %s\n", a->reason);
+	cli_puts_safe(c, stdout, s);
+	free(s);
+}
+
+static void launch_print_plan(struct cli_ctx *c, const struct engine_plan *p,
+                              const struct engine_admission *a)
 {
 	char *s;
 
@@ -48,6 +107,26 @@ static void launch_print_plan(struct cli_ctx *c, const struct engine_plan *p)
 		json_object_set_new(o, "reason",
 		                    p->offer.reason ? json_string(p->offer.reason) : json_null());
 		json_object_set_new(o, "priced", json_boolean(p->offer.priced));
+		json_object_set_new(o, "price_per_hour",
+		                    p->offer.priced ? json_real(p->offer.price_per_hour)
+		                                    : json_null());
+		json_object_set_new(o, "max_runtime_s",
+		                    p->max_runtime_s > 0 ? json_integer(p->max_runtime_s)
+		                                         : json_null());
+		json_object_set_new(o, "expected_cost",
+		                    p->offer.priced ? json_real(a->expected_cost) : json_null());
+		json_object_set_new(o, "expected_cost_per",
+		                    json_string(p->max_runtime_s > 0 ? "max_runtime" : "hour"));
+		json_object_set_new(o, "budget",
+		                    json_string(a->budget == COST_HARD   ? "hard"
+		                                : a->budget == COST_SOFT ? "soft"
+		                                                         : "ok"));
+		json_object_set_new(o, "budget_reason",
+		                    a->budget_reason != NULL ? json_string(a->budget_reason)
+		                                             : json_null());
+		json_object_set_new(o, "admitted", json_boolean(a->refusal == ENGINE_ADMIT_OK));
+		json_object_set_new(o, "refused",
+		                    a->reason != NULL ? json_string(a->reason) : json_null());
 		json_object_set_new(o, "params", params);
 		json_object_set_new(o, "env", env);
 		json_object_set_new(o, "script", json_string(p->script));
@@ -55,15 +134,16 @@ static void launch_print_plan(struct cli_ctx *c, const struct engine_plan *p)
 		return;
 	}
 	s = xprintf("template:  %s\nprovider:  %s (%s)\nfits:      %s%s%s\nGPUs:      %s\n"
-	            "port:      %s\nprice:     %s\nparams:\n",
+	            "port:      %s\n",
 	            p->template_name, p->provider,
 	            p->offer.description != NULL ? p->offer.description : "-",
 	            p->offer.fits ? "yes" : "no", p->offer.reason != NULL ? " — " : "",
 	            p->offer.reason != NULL ? p->offer.reason : "", p->accels,
-	            p->want_port ? "a free port, passed as $GANTRY_PORT" : "none",
-	            p->offer.priced ? "priced" : "unpriced (no price known for this provider)");
+	            p->want_port ? "a free port, passed as $GANTRY_PORT" : "none");
 	cli_puts_safe(c, stdout, s);
 	free(s);
+	launch_print_money(c, p, a);
+	fputs("params:\n", stdout);
 	for (size_t i = 0; i < p->params.n; i++) {
 		s = xprintf("  %s=%s\n", p->params.keys[i], p->params.vals[i]);
 		cli_puts_safe(c, stdout, s);
@@ -171,27 +251,24 @@ static int launch_run(struct cli_ctx *c, int argc, char **argv)
 		              "%s", cause);
 		goto out;
 	}
-	if (dry) {
-		launch_print_plan(c, &plan);
-		engine_plan_clear(&plan);
-		goto out;
-	}
-	/* Budgets: a hard limit refuses the launch (the action failed: exit 1), a soft one warns
-	 * and the launch goes on. The engine checks again as it launches. */
-	if (plan.offer.fits || plan.offer.provider == NULL) {
-		char *why = NULL;
-		enum cost_verdict v = engine_budget_check_launch(c->e, &plan, &why);
+	/* Admission (fit, price cap, hard budgets): the dry run exits as the launch would; a
+	 * soft budget warns and the launch goes on. The engine checks again as it launches. */
+	{
+		struct engine_admission adm;
 
-		if (v == COST_HARD) {
-			rc = cli_fail("launch", CLI_FAILED, "over budget: %s",
-			              why != NULL ? why : "a hard limit is reached");
-			free(why);
+		engine_admit(c->e, &plan, &adm);
+		if (dry)
+			launch_print_plan(c, &plan, &adm);
+		if (adm.refusal != ENGINE_ADMIT_OK)
+			rc = cli_fail("launch", launch_refusal_code(adm.refusal), "%s%s",
+			              dry ? "would be refused: " : "", adm.reason);
+		else if (adm.budget == COST_SOFT && adm.budget_reason != NULL)
+			cli_fail("launch", CLI_OK, "budget warning: %s", adm.budget_reason);
+		engine_admission_clear(&adm);
+		if (dry || rc != CLI_OK) {
 			engine_plan_clear(&plan);
 			goto out;
 		}
-		if (v == COST_SOFT && why != NULL)
-			cli_fail("launch", CLI_OK, "budget warning: %s", why);
-		free(why);
 	}
 	engine_plan_clear(&plan);
 	if (engine_launch(c->e, &req, &id, launch_cb, &w, &cause) != 0) {
@@ -256,7 +333,9 @@ const struct cli_cmd cli_launch_cmd = {
     .help = "  --set k=v      set a template parameter (repeatable); see 'gantry templates NAME'\n"
             "  --provider P   run on provider P (default: the template's placement, else local)\n"
             "  --name N       job name (default TEMPLATE-N)\n"
-            "  --dry-run      show what would run (provider, fit, params, script) and stop\n"
+            "  --dry-run      show what would run (provider, fit, price, expected cost, budget\n"
+            "                 verdict, params, script), create nothing, and exit with the\n"
+            "                 code the launch would (0, 1 over a hard budget, 2 refused)\n"
             "  --detach       return as soon as the provider has the job\n"
             "  --wait         wait until the job ends; exit 1 if it failed\n"
             "  --timeout S    give up waiting after S seconds (default 600); the job goes on,\n"

@@ -41,7 +41,7 @@ const struct keymap_entry keymap_table[] = {
     {'\r', V_JS, KEYMAP_OPEN, "open the job", NULL, 0},
     {KEYMAP_FN(KEY_ENTER), V_JS, KEYMAP_OPEN, "open the job", NULL, 0},
     {'/', V_JS, KEYMAP_FILTER, "filter (name, kind, state, provider, owner)", "filter", 0},
-    {'o', V_JS, KEYMAP_SORT, "sort by the next column", "sort", 0},
+    {'>', V_JS, KEYMAP_SORT, "sort by the next column", "sort", 0},
     {'O', V_JS, KEYMAP_SORT_REVERSE, "reverse the sort order", NULL, 0},
     {KEYMAP_ESC, V_JS, KEYMAP_BACK, "clear the filter", NULL, 0},
 
@@ -53,6 +53,9 @@ const struct keymap_entry keymap_table[] = {
     {'s', V_JS | V_J, KEYMAP_SHELL, "shell on the job's worker (exit it to come back)", "ssh", 0},
     {'f', V_JS | V_J, KEYMAP_FORWARD, "forward the job's port to 127.0.0.1 and show the URL",
      "forward", 0},
+    {'o', V_JS | V_J, KEYMAP_OPEN_URL,
+     "the job's URL with its token: shown and copied to the clipboard (forwarded if remote)", "url",
+     0},
 
     /* Cost. */
     {'\t', V_C, KEYMAP_GROUP_NEXT, "breakdown: next grouping (user, team, template, provider)",

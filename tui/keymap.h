@@ -58,6 +58,7 @@ enum keymap_action {
 	KEYMAP_COST,       /* the Cost view */
 	KEYMAP_GROUP_NEXT, /* Cost view: next breakdown (user, team, template, provider) */
 	KEYMAP_GROUP_PREV,
+	KEYMAP_OPEN_URL, /* the job's URL with its token, copied to the clipboard */
 	KEYMAP_ACTION_COUNT /* fewer than 64: the footer keeps a bit per action */
 };
 

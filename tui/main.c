@@ -14,7 +14,7 @@
 static const struct cli_cmd *const main_cmds[] = {
     &cli_templates_cmd, &cli_launch_cmd,    &cli_ls_cmd,      &cli_show_cmd,  &cli_logs_cmd,
     &cli_stop_cmd,      &cli_ssh_cmd,       &cli_forward_cmd, &cli_hosts_cmd, &cli_watch_cmd,
-    &cli_cost_cmd,      &cli_reconcile_cmd, &cli_doctor_cmd,
+    &cli_cost_cmd,      &cli_reconcile_cmd, &cli_doctor_cmd,  &cli_open_cmd,
 };
 #define MAIN_NCMDS (sizeof main_cmds / sizeof main_cmds[0])
 
@@ -128,6 +128,11 @@ int main(int argc, char **argv)
 		else
 			printf("gantry %s\n", PACKAGE_VERSION);
 		return CLI_OK;
+	}
+	if (argc >= 2 && strcmp(argv[1], "__complete") == 0) {
+		rc = cli_complete_main(&c, argc - 1, argv + 1, main_cmds, MAIN_NCMDS);
+		engine_close(c.e);
+		return rc;
 	}
 	if (argc >= 2) {
 		for (size_t i = 0; i < MAIN_NCMDS; i++) {

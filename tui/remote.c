@@ -143,6 +143,26 @@ static void remote_forward_start(struct app *a, const char *job_id, int accept_n
 	app_status(a, 0, "connecting the forward...");
 }
 
+/* A job on this host needs no forward: shows its URL with the token. 1 when it did. */
+static int remote_forward_local(struct app *a, const struct job *j)
+{
+	struct engine_open_info o;
+	int done = 0;
+
+	if (engine_job_open(a->e, j->id, &o, NULL) != 0)
+		return 0;
+	if (o.local) {
+		if (o.url != NULL)
+			app_status(a, 0, "on this host, no forward needed: open %s (o copies it)",
+			           o.url);
+		else
+			app_status(a, 0, "%s runs on this host and has no URL", o.job_name);
+		done = 1;
+	}
+	engine_open_info_clear(&o);
+	return done;
+}
+
 void remote_forward(struct app *a, const struct job *j)
 {
 	struct engine_forward_info *fi;
@@ -152,6 +172,8 @@ void remote_forward(struct app *a, const struct job *j)
 		app_status(a, 0, "no job selected");
 		return;
 	}
+	if (remote_forward_local(a, j))
+		return;
 	n = engine_forwards(a->e, &fi);
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(fi[i].job_id, j->id) == 0 && fi[i].remote_port == j->port) {

@@ -12,6 +12,7 @@
 #include "tui/draw.h"
 #include "tui/layout.h"
 #include "tui/remote.h"
+#include "tui/urlopen.h"
 #include "tui/view.h"
 
 #define JOB_LOG_TAIL_BYTES (256 * 1024) /* what is read back when the view opens */
@@ -147,6 +148,12 @@ static void job_reload(struct app *a)
 	J->error = NULL;
 	if (J->have)
 		job_clear(&J->job);
+	{
+		char *url = engine_job_url(a->e, &j); /* the URL row shows it with its token */
+
+		free(j.url);
+		j.url = url;
+	}
 	J->job = j;
 	J->have = 1;
 	J->job.name = app_clean(a, j.name);
@@ -375,7 +382,8 @@ static int job_draw_details(struct app *a, int y)
 		snprintf(v, sizeof(v), "port %d", j->port);
 	else
 		snprintf(v, sizeof(v), "-");
-	job_pair(a, y + r, 1, w, "URL", v, THEME_NORMAL);
+	/* the whole width: the URL carries a long token that must be readable to the end */
+	job_pair(a, y + r++, 1, a->cols - 2, "URL", v, THEME_NORMAL);
 	if (j->has_exit) {
 		if (j->exit_code < 0)
 			snprintf(v, sizeof(v), "signal %d", -j->exit_code);
@@ -384,7 +392,7 @@ static int job_draw_details(struct app *a, int y)
 	} else {
 		snprintf(v, sizeof(v), "-");
 	}
-	job_pair(a, y + r++, half, w, "Exit", v,
+	job_pair(a, y + r++, 1, w, "Exit", v,
 	         j->has_exit && j->exit_code != 0 ? THEME_STATUS_ERROR : THEME_NORMAL);
 	r += job_draw_cost(a, y + r, half, w);
 	job_pair(a, y + r++, 1, a->cols - 2, "Reason", j->reason != NULL ? j->reason : "-",
@@ -592,6 +600,9 @@ static int job_action(struct app *a, enum keymap_action act)
 		return 0;
 	case KEYMAP_SHELL:
 		remote_shell(a, J->have ? &J->job : NULL);
+		return 1;
+	case KEYMAP_OPEN_URL:
+		urlopen_job(a, J->have ? &J->job : NULL);
 		return 1;
 	case KEYMAP_FORWARD:
 		remote_forward(a, J->have ? &J->job : NULL);

@@ -11,6 +11,7 @@
 #include "tui/draw.h"
 #include "tui/layout.h"
 #include "tui/remote.h"
+#include "tui/urlopen.h"
 #include "tui/view.h"
 
 /* More pending ids than this and a full reload is cheaper. */
@@ -579,6 +580,9 @@ static int jobs_action(struct app *a, enum keymap_action act)
 		return 1;
 	case KEYMAP_FORWARD:
 		remote_forward(a, j);
+		return 1;
+	case KEYMAP_OPEN_URL:
+		urlopen_job(a, j);
 		return 1;
 	case KEYMAP_STOP:
 		view_jobs_ask_stop(a, j);
