@@ -32,7 +32,7 @@ build_one() {
 build_one fuzz_template "$c"/template*.c \
 	"$c"/yaml_guard.c "$c"/kvlist.c
 build_one fuzz_sanitize "$c"/sanitize.c
-build_one fuzz_config "$c"/config*.c "$c"/yaml_guard.c "$c"/kvlist.c
+build_one fuzz_config "$c"/config*.c "$c"/yaml_guard.c "$c"/kvlist.c "$c"/safefile.c
 build_one fuzz_nvsmi "$c"/nvsmi.c
 build_one fuzz_catalog "$c"/catalog.c
 build_one fuzz_kernels "$c"/tele_kernels.c
