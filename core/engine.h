@@ -53,6 +53,7 @@ struct engine_launch_req {
 	size_t nsets;
 	const char *provider; /* NULL = the template's placement or the default */
 	const char *name;     /* NULL = "<template>-<n>" */
+	long max_runtime_s;   /* > 0: this launch's max_runtime (at most the template's) */
 };
 
 /* What a launch would do (dry run, and the TUI form's preview). */
@@ -104,6 +105,8 @@ void engine_provider_info(struct engine *e, size_t i, struct engine_provider_inf
 int engine_plan(struct engine *e, const struct engine_launch_req *req, struct engine_plan *out,
                 char **cause);
 void engine_plan_clear(struct engine_plan *p);
+/* A duration "90", "30s", "10m", "1h30m", "2d" in seconds, or -1 (core/engine_runtime.c). */
+long engine_duration_parse(const char *s);
 
 /* Commits the intent, then calls the provider. *job_id (heap) is set as soon as the intent
  * is committed; cb runs when the provider answered (job STARTING or FAILED). */

@@ -64,5 +64,8 @@ int engine_stop_reason(struct engine *e, const char *job_id, const char *reason,
 void engine_tele_close(struct engine *e);
 /* Crash points for the crash-safety tests: GANTRY_TEST_CRASH=NAME kills the process there. */
 void engine_crash_point(const char *name);
+/* The plan's max_runtime: want_s (> 0, at most the template's limit) or the template's
+ * limits.max_runtime (core/engine_runtime.c). */
+int engine_plan_runtime(const struct template *t, long want_s, long *out, char **cause);
 
 #endif

@@ -96,7 +96,8 @@ int engine_plan(struct engine *e, const struct engine_launch_req *req, struct en
 	out->want_port = template_wants_port(t);
 	out->gpus = template_gpu_count(t);
 	out->accels = template_accel_string(t);
-	out->max_runtime_s = t->limits.max_runtime_s;
+	if (engine_plan_runtime(t, req->max_runtime_s, &out->max_runtime_s, cause) != 0)
+		goto fail;
 	if (!ep->healthy) {
 		xcause(cause, "provider %s is not available: %s", ep->name,
 		       ep->message != NULL ? ep->message : "unknown reason");
@@ -395,7 +396,7 @@ int engine_launch(struct engine *e, const struct engine_launch_req *req, char **
 	        ? t->resources.accels[0].name
 	        : NULL;
 	spec.nodes = t->resources.nodes > 0 ? t->resources.nodes : 1;
-	spec.max_runtime_s = t->limits.max_runtime_s;
+	spec.max_runtime_s = plan.max_runtime_s;
 	engine_move(e, j.id, JOB_PROVISIONING, "handed to provider");
 	e->busy++;
 	rc = ep->ops->launch(ep->p, &spec, engine_launch_done, c, cause);

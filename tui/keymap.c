@@ -20,10 +20,14 @@ const struct keymap_entry keymap_table[] = {
     {KEYMAP_FN(KEY_UP), V_F, KEYMAP_PREV_FIELD, "previous field", NULL, 0},
     {KEYMAP_FN(KEY_LEFT), V_F, KEYMAP_LEFT, "previous choice (choice fields)", NULL, 0},
     {KEYMAP_FN(KEY_RIGHT), V_F, KEYMAP_RIGHT, "next choice (choice fields)", NULL, 0},
-    {'\n', V_F, KEYMAP_OPEN, "next field; on [Launch] launch the job", "launch", 0},
-    {'\r', V_F, KEYMAP_OPEN, "next field; on [Launch] launch the job", NULL, 0},
-    {KEYMAP_FN(KEY_ENTER), V_F, KEYMAP_OPEN, "next field; on [Launch] launch the job", NULL, 0},
-    {KEYMAP_ESC, V_F, KEYMAP_CANCEL, "cancel", "cancel", 0},
+    {'\n', V_F, KEYMAP_OPEN,
+     "launch from any field (an invalid field gets the focus); on [Cancel] cancel", "launch", 0},
+    {'\r', V_F, KEYMAP_OPEN,
+     "launch from any field (an invalid field gets the focus); on [Cancel] cancel", NULL, 0},
+    {KEYMAP_FN(KEY_ENTER), V_F, KEYMAP_OPEN,
+     "launch from any field (an invalid field gets the focus); on [Cancel] cancel", NULL, 0},
+    {KEYMAP_CTRL('s'), V_F, KEYMAP_LAUNCH, "launch", NULL, 0},
+    {KEYMAP_ESC, V_F, KEYMAP_CANCEL, "cancel (asks first when a field was edited)", "cancel", 0},
 
     /* Help. */
     {KEYMAP_ESC, V_H, KEYMAP_BACK, "close help", "close", 0},

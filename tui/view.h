@@ -112,7 +112,7 @@ struct app_job {
 	int log_rows; /* rows the log had at the last frame */
 };
 
-enum form_field_kind { FORM_FIELD_NAME, FORM_FIELD_PROVIDER, FORM_FIELD_PARAM };
+enum form_field_kind { FORM_FIELD_NAME, FORM_FIELD_PROVIDER, FORM_FIELD_RUNTIME, FORM_FIELD_PARAM };
 
 struct form_field {
 	enum form_field_kind kind;
@@ -122,6 +122,7 @@ struct form_field {
 	char *error;          /* inline error (sanitised), or NULL */
 	const char **choices; /* enum/bool/provider choices, or NULL */
 	size_t nchoices;
+	char *initial; /* the value the form opened with (Esc asks before discarding edits) */
 };
 
 /* The launch form. */
