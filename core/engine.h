@@ -105,6 +105,14 @@ void engine_provider_info(struct engine *e, size_t i, struct engine_provider_inf
 int engine_plan(struct engine *e, const struct engine_launch_req *req, struct engine_plan *out,
                 char **cause);
 void engine_plan_clear(struct engine_plan *p);
+/* Reads config.yaml again now (core/engine_reload.c; the engine's tick does it by itself when
+ * the file changed): budgets, limits and the default provider apply at once; `providers:`
+ * changes after a restart. An invalid file keeps the old settings: -1 with "FILE:LINE:COL:
+ * reason". An ENGINE_EV_MESSAGE says what happened. */
+int engine_config_reload(struct engine *e, char **cause);
+/* How many reloads succeeded so far (a face drops what it cached when this moves); *error
+ * (may be NULL) is why the last read failed, or NULL when the settings in use are the file's. */
+int engine_config_generation(struct engine *e, const char **error);
 /* A duration "90", "30s", "10m", "1h30m", "2d" in seconds, or -1 (core/engine_runtime.c). */
 long engine_duration_parse(const char *s);
 

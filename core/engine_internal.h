@@ -40,7 +40,8 @@ struct engine {
 	struct engine_fwd **fwds;               /* port forwards this process holds */
 	size_t nfwds;
 	int next_fwd_id;
-	struct engine_tele *tele; /* telemetry, idle tracking, autostop (engine_watch) */
+	struct engine_tele *tele;     /* telemetry, idle tracking, autostop (engine_watch) */
+	struct engine_reload *reload; /* config.yaml reloads (core/engine_reload.c) */
 };
 
 void engine_emit(struct engine *e, const struct engine_event *ev);
@@ -66,6 +67,12 @@ void engine_tele_close(struct engine *e);
 void engine_crash_point(const char *name);
 /* The plan's max_runtime: want_s (> 0, at most the template's limit) or the template's
  * limits.max_runtime (core/engine_runtime.c). */
+/* core/engine_reload.c: notes config.yaml's identity (the first call), else reloads it when
+ * its inode, size or mtime changed; engine_reload_free at close. */
+void engine_reload_tick(struct engine *e);
+void engine_reload_free(struct engine *e);
+/* core/engine_tele.c: the budgets changed (a reload): forget the hard-limit times. */
+void engine_tele_budgets_reset(struct engine *e);
 int engine_plan_runtime(const struct template *t, long want_s, long *out, char **cause);
 
 #endif

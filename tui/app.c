@@ -34,6 +34,7 @@
 #define APP_FRAME_DELAY_MS  15   /* coalesces bursts of engine events into one frame */
 #define APP_STATUS_MS       6000 /* how long a message stays */
 #define APP_STATUS_ERROR_MS 12000
+#define APP_RELOADED_MS     60000 /* the header says "config reloaded" this long */
 
 /* One TUI per process. Engine callbacks and signal watchers cannot be removed, so they
  * check app_live before touching anything. */
@@ -190,6 +191,38 @@ static int app_set_theme(struct app *a, const char *name)
 	return rc;
 }
 
+/* Notices a config.yaml reload (engine_config_generation): cached costs and the form's budget
+ * verdict are redone; the header says so (app_draw_header). */
+static void app_config_sync(struct app *a)
+{
+	const char *err = NULL;
+	int gen = engine_config_generation(a->e, &err);
+
+	const char *file = engine_config(a->e)->config_file;
+	size_t fl = file != NULL ? strlen(file) : 0;
+
+	free(a->cfg_error);
+	a->cfg_error = NULL;
+	if (err != NULL && fl > 0 && strncmp(err, file, fl) == 0) {
+		/* the header is narrow: "config.yaml:3:5: reason" (the status line has the path) */
+		char *s = xprintf("config.yaml%s", err + fl);
+
+		a->cfg_error = app_clean(a, s);
+		free(s);
+	} else if (err != NULL) {
+		a->cfg_error = app_clean(a, err);
+	}
+	if (gen == a->cfg_gen)
+		return;
+	a->cfg_gen = gen;
+	a->cfg_reloaded = loop_wall_ms();
+	view_cost_free(a);
+	for (int i = 0; i < a->depth; i++)
+		if (a->stack[i] == APP_VIEW_FORM)
+			form_config_changed(a);
+	app_dirty(a);
+}
+
 /* Runs a `:` command. */
 static void app_command(struct app *a, const char *line)
 {
@@ -249,6 +282,15 @@ static void app_command(struct app *a, const char *line)
 	} else if (strcmp(cmd, "help") == 0 || strcmp(cmd, "h") == 0) {
 		a->help_mask = app_view(a)->mask;
 		app_push(a, APP_VIEW_HELP);
+	} else if (strcmp(cmd, "reload") == 0) {
+		char *cause = NULL;
+
+		if (engine_config_reload(a->e, &cause) != 0) {
+			app_status(a, 1, "config.yaml not reloaded (the old settings stay): %s",
+			           cause != NULL ? cause : "?");
+			free(cause);
+		}
+		app_config_sync(a);
 	} else if (strcmp(cmd, "refresh") == 0) {
 		engine_refresh(a->e);
 		app_status(a, 0, "refreshing");
@@ -522,7 +564,7 @@ static int app_draw_budget(struct app *a, const struct engine_budget_status *b, 
 /* Row 0: name, user, job counts, burn rate, the worst budget, provider health, clock. */
 static void app_draw_header(struct app *a)
 {
-	char buf[256], clock[16], left[256], fwd[32];
+	char buf[256], clock[16], left[512], fwd[32], cfgs[320];
 	size_t i, n = engine_provider_count(a->e);
 	int nf;
 	int x, w, rx;
@@ -534,9 +576,19 @@ static void app_draw_header(struct app *a)
 	x = draw_text(a, 0, 0, 8, " gantry ", THEME_HEADER_ACCENT, 0);
 	nf = remote_forward_count(a);
 	snprintf(fwd, sizeof fwd, ", %d forward%s", nf, nf == 1 ? "" : "s");
-	snprintf(left, sizeof(left), " %s@%s %s %d job%s, %d active%s%s", a->user, a->host,
+	cfgs[0] = '\0';
+	if (a->cfg_error != NULL) {
+		snprintf(cfgs, sizeof cfgs, "  [config error: %s]", a->cfg_error);
+	} else if (a->cfg_reloaded > 0 && loop_wall_ms() - a->cfg_reloaded < APP_RELOADED_MS) {
+		time_t at = (time_t)(a->cfg_reloaded / 1000);
+
+		localtime_r(&at, &tm);
+		strftime(clock, sizeof(clock), "%H:%M:%S", &tm);
+		snprintf(cfgs, sizeof cfgs, "  [config reloaded %s]", clock);
+	}
+	snprintf(left, sizeof(left), " %s@%s %s %d job%s, %d active%s%s%s", a->user, a->host,
 	         a->g.sep, (int)a->jobs.list.n, a->jobs.list.n == 1 ? "" : "s", a->jobs.nactive,
-	         nf > 0 ? fwd : "", a->readonly ? "  [read-only]" : "");
+	         nf > 0 ? fwd : "", a->readonly ? "  [read-only]" : "", cfgs);
 	localtime_r(&now, &tm);
 	strftime(clock, sizeof(clock), "%H:%M:%S", &tm);
 	/* Right side, from the right: the clock, burn, the budget gauge, providers. */
@@ -649,6 +701,7 @@ static void app_frame(struct app *a)
 	if (!a->dirty)
 		return;
 	/* Data first: what it marks dirty is drawn in this very frame. */
+	app_config_sync(a);
 	view_jobs_sync(a);
 	view_job_sync(a);
 	a->dirty = 0;
@@ -810,5 +863,7 @@ int app_run(struct engine *e, const struct app_opts *o, char **cause)
 	view_jobs_free(a);
 	view_cost_free(a);
 	free(a->status);
+	free(a->cfg_error);
+	a->cfg_error = NULL;
 	return 0;
 }

@@ -79,6 +79,18 @@ static void form_budget(struct app *a)
 		                                                 : "a hard limit is reached");
 }
 
+static void form_check(struct app *a);
+
+void form_config_changed(struct app *a)
+{
+	struct app_form *F = &a->form;
+
+	free(F->budget_key);
+	F->budget_key = NULL;
+	if (F->tpl != NULL)
+		form_check(a);
+}
+
 static int form_is_choice(const struct form_field *f)
 {
 	return f->choices != NULL && f->nchoices > 0;

@@ -217,7 +217,10 @@ struct app {
 	struct app_prompt prompt;
 	int help_top;
 	unsigned help_mask;
-	int sanitize_flags; /* SANITIZE_ASCII in ASCII mode */
+	int sanitize_flags;   /* SANITIZE_ASCII in ASCII mode */
+	int cfg_gen;          /* engine_config_generation last seen */
+	int64_t cfg_reloaded; /* loop_wall_ms() of the last reload seen (0 = none) */
+	char *cfg_error;      /* why config.yaml could not be reloaded (sanitised), or NULL */
 };
 
 /* app.c */
@@ -278,6 +281,8 @@ void view_job_gpu_row(struct app *a, int y, const struct tele_host *h, const str
 
 /* form.c */
 void form_open(struct app *a, const struct template *t);
+/* The settings changed (config.yaml reloaded): the budget verdict is redone. */
+void form_config_changed(struct app *a);
 
 /* view_cost.c */
 /* How old the shared cost figures may be for the header and the Cost view. */
