@@ -319,6 +319,8 @@ int engine_launch(struct engine *e, const struct engine_launch_req *req, char **
 	                      json_loads(s = engine_kv_json(&plan.env), 0, NULL), "want_port",
 	                      plan.want_port, "gpus", plan.gpus);
 	free(s);
+	if (plan.max_runtime_s > 0) /* the cost forecast stops the job there (engine_cost.c) */
+		json_object_set_new(spec_json, "max_runtime_s", json_integer(plan.max_runtime_s));
 	s = json_dumps(spec_json, JSON_COMPACT | JSON_SORT_KEYS);
 	j.spec_json = xstrdup(s != NULL ? s : "{}");
 	free(s);
