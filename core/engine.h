@@ -156,10 +156,10 @@ int engine_reconcile(struct engine *e, struct engine_reconcile_report *rep, char
 struct engine_budget_status {
 	const struct config_budget *cfg;
 	struct cost_budget budget;
-	double spent;         /* month to date of its scope */
-	double burn;          /* $/h of its scope's jobs holding resources now */
-	double used;          /* spent / monthly */
-	double forecast;      /* spent + burn until the end of the UTC month */
+	double spent;    /* month to date of its scope */
+	double burn;     /* $/h of its scope's jobs holding resources now */
+	double used;     /* spent / monthly */
+	double forecast; /* spent + each job until the UTC month ends or its max_runtime stops it */
 	double hours_to_hard; /* at this burn, until the hard limit; 0 = reached, < 0 = never */
 	enum cost_verdict verdict;
 	char *reason; /* one line */

@@ -14,10 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "core/cost.h"
 #include "core/engine.h"
 #include "core/loop.h"
 #include "core/sanitize.h"
@@ -50,6 +52,7 @@ static const struct view_ops *const app_views[APP_VIEW_COUNT] = {
     [APP_VIEW_FORM] = &form_ops,
     [APP_VIEW_HELP] = &view_help_ops,
     [APP_VIEW_COST] = &view_cost_ops,
+    [APP_VIEW_MESSAGES] = &view_messages_ops,
 };
 
 static void app_frame(struct app *a);
@@ -138,6 +141,23 @@ char *app_clean(struct app *a, const char *s)
 	return sanitize_text(s != NULL ? s : "", (size_t)-1, a->sanitize_flags);
 }
 
+/* Keeps a status message in the message log (m, :messages), where it is never cut off. */
+static void app_log_message(struct app *a, const char *msg, int error)
+{
+	char t[16];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	localtime_r(&now, &tm);
+	strftime(t, sizeof t, "%H:%M:%S", &tm);
+	if (a->nmsgs == APP_MSGS_MAX) {
+		free(a->msgs[0]);
+		memmove(&a->msgs[0], &a->msgs[1], (APP_MSGS_MAX - 1) * sizeof(a->msgs[0]));
+		a->nmsgs--;
+	}
+	a->msgs[a->nmsgs++] = xprintf("%s %s%s", t, error ? "error: " : "", msg);
+}
+
 void app_status(struct app *a, int error, const char *fmt, ...)
 {
 	va_list ap;
@@ -149,6 +169,7 @@ void app_status(struct app *a, int error, const char *fmt, ...)
 	free(a->status);
 	a->status = app_clean(a, raw);
 	free(raw);
+	app_log_message(a, a->status, error);
 	a->status_error = error;
 	a->status_until_ms = loop_wall_ms() + (error ? APP_STATUS_ERROR_MS : APP_STATUS_MS);
 	app_dirty(a);
@@ -165,6 +186,86 @@ int app_refuse_readonly(struct app *a, const char *what)
 int app_body_rows(const struct app *a)
 {
 	return a->rows - 4;
+}
+
+unsigned app_mask(struct app *a)
+{
+	if (a->stack[a->depth - 1] == APP_VIEW_JOB && a->job.full)
+		return KEYMAP_V_LOG;
+	return app_view(a)->mask;
+}
+
+char *app_filter(struct app *a)
+{
+	switch (a->stack[a->depth - 1]) {
+	case APP_VIEW_TEMPLATES:
+		return a->tfilter;
+	case APP_VIEW_JOBS:
+		return a->jobs.filter;
+	case APP_VIEW_JOB:
+		return a->job.search;
+	case APP_VIEW_HELP:
+		return a->hfilter;
+	case APP_VIEW_COST:
+		return a->cost.filter;
+	case APP_VIEW_MESSAGES:
+		return a->msgfilter;
+	default:
+		return NULL;
+	}
+}
+
+int app_match(const char *s, const char *f)
+{
+	size_t n = strlen(f);
+
+	if (n == 0)
+		return 1;
+	for (; s != NULL && *s != '\0'; s++)
+		if (strncasecmp(s, f, n) == 0)
+			return 1;
+	return 0;
+}
+
+/* The filter of the current view changed: lists start over at their first row. */
+static void app_refilter(struct app *a)
+{
+	switch (a->stack[a->depth - 1]) {
+	case APP_VIEW_TEMPLATES:
+		a->tsel = a->ttop = 0;
+		break;
+	case APP_VIEW_JOBS:
+		view_jobs_refilter(a);
+		break;
+	case APP_VIEW_HELP:
+		a->help_top = 0;
+		break;
+	case APP_VIEW_COST:
+		a->cost.top = 0;
+		break;
+	case APP_VIEW_MESSAGES:
+		a->msg_top = 0;
+		break;
+	default:
+		break;
+	}
+	app_dirty(a);
+}
+
+/* Clears the current view's filter (or the log's search); 0 when there was none. */
+static int app_filter_clear(struct app *a)
+{
+	char *f = app_filter(a);
+
+	if (f == NULL || f[0] == '\0')
+		return 0;
+	f[0] = '\0';
+	if (a->stack[a->depth - 1] == APP_VIEW_JOB)
+		a->job.match = -1;
+	else
+		app_refilter(a);
+	app_status(a, 0, "filter cleared");
+	return 1;
 }
 
 /* Loads theme name (user themes first); on failure keeps the default and says why. */
@@ -280,8 +381,13 @@ static void app_command(struct app *a, const char *line)
 			app_status(a, 0, "theme %s%s", a->theme.name,
 			           a->color ? "" : " (colours are off: attributes only)");
 	} else if (strcmp(cmd, "help") == 0 || strcmp(cmd, "h") == 0) {
-		a->help_mask = app_view(a)->mask;
+		a->help_mask = app_mask(a);
+		a->hfilter[0] = '\0';
 		app_push(a, APP_VIEW_HELP);
+	} else if (strcmp(cmd, "messages") == 0 || strcmp(cmd, "msgs") == 0 ||
+	           strcmp(cmd, "m") == 0) {
+		a->msg_top = 1 << 20;
+		app_push(a, APP_VIEW_MESSAGES);
 	} else if (strcmp(cmd, "reload") == 0) {
 		char *cause = NULL;
 
@@ -295,9 +401,11 @@ static void app_command(struct app *a, const char *line)
 		engine_refresh(a->e);
 		app_status(a, 0, "refreshing");
 	} else {
-		app_status(a, 1,
-		           "unknown command '%s' (try :templates, :jobs, :cost, :theme NAME, :q)",
-		           cmd);
+		app_status(
+		    a, 1,
+		    "unknown command '%s' (try :templates, :jobs, :cost, :reload, :messages, "
+		    ":theme NAME, :q)",
+		    cmd);
 	}
 }
 
@@ -306,13 +414,15 @@ static void app_prompt_key(struct app *a, int key)
 {
 	struct app_prompt *p = &a->prompt;
 	int kind = p->kind, rc;
+	char *f = app_filter(a);
+	int log = a->stack[a->depth - 1] == APP_VIEW_JOB; /* `/` searches the log on Enter */
 
 	if (key == KEYMAP_ESC || key == KEYMAP_CTRL('c') ||
 	    (key == KEYMAP_FN(KEY_BACKSPACE) && p->ed.len == 0) || (key == 127 && p->ed.len == 0)) {
 		p->kind = 0;
-		if (kind == '/') {
-			snprintf(a->jobs.filter, sizeof(a->jobs.filter), "%s", p->saved);
-			view_jobs_refilter(a);
+		if (kind == '/' && f != NULL && !log) {
+			snprintf(f, LINEEDIT_MAX, "%s", p->saved);
+			app_refilter(a);
 		}
 		app_dirty(a);
 		return;
@@ -321,13 +431,19 @@ static void app_prompt_key(struct app *a, int key)
 		p->kind = 0;
 		if (kind == ':')
 			app_command(a, p->ed.buf);
+		if (kind == '/' && log) {
+			snprintf(f, LINEEDIT_MAX, "%s", p->ed.buf);
+			a->job.match = -1;
+			if (f[0] != '\0')
+				view_job_search(a, 0);
+		}
 		app_dirty(a);
 		return;
 	}
 	rc = lineedit_key(&p->ed, key, a->ascii);
-	if (rc == 1 && kind == '/') {
-		snprintf(a->jobs.filter, sizeof(a->jobs.filter), "%s", p->ed.buf);
-		view_jobs_refilter(a);
+	if (rc == 1 && kind == '/' && f != NULL && !log) {
+		snprintf(f, LINEEDIT_MAX, "%s", p->ed.buf);
+		app_refilter(a);
 	}
 	app_dirty(a);
 }
@@ -335,10 +451,14 @@ static void app_prompt_key(struct app *a, int key)
 /* Opens the prompt of kind ':' or '/' on the status row. */
 static void app_prompt_open(struct app *a, int kind)
 {
+	char *f = app_filter(a);
+
+	if (kind == '/' && f == NULL)
+		return;
 	a->prompt.kind = kind;
 	if (kind == '/') {
-		snprintf(a->prompt.saved, sizeof(a->prompt.saved), "%s", a->jobs.filter);
-		lineedit_set(&a->prompt.ed, a->jobs.filter);
+		snprintf(a->prompt.saved, sizeof(a->prompt.saved), "%s", f);
+		lineedit_set(&a->prompt.ed, f);
 	} else {
 		lineedit_set(&a->prompt.ed, "");
 	}
@@ -354,8 +474,13 @@ static void app_global_action(struct app *a, enum keymap_action act)
 		loop_stop(a->l);
 		break;
 	case KEYMAP_HELP:
-		a->help_mask = app_view(a)->mask;
+		a->help_mask = app_mask(a);
+		a->hfilter[0] = '\0';
 		app_push(a, APP_VIEW_HELP);
+		break;
+	case KEYMAP_MESSAGES:
+		a->msg_top = 1 << 20; /* the newest (clamped when drawn) */
+		app_push(a, APP_VIEW_MESSAGES);
 		break;
 	case KEYMAP_COMMAND:
 		app_prompt_open(a, ':');
@@ -373,6 +498,8 @@ static void app_global_action(struct app *a, enum keymap_action act)
 		app_switch(a, APP_VIEW_COST);
 		break;
 	case KEYMAP_BACK:
+		if (app_filter_clear(a))
+			break;
 		if (a->depth > 1)
 			app_pop(a);
 		else
@@ -402,13 +529,16 @@ static void app_key(struct app *a, int key)
 		return;
 	}
 	v = app_view(a);
-	k = keymap_find(v->mask, key);
+	k = keymap_find(app_mask(a), key);
 	if (k == NULL) {
 		if (v->key != NULL && v->key(a, key))
 			app_dirty(a);
 		return;
 	}
 	app_dirty(a);
+	/* q on a top view clears the filter first, like Esc; then it quits */
+	if (k->action == KEYMAP_QUIT && k->key == 'q' && app_filter_clear(a))
+		return;
 	if (v->action != NULL && v->action(a, k->action))
 		return;
 	app_global_action(a, k->action);
@@ -533,7 +663,7 @@ static void app_money_short(double usd, char *buf, size_t size)
  * minx: "budget [#####-----] 62% of $20k", else a shorter form. Returns the new rx. */
 static int app_draw_budget(struct app *a, const struct engine_budget_status *b, int rx, int minx)
 {
-	char bar[WIDGET_BUFSZ(12)], txt[64], m[16];
+	char bar[WIDGET_BUFSZ(12)], txt[80], m[16];
 	struct tele_val used = {b->used, b->budget.monthly_usd > 0};
 	enum theme_role vr =
 	    b->verdict == COST_OK ? THEME_HEADER : view_cost_verdict_role(b->verdict);
@@ -542,7 +672,14 @@ static int app_draw_budget(struct app *a, const struct engine_budget_status *b, 
 	app_money_short(b->budget.monthly_usd, m, sizeof m);
 	for (int form = 0; form < 3; form++) {
 		cells = form == 2 ? 6 : 12;
-		if (form == 0)
+		if (form == 0 && b->budget.monthly_usd < 1000) {
+			/* small budgets in cents: "$0.42 of $5.00", not "8% of $5" */
+			char s[32], mo[32];
+
+			cost_money(b->spent, s);
+			cost_money(b->budget.monthly_usd, mo);
+			snprintf(txt, sizeof txt, " %s of %s", s, mo);
+		} else if (form == 0)
 			snprintf(txt, sizeof txt, " %.0f%% of %s", b->used * 100, m);
 		else
 			snprintf(txt, sizeof txt, " %.0f%%", b->used * 100);
@@ -641,6 +778,18 @@ static void app_draw_status(struct app *a)
 		draw_edit(a, y, x, a->cols - x, &a->prompt.ed, THEME_STATUS, 1);
 		return;
 	}
+	if (a->status != NULL && layout_width(a->status, a->ascii ? LAYOUT_ASCII : 0) > a->cols &&
+	    a->cols > 40) {
+		/* cut off: say where it can be read in full */
+		const char *more =
+		    app_mask(a) == KEYMAP_V_FORM ? " (all: Esc, then m)" : " (all: m)";
+		int mw = (int)strlen(more);
+
+		draw_text(a, y, 0, a->cols - mw, a->status,
+		          a->status_error ? THEME_STATUS_ERROR : THEME_STATUS, DRAW_PAD);
+		draw_text(a, y, a->cols - mw, mw, more, THEME_FOOTER_KEY, DRAW_PAD);
+		return;
+	}
 	draw_text(a, y, 0, a->cols, a->status != NULL ? a->status : "",
 	          a->status_error ? THEME_STATUS_ERROR : THEME_STATUS, DRAW_PAD);
 }
@@ -649,7 +798,7 @@ static void app_draw_status(struct app *a)
 static void app_draw_footer(struct app *a)
 {
 	int y = a->rows - 1, x = 1, w, kw;
-	unsigned mask = app_view(a)->mask;
+	unsigned mask = app_mask(a);
 	uint64_t done = 0; /* actions already shown (bit per action) */
 	char kn[16];
 	size_t i;
@@ -657,9 +806,11 @@ static void app_draw_footer(struct app *a)
 	draw_fill(a, y, 0, a->cols, THEME_FOOTER);
 	if (a->prompt.kind != 0) {
 		draw_text(a, y, 1, a->cols - 1,
-		          a->prompt.kind == '/' ? "Enter keep filter   Esc restore"
-		                                : "Enter run   Esc cancel   (templates, jobs, "
-		                                  "cost, theme NAME, help, q)",
+		          a->prompt.kind == '/' && a->stack[a->depth - 1] == APP_VIEW_JOB
+		              ? "Enter search   Esc cancel   (then n next, N previous)"
+		          : a->prompt.kind == '/' ? "Enter keep filter   Esc restore"
+		                                  : "Enter run   Esc cancel   (templates, jobs, "
+		                                    "cost, theme NAME, help, q)",
 		          THEME_FOOTER, 0);
 		return;
 	}
@@ -865,5 +1016,8 @@ int app_run(struct engine *e, const struct app_opts *o, char **cause)
 	free(a->status);
 	free(a->cfg_error);
 	a->cfg_error = NULL;
+	for (int i = 0; i < a->nmsgs; i++)
+		free(a->msgs[i]);
+	a->nmsgs = 0;
 	return 0;
 }

@@ -25,6 +25,7 @@ enum app_view_id {
 	APP_VIEW_FORM,
 	APP_VIEW_HELP,
 	APP_VIEW_COST,
+	APP_VIEW_MESSAGES,
 	APP_VIEW_COUNT
 };
 
@@ -44,7 +45,7 @@ struct view_ops {
 };
 
 extern const struct view_ops view_templates_ops, view_jobs_ops, view_job_ops, form_ops,
-    view_help_ops, view_cost_ops;
+    view_help_ops, view_cost_ops, view_messages_ops;
 
 /* Glyphs: UTF-8 or ASCII. */
 struct app_glyphs {
@@ -106,10 +107,13 @@ struct app_job {
 	size_t npartial;
 	int log_eof;
 	char *log_error;
-	int follow;   /* stick to the end */
-	int scroll;   /* first shown line when not following */
-	int full;     /* log full screen */
-	int log_rows; /* rows the log had at the last frame */
+	int follow;                /* stick to the end */
+	int scroll;                /* first shown line when not following */
+	int full;                  /* log full screen */
+	int log_rows;              /* rows the log had at the last frame */
+	char search[LINEEDIT_MAX]; /* the `/` search of the log ("" = none) */
+	int match;                 /* log line of the current match, or -1 */
+	int hscroll;               /* columns the log is scrolled right (Left/Right) */
 };
 
 enum form_field_kind { FORM_FIELD_NAME, FORM_FIELD_PROVIDER, FORM_FIELD_RUNTIME, FORM_FIELD_PARAM };
@@ -159,6 +163,7 @@ struct app_cost {
 	int top;                    /* first breakdown row shown */
 	struct loop_timer *refresh; /* pending header recomputation (after the frame) */
 	int jobs_moved; /* a job changed state since c: recompute soon (at most once a second) */
+	char filter[LINEEDIT_MAX]; /* `/`: breakdown rows whose name holds it */
 };
 
 /* The confirmation dialog. */
@@ -178,6 +183,7 @@ struct app_prompt {
 };
 
 #define APP_STACK_MAX 8
+#define APP_MSGS_MAX  100 /* status messages kept for `m` / :messages */
 
 struct app {
 	struct engine *e;
@@ -207,7 +213,13 @@ struct app {
 	int64_t status_until_ms;
 
 	const struct template_set *tpls;
-	int tsel, ttop;
+	int tsel, ttop;               /* tsel indexes the filtered rows (view_templates.c) */
+	char tfilter[LINEEDIT_MAX];   /* `/` in Templates */
+	char hfilter[LINEEDIT_MAX];   /* `/` in Help */
+	char msgfilter[LINEEDIT_MAX]; /* `/` in Messages */
+	char *msgs[APP_MSGS_MAX]; /* the message log (sanitised, "HH:MM:SS text"), oldest first */
+	int nmsgs;
+	int msg_top;
 
 	struct app_jobs jobs;
 	struct app_job job;
@@ -245,6 +257,14 @@ int app_refuse_readonly(struct app *a, const char *what);
 char *app_clean(struct app *a, const char *s);
 /* Body rows of the current layout. */
 int app_body_rows(const struct app *a);
+/* The keymap view bit in effect: the view's, or KEYMAP_V_LOG for the Job view's full-screen
+ * log. */
+unsigned app_mask(struct app *a);
+/* The `/` text of the current view (filter, or the log's search), or NULL where there is none
+ * (the form). */
+char *app_filter(struct app *a);
+/* 1 when s holds the filter f (case-insensitive; "" matches everything). */
+int app_match(const char *s, const char *f);
 
 /* view_cost.c (header) */
 /* The cached costs for the header without computing them in the frame: when they are older
@@ -274,6 +294,9 @@ void view_job_open(struct app *a, const char *id, int full);
 void view_job_changed(struct app *a, const char *id);
 /* Reloads the shown job when an event named it. */
 void view_job_sync(struct app *a);
+/* Moves to the next (dir 1), previous (-1) or first at or after the top line (0) match of the
+ * log search; says so on the status line when there is none. */
+void view_job_search(struct app *a, int dir);
 /* Draws GPU g of worker h on row y: a utilisation gauge, memory, temperature, power and a
  * sparkline of the last minutes (engine_gpu_history); values older than the refresh allows
  * (or from an unreachable worker) show their age. */

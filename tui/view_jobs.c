@@ -591,12 +591,6 @@ static int jobs_action(struct app *a, enum keymap_action act)
 		J->sort_rev = !J->sort_rev;
 		view_jobs_refilter(a);
 		return 1;
-	case KEYMAP_BACK:
-		if (J->filter[0] == '\0')
-			return 0;
-		J->filter[0] = '\0';
-		view_jobs_refilter(a);
-		return 1;
 	default:
 		return 0;
 	}
