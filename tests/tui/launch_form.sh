@@ -101,4 +101,19 @@ tui_keys Escape
 tui_wait 'Templates \('
 tui_assert_no 'Discard changes'
 tui_quit
+
+# Without colours and UTF-8 the focused button still shows: the ASCII marker, and reverse.
+tui_start 120 40 LANG=C LC_ALL=C NO_COLOR=1
+tui_wait 'Templates \('
+tui_keys Enter
+tui_wait 'Launch hello'
+# hello has one param, where the focus starts: Down, Down is [Cancel].
+tui_wait '> who'
+tui_keys Down Down
+tui_wait '\[ Launch \]> \[ Cancel \]'
+tui_screen -e | grep -F '[ Cancel ]' | grep -Eq $'\e\\[[0-9;]*7[0-9;]*m\\[ Cancel' ||
+	tui_fail "the focused [ Cancel ] is not reverse: $(tui_screen -e | grep -F '[ Cancel ]' | od -c | head)"
+tui_keys Escape
+tui_wait 'Templates \('
+tui_quit
 echo "ok - launch form: Enter/^S launch, focus, discard asks, max_runtime"
