@@ -54,6 +54,7 @@ struct config {
 	size_t nbudgets;
 	int64_t history_1m_s; /* `history: minutes:` 1-minute GPU buckets kept (s; 0 = forever) */
 	int64_t history_1h_s; /* `history: hours:` 1-hour buckets (90 days) */
+	int mouse;            /* `mouse:` true (default): the TUI takes clicks and the wheel */
 };
 
 /* Fills c from the environment and config.yaml (missing file = defaults). A malformed

@@ -36,6 +36,7 @@
 #define APP_FRAME_DELAY_MS  15   /* coalesces bursts of engine events into one frame */
 #define APP_STATUS_MS       6000 /* how long a message stays */
 #define APP_STATUS_ERROR_MS 12000
+#define APP_WHEEL_STEP      3     /* rows one wheel notch scrolls */
 #define APP_RELOADED_MS     60000 /* the header says "config reloaded" this long */
 
 /* One TUI per process. Engine callbacks and signal watchers cannot be removed, so they
@@ -571,6 +572,30 @@ static void app_on_signal(int signo, void *arg)
 	loop_stop(a->l);
 }
 
+/* A mouse event (mousemask in app_screen_open): the wheel scrolls the list, the log or the
+ * form's fields by APP_WHEEL_STEP; a left click selects the row under it. */
+static void app_mouse(struct app *a)
+{
+	MEVENT ev;
+	const struct view_ops *v = app_view(a);
+	int up;
+
+	if (getmouse(&ev) != OK || a->dialog.open || a->prompt.kind != 0)
+		return;
+	if (ev.bstate & (BUTTON4_PRESSED | BUTTON5_PRESSED)) {
+		up = (ev.bstate & BUTTON4_PRESSED) != 0;
+		for (int i = 0; i < APP_WHEEL_STEP && v->action != NULL; i++) {
+			if (app_mask(a) == KEYMAP_V_FORM)
+				v->action(a, up ? KEYMAP_PREV_FIELD : KEYMAP_NEXT_FIELD);
+			else
+				v->action(a, up ? KEYMAP_UP : KEYMAP_DOWN);
+		}
+	} else if ((ev.bstate & (BUTTON1_PRESSED | BUTTON1_CLICKED)) && v->click != NULL) {
+		v->click(a, ev.y, ev.x);
+	}
+	app_dirty(a);
+}
+
 static void app_on_stdin(int fd, short revents, void *arg)
 {
 	struct app *a = arg;
@@ -588,6 +613,10 @@ static void app_on_stdin(int fd, short revents, void *arg)
 		if (rc == KEY_CODE_YES) {
 			if (wch == KEY_RESIZE) {
 				app_resize(a);
+				continue;
+			}
+			if (wch == KEY_MOUSE) {
+				app_mouse(a);
 				continue;
 			}
 			app_key(a, KEYMAP_FN((int)wch));
@@ -926,6 +955,14 @@ static int app_screen_open(struct app *a, char **cause)
 	leaveok(stdscr, TRUE);
 	curs_set(0);
 	set_escdelay(25);
+	/* Clicks and the wheel, as htop and k9s take them (shift-drag still selects text in most
+	 * terminals); --no-mouse or `mouse: false` leaves the mouse to the terminal. A terminal
+	 * without a mouse sends nothing: the keys work as ever. */
+	if (!a->o->no_mouse && engine_config(a->e)->mouse) {
+		mousemask(BUTTON1_PRESSED | BUTTON1_CLICKED | BUTTON4_PRESSED | BUTTON5_PRESSED,
+		          NULL);
+		mouseinterval(0);
+	}
 	a->color = 0;
 	if (!a->o->no_color && has_colors() &&
 	    !(getenv("NO_COLOR") != NULL && getenv("NO_COLOR")[0] != '\0')) {

@@ -42,6 +42,8 @@ struct view_ops {
 	int (*action)(struct app *a, enum keymap_action act);
 	/* A key the keymap does not bind here (typing in the form); returns 1 when handled. */
 	int (*key)(struct app *a, int key);
+	/* A left click at screen row y, column x (selects a row); NULL: clicks do nothing. */
+	void (*click)(struct app *a, int y, int x);
 };
 
 extern const struct view_ops view_templates_ops, view_jobs_ops, view_job_ops, form_ops,

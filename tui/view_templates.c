@@ -341,10 +341,20 @@ static int tpl_action(struct app *a, enum keymap_action act)
 	}
 }
 
+/* A click on a row of the list selects it. */
+static void tpl_click(struct app *a, int y, int x)
+{
+	int lw = layout_split(a->cols, 30, 34, 44, 40), r = a->ttop + y - 2;
+
+	if (y >= 2 && y < 2 + app_body_rows(a) && x < lw && r < tpl_nrows(a))
+		a->tsel = r;
+}
+
 const struct view_ops view_templates_ops = {
     .name = "Templates",
     .mask = KEYMAP_V_TEMPLATES,
     .title = tpl_title,
     .draw = tpl_draw,
     .action = tpl_action,
+    .click = tpl_click,
 };
