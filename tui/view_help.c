@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/config.h"
+#include "tui/app.h"
 #include "tui/draw.h"
 #include "tui/keymap.h"
 #include "tui/layout.h"
@@ -99,8 +101,8 @@ static void help_draw(struct app *a, int y, int h)
 			m++;
 	}
 	/* Lines: the keys, a blank, the commands, the look. */
-	if (a->help_top > m + 6 - h)
-		a->help_top = m + 6 - h > 0 ? m + 6 - h : 0;
+	if (a->help_top > m + 7 - h)
+		a->help_top = m + 7 - h > 0 ? m + 7 - h : 0;
 	if (m == 0 && r < h)
 		draw_text(a, y + r++, 2, a->cols - 4, "no key matches the filter (Esc clears it)",
 		          THEME_DIM, 0);
@@ -123,6 +125,12 @@ static void help_draw(struct app *a, int y, int h)
 		          "Commands:  :templates  :jobs  :job NAME  :cost  :reload  :messages  "
 		          ":theme NAME  :help  :q",
 		          THEME_LABEL, 0);
+	if (r < h)
+		draw_text(a, y + r++, 2, a->cols - 4,
+		          a->o->no_mouse || !engine_config(a->e)->mouse
+		              ? "Mouse: off (--no-mouse or mouse: false in config.yaml)"
+		              : "Mouse: a click selects a row, the wheel scrolls (off: --no-mouse)",
+		          THEME_DIM, 0);
 	if (r < h) {
 		snprintf(line, sizeof(line), "Theme %s, %s, %s glyphs%s", a->theme.name,
 		         a->color ? "colours" : "no colours", a->ascii ? "ASCII" : "UTF-8",
