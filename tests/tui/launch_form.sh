@@ -80,7 +80,8 @@ tui_keys Enter
 tui_wait 'Job quick-1'
 tui_wait 'State +(SUCCEEDED|RUNNING|STARTING)'
 
-# ^S launches as well (here from the secs field, with max_runtime 2s typed).
+# ^S launches as well (here from the secs field): sleep 30 with max_runtime 2s typed is
+# stopped at 2 s by the provider (the field reaches the job, not only the estimate).
 tui_keys Escape
 tui_keys t
 tui_wait 'Templates \('
@@ -89,9 +90,13 @@ tui_keys Enter
 tui_wait 'Launch quick'
 tui_keys Up BSpace
 tui_type '2s'
+tui_keys Down BSpace
+tui_type '30'
+tui_wait 'secs +30$'
 tui_wait 'Budget +ok:'
 tui_keys C-s
 tui_wait 'Job quick-2'
+tui_wait 'ran past its max_runtime of 2 s' 25
 # Esc on an unedited form closes it at once.
 tui_keys Escape t
 tui_wait 'Templates \('
