@@ -490,10 +490,21 @@ static void form_draw(struct app *a, int y, int h)
 		         draw_attr(a, cf ? THEME_BUTTON_FOCUS : THEME_BUTTON) | (cf ? fa : 0), 0) +
 		     2;
 		if (blocked != NULL) {
-			char msg[512];
+			/* the whole reason: on the button row and the blank row under it */
+			char msg[1024], *line;
+			size_t st[2], ln[2], n;
 
 			snprintf(msg, sizeof(msg), "cannot launch: %s", blocked);
-			draw_text(a, by, x, a->cols - x - 1, msg, THEME_FIELD_ERROR, 0);
+			n = layout_wrap(msg, a->cols - x - 1, a->ascii ? LAYOUT_ASCII : 0, st, ln,
+			                2);
+			if (n > 0) {
+				line = xstrndup(msg + st[0], ln[0]);
+				draw_text(a, by, x, a->cols - x - 1, line, THEME_FIELD_ERROR, 0);
+				free(line);
+			}
+			if (n > 1) /* the rest, over the full width (cut only if longer still) */
+				draw_text(a, by + 1, 2, a->cols - 3, msg + st[1], THEME_FIELD_ERROR,
+				          0);
 		}
 	}
 	form_draw_preview(a, y + area + 3, FORM_PREVIEW_ROWS);
