@@ -34,6 +34,7 @@ static void form_free(struct app *a)
 		free(F->fields[i].initial);
 	}
 	free(F->fields);
+	free(F->field_y);
 	free(F->providers);
 	free(F->tpl_name);
 	free(F->plan_error);
@@ -459,11 +460,15 @@ static void form_draw(struct app *a, int y, int h)
 		F->top = focus_row + 2 - area;
 	if (F->top > rows - area)
 		F->top = rows - area > 0 ? rows - area : 0;
+	F->field_y = xreallocarray(F->field_y, F->nfields + 1, sizeof(*F->field_y));
 	for (i = 0; i < F->nfields; i++) {
 		int fr = form_field_rows(&F->fields[i]);
 
-		if (r >= F->top && r + fr <= F->top + area)
+		F->field_y[i] = -1;
+		if (r >= F->top && r + fr <= F->top + area) {
 			form_draw_field(a, i, y + r - F->top);
+			F->field_y[i] = y + r - F->top;
+		}
 		r += fr;
 	}
 	/* Buttons right under the fields, then the preview. The focused button has the marker
@@ -472,6 +477,8 @@ static void form_draw(struct app *a, int y, int h)
 		area = rows;
 	{
 		int by = y + area + 1, lf = F->focus == F->nfields, cf = F->focus == F->nfields + 1;
+
+		F->button_y = by;
 		attr_t fa = A_REVERSE | A_BOLD;
 
 		lr = blocked != NULL ? THEME_BUTTON_DISABLED
@@ -716,6 +723,34 @@ static int form_key(struct app *a, int key)
 	return 1;
 }
 
+/* A click on a field focuses it (a choice field already focused moves to its next choice);
+ * on [Launch] or [Cancel] it presses the button. */
+static void form_click(struct app *a, int y, int x)
+{
+	struct app_form *F = &a->form;
+
+	if (F->field_y == NULL)
+		return;
+	if (y == F->button_y && x >= FORM_LABEL_W && x < FORM_LABEL_W + 10) {
+		F->focus = F->nfields;
+		form_submit(a);
+		return;
+	}
+	if (y == F->button_y && x >= FORM_LABEL_W + 12 && x < FORM_LABEL_W + 22) {
+		F->focus = F->nfields + 1;
+		form_cancel(a);
+		return;
+	}
+	for (size_t i = 0; i < F->nfields; i++) {
+		if (F->field_y[i] != y)
+			continue;
+		if (F->focus == i && form_is_choice(&F->fields[i]))
+			form_cycle(a, &F->fields[i], 1);
+		F->focus = i;
+		return;
+	}
+}
+
 const struct view_ops form_ops = {
     .name = "Launch",
     .mask = KEYMAP_V_FORM,
@@ -724,4 +759,5 @@ const struct view_ops form_ops = {
     .draw = form_draw,
     .action = form_action,
     .key = form_key,
+    .click = form_click,
 };

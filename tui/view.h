@@ -146,6 +146,8 @@ struct app_form {
 	const char **providers; /* "(auto)" then each provider */
 	size_t nproviders;
 	int launching;
+	int *field_y; /* screen row of each field at the last frame, -1 = not shown (clicks) */
+	int button_y; /* screen row of [Launch] [Cancel] */
 	/* The budget check of the plan (engine_budget_check_launch), redone when what it
 	 * depends on changes or it is a few seconds old. */
 	enum cost_verdict verdict;

@@ -47,6 +47,16 @@ wheel up 10 4
 wheel up 10 4
 tui_wait "▶ $t1 "
 
+# The launch form: a click focuses a field; a click on [ Cancel ] closes the unedited form.
+tui_keys Enter
+tui_wait "Launch $t1"
+click 5 20
+tui_wait '▶ max_runtime'
+brow=$(tui_screen | grep -n '\[ Cancel \]' | cut -d: -f1)
+click "$brow" 32
+tui_wait_gone "Launch $t1"
+tui_wait 'Templates \('
+
 # Jobs: the header row is 3, jobs from row 4; click the second row.
 tui_keys J
 tui_wait 'Jobs \(2\)'
