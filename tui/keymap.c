@@ -45,8 +45,8 @@ const struct keymap_entry keymap_table[] = {
 
     /* The log full screen (l): only these keys act; others do nothing here. */
     {'/', V_L, KEYMAP_FILTER, "search the log (case-insensitive)", "search", 0},
-    {'n', V_L | V_J, KEYMAP_SEARCH_NEXT, "next match", "next", 0},
-    {'N', V_L | V_J, KEYMAP_SEARCH_PREV, "previous match", NULL, 0},
+    {'n', V_L, KEYMAP_SEARCH_NEXT, "next match", "next", 0},
+    {'N', V_L, KEYMAP_SEARCH_PREV, "previous match", NULL, 0},
     {KEYMAP_FN(KEY_LEFT), V_L, KEYMAP_LEFT, "scroll left (long lines)", NULL, 0},
     {KEYMAP_FN(KEY_RIGHT), V_L, KEYMAP_RIGHT, "scroll right (long lines are cut, not wrapped)",
      "scroll", 0},
@@ -67,7 +67,9 @@ const struct keymap_entry keymap_table[] = {
     {'/', V_JS, KEYMAP_FILTER, "filter (name, kind, state, provider, owner)", "filter", 0},
     {'/', V_T, KEYMAP_FILTER, "filter (name, kind, description)", "filter", 0},
     {'/', V_C, KEYMAP_FILTER, "filter the breakdown rows", "filter", 0},
-    {'/', V_J, KEYMAP_FILTER, "search the log (case-insensitive)", "search", 0},
+    {'/', V_J, KEYMAP_FILTER, "search the log (case-insensitive)", NULL, 0},
+    {'n', V_J, KEYMAP_SEARCH_NEXT, "next match", NULL, 0},
+    {'N', V_J, KEYMAP_SEARCH_PREV, "previous match", NULL, 0},
     {'o', V_JS, KEYMAP_SORT, "sort by the next column", "sort", 0},
     {'O', V_JS, KEYMAP_SORT_REVERSE, "reverse the sort order", NULL, 0},
 
