@@ -211,6 +211,11 @@ static int config_setting(struct config *c, const char *key, const char *v, size
 		c->theme = xstrdup(v);
 		c->theme_line = (int)line;
 		c->theme_col = (int)col;
+	} else if (strcmp(key, "mouse") == 0) { /* the TUI's clicks and wheel (tui/app.c) */
+		if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
+			return xcause(cause, "%s:%zu:%zu: 'mouse' expects true or false, got '%s'",
+			              c->config_file, line, col, v);
+		c->mouse = v[0] == 't';
 	} else if (strcmp(key, "refresh_ms") == 0 || strcmp(key, "stop_grace_ms") == 0) {
 		if ((n = config_int(v)) < 0 || n > 3600000)
 			return xcause(
@@ -351,6 +356,7 @@ int config_load(struct config *c, char **cause)
 	c->system_dir = xstrdup(sys != NULL && *sys != '\0' ? sys : GANTRY_SYSCONFDIR "/gantry");
 	c->default_provider = xstrdup("local");
 	c->theme = xstrdup("default");
+	c->mouse = 1;
 	c->refresh_ms = 1000;
 	c->stop_grace_ms = 10000;
 	c->history_1m_s = 7LL * 86400;

@@ -62,6 +62,7 @@ struct config {
 	/* where `default_provider:` and `theme:` were written (0 = not in the file), for the
 	 * check that names a known one (core/config_check.c) */
 	int default_provider_line, default_provider_col, theme_line, theme_col;
+	int mouse;            /* `mouse:` true (default): the TUI takes clicks and the wheel */
 };
 
 /* Fills c from the environment and config.yaml (missing file = defaults). A malformed

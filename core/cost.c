@@ -347,6 +347,17 @@ void cost_duration(int64_t ms, char buf[32])
 		snprintf(buf, 32, "%llds", s);
 }
 
+double cost_job_forecast_rest(const struct cost_job *j, int64_t now)
+{
+	int64_t end = cost_month_end(now);
+
+	if (!j->priced || !(j->usd_per_hour > 0) || !cost_job_holding(j, now))
+		return 0;
+	if (j->stop_by_ms > 0 && j->stop_by_ms < end)
+		end = j->stop_by_ms;
+	return end > now ? cost_usd(j->usd_per_hour, end - now) : 0;
+}
+
 double cost_forecast(double month_to_date, double burn_usd_per_hour, int64_t now)
 {
 	int64_t left = cost_month_end(now) - now;

@@ -71,6 +71,7 @@ struct cost_job {
 	size_t nheld;
 	const struct cost_interval *idle; /* idle intervals (cost_idle_intervals), may be NULL */
 	size_t nidle;
+	int64_t stop_by_ms; /* when max_runtime stops it (start + max_runtime); 0 = no deadline */
 };
 
 /* Cost of job j as of now (0 when unpriced: check j->priced). */
@@ -117,6 +118,10 @@ struct cost_summary {
  * now. It assumes what runs now keeps running at today's rates until the month ends and that
  * nothing else starts: a simple, explainable projection, not a prediction of new launches. */
 double cost_forecast(double month_to_date, double burn_usd_per_hour, int64_t now);
+/* What job j adds to the month-end forecast after now: its rate until the end of the month,
+ * or until j->stop_by_ms (its max_runtime) when that comes first; 0 when it is unpriced or
+ * holds nothing at now. cost_summarize's forecast is month_to_date + this over the jobs. */
+double cost_job_forecast_rest(const struct cost_job *j, int64_t now);
 
 /* Computes the summary of jobs[0..n) at now. */
 void cost_summarize(const struct cost_job *jobs, size_t n, int64_t now, struct cost_summary *s);

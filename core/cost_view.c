@@ -89,7 +89,10 @@ static void cost_summary_from(const struct cost_job *jobs, const struct cost_fig
 			s->nstale++;
 	}
 	s->stale = s->nstale > 0;
-	s->forecast = cost_forecast(s->month_to_date, s->burn_usd_per_hour, now);
+	/* each job until the month ends or its max_runtime stops it */
+	s->forecast = s->month_to_date;
+	for (i = 0; i < n; i++)
+		s->forecast += cost_job_forecast_rest(&jobs[i], now);
 }
 
 void cost_summarize(const struct cost_job *jobs, size_t n, int64_t now, struct cost_summary *s)

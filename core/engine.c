@@ -212,6 +212,7 @@ void engine_refresh(struct engine *e)
 
 static void engine_on_tick(void *arg)
 {
+	engine_reload_tick(arg);
 	engine_refresh(arg);
 }
 
@@ -328,6 +329,7 @@ int engine_open(const struct engine_opts *opts, struct engine **out, char **caus
 		e->opts = *opts;
 	if (config_load(&e->cfg, cause) != 0)
 		goto fail;
+	engine_reload_tick(e); /* notes the file's identity for live reloads */
 	e->locks_dir = xprintf("%s/locks", e->cfg.state_dir);
 	e->secrets_dir = xprintf("%s/secrets", e->cfg.state_dir);
 	if (config_mkdirs(e->cfg.state_dir, cause) != 0 ||
@@ -389,6 +391,7 @@ void engine_close(struct engine *e)
 	template_set_free(&e->tpls);
 	store_close(e->store);
 	config_free(&e->cfg);
+	engine_reload_free(e);
 	free(e->subs);
 	free(e->locks_dir);
 	free(e->secrets_dir);

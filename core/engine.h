@@ -53,6 +53,7 @@ struct engine_launch_req {
 	size_t nsets;
 	const char *provider; /* NULL = the template's placement or the default */
 	const char *name;     /* NULL = "<template>-<n>" */
+	long max_runtime_s;   /* > 0: this launch's max_runtime (at most the template's) */
 };
 
 /* What a launch would do (dry run, and the TUI form's preview). */
@@ -112,6 +113,16 @@ void engine_provider_info(struct engine *e, size_t i, struct engine_provider_inf
 int engine_plan(struct engine *e, const struct engine_launch_req *req, struct engine_plan *out,
                 char **cause);
 void engine_plan_clear(struct engine_plan *p);
+/* Reads config.yaml again now (core/engine_reload.c; the engine's tick does it by itself when
+ * the file changed): budgets, limits and the default provider apply at once; `providers:`
+ * changes after a restart. An invalid file keeps the old settings: -1 with "FILE:LINE:COL:
+ * reason". An ENGINE_EV_MESSAGE says what happened. */
+int engine_config_reload(struct engine *e, char **cause);
+/* How many reloads succeeded so far (a face drops what it cached when this moves); *error
+ * (may be NULL) is why the last read failed, or NULL when the settings in use are the file's. */
+int engine_config_generation(struct engine *e, const char **error);
+/* A duration "90", "30s", "10m", "1h30m", "2d" in seconds, or -1 (core/engine_runtime.c). */
+long engine_duration_parse(const char *s);
 
 /* Why a planned launch is refused (engine_admit). */
 enum engine_refusal {
@@ -180,10 +191,10 @@ const char *engine_installation_id(struct engine *e);
 struct engine_budget_status {
 	const struct config_budget *cfg;
 	struct cost_budget budget;
-	double spent;         /* month to date of its scope */
-	double burn;          /* $/h of its scope's jobs holding resources now */
-	double used;          /* spent / monthly */
-	double forecast;      /* spent + burn until the end of the UTC month */
+	double spent;    /* month to date of its scope */
+	double burn;     /* $/h of its scope's jobs holding resources now */
+	double used;     /* spent / monthly */
+	double forecast; /* spent + each job until the UTC month ends or its max_runtime stops it */
 	double hours_to_hard; /* at this burn, until the hard limit; 0 = reached, < 0 = never */
 	enum cost_verdict verdict;
 	char *reason; /* one line */

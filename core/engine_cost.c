@@ -3,6 +3,7 @@
  * the price fixed at launch; idle spans come from the job_idle table. Budgets from config.yaml
  * are checked against the month to date of their scope; a launch that would reach a hard
  * limit is refused before anything is created (core/engine_launch.c). */
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +88,40 @@ static void engine_budget_spent(const struct engine_cost *c, const struct config
 	}
 }
 
+/* A budget's month-end forecast: spent + each job in scope until its max_runtime or the month
+ * end (cost_job_forecast_rest). */
+static double engine_budget_forecast(const struct engine_cost *c, const struct config_budget *cb,
+                                     double spent)
+{
+	double f = spent;
+
+	for (size_t i = 0; i < c->jobs.n; i++)
+		if (engine_in_scope(cb, &c->jobs.items[i]))
+			f += cost_job_forecast_rest(&c->cj[i], c->now);
+	return f;
+}
+
+/* When job j's max_runtime stops it (started, else created, + max_runtime), or 0: the launch's
+ * own max_runtime from its spec, else its template's limits.max_runtime. */
+static int64_t engine_cost_stop_by(struct engine *e, const struct job *j)
+{
+	long s = 0;
+	json_t *spec = j->spec_json != NULL ? json_loads(j->spec_json, 0, NULL) : NULL;
+	json_t *v = spec != NULL ? json_object_get(spec, "max_runtime_s") : NULL;
+
+	if (json_is_integer(v))
+		s = (long)json_integer_value(v);
+	json_decref(spec);
+	if (s <= 0 && j->template_name != NULL) {
+		const struct template *t = template_set_find(&e->tpls, j->template_name);
+
+		s = t != NULL ? t->limits.max_runtime_s : 0;
+	}
+	if (s <= 0)
+		return 0;
+	return (j->started_ms > 0 ? j->started_ms : j->created_ms) + (int64_t)s * 1000;
+}
+
 /* Attaches each job's idle spans (job_idle is ordered by job id). */
 static void engine_cost_idle(struct engine *e, struct engine_cost *c)
 {
@@ -165,6 +200,8 @@ int engine_cost(struct engine *e, struct engine_cost **out, char **cause)
 		cj->billing.unit_ms = (int64_t)(j->billing_s > 0 ? j->billing_s : 1) * 1000;
 		cj->held = &c->held[i];
 		cj->nheld = engine_cost_held(j, &c->held[i]);
+		if (cost_job_holding(cj, c->now))
+			cj->stop_by_ms = engine_cost_stop_by(e, j);
 	}
 	engine_cost_idle(e, c);
 	for (size_t i = 0; i < c->jobs.n; i++)
@@ -182,7 +219,7 @@ int engine_cost(struct engine *e, struct engine_cost **out, char **cause)
 		cost_budget_check(&bs->budget, bs->spent, bs->burn, NULL, &r);
 		bs->verdict = r.verdict;
 		bs->used = r.used_fraction;
-		bs->forecast = cost_forecast(bs->spent, bs->burn, c->now);
+		bs->forecast = engine_budget_forecast(c, bs->cfg, bs->spent);
 		bs->hours_to_hard = r.hours_to_hard;
 		bs->reason = r.reason;
 		r.reason = NULL;

@@ -42,6 +42,7 @@ struct engine {
 	int next_fwd_id;
 	struct engine_tele *tele; /* telemetry, idle tracking, autostop (engine_watch) */
 	char *installation_id;    /* the store's (store_meta_get): labels what its jobs create */
+	struct engine_reload *reload; /* config.yaml reloads (core/engine_reload.c) */
 };
 
 void engine_emit(struct engine *e, const struct engine_event *ev);
@@ -65,5 +66,14 @@ int engine_stop_reason(struct engine *e, const char *job_id, const char *reason,
 void engine_tele_close(struct engine *e);
 /* Crash points for the crash-safety tests: GANTRY_TEST_CRASH=NAME kills the process there. */
 void engine_crash_point(const char *name);
+/* The plan's max_runtime: want_s (> 0, at most the template's limit) or the template's
+ * limits.max_runtime (core/engine_runtime.c). */
+/* core/engine_reload.c: notes config.yaml's identity (the first call), else reloads it when
+ * its inode, size or mtime changed; engine_reload_free at close. */
+void engine_reload_tick(struct engine *e);
+void engine_reload_free(struct engine *e);
+/* core/engine_tele.c: the budgets changed (a reload): forget the hard-limit times. */
+void engine_tele_budgets_reset(struct engine *e);
+int engine_plan_runtime(const struct template *t, long want_s, long *out, char **cause);
 
 #endif

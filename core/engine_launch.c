@@ -121,7 +121,8 @@ int engine_plan(struct engine *e, const struct engine_launch_req *req, struct en
 	out->want_port = template_wants_port(t);
 	out->gpus = template_gpu_count(t);
 	out->accels = template_accel_string(t);
-	out->max_runtime_s = t->limits.max_runtime_s;
+	if (engine_plan_runtime(t, req->max_runtime_s, &out->max_runtime_s, cause) != 0)
+		goto fail;
 	if (!ep->healthy) {
 		xcause(cause, "provider %s is not available: %s", ep->name,
 		       ep->message != NULL ? ep->message : "unknown reason");
@@ -333,6 +334,8 @@ int engine_launch(struct engine *e, const struct engine_launch_req *req, char **
 	                      json_loads(s = engine_kv_json(&plan.env), 0, NULL), "want_port",
 	                      plan.want_port, "gpus", plan.gpus);
 	free(s);
+	if (plan.max_runtime_s > 0) /* the cost forecast stops the job there (engine_cost.c) */
+		json_object_set_new(spec_json, "max_runtime_s", json_integer(plan.max_runtime_s));
 	s = json_dumps(spec_json, JSON_COMPACT | JSON_SORT_KEYS);
 	j.spec_json = xstrdup(s != NULL ? s : "{}");
 	free(s);
@@ -411,7 +414,7 @@ int engine_launch(struct engine *e, const struct engine_launch_req *req, char **
 	        ? t->resources.accels[0].name
 	        : NULL;
 	spec.nodes = t->resources.nodes > 0 ? t->resources.nodes : 1;
-	spec.max_runtime_s = t->limits.max_runtime_s;
+	spec.max_runtime_s = plan.max_runtime_s;
 	spec.env_pass = (const char *const *)e->cfg.job_env_pass;
 	engine_move(e, j.id, JOB_PROVISIONING, "handed to provider");
 	e->busy++;

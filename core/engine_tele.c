@@ -486,6 +486,14 @@ void engine_tele_close(struct engine *e)
 	e->tele = NULL;
 }
 
+void engine_tele_budgets_reset(struct engine *e)
+{
+	if (e->tele == NULL)
+		return;
+	free(e->tele->hard_since);
+	e->tele->hard_since = xcalloc(e->cfg.nbudgets + 1, sizeof *e->tele->hard_since);
+}
+
 size_t engine_gpu_history(struct engine *e, const char *host, int gpu, enum engine_metric m,
                           double *out, int *valid, size_t n)
 {

@@ -14,10 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "core/cost.h"
 #include "core/engine.h"
 #include "core/loop.h"
 #include "core/sanitize.h"
@@ -34,6 +36,8 @@
 #define APP_FRAME_DELAY_MS  15   /* coalesces bursts of engine events into one frame */
 #define APP_STATUS_MS       6000 /* how long a message stays */
 #define APP_STATUS_ERROR_MS 12000
+#define APP_WHEEL_STEP      3     /* rows one wheel notch scrolls */
+#define APP_RELOADED_MS     60000 /* the header says "config reloaded" this long */
 
 /* One TUI per process. Engine callbacks and signal watchers cannot be removed, so they
  * check app_live before touching anything. */
@@ -49,6 +53,7 @@ static const struct view_ops *const app_views[APP_VIEW_COUNT] = {
     [APP_VIEW_FORM] = &form_ops,
     [APP_VIEW_HELP] = &view_help_ops,
     [APP_VIEW_COST] = &view_cost_ops,
+    [APP_VIEW_MESSAGES] = &view_messages_ops,
 };
 
 static void app_frame(struct app *a);
@@ -137,6 +142,23 @@ char *app_clean(struct app *a, const char *s)
 	return sanitize_text(s != NULL ? s : "", (size_t)-1, a->sanitize_flags);
 }
 
+/* Keeps a status message in the message log (m, :messages), where it is never cut off. */
+static void app_log_message(struct app *a, const char *msg, int error)
+{
+	char t[16];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	localtime_r(&now, &tm);
+	strftime(t, sizeof t, "%H:%M:%S", &tm);
+	if (a->nmsgs == APP_MSGS_MAX) {
+		free(a->msgs[0]);
+		memmove(&a->msgs[0], &a->msgs[1], (APP_MSGS_MAX - 1) * sizeof(a->msgs[0]));
+		a->nmsgs--;
+	}
+	a->msgs[a->nmsgs++] = xprintf("%s %s%s", t, error ? "error: " : "", msg);
+}
+
 void app_status(struct app *a, int error, const char *fmt, ...)
 {
 	va_list ap;
@@ -148,6 +170,7 @@ void app_status(struct app *a, int error, const char *fmt, ...)
 	free(a->status);
 	a->status = app_clean(a, raw);
 	free(raw);
+	app_log_message(a, a->status, error);
 	a->status_error = error;
 	a->status_until_ms = loop_wall_ms() + (error ? APP_STATUS_ERROR_MS : APP_STATUS_MS);
 	app_dirty(a);
@@ -164,6 +187,86 @@ int app_refuse_readonly(struct app *a, const char *what)
 int app_body_rows(const struct app *a)
 {
 	return a->rows - 4;
+}
+
+unsigned app_mask(struct app *a)
+{
+	if (a->stack[a->depth - 1] == APP_VIEW_JOB && a->job.full)
+		return KEYMAP_V_LOG;
+	return app_view(a)->mask;
+}
+
+char *app_filter(struct app *a)
+{
+	switch (a->stack[a->depth - 1]) {
+	case APP_VIEW_TEMPLATES:
+		return a->tfilter;
+	case APP_VIEW_JOBS:
+		return a->jobs.filter;
+	case APP_VIEW_JOB:
+		return a->job.search;
+	case APP_VIEW_HELP:
+		return a->hfilter;
+	case APP_VIEW_COST:
+		return a->cost.filter;
+	case APP_VIEW_MESSAGES:
+		return a->msgfilter;
+	default:
+		return NULL;
+	}
+}
+
+int app_match(const char *s, const char *f)
+{
+	size_t n = strlen(f);
+
+	if (n == 0)
+		return 1;
+	for (; s != NULL && *s != '\0'; s++)
+		if (strncasecmp(s, f, n) == 0)
+			return 1;
+	return 0;
+}
+
+/* The filter of the current view changed: lists start over at their first row. */
+static void app_refilter(struct app *a)
+{
+	switch (a->stack[a->depth - 1]) {
+	case APP_VIEW_TEMPLATES:
+		a->tsel = a->ttop = 0;
+		break;
+	case APP_VIEW_JOBS:
+		view_jobs_refilter(a);
+		break;
+	case APP_VIEW_HELP:
+		a->help_top = 0;
+		break;
+	case APP_VIEW_COST:
+		a->cost.top = 0;
+		break;
+	case APP_VIEW_MESSAGES:
+		a->msg_top = 0;
+		break;
+	default:
+		break;
+	}
+	app_dirty(a);
+}
+
+/* Clears the current view's filter (or the log's search); 0 when there was none. */
+static int app_filter_clear(struct app *a)
+{
+	char *f = app_filter(a);
+
+	if (f == NULL || f[0] == '\0')
+		return 0;
+	f[0] = '\0';
+	if (a->stack[a->depth - 1] == APP_VIEW_JOB)
+		a->job.match = -1;
+	else
+		app_refilter(a);
+	app_status(a, 0, "filter cleared");
+	return 1;
 }
 
 /* Loads theme name (user themes first); on failure keeps the default and says why. */
@@ -188,6 +291,38 @@ static int app_set_theme(struct app *a, const char *name)
 	}
 	app_dirty(a);
 	return rc;
+}
+
+/* Notices a config.yaml reload (engine_config_generation): cached costs and the form's budget
+ * verdict are redone; the header says so (app_draw_header). */
+static void app_config_sync(struct app *a)
+{
+	const char *err = NULL;
+	int gen = engine_config_generation(a->e, &err);
+
+	const char *file = engine_config(a->e)->config_file;
+	size_t fl = file != NULL ? strlen(file) : 0;
+
+	free(a->cfg_error);
+	a->cfg_error = NULL;
+	if (err != NULL && fl > 0 && strncmp(err, file, fl) == 0) {
+		/* the header is narrow: "config.yaml:3:5: reason" (the status line has the path) */
+		char *s = xprintf("config.yaml%s", err + fl);
+
+		a->cfg_error = app_clean(a, s);
+		free(s);
+	} else if (err != NULL) {
+		a->cfg_error = app_clean(a, err);
+	}
+	if (gen == a->cfg_gen)
+		return;
+	a->cfg_gen = gen;
+	a->cfg_reloaded = loop_wall_ms();
+	view_cost_free(a);
+	for (int i = 0; i < a->depth; i++)
+		if (a->stack[i] == APP_VIEW_FORM)
+			form_config_changed(a);
+	app_dirty(a);
 }
 
 /* Runs a `:` command. */
@@ -247,15 +382,31 @@ static void app_command(struct app *a, const char *line)
 			app_status(a, 0, "theme %s%s", a->theme.name,
 			           a->color ? "" : " (colours are off: attributes only)");
 	} else if (strcmp(cmd, "help") == 0 || strcmp(cmd, "h") == 0) {
-		a->help_mask = app_view(a)->mask;
+		a->help_mask = app_mask(a);
+		a->hfilter[0] = '\0';
 		app_push(a, APP_VIEW_HELP);
+	} else if (strcmp(cmd, "messages") == 0 || strcmp(cmd, "msgs") == 0 ||
+	           strcmp(cmd, "m") == 0) {
+		a->msg_top = 1 << 20;
+		app_push(a, APP_VIEW_MESSAGES);
+	} else if (strcmp(cmd, "reload") == 0) {
+		char *cause = NULL;
+
+		if (engine_config_reload(a->e, &cause) != 0) {
+			app_status(a, 1, "config.yaml not reloaded (the old settings stay): %s",
+			           cause != NULL ? cause : "?");
+			free(cause);
+		}
+		app_config_sync(a);
 	} else if (strcmp(cmd, "refresh") == 0) {
 		engine_refresh(a->e);
 		app_status(a, 0, "refreshing");
 	} else {
-		app_status(a, 1,
-		           "unknown command '%s' (try :templates, :jobs, :cost, :theme NAME, :q)",
-		           cmd);
+		app_status(
+		    a, 1,
+		    "unknown command '%s' (try :templates, :jobs, :cost, :reload, :messages, "
+		    ":theme NAME, :q)",
+		    cmd);
 	}
 }
 
@@ -264,13 +415,15 @@ static void app_prompt_key(struct app *a, int key)
 {
 	struct app_prompt *p = &a->prompt;
 	int kind = p->kind, rc;
+	char *f = app_filter(a);
+	int log = a->stack[a->depth - 1] == APP_VIEW_JOB; /* `/` searches the log on Enter */
 
 	if (key == KEYMAP_ESC || key == KEYMAP_CTRL('c') ||
 	    (key == KEYMAP_FN(KEY_BACKSPACE) && p->ed.len == 0) || (key == 127 && p->ed.len == 0)) {
 		p->kind = 0;
-		if (kind == '/') {
-			snprintf(a->jobs.filter, sizeof(a->jobs.filter), "%s", p->saved);
-			view_jobs_refilter(a);
+		if (kind == '/' && f != NULL && !log) {
+			snprintf(f, LINEEDIT_MAX, "%s", p->saved);
+			app_refilter(a);
 		}
 		app_dirty(a);
 		return;
@@ -279,13 +432,19 @@ static void app_prompt_key(struct app *a, int key)
 		p->kind = 0;
 		if (kind == ':')
 			app_command(a, p->ed.buf);
+		if (kind == '/' && log) {
+			snprintf(f, LINEEDIT_MAX, "%s", p->ed.buf);
+			a->job.match = -1;
+			if (f[0] != '\0')
+				view_job_search(a, 0);
+		}
 		app_dirty(a);
 		return;
 	}
 	rc = lineedit_key(&p->ed, key, a->ascii);
-	if (rc == 1 && kind == '/') {
-		snprintf(a->jobs.filter, sizeof(a->jobs.filter), "%s", p->ed.buf);
-		view_jobs_refilter(a);
+	if (rc == 1 && kind == '/' && f != NULL && !log) {
+		snprintf(f, LINEEDIT_MAX, "%s", p->ed.buf);
+		app_refilter(a);
 	}
 	app_dirty(a);
 }
@@ -293,10 +452,14 @@ static void app_prompt_key(struct app *a, int key)
 /* Opens the prompt of kind ':' or '/' on the status row. */
 static void app_prompt_open(struct app *a, int kind)
 {
+	char *f = app_filter(a);
+
+	if (kind == '/' && f == NULL)
+		return;
 	a->prompt.kind = kind;
 	if (kind == '/') {
-		snprintf(a->prompt.saved, sizeof(a->prompt.saved), "%s", a->jobs.filter);
-		lineedit_set(&a->prompt.ed, a->jobs.filter);
+		snprintf(a->prompt.saved, sizeof(a->prompt.saved), "%s", f);
+		lineedit_set(&a->prompt.ed, f);
 	} else {
 		lineedit_set(&a->prompt.ed, "");
 	}
@@ -312,8 +475,13 @@ static void app_global_action(struct app *a, enum keymap_action act)
 		loop_stop(a->l);
 		break;
 	case KEYMAP_HELP:
-		a->help_mask = app_view(a)->mask;
+		a->help_mask = app_mask(a);
+		a->hfilter[0] = '\0';
 		app_push(a, APP_VIEW_HELP);
+		break;
+	case KEYMAP_MESSAGES:
+		a->msg_top = 1 << 20; /* the newest (clamped when drawn) */
+		app_push(a, APP_VIEW_MESSAGES);
 		break;
 	case KEYMAP_COMMAND:
 		app_prompt_open(a, ':');
@@ -331,6 +499,8 @@ static void app_global_action(struct app *a, enum keymap_action act)
 		app_switch(a, APP_VIEW_COST);
 		break;
 	case KEYMAP_BACK:
+		if (app_filter_clear(a))
+			break;
 		if (a->depth > 1)
 			app_pop(a);
 		else
@@ -360,13 +530,16 @@ static void app_key(struct app *a, int key)
 		return;
 	}
 	v = app_view(a);
-	k = keymap_find(v->mask, key);
+	k = keymap_find(app_mask(a), key);
 	if (k == NULL) {
 		if (v->key != NULL && v->key(a, key))
 			app_dirty(a);
 		return;
 	}
 	app_dirty(a);
+	/* q on a top view clears the filter first, like Esc; then it quits */
+	if (k->action == KEYMAP_QUIT && k->key == 'q' && app_filter_clear(a))
+		return;
 	if (v->action != NULL && v->action(a, k->action))
 		return;
 	app_global_action(a, k->action);
@@ -399,6 +572,30 @@ static void app_on_signal(int signo, void *arg)
 	loop_stop(a->l);
 }
 
+/* A mouse event (mousemask in app_screen_open): the wheel scrolls the list, the log or the
+ * form's fields by APP_WHEEL_STEP; a left click selects the row under it. */
+static void app_mouse(struct app *a)
+{
+	MEVENT ev;
+	const struct view_ops *v = app_view(a);
+	int up;
+
+	if (getmouse(&ev) != OK || a->dialog.open || a->prompt.kind != 0)
+		return;
+	if (ev.bstate & (BUTTON4_PRESSED | BUTTON5_PRESSED)) {
+		up = (ev.bstate & BUTTON4_PRESSED) != 0;
+		for (int i = 0; i < APP_WHEEL_STEP && v->action != NULL; i++) {
+			if (app_mask(a) == KEYMAP_V_FORM)
+				v->action(a, up ? KEYMAP_PREV_FIELD : KEYMAP_NEXT_FIELD);
+			else
+				v->action(a, up ? KEYMAP_UP : KEYMAP_DOWN);
+		}
+	} else if ((ev.bstate & (BUTTON1_PRESSED | BUTTON1_CLICKED)) && v->click != NULL) {
+		v->click(a, ev.y, ev.x);
+	}
+	app_dirty(a);
+}
+
 static void app_on_stdin(int fd, short revents, void *arg)
 {
 	struct app *a = arg;
@@ -416,6 +613,10 @@ static void app_on_stdin(int fd, short revents, void *arg)
 		if (rc == KEY_CODE_YES) {
 			if (wch == KEY_RESIZE) {
 				app_resize(a);
+				continue;
+			}
+			if (wch == KEY_MOUSE) {
+				app_mouse(a);
 				continue;
 			}
 			app_key(a, KEYMAP_FN((int)wch));
@@ -491,7 +692,7 @@ static void app_money_short(double usd, char *buf, size_t size)
  * minx: "budget [#####-----] 62% of $20k", else a shorter form. Returns the new rx. */
 static int app_draw_budget(struct app *a, const struct engine_budget_status *b, int rx, int minx)
 {
-	char bar[WIDGET_BUFSZ(12)], txt[64], m[16];
+	char bar[WIDGET_BUFSZ(12)], txt[80], m[16];
 	struct tele_val used = {b->used, b->budget.monthly_usd > 0};
 	enum theme_role vr =
 	    b->verdict == COST_OK ? THEME_HEADER : view_cost_verdict_role(b->verdict);
@@ -500,7 +701,14 @@ static int app_draw_budget(struct app *a, const struct engine_budget_status *b, 
 	app_money_short(b->budget.monthly_usd, m, sizeof m);
 	for (int form = 0; form < 3; form++) {
 		cells = form == 2 ? 6 : 12;
-		if (form == 0)
+		if (form == 0 && b->budget.monthly_usd < 1000) {
+			/* small budgets in cents: "$0.42 of $5.00", not "8% of $5" */
+			char s[32], mo[32];
+
+			cost_money(b->spent, s);
+			cost_money(b->budget.monthly_usd, mo);
+			snprintf(txt, sizeof txt, " %s of %s", s, mo);
+		} else if (form == 0)
 			snprintf(txt, sizeof txt, " %.0f%% of %s", b->used * 100, m);
 		else
 			snprintf(txt, sizeof txt, " %.0f%%", b->used * 100);
@@ -522,7 +730,7 @@ static int app_draw_budget(struct app *a, const struct engine_budget_status *b, 
 /* Row 0: name, user, job counts, burn rate, the worst budget, provider health, clock. */
 static void app_draw_header(struct app *a)
 {
-	char buf[256], clock[16], left[256], fwd[32];
+	char buf[256], clock[16], left[512], fwd[32], cfgs[320];
 	size_t i, n = engine_provider_count(a->e);
 	int nf;
 	int x, w, rx;
@@ -534,9 +742,19 @@ static void app_draw_header(struct app *a)
 	x = draw_text(a, 0, 0, 8, " gantry ", THEME_HEADER_ACCENT, 0);
 	nf = remote_forward_count(a);
 	snprintf(fwd, sizeof fwd, ", %d forward%s", nf, nf == 1 ? "" : "s");
-	snprintf(left, sizeof(left), " %s@%s %s %d job%s, %d active%s%s", a->user, a->host,
+	cfgs[0] = '\0';
+	if (a->cfg_error != NULL) {
+		snprintf(cfgs, sizeof cfgs, "  [config error: %s]", a->cfg_error);
+	} else if (a->cfg_reloaded > 0 && loop_wall_ms() - a->cfg_reloaded < APP_RELOADED_MS) {
+		time_t at = (time_t)(a->cfg_reloaded / 1000);
+
+		localtime_r(&at, &tm);
+		strftime(clock, sizeof(clock), "%H:%M:%S", &tm);
+		snprintf(cfgs, sizeof cfgs, "  [config reloaded %s]", clock);
+	}
+	snprintf(left, sizeof(left), " %s@%s %s %d job%s, %d active%s%s%s", a->user, a->host,
 	         a->g.sep, (int)a->jobs.list.n, a->jobs.list.n == 1 ? "" : "s", a->jobs.nactive,
-	         nf > 0 ? fwd : "", a->readonly ? "  [read-only]" : "");
+	         nf > 0 ? fwd : "", a->readonly ? "  [read-only]" : "", cfgs);
 	localtime_r(&now, &tm);
 	strftime(clock, sizeof(clock), "%H:%M:%S", &tm);
 	/* Right side, from the right: the clock, burn, the budget gauge, providers. */
@@ -589,6 +807,18 @@ static void app_draw_status(struct app *a)
 		draw_edit(a, y, x, a->cols - x, &a->prompt.ed, THEME_STATUS, 1);
 		return;
 	}
+	if (a->status != NULL && layout_width(a->status, a->ascii ? LAYOUT_ASCII : 0) > a->cols &&
+	    a->cols > 40) {
+		/* cut off: say where it can be read in full */
+		const char *more =
+		    app_mask(a) == KEYMAP_V_FORM ? " (all: Esc, then m)" : " (all: m)";
+		int mw = (int)strlen(more);
+
+		draw_text(a, y, 0, a->cols - mw, a->status,
+		          a->status_error ? THEME_STATUS_ERROR : THEME_STATUS, DRAW_PAD);
+		draw_text(a, y, a->cols - mw, mw, more, THEME_FOOTER_KEY, DRAW_PAD);
+		return;
+	}
 	draw_text(a, y, 0, a->cols, a->status != NULL ? a->status : "",
 	          a->status_error ? THEME_STATUS_ERROR : THEME_STATUS, DRAW_PAD);
 }
@@ -597,7 +827,7 @@ static void app_draw_status(struct app *a)
 static void app_draw_footer(struct app *a)
 {
 	int y = a->rows - 1, x = 1, w, kw;
-	unsigned mask = app_view(a)->mask;
+	unsigned mask = app_mask(a);
 	uint64_t done = 0; /* actions already shown (bit per action) */
 	char kn[16];
 	size_t i;
@@ -605,9 +835,11 @@ static void app_draw_footer(struct app *a)
 	draw_fill(a, y, 0, a->cols, THEME_FOOTER);
 	if (a->prompt.kind != 0) {
 		draw_text(a, y, 1, a->cols - 1,
-		          a->prompt.kind == '/' ? "Enter keep filter   Esc restore"
-		                                : "Enter run   Esc cancel   (templates, jobs, "
-		                                  "cost, theme NAME, help, q)",
+		          a->prompt.kind == '/' && a->stack[a->depth - 1] == APP_VIEW_JOB
+		              ? "Enter search   Esc cancel   (then n next, N previous)"
+		          : a->prompt.kind == '/' ? "Enter keep filter   Esc restore"
+		                                  : "Enter run   Esc cancel   (templates, jobs, "
+		                                    "cost, theme NAME, help, q)",
 		          THEME_FOOTER, 0);
 		return;
 	}
@@ -649,6 +881,7 @@ static void app_frame(struct app *a)
 	if (!a->dirty)
 		return;
 	/* Data first: what it marks dirty is drawn in this very frame. */
+	app_config_sync(a);
 	view_jobs_sync(a);
 	view_job_sync(a);
 	a->dirty = 0;
@@ -722,6 +955,14 @@ static int app_screen_open(struct app *a, char **cause)
 	leaveok(stdscr, TRUE);
 	curs_set(0);
 	set_escdelay(25);
+	/* Clicks and the wheel, as htop and k9s take them (shift-drag still selects text in most
+	 * terminals); --no-mouse or `mouse: false` leaves the mouse to the terminal. A terminal
+	 * without a mouse sends nothing: the keys work as ever. */
+	if (!a->o->no_mouse && engine_config(a->e)->mouse) {
+		mousemask(BUTTON1_PRESSED | BUTTON1_CLICKED | BUTTON4_PRESSED | BUTTON5_PRESSED,
+		          NULL);
+		mouseinterval(0);
+	}
 	a->color = 0;
 	if (!a->o->no_color && has_colors() &&
 	    !(getenv("NO_COLOR") != NULL && getenv("NO_COLOR")[0] != '\0')) {
@@ -810,5 +1051,10 @@ int app_run(struct engine *e, const struct app_opts *o, char **cause)
 	view_jobs_free(a);
 	view_cost_free(a);
 	free(a->status);
+	free(a->cfg_error);
+	a->cfg_error = NULL;
+	for (int i = 0; i < a->nmsgs; i++)
+		free(a->msgs[i]);
+	a->nmsgs = 0;
 	return 0;
 }

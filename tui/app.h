@@ -11,6 +11,7 @@ struct app_opts {
 	int refresh_ms;    /* -d: screen refresh interval (default from config, 1000) */
 	const char *theme; /* theme name, NULL = config's */
 	const char *view;  /* first view: "templates" (default), "jobs" or "cost" */
+	int no_mouse;      /* --no-mouse (or config `mouse: false`): no clicks, no wheel */
 };
 
 /* Runs the TUI until the user quits. Returns 0, or -1 with *cause (heap) when the terminal

@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <curses.h>
+
+#include "core/cost.h"
 #include "core/engine.h"
 #include "core/loop.h"
 #include "core/xmalloc.h"
@@ -16,6 +19,7 @@
 #define FORM_INPUT_W      36
 #define FORM_PREVIEW_ROWS 7    /* rule + 6 lines */
 #define FORM_BUDGET_MS    5000 /* the budget check is redone at most this often */
+#define FORM_FIXED        3    /* job name, provider, max_runtime; then the params */
 
 static const char *const form_bool_choices[] = {"true", "false"};
 
@@ -27,8 +31,10 @@ static void form_free(struct app *a)
 	for (i = 0; i < F->nfields; i++) {
 		free(F->fields[i].label);
 		free(F->fields[i].error);
+		free(F->fields[i].initial);
 	}
 	free(F->fields);
+	free(F->field_y);
 	free(F->providers);
 	free(F->tpl_name);
 	free(F->plan_error);
@@ -74,9 +80,43 @@ static void form_budget(struct app *a)
 		                                                 : "a hard limit is reached");
 }
 
+static void form_check(struct app *a);
+
+void form_config_changed(struct app *a)
+{
+	struct app_form *F = &a->form;
+
+	free(F->budget_key);
+	F->budget_key = NULL;
+	if (F->tpl != NULL)
+		form_check(a);
+}
+
 static int form_is_choice(const struct form_field *f)
 {
 	return f->choices != NULL && f->nchoices > 0;
+}
+
+/* The max_runtime field: blank (the template's limit, or none) or a duration no longer than
+ * the template's limit. Sets f->error; 0 when valid. */
+static int form_runtime_check(struct app_form *F, struct form_field *f)
+{
+	long s, limit = F->tpl->limits.max_runtime_s;
+	char l[32];
+
+	if (f->ed.len == 0)
+		return 0;
+	s = engine_duration_parse(f->ed.buf);
+	if (s <= 0) {
+		f->error = xstrdup("expected a duration such as 30s, 10m, 2h or 1h30m");
+		return -1;
+	}
+	if (limit > 0 && s > limit) {
+		cost_duration((int64_t)limit * 1000, l);
+		f->error = xprintf("at most %s (the template's limits.max_runtime)", l);
+		return -1;
+	}
+	return 0;
 }
 
 /* Validates every field, then asks the engine for a plan when all are valid. */
@@ -95,6 +135,11 @@ static void form_check(struct app *a)
 
 		free(f->error);
 		f->error = NULL;
+		if (f->kind == FORM_FIELD_RUNTIME) {
+			if (form_runtime_check(F, f) != 0)
+				F->nerrors++;
+			continue;
+		}
 		if (f->kind != FORM_FIELD_PARAM)
 			continue;
 		if (template_param_check(f->param, f->ed.buf, &cause) != 0) {
@@ -129,6 +174,8 @@ static void form_check(struct app *a)
 			req.provider = f->ed.buf;
 		} else if (f->kind == FORM_FIELD_NAME && f->ed.len > 0) {
 			req.name = f->ed.buf;
+		} else if (f->kind == FORM_FIELD_RUNTIME && f->ed.len > 0) {
+			req.max_runtime_s = engine_duration_parse(f->ed.buf);
 		}
 	}
 	req.sets = sets;
@@ -163,7 +210,7 @@ void form_open(struct app *a, const struct template *t)
 		F->providers[i + 1] = pi.name;
 	}
 	F->nproviders = np + 1;
-	F->nfields = t->nparams + 2;
+	F->nfields = t->nparams + FORM_FIXED;
 	F->fields = xcalloc(F->nfields, sizeof(*F->fields));
 	F->fields[0].kind = FORM_FIELD_NAME;
 	F->fields[0].label = xstrdup("job name");
@@ -172,8 +219,16 @@ void form_open(struct app *a, const struct template *t)
 	F->fields[1].choices = F->providers;
 	F->fields[1].nchoices = F->nproviders;
 	lineedit_set(&F->fields[1].ed, F->providers[0]);
+	F->fields[2].kind = FORM_FIELD_RUNTIME;
+	F->fields[2].label = xstrdup("max_runtime");
+	if (t->limits.max_runtime_s > 0) {
+		char d[32];
+
+		cost_duration((int64_t)t->limits.max_runtime_s * 1000, d);
+		lineedit_set(&F->fields[2].ed, d);
+	}
 	for (i = 0; i < t->nparams; i++) {
-		struct form_field *f = &F->fields[i + 2];
+		struct form_field *f = &F->fields[i + FORM_FIXED];
 		const struct tpl_param *p = &t->params[i];
 
 		f->kind = FORM_FIELD_PARAM;
@@ -188,8 +243,10 @@ void form_open(struct app *a, const struct template *t)
 			f->nchoices = 2;
 		}
 	}
+	for (i = 0; i < F->nfields; i++)
+		F->fields[i].initial = xstrdup(F->fields[i].ed.buf);
 	/* Start on the first param when there is one, else on [Launch]. */
-	F->focus = t->nparams > 0 ? 2 : F->nfields;
+	F->focus = t->nparams > 0 ? FORM_FIXED : F->nfields;
 	form_check(a);
 	app_push(a, APP_VIEW_FORM);
 }
@@ -269,6 +326,10 @@ static void form_draw_field(struct app *a, size_t i, int y)
 		hint = "optional; blank picks TEMPLATE-N";
 	else if (f->kind == FORM_FIELD_PROVIDER)
 		hint = "Left/Right to choose";
+	else if (f->kind == FORM_FIELD_RUNTIME)
+		hint = F->tpl->limits.max_runtime_s > 0
+		           ? "stop after (30s, 10m, 2h); at most the template's"
+		           : "stop after (30s, 10m, 2h); blank = no limit";
 	else if (f->param->description != NULL)
 		hint = desc = app_clean(a, f->param->description);
 	if (hint != NULL)
@@ -399,36 +460,58 @@ static void form_draw(struct app *a, int y, int h)
 		F->top = focus_row + 2 - area;
 	if (F->top > rows - area)
 		F->top = rows - area > 0 ? rows - area : 0;
+	F->field_y = xreallocarray(F->field_y, F->nfields + 1, sizeof(*F->field_y));
 	for (i = 0; i < F->nfields; i++) {
 		int fr = form_field_rows(&F->fields[i]);
 
-		if (r >= F->top && r + fr <= F->top + area)
+		F->field_y[i] = -1;
+		if (r >= F->top && r + fr <= F->top + area) {
 			form_draw_field(a, i, y + r - F->top);
+			F->field_y[i] = y + r - F->top;
+		}
 		r += fr;
 	}
-	/* Buttons right under the fields, then the preview. */
+	/* Buttons right under the fields, then the preview. The focused button has the marker
+	 * before it and is reverse and bold whatever the theme (also without colours). */
 	if (rows < area)
 		area = rows;
 	{
-		int by = y + area + 1;
+		int by = y + area + 1, lf = F->focus == F->nfields, cf = F->focus == F->nfields + 1;
 
-		lr = blocked != NULL          ? THEME_BUTTON_DISABLED
-		     : F->focus == F->nfields ? THEME_BUTTON_FOCUS
-		                              : THEME_BUTTON;
-		if (blocked != NULL && F->focus == F->nfields)
-			lr = THEME_FIELD_FOCUS;
-		if (F->focus >= F->nfields)
-			draw_text(a, by, 0, 2, a->g.marker, THEME_FIELD_FOCUS, 0);
+		F->button_y = by;
+		attr_t fa = A_REVERSE | A_BOLD;
+
+		lr = blocked != NULL ? THEME_BUTTON_DISABLED
+		     : lf            ? THEME_BUTTON_FOCUS
+		                     : THEME_BUTTON;
 		x = FORM_LABEL_W;
-		x += draw_text(a, by, x, 10, "[ Launch ]", lr, 0) + 2;
-		x += draw_text(a, by, x, 10, "[ Cancel ]",
-		               F->focus == F->nfields + 1 ? THEME_BUTTON_FOCUS : THEME_BUTTON, 0) +
+		if (lf)
+			draw_text(a, by, x - 2, 2, a->g.marker, THEME_FIELD_FOCUS, 0);
+		x += draw_text_attr(a, by, x, 10, "[ Launch ]", draw_attr(a, lr) | (lf ? fa : 0),
+		                    0) +
+		     2;
+		if (cf)
+			draw_text(a, by, x - 2, 2, a->g.marker, THEME_FIELD_FOCUS, 0);
+		x += draw_text_attr(
+		         a, by, x, 10, "[ Cancel ]",
+		         draw_attr(a, cf ? THEME_BUTTON_FOCUS : THEME_BUTTON) | (cf ? fa : 0), 0) +
 		     2;
 		if (blocked != NULL) {
-			char msg[512];
+			/* the whole reason: on the button row and the blank row under it */
+			char msg[1024], *line;
+			size_t st[2], ln[2], n;
 
 			snprintf(msg, sizeof(msg), "cannot launch: %s", blocked);
-			draw_text(a, by, x, a->cols - x - 1, msg, THEME_FIELD_ERROR, 0);
+			n = layout_wrap(msg, a->cols - x - 1, a->ascii ? LAYOUT_ASCII : 0, st, ln,
+			                2);
+			if (n > 0) {
+				line = xstrndup(msg + st[0], ln[0]);
+				draw_text(a, by, x, a->cols - x - 1, line, THEME_FIELD_ERROR, 0);
+				free(line);
+			}
+			if (n > 1) /* the rest, over the full width (cut only if longer still) */
+				draw_text(a, by + 1, 2, a->cols - 3, msg + st[1], THEME_FIELD_ERROR,
+				          0);
 		}
 	}
 	form_draw_preview(a, y + area + 3, FORM_PREVIEW_ROWS);
@@ -482,6 +565,8 @@ static void form_launch(struct app *a)
 			req.provider = f->ed.buf;
 		else if (f->kind == FORM_FIELD_NAME && f->ed.len > 0)
 			req.name = f->ed.buf;
+		else if (f->kind == FORM_FIELD_RUNTIME && f->ed.len > 0)
+			req.max_runtime_s = engine_duration_parse(f->ed.buf);
 	}
 	req.sets = sets;
 	req.nsets = n;
@@ -526,6 +611,56 @@ static void form_cycle(struct app *a, struct form_field *f, int delta)
 	form_check(a);
 }
 
+/* 1 when a field differs from what the form opened with. */
+static int form_edited(const struct app_form *F)
+{
+	size_t i;
+
+	for (i = 0; i < F->nfields; i++)
+		if (F->fields[i].initial != NULL &&
+		    strcmp(F->fields[i].initial, F->fields[i].ed.buf) != 0)
+			return 1;
+	return 0;
+}
+
+static void form_discard_yes(struct app *a, const char *unused)
+{
+	(void)unused;
+	if (app_view(a) == &form_ops)
+		app_pop(a);
+}
+
+/* Esc and [Cancel]: leaves the form, asking first when a field was edited. */
+static void form_cancel(struct app *a)
+{
+	if (!form_edited(&a->form)) {
+		app_pop(a);
+		return;
+	}
+	dialog_confirm(a, "Discard changes?",
+	               "The form has edits. y discards them and closes the form; any other key "
+	               "goes back to the form.",
+	               "", form_discard_yes);
+}
+
+/* Enter and ^S: launches when the form is valid; else says which field is wrong and why, and
+ * moves the focus there. */
+static void form_submit(struct app *a)
+{
+	struct app_form *F = &a->form;
+	size_t i;
+
+	for (i = 0; i < F->nfields; i++) {
+		if (F->fields[i].error != NULL) {
+			F->focus = i;
+			app_status(a, 1, "cannot launch: %s: %s", F->fields[i].label,
+			           F->fields[i].error);
+			return;
+		}
+	}
+	form_launch(a);
+}
+
 static int form_action(struct app *a, enum keymap_action act)
 {
 	struct app_form *F = &a->form;
@@ -551,15 +686,16 @@ static int form_action(struct app *a, enum keymap_action act)
 			F->focus = F->focus == F->nfields ? F->nfields + 1 : F->nfields;
 		return 1;
 	case KEYMAP_OPEN:
-		if (F->focus == F->nfields)
-			form_launch(a);
-		else if (F->focus == F->nfields + 1)
-			app_pop(a);
+		if (F->focus == F->nfields + 1)
+			form_cancel(a);
 		else
-			F->focus++;
+			form_submit(a);
+		return 1;
+	case KEYMAP_LAUNCH:
+		form_submit(a);
 		return 1;
 	case KEYMAP_CANCEL:
-		app_pop(a);
+		form_cancel(a);
 		return 1;
 	default:
 		return 0;
@@ -587,6 +723,34 @@ static int form_key(struct app *a, int key)
 	return 1;
 }
 
+/* A click on a field focuses it (a choice field already focused moves to its next choice);
+ * on [Launch] or [Cancel] it presses the button. */
+static void form_click(struct app *a, int y, int x)
+{
+	struct app_form *F = &a->form;
+
+	if (F->field_y == NULL)
+		return;
+	if (y == F->button_y && x >= FORM_LABEL_W && x < FORM_LABEL_W + 10) {
+		F->focus = F->nfields;
+		form_submit(a);
+		return;
+	}
+	if (y == F->button_y && x >= FORM_LABEL_W + 12 && x < FORM_LABEL_W + 22) {
+		F->focus = F->nfields + 1;
+		form_cancel(a);
+		return;
+	}
+	for (size_t i = 0; i < F->nfields; i++) {
+		if (F->field_y[i] != y)
+			continue;
+		if (F->focus == i && form_is_choice(&F->fields[i]))
+			form_cycle(a, &F->fields[i], 1);
+		F->focus = i;
+		return;
+	}
+}
+
 const struct view_ops form_ops = {
     .name = "Launch",
     .mask = KEYMAP_V_FORM,
@@ -595,4 +759,5 @@ const struct view_ops form_ops = {
     .draw = form_draw,
     .action = form_action,
     .key = form_key,
+    .click = form_click,
 };

@@ -11,6 +11,8 @@
 #define V_F  KEYMAP_V_FORM
 #define V_H  KEYMAP_V_HELP
 #define V_C  KEYMAP_V_COST
+#define V_L  KEYMAP_V_LOG
+#define V_M  KEYMAP_V_MESSAGES
 
 const struct keymap_entry keymap_table[] = {
     /* The launch form: printable keys not listed here are typed into the field. */
@@ -20,15 +22,37 @@ const struct keymap_entry keymap_table[] = {
     {KEYMAP_FN(KEY_UP), V_F, KEYMAP_PREV_FIELD, "previous field", NULL, 0},
     {KEYMAP_FN(KEY_LEFT), V_F, KEYMAP_LEFT, "previous choice (choice fields)", NULL, 0},
     {KEYMAP_FN(KEY_RIGHT), V_F, KEYMAP_RIGHT, "next choice (choice fields)", NULL, 0},
-    {'\n', V_F, KEYMAP_OPEN, "next field; on [Launch] launch the job", "launch", 0},
-    {'\r', V_F, KEYMAP_OPEN, "next field; on [Launch] launch the job", NULL, 0},
-    {KEYMAP_FN(KEY_ENTER), V_F, KEYMAP_OPEN, "next field; on [Launch] launch the job", NULL, 0},
-    {KEYMAP_ESC, V_F, KEYMAP_CANCEL, "cancel", "cancel", 0},
+    {'\n', V_F, KEYMAP_OPEN,
+     "launch from any field (an invalid field gets the focus); on [Cancel] cancel", "launch", 0},
+    {'\r', V_F, KEYMAP_OPEN,
+     "launch from any field (an invalid field gets the focus); on [Cancel] cancel", NULL, 0},
+    {KEYMAP_FN(KEY_ENTER), V_F, KEYMAP_OPEN,
+     "launch from any field (an invalid field gets the focus); on [Cancel] cancel", NULL, 0},
+    {KEYMAP_CTRL('s'), V_F, KEYMAP_LAUNCH, "launch", NULL, 0},
+    {KEYMAP_ESC, V_F, KEYMAP_CANCEL, "cancel (asks first when a field was edited)", "cancel", 0},
 
     /* Help. */
-    {KEYMAP_ESC, V_H, KEYMAP_BACK, "close help", "close", 0},
-    {'q', V_H, KEYMAP_BACK, "close help", NULL, 0},
-    {'?', V_H, KEYMAP_BACK, "close help", NULL, 0},
+    {KEYMAP_ESC, V_H, KEYMAP_BACK, "close help (clears the filter first)", "close", 0},
+    {'q', V_H, KEYMAP_BACK, "close help (clears the filter first)", NULL, 0},
+    {'?', V_H, KEYMAP_BACK, "close help (clears the filter first)", NULL, 0},
+    {'/', V_H, KEYMAP_FILTER, "filter the keys and their help", "filter", 0},
+
+    /* Messages (m, :messages). */
+    {KEYMAP_ESC, V_M, KEYMAP_BACK, "back (clears the filter first)", "back", 0},
+    {'q', V_M, KEYMAP_BACK, "back (clears the filter first)", NULL, 0},
+    {'m', V_M, KEYMAP_BACK, "back (clears the filter first)", NULL, 0},
+    {'/', V_M, KEYMAP_FILTER, "filter the messages", "filter", 0},
+
+    /* The log full screen (l): only these keys act; others do nothing here. */
+    {'/', V_L, KEYMAP_FILTER, "search the log (case-insensitive)", "search", 0},
+    {'n', V_L, KEYMAP_SEARCH_NEXT, "next match", "next", 0},
+    {'N', V_L, KEYMAP_SEARCH_PREV, "previous match", NULL, 0},
+    {KEYMAP_FN(KEY_LEFT), V_L, KEYMAP_LEFT, "scroll left (long lines)", NULL, 0},
+    {KEYMAP_FN(KEY_RIGHT), V_L, KEYMAP_RIGHT, "scroll right (long lines are cut, not wrapped)",
+     "scroll", 0},
+    {'l', V_L, KEYMAP_LOGS, "back to the job's details", "details", 0},
+    {KEYMAP_ESC, V_L, KEYMAP_BACK, "back (clears the search first)", "back", 0},
+    {'q', V_L, KEYMAP_BACK, "back (clears the search first)", NULL, 0},
 
     /* Templates. */
     {'\n', V_T, KEYMAP_LAUNCH, "open the launch form", "launch", 0},
@@ -41,9 +65,13 @@ const struct keymap_entry keymap_table[] = {
     {'\r', V_JS, KEYMAP_OPEN, "open the job", NULL, 0},
     {KEYMAP_FN(KEY_ENTER), V_JS, KEYMAP_OPEN, "open the job", NULL, 0},
     {'/', V_JS, KEYMAP_FILTER, "filter (name, kind, state, provider, owner)", "filter", 0},
+    {'/', V_T, KEYMAP_FILTER, "filter (name, kind, description)", "filter", 0},
+    {'/', V_C, KEYMAP_FILTER, "filter the breakdown rows", "filter", 0},
+    {'/', V_J, KEYMAP_FILTER, "search the log (case-insensitive)", NULL, 0},
+    {'n', V_J, KEYMAP_SEARCH_NEXT, "next match", NULL, 0},
+    {'N', V_J, KEYMAP_SEARCH_PREV, "previous match", NULL, 0},
     {'>', V_JS, KEYMAP_SORT, "sort by the next column", "sort", 0},
     {'O', V_JS, KEYMAP_SORT_REVERSE, "reverse the sort order", NULL, 0},
-    {KEYMAP_ESC, V_JS, KEYMAP_BACK, "clear the filter", NULL, 0},
 
     /* Jobs and Job. */
     {'l', V_JS, KEYMAP_LOGS, "open the job's log (full screen)", "logs", 0},
@@ -66,8 +94,8 @@ const struct keymap_entry keymap_table[] = {
     {KEYMAP_FN(KEY_LEFT), V_C, KEYMAP_GROUP_PREV, "breakdown: previous grouping", NULL, 0},
 
     /* Job. */
-    {KEYMAP_ESC, V_J, KEYMAP_BACK, "back", "back", 0},
-    {'q', V_J, KEYMAP_BACK, "back", NULL, 0},
+    {KEYMAP_ESC, V_J, KEYMAP_BACK, "back (clears the search first)", "back", 0},
+    {'q', V_J, KEYMAP_BACK, "back (clears the search first)", NULL, 0},
     {KEYMAP_FN(KEY_LEFT), V_J, KEYMAP_BACK, "back", NULL, 0},
     {'h', V_J, KEYMAP_BACK, "back", NULL, 0},
 
@@ -85,11 +113,15 @@ const struct keymap_entry keymap_table[] = {
     {'G', KEYMAP_V_LIST, KEYMAP_BOTTOM, "last line (log: follow again)", NULL, 0},
     {KEYMAP_FN(KEY_END), KEYMAP_V_LIST, KEYMAP_BOTTOM, "last line (log: follow again)", NULL, 0},
 
-    /* Everywhere but the form and the help. */
-    {'?', KEYMAP_V_BROWSE, KEYMAP_HELP, "this help", "help", 0},
-    {'q', KEYMAP_V_TOP, KEYMAP_QUIT, "quit", "quit", 0},
-    {':', KEYMAP_V_BROWSE, KEYMAP_COMMAND, "command: templates, jobs, cost, theme NAME, help, q",
-     "cmd", 0},
+    /* Everywhere but the form and the help. The top views (Templates, Jobs, Cost): q and Esc
+     * clear the filter first; then q quits and Esc says so. */
+    {'?', KEYMAP_V_BROWSE | V_L, KEYMAP_HELP, "this help", "help", 0},
+    {'q', KEYMAP_V_TOP, KEYMAP_QUIT, "clear the filter; else quit", "quit", 0},
+    {KEYMAP_ESC, KEYMAP_V_TOP, KEYMAP_BACK, "clear the filter; else nothing (q quits)", NULL, 0},
+    {':', KEYMAP_V_BROWSE | V_L, KEYMAP_COMMAND,
+     "command: templates, jobs, cost, reload, messages, theme NAME, help, q", "cmd", 0},
+    {'m', KEYMAP_V_BROWSE, KEYMAP_MESSAGES, "messages: every status message in full", "messages",
+     0},
     {'t', KEYMAP_V_BROWSE, KEYMAP_TEMPLATES, "templates", "templates", 0},
     {'1', KEYMAP_V_BROWSE, KEYMAP_TEMPLATES, "templates", NULL, 0},
     {'J', KEYMAP_V_BROWSE, KEYMAP_JOBS, "jobs", "jobs", 0},
@@ -98,7 +130,8 @@ const struct keymap_entry keymap_table[] = {
      0},
     {'3', KEYMAP_V_BROWSE, KEYMAP_COST, "cost: burn, month to date, budgets, breakdowns", NULL, 0},
     {'r', KEYMAP_V_BROWSE, KEYMAP_REFRESH, "refresh now (templates: reload the files)", NULL, 0},
-    {KEYMAP_CTRL('c'), KEYMAP_V_BROWSE | V_F | V_H, KEYMAP_QUIT, "quit", NULL, 0},
+    {'?', V_M, KEYMAP_HELP, "this help", "help", 0},
+    {KEYMAP_CTRL('c'), KEYMAP_V_BROWSE | V_F | V_H | V_L | V_M, KEYMAP_QUIT, "quit", NULL, 0},
 };
 
 const size_t keymap_count = sizeof(keymap_table) / sizeof(keymap_table[0]);

@@ -20,8 +20,10 @@ enum keymap_view {
 	KEYMAP_V_FORM = 1 << 3,
 	KEYMAP_V_HELP = 1 << 4,
 	KEYMAP_V_COST = 1 << 5,
-	KEYMAP_V_LIST =
-	    KEYMAP_V_TEMPLATES | KEYMAP_V_JOBS | KEYMAP_V_JOB | KEYMAP_V_HELP | KEYMAP_V_COST,
+	KEYMAP_V_LOG = 1 << 6, /* the Job view with its log full screen (l): only log keys */
+	KEYMAP_V_MESSAGES = 1 << 7,
+	KEYMAP_V_LIST = KEYMAP_V_TEMPLATES | KEYMAP_V_JOBS | KEYMAP_V_JOB | KEYMAP_V_HELP |
+	                KEYMAP_V_COST | KEYMAP_V_LOG | KEYMAP_V_MESSAGES,
 	KEYMAP_V_TOP = KEYMAP_V_TEMPLATES | KEYMAP_V_JOBS | KEYMAP_V_COST,
 	KEYMAP_V_BROWSE = KEYMAP_V_TEMPLATES | KEYMAP_V_JOBS | KEYMAP_V_JOB | KEYMAP_V_COST,
 };
@@ -59,6 +61,9 @@ enum keymap_action {
 	KEYMAP_GROUP_NEXT, /* Cost view: next breakdown (user, team, template, provider) */
 	KEYMAP_GROUP_PREV,
 	KEYMAP_OPEN_URL, /* the job's URL with its token, copied to the clipboard */
+	KEYMAP_SEARCH_NEXT, /* log: next match of the `/` search */
+	KEYMAP_SEARCH_PREV,
+	KEYMAP_MESSAGES,    /* the message log: every status message in full */
 	KEYMAP_ACTION_COUNT /* fewer than 64: the footer keeps a bit per action */
 };
 

@@ -32,6 +32,7 @@ static void main_help(FILE *f)
 	      "  -o json          machine-readable output for listings\n"
 	      "  --readonly       refuse every action that changes anything\n"
 	      "  --no-color       no colours (also: NO_COLOR=1)\n"
+	      "  --no-mouse       the TUI leaves the mouse to the terminal (also: mouse: false)\n"
 	      "  -d MS            TUI refresh interval in milliseconds (default 1000)\n"
 	      "  --theme NAME     TUI theme (default, light, high-contrast, monochrome)\n"
 	      "  --view NAME      first TUI view: templates, jobs or cost\n"
@@ -89,6 +90,9 @@ int main(int argc, char **argv)
 			main_drop(&argc, argv, i, 1);
 		} else if (strcmp(a, "--no-color") == 0) {
 			c.no_color = 1;
+			main_drop(&argc, argv, i, 1);
+		} else if (strcmp(a, "--no-mouse") == 0) {
+			ao.no_mouse = 1;
 			main_drop(&argc, argv, i, 1);
 		} else if (i == 1 && (strcmp(a, "-d") == 0 || strcmp(a, "--theme") == 0 ||
 		                      strcmp(a, "--view") == 0)) {

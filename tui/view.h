@@ -25,6 +25,7 @@ enum app_view_id {
 	APP_VIEW_FORM,
 	APP_VIEW_HELP,
 	APP_VIEW_COST,
+	APP_VIEW_MESSAGES,
 	APP_VIEW_COUNT
 };
 
@@ -41,10 +42,12 @@ struct view_ops {
 	int (*action)(struct app *a, enum keymap_action act);
 	/* A key the keymap does not bind here (typing in the form); returns 1 when handled. */
 	int (*key)(struct app *a, int key);
+	/* A left click at screen row y, column x (selects a row); NULL: clicks do nothing. */
+	void (*click)(struct app *a, int y, int x);
 };
 
 extern const struct view_ops view_templates_ops, view_jobs_ops, view_job_ops, form_ops,
-    view_help_ops, view_cost_ops;
+    view_help_ops, view_cost_ops, view_messages_ops;
 
 /* Glyphs: UTF-8 or ASCII. */
 struct app_glyphs {
@@ -106,13 +109,16 @@ struct app_job {
 	size_t npartial;
 	int log_eof;
 	char *log_error;
-	int follow;   /* stick to the end */
-	int scroll;   /* first shown line when not following */
-	int full;     /* log full screen */
-	int log_rows; /* rows the log had at the last frame */
+	int follow;                /* stick to the end */
+	int scroll;                /* first shown line when not following */
+	int full;                  /* log full screen */
+	int log_rows;              /* rows the log had at the last frame */
+	char search[LINEEDIT_MAX]; /* the `/` search of the log ("" = none) */
+	int match;                 /* log line of the current match, or -1 */
+	int hscroll;               /* columns the log is scrolled right (Left/Right) */
 };
 
-enum form_field_kind { FORM_FIELD_NAME, FORM_FIELD_PROVIDER, FORM_FIELD_PARAM };
+enum form_field_kind { FORM_FIELD_NAME, FORM_FIELD_PROVIDER, FORM_FIELD_RUNTIME, FORM_FIELD_PARAM };
 
 struct form_field {
 	enum form_field_kind kind;
@@ -122,6 +128,7 @@ struct form_field {
 	char *error;          /* inline error (sanitised), or NULL */
 	const char **choices; /* enum/bool/provider choices, or NULL */
 	size_t nchoices;
+	char *initial; /* the value the form opened with (Esc asks before discarding edits) */
 };
 
 /* The launch form. */
@@ -139,6 +146,8 @@ struct app_form {
 	const char **providers; /* "(auto)" then each provider */
 	size_t nproviders;
 	int launching;
+	int *field_y; /* screen row of each field at the last frame, -1 = not shown (clicks) */
+	int button_y; /* screen row of [Launch] [Cancel] */
 	/* The budget check of the plan (engine_budget_check_launch), redone when what it
 	 * depends on changes or it is a few seconds old. */
 	enum cost_verdict verdict;
@@ -158,6 +167,7 @@ struct app_cost {
 	int top;                    /* first breakdown row shown */
 	struct loop_timer *refresh; /* pending header recomputation (after the frame) */
 	int jobs_moved; /* a job changed state since c: recompute soon (at most once a second) */
+	char filter[LINEEDIT_MAX]; /* `/`: breakdown rows whose name holds it */
 };
 
 /* The confirmation dialog. */
@@ -177,6 +187,7 @@ struct app_prompt {
 };
 
 #define APP_STACK_MAX 8
+#define APP_MSGS_MAX  100 /* status messages kept for `m` / :messages */
 
 struct app {
 	struct engine *e;
@@ -206,7 +217,13 @@ struct app {
 	int64_t status_until_ms;
 
 	const struct template_set *tpls;
-	int tsel, ttop;
+	int tsel, ttop;               /* tsel indexes the filtered rows (view_templates.c) */
+	char tfilter[LINEEDIT_MAX];   /* `/` in Templates */
+	char hfilter[LINEEDIT_MAX];   /* `/` in Help */
+	char msgfilter[LINEEDIT_MAX]; /* `/` in Messages */
+	char *msgs[APP_MSGS_MAX]; /* the message log (sanitised, "HH:MM:SS text"), oldest first */
+	int nmsgs;
+	int msg_top;
 
 	struct app_jobs jobs;
 	struct app_job job;
@@ -216,7 +233,10 @@ struct app {
 	struct app_prompt prompt;
 	int help_top;
 	unsigned help_mask;
-	int sanitize_flags; /* SANITIZE_ASCII in ASCII mode */
+	int sanitize_flags;   /* SANITIZE_ASCII in ASCII mode */
+	int cfg_gen;          /* engine_config_generation last seen */
+	int64_t cfg_reloaded; /* loop_wall_ms() of the last reload seen (0 = none) */
+	char *cfg_error;      /* why config.yaml could not be reloaded (sanitised), or NULL */
 };
 
 /* app.c */
@@ -241,6 +261,14 @@ int app_refuse_readonly(struct app *a, const char *what);
 char *app_clean(struct app *a, const char *s);
 /* Body rows of the current layout. */
 int app_body_rows(const struct app *a);
+/* The keymap view bit in effect: the view's, or KEYMAP_V_LOG for the Job view's full-screen
+ * log. */
+unsigned app_mask(struct app *a);
+/* The `/` text of the current view (filter, or the log's search), or NULL where there is none
+ * (the form). */
+char *app_filter(struct app *a);
+/* 1 when s holds the filter f (case-insensitive; "" matches everything). */
+int app_match(const char *s, const char *f);
 
 /* view_cost.c (header) */
 /* The cached costs for the header without computing them in the frame: when they are older
@@ -270,6 +298,9 @@ void view_job_open(struct app *a, const char *id, int full);
 void view_job_changed(struct app *a, const char *id);
 /* Reloads the shown job when an event named it. */
 void view_job_sync(struct app *a);
+/* Moves to the next (dir 1), previous (-1) or first at or after the top line (0) match of the
+ * log search; says so on the status line when there is none. */
+void view_job_search(struct app *a, int dir);
 /* Draws GPU g of worker h on row y: a utilisation gauge, memory, temperature, power and a
  * sparkline of the last minutes (engine_gpu_history); values older than the refresh allows
  * (or from an unreachable worker) show their age. */
@@ -277,6 +308,8 @@ void view_job_gpu_row(struct app *a, int y, const struct tele_host *h, const str
 
 /* form.c */
 void form_open(struct app *a, const struct template *t);
+/* The settings changed (config.yaml reloaded): the budget verdict is redone. */
+void form_config_changed(struct app *a);
 
 /* view_cost.c */
 /* How old the shared cost figures may be for the header and the Cost view. */

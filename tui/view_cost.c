@@ -181,9 +181,10 @@ static void cost_title(struct app *a, char *buf, size_t size)
 	gmtime_r(&t, &tm);
 	strftime(month, sizeof month, "%B %Y", &tm);
 	cost_day(c->now, day, sizeof day);
-	snprintf(buf, size, "Cost (USD)  %s  %s, UTC  %s  %zu job%s%s", a->g.sep, month, a->g.sep,
-	         c->jobs.n, c->jobs.n == 1 ? "" : "s",
-	         c->view.sum.stale ? "  (some at their last known rate)" : "");
+	snprintf(buf, size, "Cost (USD)  %s  %s, UTC  %s  %zu job%s%s%s%s", a->g.sep, month,
+	         a->g.sep, c->jobs.n, c->jobs.n == 1 ? "" : "s",
+	         c->view.sum.stale ? "  (some at their last known rate)" : "",
+	         a->cost.filter[0] != '\0' ? "  filter: " : "", a->cost.filter);
 }
 
 /* One "Label  value" pair at (y, x) in w columns. */
@@ -381,20 +382,31 @@ static void cost_draw_tabs(struct app *a, int y)
 static void cost_draw_breakdown(struct app *a, const struct engine_cost *c, int y, int h)
 {
 	struct app_cost *C = &a->cost;
-	const struct cost_row *rows = c->view.by[C->group];
-	size_t n = c->view.nby[C->group];
+	const struct cost_row *all = c->view.by[C->group];
+	size_t nall = c->view.nby[C->group], n = 0;
+	const struct cost_row **rows = xcalloc(nall + 1, sizeof *rows);
 	struct layout_col cols[COST_COL_COUNT];
 	int w[COST_COL_COUNT], x, col, r, body;
 	char cell[256];
 
-	if (h <= 0)
-		return;
-	cost_draw_tabs(a, y++);
+	for (size_t i = 0; i < nall; i++) /* `/`: rows whose name holds the filter */
+		if (app_match(all[i].name, C->filter))
+			rows[n++] = &all[i];
+	if (h > 0)
+		cost_draw_tabs(a, y++);
 	h--;
-	if (h <= 0)
-		return;
-	if (n == 0) {
-		draw_text(a, y, 4, a->cols - 8, "no job held resources this month", THEME_DIM, 0);
+	if (h > 0 && n == 0) {
+		char msg[LINEEDIT_MAX + 64];
+
+		if (C->filter[0] != '\0')
+			snprintf(msg, sizeof msg, "no row matches '%s' (Esc clears the filter)",
+			         C->filter);
+		else
+			snprintf(msg, sizeof msg, "no job held resources this month");
+		draw_text(a, y, 4, a->cols - 8, msg, THEME_DIM, 0);
+	}
+	if (h <= 0 || n == 0) {
+		free(rows);
 		return;
 	}
 	for (col = 0; col < COST_COL_COUNT; col++)
@@ -417,7 +429,7 @@ static void cost_draw_breakdown(struct app *a, const struct engine_cost *c, int 
 	if (C->top < 0)
 		C->top = 0;
 	for (r = 0; r < body && C->top + r < (int)n; r++) {
-		const struct cost_row *row = &rows[C->top + r];
+		const struct cost_row *row = rows[C->top + r];
 
 		x = COST_MARK;
 		for (col = 0; col < COST_COL_COUNT; col++) {
@@ -439,6 +451,7 @@ static void cost_draw_breakdown(struct app *a, const struct engine_cost *c, int 
 			x += w[col] + COST_GAP;
 		}
 	}
+	free(rows);
 }
 
 /* The top idle wasters in rows y .. y+h-1 (h >= 1 after the rule). */

@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/config.h"
+#include "tui/app.h"
 #include "tui/draw.h"
 #include "tui/keymap.h"
 #include "tui/layout.h"
@@ -24,6 +26,10 @@ static const char *help_view_name(unsigned mask)
 		return "Launch form";
 	case KEYMAP_V_COST:
 		return "Cost";
+	case KEYMAP_V_LOG:
+		return "Log";
+	case KEYMAP_V_MESSAGES:
+		return "Messages";
 	default:
 		return "";
 	}
@@ -75,7 +81,8 @@ static int help_line(struct app *a, unsigned mask, int idx, char *keys, size_t k
 
 static void help_title(struct app *a, char *buf, size_t size)
 {
-	snprintf(buf, size, "Help %s %s keys", a->g.sep, help_view_name(a->help_mask));
+	snprintf(buf, size, "Help %s %s keys%s%s", a->g.sep, help_view_name(a->help_mask),
+	         a->hfilter[0] != '\0' ? "  filter: " : "", a->hfilter);
 }
 
 static void help_draw(struct app *a, int y, int h)
@@ -84,23 +91,46 @@ static void help_draw(struct app *a, int y, int h)
 	const char *text = NULL;
 	int n, i, r = 0, disabled = 0;
 
+	int shown = 0, m = 0;
+
 	n = help_line(a, a->help_mask, -1, keys, sizeof(keys), &text, &disabled);
-	/* Lines: the keys, a blank, the commands, the look. */
-	if (a->help_top > n + 6 - h)
-		a->help_top = n + 6 - h > 0 ? n + 6 - h : 0;
-	for (i = a->help_top; i < n && r < h; i++, r++) {
+	/* `/`: only the lines whose keys or text hold the filter */
+	for (i = 0; i < n; i++) {
 		help_line(a, a->help_mask, i, keys, sizeof(keys), &text, &disabled);
+		if (app_match(keys, a->hfilter) || app_match(text, a->hfilter))
+			m++;
+	}
+	/* Lines: the keys, a blank, the commands, the look. */
+	if (a->help_top > m + 7 - h)
+		a->help_top = m + 7 - h > 0 ? m + 7 - h : 0;
+	if (m == 0 && r < h)
+		draw_text(a, y + r++, 2, a->cols - 4, "no key matches the filter (Esc clears it)",
+		          THEME_DIM, 0);
+	for (i = 0; i < n && r < h; i++) {
+		help_line(a, a->help_mask, i, keys, sizeof(keys), &text, &disabled);
+		if (!app_match(keys, a->hfilter) && !app_match(text, a->hfilter))
+			continue;
+		if (shown++ < a->help_top)
+			continue;
 		draw_text(a, y + r, 2, HELP_KEYS_W - 2, keys, THEME_FOOTER_KEY, 0);
 		snprintf(line, sizeof(line), "%s%s", text, disabled ? " (off: read-only)" : "");
 		draw_text(a, y + r, HELP_KEYS_W, a->cols - HELP_KEYS_W - 1, line,
 		          disabled ? THEME_DIM : THEME_NORMAL, 0);
+		r++;
 	}
 	if (r < h)
 		r++;
 	if (r < h)
 		draw_text(a, y + r++, 2, a->cols - 4,
-		          "Commands:  :templates  :jobs  :job NAME  :cost  :theme NAME  :help  :q",
+		          "Commands:  :templates  :jobs  :job NAME  :cost  :reload  :messages  "
+		          ":theme NAME  :help  :q",
 		          THEME_LABEL, 0);
+	if (r < h)
+		draw_text(a, y + r++, 2, a->cols - 4,
+		          a->o->no_mouse || !engine_config(a->e)->mouse
+		              ? "Mouse: off (--no-mouse or mouse: false in config.yaml)"
+		              : "Mouse: a click selects a row, the wheel scrolls (off: --no-mouse)",
+		          THEME_DIM, 0);
 	if (r < h) {
 		snprintf(line, sizeof(line), "Theme %s, %s, %s glyphs%s", a->theme.name,
 		         a->color ? "colours" : "no colours", a->ascii ? "ASCII" : "UTF-8",
@@ -131,9 +161,7 @@ static int help_action(struct app *a, enum keymap_action act)
 		a->help_top = 1000;
 		return 1;
 	case KEYMAP_BACK:
-		a->help_top = 0;
-		app_pop(a);
-		return 1;
+		return 0; /* app.c: clears the filter first, else closes */
 	default:
 		return 0;
 	}

@@ -21,6 +21,7 @@
 #define JOB_EVENT_ROWS     4            /* state changes shown besides the log */
 #define JOB_GPU_HISTORY    600          /* utilisation samples asked for a sparkline */
 #define JOB_GPU_STALE_MS   5000         /* a GPU sample older than this shows its age */
+#define JOB_HSTEP          8            /* columns Left/Right scroll the full-screen log */
 
 /* Frees everything the view holds and closes the log stream. */
 static void job_reset(struct app *a)
@@ -57,6 +58,8 @@ static void job_log_push(struct app_job *J, const char *s, size_t n)
 		J->nlines -= drop;
 		if (!J->follow)
 			J->scroll = J->scroll > (int)drop ? J->scroll - (int)drop : 0;
+		if (J->match >= 0)
+			J->match = J->match >= (int)drop ? J->match - (int)drop : -1;
 	}
 	if (J->nlines % 256 == 0)
 		J->lines = xreallocarray(J->lines, J->nlines + 256, sizeof(*J->lines));
@@ -197,6 +200,7 @@ void view_job_open(struct app *a, const char *id, int full)
 		app_pop(a);
 	job_reset(a);
 	a->job.id = copy;
+	a->job.match = -1;
 	a->job.follow = 1;
 	a->job.full = full;
 	job_reload(a);
@@ -482,19 +486,75 @@ static const char *job_log_line(const struct app_job *J, int i)
 	return J->partial != NULL ? J->partial : "";
 }
 
+/* s past its first n characters (the log scrolled sideways; lines are sanitised text). */
+static const char *job_skip_cols(const char *s, int n)
+{
+	while (n > 0 && *s != '\0') {
+		s++;
+		while (((unsigned char)*s & 0xc0) == 0x80)
+			s++;
+		n--;
+	}
+	return s;
+}
+
+void view_job_search(struct app *a, int dir)
+{
+	struct app_job *J = &a->job;
+	int total = job_log_total(J), rows = J->log_rows > 0 ? J->log_rows : 1, start, i, k;
+
+	if (J->search[0] == '\0') {
+		app_status(a, 0, "no search yet: / searches the log");
+		return;
+	}
+	if (dir == 0)
+		start = J->follow ? (total > rows ? total - rows : 0) : J->scroll;
+	else if (J->match >= 0)
+		start = J->match + dir;
+	else
+		start = dir > 0 ? 0 : total - 1;
+	for (k = 0; k < total; k++) {
+		i = ((start + (dir < 0 ? -k : k)) % total + total) % total;
+		if (app_match(job_log_line(J, i), J->search)) {
+			J->match = i;
+			J->follow = 0;
+			/* show it a third down the log, or where the log ends */
+			J->scroll = i - rows / 3 > 0 ? i - rows / 3 : 0;
+			if (J->scroll > total - rows)
+				J->scroll = total - rows > 0 ? total - rows : 0;
+			app_dirty(a);
+			return;
+		}
+	}
+	J->match = -1;
+	app_status(a, 1, "no match for '%s' in the log", J->search);
+}
+
 /* The log in rows y .. y+h-1. */
 static void job_draw_log(struct app *a, int y, int h)
 {
 	struct app_job *J = &a->job;
 	int total = job_log_total(J), first, r;
-	char title[128];
+	char title[LINEEDIT_MAX + 128], extra[LINEEDIT_MAX + 64];
 
+	extra[0] = '\0';
+	if (J->search[0] != '\0' && J->match >= 0)
+		snprintf(extra, sizeof extra, " %s /%s: line %d (n/N)", a->g.sep, J->search,
+		         J->match + 1);
+	else if (J->search[0] != '\0')
+		snprintf(extra, sizeof extra, " %s /%s: no match", a->g.sep, J->search);
+	if (J->hscroll > 0) {
+		size_t n = strlen(extra);
+
+		snprintf(extra + n, sizeof extra - n, " %s from column %d (Left/Right)", a->g.sep,
+		         J->hscroll + 1);
+	}
 	if (J->follow)
-		snprintf(title, sizeof(title), " Log %s following%s ", a->g.sep,
-		         J->log_eof ? " (ended)" : "");
+		snprintf(title, sizeof(title), " Log %s following%s%s ", a->g.sep,
+		         J->log_eof ? " (ended)" : "", extra);
 	else
-		snprintf(title, sizeof(title), " Log %s line %d of %d %s G follows ", a->g.sep,
-		         J->scroll + 1, total, a->g.sep);
+		snprintf(title, sizeof(title), " Log %s line %d of %d %s G follows%s ", a->g.sep,
+		         J->scroll + 1, total, a->g.sep, extra);
 	job_rule(a, y, title);
 	y++;
 	h--;
@@ -518,7 +578,9 @@ static void job_draw_log(struct app *a, int y, int h)
 		first = J->scroll;
 	}
 	for (r = 0; r < h && first + r < total; r++)
-		draw_text(a, y + r, 1, a->cols - 1, job_log_line(J, first + r), THEME_NORMAL, 0);
+		draw_text(a, y + r, 1, a->cols - 1,
+		          job_skip_cols(job_log_line(J, first + r), J->hscroll),
+		          first + r == J->match ? THEME_SELECTED : THEME_NORMAL, 0);
 }
 
 static void job_draw(struct app *a, int y, int h)
@@ -592,7 +654,20 @@ static int job_action(struct app *a, enum keymap_action act)
 	case KEYMAP_LOGS:
 		J->full = !J->full;
 		return 1;
+	case KEYMAP_LEFT: /* the full-screen log only: Left is `back` in the Job view */
+		J->hscroll = J->hscroll > JOB_HSTEP ? J->hscroll - JOB_HSTEP : 0;
+		return 1;
+	case KEYMAP_RIGHT:
+		if (J->hscroll < JOB_LOG_MAX_LINE)
+			J->hscroll += JOB_HSTEP;
+		return 1;
+	case KEYMAP_SEARCH_NEXT:
+	case KEYMAP_SEARCH_PREV:
+		view_job_search(a, act == KEYMAP_SEARCH_NEXT ? 1 : -1);
+		return 1;
 	case KEYMAP_BACK:
+		if (J->search[0] != '\0')
+			return 0; /* app.c clears the search first */
 		if (J->full) {
 			J->full = 0;
 			return 1;

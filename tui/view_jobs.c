@@ -595,15 +595,20 @@ static int jobs_action(struct app *a, enum keymap_action act)
 		J->sort_rev = !J->sort_rev;
 		view_jobs_refilter(a);
 		return 1;
-	case KEYMAP_BACK:
-		if (J->filter[0] == '\0')
-			return 0;
-		J->filter[0] = '\0';
-		view_jobs_refilter(a);
-		return 1;
 	default:
 		return 0;
 	}
+}
+
+/* A click on a row of the table selects it (row 2 is the table header). */
+static void jobs_click(struct app *a, int y, int x)
+{
+	struct app_jobs *J = &a->jobs;
+	int r = J->top + y - 3;
+
+	(void)x;
+	if (y >= 3 && y < 2 + app_body_rows(a) && r < (int)J->nrows)
+		jobs_select(a, r);
 }
 
 const struct view_ops view_jobs_ops = {
@@ -612,4 +617,5 @@ const struct view_ops view_jobs_ops = {
     .title = jobs_title,
     .draw = jobs_draw,
     .action = jobs_action,
+    .click = jobs_click,
 };

@@ -21,15 +21,50 @@ struct tpl_pen {
 static const char *const tpl_layer_names[] = {"built-in", "system", "user"};
 static const char *const tpl_type_names[] = {"string", "int", "float", "bool", "enum"};
 
+/* 1 when template t matches the `/` filter (name, kind, description). */
+static int tpl_match(struct app *a, const struct template *t)
+{
+	return app_match(t->name, a->tfilter) ||
+	       app_match(t->error != NULL ? "broken" : job_kind_name(t->kind), a->tfilter) ||
+	       app_match(t->description, a->tfilter);
+}
+
+/* Index in a->tpls of filtered row r, or -1. */
+static int tpl_row(struct app *a, int r)
+{
+	int k = 0;
+
+	for (size_t i = 0; a->tpls != NULL && i < a->tpls->n; i++) {
+		if (!tpl_match(a, a->tpls->items[i]))
+			continue;
+		if (k++ == r)
+			return (int)i;
+	}
+	return -1;
+}
+
+/* Rows that pass the filter. */
+static int tpl_nrows(struct app *a)
+{
+	int k = 0;
+
+	for (size_t i = 0; a->tpls != NULL && i < a->tpls->n; i++)
+		k += tpl_match(a, a->tpls->items[i]);
+	return k;
+}
+
 static const struct template *tpl_selected(struct app *a)
 {
-	if (a->tpls == NULL || a->tpls->n == 0)
+	int n = tpl_nrows(a), i;
+
+	if (n == 0)
 		return NULL;
-	if (a->tsel >= (int)a->tpls->n)
-		a->tsel = (int)a->tpls->n - 1;
+	if (a->tsel >= n)
+		a->tsel = n - 1;
 	if (a->tsel < 0)
 		a->tsel = 0;
-	return a->tpls->items[a->tsel];
+	i = tpl_row(a, a->tsel);
+	return i >= 0 ? a->tpls->items[i] : NULL;
 }
 
 /* Writes untrusted text wrapped to the pen's width, indented by indent. */
@@ -195,7 +230,10 @@ static void tpl_title(struct app *a, char *buf, size_t size)
 	for (i = 0; a->tpls != NULL && i < a->tpls->n; i++)
 		if (a->tpls->items[i]->error != NULL)
 			broken++;
-	if (broken > 0)
+	if (a->tfilter[0] != '\0')
+		snprintf(buf, size, "Templates (%d of %zu)  filter: %s", tpl_nrows(a),
+		         a->tpls != NULL ? a->tpls->n : 0, a->tfilter);
+	else if (broken > 0)
 		snprintf(buf, size, "Templates (%zu, %zu broken)", a->tpls->n, broken);
 	else
 		snprintf(buf, size, "Templates (%zu)", a->tpls != NULL ? a->tpls->n : 0);
@@ -203,10 +241,18 @@ static void tpl_title(struct app *a, char *buf, size_t size)
 
 static void tpl_draw(struct app *a, int y, int h)
 {
-	int lw = layout_split(a->cols, 30, 34, 44, 40), r, i;
+	int lw = layout_split(a->cols, 30, 34, 44, 40), r, i, nr;
 	const struct template *sel = tpl_selected(a);
 	char row[256], kind[16];
 
+	if (sel == NULL && a->tfilter[0] != '\0') {
+		char msg[LINEEDIT_MAX + 128];
+
+		snprintf(msg, sizeof(msg), "No templates match '%s' %s Esc clears the filter",
+		         a->tfilter, a->g.dash);
+		draw_text(a, y + 1, 2, a->cols - 4, msg, THEME_DIM, 0);
+		return;
+	}
 	if (sel == NULL) {
 		char msg[512];
 
@@ -215,14 +261,15 @@ static void tpl_draw(struct app *a, int y, int h)
 		draw_text(a, y + 1, 2, a->cols - 4, msg, THEME_DIM, 0);
 		return;
 	}
-	a->ttop = layout_scroll((int)a->tpls->n, a->tsel, a->ttop, h);
+	nr = tpl_nrows(a);
+	a->ttop = layout_scroll(nr, a->tsel, a->ttop, h);
 	for (r = 0; r < h; r++) {
 		i = a->ttop + r;
 		draw_text(a, y + r, lw, 1, a->g.vline, THEME_BORDER, 0);
-		if (i >= (int)a->tpls->n)
+		if (i >= nr)
 			continue;
 		{
-			const struct template *t = a->tpls->items[i];
+			const struct template *t = a->tpls->items[tpl_row(a, i)];
 			char *name = app_clean(a, t->name);
 			int sel_row = i == a->tsel;
 			enum theme_role role = sel_row            ? THEME_SELECTED
@@ -252,7 +299,7 @@ static void tpl_draw(struct app *a, int y, int h)
 
 static int tpl_action(struct app *a, enum keymap_action act)
 {
-	int n = a->tpls != NULL ? (int)a->tpls->n : 0, page = app_body_rows(a);
+	int n = tpl_nrows(a), page = app_body_rows(a);
 	const struct template *t = tpl_selected(a);
 
 	switch (act) {
@@ -294,10 +341,20 @@ static int tpl_action(struct app *a, enum keymap_action act)
 	}
 }
 
+/* A click on a row of the list selects it. */
+static void tpl_click(struct app *a, int y, int x)
+{
+	int lw = layout_split(a->cols, 30, 34, 44, 40), r = a->ttop + y - 2;
+
+	if (y >= 2 && y < 2 + app_body_rows(a) && x < lw && r < tpl_nrows(a))
+		a->tsel = r;
+}
+
 const struct view_ops view_templates_ops = {
     .name = "Templates",
     .mask = KEYMAP_V_TEMPLATES,
     .title = tpl_title,
     .draw = tpl_draw,
     .action = tpl_action,
+    .click = tpl_click,
 };

@@ -69,7 +69,7 @@ tui_wait 'nap-1 +training +SUCCEEDED +local +- +\$36\.00 +\$0\.[0-9]{2} '
 tui_wait 'hello-1 +training +SUCCEEDED +local +- +unpriced +- '
 # The header: burn and the budget gauge.
 tui_wait "burn $(re "$burn")/h"
-tui_wait 'budget .* [0-9]+% of \$1 '
+tui_wait "budget .* $(re "$spent") of \\\$1\\.00 "
 
 # The Cost view from `$`.
 tui_keys '$'
@@ -139,7 +139,7 @@ budgets:
 EOF
 tui_start 120 40
 tui_wait 'Templates \('
-tui_wait 'budget .* [0-9]{3,}% of \$0 '
+tui_wait 'budget .* \$[0-9]+\.[0-9]{2} of \$0\.01 '
 tui_keys Enter
 tui_wait 'Launch hello'
 tui_wait "cannot launch: over budget: user $me"

@@ -325,6 +325,36 @@ static void test_forecast(void **state)
 	assert_float_equal(cost_forecast(42, 0, utc(2026, 11, 20, 0, 0, 0)), 42, 0);
 }
 
+/* A job with max_runtime is forecast to stop at its deadline, not to run to month end. */
+static void test_forecast_max_runtime(void **state)
+{
+	int64_t now = utc(2026, 11, 20, 0, 0, 0);
+	struct cost_interval iv[2] = {{now - HOUR, COST_OPEN}, {now - HOUR, COST_OPEN}};
+	struct cost_job j[2] = {job(&iv[0], 1, 2, per_ms), job(&iv[1], 1, 4, per_ms)};
+	struct cost_summary s;
+
+	(void)state;
+	/* j[0]: no deadline, 264 h to month end; j[1]: max_runtime 3 h from its start */
+	j[1].stop_by_ms = now - HOUR + 3 * HOUR;
+	assert_float_equal(cost_job_forecast_rest(&j[0], now), 2 * 264, 1e-9);
+	assert_float_equal(cost_job_forecast_rest(&j[1], now), 4 * 2, 1e-9);
+	cost_summarize(j, 2, now, &s);
+	assert_float_equal(s.burn_usd_per_hour, 6, 1e-9);
+	assert_float_equal(s.forecast, s.month_to_date + 2 * 264 + 4 * 2, 1e-6);
+	cost_summary_clear(&s);
+	/* a deadline after the month end changes nothing; one already past adds nothing */
+	j[1].stop_by_ms = utc(2027, 1, 5, 0, 0, 0);
+	assert_float_equal(cost_job_forecast_rest(&j[1], now), 4 * 264, 1e-9);
+	j[1].stop_by_ms = now - 1;
+	assert_float_equal(cost_job_forecast_rest(&j[1], now), 0, 0);
+	/* unpriced, or not holding: nothing */
+	j[0].priced = 0;
+	assert_float_equal(cost_job_forecast_rest(&j[0], now), 0, 0);
+	iv[1].end_ms = now - 1;
+	j[1].stop_by_ms = 0;
+	assert_float_equal(cost_job_forecast_rest(&j[1], now), 0, 0);
+}
+
 /* A small population: index 0..5. now = 2026-11-20 12:00 UTC. */
 #define NOW utc(2026, 11, 20, 12, 0, 0)
 
@@ -1265,6 +1295,7 @@ int main(void)
 	    cmocka_unit_test(test_focus_rows),
 	    cmocka_unit_test(test_focus_json_escapes),
 	    cmocka_unit_test(test_focus_write_error),
+	    cmocka_unit_test(test_forecast_max_runtime),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
