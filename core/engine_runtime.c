@@ -7,52 +7,12 @@
 
 #include "core/cost.h"
 #include "core/engine_internal.h"
+#include "core/template.h"
 #include "core/xmalloc.h"
 
 long engine_duration_parse(const char *s)
 {
-	long total = 0;
-
-	if (s == NULL || *s == '\0')
-		return -1;
-	while (*s != '\0') {
-		long n = 0, mult;
-
-		if (*s < '0' || *s > '9')
-			return -1;
-		while (*s >= '0' && *s <= '9') {
-			if (n > 100000000)
-				return -1;
-			n = n * 10 + (*s++ - '0');
-		}
-		switch (*s) {
-		case '\0':
-			mult = 1;
-			break;
-		case 's':
-			mult = 1;
-			s++;
-			break;
-		case 'm':
-			mult = 60;
-			s++;
-			break;
-		case 'h':
-			mult = 3600;
-			s++;
-			break;
-		case 'd':
-			mult = 86400;
-			s++;
-			break;
-		default:
-			return -1;
-		}
-		if (n > (1L << 40) / mult || total > (1L << 40) - n * mult)
-			return -1;
-		total += n * mult;
-	}
-	return total;
+	return template_duration_parse(s);
 }
 
 int engine_plan_runtime(const struct template *t, long want_s, long *out, char **cause)

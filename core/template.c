@@ -632,12 +632,11 @@ static int load_autostop(struct vctx *v, const struct tpl_node *m)
 	return check_required(v, m, required, " in autostop");
 }
 
-/* Seconds from "90", "90s", "30m", "12h", "2d" or a sum such as "1h30m"; -1 if invalid. */
-static long parse_duration(const char *s)
+long template_duration_parse(const char *s)
 {
 	long total = 0;
 
-	if (*s == '\0')
+	if (s == NULL || *s == '\0')
 		return -1;
 	while (*s != '\0') {
 		long n = 0, mult;
@@ -697,7 +696,7 @@ static int load_limits(struct vctx *v, const struct tpl_node *m)
 		if (!is_scalar(n) || n->type == TPL_NODE_BOOL)
 			return verr(v, n, "expected a duration such as 12h, got %s",
 			            template_parse_type_name(n->type));
-		s = parse_duration(n->text);
+		s = template_duration_parse(n->text);
 		if (s <= 0)
 			return verr(v, n,
 			            "invalid duration '%s': expected seconds, or a number with a "
