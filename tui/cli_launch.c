@@ -218,6 +218,14 @@ static int launch_run(struct cli_ctx *c, int argc, char **argv)
 				rc = cli_fail("launch", CLI_USAGE, "--timeout expects seconds > 0");
 				goto out;
 			}
+		} else if (strcmp(a, "--max-runtime") == 0) {
+			if (++i >= argc ||
+			    (req.max_runtime_s = engine_duration_parse(argv[i])) <= 0) {
+				rc = cli_fail("launch", CLI_USAGE,
+				              "--max-runtime expects a duration such as 90s, 30m, "
+				              "2h or 1h30m");
+				goto out;
+			}
 		} else if (strcmp(a, "--dry-run") == 0) {
 			dry = 1;
 		} else if (strcmp(a, "--detach") == 0) {
@@ -327,12 +335,15 @@ out:
 
 const struct cli_cmd cli_launch_cmd = {
     .name = "launch",
-    .usage = "launch TEMPLATE [--set k=v]... [--provider P] [--name N] [--dry-run] "
+    .usage = "launch TEMPLATE [--set k=v]... [--provider P] [--name N] [--max-runtime D] "
+             "[--dry-run] "
              "[--detach | --wait] [-o json]",
     .summary = "launch a job from a template and wait until it runs",
     .help = "  --set k=v      set a template parameter (repeatable); see 'gantry templates NAME'\n"
             "  --provider P   run on provider P (default: the template's placement, else local)\n"
             "  --name N       job name (default TEMPLATE-N)\n"
+            "  --max-runtime D  stop the job after D (90s, 30m, 2h, 1h30m); at most the\n"
+            "                 template's limits.max_runtime; price and budget checks use it\n"
             "  --dry-run      show what would run (provider, fit, price, expected cost, budget\n"
             "                 verdict, params, script), create nothing, and exit with the\n"
             "                 code the launch would (0, 1 over a hard budget, 2 refused)\n"

@@ -79,6 +79,15 @@ check "the plan says refused" grep -Eq "^verdict: +refused: over budget" "$T_HOM
 check "over a hard budget: --dry-run created nothing" nothing_created
 expect_rc 1 "over a hard budget: the launch" g launch hello --detach
 check "nothing created by the refused launch" nothing_created
+# a short max_runtime is charged for what it asks, not for the template's limit
+expect_rc 0 "--max-runtime 10s fits the \$1 budget: --dry-run" g launch hello --max-runtime 10s --dry-run
+check "the expected cost is over 10 s (\$0.10)" grep -Eq '^expected: +\$0\.10 at most \(max_runtime 10s\)' "$T_HOME/out"
+check "and it would launch" grep -Eq '^verdict: +would launch' "$T_HOME/out"
+check "--max-runtime: the dry run created nothing" nothing_created
+same 2 "--max-runtime over the template's limit" hello --max-runtime 1h
+check "the reason names the limit" grep -q "over the template's limit" "$T_HOME/err"
+expect_rc 2 "--max-runtime needs a duration" g launch hello --max-runtime soon
+check "nothing created by the --max-runtime refusals" nothing_created
 cat >"$T_HOME/config/config.yaml" <<EOF
 providers:
   local: {rate_cpu_hour: 36}
