@@ -610,6 +610,7 @@ static int local_open(const struct provider_config *cfg, struct provider **out, 
 
 		if (dst == NULL) {
 			free(p);
+			free(real);
 			return xcause(
 			    cause, "%s: unknown setting '%s' (known: rate_cpu_hour, rate_gpu_hour)",
 			    pos != NULL ? pos : "local", k);
@@ -617,6 +618,7 @@ static int local_open(const struct provider_config *cfg, struct provider **out, 
 		*dst = strtod(v, &end);
 		if (end == v || *end != '\0' || !isfinite(*dst) || *dst < 0) {
 			free(p);
+			free(real);
 			return xcause(cause, "%s: '%s' expects a price in USD per hour, got '%s'",
 			              pos != NULL ? pos : "local", k, v);
 		}

@@ -971,6 +971,7 @@ static void test_list_labelled(void **state)
 	    .name = "local", .state_dir = f->state, .loop = f->loop, .installation_id = "inst-a"};
 	struct provider_job_spec spec;
 	struct provider *pa = NULL;
+	struct status_out st = {0};
 	char **refs = NULL, **ids = NULL;
 	size_t n = 0;
 	char *cause = NULL, *ra, *rb, *rn, *meta;
@@ -983,6 +984,11 @@ static void test_list_labelled(void **state)
 	rb = launch(f, &spec, NULL);
 	spec_init(&spec, "j00000023", "sleep 1000\n");
 	rn = launch(f, &spec, NULL);
+	/* list_owned lists a job dir once its supervisor has written its pid */
+	wait_state(f, ra, JOB_RUNNING, &st);
+	wait_state(f, rb, JOB_RUNNING, &st);
+	wait_state(f, rn, JOB_RUNNING, &st);
+	free(st.reason);
 	meta = local_read_file(ra, "meta");
 	assert_non_null(strstr(meta, "\nowner=tester\n"));
 	assert_non_null(strstr(meta, "\ninstallation_id=inst-a\n"));
