@@ -5,8 +5,9 @@
  * - printable ASCII and well-formed UTF-8 pass (in ASCII mode each non-ASCII character becomes
  *   one '?');
  * - escape sequences are removed whole: CSI (ESC [ ... final byte), OSC (ESC ] ... BEL or ST),
- *   DCS/SOS/PM/APC (ESC P, X, ^, _ ... ST), nF (ESC intermediates... final) and two-byte ESC x;
- *   an ESC inside a string ends it and starts a new sequence, CAN and SUB abort one;
+ *   DCS/SOS/PM/APC (ESC P, X, ^, _ ... ST; ST is ESC \ or U+009C in UTF-8), nF (ESC
+ * intermediates... final) and two-byte ESC x; an ESC inside a string ends it and starts a new
+ * sequence, CAN and SUB abort one;
  * - a control string (OSC, DCS, SOS, PM, APC, in ESC or C1 form) also ends at a newline, which
  *   is then handled as usual (kept with SANITIZE_KEEP_NEWLINES), and after SANITIZE_STRING_MAX
  *   payload bytes, the bytes after that being text again: an unterminated string never
@@ -43,6 +44,8 @@ enum sanitize_state {
 	SAN_STR,       /* inside a DCS/SOS/PM/APC string: ends at ST */
 	SAN_OSC_ESC,   /* ESC seen inside an OSC string */
 	SAN_STR_ESC,   /* ESC seen inside another string */
+	SAN_OSC_C2,    /* byte 0xC2 seen inside an OSC string (U+009C, ST, may follow) */
+	SAN_STR_C2,    /* byte 0xC2 seen inside another string */
 	SAN_UTF8,      /* inside a multi-byte UTF-8 character (bytes in pend) */
 };
 
@@ -265,8 +268,19 @@ static void sanitize_byte(struct sanitize_stream *s, unsigned char c, struct san
 				continue;
 			} else {
 				s->nstr++;
+				if (c == 0xc2)
+					s->state = s->state == SAN_OSC ? SAN_OSC_C2 : SAN_STR_C2;
 			}
 			return;
+		case SAN_OSC_C2:
+		case SAN_STR_C2:
+			/* U+009C (C2 9C) is ST in C1 form; anything else is more of the string. */
+			if (c == 0x9c) {
+				s->state = SAN_GROUND;
+				return;
+			}
+			s->state = s->state == SAN_OSC_C2 ? SAN_OSC : SAN_STR;
+			continue;
 		case SAN_OSC_ESC:
 		case SAN_STR_ESC:
 			/* ESC \ is ST; ESC anything else ends the string and starts a sequence. */

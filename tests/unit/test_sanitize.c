@@ -218,7 +218,8 @@ static void test_stream_chunking(void **state)
 	    "1m\xe2\x82\xac \xf0\x9f\x98\x80 \xff\xc3(\x1bP1$r\x1b\\ dcs\n"
 	    "\ttab\x1b(Bnf\x1b"
 	    "7two\x1b[31\x18"
-	    "abort\xe2\x82\n\xed\xa0\x80 \x1b]0;open\nline\xc2\x9dopen\x1b\nrlo\xe2\x80\xae"
+	    "abort\xe2\x82\n\xed\xa0\x80 "
+	    "\x1b]0;open\nline\xc2\x9dopen\xc2\x9cst\x1b]0;x\xc2\x1b\nrlo\xe2\x80\xae"
 	    "zw\xe2\x80\x8b\xef\xbb\xbf\xd8\x9c end\x1b";
 	size_t len = sizeof sample - 1;
 
@@ -231,7 +232,7 @@ static void test_stream_chunking(void **state)
 			                    "start red   caf\xc3\xa9\n"
 			                    "\xe2\x82\xac \xf0\x9f\x98\x80 " FFFD FFFD "( dcs\n"
 			                    " tabnftwoabort" FFFD "\n" FFFD FFFD FFFD " \n"
-			                    "line\n"
+			                    "linest\n"
 			                    "rlozw end");
 
 		for (size_t chunk = 1; chunk <= 9; chunk++) {
@@ -350,6 +351,23 @@ static void test_string_ends_at_newline(void **state)
 		snprintf(in, sizeof in, "a%sdata\r\nnext", string_intros[i]);
 		check_len(in, strlen(in), SANITIZE_KEEP_NEWLINES, "a\nnext");
 	}
+	/* ST in UTF-8 C1 form (U+009C) ends a string of either form; a lone C2 byte does not. */
+	check("a\xc2\x9d"
+	      "0;t\xc2\x9c"
+	      "b\nc",
+	      SANITIZE_KEEP_NEWLINES, "ab\nc");
+	check("a\x1bPq\xc2\x9c"
+	      "b",
+	      0, "ab");
+	check("a\x1b]0;\xc2\xc2\x9c"
+	      "b",
+	      0, "ab");
+	check("a\x1b]0;\xc2x\x07"
+	      "b",
+	      0, "ab");
+	check_len("a\x1b]0;t\xc2\x9c"
+	          "b",
+	          9, 0, "ab");
 	/* A terminated string on the line still leaves the rest of the line. */
 	check("\x1b]0;t\x07"
 	      "a\nb",
