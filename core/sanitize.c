@@ -5,8 +5,13 @@
  * - printable ASCII and well-formed UTF-8 pass (in ASCII mode each non-ASCII character becomes
  *   one '?');
  * - escape sequences are removed whole: CSI (ESC [ ... final byte), OSC (ESC ] ... BEL or ST),
- *   DCS/SOS/PM/APC (ESC P, X, ^, _ ... ST), nF (ESC intermediates... final) and two-byte ESC x;
- *   an ESC inside a string ends it and starts a new sequence, CAN and SUB abort one;
+ *   DCS/SOS/PM/APC (ESC P, X, ^, _ ... ST; ST is ESC \ or U+009C in UTF-8), nF (ESC
+ * intermediates... final) and two-byte ESC x; an ESC inside a string ends it and starts a new
+ * sequence, CAN and SUB abort one;
+ * - a control string (OSC, DCS, SOS, PM, APC, in ESC or C1 form) also ends at a newline, which
+ *   is then handled as usual (kept with SANITIZE_KEEP_NEWLINES), and after SANITIZE_STRING_MAX
+ *   payload bytes, the bytes after that being text again: an unterminated string never
+ *   swallows more than the rest of its line;
  * - C1 controls (U+0080..U+009F, encoded in UTF-8) are removed; the introducers among them
  *   (CSI U+009B, OSC U+009D, DCS U+0090, SOS U+0098, PM U+009E, APC U+009F) start a sequence
  *   that is removed like its ESC form;
@@ -16,6 +21,10 @@
  * - other C0 controls and DEL are removed; a tab becomes one space; a carriage return is
  *   dropped (so "\r\n" reads as "\n"); a newline is kept with SANITIZE_KEEP_NEWLINES and
  *   becomes one space without it, so words never run together;
+ * - bidi controls (U+061C, U+200E, U+200F, U+202A..U+202E, U+2066..U+2069) and invisible
+ *   format characters (U+180E, U+200B..U+200D, U+2060..U+2064, U+FEFF; U+2060..U+206F is
+ *   dropped whole) are dropped, so that the terminal shows the visible characters in their
+ *   real order and nothing hides between them;
  * - an invalid UTF-8 sequence becomes U+FFFD ('?' in ASCII mode), one per maximal ill-formed
  *   subpart, as Unicode recommends. */
 #include "core/sanitize.h"
@@ -35,6 +44,8 @@ enum sanitize_state {
 	SAN_STR,       /* inside a DCS/SOS/PM/APC string: ends at ST */
 	SAN_OSC_ESC,   /* ESC seen inside an OSC string */
 	SAN_STR_ESC,   /* ESC seen inside another string */
+	SAN_OSC_C2,    /* byte 0xC2 seen inside an OSC string (U+009C, ST, may follow) */
+	SAN_STR_C2,    /* byte 0xC2 seen inside another string */
 	SAN_UTF8,      /* inside a multi-byte UTF-8 character (bytes in pend) */
 };
 
@@ -100,6 +111,13 @@ static int sanitize_utf8_next_ok(const struct sanitize_stream *s, unsigned char 
 	return c >= lo && c <= hi;
 }
 
+/* Enters a control string (SAN_OSC or SAN_STR) with an empty payload count. */
+static void sanitize_string_start(struct sanitize_stream *s, int state)
+{
+	s->state = state;
+	s->nstr = 0;
+}
+
 /* Handles a C1 control code point: starts the sequence it introduces, or drops it. */
 static void sanitize_c1(struct sanitize_stream *s, unsigned c)
 {
@@ -108,18 +126,25 @@ static void sanitize_c1(struct sanitize_stream *s, unsigned c)
 		s->state = SAN_CSI;
 		break;
 	case 0x9d:
-		s->state = SAN_OSC;
+		sanitize_string_start(s, SAN_OSC);
 		break;
 	case 0x90:
 	case 0x98:
 	case 0x9e:
 	case 0x9f:
-		s->state = SAN_STR;
+		sanitize_string_start(s, SAN_STR);
 		break;
 	default:
 		s->state = SAN_GROUND;
 		break;
 	}
+}
+
+/* 1 for a bidi control or an invisible format character, which are dropped. */
+static int sanitize_invisible(unsigned cp)
+{
+	return cp == 0x061c || cp == 0x180e || (cp >= 0x200b && cp <= 0x200f) ||
+	       (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x206f) || cp == 0xfeff;
 }
 
 /* Emits the complete UTF-8 character held in pend. */
@@ -135,6 +160,15 @@ static void sanitize_utf8_done(struct sanitize_stream *s, struct sanitize_out *o
 			sanitize_c1(s, cp);
 			return;
 		}
+	} else if (s->npend == 3) {
+		cp = ((unsigned)(s->pend[0] & 0x0f) << 12) | ((unsigned)(s->pend[1] & 0x3f) << 6) |
+		     (s->pend[2] & 0x3f);
+	} else {
+		cp = 0x10000; /* four bytes: nothing in that range is dropped */
+	}
+	if (sanitize_invisible(cp)) {
+		s->npend = 0;
+		return;
 	}
 	if (s->flags & SANITIZE_ASCII) {
 		sanitize_put(o, '?');
@@ -182,9 +216,9 @@ static void sanitize_byte(struct sanitize_stream *s, unsigned char c, struct san
 			if (c == '[') {
 				s->state = SAN_CSI;
 			} else if (c == ']') {
-				s->state = SAN_OSC;
+				sanitize_string_start(s, SAN_OSC);
 			} else if (c == 'P' || c == 'X' || c == '^' || c == '_') {
-				s->state = SAN_STR;
+				sanitize_string_start(s, SAN_STR);
 			} else if (c >= 0x20 && c <= 0x2f) {
 				s->state = SAN_ESC_INTER;
 			} else if (c >= 0x30 && c <= 0x7e) {
@@ -222,11 +256,31 @@ static void sanitize_byte(struct sanitize_stream *s, unsigned char c, struct san
 			continue;
 		case SAN_OSC:
 		case SAN_STR:
-			if (c == SAN_ESC_BYTE)
+			if (c == SAN_ESC_BYTE) {
 				s->state = s->state == SAN_OSC ? SAN_OSC_ESC : SAN_STR_ESC;
-			else if ((c == 0x07 && s->state == SAN_OSC) || c == SAN_CAN || c == SAN_SUB)
+			} else if ((c == 0x07 && s->state == SAN_OSC) || c == SAN_CAN ||
+			           c == SAN_SUB) {
 				s->state = SAN_GROUND;
+			} else if (c == '\n' || s->nstr >= SANITIZE_STRING_MAX) {
+				/* Unterminated: the string ends here and this byte is text again.
+				 */
+				s->state = SAN_GROUND;
+				continue;
+			} else {
+				s->nstr++;
+				if (c == 0xc2)
+					s->state = s->state == SAN_OSC ? SAN_OSC_C2 : SAN_STR_C2;
+			}
 			return;
+		case SAN_OSC_C2:
+		case SAN_STR_C2:
+			/* U+009C (C2 9C) is ST in C1 form; anything else is more of the string. */
+			if (c == 0x9c) {
+				s->state = SAN_GROUND;
+				return;
+			}
+			s->state = s->state == SAN_OSC_C2 ? SAN_OSC : SAN_STR;
+			continue;
 		case SAN_OSC_ESC:
 		case SAN_STR_ESC:
 			/* ESC \ is ST; ESC anything else ends the string and starts a sequence. */
