@@ -216,6 +216,8 @@ ts = [threading.Thread(target=one, args=(i,)) for i in range(8)]
 print(sum(1 for v in res.values() if v))
 PY
 upid=$!
+# the point: three 0.5 s stalls of the server, 0.3 s apart, while the uploads run (fixed
+# times on purpose; the check is that every upload arrives byte-exact whenever they fall)
 for ((r = 0; r < 3; r++)); do
 	sleep 0.3
 	kids=$(sshd_tree "$(cat "$W/sshd-a/sshd.pid")")
