@@ -53,7 +53,7 @@ check "only two jobs in the store" bash -c '[ "$("$GANTRY_BIN" ls -o json | pyth
 # 3. a job that died while Gantry was down gets its real outcome
 pgid=$(cut -d' ' -f1 "$T_HOME/state/jobs/$id/pid")
 kill -KILL -- "-$pgid"
-sleep 0.5
+check "the job's process group is gone" wait_for 20 pgroup_gone "$pgid"
 expect_rc 0 "reconcile after the job was killed behind Gantry's back" g reconcile
 # (its supervisor records the exit a moment after the kill: poll rather than race it)
 check "crash-b FAILED" wait_state crash-b FAILED 20

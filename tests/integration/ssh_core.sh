@@ -120,13 +120,18 @@ check "RESOLVE: name does not resolve" has "$err" "ERROR SSH_ERR_RESOLVE: nohost
 # A resolver that takes queries and never answers (a UDP "DNS server" on the loopback of a
 # fresh network namespace, named by a resolv.conf bind-mounted in a fresh mount namespace):
 # the lookup is bounded by the connect timeout, not by the resolver's own 2 x 5 s.
+# The listener writes dns.ready once bound; the lookup starts only then (exit 91: it never
+# got ready within 30 s, however slowly Python starts).
 printf 'nameserver 127.0.0.1\noptions timeout:5 attempts:2\n' >"$W/resolv.conf"
+rm -f "$W/dns.ready"
 expect_rc 103 "a resolver that never answers: TIMEOUT within the connect timeout" \
 	unshare -n -m bash -c 'ip link set lo up && mount --bind "$1" /etc/resolv.conf || exit 90
-python3 -c "import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+python3 -c "import socket, sys; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind((\"127.0.0.1\", 53))
-while True: s.recv(2048)" & bh=$!
-sleep 0.3; shift; rc=0; "$@" || rc=$?; kill $bh; exit $rc' _ "$W/resolv.conf" \
+open(sys.argv[1], \"w\").close()
+while True: s.recv(2048)" "$2" & bh=$!
+wait_for 30 test -e "$2" || { kill $bh; exit 91; }
+shift 2; rc=0; "$@" || rc=$?; kill $bh; exit $rc' _ "$W/resolv.conf" "$W/dns.ready" \
 	"$SSHTOOL" exec "${O[@]}" --host hangs.invalid --connect-timeout 1500 true
 check "TIMEOUT: looking up the name" has "$err" "ERROR SSH_ERR_TIMEOUT: hangs.invalid:$A_PORT: looking up the name took longer than the connect timeout"
 kill -STOP "$A_PID"

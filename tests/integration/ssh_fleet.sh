@@ -135,7 +135,9 @@ expect_rc 0 "stop a2" g stop a2
 
 # a job that ended while no gantry process watched is billed until it ended, not until noticed
 expect_rc 0 "launch a 1 s job" g launch gpu-sleep --name short1 --set secs=1
-sleep 5
+ref=$(job_field short1 provider_ref)
+check "it ends on its worker (exit file)" wait_for 30 compgen -G "$RIG_DIR/remote*/jobs/${ref%@*}/exit"
+sleep 5 # the point: time passes between the end and anyone noticing it (ran < 4 below)
 check "it succeeded" wait_state short1 SUCCEEDED 20
 check "its end time is the worker's, not the time it was noticed" bash -c 'g show short1 -o json | python3 -c "
 import json,sys,datetime

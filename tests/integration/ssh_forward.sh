@@ -216,6 +216,8 @@ ts = [threading.Thread(target=one, args=(i,)) for i in range(8)]
 print(sum(1 for v in res.values() if v))
 PY
 upid=$!
+# the point: three 0.5 s stalls of the server, 0.3 s apart, while the uploads run (fixed
+# times on purpose; the check is that every upload arrives byte-exact whenever they fall)
 for ((r = 0; r < 3; r++)); do
 	sleep 0.3
 	kids=$(sshd_tree "$(cat "$W/sshd-a/sshd.pid")")
@@ -332,11 +334,16 @@ start_sshd b
 PB=$SSHD_PORT KB=$KEY KHB=$KH
 sed -i 's/^AllowTcpForwarding yes$/AllowTcpForwarding no/' "$W/sshd-b/sshd_config"
 check "sshd b's config forbids forwarding" grep -qx "AllowTcpForwarding no" "$W/sshd-b/sshd_config"
-kill -HUP "$(cat "$W/sshd-b/sshd.pid")" # sshd re-executes itself with the new config
+# sshd re-executes itself on HUP with the new config; until it has, the old one still
+# answers the banner, so wait for the re-executed one to log that it listens, then answer
+relistened() { [ "$(grep -c 'Server listening on' "$W/sshd-b/sshd.log")" -gt "$1" ]; }
+nlisten=$(grep -c 'Server listening on' "$W/sshd-b/sshd.log" || :)
+kill -HUP "$(cat "$W/sshd-b/sshd.pid")"
+check "sshd b has re-executed with the new config" wait_for 20 relistened "$nlisten"
 for ((i = 0; i < 100; i++)); do
-	sleep 0.1
 	timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" && read -r -t 2 l <&3 && [[ $l == SSH-2.0-* ]]' \
 		_ "$PB" 2>/dev/null && break
+	sleep 0.1
 done
 fwd_start forbidden "$PB" "$KB" "$KHB" --remote-port "$HP"
 check "a forward through a server that forbids forwarding comes up (the session is fine)" \

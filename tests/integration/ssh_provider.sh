@@ -246,6 +246,7 @@ check "and still got the last line" bash -c '[ "$(tail -n 1 "$0")" = the-end ]' 
 check "it read far less than the log holds" bash -c '[ $(wc -c <"$0") -lt $(wc -c <"$1") ]' "$T_HOME/flood" "$(jobdir "$(hostn "${dir#*@}")" jflood)/job.log"
 
 # --- ports and readiness ---
+# (the endpoint's `sleep 1` is the point: it listens late, the probe must wait for it)
 expect_rc 0 "launch an endpoint with a readiness probe" ft launch --id jready --port --ready / --ready-timeout 60 'sleep 1; exec python3 -m http.server --bind 127.0.0.1 "$GANTRY_PORT"'
 dir=$(field ref "$T_HOME/out")
 port=$(field port "$T_HOME/out")

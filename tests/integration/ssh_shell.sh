@@ -67,11 +67,25 @@ check "the local terminal is raw meanwhile" bash -c "stty -a -F '$tty' | grep -q
 tmx send-keys -t t 'echo "size=$(stty size) term=$TERM"' Enter
 check "the PTY has the window's size and the local TERM" wait_screen "^size=30 100 term=$(cat "$W/sh.term")\$"
 tmx resize-window -t t -x 120 -y 40
-sleep 0.5
-tmx send-keys -t t 'echo "resized=$(stty size)"' Enter
-check "a window change reaches the remote PTY" wait_screen "^resized=40 120\$"
+# resized: asks the remote PTY its size (attempt N prints resized-N=ROWS COLS), waits for
+# that answer, passes when it is the new size; the window change travels on its own.
+RN=0
+resized() {
+	RN=$((RN + 1))
+	tmx send-keys -t t "echo \"resized-$RN=\$(stty size)\"" Enter
+	wait_screen "^resized-$RN=" 2>/dev/null && screen | grep -Eq "^resized-$RN=40 120\$"
+}
+check "a window change reaches the remote PTY" wait_for 20 resized
+# remote_sleeping: the typed `sleep 100` runs (a process under this test's sshd)
+remote_sleeping() {
+	local p
+	for p in $(rig_sessions "$A_PID"); do
+		[ "$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)" = "sleep 100 " ] && return 0
+	done
+	return 1
+}
 tmx send-keys -t t 'sleep 100; echo after-sleep' Enter
-sleep 0.5
+check "the remote command runs" wait_for 20 remote_sleeping
 tmx send-keys -t t C-c
 check "Ctrl-C goes to the remote command, sshtool stays" wait_screen "\\^C"
 tmx send-keys -t t "echo still-$tag" Enter

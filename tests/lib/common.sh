@@ -67,7 +67,19 @@ wait_state() {
 # pgroup_gone PGID: no process left in the group.
 pgroup_gone() { ! kill -0 -- "-$1" 2>/dev/null; }
 
-export -f g job_field wait_state pgroup_gone
+# wait_for SECONDS COMMAND...: polls COMMAND (every 0.1 s) until it succeeds, for at most
+# SECONDS (whole seconds); returns 1 if it never did. The readiness wait of the suite: wait
+# for the condition, never a fixed sleep. Exported, so `bash -c` snippets can use it too.
+wait_for() {
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ "$SECONDS" -lt "$end" ] || return 1
+		sleep 0.1
+	done
+}
+
+export -f g job_field wait_state pgroup_gone wait_for
 
 t_done() {
 	echo "# $T_CHECKS checks, $T_FAILS failed"

@@ -13,7 +13,7 @@ rig_free_port() {
 }
 
 rig_cleanup() {
-	local f pid
+	local f pid i
 	[ -n "$RIG_DIR" ] || return 0
 	bash "$RIG_HERE/stop-workers.sh" "$RIG_DIR/workers" >/dev/null 2>&1 || :
 	# jobs run detached on the "workers" (this machine): end their process groups
@@ -23,8 +23,12 @@ rig_cleanup() {
 		case $pid in '' | *[!0-9]*) continue ;; esac
 		kill -KILL -- "-$pid" 2>/dev/null || :
 	done
-	# a killed job may still be writing its log for a moment
-	rm -rf "$RIG_DIR" 2>/dev/null || { sleep 0.5; rm -rf "$RIG_DIR" || :; }
+	# a killed job may still be writing its log for a moment: retry for up to 10 s
+	# (sourced after tmux.sh too, without common.sh's wait_for)
+	for ((i = 0; i < 100; i++)); do
+		rm -rf "$RIG_DIR" 2>/dev/null && break
+		sleep 0.1
+	done
 }
 
 rig_workers() {

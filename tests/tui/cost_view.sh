@@ -115,10 +115,17 @@ tui_resize 120 40
 tui_keys t
 tui_wait 'Templates \('
 tui_keys g
+# j until nap is selected; after each j, wait (5 s) until the selected row has moved, so
+# a slow redraw does not make the loop press j past nap
+selected() { tui_screen | grep -E -m1 '(▶|>) '; }
 for i in $(seq 12); do
 	tui_screen | grep -Eq '(▶|>) nap ' && break
+	was=$(selected)
 	tui_keys j
-	sleep 0.2
+	for ((k = 0; k < 50; k++)); do
+		[ "$(selected)" != "$was" ] && break
+		sleep 0.1
+	done
 done
 tui_wait '(▶|>) nap '
 tui_keys Enter
