@@ -461,7 +461,7 @@ void engine_watch(struct engine *e)
 	t->rings = tring_set_new(0);
 	t->ts = tstore_open(store_db(e->store), NULL);
 	if (t->ts != NULL) {
-		t->close = tclose_new(e->loop, sqlite3_db_filename(store_db(e->store), "main"));
+		t->close = tclose_new(e->loop, store_db(e->store));
 		tstore_defer_close(t->ts, t->close != NULL);
 		if (t->close != NULL && tstore_close_due(t->ts, NULL) > 0)
 			tclose_kick(t->close); /* one a previous run left half done */

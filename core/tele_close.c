@@ -21,12 +21,14 @@ struct tclose {
 	unsigned runs, fails;
 };
 
-struct tclose *tclose_new(struct loop *l, const char *path)
+struct tclose *tclose_new(struct loop *l, sqlite3 *db)
 {
+	const char *path = sqlite3_db_filename(db, "main");
 	struct tclose *tc;
 
 	if (path == NULL || *path == '\0' || sqlite3_threadsafe() == 0)
 		return NULL;
+	tstore_busy_fine(db); /* the loop's writes get in between two ranges */
 	tc = xcalloc(1, sizeof *tc);
 	tc->path = xstrdup(path);
 	tc->q = async_queue_new(l, "hour-close");
@@ -51,6 +53,8 @@ static void tclose_work(void *arg)
 	                 NULL) != SQLITE_OK)
 		goto out;
 	ts = tstore_open(db, NULL);
+	if (ts != NULL)
+		tstore_close_gap(ts, TSTORE_CLOSE_GAP_US);
 	if (ts != NULL && tstore_close_hours(ts, TSTORE_CLOSE_RANGE, 0, &tc->stop, NULL) >= 0)
 		tc->failed = 0;
 out:

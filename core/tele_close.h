@@ -6,11 +6,14 @@
 #ifndef GANTRY_TELE_CLOSE_H
 #define GANTRY_TELE_CLOSE_H
 
+#include <sqlite3.h>
+
 struct loop;
 struct tclose;
 
-/* A closer for the sqlite file at path (NULL or "" for a store without a file: none). */
-struct tclose *tclose_new(struct loop *l, const char *path);
+/* A closer for the file of db, the loop's connection (NULL for a store without a file); db's
+ * busy timeout becomes tstore_busy_fine's, so that its writes get in between two ranges. */
+struct tclose *tclose_new(struct loop *l, sqlite3 *db);
 /* Starts a close unless one runs already (then it is run again once it ends). */
 void tclose_kick(struct tclose *tc);
 /* 1 while a close runs or is due to run again. */

@@ -2,6 +2,7 @@
 #include "core/tele_store.h"
 
 #include <math.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -151,6 +152,7 @@ struct tstore {
 	int own_txn;            /* tstore_begin opened a transaction (not a savepoint) */
 	struct tpack_hour *acc; /* tstore_close_hours: one per series of a range */
 	int acc_n;
+	int gap_us;              /* tstore_close_hours: pause between two ranges */
 	void (*hook)(void *arg); /* called after each range committed (tests) */
 	void *hook_arg;
 };
@@ -751,6 +753,29 @@ void tstore_defer_close(struct tstore *ts, int on)
 	ts->defer_close = on;
 }
 
+void tstore_close_gap(struct tstore *ts, int us)
+{
+	ts->gap_us = us;
+}
+
+/* Retries every TSTORE_BUSY_STEP_US for TSTORE_BUSY_MS: a write waiting on the closer gets in
+ * within the pause that follows the range it waits on. */
+static int tstore_busy(void *arg, int count)
+{
+	struct timespec d = {0, TSTORE_BUSY_STEP_US * 1000L};
+
+	(void)arg;
+	if ((int64_t)count * TSTORE_BUSY_STEP_US >= (int64_t)TSTORE_BUSY_MS * 1000)
+		return 0;
+	nanosleep(&d, NULL);
+	return 1;
+}
+
+void tstore_busy_fine(sqlite3 *db)
+{
+	sqlite3_busy_handler(db, tstore_busy, NULL);
+}
+
 void tstore_close_hook(struct tstore *ts, void (*fn)(void *arg), void *arg)
 {
 	ts->hook = fn;
@@ -861,6 +886,11 @@ int tstore_close_hours(struct tstore *ts, int range, int max_steps, const atomic
 			return 0;
 		if (ts->hook != NULL)
 			ts->hook(ts->hook_arg);
+		if (ts->gap_us > 0) {
+			struct timespec d = {ts->gap_us / 1000000, (ts->gap_us % 1000000) * 1000L};
+
+			nanosleep(&d, NULL);
+		}
 	}
 }
 

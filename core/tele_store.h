@@ -60,7 +60,7 @@ int tstore_put(struct tstore *ts, const struct tring_bucket *b, size_t n, char *
  * as tstore_put's packing) and deletes them, so the loop's writes wait for one range at most.
  * A close cut anywhere loses nothing and resumes where it stopped (rows not committed packed
  * are still open). */
-#define TSTORE_CLOSE_RANGE 64 /* series per transaction: a few ms */
+#define TSTORE_CLOSE_RANGE 32 /* series per transaction: a few ms */
 void tstore_defer_close(struct tstore *ts, int on);
 /* 1 when an ended hour still has open rows, 0 when not, -1. */
 int tstore_close_due(struct tstore *ts, char **cause);
@@ -69,6 +69,16 @@ int tstore_close_due(struct tstore *ts, char **cause);
  * became non-zero between two), -1 on error. */
 int tstore_close_hours(struct tstore *ts, int range, int max_steps, const atomic_int *stop,
                        char **cause);
+/* A pause of us microseconds after each committed range (the closer's thread: TSTORE_CLOSE_GAP_US)
+ * in which a write of another connection that waits gets the lock. */
+#define TSTORE_CLOSE_GAP_US 1000
+void tstore_close_gap(struct tstore *ts, int us);
+/* Replaces db's busy timeout by a wait of TSTORE_BUSY_MS that retries every
+ * TSTORE_BUSY_STEP_US (sqlite's own sleeps grow to 100 ms, and a write would miss the
+ * closer's pauses): the loop's connection, while a closer may run. */
+#define TSTORE_BUSY_MS      5000
+#define TSTORE_BUSY_STEP_US 200
+void tstore_busy_fine(sqlite3 *db);
 /* fn(arg) after each committed range of tstore_close_hours (NULL: none); for tests. */
 void tstore_close_hook(struct tstore *ts, void (*fn)(void *arg), void *arg);
 /* Deletes the buckets that ended before now_ms minus their retention (r NULL = defaults):
