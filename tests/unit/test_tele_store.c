@@ -19,6 +19,8 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "core/loop.h"
+#include "core/tele_close.h"
 #include "core/tele_pack.h"
 #include "core/tele_ring.h"
 #include "core/tele_store.h"
@@ -980,6 +982,69 @@ static void test_close_writes_proceed(void **state)
 	close_db(db, "mid.db");
 }
 
+/* Runs the loop until the closer is idle, writing an idle span on the loop's connection at
+ * each turn (60 s deadline). */
+static void run_until_idle(struct loop *l, struct tclose *tc, sqlite3 *db)
+{
+	uint64_t end = loop_now_ms() + 60000;
+	int i = 0;
+
+	while (tclose_busy(tc) && loop_now_ms() < end) {
+		char sql[128];
+
+		snprintf(sql, sizeof sql, "INSERT INTO idle VALUES ('j', %d, %d)", i, i + 1);
+		exec(db, sql);
+		i++;
+		loop_run_once(l, 5);
+	}
+	assert_false(tclose_busy(tc));
+}
+
+/* The engine's closer (core/tele_close.c): kicked twice, it runs twice on its thread and hands
+ * each end back to the loop; freed while it runs, it stops between two ranges and a later one
+ * finishes the hour: the rows of the single-transaction packing. */
+static void test_close_on_thread(void **state)
+{
+	sqlite3 *ref_db = open_db("thr-ref.db"), *db = open_db("thr.db");
+	struct tstore *ref = tstore_open(ref_db, NULL), *ts = tstore_open(db, NULL);
+	struct loop *l = loop_new();
+	struct tclose *tc;
+	unsigned failed = 9;
+
+	(void)state;
+	tstore_defer_close(ts, 1);
+	fleet_feed(ref, ts, 0, 61);
+	exec(db, "CREATE TABLE idle (job TEXT, start_ms INTEGER, end_ms INTEGER)");
+	/* freed at once: stopped before or between ranges, nothing lost */
+	tc = tclose_new(l, db);
+	assert_non_null(tc);
+	tclose_kick(tc);
+	tclose_free(tc);
+	assert_true(query(db, "SELECT count(*) FROM metrics_1m_packed") < 192);
+	tc = tclose_new(l, db);
+	tclose_kick(tc);
+	tclose_kick(tc);
+	assert_true(tclose_busy(tc));
+	run_until_idle(l, tc, db);
+	assert_int_equal(tclose_runs(tc, &failed), 2);
+	assert_int_equal(failed, 0);
+	assert_int_equal(tstore_close_due(ts, NULL), 0);
+	assert_same_tables(ref_db, db);
+	/* the next hour: the loop's minutes meanwhile, then its close */
+	fleet_feed(ref, ts, 61, 121);
+	tclose_kick(tc);
+	run_until_idle(l, tc, db);
+	assert_int_equal(tclose_runs(tc, &failed), 3);
+	assert_int_equal(failed, 0);
+	assert_same_tables(ref_db, db);
+	tclose_free(tc);
+	loop_free(l);
+	tstore_close(ref);
+	tstore_close(ts);
+	close_db(ref_db, "thr-ref.db");
+	close_db(db, "thr.db");
+}
+
 static int setup(void **state)
 {
 	const char *base = getenv("TMPDIR");
@@ -1012,6 +1077,7 @@ int main(void)
 	    cmocka_unit_test(test_close_ranged_equals_packing),
 	    cmocka_unit_test(test_close_interrupted_resumes),
 	    cmocka_unit_test(test_close_writes_proceed),
+	    cmocka_unit_test(test_close_on_thread),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
