@@ -9,6 +9,11 @@
 #include "core/tele_store.h"
 #include "core/xmalloc.h"
 
+#ifdef SQLITE_OPEN_NOFOLLOW /* the store's file, not a link put there since (as core/store.c) */
+#define TCLOSE_NOFOLLOW SQLITE_OPEN_NOFOLLOW
+#else
+#define TCLOSE_NOFOLLOW 0
+#endif
 #define TCLOSE_BUSY_MS 5000 /* the loop's write of one minute flush at most, and then some */
 
 struct tclose {
@@ -44,8 +49,9 @@ static void tclose_work(void *arg)
 	struct tstore *ts = NULL;
 
 	tc->failed = 1;
-	if (sqlite3_open_v2(tc->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
-	    SQLITE_OK)
+	if (sqlite3_open_v2(tc->path, &db,
+	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | TCLOSE_NOFOLLOW,
+	                    NULL) != SQLITE_OK)
 		goto out;
 	sqlite3_busy_timeout(db, TCLOSE_BUSY_MS);
 	/* the file is in WAL already (the store set it); synchronous as the store's */
