@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/engine_internal.h"
+#include "core/tele_close.h"
 #include "core/tele_kernels.h"
 #include "core/tele_ring.h"
 #include "core/tele_store.h"
@@ -48,6 +49,7 @@ struct engine_kq {
 struct engine_tele {
 	struct tring_set *rings;
 	struct tstore *ts;
+	struct tclose *close; /* the hour close, off the loop (NULL: packed by tstore_put) */
 	struct loop_timer *timer;
 	struct engine_jt *jt;
 	size_t njt;
@@ -416,6 +418,9 @@ static void engine_tele_flush(struct engine *e, struct engine_tele *t, int64_t n
 		if (n > 0)
 			tstore_put(t->ts, b, n, NULL);
 		free(b);
+		/* an hour ended: packed on the closer's thread, in short transactions */
+		if (t->close != NULL && !all && tstore_close_due(t->ts, NULL) > 0)
+			tclose_kick(t->close);
 		t->last_flush_ms = now;
 	}
 	/* at the first tick, then hourly: a gantry that is only ever open for minutes prunes too */
@@ -455,6 +460,12 @@ void engine_watch(struct engine *e)
 	t = xcalloc(1, sizeof *t);
 	t->rings = tring_set_new(0);
 	t->ts = tstore_open(store_db(e->store), NULL);
+	if (t->ts != NULL) {
+		t->close = tclose_new(e->loop, store_db(e->store));
+		tstore_defer_close(t->ts, t->close != NULL);
+		if (t->close != NULL && tstore_close_due(t->ts, NULL) > 0)
+			tclose_kick(t->close); /* one a previous run left half done */
+	}
 	kvlist_init(&t->host_at);
 	t->hard_since = xcalloc(e->cfg.nbudgets + 1, sizeof *t->hard_since);
 	t->last_flush_ms = loop_wall_ms();
@@ -472,6 +483,9 @@ void engine_tele_close(struct engine *e)
 	loop_timer_cancel(e->loop, t->timer);
 	while (t->kq != NULL) /* their callbacks never run: http_free cancels them */
 		engine_kq_unlink(t, t->kq);
+	/* a close running stops after its current range; the rest stays open, closed next time */
+	tclose_free(t->close);
+	t->close = NULL;
 	engine_tele_flush(e, t, loop_wall_ms(), 1);
 	for (size_t i = 0; i < t->njt; i++) {
 		free(t->jt[i].job_id);

@@ -2,6 +2,7 @@
 #include "core/tele_store.h"
 
 #include <math.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,6 +86,9 @@ enum tstore_stmt {
 	TS_NEXT_1H,
 	TS_DEL_1H,
 	TS_SERIES_1H,
+	TS_OPEN_FIRST,
+	TS_OPEN_RANGE,
+	TS_OPEN_RANGE_DROP,
 	TS_NSTMT
 };
 
@@ -122,6 +126,12 @@ static const char *const tstore_sql[TS_NSTMT] = {
     [TS_SERIES_1H] = "SELECT bucket_start, " TSTORE_COLS " FROM metrics_1h WHERE host = ?1"
                      " AND gpu = ?2 AND bucket_start >= ?3 AND bucket_start < ?4"
                      " ORDER BY bucket_start",
+    /* The hour close by series ranges: each is a seek on the (bucket_start, series) key. */
+    [TS_OPEN_FIRST] = "SELECT min(series) FROM metrics_1m_open WHERE bucket_start = ?1",
+    [TS_OPEN_RANGE] = "SELECT series, " TSTORE_COLS " FROM metrics_1m_open"
+                      " WHERE bucket_start = ?1 AND series >= ?2 AND series < ?3",
+    [TS_OPEN_RANGE_DROP] = "DELETE FROM metrics_1m_open"
+                           " WHERE bucket_start = ?1 AND series >= ?2 AND series < ?3",
 };
 
 /* Host name -> metrics_hosts id, and its GPUs' metrics_gpus ids (0 = not known yet). */
@@ -138,6 +148,13 @@ struct tstore {
 	size_t hosts_size, nhosts;
 	struct tpack_hour hour, old; /* scratch for packing */
 	uint8_t blob[TPACK_MAX];
+	int defer_close;        /* tstore_put leaves closed hours to tstore_close_hours */
+	int own_txn;            /* tstore_begin opened a transaction (not a savepoint) */
+	struct tpack_hour *acc; /* tstore_close_hours: one per series of a range */
+	int acc_n;
+	int gap_us;              /* tstore_close_hours: pause between two ranges */
+	void (*hook)(void *arg); /* called after each range committed (tests) */
+	void *hook_arg;
 };
 
 /* A packed row read aside (pruning rewrites rows of the range it reads). */
@@ -172,6 +189,7 @@ void tstore_close(struct tstore *ts)
 		sqlite3_finalize(ts->st[i]);
 	tstore_forget_hosts(ts);
 	free(ts->hosts);
+	free(ts->acc);
 	free(ts);
 }
 
@@ -558,21 +576,30 @@ static int tstore_pack(struct tstore *ts, char **cause)
 	return 0;
 }
 
+/* A write transaction: BEGIN IMMEDIATE outside any transaction (it takes the write lock
+ * first, waiting through the busy timeout while another connection, the hour close, commits:
+ * a deferred one that read first would fail on a stale snapshot instead), a savepoint inside
+ * the caller's. */
 static int tstore_begin(struct tstore *ts, char **cause)
 {
-	if (sqlite3_exec(ts->db, "SAVEPOINT tstore", NULL, NULL, NULL) != SQLITE_OK)
+	ts->own_txn = sqlite3_get_autocommit(ts->db);
+	if (sqlite3_exec(ts->db, ts->own_txn ? "BEGIN IMMEDIATE" : "SAVEPOINT tstore", NULL, NULL,
+	                 NULL) != SQLITE_OK)
 		return tstore_fail(ts, cause, "starting a transaction");
 	return 0;
 }
 static int tstore_end(struct tstore *ts, int ok, char **cause)
 {
+	const char *undo = ts->own_txn ? "ROLLBACK" : "ROLLBACK TO tstore; RELEASE tstore";
+
 	if (!ok) {
-		sqlite3_exec(ts->db, "ROLLBACK TO tstore; RELEASE tstore", NULL, NULL, NULL);
+		sqlite3_exec(ts->db, undo, NULL, NULL, NULL);
 		return -1;
 	}
-	if (sqlite3_exec(ts->db, "RELEASE tstore", NULL, NULL, NULL) != SQLITE_OK) {
+	if (sqlite3_exec(ts->db, ts->own_txn ? "COMMIT" : "RELEASE tstore", NULL, NULL, NULL) !=
+	    SQLITE_OK) {
 		tstore_fail(ts, cause, "committing");
-		sqlite3_exec(ts->db, "ROLLBACK TO tstore; RELEASE tstore", NULL, NULL, NULL);
+		sqlite3_exec(ts->db, undo, NULL, NULL, NULL);
 		return -1;
 	}
 	return 0;
@@ -712,13 +739,159 @@ int tstore_put(struct tstore *ts, const struct tring_bucket *b, size_t n, char *
 		ok = tstore_put_one(ts, &b[i], packed_hi, cause) == 0;
 		minutes |= b[i].width_s == TRING_1M;
 	}
-	if (ok && minutes)
+	if (ok && minutes && !ts->defer_close)
 		ok = tstore_pack(ts, cause) == 0;
 	if (tstore_end(ts, ok, cause) < 0) {
 		tstore_forget_hosts(ts);
 		return -1;
 	}
 	return 0;
+}
+
+void tstore_defer_close(struct tstore *ts, int on)
+{
+	ts->defer_close = on;
+}
+
+void tstore_close_gap(struct tstore *ts, int us)
+{
+	ts->gap_us = us;
+}
+
+/* Retries every TSTORE_BUSY_STEP_US for TSTORE_BUSY_MS: a write waiting on the closer gets in
+ * within the pause that follows the range it waits on. */
+static int tstore_busy(void *arg, int count)
+{
+	struct timespec d = {0, TSTORE_BUSY_STEP_US * 1000L};
+
+	(void)arg;
+	if ((int64_t)count * TSTORE_BUSY_STEP_US >= (int64_t)TSTORE_BUSY_MS * 1000)
+		return 0;
+	nanosleep(&d, NULL);
+	return 1;
+}
+
+void tstore_busy_fine(sqlite3 *db)
+{
+	sqlite3_busy_handler(db, tstore_busy, NULL);
+}
+
+void tstore_close_hook(struct tstore *ts, void (*fn)(void *arg), void *arg)
+{
+	ts->hook = fn;
+	ts->hook_arg = arg;
+}
+
+/* The oldest hour that has open rows and has ended (by the newest open minute's end, as
+ * tstore_pack): 1 and *hour, 0 when none, -1. */
+static int tstore_closable(struct tstore *ts, int64_t *hour, char **cause)
+{
+	int64_t lo, hi;
+	int rc = tstore_span(ts, TS_OPEN_SPAN, &lo, &hi, cause);
+
+	if (rc <= 0)
+		return rc;
+	*hour = tstore_floor(lo, TRING_1H);
+	return lo < tstore_floor(hi + TRING_1M, TRING_1H);
+}
+
+int tstore_close_due(struct tstore *ts, char **cause)
+{
+	int64_t hour;
+
+	return tstore_closable(ts, &hour, cause);
+}
+
+/* One step of the hour close, inside a transaction: the open rows of hour `hour` whose
+ * series is in [first, first + range), first being the lowest series left in that hour, are
+ * folded into their packed rows (as tstore_pack does) and deleted. *left = 0 when the hour
+ * had no open row left. */
+static int tstore_close_range(struct tstore *ts, int64_t hour, int range, int *left, char **cause)
+{
+	sqlite3_stmt *first = ts->st[TS_OPEN_FIRST], *get = ts->st[TS_OPEN_RANGE];
+	sqlite3_stmt *drop = ts->st[TS_OPEN_RANGE_DROP];
+	int64_t lo = INT64_MAX, hi;
+	int rc;
+
+	for (int i = 0; i < TPACK_SLOTS; i++) {
+		sqlite3_bind_int64(first, 1, hour + (int64_t)i * TRING_1M);
+		rc = sqlite3_step(first);
+		if (rc == SQLITE_ROW && sqlite3_column_type(first, 0) != SQLITE_NULL &&
+		    sqlite3_column_int64(first, 0) < lo)
+			lo = sqlite3_column_int64(first, 0);
+		sqlite3_reset(first);
+		if (rc != SQLITE_ROW)
+			return tstore_fail(ts, cause, "closing an hour");
+	}
+	*left = lo != INT64_MAX;
+	if (!*left)
+		return 0;
+	hi = lo > INT64_MAX - range ? INT64_MAX : lo + range;
+	if (ts->acc_n < range) {
+		free(ts->acc);
+		ts->acc = xcalloc((size_t)range, sizeof *ts->acc);
+		ts->acc_n = range;
+	}
+	for (int i = 0; i < range; i++)
+		ts->acc[i].mask = 0;
+	for (int i = 0; i < TPACK_SLOTS; i++) {
+		sqlite3_bind_int64(get, 1, hour + (int64_t)i * TRING_1M);
+		sqlite3_bind_int64(get, 2, lo);
+		sqlite3_bind_int64(get, 3, hi);
+		while ((rc = sqlite3_step(get)) == SQLITE_ROW) {
+			struct tpack_hour *h = &ts->acc[sqlite3_column_int64(get, 0) - lo];
+
+			tstore_min_of_row(get, 1, &h->m[i]);
+			h->mask |= UINT64_C(1) << i;
+		}
+		sqlite3_reset(get);
+		if (rc != SQLITE_DONE)
+			return tstore_fail(ts, cause, "closing an hour");
+	}
+	for (int i = 0; i < range; i++)
+		if (ts->acc[i].mask != 0 &&
+		    tstore_pack_hour(ts, tstore_key(hour, lo + i), &ts->acc[i], cause) < 0)
+			return -1;
+	for (int i = 0; i < TPACK_SLOTS; i++) {
+		sqlite3_bind_int64(drop, 1, hour + (int64_t)i * TRING_1M);
+		sqlite3_bind_int64(drop, 2, lo);
+		sqlite3_bind_int64(drop, 3, hi);
+		rc = sqlite3_step(drop);
+		sqlite3_reset(drop);
+		if (rc != SQLITE_DONE)
+			return tstore_fail(ts, cause, "closing an hour");
+	}
+	return 0;
+}
+
+int tstore_close_hours(struct tstore *ts, int range, int max_steps, const atomic_int *stop,
+                       char **cause)
+{
+	if (range < 1)
+		range = TSTORE_CLOSE_RANGE;
+	for (int steps = 0;; steps++) {
+		int64_t hour;
+		int rc, left = 0;
+
+		if ((max_steps > 0 && steps >= max_steps) || (stop != NULL && atomic_load(stop)))
+			return 1;
+		if (tstore_begin(ts, cause) < 0)
+			return -1;
+		rc = tstore_closable(ts, &hour, cause);
+		if (rc > 0 && tstore_close_range(ts, hour, range, &left, cause) < 0)
+			rc = -1;
+		if (tstore_end(ts, rc >= 0, cause) < 0)
+			return -1;
+		if (rc == 0 || !left) /* no ended hour with open rows left */
+			return 0;
+		if (ts->hook != NULL)
+			ts->hook(ts->hook_arg);
+		if (ts->gap_us > 0) {
+			struct timespec d = {ts->gap_us / 1000000, (ts->gap_us % 1000000) * 1000L};
+
+			nanosleep(&d, NULL);
+		}
+	}
 }
 
 /* Runs a one-parameter statement that returns nothing; adds the rows it changed. */

@@ -22,10 +22,11 @@
  * (one row per GPU-minute) has it moved into these tables and dropped by tstore_open (not on a
  * read-only connection). The handle is borrowed: the engine's store can lend its own
  * connection (its journal mode, WAL, is kept), tests open a file of their own. Not
- * thread-safe. */
+ * thread-safe: the hour close's thread has a handle and a connection of its own. */
 #ifndef GANTRY_TELE_STORE_H
 #define GANTRY_TELE_STORE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -52,6 +53,34 @@ void tstore_close(struct tstore *ts);
  * the hours that closed. A bucket's start must be a multiple of its width; 1-minute buckets
  * must start within +/- 2^31 hours of 1970. */
 int tstore_put(struct tstore *ts, const struct tring_bucket *b, size_t n, char **cause);
+/* The hour close off the engine loop. With deferral on, tstore_put keeps every minute open
+ * (an hour that ended stays in metrics_1m_open) and tstore_close_hours packs the ended hours
+ * on a connection of its own, on a thread (core/tele_close.h): series range by series range,
+ * each range one short transaction that folds its open rows into their packed rows (exactly
+ * as tstore_put's packing) and deletes them, so the loop's writes wait for one range at most.
+ * A close cut anywhere loses nothing and resumes where it stopped (rows not committed packed
+ * are still open). */
+#define TSTORE_CLOSE_RANGE 32 /* series per transaction: a few ms */
+void tstore_defer_close(struct tstore *ts, int on);
+/* 1 when an ended hour still has open rows, 0 when not, -1. */
+int tstore_close_due(struct tstore *ts, char **cause);
+/* Packs ended hours, range series (< 1: TSTORE_CLOSE_RANGE) per transaction: 0 when none is
+ * left, 1 when it stopped early (after max_steps transactions when max_steps > 0, or when *stop
+ * became non-zero between two), -1 on error. */
+int tstore_close_hours(struct tstore *ts, int range, int max_steps, const atomic_int *stop,
+                       char **cause);
+/* A pause of us microseconds after each committed range (the closer's thread: TSTORE_CLOSE_GAP_US)
+ * in which a write of another connection that waits gets the lock. */
+#define TSTORE_CLOSE_GAP_US 1000
+void tstore_close_gap(struct tstore *ts, int us);
+/* Replaces db's busy timeout by a wait of TSTORE_BUSY_MS that retries every
+ * TSTORE_BUSY_STEP_US (sqlite's own sleeps grow to 100 ms, and a write would miss the
+ * closer's pauses): the loop's connection, while a closer may run. */
+#define TSTORE_BUSY_MS      5000
+#define TSTORE_BUSY_STEP_US 200
+void tstore_busy_fine(sqlite3 *db);
+/* fn(arg) after each committed range of tstore_close_hours (NULL: none); for tests. */
+void tstore_close_hook(struct tstore *ts, void (*fn)(void *arg), void *arg);
 /* Deletes the buckets that ended before now_ms minus their retention (r NULL = defaults):
  * the packed hour that straddles the limit loses its expired minutes. *deleted (may be NULL)
  * gets the buckets removed (minutes, open or packed, and hour rows). */

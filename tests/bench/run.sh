@@ -8,4 +8,5 @@ python3 "$here/sweep.py" --fleettool "$(dirname "$1")/tests/ssh/fleettool" --src
 python3 "$here/forward.py" --gantry "$1"
 "$(dirname "$1")/tests/bench/cost_bench"  # Cost view recomputation vs sqlite3 (cost)
 "$(dirname "$1")/tests/bench/ingest_bench"  # telemetry ingest, 1,000 workers x 8 GPUs, vs raw rows (gauges)
+"$(dirname "$1")/tests/bench/hourclose_bench"  # the loop's longest stall during the hour close (gauges)
 "$here/logs.sh" "$1" "$(cd "$here/../.." && pwd)"  # gantry logs of a 100 MB log vs cat (procs)

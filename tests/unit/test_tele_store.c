@@ -2,7 +2,10 @@
  * as packed hours plus the open hour (core/tele_store.c), on WAL files of the test's own: hours
  * packed when they close read back exactly as before, late minutes merge into packed hours,
  * pruning trims a straddling hour, the first format's table is migrated, damaged rows are
- * reported. */
+ * reported. The hour close by series ranges (tstore_close_hours, run on a thread of its own in
+ * the engine) packs exactly as the single transaction did, resumes after a cut, and lets
+ * another connection write between its ranges. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,11 +13,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "core/loop.h"
+#include "core/tele_close.h"
 #include "core/tele_pack.h"
 #include "core/tele_ring.h"
 #include "core/tele_store.h"
@@ -696,6 +702,349 @@ static void test_store_damaged_and_bad_input(void **state)
 	close_db(db, "dmg.db");
 }
 
+/* ---- the hour close by series ranges */
+
+#define FLEET_HOSTS 12
+#define FLEET_GPUS  16 /* 192 series: 12 ranges of 16, the last one short */
+
+/* Minute m (from T0) of the fleet: random values, fields and minutes missing now and then. */
+static size_t fleet_minute(int m, struct tring_bucket *b, char names[][8])
+{
+	size_t n = 0;
+
+	for (int h = 0; h < FLEET_HOSTS; h++)
+		for (int g = 0; g < FLEET_GPUS; g++) {
+			struct tring_bucket *x = &b[n];
+
+			if (rng() % 23 == 0)
+				continue; /* a minute the GPU did not report */
+			*x = minute(names[h], g, T0 + m * MIN, 1 + (uint32_t)(rng() % 60),
+			            (double)(rng() % 101), (double)(rng() % 80000),
+			            (double)(30 + rng() % 60), 50 + (double)(rng() % 6000) / 10);
+			if (rng() % 7 == 0)
+				x->n_util = 0;
+			if (rng() % 11 == 0)
+				x->n_temp = 0;
+			if (rng() % 13 == 0)
+				x->n_mem = 0;
+			n++;
+		}
+	return n;
+}
+
+/* Feeds minutes [m0, m1) of the fleet into both stores (the same buckets). */
+static void fleet_feed(struct tstore *a, struct tstore *b, int m0, int m1)
+{
+	static char names[FLEET_HOSTS][8];
+	struct tring_bucket v[FLEET_HOSTS * FLEET_GPUS];
+
+	for (int h = 0; h < FLEET_HOSTS; h++)
+		snprintf(names[h], sizeof names[h], "w%02d", h);
+	for (int m = m0; m < m1; m++) {
+		size_t n = fleet_minute(m, v, names);
+
+		if (a != NULL)
+			put(a, v, n);
+		if (b != NULL)
+			put(b, v, n);
+	}
+}
+
+/* The minute tables as text: every packed row (id, minutes, data) and every open row. */
+static char *dump(sqlite3 *db)
+{
+	static const char *const sql[] = {
+	    "SELECT id, minutes, hex(data) FROM metrics_1m_packed ORDER BY id",
+	    "SELECT bucket_start, series, n, n_util, util_avg, util_max, mem_mib, temp_max,"
+	    " power_dw FROM metrics_1m_open ORDER BY bucket_start, series",
+	};
+	size_t len = 0, cap = 4096;
+	char *out = xmalloc(cap);
+
+	out[0] = '\0';
+	for (size_t q = 0; q < 2; q++) {
+		sqlite3_stmt *st;
+
+		assert_int_equal(sqlite3_prepare_v2(db, sql[q], -1, &st, NULL), SQLITE_OK);
+		while (sqlite3_step(st) == SQLITE_ROW)
+			for (int c = 0; c < sqlite3_column_count(st); c++) {
+				const char *t = (const char *)sqlite3_column_text(st, c);
+				size_t need = (t != NULL ? strlen(t) : 4) + 2;
+
+				while (len + need >= cap)
+					out = xrealloc(out, cap *= 2);
+				len += (size_t)snprintf(
+				    out + len, cap - len, "%s%c", t != NULL ? t : "NULL",
+				    c + 1 == sqlite3_column_count(st) ? '\n' : ' ');
+			}
+		sqlite3_finalize(st);
+		while (len + 2 >= cap)
+			out = xrealloc(out, cap *= 2);
+		len += (size_t)snprintf(out + len, cap - len, "--\n");
+	}
+	return out;
+}
+
+static void assert_same_tables(sqlite3 *a, sqlite3 *b)
+{
+	char *x = dump(a), *y = dump(b);
+
+	assert_true(strlen(x) > 1000);
+	assert_string_equal(x, y);
+	free(x);
+	free(y);
+}
+
+static int close_hours(struct tstore *ts, int range, int max_steps)
+{
+	char *cause = NULL;
+	int rc = tstore_close_hours(ts, range, max_steps, NULL, &cause);
+
+	assert_null(cause);
+	assert_true(rc >= 0);
+	return rc;
+}
+
+/* The reference packs in tstore_put, one transaction per closing hour; the other store keeps
+ * its minutes open and closes two ended hours (plus rows left open in an hour packed already,
+ * as a restart leaves them) by ranges of 16 series: the same rows, byte for byte. */
+static void test_close_ranged_equals_packing(void **state)
+{
+	sqlite3 *ref_db = open_db("close-ref.db"), *db = open_db("close.db");
+	struct tstore *ref = tstore_open(ref_db, NULL), *ts = tstore_open(db, NULL);
+
+	(void)state;
+	assert_non_null(ref);
+	assert_non_null(ts);
+	tstore_defer_close(ts, 1);
+	fleet_feed(ref, ts, 0, 125);
+	assert_int_equal(query(ref_db, "SELECT min(bucket_start) FROM metrics_1m_open"),
+	                 T0 / 1000 + 2 * 3600);
+	assert_int_equal(query(db, "SELECT count(*) FROM metrics_1m_packed"), 0);
+	assert_int_equal(tstore_close_due(ts, NULL), 1);
+	assert_int_equal(close_hours(ts, 16, 0), 0);
+	assert_int_equal(tstore_close_due(ts, NULL), 0);
+	assert_same_tables(ref_db, db);
+	/* Rows left open in hour 1 (packed already): merged into the packed rows alike. */
+	for (sqlite3 **d = (sqlite3 *[]){ref_db, db, NULL}; *d != NULL; d++)
+		exec(*d,
+		     "INSERT INTO metrics_1m_open SELECT bucket_start - 3600, series, n, n_util,"
+		     " util_avg, util_max, mem_mib, temp_max, power_dw FROM metrics_1m_open"
+		     " WHERE series % 3 = 0");
+	fleet_feed(ref, ts, 125, 181); /* the reference packs hours 1 and 2 as minute 179 ends */
+	assert_int_equal(close_hours(ts, 16, 0), 0);
+	assert_same_tables(ref_db, db);
+	/* Nothing ended is left: running it again changes nothing. */
+	assert_int_equal(close_hours(ts, 16, 0), 0);
+	assert_same_tables(ref_db, db);
+	tstore_close(ref);
+	tstore_close(ts);
+	close_db(ref_db, "close-ref.db");
+	close_db(db, "close.db");
+}
+
+/* A close cut after three ranges (the connection closed as by a crash: only committed ranges
+ * count) leaves the rest of the hour open, readable as before; run again on a new connection
+ * it ends with the same rows as the reference. */
+static void test_close_interrupted_resumes(void **state)
+{
+	sqlite3 *ref_db = open_db("cut-ref.db"), *db = open_db("cut.db");
+	struct tstore *ref = tstore_open(ref_db, NULL), *ts = tstore_open(db, NULL);
+	struct tring_bucket *got, *want;
+	size_t ng, nw;
+	char path[512];
+
+	(void)state;
+	tstore_defer_close(ts, 1);
+	fleet_feed(ref, ts, 0, 61);
+	assert_int_equal(close_hours(ts, 16, 3), 1);
+	assert_int_equal(query(db, "SELECT count(*) FROM metrics_1m_packed"), 48);
+	assert_true(query(db, "SELECT count(*) FROM metrics_1m_open WHERE bucket_start < " //
+	                      "1700002800") > 0);
+	assert_int_equal(tstore_close_due(ts, NULL), 1);
+	/* Every series reads back the same, packed or not yet. */
+	for (int h = 0; h < FLEET_HOSTS; h += 5) {
+		char name[8];
+
+		snprintf(name, sizeof name, "w%02d", h);
+		series(ts, name, 3, T0, T0 + 2 * HOUR, &got, &ng);
+		series(ref, name, 3, T0, T0 + 2 * HOUR, &want, &nw);
+		assert_int_equal(ng, nw);
+		for (size_t i = 0; i < ng; i++)
+			assert_bucket_equal(&got[i], &want[i]);
+		free(got);
+		free(want);
+	}
+	tstore_close(ts);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+	snprintf(path, sizeof path, "%s/cut.db", tmpdir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	ts = tstore_open(db, NULL);
+	assert_non_null(ts);
+	assert_int_equal(close_hours(ts, 16, 0), 0);
+	assert_same_tables(ref_db, db);
+	tstore_close(ref);
+	tstore_close(ts);
+	close_db(ref_db, "cut-ref.db");
+	close_db(db, "cut.db");
+}
+
+/* The close on a thread with its own connection, stopped after its second range until the
+ * test's connection (the loop's) has written minutes of the new hour and an idle span. */
+struct mid {
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	int ranges, paused, wrote, timed_out;
+	sqlite3 *db;
+	struct tstore *ts;
+	int rc;
+};
+
+static void mid_hook(void *arg)
+{
+	struct mid *m = arg;
+	struct timespec dl;
+
+	pthread_mutex_lock(&m->mu);
+	if (++m->ranges == 2) {
+		m->paused = 1;
+		pthread_cond_broadcast(&m->cond);
+		clock_gettime(CLOCK_REALTIME, &dl);
+		dl.tv_sec += 60; /* never wait forever on a broken test */
+		while (!m->wrote && !m->timed_out)
+			m->timed_out = pthread_cond_timedwait(&m->cond, &m->mu, &dl) != 0;
+	}
+	pthread_mutex_unlock(&m->mu);
+}
+
+static void *mid_thread(void *arg)
+{
+	struct mid *m = arg;
+
+	m->rc = tstore_close_hours(m->ts, 16, 0, NULL, NULL);
+	return NULL;
+}
+
+static void test_close_writes_proceed(void **state)
+{
+	sqlite3 *ref_db = open_db("mid-ref.db"), *db = open_db("mid.db"), *wdb;
+	struct tstore *ref = tstore_open(ref_db, NULL), *ts = tstore_open(db, NULL);
+	struct mid m = {.mu = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+	pthread_t th;
+	char path[512];
+
+	(void)state;
+	tstore_defer_close(ts, 1);
+	fleet_feed(ref, ts, 0, 61);
+	exec(db, "CREATE TABLE idle (job TEXT, start_ms INTEGER, end_ms INTEGER)");
+	exec(ref_db, "CREATE TABLE idle (job TEXT, start_ms INTEGER, end_ms INTEGER)");
+	/* the closer: a connection of its own, as core/tele_close.c opens it */
+	snprintf(path, sizeof path, "%s/mid.db", tmpdir);
+	assert_int_equal(sqlite3_open(path, &wdb), SQLITE_OK);
+	sqlite3_busy_timeout(wdb, 20000);
+	sqlite3_busy_timeout(db, 20000);
+	m.db = wdb;
+	m.ts = tstore_open(wdb, NULL);
+	assert_non_null(m.ts);
+	tstore_close_hook(m.ts, mid_hook, &m);
+	assert_int_equal(pthread_create(&th, NULL, mid_thread, &m), 0);
+	pthread_mutex_lock(&m.mu);
+	{
+		struct timespec dl;
+
+		clock_gettime(CLOCK_REALTIME, &dl);
+		dl.tv_sec += 60; /* never wait forever on a broken close */
+		while (!m.paused && pthread_cond_timedwait(&m.cond, &m.mu, &dl) == 0)
+			;
+	}
+	pthread_mutex_unlock(&m.mu);
+	assert_int_equal(m.paused, 1);
+	/* The close is half done: the loop's connection writes all the same. */
+	assert_int_equal(query(db, "SELECT count(*) FROM metrics_1m_packed"), 32);
+	fleet_feed(ref, ts, 61, 63);
+	exec(db, "INSERT INTO idle VALUES ('j1', 1, 2)");
+	exec(ref_db, "INSERT INTO idle VALUES ('j1', 1, 2)");
+	pthread_mutex_lock(&m.mu);
+	m.wrote = 1;
+	pthread_cond_broadcast(&m.cond);
+	pthread_mutex_unlock(&m.mu);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(m.timed_out, 0);
+	assert_int_equal(m.rc, 0);
+	assert_true(m.ranges >= 12);
+	assert_int_equal(query(db, "SELECT count(*) FROM idle"), 1);
+	assert_same_tables(ref_db, db);
+	tstore_close(m.ts);
+	assert_int_equal(sqlite3_close(wdb), SQLITE_OK);
+	tstore_close(ref);
+	tstore_close(ts);
+	close_db(ref_db, "mid-ref.db");
+	close_db(db, "mid.db");
+}
+
+/* Runs the loop until the closer is idle, writing an idle span on the loop's connection at
+ * each turn (60 s deadline). */
+static void run_until_idle(struct loop *l, struct tclose *tc, sqlite3 *db)
+{
+	uint64_t end = loop_now_ms() + 60000;
+	int i = 0;
+
+	while (tclose_busy(tc) && loop_now_ms() < end) {
+		char sql[128];
+
+		snprintf(sql, sizeof sql, "INSERT INTO idle VALUES ('j', %d, %d)", i, i + 1);
+		exec(db, sql);
+		i++;
+		loop_run_once(l, 5);
+	}
+	assert_false(tclose_busy(tc));
+}
+
+/* The engine's closer (core/tele_close.c): kicked twice, it runs twice on its thread and hands
+ * each end back to the loop; freed while it runs, it stops between two ranges and a later one
+ * finishes the hour: the rows of the single-transaction packing. */
+static void test_close_on_thread(void **state)
+{
+	sqlite3 *ref_db = open_db("thr-ref.db"), *db = open_db("thr.db");
+	struct tstore *ref = tstore_open(ref_db, NULL), *ts = tstore_open(db, NULL);
+	struct loop *l = loop_new();
+	struct tclose *tc;
+	unsigned failed = 9;
+
+	(void)state;
+	tstore_defer_close(ts, 1);
+	fleet_feed(ref, ts, 0, 61);
+	exec(db, "CREATE TABLE idle (job TEXT, start_ms INTEGER, end_ms INTEGER)");
+	/* freed at once: stopped before or between ranges, nothing lost */
+	tc = tclose_new(l, db);
+	assert_non_null(tc);
+	tclose_kick(tc);
+	tclose_free(tc);
+	assert_true(query(db, "SELECT count(*) FROM metrics_1m_packed") < 192);
+	tc = tclose_new(l, db);
+	tclose_kick(tc);
+	tclose_kick(tc);
+	assert_true(tclose_busy(tc));
+	run_until_idle(l, tc, db);
+	assert_int_equal(tclose_runs(tc, &failed), 2);
+	assert_int_equal(failed, 0);
+	assert_int_equal(tstore_close_due(ts, NULL), 0);
+	assert_same_tables(ref_db, db);
+	/* the next hour: the loop's minutes meanwhile, then its close */
+	fleet_feed(ref, ts, 61, 121);
+	tclose_kick(tc);
+	run_until_idle(l, tc, db);
+	assert_int_equal(tclose_runs(tc, &failed), 3);
+	assert_int_equal(failed, 0);
+	assert_same_tables(ref_db, db);
+	tclose_free(tc);
+	loop_free(l);
+	tstore_close(ref);
+	tstore_close(ts);
+	close_db(ref_db, "thr-ref.db");
+	close_db(db, "thr.db");
+}
+
 static int setup(void **state)
 {
 	const char *base = getenv("TMPDIR");
@@ -725,6 +1074,10 @@ int main(void)
 	    cmocka_unit_test(test_store_prune_trims_packed_hours),
 	    cmocka_unit_test(test_store_migrates_first_format),
 	    cmocka_unit_test(test_store_damaged_and_bad_input),
+	    cmocka_unit_test(test_close_ranged_equals_packing),
+	    cmocka_unit_test(test_close_interrupted_resumes),
+	    cmocka_unit_test(test_close_writes_proceed),
+	    cmocka_unit_test(test_close_on_thread),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
