@@ -159,10 +159,24 @@ out:
 	return rc;
 }
 
+/* Opens path for reading when it is a regular file: never through a symlink, and never
+ * blocking on a FIFO the job put in its directory. -1 otherwise. */
+static int local_open_regular(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	struct stat st;
+
+	if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 char *local_read_file(const char *dir, const char *name)
 {
 	char *path = xprintf("%s/%s", dir, name);
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int fd = local_open_regular(path);
 	char *buf;
 	size_t len = 0;
 
@@ -431,7 +445,7 @@ static char *local_log_last_line(const char *dir)
 {
 	char *path = xprintf("%s/job.log", dir);
 	char buf[2048], *line = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = local_open_regular(path);
 	off_t size;
 	ssize_t n;
 
@@ -1535,7 +1549,7 @@ static void local_logs_pump(struct provider_logs *lg)
 	if (lg->fd < 0) {
 		char *path = xprintf("%s/job.log", lg->dir);
 
-		lg->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		lg->fd = local_open_regular(path);
 		free(path);
 		if (lg->fd >= 0 && lg->tail > 0) {
 			off_t size = lseek(lg->fd, 0, SEEK_END);
