@@ -6,19 +6,28 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/engine_internal.h"
 #include "core/xmalloc.h"
 
-/* 1 when the launch of job id is still in flight in a live process (its lock is held). */
+/* 1 when the launch of job id is still in flight in a live process (its lock is held). A
+ * lock that is a symlink (or not a regular file) is never Gantry's: it is not followed or
+ * opened, only removed. */
 static int engine_launch_alive(struct engine *e, const char *id)
 {
 	char *path = xprintf("%s/%s.lock", e->locks_dir, id);
-	int fd = open(path, O_RDWR | O_CLOEXEC);
+	int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	struct stat st;
 	int alive = 0;
 
-	if (fd >= 0) {
+	if (fd < 0 && errno == ELOOP) {
+		unlink(path);
+	} else if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+		unlink(path);
+		close(fd);
+	} else if (fd >= 0) {
 		if (flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK)
 			alive = 1;
 		else

@@ -159,10 +159,24 @@ out:
 	return rc;
 }
 
+/* Opens path for reading when it is a regular file: never through a symlink, and never
+ * blocking on a FIFO the job put in its directory. -1 otherwise. */
+static int local_open_regular(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	struct stat st;
+
+	if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 char *local_read_file(const char *dir, const char *name)
 {
 	char *path = xprintf("%s/%s", dir, name);
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int fd = local_open_regular(path);
 	char *buf;
 	size_t len = 0;
 
@@ -231,6 +245,8 @@ long long local_proc_starttime(pid_t pid)
 	return start;
 }
 
+static int local_pid_of_job(const char *dir, const char *name, pid_t pid);
+
 pid_t local_pidfile_alive(const char *dir, const char *name, pid_t *pid_out)
 {
 	char *text = local_read_file(dir, name);
@@ -246,7 +262,9 @@ pid_t local_pidfile_alive(const char *dir, const char *name, pid_t *pid_out)
 		return -1;
 	if (pid_out != NULL)
 		*pid_out = (pid_t)pid;
-	return local_proc_starttime((pid_t)pid) == start ? (pid_t)pid : 0;
+	return local_proc_starttime((pid_t)pid) == start && local_pid_of_job(dir, name, (pid_t)pid)
+	           ? (pid_t)pid
+	           : 0;
 }
 
 int local_pidfile_write(const char *dir, const char *name, pid_t pid, char **cause)
@@ -323,7 +341,72 @@ static int local_kill_group(pid_t pgid, long long starttime, int sig)
 	return kill(-pgid, sig);
 }
 
-/* Recorded pid and start time of a "PID STARTTIME" file; -1 without one. */
+/* Reads /proc/PID/FILE (at most 256 KiB, NULs kept) into a heap buffer; NULL when it cannot. */
+static char *local_proc_slurp(pid_t pid, const char *file, size_t *len)
+{
+	char path[64], *buf;
+	size_t cap = 256 * 1024;
+	int fd;
+
+	snprintf(path, sizeof path, "/proc/%ld/%s", (long)pid, file);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	buf = xmalloc(cap + 1);
+	*len = 0;
+	while (*len < cap) {
+		ssize_t n = read(fd, buf + *len, cap - *len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		*len += (size_t)n;
+	}
+	close(fd);
+	buf[*len] = '\0';
+	return buf;
+}
+
+/* 1 when NUL-separated list buf (len bytes) holds the entry want. */
+static int local_nul_list_has(const char *buf, size_t len, const char *want)
+{
+	for (size_t i = 0; i < len; i += strlen(buf + i) + 1)
+		if (strcmp(buf + i, want) == 0)
+			return 1;
+	return 0;
+}
+
+/* The job can write its own directory, so a pid file there is believed only for a process of
+ * this job: the job's leader was started with GANTRY_JOB_ID=ID (ID the directory's name) in
+ * its environment, its supervisor as `gantry __supervise DIR`. A process that is gone passes
+ * (its group, if any, is signalled by pgid, which no other group can have meanwhile). */
+static int local_pid_of_job(const char *dir, const char *name, pid_t pid)
+{
+	const char *id = strrchr(dir, '/');
+	char *buf, *want;
+	size_t len = 0;
+	int ok;
+
+	id = id != NULL ? id + 1 : dir;
+	if (local_proc_starttime(pid) < 0)
+		return 1;
+	if (strcmp(name, "supervisor.pid") == 0) {
+		buf = local_proc_slurp(pid, "cmdline", &len);
+		ok = buf != NULL && local_nul_list_has(buf, len, "__supervise") &&
+		     local_nul_list_has(buf, len, dir);
+	} else {
+		buf = local_proc_slurp(pid, "environ", &len);
+		want = xprintf("GANTRY_JOB_ID=%s", id);
+		ok = buf != NULL && local_nul_list_has(buf, len, want);
+		free(want);
+	}
+	free(buf);
+	return ok;
+}
+
+/* Recorded pid and start time of a "PID STARTTIME" file; -1 without one, or when the
+ * process it names is alive but not this job's (local_pid_of_job). */
 static int local_pidfile_read(const char *dir, const char *name, pid_t *pid, long long *start)
 {
 	char *text = local_read_file(dir, name);
@@ -335,7 +418,7 @@ static int local_pidfile_read(const char *dir, const char *name, pid_t *pid, lon
 	ok = sscanf(text, "%ld %lld", &v, start) == 2 && v > 1;
 	free(text);
 	*pid = (pid_t)v;
-	return ok ? 0 : -1;
+	return ok && local_pid_of_job(dir, name, *pid) ? 0 : -1;
 }
 
 /* 1 while someone (the supervisor, or a launcher) holds the job's lock. */
@@ -362,7 +445,7 @@ static char *local_log_last_line(const char *dir)
 {
 	char *path = xprintf("%s/job.log", dir);
 	char buf[2048], *line = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = local_open_regular(path);
 	off_t size;
 	ssize_t n;
 
@@ -1329,7 +1412,7 @@ static int local_stop(struct provider *p, const char *ref, int grace_ms, provide
 {
 	char buf[32], *cg;
 	pid_t job = 0, sup;
-	long long start = 0;
+	long long start = 0, sstart = 0;
 	int n, have_job, alive;
 
 	if (local_check_ref(p, ref, cause) != 0)
@@ -1348,8 +1431,8 @@ static int local_stop(struct provider *p, const char *ref, int grace_ms, provide
 	have_job = local_pidfile_read(ref, "pid", &job, &start) == 0;
 	if (have_job)
 		local_kill_group(job, start, SIGTERM);
-	sup = local_pidfile_alive(ref, "supervisor.pid", NULL);
-	if (sup > 0 && kill(sup, SIGUSR1) == 0) {
+	if (local_pidfile_read(ref, "supervisor.pid", &sup, &sstart) == 0 &&
+	    local_proc_starttime(sup) == sstart && kill(sup, SIGUSR1) == 0) {
 		cb(arg, 0, NULL);
 		return 0;
 	}
@@ -1466,7 +1549,7 @@ static void local_logs_pump(struct provider_logs *lg)
 	if (lg->fd < 0) {
 		char *path = xprintf("%s/job.log", lg->dir);
 
-		lg->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		lg->fd = local_open_regular(path);
 		free(path);
 		if (lg->fd >= 0 && lg->tail > 0) {
 			off_t size = lseek(lg->fd, 0, SEEK_END);

@@ -51,7 +51,8 @@ int local_file_exists(const char *dir, const char *name);
  * process does not exist or is a zombie. */
 long long local_proc_starttime(pid_t pid);
 /* Reads a "PID STARTTIME" file; returns the pid when that process is alive with the same
- * start time, 0 when it is gone, -1 when the file is absent or malformed. *pid_out (may be
+ * start time and is this job's (its leader, or for supervisor.pid its supervisor), 0 when it
+ * is gone (or another process), -1 when the file is absent or malformed. *pid_out (may be
  * NULL) gets the recorded pid whenever the file parsed. */
 pid_t local_pidfile_alive(const char *dir, const char *name, pid_t *pid_out);
 /* Writes "PID STARTTIME\n" for pid to dir/name. */

@@ -227,18 +227,31 @@ void local_cgroup_remove(const char *cg)
 char *local_cgroup_of_job(const char *dir)
 {
 	char *path = xprintf("%s/cgroup", dir);
-	char *text = local_tree_slurp(path);
-	const char *base;
+	char *text = local_tree_slurp(path), *want;
+	const char *base, *name;
 	struct statfs fs;
+	int ok;
 
 	free(path);
 	if (text == NULL)
 		return NULL;
 	text[strcspn(text, "\n")] = '\0';
 	base = strrchr(text, '/');
-	if (text[0] != '/' || strstr(text, "/..") != NULL || base == NULL ||
-	    strncmp(base + 1, "gantry-", 7) != 0 || statfs(text, &fs) != 0 ||
-	    fs.f_type != CGROUP2_SUPER_MAGIC) {
+	/* The job can write this file: only a cgroup named for this very job (gantry-NAME-PID,
+	 * NAME the job directory's name, as local_cgroup_create made it) is believed, never
+	 * another job's or any other cgroup of the user's. */
+	name = strrchr(dir, '/');
+	name = name != NULL ? name + 1 : dir;
+	want = xprintf("gantry-%s-", name);
+	ok = text[0] == '/' && strstr(text, "/..") == NULL && base != NULL &&
+	     strncmp(base + 1, want, strlen(want)) == 0;
+	if (ok) {
+		const char *digits = base + 1 + strlen(want);
+
+		ok = digits[0] != '\0' && digits[strspn(digits, "0123456789")] == '\0';
+	}
+	free(want);
+	if (!ok || statfs(text, &fs) != 0 || fs.f_type != CGROUP2_SUPER_MAGIC) {
 		free(text);
 		return NULL;
 	}

@@ -30,8 +30,8 @@ int local_cgroup_populated(const char *cg);
 int local_cgroup_signal(const char *cg, int sig);
 /* Removes the (empty) cgroup. */
 void local_cgroup_remove(const char *cg);
-/* The cgroup recorded in dir/cgroup when it is a gantry job cgroup under a cgroup2 mount,
- * else NULL. */
+/* The cgroup recorded in dir/cgroup when it is this job's own cgroup (named gantry-NAME-PID,
+ * NAME the last component of dir) under a cgroup2 mount, else NULL. */
 char *local_cgroup_of_job(const char *dir);
 
 /* Sends sig to every live process (not zombie) whose parent chain leads to root, root

@@ -66,7 +66,8 @@ inst=$(sqlite3 "$T_HOME/state/gantry.db" "SELECT value FROM meta WHERE key='inst
 orphan_job() { # DIR_NAME LABEL: a job directory whose process is a fresh `sleep`; prints its pid
 	mkdir -p "$T_HOME/state/jobs/$1/work"
 	printf 'job_id=%s\nowner=someone\n%s' "$1" "$2" >"$T_HOME/state/jobs/$1/meta"
-	setsid sleep 1000 </dev/null >/dev/null 2>&1 &
+	# as a job's leader, it has the job's id in its environment (Gantry checks that)
+	GANTRY_JOB_ID=$1 setsid sleep 1000 </dev/null >/dev/null 2>&1 &
 	echo "$! $(cut -d' ' -f22 /proc/$!/stat)" >"$T_HOME/state/jobs/$1/pid"
 }
 orphan_job jdeadbeef ''
