@@ -326,10 +326,14 @@ static void form_draw_field(struct app *a, size_t i, int y)
 		hint = "optional; blank picks TEMPLATE-N";
 	else if (f->kind == FORM_FIELD_PROVIDER)
 		hint = "Left/Right to choose";
-	else if (f->kind == FORM_FIELD_RUNTIME)
-		hint = F->tpl->limits.max_runtime_s > 0
-		           ? "stop after (30s, 10m, 2h); at most the template's"
-		           : "stop after (30s, 10m, 2h); blank = no limit";
+	else if (f->kind == FORM_FIELD_RUNTIME && F->tpl->limits.max_runtime_s > 0) {
+		/* the limit first: on a narrow screen the examples are what gets cut */
+		char l[32];
+
+		cost_duration((int64_t)F->tpl->limits.max_runtime_s * 1000, l);
+		hint = desc = xprintf("at most %s (e.g. 30s, 10m, 2h)", l);
+	} else if (f->kind == FORM_FIELD_RUNTIME)
+		hint = "blank = no limit (e.g. 30s, 10m, 2h)";
 	else if (f->param->description != NULL)
 		hint = desc = app_clean(a, f->param->description);
 	if (hint != NULL)
