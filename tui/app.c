@@ -802,8 +802,10 @@ static void app_draw_header(struct app *a)
 		          0);
 		draw_text(a, 0, rx + 2, w - 2, buf, THEME_HEADER, 0);
 	}
+	/* the full text when it fits or shows 20 columns more than the short one, cut if need be */
 	w = layout_width(left, a->ascii ? LAYOUT_ASCII : 0);
-	if (w + layout_width(cfgs, a->ascii ? LAYOUT_ASCII : 0) <= rx - x - 1)
+	if (w + layout_width(cfgs, a->ascii ? LAYOUT_ASCII : 0) <= rx - x - 1 ||
+	    w + (int)strlen(cfgshort) + 20 <= rx - x - 1)
 		strncat(left, cfgs, sizeof left - strlen(left) - 1);
 	else
 		strncat(left, cfgshort, sizeof left - strlen(left) - 1);
