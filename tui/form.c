@@ -521,12 +521,17 @@ static void form_draw(struct app *a, int y, int h)
 	form_draw_preview(a, y + area + 3, FORM_PREVIEW_ROWS);
 }
 
+/* Set when form_launched ran: a local launch reports before engine_launch returns, and its
+ * "launched" (or why it failed) must not be replaced by "launching…". */
+static int form_reported;
+
 static void form_launched(void *arg, int rc, const char *job_id, const char *cause)
 {
 	struct app *a = app_current();
 	char name[128];
 
 	(void)arg;
+	form_reported = 1;
 	if (a == NULL)
 		return;
 	if (rc != 0)
@@ -575,6 +580,7 @@ static void form_launch(struct app *a)
 	req.sets = sets;
 	req.nsets = n;
 	F->launching = 1;
+	form_reported = 0;
 	rc = engine_launch(a->e, &req, &job_id, form_launched, NULL, &cause);
 	F->launching = 0;
 	for (i = 0; i < n; i++)
@@ -591,7 +597,7 @@ static void form_launch(struct app *a)
 	app_switch(a, APP_VIEW_JOBS);
 	view_jobs_changed(a, job_id);
 	view_job_open(a, job_id, 0);
-	{
+	if (!form_reported) {
 		char jn[128];
 
 		app_status(a, 0, "launching %s from %s%s",
