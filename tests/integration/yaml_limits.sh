@@ -76,6 +76,12 @@ config_refused "config.yaml:4:5: a second budget for team 'ml' \(the first is at
 printf 'default_provider: gpus\nproviders:\n  fleet: {type: ssh, hosts: [{address: 127.0.0.1}]}\n' >"$cfg"
 config_refused "config.yaml:1:19: unknown default_provider 'gpus' \(known: local, fleet\)" \
 	"an unknown default_provider is refused with the known ones"
+# a misspelt key whose value is a list is named as unknown (it said "expected a scalar value")
+printf 'budget:\n  - {scope: user, name: me, monthly: 5}\n' >"$cfg"
+config_refused "config.yaml:1:1: unknown setting 'budget' \(known: .*mouse.*budgets" \
+	"a misspelt list key is an unknown setting, with the known ones (mouse too)"
+printf 'theme: [light]\n' >"$cfg"
+config_refused "config.yaml:1:8: expected a scalar value for 'theme'" "a known key with a list"
 printf 'theme: solarised\n' >"$cfg"
 config_refused "config.yaml:1:8: unknown theme 'solarised' \(known: default, .*light.*\)" \
 	"an unknown theme is refused with the known ones"
