@@ -404,8 +404,8 @@ static void app_command(struct app *a, const char *line)
 	} else {
 		app_status(
 		    a, 1,
-		    "unknown command '%s' (try :templates, :jobs, :cost, :reload, :messages, "
-		    ":theme NAME, :q)",
+		    "unknown command '%s' (try :templates, :jobs, :job NAME, :cost, :reload, "
+		    ":messages, :theme NAME, :help, :q)",
 		    cmd);
 	}
 }
