@@ -80,6 +80,12 @@ config_refused "config.yaml:1:19: unknown default_provider 'gpus' \(known: local
 printf 'budget:\n  - {scope: user, name: me, monthly: 5}\n' >"$cfg"
 config_refused "config.yaml:1:1: unknown setting 'budget' \(known: .*mouse.*budgets" \
 	"a misspelt list key is an unknown setting, with the known ones (mouse too)"
+# doctor reports a broken file as a finding (stdout and -o json), still exit 4
+expect_rc 4 "doctor with a broken config.yaml" g doctor
+check "doctor says FAIL config with FILE:LINE:COL" \
+	grep -Eq "^FAIL config +.*config\.yaml:1:1: unknown setting 'budget'" "$T_HOME/out"
+check "doctor -o json lists the config check" bash -c '"$GANTRY_BIN" doctor -o json |
+	python3 -c "import json,sys; d=json.load(sys.stdin); c=d[\"checks\"][0]; sys.exit(0 if c[\"check\"]==\"config\" and not c[\"ok\"] and d[\"problems\"]==1 else 1)"'
 printf 'theme: [light]\n' >"$cfg"
 config_refused "config.yaml:1:8: expected a scalar value for 'theme'" "a known key with a list"
 printf 'theme: solarised\n' >"$cfg"
