@@ -190,6 +190,16 @@ static long config_int(const char *s)
 	return v;
 }
 
+/* "unknown setting" with the known ones, at the key's line. */
+static int config_unknown(const struct config *c, const char *key, size_t line, char **cause)
+{
+	return xcause(cause,
+	              "%s:%zu:%zu: unknown setting '%s' (known: default_provider, theme, mouse, "
+	              "refresh_ms, stop_grace_ms, team, project, providers, budgets, history, "
+	              "logs, job_env)",
+	              c->config_file, line, (size_t)1, key);
+}
+
 /* One top-level scalar setting. */
 static int config_setting(struct config *c, const char *key, const char *v, size_t line, size_t col,
                           char **cause)
@@ -226,12 +236,20 @@ static int config_setting(struct config *c, const char *key, const char *v, size
 		else
 			c->stop_grace_ms = (int)n;
 	} else {
-		return xcause(cause,
-		              "%s:%zu:%zu: unknown setting '%s' (known: default_provider, theme, "
-		              "refresh_ms, stop_grace_ms, team, project, providers, budgets, "
-		              "history, logs, job_env)",
-		              c->config_file, line, (size_t)1, key);
+		return config_unknown(c, key, line, cause);
 	}
+	return 0;
+}
+
+/* 1 for a setting whose value is a scalar (config_setting knows it). */
+static int config_scalar_key(const char *key)
+{
+	static const char *const keys[] = {
+	    "default_provider", "team", "project", "theme", "mouse", "refresh_ms", "stop_grace_ms"};
+
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		if (strcmp(key, keys[i]) == 0)
+			return 1;
 	return 0;
 }
 
@@ -288,6 +306,8 @@ int config_parse_text(struct config *c, const char *text, size_t len, char **cau
 				rc = config_parse_logs(c, &doc, v, cause);
 			else if (strcmp(key, "job_env") == 0)
 				rc = config_parse_jobenv(c, &doc, v, cause);
+			else if (v->type != YAML_SCALAR_NODE && !config_scalar_key(key))
+				rc = config_unknown(c, key, k->start_mark.line + 1, cause);
 			else if (v->type != YAML_SCALAR_NODE)
 				rc = xcause(cause, "%s:%zu:%zu: expected a scalar value for '%s'",
 				            c->config_file, line, col, key);

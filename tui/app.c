@@ -404,8 +404,8 @@ static void app_command(struct app *a, const char *line)
 	} else {
 		app_status(
 		    a, 1,
-		    "unknown command '%s' (try :templates, :jobs, :cost, :reload, :messages, "
-		    ":theme NAME, :q)",
+		    "unknown command '%s' (try :templates, :jobs, :job NAME, :cost, :reload, "
+		    ":messages, :theme NAME, :help, :q)",
 		    cmd);
 	}
 }
@@ -730,10 +730,10 @@ static int app_draw_budget(struct app *a, const struct engine_budget_status *b, 
 /* Row 0: name, user, job counts, burn rate, the worst budget, provider health, clock. */
 static void app_draw_header(struct app *a)
 {
-	char buf[256], clock[16], left[512], fwd[32], cfgs[320];
+	char buf[256], clock[16], left[512], fwd[32], cfgs[320], cfgshort[32];
 	size_t i, n = engine_provider_count(a->e);
 	int nf;
-	int x, w, rx;
+	int x, w, rx, lmin;
 	time_t now = time(NULL);
 	struct tm tm;
 	const struct engine_cost *c;
@@ -742,19 +742,29 @@ static void app_draw_header(struct app *a)
 	x = draw_text(a, 0, 0, 8, " gantry ", THEME_HEADER_ACCENT, 0);
 	nf = remote_forward_count(a);
 	snprintf(fwd, sizeof fwd, ", %d forward%s", nf, nf == 1 ? "" : "s");
-	cfgs[0] = '\0';
+	cfgs[0] = cfgshort[0] = '\0';
 	if (a->cfg_error != NULL) {
 		snprintf(cfgs, sizeof cfgs, "  [config error: %s]", a->cfg_error);
+		snprintf(cfgshort, sizeof cfgshort, "  [config error]");
 	} else if (a->cfg_reloaded > 0 && loop_wall_ms() - a->cfg_reloaded < APP_RELOADED_MS) {
 		time_t at = (time_t)(a->cfg_reloaded / 1000);
 
 		localtime_r(&at, &tm);
 		strftime(clock, sizeof(clock), "%H:%M:%S", &tm);
 		snprintf(cfgs, sizeof cfgs, "  [config reloaded %s]", clock);
+		snprintf(cfgshort, sizeof cfgshort, "%s", cfgs);
 	}
-	snprintf(left, sizeof(left), " %s@%s %s %d job%s, %d active%s%s%s", a->user, a->host,
+	snprintf(left, sizeof(left), " %s@%s %s %d job%s, %d active%s%s", a->user, a->host,
 	         a->g.sep, (int)a->jobs.list.n, a->jobs.list.n == 1 ? "" : "s", a->jobs.nactive,
-	         nf > 0 ? fwd : "", a->readonly ? "  [read-only]" : "", cfgs);
+	         nf > 0 ? fwd : "", a->readonly ? "  [read-only]" : "");
+	/* The right side never pushes the config flag off a narrow screen: the left keeps room
+	 * for it (the short form; the full error is in the status line and m). */
+	lmin = 30;
+	if (cfgshort[0] != '\0') {
+		w = layout_width(left, a->ascii ? LAYOUT_ASCII : 0) + (int)strlen(cfgshort);
+		if (w > lmin && x + w <= a->cols - 11)
+			lmin = w;
+	}
 	localtime_r(&now, &tm);
 	strftime(clock, sizeof(clock), "%H:%M:%S", &tm);
 	/* Right side, from the right: the clock, burn, the budget gauge, providers. */
@@ -769,12 +779,12 @@ static void app_draw_header(struct app *a)
 		view_cost_rate(c->view.sum.burn_usd_per_hour, rate, sizeof rate);
 		snprintf(buf, sizeof buf, "burn %s%s", rate, c->view.sum.stale ? "*" : "");
 		w = (int)strlen(buf);
-		if (rx - w - 2 >= x + 30) {
+		if (rx - w - 2 >= x + lmin) {
 			rx -= w + 2;
 			draw_text(a, 0, rx, w, buf, THEME_HEADER, 0);
 		}
 		if (b != NULL)
-			rx = app_draw_budget(a, b, rx, x + 30);
+			rx = app_draw_budget(a, b, rx, x + lmin);
 	}
 	for (i = n; i-- > 0;) {
 		struct engine_provider_info pi;
@@ -785,13 +795,20 @@ static void app_draw_header(struct app *a)
 		snprintf(buf, sizeof(buf), "%s %s", name, pi.healthy ? "ok" : "down");
 		free(name);
 		w = layout_width(buf, a->ascii ? LAYOUT_ASCII : 0) + 2;
-		if (rx - w - 2 < x + 30)
+		if (rx - w - 2 < x + lmin)
 			break;
 		rx -= w + 1;
 		draw_text(a, 0, rx, 2, a->g.dot, pi.healthy ? THEME_HEALTH_OK : THEME_HEALTH_BAD,
 		          0);
 		draw_text(a, 0, rx + 2, w - 2, buf, THEME_HEADER, 0);
 	}
+	/* the full text when it fits or shows 20 columns more than the short one, cut if need be */
+	w = layout_width(left, a->ascii ? LAYOUT_ASCII : 0);
+	if (w + layout_width(cfgs, a->ascii ? LAYOUT_ASCII : 0) <= rx - x - 1 ||
+	    w + (int)strlen(cfgshort) + 20 <= rx - x - 1)
+		strncat(left, cfgs, sizeof left - strlen(left) - 1);
+	else
+		strncat(left, cfgshort, sizeof left - strlen(left) - 1);
 	draw_text(a, 0, x, rx - x - 1, left, THEME_HEADER, 0);
 }
 

@@ -10,6 +10,7 @@
 
 #include "core/catalog.h"
 #include "core/config.h"
+#include "core/sanitize.h"
 #include "core/store.h"
 #include "core/xmalloc.h"
 #include "tui/cli.h"
@@ -148,8 +149,25 @@ static int doctor_run(struct cli_ctx *c, int argc, char **argv)
 			struct config cfg;
 			char *why = NULL;
 
-			if (config_load(&cfg, &why) == 0)
+			if (config_load(&cfg, &why) == 0) {
 				doctor_trust_and_store(&d, &cfg);
+			} else if (why != NULL) {
+				/* a broken config.yaml is a finding too (and in -o json), exit 4 as
+				 * every command */
+				char *safe = sanitize_text(why, (size_t)-1, 0);
+
+				doctor_check(&d, "config", 0, safe);
+				free(safe);
+				config_free(&cfg);
+				free(why);
+				free(cause);
+				if (c->json)
+					cli_print_json(json_pack("{s:o, s:i}", "checks", d.checks,
+					                         "problems", d.bad));
+				else
+					json_decref(d.checks);
+				return CLI_ENV;
+			}
 			config_free(&cfg);
 			free(why);
 			if (d.bad == 0) {

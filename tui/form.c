@@ -326,10 +326,14 @@ static void form_draw_field(struct app *a, size_t i, int y)
 		hint = "optional; blank picks TEMPLATE-N";
 	else if (f->kind == FORM_FIELD_PROVIDER)
 		hint = "Left/Right to choose";
-	else if (f->kind == FORM_FIELD_RUNTIME)
-		hint = F->tpl->limits.max_runtime_s > 0
-		           ? "stop after (30s, 10m, 2h); at most the template's"
-		           : "stop after (30s, 10m, 2h); blank = no limit";
+	else if (f->kind == FORM_FIELD_RUNTIME && F->tpl->limits.max_runtime_s > 0) {
+		/* the limit first: on a narrow screen the examples are what gets cut */
+		char l[32];
+
+		cost_duration((int64_t)F->tpl->limits.max_runtime_s * 1000, l);
+		hint = desc = xprintf("at most %s (e.g. 30s, 10m, 2h)", l);
+	} else if (f->kind == FORM_FIELD_RUNTIME)
+		hint = "blank = no limit (e.g. 30s, 10m, 2h)";
 	else if (f->param->description != NULL)
 		hint = desc = app_clean(a, f->param->description);
 	if (hint != NULL)
@@ -517,12 +521,17 @@ static void form_draw(struct app *a, int y, int h)
 	form_draw_preview(a, y + area + 3, FORM_PREVIEW_ROWS);
 }
 
+/* Set when form_launched ran: a local launch reports before engine_launch returns, and its
+ * "launched" (or why it failed) must not be replaced by "launching…". */
+static int form_reported;
+
 static void form_launched(void *arg, int rc, const char *job_id, const char *cause)
 {
 	struct app *a = app_current();
 	char name[128];
 
 	(void)arg;
+	form_reported = 1;
 	if (a == NULL)
 		return;
 	if (rc != 0)
@@ -571,6 +580,7 @@ static void form_launch(struct app *a)
 	req.sets = sets;
 	req.nsets = n;
 	F->launching = 1;
+	form_reported = 0;
 	rc = engine_launch(a->e, &req, &job_id, form_launched, NULL, &cause);
 	F->launching = 0;
 	for (i = 0; i < n; i++)
@@ -587,7 +597,7 @@ static void form_launch(struct app *a)
 	app_switch(a, APP_VIEW_JOBS);
 	view_jobs_changed(a, job_id);
 	view_job_open(a, job_id, 0);
-	{
+	if (!form_reported) {
 		char jn[128];
 
 		app_status(a, 0, "launching %s from %s%s",

@@ -41,8 +41,53 @@ static void main_help(FILE *f)
 	      "\nEnvironment: GANTRY_HOME puts config and state under one folder; otherwise\n"
 	      "$XDG_CONFIG_HOME/gantry and $XDG_STATE_HOME/gantry. See gantry(1).\n"
 	      "\nExit codes: 0 ok, 1 action failed, 2 usage or invalid input, 3 no such job\n"
-	      "or template, 4 Gantry cannot run here (config, store, terminal).\n",
+	      "or template, 4 Gantry cannot run here (config, store, terminal), 5 launch\n"
+	      "gave up waiting (--timeout; the job goes on).\n",
 	      f);
+}
+
+/* The edit distance of a and b (at most 15 characters each, else a large number). */
+static int main_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	int d[16][16];
+
+	if (la > 15 || lb > 15)
+		return 99;
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = (int)i;
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = (int)j;
+	for (size_t i = 1; i <= la; i++)
+		for (size_t j = 1; j <= lb; j++) {
+			int sub = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+			int del = d[i - 1][j] + 1, ins = d[i][j - 1] + 1;
+
+			d[i][j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    d[i - 2][j - 2] + 1 < d[i][j])
+				d[i][j] = d[i - 2][j - 2] + 1; /* a swap of two letters */
+		}
+	return d[la][lb];
+}
+
+/* "Did you mean 'ls'?" for a command one or two edits away from a real one. */
+static void main_suggest(const char *word)
+{
+	const char *best = NULL;
+	int bd = 3, d;
+
+	for (size_t i = 0; i <= MAIN_NCMDS; i++) {
+		const char *name = i < MAIN_NCMDS ? main_cmds[i]->name : "version";
+
+		d = main_distance(word, name);
+		if (d < bd && d < (int)strlen(name) && d < (int)strlen(word)) {
+			bd = d;
+			best = name;
+		}
+	}
+	if (best != NULL)
+		fprintf(stderr, "Did you mean 'gantry %s'?\n", best);
 }
 
 /* Removes argv[i] (and n-1 following) from the vector. */
@@ -108,6 +153,12 @@ int main(int argc, char **argv)
 				ao.theme = argv[i + 1];
 			} else {
 				ao.view = argv[i + 1];
+				if (strcmp(ao.view, "templates") != 0 &&
+				    strcmp(ao.view, "jobs") != 0 && strcmp(ao.view, "cost") != 0)
+					return cli_fail(
+					    "error", CLI_USAGE,
+					    "unknown view '%s' (expected templates, jobs or cost)",
+					    ao.view);
 			}
 			main_drop(&argc, argv, i, 2);
 		} else {
@@ -154,6 +205,8 @@ int main(int argc, char **argv)
 			cli_fail("error", CLI_USAGE, "unknown option '%s'", argv[1]);
 		else
 			cli_fail("error", CLI_USAGE, "unknown command '%s'", argv[1]);
+		if (argv[1][0] != '-')
+			main_suggest(argv[1]);
 		fputs("Try 'gantry --help'.\n", stderr);
 		return CLI_USAGE;
 	}

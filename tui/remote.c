@@ -43,6 +43,8 @@ void remote_shell(struct app *a, const struct job *j)
 	ign.sa_handler = SIG_IGN;
 	def_prog_mode();
 	endwin();
+	/* a bare prompt on a cleared screen does not say it belongs to gantry */
+	printf("[gantry: a shell on %s's worker; exit or Ctrl-D comes back to gantry]\n", j->name);
 	fflush(stdout);
 	sigaction(SIGINT, &ign, &old_int);
 	sigaction(SIGQUIT, &ign, &old_quit);

@@ -79,6 +79,37 @@ static int help_line(struct app *a, unsigned mask, int idx, char *keys, size_t k
 	return line;
 }
 
+/* Word-wraps s (ASCII, the keymap's help texts) at width w: returns how many rows it takes and,
+ * when out is not NULL, writes row `row` into out. */
+static int help_wrap(const char *s, int w, int row, char *out, size_t osz)
+{
+	int rows = 0;
+	size_t n = strlen(s), len;
+
+	if (w < 10)
+		w = 10;
+	while (n > 0 || rows == 0) {
+		len = n;
+		if (len > (size_t)w) {
+			len = (size_t)w;
+			while (len > 0 && s[len] != ' ')
+				len--;
+			if (len == 0)
+				len = (size_t)w; /* one long word: cut it */
+		}
+		if (out != NULL && rows == row)
+			snprintf(out, osz, "%.*s", (int)len, s);
+		rows++;
+		s += len;
+		n -= len;
+		while (n > 0 && *s == ' ') {
+			s++;
+			n--;
+		}
+	}
+	return rows;
+}
+
 static void help_title(struct app *a, char *buf, size_t size)
 {
 	snprintf(buf, size, "Help %s %s keys%s%s", a->g.sep, help_view_name(a->help_mask),
@@ -93,16 +124,27 @@ static void help_draw(struct app *a, int y, int h)
 
 	int shown = 0, m = 0;
 
+	int tw = a->cols - HELP_KEYS_W - 1, rows[128], top;
+
 	n = help_line(a, a->help_mask, -1, keys, sizeof(keys), &text, &disabled);
-	/* `/`: only the lines whose keys or text hold the filter */
+	if (n > 128)
+		n = 128;
+	/* `/`: only the lines whose keys or text hold the filter; a long text wraps */
 	for (i = 0; i < n; i++) {
 		help_line(a, a->help_mask, i, keys, sizeof(keys), &text, &disabled);
-		if (app_match(keys, a->hfilter) || app_match(text, a->hfilter))
-			m++;
+		if (app_match(keys, a->hfilter) || app_match(text, a->hfilter)) {
+			snprintf(line, sizeof(line), "%s%s", text,
+			         disabled ? " (off: read-only)" : "");
+			rows[m++] = help_wrap(line, tw, -1, NULL, 0);
+		}
 	}
-	/* Lines: the keys, a blank, the commands, the look. */
-	if (a->help_top > m + 7 - h)
-		a->help_top = m + 7 - h > 0 ? m + 7 - h : 0;
+	/* Rows: the keys, a blank, the commands, the look (and some slack); scrolling stops
+	 * where the last key shows. */
+	for (top = m, r = 7; top > 0 && r + rows[top - 1] <= h; top--)
+		r += rows[top - 1];
+	r = 0;
+	if (a->help_top > top)
+		a->help_top = top;
 	if (m == 0 && r < h)
 		draw_text(a, y + r++, 2, a->cols - 4, "no key matches the filter (Esc clears it)",
 		          THEME_DIM, 0);
@@ -114,9 +156,14 @@ static void help_draw(struct app *a, int y, int h)
 			continue;
 		draw_text(a, y + r, 2, HELP_KEYS_W - 2, keys, THEME_FOOTER_KEY, 0);
 		snprintf(line, sizeof(line), "%s%s", text, disabled ? " (off: read-only)" : "");
-		draw_text(a, y + r, HELP_KEYS_W, a->cols - HELP_KEYS_W - 1, line,
-		          disabled ? THEME_DIM : THEME_NORMAL, 0);
-		r++;
+		for (int k = 0, nk = help_wrap(line, tw, -1, NULL, 0); k < nk && r < h; k++) {
+			char part[256];
+
+			help_wrap(line, tw, k, part, sizeof part);
+			draw_text(a, y + r, HELP_KEYS_W, tw, part,
+			          disabled ? THEME_DIM : THEME_NORMAL, 0);
+			r++;
+		}
 	}
 	if (r < h)
 		r++;

@@ -380,7 +380,9 @@ static int job_draw_details(struct app *a, int y)
 	}
 	snprintf(v, sizeof(v), "%d", j->gpus);
 	job_pair(a, y + r++, 1, w, "GPUs", v, THEME_NORMAL);
-	if (j->url != NULL)
+	if (j->url != NULL && !job_state_active(j->state))
+		snprintf(v, sizeof(v), "- (the job has ended: nothing listens there now)");
+	else if (j->url != NULL)
 		snprintf(v, sizeof(v), "%s", j->url);
 	else if (j->port > 0)
 		snprintf(v, sizeof(v), "port %d", j->port);

@@ -9,6 +9,15 @@ for cmd in templates launch ls show logs stop reconcile doctor; do
 done
 expect_rc 2 "unknown command" g frobnicate
 check "unknown command says so" grep -q "unknown command 'frobnicate'" "$T_HOME/err"
+check "no suggestion for a word far from every command" bash -c "! grep -q 'Did you mean' '$T_HOME/err'"
+expect_rc 2 "a typo'd command" g lss
+check "a typo'd command suggests the right one" grep -q "Did you mean 'gantry ls'?" "$T_HOME/err"
+expect_rc 2 "two swapped letters" g sotp
+check "two swapped letters suggest stop" grep -q "Did you mean 'gantry stop'?" "$T_HOME/err"
+# --view is checked before anything else: a typo must not open the templates view silently
+expect_rc 2 "an unknown --view" g --view jbos
+check "an unknown --view names the views" grep -q "unknown view 'jbos' (expected templates, jobs or cost)" "$T_HOME/err"
+check "--help lists exit code 5 (launch --timeout)" bash -c '"$GANTRY_BIN" --help | grep -q "5 launch"'
 expect_rc 0 "templates lists" g templates
 check "templates shows hello" grep -q '^hello ' "$T_HOME/out"
 check "templates -o json is JSON with the built-ins" bash -c \

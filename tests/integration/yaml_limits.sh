@@ -76,6 +76,18 @@ config_refused "config.yaml:4:5: a second budget for team 'ml' \(the first is at
 printf 'default_provider: gpus\nproviders:\n  fleet: {type: ssh, hosts: [{address: 127.0.0.1}]}\n' >"$cfg"
 config_refused "config.yaml:1:19: unknown default_provider 'gpus' \(known: local, fleet\)" \
 	"an unknown default_provider is refused with the known ones"
+# a misspelt key whose value is a list is named as unknown (it said "expected a scalar value")
+printf 'budget:\n  - {scope: user, name: me, monthly: 5}\n' >"$cfg"
+config_refused "config.yaml:1:1: unknown setting 'budget' \(known: .*mouse.*budgets" \
+	"a misspelt list key is an unknown setting, with the known ones (mouse too)"
+# doctor reports a broken file as a finding (stdout and -o json), still exit 4
+expect_rc 4 "doctor with a broken config.yaml" g doctor
+check "doctor says FAIL config with FILE:LINE:COL" \
+	grep -Eq "^FAIL config +.*config\.yaml:1:1: unknown setting 'budget'" "$T_HOME/out"
+check "doctor -o json lists the config check" bash -c '"$GANTRY_BIN" doctor -o json |
+	python3 -c "import json,sys; d=json.load(sys.stdin); c=d[\"checks\"][0]; sys.exit(0 if c[\"check\"]==\"config\" and not c[\"ok\"] and d[\"problems\"]==1 else 1)"'
+printf 'theme: [light]\n' >"$cfg"
+config_refused "config.yaml:1:8: expected a scalar value for 'theme'" "a known key with a list"
 printf 'theme: solarised\n' >"$cfg"
 config_refused "config.yaml:1:8: unknown theme 'solarised' \(known: default, .*light.*\)" \
 	"an unknown theme is refused with the known ones"

@@ -63,5 +63,14 @@ tmx delete-buffer 2>/dev/null
 tmx respawn-pane -k -t "$TUI_SESSION" "env GANTRY_HOME=$GANTRY_HOME GANTRY_SYSTEM_DIR=$GANTRY_SYSTEM_DIR ${GANTRY_DATADIR:+GANTRY_DATADIR=$GANTRY_DATADIR} $GANTRY_BIN open nb1"
 tui_wait "Not copied to the clipboard: tmux's set-clipboard is off"
 tmx show-buffer >/dev/null 2>&1 && tui_fail "copied although set-clipboard is off"
-"$GANTRY_BIN" stop nb1 >/dev/null 2>&1
+"$GANTRY_BIN" stop nb1 >/dev/null 2>&1 || tui_fail "stop nb1 failed"
+
+# once the job has ended, its Job view shows no dead URL (with the old token) to click
+tui_start 160 40 -- --view jobs
+tui_wait 'nb1 +notebook +STOPPED'
+tui_keys Enter
+tui_wait 'Job nb1'
+tui_wait 'URL +- \(the job has ended: nothing listens there now\)'
+tui_assert_no "token=$tok"
+tui_quit
 echo "PASS"
