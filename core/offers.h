@@ -1,0 +1,90 @@
+/* offers.h: the optimizer's data. An offer is one way a template could run: a provider
+ * instance, a region, an instance type with its GPUs, CPUs and memory, a market (on-demand or
+ * spot), a price with its source, a billing unit and an availability. Providers fill offer
+ * lists (provider_ops.offers); the optimizer (offers_rank) filters them by the template's
+ * placement, GPU alternatives, spot preference, limits.max_hourly_cost and the budget left,
+ * ranks what remains by price, and keeps every dropped offer with the reason it was dropped.
+ * Pure data and functions: no I/O, no loop, no store. */
+#ifndef GANTRY_OFFERS_H
+#define GANTRY_OFFERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/catalog.h"
+
+struct template;
+
+enum offer_market {
+	OFFER_ONDEMAND,
+	OFFER_SPOT,
+};
+
+enum offer_billing {
+	OFFER_BILL_SECOND, /* billed by the second (local, ssh site rates, most clouds) */
+	OFFER_BILL_MINUTE,
+	OFFER_BILL_HOUR,
+};
+
+enum offer_avail {
+	OFFER_AVAIL_UNKNOWN,   /* the provider cannot tell (it will try) */
+	OFFER_AVAIL_YES,       /* capacity reported now */
+	OFFER_AVAIL_NO,        /* no capacity now (dropped: "no capacity in REGION now") */
+};
+
+struct offer {
+	char *provider;      /* provider instance name from config ("lambda", "local") */
+	char *region;        /* "us-east-1"; "" where a provider has no regions */
+	char *instance_type; /* "gpu_1x_a100_sxm4"; for local/ssh the host name or "" */
+	char *gpu_type;      /* "A100"; "" = no GPU */
+	int gpus;            /* per node */
+	int cpus;            /* per node; 0 = unknown */
+	int64_t memory_mib;  /* per node; 0 = unknown */
+	enum offer_market market;
+	int priced;            /* 0 = unpriced (shown as "unpriced", never $0) */
+	double usd_per_hour;   /* whole offer (all nodes), when priced */
+	enum catalog_source source; /* live, catalog, site or none */
+	enum offer_billing billing;
+	enum offer_avail avail;
+	char *description; /* one line for people, or NULL */
+	/* Set by the provider when the offer cannot take the template at all (too few GPUs on
+	 * any host), or by offers_rank when it drops the offer: one line, heap, else NULL. */
+	char *dropped;
+};
+
+struct offer_list {
+	struct offer *v;
+	size_t n, cap;
+};
+
+void offer_clear(struct offer *o);
+/* Appends a copy of *o (strings duplicated). */
+void offer_list_add(struct offer_list *l, const struct offer *o);
+/* Moves every offer of src to the end of dst and empties src. */
+void offer_list_take(struct offer_list *dst, struct offer_list *src);
+void offer_list_free(struct offer_list *l);
+
+/* What the optimizer decides with, besides the template. */
+struct offers_limits {
+	int has_budget_left;       /* a hard budget applies */
+	double budget_left_usd;    /* what it leaves this month */
+	long runtime_s;            /* expected runtime for the budget check (max_runtime); 0 = 1 h */
+	const char *only_provider; /* a provider the user named (--provider), or NULL */
+};
+
+/* Filters and ranks in place: offers that fit come first, cheapest first (available before
+ * unknown at the same price; then provider, region, instance type in byte
+ * order, so the result is deterministic); every dropped offer keeps its reason in `dropped`
+ * and moves after the ranked ones. Returns how many offers fit (the first n of l->v).
+ * Reasons: "provider not in placement.providers", "region eu-west-1 not in
+ * placement.regions" (globs, fnmatch), "GPU A10 is not one of H100, A100", "spot only", "no spot wanted",
+ * "$12.00/h is over limits.max_hourly_cost $10.00/h", "expected $24.00 is over the $10.00
+ * budget left", "unpriced while limits.max_hourly_cost is set", "no capacity". */
+size_t offers_rank(struct offer_list *l, const struct template *t, const struct offers_limits *lim);
+
+/* "on-demand" / "spot"; "second" / "minute" / "hour"; "yes" / "no" / "unknown". */
+const char *offer_market_name(enum offer_market m);
+const char *offer_billing_name(enum offer_billing b);
+const char *offer_avail_name(enum offer_avail a);
+
+#endif
