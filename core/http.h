@@ -1,5 +1,18 @@
 /* http.h: asynchronous HTTP through libcurl's multi interface, driven by the event loop.
- * TLS verification stays on. Used by the engine and by providers that speak REST. */
+ * Used by the engine and by providers that speak REST (lambda, slurm, kubernetes).
+ *
+ * - Methods, request headers, request bodies, per-request timeouts, streaming bodies (a
+ *   watch: chunks delivered as they arrive).
+ * - TLS verification is always on; a CA file may be added (http_set_ca_file). `http://` is
+ *   accepted only to a loopback address (127.0.0.0/8, ::1, "localhost"): tests' fakes.
+ * - Retries: idempotent requests (GET, HEAD, PUT, DELETE, or any with .idempotent set) are
+ *   retried on connection errors, 429 and 5xx with backoff, honouring Retry-After; a POST is
+ *   never retried unless the caller marks it idempotent.
+ * - A rate limiter per handle (one handle per provider): at most `rate_per_s` request starts
+ *   per second, queued without blocking the loop.
+ * - Secrets: header values named in .secret_headers (Authorization always) and strings
+ *   registered with http_add_secret never appear in an error, a log line or a callback's
+ *   error text; they are replaced by "[redacted]". */
 #ifndef GANTRY_HTTP_H
 #define GANTRY_HTTP_H
 
@@ -7,21 +20,56 @@
 
 struct loop;
 struct http;
+struct http_req;
 
 struct http_response {
 	long status;      /* HTTP status, 0 when no response arrived */
 	const char *body; /* NUL-terminated, owned by the library, valid during the callback */
 	size_t body_len;
-	const char *error; /* one-line reason when status == 0, else NULL */
+	const char *error; /* one-line reason when status == 0, else NULL (redacted) */
+	const char *retry_after; /* the last answer's Retry-After header, or NULL */
+	int attempts;            /* how many times it was sent */
 };
 
 typedef void (*http_cb)(void *arg, const struct http_response *res);
+/* Streaming: a chunk of the body as it arrives (status known); return nonzero to cancel. */
+typedef int (*http_chunk_cb)(void *arg, long status, const char *data, size_t len);
+
+struct http_request {
+	const char *method;        /* "GET" when NULL */
+	const char *url;
+	const char *const *headers; /* "Name: value" strings, NULL-terminated, or NULL */
+	const char *body;           /* or NULL */
+	size_t body_len;            /* strlen(body) when 0 and body != NULL */
+	long timeout_ms;            /* whole request; 0 = 30 s; streaming: 0 = no limit */
+	long connect_timeout_ms;    /* 0 = 10 s */
+	int idempotent;             /* retry a POST/PATCH too (the API guarantees it is safe) */
+	int max_retries;            /* -1 = none; 0 = default (3 for idempotent requests) */
+	http_chunk_cb on_chunk;     /* streaming body: chunks go here, res->body is empty */
+};
 
 struct http *http_new(struct loop *l);
-void http_free(struct http *h); /* cancels pending requests without calling their callbacks */
-/* Starts a GET; cb is called exactly once from the loop. Returns -1 with *cause on error. */
+/* Cancels pending requests without calling their callbacks. */
+void http_free(struct http *h);
+/* Requests per second this handle may start (0 = unlimited, the default). */
+void http_set_rate(struct http *h, double rate_per_s);
+/* Adds a CA bundle (PEM file) trusted on top of the system's. */
+int http_set_ca_file(struct http *h, const char *path, char **cause);
+/* A secret value that must never appear in an error or log (API keys, tokens). Copied. */
+void http_add_secret(struct http *h, const char *secret);
+/* Replaces every registered secret in s by "[redacted]" (heap copy). */
+char *http_redact(const struct http *h, const char *s);
+
+/* Starts a request; cb is called exactly once from the loop (never before this returns).
+ * Returns the request (for http_cancel) or NULL with *cause (bad URL, http:// to a
+ * non-loopback host). */
+struct http_req *http_send(struct http *h, const struct http_request *rq, http_cb cb, void *arg,
+                           char **cause);
+/* Cancels a request in flight without calling its callback. */
+void http_cancel(struct http *h, struct http_req *r);
+/* GET, for the existing callers. Returns 0 or -1 with *cause. */
 int http_get(struct http *h, const char *url, long timeout_ms, http_cb cb, void *arg, char **cause);
-/* Number of requests in flight. */
+/* Number of requests in flight or queued. */
 int http_pending(const struct http *h);
 
 #endif
