@@ -887,3 +887,34 @@ int lambda_instance_ours(const struct lambda_instance *in, const char *key_name)
 	free(job);
 	return 1;
 }
+
+/* ---- refs ---- */
+
+char *lambda_ref(const char *id, const char *ip, const char *job_id)
+{
+	return xprintf("%s/%s/%s", id, ip != NULL ? ip : "", job_id);
+}
+
+int lambda_ref_parse(const char *ref, char **id, char **ip, char **job_id, char **cause)
+{
+	const char *a, *b;
+	size_t n;
+
+	*id = *ip = *job_id = NULL;
+	a = ref != NULL ? strchr(ref, '/') : NULL;
+	b = a != NULL ? strchr(a + 1, '/') : NULL;
+	if (b == NULL || a == ref || b[1] == '\0' || strchr(b + 1, '/') != NULL)
+		return xcause(cause, "not a lambda job reference: '%.80s'", ref != NULL ? ref : "");
+	n = (size_t)(a - ref);
+	if (n > LAMBDA_ID_MAX ||
+	    strspn(ref, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") < n)
+		return xcause(cause, "bad instance id in reference '%.80s'", ref);
+	if (strspn(a + 1, "0123456789abcdefABCDEF.:") < (size_t)(b - a - 1))
+		return xcause(cause, "bad address in reference '%.80s'", ref);
+	if (strspn(b + 1, "abcdefghijklmnopqrstuvwxyz0123456789") != strlen(b + 1))
+		return xcause(cause, "bad job id in reference '%.80s'", ref);
+	*id = xstrndup(ref, n);
+	*ip = xstrndup(a + 1, (size_t)(b - a - 1));
+	*job_id = xstrdup(b + 1);
+	return 0;
+}

@@ -120,6 +120,11 @@ char *lambda_key_name(const char *installation_id);
  * installation's key among its ssh_key_names. */
 int lambda_instance_ours(const struct lambda_instance *in, const char *key_name);
 
+/* A job's ref: "INSTANCE_ID/IP/JOBID" (heap; ip may be "" for an instance still booting). */
+char *lambda_ref(const char *id, const char *ip, const char *job_id);
+/* Splits a ref into heap strings; -1 with cause when it is not one of lambda_ref's. */
+int lambda_ref_parse(const char *ref, char **id, char **ip, char **job_id, char **cause);
+
 /* ---- settings (config.yaml `providers: {NAME: {type: lambda, ...}}`) ---- */
 
 struct lambda_conf {

@@ -110,10 +110,6 @@ void lambda_terminate(struct provider *p, const char *id,
                       void (*cb)(struct provider *, void *, int, const char *), void *ctx);
 /* "GANTRY_TEST_CRASH=NAME" kills the process here (crash-safety tests). */
 void lambda_crash_point(const char *name);
-/* A job's ref: "ID/IP/JOBID". */
-char *lambda_ref(const char *id, const char *ip, const char *job_id);
-/* Splits a ref (heap strings); ip may come back empty (an instance listed while booting). */
-int lambda_ref_parse(const char *ref, char **id, char **ip, char **job_id, char **cause);
 
 /* ---- lambda_launch.c ---- */
 

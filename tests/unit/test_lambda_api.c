@@ -591,6 +591,52 @@ static void test_names(void **state)
 	free(n);
 }
 
+static void test_refs(void **state)
+{
+	char *r, *id, *ip, *job, *cause = NULL;
+	static const char *bad[] = {"",
+	                            "a/b",
+	                            "/1.2.3.4/j1",
+	                            "i1/1.2.3.4/",
+	                            "i1/x/j1",
+	                            "i1/1.2.3.4/j1/x",
+	                            "i.1/1.2.3.4/j1",
+	                            "i1/1.2.3.4/J1",
+	                            "i1/1.2.3.4/../j"};
+
+	(void)state;
+	r = lambda_ref("0920582c7ff0", "127.0.0.2", "j0123456789abcdef");
+	assert_string_equal(r, "0920582c7ff0/127.0.0.2/j0123456789abcdef");
+	assert_int_equal(lambda_ref_parse(r, &id, &ip, &job, &cause), 0);
+	assert_string_equal(id, "0920582c7ff0");
+	assert_string_equal(ip, "127.0.0.2");
+	assert_string_equal(job, "j0123456789abcdef");
+	free(id);
+	free(ip);
+	free(job);
+	free(r);
+	/* booting: no address yet; IPv6 */
+	assert_int_equal(lambda_ref_parse("i1//j1", &id, &ip, &job, &cause), 0);
+	assert_string_equal(ip, "");
+	free(id);
+	free(ip);
+	free(job);
+	assert_int_equal(lambda_ref_parse("i1/fe80::1/j1", &id, &ip, &job, &cause), 0);
+	assert_string_equal(ip, "fe80::1");
+	free(id);
+	free(ip);
+	free(job);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		assert_int_equal(lambda_ref_parse(bad[i], &id, &ip, &job, &cause), -1);
+		assert_non_null(cause);
+		assert_null(id);
+		free(cause);
+		cause = NULL;
+	}
+	assert_int_equal(lambda_ref_parse(NULL, &id, &ip, &job, &cause), -1);
+	free(cause);
+}
+
 /* ---- settings ---- */
 
 static struct kvlist kv_settings, kv_pos;
@@ -783,6 +829,7 @@ int main(void)
 	    cmocka_unit_test(test_keys_answer),
 	    cmocka_unit_test(test_bodies),
 	    cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_refs),
 	    cmocka_unit_test(test_conf_defaults),
 	    cmocka_unit_test(test_conf_errors),
 	    cmocka_unit_test(test_key_created_once),
