@@ -68,8 +68,8 @@ void lambda_health(struct provider *p, int ok, enum lambda_err cls, const char *
 {
 	char *msg;
 
-	if (ok || (cls != LAMBDA_ERR_AUTH && p->healthy != 1)) {
-		if (ok && p->healthy != 1) {
+	if (ok) {
+		if (p->healthy != 1) {
 			p->healthy = 1;
 			if (p->notify != NULL)
 				p->notify(p->notify_arg, p->name, 1, NULL);
