@@ -55,6 +55,8 @@ const char *lambda_status_name(enum lambda_status s)
 		return "terminating";
 	case LAMBDA_ST_TERMINATED:
 		return "terminated";
+	case LAMBDA_ST_PREEMPTED:
+		return "preempted";
 	case LAMBDA_ST_UNKNOWN:
 		break;
 	}
@@ -636,7 +638,7 @@ static enum lambda_status lambda_status_of(const char *s)
 	} map[] = {
 	    {"booting", LAMBDA_ST_BOOTING},       {"active", LAMBDA_ST_ACTIVE},
 	    {"unhealthy", LAMBDA_ST_UNHEALTHY},   {"terminating", LAMBDA_ST_TERMINATING},
-	    {"terminated", LAMBDA_ST_TERMINATED},
+	    {"terminated", LAMBDA_ST_TERMINATED}, {"preempted", LAMBDA_ST_PREEMPTED},
 	};
 
 	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)

@@ -76,6 +76,7 @@ enum lambda_status {
 	LAMBDA_ST_UNHEALTHY,
 	LAMBDA_ST_TERMINATING,
 	LAMBDA_ST_TERMINATED,
+	LAMBDA_ST_PREEMPTED, /* newer versions of the API: the instance was taken back */
 };
 const char *lambda_status_name(enum lambda_status s);
 

@@ -299,6 +299,7 @@ static void lambda_launch_polled(struct provider *p, void *ctx, int ok, long sta
 		return;
 	case LAMBDA_ST_TERMINATING:
 	case LAMBDA_ST_TERMINATED:
+	case LAMBDA_ST_PREEMPTED:
 		lambda_instance_clear(&in);
 		lambda_launch_fail(l, LAMBDA_ERR_TRANSIENT,
 		                   "instance %s was terminated while booting", l->id);
@@ -348,7 +349,8 @@ static int lambda_launch_find(struct lambda_launch *l, const char *body, size_t 
 		if (v[i].name == NULL || strcmp(v[i].name, l->name) != 0 ||
 		    !lambda_instance_ours(&v[i], l->p->key_name))
 			continue;
-		if (v[i].status == LAMBDA_ST_TERMINATED || v[i].status == LAMBDA_ST_TERMINATING)
+		if (v[i].status == LAMBDA_ST_TERMINATED || v[i].status == LAMBDA_ST_TERMINATING ||
+		    v[i].status == LAMBDA_ST_PREEMPTED)
 			continue;
 		*id = xstrdup(v[i].id);
 		found = 1;

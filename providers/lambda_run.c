@@ -194,10 +194,12 @@ static void lambda_refresh_checked(struct provider *p, void *ctx, int ok, long s
 	(void)status;
 	(void)err;
 	if (ok && lambda_api_parse_instance(body, len, &in, &why) == 0) {
-		if (in.status == LAMBDA_ST_TERMINATED || in.status == LAMBDA_ST_TERMINATING) {
+		if (in.status == LAMBDA_ST_TERMINATED || in.status == LAMBDA_ST_TERMINATING ||
+		    in.status == LAMBDA_ST_PREEMPTED) {
 			provider_status_clear(&r->st);
 			r->st.state = JOB_FAILED;
-			r->st.reason = xprintf("instance %s was terminated outside Gantry", r->id);
+			r->st.reason = xprintf("instance %s was %s outside Gantry", r->id,
+			                       lambda_status_name(in.status));
 		} else if (in.status == LAMBDA_ST_BOOTING && r->st.state == JOB_UNKNOWN) {
 			free(r->st.reason);
 			r->st.state = JOB_STARTING;

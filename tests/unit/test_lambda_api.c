@@ -409,6 +409,12 @@ static void test_instance(void **state)
 	assert_int_equal(in.status, LAMBDA_ST_UNKNOWN);
 	assert_string_equal(lambda_status_name(LAMBDA_ST_TERMINATING), "terminating");
 	lambda_instance_clear(&in);
+	assert_int_equal(lambda_api_parse_instance("{\"data\": {\"id\": \"a\", \"status\": "
+	                                           "\"preempted\"}}",
+	                                           44, &in, &cause),
+	                 0);
+	assert_int_equal(in.status, LAMBDA_ST_PREEMPTED);
+	lambda_instance_clear(&in);
 }
 
 static void test_instance_malformed(void **state)
