@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# lambda_crash.sh: kill -9 Gantry at every step of a launch on lambda (GANTRY_TEST_CRASH at
+# the engine's points and the provider's own: after the key's registration, after the launch
+# request was answered, once the instance is active, after the job started over SSH), then
+# restart and reconcile: no job is launched twice (the fake's request log: at most one
+# accepted launch per job and attempt), and no instance is left behind: each one belongs to a
+# job that is still running, and every other one ends up terminated.
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib/common.sh"
+. "$here/../lib/sshrig.sh"
+. "$here/../lib/lambdafake.sh"
+. "$here/../lib/lambdatest.sh"
+trap 'lambda_test_cleanup; lambda_fake_stop; t_cleanup' EXIT
+
+lambda_fake_start 4 --boot-delay 0.5
+lambda_test_config lam api_key_file "$LAMBDA_FAKE_KEY_FILE"
+lambda_test_templates
+
+# jobs_in STATE...: names of the store's jobs in those states
+job_ids_in() {
+	g ls -o json | python3 -c 'import json,sys; want=set(sys.argv[1:]); print(" ".join(j["id"] for j in json.load(sys.stdin) if j["state"] in want))' "$@"
+}
+
+# orphans: live instances (booting/active/unhealthy) whose job is not running in the store
+orphans() {
+	local live running
+	running=" $(job_ids_in PENDING PROVISIONING STARTING RUNNING STOPPING UNKNOWN) "
+	live=$(lambda_fake_q /_fake/state '" ".join((i.get("name") or "-").split("-")[1] for i in d["instances"] if not (i["_fake"]["gone"] or i["status"] in ("terminating", "terminated")))')
+	for j in $live; do
+		case $running in *" $j "*) ;; *) echo "$j" ;; esac
+	done
+}
+export -f job_ids_in orphans
+
+# at most one accepted launch per job and attempt, over the whole log
+no_double_launch() {
+	[ "$(lambda_fake_q /_fake/log 'max([0] + [c for c in __import__("collections").Counter((e["json"] or {}).get("name") for e in d["data"] if e["path"].endswith("/instance-operations/launch") and e["status"] == 200).values()])')" -le 1 ]
+}
+
+n=0
+for point in after_intent lambda-key-registered lambda-launched lambda-active \
+	lambda-ssh-launched after_provider; do
+	n=$((n + 1))
+	rc=0
+	GANTRY_TEST_CRASH=$point "$GANTRY_BIN" launch ltrain --provider lam --name "c$n" --set secs=600 \
+		>"$T_HOME/out" 2>"$T_HOME/err" || rc=$?
+	check "[$point] gantry was killed there (exit $rc)" test "$rc" -eq 137
+	expect_rc 0 "[$point] reconcile after the crash" g reconcile
+	# the job settles: running on its one instance, or failed with its instance released
+	check "[$point] c$n settles (RUNNING or FAILED)" wait_for 90 bash -c \
+		"s=\$('$GANTRY_BIN' show c$n -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"state\"])'); [ \"\$s\" = RUNNING ] || [ \"\$s\" = FAILED ]"
+	g reconcile >/dev/null 2>&1 || :
+	id=$(job_field "c$n" id)
+	check "[$point] no launch twice for c$n" test "$(lambda_test_launches "$id")" -le 1
+	check "[$point] no orphaned instance" wait_for 60 bash -c 'g reconcile >/dev/null 2>&1; [ -z "$(orphans)" ]'
+done
+
+check "no name was launched twice in the whole run" no_double_launch
+# stop what runs; then nothing is left billing
+for id in $(job_ids_in RUNNING STARTING); do g stop "$id" >/dev/null 2>&1 || :; done
+check "every instance is terminated in the end" wait_for 90 bash -c 'g reconcile >/dev/null 2>&1; [ "$(lambda_test_live)" = 0 ]'
+
+t_done

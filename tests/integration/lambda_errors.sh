@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# lambda_errors.sh: the lambda provider against the fake's faults: no capacity anywhere (a
+# one-line error of class capacity), a launch whose answer is lost after the instance was
+# made (found by its name and adopted: one instance, no second launch), an instance that boots
+# into unhealthy or never leaves booting (terminated, the launch fails with the reason),
+# 429/5xx/truncated answers to idempotent requests (retried), a config error with its
+# FILE:LINE:COL.
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib/common.sh"
+. "$here/../lib/sshrig.sh"
+. "$here/../lib/lambdafake.sh"
+. "$here/../lib/lambdatest.sh"
+trap 'lambda_test_cleanup; lambda_fake_stop; t_cleanup' EXIT
+
+lambda_fake_start 3 --boot-delay 0.3
+lambda_test_config lam api_key_file "$LAMBDA_FAKE_KEY_FILE"
+lambda_test_templates
+faults() { lambda_fake_ctl POST /_fake/faults "$1" >/dev/null; }
+clear_faults() { lambda_fake_ctl DELETE /_fake/faults >/dev/null; }
+launch_posts() { # launch requests naming the job, whatever their answer
+	lambda_fake_q /_fake/log 'sum(1 for e in d["data"] if e["path"].endswith("/instance-operations/launch") and "gantry-'"$1"'" in ((e["json"] or {}).get("name") or ""))'
+}
+instances_of() {
+	lambda_fake_q /_fake/state 'sum(1 for i in d["instances"] if (i.get("name") or "").startswith("gantry-'"$1"'-"))'
+}
+
+# --- no capacity anywhere: class capacity, in one line
+faults '{"kind": "capacity", "count": -1}'
+expect_rc 1 "a launch without capacity anywhere fails" g launch ltrain --provider lam --name cap
+check "the error is of class capacity" grep -q 'insufficient-capacity.*\[capacity\]' "$T_HOME/err"
+check "in one line" test "$(grep -c 'insufficient-capacity' "$T_HOME/err")" -ge 1
+check "no instance was made" test "$(lambda_test_live)" = 0
+clear_faults
+
+# --- the launch answer is lost after the instance was made: adopted by name
+faults '{"kind": "status", "status": 500, "after": true, "path": "/api/v1/instance-operations/launch"}'
+expect_rc 0 "a launch whose answer was lost still launches" g launch ltrain --provider lam --name lost
+check "lost SUCCEEDED" wait_state lost SUCCEEDED 90
+id=$(job_field lost id)
+check "one launch request for it (never re-sent)" test "$(launch_posts "$id")" = 1
+check "one instance for it" test "$(instances_of "$id")" = 1
+check "and it is terminated now" wait_for 20 lambda_test_inst_terminated "$id"
+clear_faults
+
+# --- an instance that boots into unhealthy: terminated, the launch fails
+faults '{"kind": "unhealthy", "name_contains": "gantry-"}'
+expect_rc 1 "a launch whose instance turns unhealthy fails" g launch ltrain --provider lam --name sick
+check "saying so" grep -q 'unhealthy' "$T_HOME/err"
+id=$(job_field sick id)
+check "its instance is terminated" wait_for 20 lambda_test_inst_terminated "$id"
+clear_faults
+
+# --- an instance that never leaves booting: terminated at boot_timeout
+lambda_test_config lam api_key_file "$LAMBDA_FAKE_KEY_FILE" "boot_timeout: 10s"
+faults '{"kind": "boot_hang", "name_contains": "gantry-"}'
+expect_rc 1 "a launch whose instance hangs booting fails" g launch ltrain --provider lam --name hang
+check "after the boot timeout" grep -q 'did not become active within 10s' "$T_HOME/err"
+id=$(job_field hang id)
+check "its instance is terminated" wait_for 20 lambda_test_inst_terminated "$id"
+clear_faults
+lambda_test_config lam api_key_file "$LAMBDA_FAKE_KEY_FILE"
+
+# --- idempotent requests ride out 429, 503 and a truncated answer
+faults '[{"kind": "status", "status": 429, "retry_after": 1, "path": "/api/v1/instance-types"},
+         {"kind": "status", "status": 503, "path": "/api/v1/instances"},
+         {"kind": "truncate", "path": "/api/v1/ssh-keys", "method": "GET"}]'
+expect_rc 0 "a launch through 429, 503 and a truncated answer" g launch ltrain --provider lam --name bumpy
+check "bumpy SUCCEEDED" wait_state bumpy SUCCEEDED 90
+check "the 429 was retried after Retry-After" test "$(lambda_fake_q /_fake/log 'sum(1 for e in d["data"] if e["path"].endswith("/instance-types"))')" -ge 2
+clear_faults
+
+# --- a bad setting names its place
+lambda_test_config lam api_key_file "$LAMBDA_FAKE_KEY_FILE" "ssh_prot: 22"
+expect_rc 1 "a misspelt setting fails" g doctor
+check "with FILE:LINE:COL and the known ones" grep -q 'config.yaml:[0-9]*:[0-9]*: ssh_prot: unknown setting' "$T_HOME/err"
+
+t_done

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# lambda_kinds.sh: the real gantry binary on a `lambda` provider against the Lambda Cloud API
+# fake (tests/fakes/lambda_fake.py) whose instances are real OpenSSH workers on loopback:
+# a training run, a notebook and an endpoint launch, log and stop; the key Gantry made is
+# 0600 and registered once; a finished training run's instance is terminated (the fake's
+# state); a stopped notebook's and endpoint's too; one launch per job in the fake's log;
+# each instance's host key recorded in a known_hosts file of its own.
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib/common.sh"
+. "$here/../lib/sshrig.sh"
+. "$here/../lib/lambdafake.sh"
+. "$here/../lib/lambdatest.sh"
+trap 'lambda_test_cleanup; lambda_fake_stop; t_cleanup' EXIT
+
+lambda_fake_start 3 --boot-delay 0.5
+lambda_test_config lam api_key_file "$LAMBDA_FAKE_KEY_FILE"
+lambda_test_templates
+
+check "config with a lambda provider loads (doctor)" g doctor
+
+# --- a training run: launched, logged, ended, its instance terminated
+expect_rc 0 "launch a training run on lambda" g launch ltrain --provider lam --name t1
+check "t1 SUCCEEDED" wait_state t1 SUCCEEDED 90
+check "t1's log came over SSH" bash -c 'g logs t1 | grep -q "^train-done on "'
+t1=$(job_field t1 id)
+check "t1 ran on a Lambda instance (its ref names one)" bash -c "job_field t1 provider_ref | grep -Eq '^[0-9a-f]{32}/127\.0\.0\.[0-9]+/$t1\$'"
+check "t1's instance is terminated (the fake's state)" wait_for 20 lambda_test_inst_terminated "$t1"
+check "exactly one launch for t1" test "$(lambda_test_launches "$t1")" = 1
+key=$T_HOME/state/providers/lam/id_ed25519
+check "Gantry's key exists, 0600" bash -c "[ \"\$(stat -c %a '$key')\" = 600 ]"
+check "the key is registered once under gantry-<installation>" \
+	test "$(lambda_fake_q /_fake/state 'sum(1 for k in d["ssh_keys"] if k["name"].startswith("gantry-"))')" = 1
+inst=$(lambda_fake_q /_fake/state '[i["id"] for i in d["instances"] if i.get("name","").startswith("gantry-'"$t1"'-")][0]')
+check "t1's instance had a known_hosts file of its own" test -s "$T_HOME/state/providers/lam/known_hosts/$inst"
+
+# --- a notebook: up until stopped, then its instance goes
+expect_rc 0 "launch a notebook on lambda" g launch lnote --provider lam --name n1
+check "n1 RUNNING" wait_state n1 RUNNING 90
+n1=$(job_field n1 id)
+check "n1's log came over SSH" wait_for 20 bash -c 'g logs n1 | grep -q "^notebook-up"'
+check "n1's instance is active while it runs" test "$(lambda_test_inst_status "$n1")" = active
+expect_rc 0 "stop n1" g stop n1
+check "n1 STOPPED" wait_state n1 STOPPED 60
+check "n1's instance is terminated" wait_for 20 lambda_test_inst_terminated "$n1"
+
+# --- an endpoint: ready, served, stopped, its instance gone
+expect_rc 0 "launch an endpoint on lambda" g launch http-endpoint --provider lam --name e1
+check "e1 RUNNING (its readiness answered over SSH)" wait_state e1 RUNNING 90
+e1=$(job_field e1 id)
+check "e1's instance is active" test "$(lambda_test_inst_status "$e1")" = active
+expect_rc 0 "stop e1" g stop e1
+check "e1 STOPPED" wait_state e1 STOPPED 60
+check "e1's instance is terminated" wait_for 20 lambda_test_inst_terminated "$e1"
+
+# --- nothing left billing, and every launch was one per job
+check "no instance left running in the fake" test "$(lambda_test_live)" = 0
+check "three launches in all" test "$(lambda_test_launches '')" = 3
+check "every request carried the bearer key" \
+	test "$(lambda_fake_q /_fake/log 'sum(1 for e in d["data"] if e["auth"] != "bearer")')" = 0
+
+t_done
