@@ -50,8 +50,9 @@ struct lambda_inst *lambda_inst_attach(struct provider *p, const char *id, const
 {
 	struct lambda_inst *in = lambda_inst_find(p, id);
 	struct provider_config ic = {0};
+	struct ssh_dyn_host h = {0};
 	struct kvlist set, pos;
-	char *kh, *dir, *iname, num[32];
+	char *kh, *dir, *iname;
 
 	if (in != NULL)
 		return in;
@@ -70,19 +71,11 @@ struct lambda_inst *lambda_inst_attach(struct provider *p, const char *id, const
 	iname = xprintf("%s/%s", p->name, in->host);
 	kvlist_init(&set);
 	kvlist_init(&pos);
+	kvlist_set(&set, "dynamic_hosts", "true");
 	kvlist_set(&set, "user", p->conf.ssh_user);
 	kvlist_set(&set, "key", p->key_path);
 	kvlist_set(&set, "known_hosts", kh);
-	kvlist_set(&set, "known_hosts_record", "first"); /* Gantry created this host */
 	kvlist_set(&set, "dir", dir);
-	kvlist_set(&set, "hosts.0.name", in->host);
-	kvlist_set(&set, "hosts.0.address", ip);
-	snprintf(num, sizeof num, "%d", p->conf.ssh_port);
-	kvlist_set(&set, "hosts.0.port", num);
-	snprintf(num, sizeof num, "%d", gpus > 0 ? gpus : 0);
-	kvlist_set(&set, "hosts.0.gpus", num);
-	if (gpus > 0 && gpu_type != NULL && *gpu_type != '\0')
-		kvlist_set(&set, "hosts.0.gpu_type", gpu_type);
 	ic.name = iname;
 	ic.state_dir = p->state_dir;
 	ic.settings = &set;
@@ -93,7 +86,21 @@ struct lambda_inst *lambda_inst_attach(struct provider *p, const char *id, const
 	ic.installation_id = p->installation_id;
 	ic.log_max_bytes = p->log_max_bytes;
 	ic.data_dir = p->data_dir;
+	h.name = in->host;
+	h.address = ip;
+	h.port = p->conf.ssh_port;
+	h.known_hosts = kh; /* its own: cloud addresses are reused */
+	h.tofu_first = 1;   /* Gantry created the instance: record its key on first connect */
+	h.gpus = gpus > 0 ? gpus : 0;
+	h.gpu_type = gpus > 0 && gpu_type != NULL && *gpu_type != '\0' ? gpu_type : NULL;
+	h.dir = dir;
 	if (ssh_provider_ops.open(&ic, &in->ssh, cause) != 0) {
+		in->ssh = NULL;
+	} else if (ssh_provider_host_add(in->ssh, &h, cause) != 0) {
+		ssh_provider_ops.close(in->ssh);
+		in->ssh = NULL;
+	}
+	if (in->ssh == NULL) {
 		free(in->id);
 		free(in->ip);
 		free(in->host);
