@@ -678,13 +678,15 @@ static int lambda_open(const struct provider_config *cfg, struct provider **out,
 		lambda_free(p);
 		return -1;
 	}
-	kh = xprintf("%s/known_hosts", p->state_dir);
-	if (safefile_mkdirs(kh, cause) != 0) {
+	for (int i = 0; i < 2; i++) {
+		kh = xprintf("%s/%s", p->state_dir, i == 0 ? "known_hosts" : "logs");
+		if (safefile_mkdirs(kh, cause) != 0) {
+			free(kh);
+			lambda_free(p);
+			return -1;
+		}
 		free(kh);
-		lambda_free(p);
-		return -1;
 	}
-	free(kh);
 	p->loop = cfg->loop;
 	p->notify = cfg->notify;
 	p->notify_arg = cfg->notify_arg;
@@ -715,6 +717,7 @@ static void lambda_close(struct provider *p)
 	if (p->q != NULL)
 		async_queue_free(p->q); /* waits for a key being made, skips its done */
 	lambda_launch_abort_all(p);
+	lambda_log_abort_all(p);
 	lambda_req_abort_all(p);
 	lambda_waiters_fire(p, &p->key_waiters, -1, "lambda: closed");
 	lambda_waiters_fire(p, &p->types_waiters, -1, "lambda: closed");

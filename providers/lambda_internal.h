@@ -51,6 +51,7 @@ struct lambda_inst {
 };
 
 struct lambda_launch;
+struct lambda_save;
 
 struct provider {
 	char *name;
@@ -83,8 +84,9 @@ struct provider {
 	uint64_t next_launch_mono;
 	struct lambda_launch *launches;
 	struct lambda_inst *insts;
-	struct lambda_req *reqs; /* in flight */
-	int healthy;             /* -1 unknown, 0 key refused, 1 answered */
+	struct lambda_req *reqs;   /* in flight */
+	struct lambda_save *saves; /* logs being copied before a terminate (lambda_logs.c) */
+	int healthy;               /* -1 unknown, 0 key refused, 1 answered */
 	int closing;
 };
 
@@ -117,6 +119,17 @@ int lambda_launch(struct provider *p, const struct provider_job_spec *spec, prov
                   void *arg, char **cause);
 /* Answers every launch in flight with rc -1 (close). */
 void lambda_launch_abort_all(struct provider *p);
+
+/* ---- lambda_logs.c ---- */
+
+/* STATE/logs/JOBID.log: an ended job's log, kept after its instance is gone (heap). */
+char *lambda_log_path(struct provider *p, const char *job_id);
+/* Copies the job's log from its instance into lambda_log_path, then calls done (also when
+ * it could not: the caller terminates the instance either way). */
+void lambda_log_save(struct provider *p, struct lambda_inst *in, const char *job_id,
+                     void (*done)(struct provider *p, void *ctx), void *ctx);
+/* Ends every copy in flight (close): their done runs. */
+void lambda_log_abort_all(struct provider *p);
 
 /* ---- lambda_run.c ---- */
 

@@ -14,11 +14,6 @@
 #include "providers/lambda_internal.h"
 #include "providers/ssh.h"
 
-struct provider_logs {
-	struct provider *ssh;
-	struct provider_logs *inner; /* the ssh provider's stream */
-};
-
 /* ---- instances and their ssh providers ---- */
 
 struct lambda_inst *lambda_inst_find(struct provider *p, const char *id)
@@ -156,6 +151,7 @@ static struct lambda_inst *lambda_inst_of(struct provider *p, const char *ref, c
 struct lambda_refresh {
 	struct provider *p;
 	char *id;
+	char *job;
 	provider_status_cb cb;
 	void *arg;
 	struct provider_status st; /* kept while the instance is terminated */
@@ -165,6 +161,7 @@ static void lambda_refresh_free(struct lambda_refresh *r)
 {
 	provider_status_clear(&r->st);
 	free(r->id);
+	free(r->job);
 	free(r);
 }
 
@@ -188,6 +185,13 @@ static void lambda_refresh_terminated(struct provider *p, void *ctx, int rc, con
 		return;
 	}
 	lambda_refresh_report(r, 0, NULL);
+}
+
+static void lambda_refresh_saved(struct provider *p, void *ctx)
+{
+	struct lambda_refresh *r = ctx;
+
+	lambda_terminate(p, r->id, lambda_refresh_terminated, r);
 }
 
 static void lambda_refresh_checked(struct provider *p, void *ctx, int ok, long status,
@@ -270,7 +274,7 @@ static void lambda_refresh_inner(void *arg, int rc, const struct provider_status
 			lambda_refresh_report(r, 0, NULL);
 			return;
 		}
-		lambda_terminate(r->p, r->id, lambda_refresh_terminated, r);
+		lambda_log_save(r->p, in, r->job, lambda_refresh_saved, r);
 		return;
 	case JOB_UNKNOWN:
 		/* out of reach: is the instance still there? */
@@ -296,6 +300,7 @@ int lambda_refresh(struct provider *p, const char *job_id, const char *ref, prov
 	r = xcalloc(1, sizeof *r);
 	r->p = p;
 	r->id = id;
+	r->job = xstrdup(job);
 	r->cb = cb;
 	r->arg = arg;
 	if (*ip == '\0') {
@@ -327,6 +332,7 @@ int lambda_refresh(struct provider *p, const char *job_id, const char *ref, prov
 struct lambda_stopper {
 	struct provider *p;
 	char *id;
+	char *job;
 	provider_done_cb cb;
 	void *arg;
 };
@@ -338,7 +344,15 @@ static void lambda_stop_terminated(struct provider *p, void *ctx, int rc, const 
 	(void)p;
 	s->cb(s->arg, rc, cause);
 	free(s->id);
+	free(s->job);
 	free(s);
+}
+
+static void lambda_stop_saved(struct provider *p, void *ctx)
+{
+	struct lambda_stopper *s = ctx;
+
+	lambda_terminate(p, s->id, lambda_stop_terminated, s);
 }
 
 static void lambda_stop_inner(void *arg, int rc, const char *cause)
@@ -347,8 +361,8 @@ static void lambda_stop_inner(void *arg, int rc, const char *cause)
 
 	(void)rc;
 	(void)cause;
-	/* whatever the job did, the instance goes */
-	lambda_terminate(s->p, s->id, lambda_stop_terminated, s);
+	/* whatever the job did, its log is kept and the instance goes */
+	lambda_log_save(s->p, lambda_inst_find(s->p, s->id), s->job, lambda_stop_saved, s);
 }
 
 int lambda_stop(struct provider *p, const char *ref, int grace_ms, provider_done_cb cb, void *arg,
@@ -363,6 +377,7 @@ int lambda_stop(struct provider *p, const char *ref, int grace_ms, provider_done
 	s = xcalloc(1, sizeof *s);
 	s->p = p;
 	s->id = id;
+	s->job = xstrdup(job);
 	s->cb = cb;
 	s->arg = arg;
 	if (*ip != '\0')
@@ -386,43 +401,6 @@ int lambda_stop(struct provider *p, const char *ref, int grace_ms, provider_done
 }
 
 /* ---- logs, target, worker_http, hosts ---- */
-
-int lambda_logs_open(struct provider *p, const char *ref, int follow, int64_t tail_bytes,
-                     provider_log_cb cb, void *arg, struct provider_logs **out, char **cause)
-{
-	struct lambda_inst *in;
-	struct provider_logs *lg;
-	char *job, *iref;
-	int rc;
-
-	*out = NULL;
-	in = lambda_inst_of(p, ref, &job, cause);
-	if (in == NULL)
-		return -1;
-	lg = xcalloc(1, sizeof *lg);
-	lg->ssh = in->ssh;
-	iref = lambda_inner_ref(in, job);
-	rc = ssh_provider_ops.logs_open(in->ssh, iref, follow, tail_bytes, cb, arg, &lg->inner,
-	                                cause);
-	free(iref);
-	free(job);
-	if (rc != 0) {
-		free(lg);
-		return -1;
-	}
-	*out = lg;
-	return 0;
-}
-
-void lambda_logs_close(struct provider *p, struct provider_logs *lg)
-{
-	(void)p;
-	if (lg == NULL)
-		return;
-	if (lg->inner != NULL)
-		ssh_provider_ops.logs_close(lg->ssh, lg->inner);
-	free(lg);
-}
 
 int lambda_target(struct provider *p, const char *ref, int worker, provider_target_cb cb, void *arg,
                   char **cause)

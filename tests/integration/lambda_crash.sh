@@ -25,7 +25,7 @@ job_ids_in() {
 orphans() {
 	local live running
 	running=" $(job_ids_in PENDING PROVISIONING STARTING RUNNING STOPPING UNKNOWN) "
-	live=$(lambda_fake_q /_fake/state '" ".join((i.get("name") or "-").split("-")[1] for i in d["instances"] if not (i["_fake"]["gone"] or i["status"] in ("terminating", "terminated")))')
+	live=$(lambda_fake_q /_fake/state '" ".join((i.get("name") or "-").split("-")[1] for i in d["data"]["instances"] if not (i["_fake"]["gone"] or i["status"] in ("terminating", "terminated")))')
 	for j in $live; do
 		case $running in *" $j "*) ;; *) echo "$j" ;; esac
 	done

@@ -21,7 +21,7 @@ launch_posts() { # launch requests naming the job, whatever their answer
 	lambda_fake_q /_fake/log 'sum(1 for e in d["data"] if e["path"].endswith("/instance-operations/launch") and "gantry-'"$1"'" in ((e["json"] or {}).get("name") or ""))'
 }
 instances_of() {
-	lambda_fake_q /_fake/state 'sum(1 for i in d["instances"] if (i.get("name") or "").startswith("gantry-'"$1"'-"))'
+	lambda_fake_q /_fake/state 'sum(1 for i in d["data"]["instances"] if (i.get("name") or "").startswith("gantry-'"$1"'-"))'
 }
 
 # --- no capacity anywhere: class capacity, in one line

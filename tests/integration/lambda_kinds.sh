@@ -29,8 +29,8 @@ check "exactly one launch for t1" test "$(lambda_test_launches "$t1")" = 1
 key=$T_HOME/state/providers/lam/id_ed25519
 check "Gantry's key exists, 0600" bash -c "[ \"\$(stat -c %a '$key')\" = 600 ]"
 check "the key is registered once under gantry-<installation>" \
-	test "$(lambda_fake_q /_fake/state 'sum(1 for k in d["ssh_keys"] if k["name"].startswith("gantry-"))')" = 1
-inst=$(lambda_fake_q /_fake/state '[i["id"] for i in d["instances"] if i.get("name","").startswith("gantry-'"$t1"'-")][0]')
+	test "$(lambda_fake_q /_fake/state 'sum(1 for k in d["data"]["ssh_keys"] if k["name"].startswith("gantry-"))')" = 1
+inst=$(lambda_fake_q /_fake/state '[i["id"] for i in d["data"]["instances"] if i.get("name","").startswith("gantry-'"$t1"'-")][0]')
 check "t1's instance had a known_hosts file of its own" test -s "$T_HOME/state/providers/lam/known_hosts/$inst"
 
 # --- a notebook: up until stopped, then its instance goes

@@ -74,16 +74,16 @@ lambda_test_launches() {
 }
 
 lambda_test_inst_status() {
-	lambda_fake_q /_fake/state '([i["status"] for i in d["instances"] if (i.get("name") or "").startswith("gantry-'"$1"'-")] or ["none"])[-1]'
+	lambda_fake_q /_fake/state '([i["status"] for i in d["data"]["instances"] if (i.get("name") or "").startswith("gantry-'"$1"'-")] or ["none"])[-1]'
 }
 
 lambda_test_inst_terminated() {
-	[ "$(lambda_fake_q /_fake/state 'sum(1 for i in d["instances"] if (i.get("name") or "").startswith("gantry-'"$1"'-") and not (i["_fake"]["gone"] or i["status"] in ("terminating", "terminated")))')" = 0 ] &&
-		[ "$(lambda_fake_q /_fake/state 'sum(1 for i in d["instances"] if (i.get("name") or "").startswith("gantry-'"$1"'-"))')" -ge 1 ]
+	[ "$(lambda_fake_q /_fake/state 'sum(1 for i in d["data"]["instances"] if (i.get("name") or "").startswith("gantry-'"$1"'-") and not (i["_fake"]["gone"] or i["status"] in ("terminating", "terminated")))')" = 0 ] &&
+		[ "$(lambda_fake_q /_fake/state 'sum(1 for i in d["data"]["instances"] if (i.get("name") or "").startswith("gantry-'"$1"'-"))')" -ge 1 ]
 }
 
 lambda_test_live() {
-	lambda_fake_q /_fake/state 'sum(1 for i in d["instances"] if not (i["_fake"]["gone"] or i["status"] in ("terminating", "terminated")))'
+	lambda_fake_q /_fake/state 'sum(1 for i in d["data"]["instances"] if not (i["_fake"]["gone"] or i["status"] in ("terminating", "terminated")))'
 }
 
 lambda_test_cleanup() {
