@@ -25,10 +25,13 @@ instances_of() {
 }
 
 # --- no capacity anywhere: class capacity, in one line
-faults '{"kind": "capacity", "count": -1}'
+for r in us-east-1 us-west-1 us-west-3 us-south-1 us-east-3; do # every region of the fake's types
+	faults '{"kind": "capacity", "region": "'"$r"'"}'
+done
+check "the capacity faults are armed" test "$(lambda_fake_q /_fake/faults 'len(d["data"])')" = 5
 expect_rc 1 "a launch without capacity anywhere fails" g launch ltrain --provider lam --name cap
 check "the error is of class capacity" grep -q 'insufficient-capacity.*\[capacity\]' "$T_HOME/err"
-check "in one line" test "$(grep -c 'insufficient-capacity' "$T_HOME/err")" -ge 1
+check "in one line" test "$(wc -l <"$T_HOME/err")" = 1
 check "no instance was made" test "$(lambda_test_live)" = 0
 clear_faults
 
@@ -71,7 +74,7 @@ clear_faults
 
 # --- a bad setting names its place
 lambda_test_config lam api_key_file "$LAMBDA_FAKE_KEY_FILE" "ssh_prot: 22"
-expect_rc 1 "a misspelt setting fails" g doctor
+expect_rc 4 "a misspelt setting fails (a config error)" g doctor
 check "with FILE:LINE:COL and the known ones" grep -q 'config.yaml:[0-9]*:[0-9]*: ssh_prot: unknown setting' "$T_HOME/err"
 
 t_done

@@ -5,7 +5,8 @@
 #   lambda_test_config NAME KEYSETTING VALUE [EXTRA YAML LINES...]
 #       writes config.yaml with one lambda provider NAME on the fake: its api_url, the key
 #       setting (api_key_file PATH or api_key_env VAR), the workers' ssh user and port, job
-#       directories under $RIG_DIR/lremote, fast polls, no rate limits (the fake's are off)
+#       directories under $RIG_DIR/lremote, fast polls, no rate limits (the fake's are off);
+#       an extra line "KEY: VALUE" replaces the default of KEY
 #   lambda_test_templates        user templates ltrain (training) and lnote (notebook)
 #   lambda_test_launches JOBID   accepted launches (HTTP 200) naming the job ('' = all)
 #   lambda_test_inst_status JOBID  status of the job's latest instance in the fake
@@ -15,7 +16,7 @@
 #                                lambda_fake_stop removes their directories)
 
 lambda_test_config() {
-	local name=$1 ks=$2 kv=$3 l
+	local name=$1 ks=$2 kv=$3 l d
 	shift 3
 	mkdir -p "$GANTRY_HOME/config" "$RIG_DIR/lremote"
 	{
@@ -25,13 +26,12 @@ lambda_test_config() {
 		echo "    type: lambda"
 		echo "    api_url: $LAMBDA_FAKE_URL/api/v1"
 		echo "    $ks: $kv"
-		echo "    ssh_user: $LAMBDA_FAKE_SSH_USER"
-		echo "    ssh_port: $LAMBDA_FAKE_SSH_PORT"
-		echo "    dir: $RIG_DIR/lremote"
-		echo "    boot_timeout: 60s"
-		echo "    poll_interval: 1s"
-		echo "    rate_limit: 0"
-		echo "    launch_interval: 0"
+		for d in "ssh_user: $LAMBDA_FAKE_SSH_USER" "ssh_port: $LAMBDA_FAKE_SSH_PORT" \
+			"dir: $RIG_DIR/lremote" "boot_timeout: 60s" "poll_interval: 1s" \
+			"rate_limit: 0" "launch_interval: 0"; do
+			for l in "$@"; do [ "${l%%:*}" != "${d%%:*}" ] || continue 2; done
+			echo "    $d"
+		done
 		for l in "$@"; do echo "    $l"; done
 	} >"$GANTRY_HOME/config/config.yaml"
 }
