@@ -31,7 +31,8 @@ done
 check "the capacity faults are armed" test "$(lambda_fake_q /_fake/faults 'len(d["data"])')" = 5
 expect_rc 1 "a launch without capacity anywhere fails" g launch ltrain --provider lam --name cap
 check "the error is of class capacity" grep -q 'insufficient-capacity.*\[capacity\]' "$T_HOME/err"
-check "in one line" test "$(wc -l <"$T_HOME/err")" = 1
+check "in one line: message, code and class together" \
+	grep -q '^gantry: launch: lam: launch of [a-z0-9_]* in [a-z0-9-]*: Not enough capacity.*(instance-operations/launch/insufficient-capacity).*\[capacity\]$' "$T_HOME/err"
 check "no instance was made" test "$(lambda_test_live)" = 0
 clear_faults
 
