@@ -152,6 +152,7 @@ struct lambda_refresh {
 	struct provider *p;
 	char *id;
 	char *job;
+	int no_ip; /* the ref came from a list while the instance booted */
 	provider_status_cb cb;
 	void *arg;
 	struct provider_status st; /* kept while the instance is terminated */
@@ -194,6 +195,30 @@ static void lambda_refresh_saved(struct provider *p, void *ctx)
 	lambda_terminate(p, r->id, lambda_refresh_terminated, r);
 }
 
+static void lambda_refresh_inner(void *arg, int rc, const struct provider_status *st,
+                                 const char *cause);
+
+/* Asks the instance's ssh provider (attached at ip when not yet); reports on failure. */
+static void lambda_refresh_ssh(struct lambda_refresh *r, const char *ip)
+{
+	struct lambda_inst *in;
+	char *iref, *why = NULL;
+
+	in = lambda_inst_attach(r->p, r->id, ip, 0, NULL, &why);
+	if (in == NULL) {
+		lambda_refresh_report(r, -1, why);
+		free(why);
+		return;
+	}
+	iref = lambda_inner_ref(in, r->job);
+	provider_status_clear(&r->st);
+	if (ssh_provider_ops.refresh(in->ssh, r->job, iref, lambda_refresh_inner, r, &why) != 0) {
+		lambda_refresh_report(r, -1, why);
+		free(why);
+	}
+	free(iref);
+}
+
 static void lambda_refresh_checked(struct provider *p, void *ctx, int ok, long status,
                                    const char *body, size_t len, const char *err,
                                    enum lambda_err cls)
@@ -211,10 +236,19 @@ static void lambda_refresh_checked(struct provider *p, void *ctx, int ok, long s
 			r->st.state = JOB_FAILED;
 			r->st.reason = xprintf("instance %s was %s outside Gantry", r->id,
 			                       lambda_status_name(in.status));
-		} else if (in.status == LAMBDA_ST_BOOTING && r->st.state == JOB_UNKNOWN) {
+		} else if (in.status == LAMBDA_ST_BOOTING && r->no_ip) {
 			free(r->st.reason);
 			r->st.state = JOB_STARTING;
 			r->st.reason = xprintf("instance %s is booting", r->id);
+		} else if (in.status == LAMBDA_ST_ACTIVE && r->no_ip && in.ip != NULL) {
+			/* up now: what runs there (or never started) is for SSH to tell */
+			char *ip = xstrdup(in.ip);
+
+			lambda_instance_clear(&in);
+			free(why);
+			lambda_refresh_ssh(r, ip);
+			free(ip);
+			return;
 		}
 		lambda_instance_clear(&in);
 	} else if (!ok && cls == LAMBDA_ERR_NOTFOUND) {
@@ -259,7 +293,14 @@ static void lambda_refresh_inner(void *arg, int rc, const struct provider_status
 	r->st.state = st->state;
 	r->st.has_exit = st->has_exit;
 	r->st.exit_code = st->exit_code;
-	r->st.reason = st->reason != NULL ? xstrdup(st->reason) : NULL;
+	if (r->no_ip && st->state == JOB_FAILED && !st->has_exit)
+		/* adopted by reconcile while it booted: the launch stopped before the job ran */
+		r->st.reason = xprintf("the job never started on instance %s (its launch was "
+		                       "interrupted)%s%s",
+		                       r->id, st->reason != NULL ? ": " : "",
+		                       st->reason != NULL ? st->reason : "");
+	else
+		r->st.reason = st->reason != NULL ? xstrdup(st->reason) : NULL;
 	r->st.ended_ms = st->ended_ms;
 	r->st.port = st->port;
 	r->st.url = st->url != NULL ? xstrdup(st->url) : NULL;
@@ -290,9 +331,7 @@ int lambda_refresh(struct provider *p, const char *job_id, const char *ref, prov
                    void *arg, char **cause)
 {
 	struct lambda_refresh *r;
-	struct lambda_inst *in;
-	char *id, *ip, *job, *iref;
-	int rc;
+	char *id, *ip, *job;
 
 	(void)job_id;
 	if (lambda_ref_parse(ref, &id, &ip, &job, cause) != 0)
@@ -300,31 +339,20 @@ int lambda_refresh(struct provider *p, const char *job_id, const char *ref, prov
 	r = xcalloc(1, sizeof *r);
 	r->p = p;
 	r->id = id;
-	r->job = xstrdup(job);
+	r->job = job;
 	r->cb = cb;
 	r->arg = arg;
-	if (*ip == '\0') {
+	if (*ip == '\0' && lambda_inst_find(p, id) == NULL) {
 		/* listed while booting: only the API can tell */
+		r->no_ip = 1;
 		r->st.state = JOB_UNKNOWN;
 		free(ip);
-		free(job);
 		lambda_refresh_check(r);
 		return 0;
 	}
-	in = lambda_inst_attach(p, id, ip, 0, NULL, cause);
+	lambda_refresh_ssh(r, ip);
 	free(ip);
-	if (in == NULL) {
-		free(job);
-		lambda_refresh_free(r);
-		return -1;
-	}
-	iref = lambda_inner_ref(in, job);
-	rc = ssh_provider_ops.refresh(in->ssh, job, iref, lambda_refresh_inner, r, cause);
-	free(iref);
-	free(job);
-	if (rc != 0)
-		lambda_refresh_free(r);
-	return rc;
+	return 0;
 }
 
 /* ---- stop ---- */
