@@ -69,11 +69,10 @@ void lambda_health(struct provider *p, int ok, enum lambda_err cls, const char *
 	char *msg;
 
 	if (ok) {
-		if (p->healthy != 1) {
-			p->healthy = 1;
-			if (p->notify != NULL)
-				p->notify(p->notify_arg, p->name, 1, NULL);
-		}
+		/* news only after a refusal: unknown is healthy until an answer says otherwise */
+		if (p->healthy == 0 && p->notify != NULL)
+			p->notify(p->notify_arg, p->name, 1, NULL);
+		p->healthy = 1;
 		return;
 	}
 	if (cls == LAMBDA_ERR_AUTH && p->healthy != 0) {

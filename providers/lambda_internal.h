@@ -87,6 +87,8 @@ struct provider {
 	struct lambda_req *reqs;   /* in flight */
 	struct lambda_save *saves; /* logs being copied before a terminate (lambda_logs.c) */
 	int healthy;               /* -1 unknown, 0 key refused, 1 answered */
+	int hosts_listing;         /* hosts(NULL): the instances are being listed */
+	int hosts_listed;          /* ... and were, once: their ssh providers are attached */
 	int closing;
 };
 

@@ -464,6 +464,49 @@ int lambda_worker_http(struct provider *p, const char *ref, int port, const char
 	return rc;
 }
 
+/* hosts(NULL) in a process that launched nothing yet: this installation's running instances
+ * are listed once and attached; their first sweeps report through notify. */
+static void lambda_hosts_listed(struct provider *p, void *ctx, int ok, long status,
+                                const char *body, size_t len, const char *err, enum lambda_err cls)
+{
+	struct lambda_instance *v = NULL;
+	size_t n = 0;
+	char *why = NULL;
+
+	(void)ctx;
+	(void)status;
+	(void)err;
+	(void)cls;
+	p->hosts_listing = 0;
+	if (!ok || lambda_api_parse_instances(body, len, &v, &n, &why) != 0) {
+		free(why);
+		return;
+	}
+	p->hosts_listed = 1;
+	for (size_t i = 0; i < n; i++) {
+		struct lambda_inst *in;
+		struct tele_host *h = NULL;
+		size_t nh = 0;
+		char *gpu_type = NULL;
+		int gpus = 0;
+
+		if (v[i].status != LAMBDA_ST_ACTIVE || v[i].ip == NULL ||
+		    !lambda_instance_ours(&v[i], p->key_name))
+			continue;
+		if (v[i].instance_type == NULL ||
+		    lambda_api_gpu_of(v[i].instance_type, NULL, &gpu_type, &gpus) != 0)
+			gpus = 0;
+		in = lambda_inst_attach(p, v[i].id, v[i].ip, gpus, gpu_type, &why);
+		free(gpu_type);
+		free(why);
+		why = NULL;
+		/* asking starts the first sweep; its answer comes through notify */
+		if (in != NULL && ssh_provider_ops.hosts(in->ssh, NULL, &h, &nh) == 0)
+			tele_hosts_free(h, nh);
+	}
+	lambda_instances_free(v, n);
+}
+
 int lambda_hosts(struct provider *p, const char *ref, struct tele_host **out, size_t *n)
 {
 	struct tele_host *all = NULL;
@@ -484,6 +527,12 @@ int lambda_hosts(struct provider *p, const char *ref, struct tele_host **out, si
 		free(iref);
 		free(job);
 		return rc;
+	}
+	if (!p->hosts_listed && !p->hosts_listing && !p->closing) {
+		p->hosts_listing = 1;
+		if (lambda_req(p, "GET", "/instances", NULL, lambda_hosts_listed, NULL, NULL,
+		               NULL) != 0)
+			p->hosts_listing = 0;
 	}
 	for (struct lambda_inst *in = p->insts; in != NULL; in = in->next) {
 		struct tele_host *h = NULL;

@@ -10,7 +10,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/sshrig.sh"
 . "$here/../lib/lambdafake.sh"
 . "$here/../lib/lambdatest.sh"
-trap 'lambda_test_cleanup; lambda_fake_stop; t_cleanup' EXIT
+fwd_pid=
+trap 'if [ -n "$fwd_pid" ]; then kill "$fwd_pid" 2>/dev/null || :; fi; lambda_test_cleanup; lambda_fake_stop; t_cleanup' EXIT
 
 lambda_fake_start 3 --boot-delay 0.5
 lambda_test_config lam api_key_file "$LAMBDA_FAKE_KEY_FILE"
@@ -39,9 +40,30 @@ check "n1 RUNNING" wait_state n1 RUNNING 90
 n1=$(job_field n1 id)
 check "n1's log came over SSH" wait_for 20 bash -c 'g logs n1 | grep -q "^notebook-up"'
 check "n1's instance is active while it runs" test "$(lambda_test_inst_status "$n1")" = active
+ni=$(lambda_fake_q /_fake/state '[i["id"] for i in d["data"]["instances"] if (i.get("name") or "").startswith("gantry-'"$n1"'-")][0]')
+# a shell command on the instance, in the job's directory
+rc=0
+out=$(g ssh n1 -- sh -c 'echo "on-instance $PWD"; exit 5' 2>"$T_HOME/err") || rc=$?
+check "gantry ssh -- CMD runs on the instance (exit 5, got $rc)" test "$rc" = 5
+check "in the job's directory there" bash -c "printf '%s' '$out' | grep -q 'on-instance $RIG_DIR/lremote/${ni:0:12}/jobs/$n1'"
+# the instance's telemetry (the fake nvidia-smi of the worker)
+check "gantry hosts lists the instance, reachable, with the worker's GPUs" bash -c "g hosts -o json | python3 -c '
+import json,sys
+h={x[\"name\"]:x for x in json.load(sys.stdin)}
+assert h[\"i-$ni\"][\"reachable\"] and len(h[\"i-$ni\"][\"gpus\"]) == 2, h
+'"
+# a forward to the notebook on the instance
+"$GANTRY_BIN" forward n1 >"$T_HOME/fwd.out" 2>"$T_HOME/fwd.err" &
+fwd_pid=$!
+check "gantry forward prints its URL" wait_for 20 grep -q '^Open: ' "$T_HOME/fwd.out"
+url=$(sed -n 's/^Open: //p' "$T_HOME/fwd.out")
+check "curl through the forward reaches the notebook on the instance" bash -c "curl -fsS '$url' | grep -qx notebook"
 expect_rc 0 "stop n1" g stop n1
 check "n1 STOPPED" wait_state n1 STOPPED 60
 check "n1's instance is terminated" wait_for 20 lambda_test_inst_terminated "$n1"
+check "the forward ended with its job" wait_for 20 bash -c "! kill -0 $fwd_pid 2>/dev/null"
+fwd_pid=
+check "n1's log is still there after its instance is gone" bash -c 'g logs n1 | grep -q "^notebook-up"'
 
 # --- an endpoint: ready, served, stopped, its instance gone
 expect_rc 0 "launch an endpoint on lambda" g launch http-endpoint --provider lam --name e1
