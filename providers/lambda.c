@@ -93,6 +93,13 @@ static void lambda_http_done(void *arg, const struct http_response *res)
 	int ok = res->status >= 200 && res->status < 300;
 
 	lambda_req_unlink(p, r);
+	p->retry_after_ms = 0;
+	if (res->retry_after != NULL) {
+		long s = strtol(res->retry_after, NULL, 10);
+
+		if (s > 0 && s < 3600)
+			p->retry_after_ms = s * 1000;
+	}
 	if (!ok) {
 		line = lambda_api_error(res->status, res->body, res->body_len, res->error, &cls);
 		red = http_redact(p->http, line);

@@ -25,7 +25,8 @@
 #include "providers/lambda_internal.h"
 #include "providers/ssh.h"
 
-#define LAMBDA_SSH_GRACE_MS 120000 /* at least this long for sshd to answer after active */
+#define LAMBDA_SSH_GRACE_MS   120000 /* at least this long for sshd to answer after active */
+#define LAMBDA_LAUNCH_429_MAX 10     /* launches sent again after a 429 */
 
 enum lambda_wait {
 	LW_NONE,
@@ -52,7 +53,8 @@ struct lambda_launch {
 	enum lambda_wait wait;
 	struct loop_timer *timer;
 	void (*after_timer)(struct lambda_launch *l);
-	int relisted; /* the list was read again after a lost launch answer */
+	int relisted;  /* the list was read again after a lost launch answer */
+	int throttled; /* launches refused with 429 (not made: sent again later) */
 	char *post_err;
 	struct lambda_launch *next;
 };
@@ -409,6 +411,18 @@ static void lambda_launch_posted(struct provider *p, void *ctx, int ok, long sta
 
 	(void)status;
 	l->wait = LW_NONE;
+	if (!ok && status == 429 && l->throttled < LAMBDA_LAUNCH_429_MAX) {
+		/* refused by the rate limit, so not made: send it again when allowed (another
+		 * Gantry process may have launched moments ago) */
+		uint64_t wait = p->retry_after_ms > 0 ? (uint64_t)p->retry_after_ms : 1000;
+
+		if (wait < (uint64_t)p->conf.launch_interval_ms / 4)
+			wait = (uint64_t)p->conf.launch_interval_ms / 4;
+		l->throttled++;
+		p->next_launch_mono = loop_now_ms() + wait;
+		lambda_launch_later(l, wait, lambda_launch_post);
+		return;
+	}
 	if (!ok) {
 		if (cls == LAMBDA_ERR_TRANSIENT) {
 			/* maybe launched all the same: look for the name before giving up */
