@@ -216,18 +216,32 @@ static void lambda_key_fail(struct provider *p, const char *what, const char *er
 	char *c = xprintf("%s: %s%s", p->name, what, err);
 
 	p->key_state = 0;
+	p->key_relisted = 0;
 	lambda_waiters_fire(p, &p->key_waiters, -1, c);
 	free(c);
 }
 
+static void lambda_key_listed(struct provider *p, void *ctx, int ok, long status, const char *body,
+                              size_t len, const char *err, enum lambda_err cls);
+
 static void lambda_key_added(struct provider *p, void *ctx, int ok, long status, const char *body,
                              size_t len, const char *err, enum lambda_err cls)
 {
+	char *why = NULL;
+
 	(void)ctx;
-	(void)status;
 	(void)body;
 	(void)len;
-	(void)cls;
+	if (!ok && (cls == LAMBDA_ERR_INVALID || cls == LAMBDA_ERR_TRANSIENT) && !p->key_relisted) {
+		/* another Gantry may have registered it meanwhile (a duplicate name), or the
+		 * answer was lost: the list tells */
+		p->key_relisted = 1;
+		if (lambda_req(p, "GET", "/ssh-keys", NULL, lambda_key_listed, NULL, NULL, &why) ==
+		    0)
+			return;
+		free(why);
+	}
+	(void)status;
 	if (!ok) {
 		lambda_key_fail(p, "cannot register Gantry's SSH key: ", err);
 		return;
@@ -281,7 +295,13 @@ static void lambda_key_listed(struct provider *p, void *ctx, int ok, long status
 		}
 		free(pub);
 		p->key_state = 2;
+		p->key_relisted = 0;
 		lambda_waiters_fire(p, &p->key_waiters, 0, NULL);
+		return;
+	}
+	if (p->key_relisted) {
+		lambda_key_fail(p, "cannot register Gantry's SSH key: ",
+		                "it is still missing from /ssh-keys after an add");
 		return;
 	}
 	reqbody = lambda_api_add_key_body(p->key_name, p->public_key);

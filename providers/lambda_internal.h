@@ -70,7 +70,8 @@ struct provider {
 	char *key_name; /* "gantry-<installation id prefix>" */
 	char *key_path; /* STATE/id_ed25519, once made */
 	char *public_key;
-	int key_state; /* 0 not ready, 1 in progress, 2 registered */
+	int key_state;    /* 0 not ready, 1 in progress, 2 registered */
+	int key_relisted; /* the add failed and the list is read once more */
 	struct lambda_waiter *key_waiters;
 	struct async_queue *q; /* key generation */
 	/* offers cache (GET /instance-types) */

@@ -24,6 +24,25 @@ instances_of() {
 	lambda_fake_q /_fake/state 'sum(1 for i in d["data"]["instances"] if (i.get("name") or "").startswith("gantry-'"$1"'-"))'
 }
 
+# --- Gantry's key name already taken by another public key: refused, nothing launched
+g doctor >/dev/null 2>&1 || : # makes the store, and with it the installation id
+inst=$(sqlite3 "$T_HOME/state/gantry.db" "SELECT value FROM meta WHERE key='installation_id'")
+ssh-keygen -q -t ed25519 -N '' -C other -f "$T_HOME/otherkey" </dev/null
+kid=$(lambda_fake_api POST /ssh-keys '{"name": "gantry-'"${inst:0:16}"'", "public_key": "'"$(cat "$T_HOME/otherkey.pub")"'"}' |
+	python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["id"])')
+expect_rc 1 "a launch whose key name is taken by another key fails" g launch ltrain --provider lam --name taken
+check "saying so, with the class" grep -q "registered with another public key.*\[invalid\]" "$T_HOME/err"
+check "nothing was launched" test "$(lambda_test_launches '')" = 0
+lambda_fake_api DELETE "/ssh-keys/$kid" >/dev/null
+
+# --- the key's registration answered 500 after it was made: found in the list, used
+mark=$(lambda_fake_q /_fake/log 'max([0] + [e["seq"] for e in d["data"]])')
+faults '{"kind": "status", "status": 500, "after": true, "path": "/api/v1/ssh-keys", "method": "POST"}'
+expect_rc 0 "a launch whose key registration answer was lost" g launch ltrain --provider lam --name keylost
+check "keylost SUCCEEDED" wait_state keylost SUCCEEDED 90
+check "the key was added once" test "$(lambda_fake_q /_fake/log 'sum(1 for e in d["data"] if e["seq"] > '"$mark"' and e["path"].endswith("/ssh-keys") and e["method"] == "POST")')" = 1
+clear_faults
+
 # --- no capacity anywhere: class capacity, in one line
 for r in us-east-1 us-west-1 us-west-3 us-south-1 us-east-3; do # every region of the fake's types
 	faults '{"kind": "capacity", "region": "'"$r"'"}'
