@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include "core/loop.h"
-#include "core/safefile.h"
 #include "core/xmalloc.h"
 #include "providers/lambda_internal.h"
 #include "providers/ssh.h"
@@ -67,13 +66,10 @@ static void lambda_save_end(struct lambda_save *s, int ok)
 			*pp = s->next;
 			break;
 		}
-	if (s->fd >= 0)
+	if (s->fd >= 0) {
 		close(s->fd);
-	if (ok && !s->failed) {
-		if (rename(s->tmp, s->path) != 0)
+		if (!ok || s->failed || rename(s->tmp, s->path) != 0)
 			unlink(s->tmp);
-	} else {
-		unlink(s->tmp);
 	}
 	free(s->job);
 	free(s->tmp);
@@ -137,13 +133,11 @@ void lambda_log_save(struct provider *p, struct lambda_inst *in, const char *job
 	s->done = done;
 	s->ctx = ctx;
 	s->path = lambda_log_path(p, job_id);
-	s->tmp = xprintf("%s/logs/.%s.%ld.tmp", p->state_dir, job_id, (long)getpid());
-	unlink(s->tmp); /* a leftover of a killed Gantry of the same pid */
+	s->tmp = xprintf("%s/logs/.%s.XXXXXX", p->state_dir, job_id);
 	s->next = p->saves;
 	p->saves = s;
-	s->fd = safefile_create(s->tmp, O_WRONLY, 0600, &why);
-	free(why);
-	why = NULL;
+	/* a fresh name of its own, 0600, O_EXCL (two copies of one log may run at once) */
+	s->fd = mkostemp(s->tmp, O_CLOEXEC);
 	if (s->fd < 0) {
 		s->failed = 1;
 		lambda_save_end(s, 0);
