@@ -36,3 +36,4 @@ build_one fuzz_config "$c"/config*.c "$c"/yaml_guard.c "$c"/kvlist.c "$c"/safefi
 build_one fuzz_nvsmi "$c"/nvsmi.c
 build_one fuzz_catalog "$c"/catalog.c
 build_one fuzz_kernels "$c"/tele_kernels.c
+build_one fuzz_lambda_api "$top"/providers/lambda_api.c "$c"/sanitize.c

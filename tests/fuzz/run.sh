@@ -19,7 +19,7 @@ else
 	budget=(-runs="${FUZZ_RUNS:-2000}" -seed=1)
 fi
 fails=0
-for t in template sanitize config nvsmi catalog kernels; do
+for t in template sanitize config nvsmi catalog kernels lambda_api; do
 	corpus=$work/$t
 	mkdir -p "$corpus"
 	for f in "$top/tests/fuzz/corpus/$t"/*; do
