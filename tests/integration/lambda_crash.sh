@@ -60,4 +60,27 @@ check "no name was launched twice in the whole run" no_double_launch
 for id in $(job_ids_in RUNNING STARTING); do g stop "$id" >/dev/null 2>&1 || :; done
 check "every instance is terminated in the end" wait_for 90 bash -c 'g reconcile >/dev/null 2>&1; [ "$(lambda_test_live)" = 0 ]'
 
+# an instance of this installation that no job owns is reported and kept, and terminated only
+# with --terminate-orphans; an instance that is not Gantry's (another key) is never touched
+inst=$(sqlite3 "$T_HOME/state/gantry.db" "SELECT value FROM meta WHERE key='installation_id'")
+ssh-keygen -q -t ed25519 -N '' -C someone -f "$T_HOME/someone" </dev/null
+lambda_fake_api POST /ssh-keys '{"name": "someone-else", "public_key": "'"$(cat "$T_HOME/someone.pub")"'"}' >/dev/null
+launch_raw() { # NAME KEY: an instance made behind Gantry's back; prints its id
+	lambda_fake_api POST /instance-operations/launch '{"region_name": "us-east-1", "instance_type_name": "gpu_1x_a10", "ssh_key_names": ["'"$2"'"], "name": "'"$1"'"}' |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["instance_ids"][0])'
+}
+orphan=$(launch_raw gantry-j00000000deadbeef-a1 "gantry-${inst:0:16}")
+foreign=$(launch_raw gantry-j00000000feedface-a1 someone-else)
+status_of() { lambda_fake_q /_fake/state '[i["status"] for i in d["data"]["instances"] if i["id"] == "'"$1"'"][0]'; }
+export -f status_of
+check "both are up" wait_for 30 bash -c "[ \"\$(status_of $orphan)\" = active ] && [ \"\$(status_of $foreign)\" = active ]"
+expect_rc 0 "reconcile with an orphaned instance" g reconcile
+check "it reports the orphan" grep -q "j00000000deadbeef" "$T_HOME/out"
+check "and keeps it (no --terminate-orphans)" test "$(status_of "$orphan")" = active
+check "the foreign instance is not listed" bash -c "! grep -q j00000000feedface '$T_HOME/out'"
+expect_rc 0 "reconcile --terminate-orphans" g reconcile --terminate-orphans
+check "the orphan is terminated" wait_for 20 bash -c "s=\$(status_of $orphan); [ \"\$s\" = terminating ] || [ \"\$s\" = terminated ]"
+check "the foreign instance is untouched" test "$(status_of "$foreign")" = active
+lambda_fake_api POST /instance-operations/terminate '{"instance_ids": ["'"$foreign"'"]}' >/dev/null
+
 t_done
