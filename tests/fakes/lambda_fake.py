@@ -134,6 +134,7 @@ def not_found(what):
 
 class Worker:
     def __init__(self, ip, port, keys_path):
+        # keys_path None: a virtual worker, an address with no sshd behind it (benchmarks)
         self.ip = ip
         self.port = port
         self.keys_path = keys_path
@@ -204,7 +205,8 @@ class Fake:
     def release_worker(self, inst):
         w = inst["worker"]
         if w is not None and w.holder == inst["id"]:
-            remove_key_line(w.keys_path, inst["key_line"])
+            if w.keys_path:
+                remove_key_line(w.keys_path, inst["key_line"])
             w.holder = None
 
     def instance_json(self, inst):
@@ -383,7 +385,8 @@ class Fake:
                                "request (every test worker is in use).")
             iid = uuid.uuid4().hex
             line = key_rec["public_key"].strip()
-            append_key_line(worker.keys_path, line)
+            if worker.keys_path:
+                append_key_line(worker.keys_path, line)
             worker.holder = iid
             hang = self.take_fault(("boot_hang",), method, path, name, region, itype)
             sick = self.take_fault(("unhealthy",), method, path, name, region, itype)
@@ -424,7 +427,7 @@ class Fake:
                     inst["terminated_at"] = t + self.terminate_delay
                     # the machine stops answering at once: its key leaves the worker now
                     w = inst["worker"]
-                    if w is not None and w.holder == inst["id"]:
+                    if w is not None and w.holder == inst["id"] and w.keys_path:
                         remove_key_line(w.keys_path, inst["key_line"])
                         inst["key_line"] = None
             return {"terminated_instances": [self.instance_json(i) for i in insts]}
@@ -998,6 +1001,9 @@ def main():
     ap.add_argument("--worker", action="append", default=[],
                     help="IP:PORT:AUTHORIZED_KEYS_PATH of one sshd worker (repeat)")
     ap.add_argument("--workers-json", help='file: [{"ip":..,"port":..,"authorized_keys":..}]')
+    ap.add_argument("--virtual-workers", type=int, default=0,
+                    help="N more addresses (127.0.1.1..) with no sshd behind them: "
+                    "API-only tests and benchmarks")
     ap.add_argument("--instance-types", help="JSON file replacing the default catalogue")
     ap.add_argument("--boot-delay", type=float, default=1.0, help="seconds booting (1)")
     ap.add_argument("--terminate-delay", type=float, default=0.5,
@@ -1023,10 +1029,12 @@ def main():
         with open(args.workers_json) as f:
             for w in json.load(f):
                 workers.append(Worker(w["ip"], int(w["port"]), w["authorized_keys"]))
+    for i in range(args.virtual_workers):
+        workers.append(Worker("127.0.%d.%d" % (1 + i // 254, 1 + i % 254), 22, None))
     for w in workers:
-        if not os.path.isfile(w.keys_path):
+        if w.keys_path and not os.path.isfile(w.keys_path):
             raise SystemExit("lambda_fake: no authorized_keys file " + w.keys_path)
-    ports = {w.port for w in workers}
+    ports = {w.port for w in workers if w.keys_path}
     if len(ports) > 1:
         print("lambda_fake: warning: workers listen on several ports %s; Gantry's provider "
               "has one ssh_port" % sorted(ports), file=sys.stderr)
@@ -1043,6 +1051,7 @@ def main():
 
     fake = Fake(args)
     Handler.fake = fake
+    ThreadingHTTPServer.request_queue_size = 256  # concurrent launches: no SYN drops
     server = ThreadingHTTPServer((args.listen, args.port), Handler)
     server.daemon_threads = True
 

@@ -11,7 +11,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/sshrig.sh"
 . "$here/../lib/lambdafake.sh"
 
+VPID=
 cleanup() {
+	if [ -n "$VPID" ]; then kill -TERM "$VPID" 2>/dev/null || :; fi
 	lambda_fake_stop
 	t_cleanup
 }
@@ -283,8 +285,32 @@ check "the log records method, status and auth scheme" test "$(lg '[(e["method"]
 check "the log masks the Authorization header" test "$(lg 'sorted({e["headers"].get("Authorization") for e in L if e["auth"] == "bearer"})')" = '["Bearer ***"]'
 check "the API key appears nowhere in the log" bash -c "! grep -qF '$LAMBDA_FAKE_KEY' '$T_HOME/log.json'"
 check "the log counts every launch accepted (7)" test "$(lg 'sum(1 for e in L if e["path"].endswith("/launch") and e["status"] in (200,) )')" = 7
+check "lambda_fake_q evaluates over the log" test "$(lambda_fake_q /_fake/log 'sum(1 for e in d["data"] if e["path"].endswith("/launch") and e["status"] == 200 and "j1" in (e["json"] or {}).get("name", ""))')" = 1
 check "GET /_fake/log?since=N returns only later entries" test "$(lambda_fake_ctl GET "/_fake/log?since=$(lg 'L[-2]["seq"]')" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["data"]))')" = 1
 check "the control API refuses a bad fault" test "$(curl -sS -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $LAMBDA_FAKE_CTL" --data-binary '{"kind": "meteor"}' "$LAMBDA_FAKE_URL/_fake/faults")" = 400
+
+# --- a second fake: virtual workers (no sshd) and a delay on every call, for benchmarks ------------
+python3 "$LAMBDA_FAKE_PY" --api-key-file "$LAMBDA_FAKE_KEY_FILE" --ctl-token-file "$LAMBDA_FAKE_DIR/ctl_token" \
+	--virtual-workers 2 --boot-delay 0 >"$T_HOME/v.out" 2>"$T_HOME/v.err" &
+VPID=$!
+check "a fake with only virtual workers starts" wait_for 10 grep -q '^PORT ' "$T_HOME/v.out"
+V=http://127.0.0.1:$(sed -n 's/^PORT //p' "$T_HOME/v.out")
+vreq() { curl -sS -o "$B" -w '%{http_code}' -H "Authorization: Bearer $LAMBDA_FAKE_KEY" "$@"; }
+vreq -H 'Content-Type: application/json' --data-binary "{\"name\": \"k\", \"public_key\": \"$PUB\"}" "$V/api/v1/ssh-keys" >/dev/null
+curl -sS -o /dev/null -H "Authorization: Bearer $LAMBDA_FAKE_CTL" --data-binary '{"kind": "delay", "ms": 200, "count": -1}' "$V/_fake/faults"
+VL='{"region_name": "us-east-1", "instance_type_name": "gpu_1x_a10", "ssh_key_names": ["k"]}'
+st1=$(vreq -H 'Content-Type: application/json' --data-binary "$VL" "$V/api/v1/instance-operations/launch")
+st2=$(vreq -H 'Content-Type: application/json' --data-binary "$VL" "$V/api/v1/instance-operations/launch")
+check "two launches on two virtual workers pass" test "$st1 $st2" = "200 200"
+st=$(vreq -H 'Content-Type: application/json' --data-binary "$VL" "$V/api/v1/instance-operations/launch")
+want_err 400 instance-operations/launch/insufficient-capacity "a third launch finds no worker" "$st"
+vreq "$V/api/v1/instances" >/dev/null
+check "virtual workers hand out 127.0.1.x addresses" test "$(jb 'sorted(i.get("ip", "") for i in d["data"])')" = '["127.0.1.1", "127.0.1.2"]'
+t=$(curl -sS -o /dev/null -w '%{time_total}' -H "Authorization: Bearer $LAMBDA_FAKE_KEY" "$V/api/v1/instances")
+check "a delay fault with count -1 stays armed (${t}s)" python3 -c "import sys; sys.exit(not float('$t') >= 0.2)"
+kill -TERM "$VPID"
+wait "$VPID" 2>/dev/null || :
+VPID=
 
 # --- stopping the fake leaves the workers as they were ------------------------------------------
 req POST /instance-operations/launch "$L" >/dev/null

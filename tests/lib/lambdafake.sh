@@ -19,6 +19,11 @@
 #   lambda_fake_ctl METHOD PATH [JSON]   the control API (e.g. POST /_fake/faults '{...}')
 #   lambda_fake_api METHOD PATH [JSON]   the Lambda API with the key (PATH after /api/v1)
 # Both print the response body; they fail on a transport error, not on an HTTP error status.
+#   lambda_fake_q PATH EXPR              GET a control PATH and print a Python expression over
+#                                        its JSON (d), e.g. the accepted launches of job j1:
+#   lambda_fake_q /_fake/log 'sum(1 for e in d["data"] if e["path"].endswith("/launch")
+#                               and e["status"] == 200 and "j1" in (e["json"] or {}).get("name", ""))'
+
 LAMBDA_FAKE_PID=
 LAMBDA_FAKE_DIR=
 LAMBDA_FAKE_PY=$(cd "$(dirname "${BASH_SOURCE[0]}")/../fakes" && pwd)/lambda_fake.py
@@ -85,4 +90,8 @@ lambda_fake_ctl() {
 lambda_fake_api() {
 	curl -sS -X "$1" -H "Authorization: Bearer $LAMBDA_FAKE_KEY" \
 		${3:+-H 'Content-Type: application/json' --data-binary "$3"} "$LAMBDA_FAKE_URL/api/v1$2"
+}
+
+lambda_fake_q() {
+	lambda_fake_ctl GET "$1" | python3 -c 'import json,sys; d=json.load(sys.stdin); v=eval(sys.argv[1]); print(v if isinstance(v,str) else json.dumps(v))' "$2"
 }
