@@ -89,6 +89,9 @@ ERRORS = {
                  "Choose an instance type with more availability, or try again later."),
     "quota": (400, "global/quota-exceeded", "Quota exceeded.",
               "Contact Support to increase your quota."),
+    "inactive": (403, "global/account-inactive", "Your account is inactive.",
+                 "Make sure you have verified your email address and have a valid payment "
+                 "method. Contact Support if problems continue."),
     "internal": (500, "global/internal-error", "An internal server error occurred.",
                  "Try again later. Contact Support if the problem persists."),
     "unavailable": (503, "provider/internal-unavailable", "Provider unavailable",
@@ -744,7 +747,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def fault_reply(self, f, entry):
         status = f["status"]
-        kind = {500: "internal", 503: "unavailable", 429: "rate"}.get(status, "internal")
+        # the documented body of that code (or of that status), the status as asked
+        kind = next((k for k, v in ERRORS.items() if v[1] == f.get("code")), None) or {
+            400: "invalid", 401: "unauthorized", 403: "inactive", 404: "instance-not-found",
+            429: "rate", 503: "unavailable"}.get(status, "internal")
         e = ApiError(kind, status=status, code=f.get("code"), message=f.get("message"))
         extra = {}
         if status == 429 or f.get("retry_after") is not None:

@@ -207,6 +207,13 @@ lambda_fake_ctl POST /_fake/faults '{"kind": "status", "status": 429, "retry_aft
 st=$(req GET /instance-types)
 want_err 429 global/rate-limited "fault: 429" "$st"
 check "  ... with Retry-After: 3" grep -qi '^retry-after: 3' "$H"
+lambda_fake_ctl POST /_fake/faults '{"kind": "status", "status": 400, "code": "global/quota-exceeded", "path": "/api/v1/instance-operations/launch"}' >/dev/null
+st=$(req POST /instance-operations/launch "$L")
+want_err 400 global/quota-exceeded "fault: a documented launch error by its code (quota)" "$st"
+check "  ... with its documented suggestion" test "$(jb 'd["error"]["suggestion"]')" = "Contact Support to increase your quota."
+lambda_fake_ctl POST /_fake/faults '{"kind": "status", "status": 403}' >/dev/null
+st=$(req GET /instances)
+want_err 403 global/account-inactive "fault: 403 gives the documented account-inactive body" "$st"
 lambda_fake_ctl POST /_fake/faults '{"kind": "delay", "ms": 400, "path": "/api/v1/ssh-keys"}' >/dev/null
 t=$(curl -sS -o /dev/null -w '%{time_total}' -H "Authorization: Bearer $LAMBDA_FAKE_KEY" "$LAMBDA_FAKE_URL/api/v1/ssh-keys")
 check "fault: a slow reply takes at least the delay (${t}s)" python3 -c "import sys; sys.exit(not float('$t') >= 0.4)"
