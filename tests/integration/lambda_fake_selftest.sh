@@ -95,7 +95,6 @@ ssh-keygen -q -t ed25519 -N '' -C selftest -f "$T_HOME/key" </dev/null
 PUB=$(cat "$T_HOME/key.pub")
 st=$(req POST /ssh-keys "{\"name\": \"gantry-test\", \"public_key\": \"$PUB\"}")
 check "POST /ssh-keys registers a public key" test "$st" = 200 -a "$(jb 'd["data"]["public_key"]')" = "$PUB"
-KEY_ID=$(jb 'd["data"]["id"]')
 check "an uploaded key gets no private_key back" test "$(jb '"private_key" in d["data"]')" = false
 st=$(req POST /ssh-keys "{\"name\": \"gantry-test\", \"public_key\": \"$PUB\"}")
 want_err 400 global/invalid-parameters "a second key with the same name is refused" "$st"
@@ -105,6 +104,7 @@ st=$(req POST /ssh-keys '{"public_key": "x"}')
 want_err 400 global/invalid-parameters "a key without a name is refused" "$st"
 st=$(req POST /ssh-keys '{"name": "generated"}')
 check "POST /ssh-keys without public_key generates a pair" test "$st" = 200
+GEN_ID=$(jb 'd["data"]["id"]')
 jb 'd["data"]["private_key"]' >"$T_HOME/gen_key"
 chmod 600 "$T_HOME/gen_key"
 check "the generated private key matches the returned public key" \
@@ -191,6 +191,13 @@ check "the instance turns terminated" wait_for 10 status_is "$I1" terminated
 check "a terminated instance leaves the list after a while" wait_for 10 not_listed "$I1"
 st=$(req GET "/instances/$I1")
 want_err 404 global/object-does-not-exist "GET of a gone instance" "$st"
+
+st=$(req DELETE /ssh-keys/0123456789abcdef0123456789abcdef)
+want_err 400 global/invalid-parameters "deleting an unknown ssh key id is refused" "$st"
+st=$(req DELETE "/ssh-keys/$GEN_ID")
+check "DELETE /ssh-keys/ID answers 200 with empty data" test "$st" = 200 -a "$(jb 'd["data"]')" = '{}'
+req GET /ssh-keys >/dev/null
+check "  ... and the key is gone from the list" test "$(jb '[k["name"] for k in d["data"]]')" = '["gantry-test"]'
 
 # --- faults -----------------------------------------------------------------------------------
 lambda_fake_ctl POST /_fake/faults '{"kind": "status", "status": 503, "path": "/api/v1/instances", "count": 1}' >/dev/null
