@@ -26,7 +26,7 @@ for tool in /usr/sbin/sshd ssh ssh-keygen curl python3; do
 	fi
 done
 
-lambda_fake_start 3 --boot-delay 0.6 --terminate-delay 0.3 --terminated-linger 1
+lambda_fake_start 3 --boot-delay 0.6 --terminate-delay 0.3 --terminated-linger 2
 B=$T_HOME/body
 H=$T_HOME/headers
 
@@ -151,7 +151,10 @@ check "no refused request launched anything" test "$(lambda_fake_ctl GET /_fake/
 
 # --- launch -> booting -> active, the key on the worker, ssh -------------------------------------
 check "before any launch, the test key does not log in to worker 1" no_ssh "$T_HOME/key" 127.0.0.2
+# a long boot for the first instance, so that a loaded machine still sees it booting
+lambda_fake_ctl POST /_fake/config '{"boot_delay": 3}' >/dev/null
 st=$(req POST /instance-operations/launch "$L")
+lambda_fake_ctl POST /_fake/config '{"boot_delay": 0.6}' >/dev/null
 check "a valid launch answers 200 with one instance id" test "$st" = 200 -a "$(jb 'len(d["data"]["instance_ids"])')" = 1
 I1=$(jb 'd["data"]["instance_ids"][0]')
 req GET "/instances/$I1" >/dev/null
@@ -249,7 +252,7 @@ check "  ... and their workers come free" wait_for 10 workers_free
 
 lambda_fake_ctl POST /_fake/faults '{"kind": "boot_hang", "name_contains": "hang"}' >/dev/null
 lambda_fake_ctl POST /_fake/faults '{"kind": "unhealthy", "name_contains": "sick"}' >/dev/null
-lambda_fake_ctl POST /_fake/faults '{"kind": "list_lag", "seconds": 2, "name_contains": "lag"}' >/dev/null
+lambda_fake_ctl POST /_fake/faults '{"kind": "list_lag", "seconds": 5, "name_contains": "lag"}' >/dev/null
 req POST /instance-operations/launch '{"region_name": "us-west-1", "instance_type_name": "gpu_1x_a10", "ssh_key_names": ["gantry-test"], "name": "gantry-hang"}' >/dev/null
 IH=$(jb 'd["data"]["instance_ids"][0]')
 req POST /instance-operations/launch '{"region_name": "us-west-1", "instance_type_name": "gpu_1x_a10", "ssh_key_names": ["gantry-test"], "name": "gantry-sick"}' >/dev/null
@@ -276,10 +279,10 @@ I9=$(jb '[i["id"] for i in d["data"] if i.get("name") == "gantry-j9-a1"][0]')
 req POST /instance-operations/terminate "{\"instance_ids\": [\"$I9\"]}" >/dev/null
 
 # --- rate limits ------------------------------------------------------------------------------
-check "the control API turns the rate limit on" test "$(lambda_fake_ctl POST /_fake/config '{"rate_limit": true, "launch_interval": 30}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["rate_limit"])')" = True
+check "the control API turns the rate limit on" test "$(lambda_fake_ctl POST /_fake/config '{"rate_limit": true, "rps": 0.1, "launch_interval": 30}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["rate_limit"])')" = True
 req GET /ssh-keys >/dev/null
 st=$(req GET /ssh-keys)
-want_err 429 global/rate-limited "rate limit: a second request within a second" "$st"
+want_err 429 global/rate-limited "rate limit: a second request too soon (rate 0.1/s here)" "$st"
 check "  ... with a Retry-After header" grep -qi '^retry-after: [0-9]' "$H"
 lambda_fake_ctl POST /_fake/config '{"rps": 100, "burst": 100}' >/dev/null
 st=$(req POST /instance-operations/launch '{"region_name": "us-west-1", "instance_type_name": "gpu_1x_a10", "ssh_key_names": ["gantry-test"], "name": "gantry-r1"}')
