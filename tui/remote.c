@@ -98,7 +98,7 @@ static void remote_forward_accept(struct app *a, const char *job_id)
 	remote_forward_start(a, job_id, 1);
 }
 
-static void remote_forward_done(void *arg, int id, int rc, const struct ssh_error *err)
+static void remote_forward_done(void *arg, int id, int rc, const struct engine_conn_error *err)
 {
 	struct app *a = app_current();
 	char *job_id = arg;
@@ -115,7 +115,7 @@ static void remote_forward_done(void *arg, int id, int rc, const struct ssh_erro
 			if (fi[i].id == id)
 				app_status(a, 0, "forward up: open %s", fi[i].url);
 		engine_forwards_free(fi, n);
-	} else if (err != NULL && err->code == SSH_ERR_HOSTKEY_UNKNOWN) {
+	} else if (err != NULL && err->code == ENGINE_CONN_HOSTKEY_UNKNOWN) {
 		char *text = xprintf("%s. %s key fingerprint: %s. Accept it and record it in "
 		                     "known_hosts? (y/N)",
 		                     err->msg, err->keytype, err->fingerprint);
