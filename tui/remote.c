@@ -24,6 +24,8 @@ void remote_shell(struct app *a, const struct job *j)
 {
 	const char *exe = engine_config(a->e)->self_exe;
 	struct sigaction ign, old_int, old_quit, old_tstp;
+	struct engine_shell_info si;
+	char *cause = NULL, *clean;
 	pid_t pid;
 	int st = 0;
 
@@ -39,12 +41,28 @@ void remote_shell(struct app *a, const struct job *j)
 		app_status(a, 1, "cannot find the gantry binary to run the shell");
 		return;
 	}
+	/* where it goes, as the engine tells it (a worker the provider cannot name fails here,
+	 * with the TUI still on the screen) */
+	if (engine_job_shell_info(a->e, j->id, 0, &si, &cause) != 0) {
+		app_status(a, 1, "no shell on %s: %s", j->name, cause);
+		free(cause);
+		return;
+	}
 	memset(&ign, 0, sizeof ign);
 	ign.sa_handler = SIG_IGN;
 	def_prog_mode();
 	endwin();
 	/* a bare prompt on a cleared screen does not say it belongs to gantry */
-	printf("[gantry: a shell on %s's worker; exit or Ctrl-D comes back to gantry]\n", j->name);
+	clean = app_clean(a, si.description);
+	if (si.nworkers > 1)
+		printf("[gantry: a shell on %s's worker 0 of %d, %s; exit or Ctrl-D comes back to "
+		       "gantry]\n",
+		       j->name, si.nworkers, clean);
+	else
+		printf("[gantry: a shell on %s's worker, %s; exit or Ctrl-D comes back to gantry]\n",
+		       j->name, clean);
+	free(clean);
+	engine_shell_info_clear(&si);
 	fflush(stdout);
 	sigaction(SIGINT, &ign, &old_int);
 	sigaction(SIGQUIT, &ign, &old_quit);
