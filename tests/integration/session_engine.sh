@@ -8,7 +8,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/common.sh"
 . "$here/../lib/sshrig.sh"
 bg_pid=
-trap 'if [ -n "$bg_pid" ]; then kill "$bg_pid" 2>/dev/null || :; fi; rig_cleanup; t_cleanup' EXIT
+TMX=
+tmx() { tmux -L "$TMX" -f /dev/null "$@"; }
+trap 'if [ -n "$bg_pid" ]; then kill "$bg_pid" 2>/dev/null || :; fi
+[ -z "$TMX" ] || tmx kill-server 2>/dev/null || :; rig_cleanup; t_cleanup' EXIT
 
 rig_workers 1 1
 mkdir -p "$T_HOME/config/templates"
@@ -80,5 +83,41 @@ out=$(g ssh far1 --accept-new-host-key -- echo reached </dev/null 2>"$T_HOME/err
 check "--accept-new-host-key connects (exit $rc: $(head -c 300 "$T_HOME/err"))" test "$rc" = 0
 check "  and runs the command there ($out)" grep -q '^reached' <<<"$out"
 check "  and records the key" test -s "$RIG_KNOWN_HOSTS"
+
+# on a terminal, the engine asks the face (confirm_host_key): "no" refuses, "yes" records
+if command -v tmux >/dev/null; then
+	unset TMUX
+	screen() { tmx capture-pane -p -J -t t; }
+	# prompt_run NAME ANSWER: gantry ssh in a fresh tmux pane, answering the host key prompt
+	prompt_run() {
+		[ -z "$TMX" ] || tmx kill-server 2>/dev/null || :
+		TMX=gantry-sess-$$-$1
+		cat >"$T_HOME/$1.sh" <<SH
+$(printf '%q ' "$GANTRY_BIN") ssh far1 -- echo prompted-ok
+echo \$? >'$T_HOME/$1.rc.tmp'
+mv '$T_HOME/$1.rc.tmp' '$T_HOME/$1.rc'
+exec sleep 1000
+SH
+		tmx new-session -d -s t -x 120 -y 30 "bash --norc --noprofile '$T_HOME/$1.sh'"
+		if wait_for 15 bash -c "$(declare -f tmx screen); TMX='$TMX'; screen | grep -q 'Accept it and record it in .*(yes/no)?'"; then
+			ok "the face is asked about the unknown key ($1)"
+		else
+			fail "no host key prompt ($1): $(screen | tr '\n' '|' | head -c 600)"
+		fi
+		tmx send-keys -t t "$2" Enter
+		wait_for 15 test -e "$T_HOME/$1.rc" || :
+	}
+	: >"$RIG_KNOWN_HOSTS"
+	prompt_run no no
+	check "answering no exits 255 ($(cat "$T_HOME/no.rc" 2>/dev/null))" test "$(cat "$T_HOME/no.rc" 2>/dev/null)" = 255
+	check "  and records nothing" test ! -s "$RIG_KNOWN_HOSTS"
+	check "  the prompt shows the fingerprint" bash -c "$(declare -f tmx screen); TMX='$TMX'; screen | grep -Eq 'ED25519 key fingerprint is SHA256:'"
+	prompt_run yes yes
+	check "answering yes connects ($(cat "$T_HOME/yes.rc" 2>/dev/null))" test "$(cat "$T_HOME/yes.rc" 2>/dev/null)" = 0
+	check "  and runs the command" bash -c "$(declare -f tmx screen); TMX='$TMX'; screen | grep -q '^prompted-ok'"
+	check "  and records the key" test -s "$RIG_KNOWN_HOSTS"
+else
+	fail "tmux is not installed (apt-get install tmux)"
+fi
 expect_rc 0 "stop far1" g stop far1
 t_done
