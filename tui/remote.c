@@ -59,8 +59,9 @@ void remote_shell(struct app *a, const struct job *j)
 		       "gantry]\n",
 		       j->name, si.nworkers, clean);
 	else
-		printf("[gantry: a shell on %s's worker, %s; exit or Ctrl-D comes back to gantry]\n",
-		       j->name, clean);
+		printf(
+		    "[gantry: a shell on %s's worker, %s; exit or Ctrl-D comes back to gantry]\n",
+		    j->name, clean);
 	free(clean);
 	engine_shell_info_clear(&si);
 	fflush(stdout);
