@@ -14,7 +14,6 @@
 #include "core/cost.h"
 #include "core/telemetry.h"
 #include "core/template.h"
-#include "providers/provider.h"
 
 struct engine;
 struct loop;
@@ -56,6 +55,22 @@ struct engine_launch_req {
 	long max_runtime_s;   /* > 0: this launch's max_runtime (at most the template's) */
 };
 
+/* How the template would run on the chosen provider (the provider's offer, as the faces
+ * show it; engine_offer_clear frees the strings). */
+struct engine_offer {
+	char *provider;    /* instance name */
+	char *description; /* "this host: 2 CPUs, 23.4 GiB, no GPU" */
+	int fits;          /* 1 = the template fits */
+	char *reason;      /* why it does not fit, or NULL */
+	int cpus;
+	int64_t memory_mib;
+	int gpus;
+	char *gpu_name; /* or NULL */
+	int priced;     /* 0 = unpriced (never shown as $0) */
+	double price_per_hour;
+};
+void engine_offer_clear(struct engine_offer *o);
+
 /* What a launch would do (dry run, and the TUI form's preview). */
 struct engine_plan {
 	char *template_name;
@@ -67,7 +82,7 @@ struct engine_plan {
 	int gpus;
 	char *accels;       /* "H100:8" or "-" */
 	long max_runtime_s; /* limits.max_runtime (0 = none) */
-	struct provider_offer offer;
+	struct engine_offer offer;
 };
 
 struct engine_provider_info {
@@ -243,11 +258,78 @@ size_t engine_gpu_history(struct engine *e, const char *host, int gpu, enum engi
 /* Average GPU utilisation (percent) of a job's GPUs in the latest sample; -1 when unknown. */
 double engine_job_gpu_util(struct engine *e, const char *job_id);
 
-/* --- SSH: shells and forwards (core/engine_ssh.c) --- */
+/* --- sessions: shells and forwards (core/engine_session.c, core/engine_ssh.c) ---
+ * The engine owns every way to a job's worker: this host (a local shell), SSH (libssh2,
+ * strict host keys, the provider's key and jump host) or a provider's own channel. Faces
+ * see only what they display. */
 
-/* Where a shell for worker `worker` of the job goes (provider_shell_clear frees it). */
-int engine_job_shell(struct engine *e, const char *job_ref, int worker, struct provider_shell *out,
-                     char **cause);
+/* Why a connection to a worker failed (code ENGINE_CONN_OK: not a connection problem). */
+enum engine_conn_code {
+	ENGINE_CONN_OK = 0,
+	ENGINE_CONN_FAILED,          /* could not reach the worker (resolve, refused, auth...) */
+	ENGINE_CONN_HOSTKEY_UNKNOWN, /* fingerprint set: retry with accept_new once checked */
+	ENGINE_CONN_HOSTKEY_CHANGED, /* fingerprint set: always refused */
+	ENGINE_CONN_CLOSED,          /* the connection dropped, or the job ended */
+};
+struct engine_conn_error {
+	enum engine_conn_code code;
+	char msg[512];         /* one line */
+	char fingerprint[128]; /* "SHA256:..." for host key errors, else "" */
+	char keytype[32];      /* "ED25519" for host key errors, else "" */
+};
+
+/* What a face may show about worker `worker` of a job (heap strings;
+ * engine_shell_info_clear frees them). */
+struct engine_shell_info {
+	int local;         /* 1: the worker is this host */
+	char *host_name;   /* the worker's name ("gpu1"), "localhost" for local */
+	int nworkers;      /* workers the job has */
+	char *description; /* one line: "gpu1 (user@10.0.0.5:22 via login)" or "this host" */
+};
+int engine_job_shell_info(struct engine *e, const char *job_ref, int worker,
+                          struct engine_shell_info *out, char **cause);
+void engine_shell_info_clear(struct engine_shell_info *s);
+
+/* An unknown host key, shown to the user before it is recorded. */
+struct engine_host_key {
+	const char *host;
+	int port;
+	const char *keytype;
+	const char *fingerprint;
+	const char *known_hosts; /* where it would be recorded ("~/.ssh/known_hosts") */
+};
+
+struct engine_session_io {
+	const char *command; /* a shell command line run in the job's directory, or NULL for
+	                        the user's login shell there */
+	int in_fd, out_fd;   /* the terminal (normally 0 and 1; raw while the shell runs) */
+	int accept_new;      /* record an unknown host key without asking */
+	/* Asked once when the worker's host key is unknown (and accept_new is 0): return 1 to
+	 * record it and go on. NULL: refuse (ENGINE_CONN_HOSTKEY_UNKNOWN). */
+	int (*confirm_host_key)(void *arg, const struct engine_host_key *k);
+	void *arg;
+};
+
+/* Runs an interactive session on worker `worker` of an active job, on the calling thread,
+ * while the face has given up the terminal: the user's $SHELL in the job's directory with
+ * the job's environment for a local job; a PTY shell over SSH (the job's worker, through
+ * its jump host) with the terminal's TERM, size, window changes and modes otherwise; or the
+ * provider's own channel. The session counts as activity for autostop while it runs.
+ * Returns 0 with *exit_status (-1 when the worker sent none; 128+N for a local shell killed
+ * by signal N), or -1 with cause and, for connection problems, err->code set (err may be
+ * NULL). */
+int engine_session_run(struct engine *e, const char *job_ref, int worker,
+                       const struct engine_session_io *io, int *exit_status,
+                       struct engine_conn_error *err, char **cause);
+/* The command line that opens the same session by hand (`gantry ssh --print-command`):
+ * "cd DIR && exec $SHELL" for a local job, the OpenSSH command (strict host keys, same key,
+ * known_hosts and -J jump) otherwise; command as in engine_session_io. Heap, or NULL with
+ * cause. */
+char *engine_session_command(struct engine *e, const char *job_ref, int worker, const char *command,
+                             char **cause);
+/* Runs the local provider's job supervisor (`gantry __supervise ...`, started by the local
+ * provider itself) and returns its exit status. */
+int engine_supervisor_main(int argc, char **argv);
 
 struct engine_forward_info {
 	int id;
@@ -260,7 +342,7 @@ struct engine_forward_info {
 	int up;
 	int dead;
 	char *error; /* why it died / last connection failure, or NULL */
-	struct ssh_error err;
+	struct engine_conn_error err;
 	int active;
 	uint64_t connections;
 	uint64_t bytes_up, bytes_down;
@@ -268,10 +350,11 @@ struct engine_forward_info {
 void engine_forward_info_clear(struct engine_forward_info *f);
 
 /* Opens a forward from 127.0.0.1:local_port (0 = pick) to remote_port (0 = the job's
- * port) on worker 0 of the job. Returns at once with *id; cb runs when it is up or has
- * failed (rc -1, err says why: an unknown host key can be retried with accept_new). A
- * forward closes when its job ends or engine_forward_close is called. */
-typedef void (*engine_forward_cb)(void *arg, int id, int rc, const struct ssh_error *err);
+ * port) on worker 0 of the job, over SSH or the provider's own channel. Returns at once
+ * with *id; cb runs when it is up or has failed (rc -1, err says why: an unknown host key
+ * can be retried with accept_new). A forward closes when its job ends or
+ * engine_forward_close is called. */
+typedef void (*engine_forward_cb)(void *arg, int id, int rc, const struct engine_conn_error *err);
 int engine_forward_open(struct engine *e, const char *job_ref, int remote_port, int local_port,
                         const char *bind_addr, int accept_new, engine_forward_cb cb, void *arg,
                         int *id, char **cause);

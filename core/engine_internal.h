@@ -6,6 +6,7 @@
 #include "core/http.h"
 #include "core/loop.h"
 #include "core/store.h"
+#include "providers/provider.h"
 
 struct engine_provider {
 	char *name;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/engine_internal.h"
+#include "core/engine_plan_offer.h"
 #include "core/safefile.h"
 #include "core/xmalloc.h"
 
@@ -24,7 +25,7 @@ void engine_plan_clear(struct engine_plan *p)
 	free(p->script);
 	kvlist_free(&p->env);
 	free(p->accels);
-	provider_offer_clear(&p->offer);
+	engine_offer_clear(&p->offer);
 	memset(p, 0, sizeof *p);
 }
 
@@ -128,7 +129,7 @@ int engine_plan(struct engine *e, const struct engine_launch_req *req, struct en
 		       ep->message != NULL ? ep->message : "unknown reason");
 		goto fail;
 	}
-	if (ep->ops->offer != NULL && ep->ops->offer(ep->p, t, &out->offer, cause) != 0)
+	if (ep->ops->offer != NULL && engine_offer_get(ep, t, &out->offer, cause) != 0)
 		goto fail;
 	free(setup);
 	free(run);

@@ -122,6 +122,40 @@ struct provider_shell {
 };
 void provider_shell_clear(struct provider_shell *s);
 
+/* --- optional: a provider's own channel to a job's worker (issue 9, sessions) ---
+ * For backends whose workers are not reached over SSH (Kubernetes exec and port-forward).
+ * When a provider's channel_open is NULL, the engine opens sessions and forwards itself:
+ * the user's shell on this host for a local shell_target, libssh2 to the shell_target
+ * otherwise. No provider implements it yet. */
+enum provider_channel_kind {
+	PROVIDER_CHANNEL_SHELL,   /* an interactive shell (or io->command) on a PTY */
+	PROVIDER_CHANNEL_FORWARD, /* bind_addr:local_port here -> remote_port on the worker */
+};
+struct provider_channel_io {
+	/* SHELL: command is a shell command line run in the job's directory, or NULL for the
+	 * login shell there; the provider drives the terminal in_fd/out_fd (raw mode, TERM,
+	 * window size and its changes), restoring it before it reports ENDED. */
+	const char *command;
+	int in_fd, out_fd;
+	/* FORWARD: the listener (bind_addr NULL = 127.0.0.1; local_port 0 = pick one). */
+	const char *bind_addr;
+	int local_port;
+	int accept_new; /* record an unknown host identity where the backend has one */
+};
+enum provider_channel_state {
+	PROVIDER_CHANNEL_UP,    /* FORWARD: listening and relaying (local_port set) */
+	PROVIDER_CHANNEL_ENDED, /* the channel is over: exit_status or cause; no event follows */
+};
+struct provider_channel_event {
+	enum provider_channel_state state;
+	int local_port;    /* UP: the bound port */
+	int exit_status;   /* ENDED, SHELL: the worker's status, -1 when none was sent */
+	const char *cause; /* ENDED abnormally (could not connect, dropped): one line, or NULL */
+};
+typedef void (*provider_channel_cb)(void *arg, const struct provider_channel_event *ev);
+struct provider_channel; /* an open channel */
+/* --- end of the optional channel block --- */
+
 struct provider_ops {
 	const char *name; /* provider type ("local") */
 	int (*open)(const struct provider_config *cfg, struct provider **out, char **cause);
@@ -165,6 +199,20 @@ struct provider_ops {
 	 * provider closes first (status -1). NULL: the provider's workers are this host. */
 	int (*worker_http)(struct provider *p, const char *ref, int port, const char *path,
 	                   provider_http_cb cb, void *arg, char **cause);
+	/* Optional (NULL: the engine uses shell_target and SSH or a local shell). Opens a
+	 * channel of `kind` to worker `worker` of the job: SHELL (remote_port unused) or
+	 * FORWARD to remote_port on the worker's loopback. cb runs on the loop (possibly before
+	 * channel_open returns): UP for a forward once it relays, then at most one ENDED. The
+	 * engine runs its loop until a SHELL channel ends (the face is suspended meanwhile),
+	 * and calls channel_close exactly once for every channel opened, also after ENDED and
+	 * possibly from within cb; no event follows channel_close. -1 with cause when nothing
+	 * was opened (no cb, no channel_close). */
+	int (*channel_open)(struct provider *p, const char *ref, int worker,
+	                    enum provider_channel_kind kind, int remote_port,
+	                    const struct provider_channel_io *io, provider_channel_cb cb, void *arg,
+	                    struct provider_channel **out, char **cause);
+	/* Closes a channel (a forward's listener and connections, a shell's connection). */
+	void (*channel_close)(struct provider *p, struct provider_channel *ch);
 };
 
 void provider_offer_clear(struct provider_offer *o);

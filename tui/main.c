@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include "core/xmalloc.h"
-#include "providers/local.h"
 #include "tui/app.h"
 #include "tui/cli.h"
 
@@ -106,7 +105,7 @@ int main(int argc, char **argv)
 	int rc;
 
 	if (argc >= 2 && strcmp(argv[1], "__supervise") == 0)
-		return local_supervise_main(argc - 1, argv + 1);
+		return engine_supervisor_main(argc - 1, argv + 1);
 	setlocale(LC_ALL, "");
 	memset(&c, 0, sizeof c);
 	memset(&ao, 0, sizeof ao);
