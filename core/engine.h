@@ -227,6 +227,9 @@ struct engine_cost {
 	size_t nbudgets;
 	/* storage the cost_job entries point into */
 	struct cost_interval *held;
+	struct cost_interval *holds; /* the holds table's intervals, by job id */
+	char **hold_ids;
+	size_t nholds;
 	struct cost_interval *idle;
 	char **idle_ids;
 	char **resource;
@@ -241,8 +244,9 @@ int engine_cost_focus(struct engine *e, FILE *f, int64_t from, int64_t to, size_
  * and its reason (heap; NULL when no budget applies). */
 enum cost_verdict engine_budget_check_launch(struct engine *e, const struct engine_plan *plan,
                                              char **reason);
-/* The cost of one job so far at now (0 and *priced = 0 when unpriced). */
-double engine_job_cost(const struct job *j, int64_t now, int *priced);
+/* The cost of one job so far at now (0 and *priced = 0 when unpriced), over every interval
+ * it held resources. */
+double engine_job_cost(struct engine *e, const struct job *j, int64_t now, int *priced);
 
 /* --- telemetry history (core/engine_tele.c) --- */
 /* Starts watching (the TUI, `gantry watch`): every refresh tick, host samples go into ring

@@ -82,6 +82,15 @@ static void open_refused(const char *path, const char *want)
 	free(cause);
 }
 
+/* Takes a store of schema 5 back to schema 4 (intents keyed by job, no holds, no attempt). */
+#define STORE_UNDO_5                                                                               \
+	"DROP TABLE holds; DROP INDEX intents_pending; ALTER TABLE jobs DROP COLUMN attempt;"      \
+	"CREATE TABLE i4 (job_id TEXT PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,"          \
+	" op TEXT NOT NULL, idem_key TEXT, created_ms INTEGER NOT NULL, done_ms INTEGER);"         \
+	"INSERT INTO i4 SELECT job_id, op, idem_key, created_ms, done_ms FROM intents;"            \
+	"DROP TABLE intents; ALTER TABLE i4 RENAME TO intents;"                                    \
+	"CREATE INDEX intents_pending ON intents(created_ms) WHERE done_ms IS NULL;"
+
 static void raw_exec(const char *path, const char *sql)
 {
 	sqlite3 *db;
@@ -228,7 +237,7 @@ static void test_installation_id(void **state)
 	store_close(s2);
 
 	/* a store of schema 3 (before the meta table) is migrated and gets a fresh id */
-	raw_exec(f->path, "DROP TABLE meta; PRAGMA user_version = 3;");
+	raw_exec(f->path, STORE_UNDO_5 "DROP TABLE meta; PRAGMA user_version = 3;");
 	s = open_ok(f->path);
 	assert_int_equal(store_schema_version(s), STORE_SCHEMA_VERSION);
 	assert_int_equal(store_meta_get(s, "installation_id", &again, &cause), 0);
