@@ -334,7 +334,8 @@ void engine_offers_answer_free(struct engine_offers_answer *a);
 /* rc 0 with the answer (cb owns it: engine_offers_answer_free), or -1 with a cause. */
 typedef void (*engine_offers_cb)(void *arg, int rc, struct engine_offers_answer *ans,
                                  const char *cause);
-/* Asks every configured, healthy provider (req->provider: only that one) for its offers for
+/* Asks every configured provider that opened (req->provider: only that one; an unhealthy one
+ * too: its unreachable hosts come back dropped with their reasons) for its offers for
  * req's template at once (provider_ops.offers), prices unpriced ones from the catalog, then
  * ranks them with offers_rank: placement, GPU alternatives, spot, limits.max_hourly_cost and
  * the hard budget left over req's max_runtime (else the template's). req->sets are checked

@@ -15,7 +15,6 @@
 /* One engine_offers request in flight. */
 struct engine_offers_req {
 	struct engine *e;
-	const struct template *t;
 	struct engine_offers_answer *ans;
 	int pending; /* providers yet to answer, plus one while asking */
 	engine_offers_cb cb;
@@ -97,15 +96,23 @@ static void engine_offers_catalog(struct engine *e, struct offer_list *l)
 static void engine_offers_finish(struct engine_offers_req *r)
 {
 	struct engine_offers_answer *a = r->ans;
+	/* found again: a reload while the providers answered may have replaced it */
+	const struct template *t = template_set_find(&r->e->tpls, a->template_name);
 	struct offers_limits lim;
 
+	r->e->busy--;
+	if (t == NULL) {
+		r->cb(r->arg, -1, NULL, "the template went away while the providers answered");
+		engine_offers_answer_free(a);
+		free(r);
+		return;
+	}
 	engine_offers_catalog(r->e, &a->offers);
 	memset(&lim, 0, sizeof lim);
 	lim.has_budget_left = a->has_budget_left;
 	lim.budget_left_usd = a->budget_left_usd;
 	lim.runtime_s = a->runtime_s;
-	a->nfit = offers_rank(&a->offers, r->t, &lim);
-	r->e->busy--;
+	a->nfit = offers_rank(&a->offers, t, &lim);
 	r->cb(r->arg, 0, a, NULL);
 	free(r);
 }
@@ -155,7 +162,6 @@ int engine_offers(struct engine *e, const struct engine_launch_req *req, engine_
 		return -1;
 	r = xcalloc(1, sizeof *r);
 	r->e = e;
-	r->t = t;
 	r->cb = cb;
 	r->arg = arg;
 	r->ans = xcalloc(1, sizeof *r->ans);
@@ -171,8 +177,11 @@ int engine_offers(struct engine *e, const struct engine_launch_req *req, engine_
 
 		if (req->provider != NULL && strcmp(req->provider, ep->name) != 0)
 			continue;
-		if (ep->p == NULL || !ep->healthy) {
-			why = xprintf("unhealthy: %s", ep->message != NULL ? ep->message : "down");
+		/* an unhealthy provider is asked too: a fleet with one host down still offers the
+		 * others, and its unreachable hosts come back dropped with their reasons */
+		if (ep->p == NULL) {
+			why = xprintf("not available: %s",
+			              ep->message != NULL ? ep->message : "it failed to open");
 			engine_offers_error(r->ans, ep->name, why);
 			free(why);
 			continue;
