@@ -13,6 +13,10 @@ rig_workers 2 2
 cfg=$GANTRY_HOME/config/config.yaml
 # gpu2 costs more than the fleet's rate; local prices CPUs at a site rate
 sed -i 's/^      - name: gpu2$/&\n        rate_gpu_hour: 4/' "$cfg"
+# a host nobody listens for, whose GPU type carries a bidi override and a C1 CSI: its row is
+# dropped as unreachable, and the table shows it without those characters
+closed=$(rig_free_port)
+printf '      - {name: evil, address: 127.0.0.1, port: %s, gpus: 1, gpu_type: "H100\\u202e\\u009b31mX", dir: /nonexistent}\n' "$closed" >>"$cfg"
 echo "  local: {rate_cpu_hour: 0.5}" >>"$cfg"
 tpl=$T_HOME/config/templates
 mkdir -p "$tpl"
@@ -57,6 +61,12 @@ check "table: header, two ranked rows, the dropped section" bash -c "
 	grep -Eq '^2 +fleet +- +gpu2 +2x H100 .*\\\$4\\.00/h +site' '$T_HOME/out' &&
 	grep -q '^dropped:' '$T_HOME/out' &&
 	grep -q '^  local $host (-, unpriced): needs H100:1' '$T_HOME/out'"
+
+check "the unreachable host is dropped with its reason" bash -c 'grep -Eq "^  fleet evil \(1x H100.*\): evil unreachable: 127\.0\.0\.1:[0-9]+: connection refused" "$1"' _ "$T_HOME/out"
+check "the table has no bidi override nor C1 control from the config" \
+	bash -c '! LC_ALL=C grep -q "$(printf "\xe2\x80\xae")\|$(printf "\xc2\x9b")" "$1"' _ "$T_HOME/out"
+check "the JSON keeps the GPU type as configured" \
+	test "$(json "$T_HOME/one.json" '[o["gpu_type"] for o in j["dropped"] if o["instance_type"]=="evil"][0] == "H100\u202e\u009b31mX"')" = True
 
 # 2. the price cap, with GPU alternatives (A100:2 or H100:2): 2 x 2.5 fits, 2 x 4 is over
 expect_rc 0 "offers two-capped" g offers two-capped -o json
