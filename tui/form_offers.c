@@ -2,8 +2,10 @@
  * offers for the template with the form's values (engine_offers: asked at once, ranked by
  * the optimizer) and shows them over the form's body: the ranked list (rank, provider,
  * region, type, GPUs, CPUs, memory, market, price and its source, billing, availability),
- * then each dropped offer with its reason, then the providers that gave none. Every line is
- * sanitised before it is drawn. The state lives here: one form is open at a time. */
+ * then each dropped offer with its reason, then the providers that gave none. The answer is
+ * kept as it came: column widths are measured once (no allocation per offer), and only the
+ * rows on screen are formatted and sanitised, at each frame, so 10,000 offers cost no more
+ * to draw than 20. The state lives here: one form is open at a time. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,9 +27,9 @@ static struct {
 	int asking;   /* an answer is on its way */
 	unsigned gen; /* answers of an older request (or a closed panel) are dropped */
 	char *error;  /* why there are no offers (sanitised) */
-	char **lines; /* sanitised */
+	struct engine_offers_answer *ans;
+	size_t w[FORM_OFFERS_NCOLS]; /* column widths of the ranked rows */
 	size_t nlines;
-	size_t nfit, ndropped;
 	char *title; /* sanitised */
 	int top;
 	int rows; /* lines shown at the last frame */
@@ -35,16 +37,13 @@ static struct {
 
 static void form_offers_forget(void)
 {
-	for (size_t i = 0; i < fo.nlines; i++)
-		free(fo.lines[i]);
-	free(fo.lines);
+	engine_offers_answer_free(fo.ans);
 	free(fo.error);
 	free(fo.title);
-	fo.lines = NULL;
-	fo.nlines = 0;
+	fo.ans = NULL;
 	fo.error = NULL;
 	fo.title = NULL;
-	fo.nfit = fo.ndropped = 0;
+	fo.nlines = 0;
 	fo.top = 0;
 }
 
@@ -54,12 +53,6 @@ void form_offers_close(void)
 	fo.shown = 0;
 	fo.asking = 0;
 	fo.gen++;
-}
-
-static void form_offers_line(struct app *a, const char *raw)
-{
-	fo.lines = xreallocarray(fo.lines, fo.nlines + 1, sizeof *fo.lines);
-	fo.lines[fo.nlines++] = app_clean(a, raw);
 }
 
 static char *form_offers_or_dash(const char *s)
@@ -94,48 +87,95 @@ static void form_offers_cells(const struct offer *o, size_t rank, char **cell)
 	cell[11] = xstrdup(offer_avail_name(o->avail));
 }
 
-/* Sanitises each cell first so the widths are those drawn. */
-static void form_offers_lines(struct app *a, const struct engine_offers_answer *ans)
+static const char *const form_offers_head[FORM_OFFERS_NCOLS] = {
+    "RANK",   "PROVIDER", "REGION", "TYPE",   "GPUS",    "CPUS",
+    "MEMORY", "MARKET",   "PRICE",  "SOURCE", "BILLING", "AVAILABLE"};
+
+static size_t form_offers_len(const char *s)
 {
-	static const char *const head[FORM_OFFERS_NCOLS] = {
-	    "RANK",   "PROVIDER", "REGION", "TYPE",   "GPUS",    "CPUS",
-	    "MEMORY", "MARKET",   "PRICE",  "SOURCE", "BILLING", "AVAILABLE"};
-	size_t n = ans->nfit, w[FORM_OFFERS_NCOLS];
-	char **cells = xcalloc(n * FORM_OFFERS_NCOLS + 1, sizeof *cells), *line, *s;
+	return s != NULL && *s != '\0' ? strlen(s) : 1;
+}
+
+static size_t form_offers_digits(long long v)
+{
+	size_t n = v < 0 ? 2 : 1;
+
+	while (v >= 10 || v <= -10) {
+		v /= 10;
+		n++;
+	}
+	return n;
+}
+
+static void form_offers_max(size_t *w, size_t v)
+{
+	if (v > *w)
+		*w = v;
+}
+
+/* Widths of the ranked rows' columns, measured without formatting each offer. */
+static void form_offers_widths(const struct engine_offers_answer *ans, size_t *w)
+{
+	char buf[64];
 
 	for (int k = 0; k < FORM_OFFERS_NCOLS; k++)
-		w[k] = strlen(head[k]);
-	for (size_t i = 0; i < n; i++) {
-		char *raw[FORM_OFFERS_NCOLS];
+		w[k] = strlen(form_offers_head[k]);
+	for (size_t i = 0; i < ans->nfit; i++) {
+		const struct offer *o = &ans->offers.v[i];
 
-		form_offers_cells(&ans->offers.v[i], i + 1, raw);
-		for (int k = 0; k < FORM_OFFERS_NCOLS; k++) {
-			cells[i * FORM_OFFERS_NCOLS + k] = app_clean(a, raw[k]);
-			free(raw[k]);
-			if (strlen(cells[i * FORM_OFFERS_NCOLS + k]) > w[k])
-				w[k] = strlen(cells[i * FORM_OFFERS_NCOLS + k]);
+		form_offers_max(&w[0], form_offers_digits((long long)i + 1));
+		form_offers_max(&w[1], form_offers_len(o->provider));
+		form_offers_max(&w[2], form_offers_len(o->region));
+		form_offers_max(&w[3], form_offers_len(o->instance_type));
+		form_offers_max(&w[4], o->gpus > 0 && o->gpu_type != NULL && *o->gpu_type != '\0'
+		                           ? form_offers_digits(o->gpus) + 2 + strlen(o->gpu_type)
+		                           : 1);
+		form_offers_max(&w[5], o->cpus > 0 ? form_offers_digits(o->cpus) : 1);
+		if (o->memory_mib > 0)
+			form_offers_max(&w[6], (size_t)snprintf(buf, sizeof buf, "%.1f GiB",
+			                                        (double)o->memory_mib / 1024.0));
+		form_offers_max(&w[7], strlen(offer_market_name(o->market)));
+		if (o->priced) {
+			cost_money(o->usd_per_hour, buf);
+			form_offers_max(&w[8], strlen(buf) + 2);
+		} else {
+			form_offers_max(&w[8], strlen("unpriced"));
 		}
+		form_offers_max(&w[9], strlen(catalog_source_name(o->source)));
+		form_offers_max(&w[10], strlen(offer_billing_name(o->billing)));
+		form_offers_max(&w[11], strlen(offer_avail_name(o->avail)));
 	}
-	if (n == 0)
-		form_offers_line(a, "no offer fits");
-	for (size_t i = 0; i <= n && n > 0; i++) {
+}
+
+/* Line i of the panel, sanitised (heap): the header (or "no offer fits"), the ranked rows,
+ * "dropped:" and the dropped rows with their reasons, then the providers that gave none. */
+static char *form_offers_line(struct app *a, size_t i)
+{
+	const struct engine_offers_answer *ans = fo.ans;
+	size_t nfit = ans->nfit, ndrop = ans->offers.n - nfit;
+	char *raw[FORM_OFFERS_NCOLS], *line = NULL, *clean;
+
+	if (i == 0 && nfit == 0)
+		return xstrdup("no offer fits");
+	if (i <= nfit) {
+		char *s;
+
+		if (i > 0)
+			form_offers_cells(&ans->offers.v[i - 1], i, raw);
 		line = xstrdup("");
 		for (int k = 0; k < FORM_OFFERS_NCOLS; k++) {
-			const char *c = i == 0 ? head[k] : cells[(i - 1) * FORM_OFFERS_NCOLS + k];
-
-			s = xprintf("%s%-*s%s", line, (int)w[k], c,
+			s = xprintf("%s%-*s%s", line, (int)fo.w[k],
+			            i == 0 ? form_offers_head[k] : raw[k],
 			            k + 1 < FORM_OFFERS_NCOLS ? "  " : "");
 			free(line);
 			line = s;
+			if (i > 0)
+				free(raw[k]);
 		}
-		form_offers_line(a, line);
-		free(line);
-	}
-	if (ans->offers.n > n)
-		form_offers_line(a, "dropped:");
-	for (size_t i = n; i < ans->offers.n; i++) {
-		const struct offer *o = &ans->offers.v[i];
-		char *raw[FORM_OFFERS_NCOLS];
+	} else if (ndrop > 0 && i == nfit + 1) {
+		line = xstrdup("dropped:");
+	} else if (ndrop > 0 && i <= nfit + 1 + ndrop) {
+		const struct offer *o = &ans->offers.v[i - 2];
 
 		form_offers_cells(o, 0, raw);
 		line = strcmp(raw[2], "-") != 0
@@ -143,19 +183,16 @@ static void form_offers_lines(struct app *a, const struct engine_offers_answer *
 		                     raw[8], o->dropped != NULL ? o->dropped : "?")
 		           : xprintf("  %s %s (%s, %s): %s", raw[1], raw[3], raw[4], raw[8],
 		                     o->dropped != NULL ? o->dropped : "?");
-		form_offers_line(a, line);
-		free(line);
 		for (int k = 0; k < FORM_OFFERS_NCOLS; k++)
 			free(raw[k]);
+	} else {
+		size_t e = i - 1 - nfit - (ndrop > 0 ? 1 + ndrop : 0);
+
+		line = xprintf("no offers from %s", e < ans->nerrors ? ans->errors[e] : "?");
 	}
-	for (size_t i = 0; i < ans->nerrors; i++) {
-		line = xprintf("no offers from %s", ans->errors[i]);
-		form_offers_line(a, line);
-		free(line);
-	}
-	for (size_t i = 0; i < n * FORM_OFFERS_NCOLS; i++)
-		free(cells[i]);
-	free(cells);
+	clean = app_clean(a, line);
+	free(line);
+	return clean;
 }
 
 static void form_offers_answer(void *arg, int rc, struct engine_offers_answer *ans,
@@ -171,18 +208,18 @@ static void form_offers_answer(void *arg, int rc, struct engine_offers_answer *a
 	form_offers_forget();
 	if (rc != 0) {
 		fo.error = app_clean(a, cause != NULL ? cause : "no answer");
+		engine_offers_answer_free(ans);
 	} else {
-		char *t;
+		size_t ndrop = ans->offers.n - ans->nfit;
+		char *t = xprintf(" Offers for %s: %zu fit, %zu dropped ", ans->template_name,
+		                  ans->nfit, ndrop);
 
-		fo.nfit = ans->nfit;
-		fo.ndropped = ans->offers.n - ans->nfit;
-		t = xprintf(" Offers for %s: %zu fit, %zu dropped ", ans->template_name, fo.nfit,
-		            fo.ndropped);
 		fo.title = app_clean(a, t);
 		free(t);
-		form_offers_lines(a, ans);
+		fo.ans = ans;
+		form_offers_widths(ans, fo.w);
+		fo.nlines = 1 + ans->nfit + (ndrop > 0 ? 1 + ndrop : 0) + ans->nerrors;
 	}
-	engine_offers_answer_free(ans);
 	app_dirty(a);
 }
 
@@ -305,20 +342,23 @@ int form_offers_draw(struct app *a, int y, int h)
 	if (fo.asking) {
 		draw_text(a, y, 2, a->cols - 4, "asking every provider for its offers...",
 		          THEME_DIM, 0);
-	} else if (fo.error != NULL) {
-		draw_text(a, y, 2, a->cols - 4, fo.error, THEME_STATUS_ERROR, 0);
+	} else if (fo.error != NULL || fo.ans == NULL) {
+		draw_text(a, y, 2, a->cols - 4, fo.error != NULL ? fo.error : "no answer",
+		          THEME_STATUS_ERROR, 0);
 	} else {
 		fo.rows = h - 1;
 		form_offers_scroll(0);
 		for (int r = 0; r < fo.rows && (size_t)(fo.top + r) < fo.nlines; r++) {
-			size_t i = (size_t)(fo.top + r);
-			int dropped = fo.nfit > 0 ? i > fo.nfit : i > 0;
+			size_t i = (size_t)(fo.top + r), nfit = fo.ans->nfit;
+			int dropped = nfit > 0 ? i > nfit : i > 0;
+			char *line = form_offers_line(a, i);
 
-			draw_text(a, y + r, 2, a->cols - 3, fo.lines[i],
-			          i == 0 && fo.nfit > 0 ? THEME_LABEL
-			          : dropped             ? THEME_DIM
-			                                : THEME_NORMAL,
+			draw_text(a, y + r, 2, a->cols - 3, line,
+			          i == 0 && nfit > 0 ? THEME_LABEL
+			          : dropped          ? THEME_DIM
+			                             : THEME_NORMAL,
 			          0);
+			free(line);
 		}
 	}
 	draw_text(a, y + h - 1, 2, a->cols - 3,
