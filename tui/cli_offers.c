@@ -1,7 +1,8 @@
 /* cli_offers.c: gantry offers TEMPLATE — every configured provider's offers for a template,
  * ranked by the optimizer (engine_offers: placement, GPU alternatives, spot, the price cap and
  * the budget left), then the dropped ones with the reason each was dropped. Exits 0 when at
- * least one offer fits, else as a launch refused for not fitting (2). */
+ * least one offer fits, else as a refused launch: 1 when the hard budget is what refuses,
+ * 2 when the template fits no offer. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -196,6 +197,18 @@ static void offers_table(const struct cli_ctx *c, const struct engine_offers_ans
 	free(cells);
 }
 
+/* When nothing fits: the code of a refused launch. An offer dropped for the budget alone
+ * passed every other check (offers_rank records the first reason), so the budget is what
+ * refuses, as a launch over a hard budget (1); else the template does not fit (2). */
+static int offers_refusal_code(const struct engine_offers_answer *a)
+{
+	for (size_t i = a->nfit; i < a->offers.n; i++)
+		if (a->offers.v[i].dropped != NULL &&
+		    strncmp(a->offers.v[i].dropped, "expected $", 10) == 0)
+			return CLI_FAILED;
+	return CLI_USAGE;
+}
+
 static int offers_run(struct cli_ctx *c, int argc, char **argv)
 {
 	struct engine_launch_req req;
@@ -268,8 +281,9 @@ static int offers_run(struct cli_ctx *c, int argc, char **argv)
 	else
 		offers_table(c, w.ans);
 	if (w.ans->nfit == 0)
-		rc = cli_fail("offers", CLI_USAGE, "no offer fits template %s (see the reasons%s)",
-		              w.ans->template_name, c->json ? " in \"dropped\"" : " above");
+		rc = cli_fail("offers", offers_refusal_code(w.ans),
+		              "no offer fits template %s (see the reasons%s)", w.ans->template_name,
+		              c->json ? " in \"dropped\"" : " above");
 out:
 	engine_offers_answer_free(w.ans);
 	free(w.cause);
@@ -290,7 +304,7 @@ const struct cli_cmd cli_offers_cmd = {
             "errors}\n"
             "Offers are filtered by placement.providers and placement.regions (globs), the\n"
             "template's GPU alternatives, resources.spot, limits.max_hourly_cost and the hard\n"
-            "budget left, then ranked cheapest first. Exit 0 when an offer fits, 2 when none\n"
-            "does.\n",
+            "budget left, then ranked cheapest first. Exit 0 when an offer fits; else 1 when\n"
+            "the budget is what refuses, 2 when the template fits no offer.\n",
     .run = offers_run,
 };

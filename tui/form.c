@@ -749,7 +749,7 @@ static void form_click(struct app *a, int y, int x)
 {
 	struct app_form *F = &a->form;
 
-	if (F->field_y == NULL)
+	if (F->field_y == NULL || form_offers_shown())
 		return;
 	if (y == F->button_y && x >= FORM_LABEL_W && x < FORM_LABEL_W + 10) {
 		F->focus = F->nfields;

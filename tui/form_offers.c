@@ -47,6 +47,11 @@ static void form_offers_forget(void)
 	fo.top = 0;
 }
 
+int form_offers_shown(void)
+{
+	return fo.shown;
+}
+
 void form_offers_close(void)
 {
 	form_offers_forget();

@@ -19,6 +19,8 @@ int form_offers_key(struct app *a, int key);
 int form_offers_action(struct app *a, enum keymap_action act);
 /* Draws the panel over rows y .. y+h-1 and returns 1 while it shows, else 0. */
 int form_offers_draw(struct app *a, int y, int h);
+/* 1 while the panel shows (clicks on the hidden fields do nothing). */
+int form_offers_shown(void);
 /* Forgets the panel and any answer still coming (the form closed). */
 void form_offers_close(void);
 

@@ -118,6 +118,14 @@ check "gpu2 is over the budget left: '$(why "$T_HOME/budget.json" fleet/gpu2)'" 
 check "the answer says what budget was left and the runtime counted" \
 	test "$(json "$T_HOME/budget.json" '(j["budget_left_usd"], j["runtime_s"])')" = "(3.0, 3600)"
 
+mk budget-long 'resources: {accelerators: H100:1}
+limits: {max_runtime: 10h}'
+expect_rc 1 "offers budget-long: the budget refuses every offer that fits otherwise (exit 1, as launch)" \
+	g offers budget-long -o json
+check "10 h at \$2.50 is over the budget left" \
+	test "$(why "$T_HOME/out" fleet/gpu1)" = "expected \$25.00 is over the \$3.00 budget left"
+expect_rc 1 "launch --dry-run of budget-long is refused with the same code" g launch budget-long --dry-run --provider fleet
+
 # 9. an unreachable host is dropped with its reason; the other one still ranks
 rig_ctl stop 2
 expect_rc 0 "offers one-h100 with gpu2 down" g offers one-h100 -o json
