@@ -11,6 +11,7 @@
 #include "core/config.h"
 #include "core/job.h"
 #include "core/kvlist.h"
+#include "core/offers.h"
 #include "core/cost.h"
 #include "core/telemetry.h"
 #include "core/template.h"
@@ -400,6 +401,35 @@ struct engine_open_info {
 int engine_job_open(struct engine *e, const char *job_ref, struct engine_open_info *out,
                     char **cause);
 void engine_open_info_clear(struct engine_open_info *o);
+
+/* --- the optimizer: offers of every provider (core/engine_offers.c, offers) --- */
+
+/* What engine_offers found. */
+struct engine_offers_answer {
+	char *template_name;
+	struct offer_list offers; /* ranked (the first nfit, best first), then the dropped ones,
+	                           * each with its reason in `dropped` (offers_rank) */
+	size_t nfit;
+	char **errors; /* "PROVIDER: why" for each provider that gave no offers (unhealthy, no
+	                * `offers` op, failed): heap */
+	size_t nerrors;
+	int has_budget_left;    /* a hard budget applies to this user, team or project */
+	double budget_left_usd; /* the least any of them leaves this month (may be <= 0) */
+	long runtime_s;         /* the runtime the budget check counted (0 = one hour) */
+};
+void engine_offers_answer_free(struct engine_offers_answer *a);
+/* rc 0 with the answer (cb owns it: engine_offers_answer_free), or -1 with a cause. */
+typedef void (*engine_offers_cb)(void *arg, int rc, struct engine_offers_answer *ans,
+                                 const char *cause);
+/* Asks every configured provider that opened (req->provider: only that one; an unhealthy one
+ * too: its unreachable hosts come back dropped with their reasons) for its offers for
+ * req's template at once (provider_ops.offers), prices unpriced ones from the catalog, then
+ * ranks them with offers_rank: placement, GPU alternatives, spot, limits.max_hourly_cost and
+ * the hard budget left over req's max_runtime (else the template's). req->sets are checked
+ * as a launch checks them. cb runs exactly once, on the loop (possibly before the call
+ * returns); -1 with a cause (unknown template or provider, bad parameter) calls nothing. */
+int engine_offers(struct engine *e, const struct engine_launch_req *req, engine_offers_cb cb,
+                  void *arg, char **cause);
 
 /* Hosts of every provider (ref NULL) or of one job, from the providers' caches. */
 int engine_hosts(struct engine *e, const char *job_ref, struct tele_host **out, size_t *n,

@@ -1794,11 +1794,15 @@ static int local_shell_target(struct provider *p, const char *ref, int worker,
 	return 0;
 }
 
+int local_offers(struct provider *p, const struct template *t, provider_offers_cb cb, void *arg,
+                 char **cause); /* providers/local_offers.c */
+
 const struct provider_ops local_provider_ops = {
     .name = "local",
     .open = local_open,
     .close = local_close,
     .offer = local_offer,
+    .offers = local_offers,
     .launch = local_launch,
     .refresh = local_refresh,
     .stop = local_stop,

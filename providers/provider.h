@@ -95,6 +95,12 @@ struct provider_offer {
 	double price_per_hour;
 };
 
+struct offer_list; /* core/offers.h */
+/* The offers of one provider for a template (interface v2): rc 0 and the list, or rc -1 and
+ * a one-line cause. cb may take the offers (offer_list_take); the provider frees what is
+ * left. */
+typedef void (*provider_offers_cb)(void *arg, int rc, struct offer_list *offers,
+                                   const char *cause);
 typedef void (*provider_launch_cb)(void *arg, int rc, const struct provider_launch_result *res,
                                    const char *cause);
 typedef void (*provider_status_cb)(void *arg, int rc, const struct provider_status *st,
@@ -163,6 +169,10 @@ struct provider_ops {
 	/* Synchronous: describes how the template would run here (heap fields in *out). */
 	int (*offer)(struct provider *p, const struct template *t, struct provider_offer *out,
 	             char **cause);
+	/* Asynchronous (interface v2): every way the template could run here (core/offers.h),
+	 * an offer that cannot take it at all with `dropped` set; cb exactly once, on the loop. */
+	int (*offers)(struct provider *p, const struct template *t, provider_offers_cb cb,
+	              void *arg, char **cause);
 	int (*launch)(struct provider *p, const struct provider_job_spec *spec,
 	              provider_launch_cb cb, void *arg, char **cause);
 	int (*refresh)(struct provider *p, const char *job_id, const char *ref,

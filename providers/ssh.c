@@ -1229,11 +1229,15 @@ static int sshp_offer(struct provider *p, const struct template *t, struct provi
 	return 0;
 }
 
+int ssh_offers(struct provider *p, const struct template *t, provider_offers_cb cb, void *arg,
+               char **cause); /* providers/ssh_offers.c */
+
 const struct provider_ops ssh_provider_ops = {
     .name = "ssh",
     .open = sshp_open,
     .close = sshp_close,
     .offer = sshp_offer,
+    .offers = ssh_offers,
     .launch = ssh_launch_start,
     .refresh = sshp_refresh,
     .stop = sshp_stop,
