@@ -45,7 +45,12 @@ struct http_request {
 	long connect_timeout_ms;    /* 0 = 10 s */
 	int idempotent;             /* retry a POST/PATCH too (the API guarantees it is safe) */
 	int max_retries;            /* -1 = none; 0 = default (3 for idempotent requests) */
-	http_chunk_cb on_chunk;     /* streaming body: chunks go here, res->body is empty */
+	http_chunk_cb on_chunk;     /* streaming body: chunks of a 2xx answer go here, and
+	                               res->body is empty; another answer's body goes to
+	                               res->body. If on_chunk returns nonzero the transfer
+	                               stops and cb gets the status, error NULL. */
+	const char *const *secret_headers; /* header names whose values are secret, besides
+	                                      Authorization (NULL-terminated, or NULL) */
 };
 
 struct http *http_new(struct loop *l);
@@ -65,9 +70,11 @@ char *http_redact(const struct http *h, const char *s);
  * non-loopback host). */
 struct http_req *http_send(struct http *h, const struct http_request *rq, http_cb cb, void *arg,
                            char **cause);
-/* Cancels a request in flight without calling its callback. */
+/* Cancels a request in flight without calling its callback (a no-op on the request whose
+ * callback is running; from its own on_chunk, the transfer stops after that chunk). */
 void http_cancel(struct http *h, struct http_req *r);
-/* GET, for the existing callers. Returns 0 or -1 with *cause. */
+/* GET, for the existing callers (no retries: they keep their own pace). Returns 0 or -1
+ * with *cause. */
 int http_get(struct http *h, const char *url, long timeout_ms, http_cb cb, void *arg, char **cause);
 /* Number of requests in flight or queued. */
 int http_pending(const struct http *h);
