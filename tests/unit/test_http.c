@@ -330,6 +330,7 @@ static void test_post_not_retried(void **state)
 	assert_int_equal(g.status, 503);
 	assert_int_equal(g.attempts, 1);
 	/* the server saw exactly one request before this GET */
+	free(g.body);
 	memset(&g, 0, sizeof g);
 	assert_int_equal(http_get(h, url_of("/fail503/1/p1"), 5000, got_cb, &g, &cause), 0);
 	run_until(l, &g.done, 1);
