@@ -93,6 +93,7 @@ struct http {
 
 static void http_dispatch(struct http *h);
 static void http_start(struct http_req *r);
+static void http_rate_pump(struct http *h);
 
 /* ---- secrets ---- */
 
@@ -179,19 +180,22 @@ static int http_host_loopback(const char *host)
 	return 0;
 }
 
-/* Parses url with curl's URL API: only http(s), http only to loopback. Sets *shown to
+/* Parses url with curl's URL API: only http(s), http only to loopback. Sets *norm to the
+ * URL as curl understood it (what is checked is what is fetched) and *shown to
  * scheme://host[:port]/path (no credentials, no query: they may carry secrets). */
-static int http_check_url(const struct http *h, const char *url, char **shown, char **cause)
+static int http_check_url(const struct http *h, const char *url, char **norm, char **shown,
+                          char **cause)
 {
 	CURLU *u = curl_url();
-	char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL;
+	char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL, *full = NULL;
 	int rc = -1;
 
 	if (u == NULL)
 		xfatal("curl_url failed");
 	if (url == NULL || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_URL, &full, 0) != CURLUE_OK) {
 		xcause(cause, "not a valid URL (expected https://HOST/PATH)");
 		goto out;
 	}
@@ -220,8 +224,11 @@ static int http_check_url(const struct http *h, const char *url, char **shown, c
 	if (rc != 0) {
 		free(*shown);
 		*shown = NULL;
+	} else {
+		*norm = xstrdup(full);
 	}
 out:
+	curl_free(full);
 	curl_free(scheme);
 	curl_free(host);
 	curl_free(port);
@@ -415,8 +422,10 @@ static void http_retry_due(void *arg)
 	struct http_req *r = arg;
 	struct http *h = r->h;
 
-	r->timer = NULL; /* one-shot timers free themselves */
-	http_start(r);
+	r->timer = NULL;        /* one-shot timers free themselves */
+	r->state = HTTP_QUEUED; /* a retry is a request start: it waits for a token too */
+	http_list_append(&h->qhead, &h->qtail, r);
+	http_rate_pump(h);
 	http_dispatch(h);
 }
 
@@ -658,8 +667,6 @@ static void http_start(struct http_req *r)
 
 /* ---- rate limiter ---- */
 
-static void http_rate_pump(struct http *h);
-
 static void http_rate_due(void *arg)
 {
 	struct http *h = arg;
@@ -817,7 +824,7 @@ struct http_req *http_send(struct http *h, const struct http_request *rq, http_c
 {
 	const char *method = rq->method != NULL ? rq->method : "GET";
 	struct http_req *r;
-	char *shown = NULL;
+	char *shown = NULL, *norm = NULL;
 	long timeout, connect;
 	int idem;
 
@@ -825,7 +832,7 @@ struct http_req *http_send(struct http *h, const struct http_request *rq, http_c
 		xcause(cause, "bad HTTP method");
 		return NULL;
 	}
-	if (http_check_url(h, rq->url, &shown, cause) != 0)
+	if (http_check_url(h, rq->url, &norm, &shown, cause) != 0)
 		return NULL;
 	r = xcalloc(1, sizeof *r);
 	r->h = h;
@@ -834,27 +841,32 @@ struct http_req *http_send(struct http *h, const struct http_request *rq, http_c
 	r->cb = cb;
 	r->arg = arg;
 	r->on_chunk = rq->on_chunk;
+	/* secret header values first: an error about any header must not show them */
+	for (size_t i = 0; rq->headers != NULL && rq->headers[i] != NULL; i++) {
+		const char *line = rq->headers[i], *colon = strchr(line, ':'), *v, *sp;
+
+		if (colon == NULL ||
+		    !http_header_secret(line, (size_t)(colon - line), rq->secret_headers))
+			continue;
+		for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
+			;
+		http_secret_push(&r->secrets, &r->nsecrets, v);
+		/* "Bearer TOKEN": the token alone is secret too */
+		if ((sp = strrchr(v, ' ')) != NULL)
+			http_secret_push(&r->secrets, &r->nsecrets, sp + 1);
+	}
 	for (size_t i = 0; rq->headers != NULL && rq->headers[i] != NULL; i++) {
 		const char *line = rq->headers[i], *colon = strchr(line, ':');
 
 		if (colon == NULL || colon == line || strpbrk(line, "\r\n") != NULL) {
-			char *s = shown != NULL ? http_redact(h, shown) : xstrdup("?");
+			char *s = http_redact_req(r, shown);
 
 			xcause(cause, "%s %s: request header %zu is not one 'Name: value' line",
 			       method, s, i + 1);
 			free(s);
+			free(norm);
 			http_req_free(r);
 			return NULL;
-		}
-		if (http_header_secret(line, (size_t)(colon - line), rq->secret_headers)) {
-			const char *v = colon + 1, *sp;
-
-			while (*v == ' ' || *v == '\t')
-				v++;
-			http_secret_push(&r->secrets, &r->nsecrets, v);
-			/* "Bearer TOKEN": the token alone is secret too */
-			if ((sp = strrchr(v, ' ')) != NULL)
-				http_secret_push(&r->secrets, &r->nsecrets, sp + 1);
 		}
 		r->hdrs = curl_slist_append(r->hdrs, line);
 	}
@@ -871,11 +883,16 @@ struct http_req *http_send(struct http *h, const struct http_request *rq, http_c
 
 	r->easy = curl_easy_init();
 	if (r->easy == NULL) {
+		free(norm);
 		http_req_free(r);
 		xcause(cause, "curl_easy_init failed");
 		return NULL;
 	}
-	curl_easy_setopt(r->easy, CURLOPT_URL, rq->url);
+	curl_easy_setopt(r->easy, CURLOPT_URL, norm);
+	free(norm);
+	norm = NULL;
+	/* loopback never goes through a proxy from the environment */
+	curl_easy_setopt(r->easy, CURLOPT_NOPROXY, "localhost,127.0.0.0/8,::1");
 	curl_easy_setopt(r->easy, CURLOPT_PRIVATE, (char *)r);
 	curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->hdrs);
 	if (rq->body != NULL) {

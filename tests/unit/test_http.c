@@ -440,6 +440,74 @@ static void test_stream(void **state)
 	loop_free(l);
 }
 
+struct stopper {
+	int chunks, done, cancel_self;
+	long status;
+	char error[256];
+	struct http *h;
+	struct http_req *r;
+};
+
+static int stop_chunk(void *arg, long status, const char *data, size_t len)
+{
+	struct stopper *s = arg;
+
+	(void)status;
+	(void)data;
+	(void)len;
+	s->chunks++;
+	if (s->cancel_self) {
+		http_cancel(s->h, s->r); /* from inside its own on_chunk: no callback */
+		return 0;
+	}
+	return 1; /* stop after the first chunk */
+}
+
+static void stop_done(void *arg, const struct http_response *res)
+{
+	struct stopper *s = arg;
+
+	s->done++;
+	s->status = res->status;
+	snprintf(s->error, sizeof s->error, "%s", res->error != NULL ? res->error : "");
+}
+
+/* on_chunk stops a watch: cb gets the status and no error; a watch cancelled from its own
+ * on_chunk gets no callback at all */
+static void test_stream_stop(void **state)
+{
+	struct loop *l = loop_new();
+	struct stopper a = {0}, b = {0};
+	struct http_request rq = {.url = url_of("/stream/stop1"), .on_chunk = stop_chunk};
+	uint64_t until;
+	char *cause = NULL;
+
+	(void)state;
+	a.h = http_new(l);
+	assert_non_null(http_send(a.h, &rq, stop_done, &a, &cause));
+	run_until(l, &a.done, 1);
+	assert_int_equal(a.chunks, 1);
+	assert_int_equal(a.status, 200);
+	assert_string_equal(a.error, "");
+	assert_int_equal(http_pending(a.h), 0);
+
+	b.h = a.h;
+	b.cancel_self = 1;
+	rq.url = url_of("/stream/stop2");
+	rq.on_chunk = stop_chunk;
+	b.r = http_send(b.h, &rq, stop_done, &b, &cause);
+	assert_non_null(b.r);
+	run_until(l, &b.chunks, 1);
+	until = loop_now_ms() + 300;
+	while (loop_now_ms() < until)
+		loop_run_once(l, 50);
+	assert_int_equal(b.done, 0);
+	assert_int_equal(b.chunks, 1);
+	assert_int_equal(http_pending(b.h), 0);
+	http_free(a.h);
+	loop_free(l);
+}
+
 static void test_rate_limit(void **state)
 {
 	struct loop *l = loop_new();
@@ -700,6 +768,7 @@ int main(void)
 	    cmocka_unit_test(test_post_not_retried),
 	    cmocka_unit_test(test_truncated),
 	    cmocka_unit_test(test_stream),
+	    cmocka_unit_test(test_stream_stop),
 	    cmocka_unit_test(test_rate_limit),
 	    cmocka_unit_test(test_refused_urls),
 	    cmocka_unit_test(test_redaction),
