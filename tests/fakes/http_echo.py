@@ -18,6 +18,8 @@ Behaviour by path (ID is any word, so that each test has its own counters):
   /stream/ID               chunked: "first;" then waits (up to 20 s) for a request to
                            /release/ID, then "second;" and "last;" (or "TIMEOUT;")
   /release/ID              releases /stream/ID, answers echo
+
+With --tls CERT KEY it speaks https with that certificate (tests of verification).
 """
 import email.utils
 import json
@@ -131,7 +133,12 @@ class Server(ThreadingHTTPServer):
 
 def main():
     srv = Server(("127.0.0.1", 0), Handler)
-    srv.daemon_threads = True
+    if len(sys.argv) == 4 and sys.argv[1] == "--tls":
+        import ssl
+
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(sys.argv[2], sys.argv[3])
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     print(srv.server_address[1], flush=True)
     try:
         srv.serve_forever()

@@ -23,10 +23,12 @@
 #include "core/loop.h"
 
 static pid_t srv_pid = -1;
+static pid_t tls_pid = -1; /* test_tls's own fake, stopped by the teardown if it failed */
 static int srv_port;
 
-/* Starts the fake and waits for its port line (with a deadline, not a fixed sleep). */
-static int srv_start(void **state)
+/* Starts the fake (with extra arguments, or NULL) and waits for its port line (with a
+ * deadline, not a fixed sleep). Returns the port, or -1. */
+static int fake_start(const char *tls_cert, const char *tls_key, pid_t *pid)
 {
 	const char *src = getenv("GANTRY_SRCDIR");
 	char script[4096], line[32];
@@ -34,18 +36,21 @@ static int srv_start(void **state)
 	size_t n = 0;
 	uint64_t deadline = loop_now_ms() + 20000;
 
-	(void)state;
 	snprintf(script, sizeof script, "%s/tests/fakes/http_echo.py", src != NULL ? src : ".");
 	if (pipe(pfd) != 0)
 		return -1;
-	srv_pid = fork();
-	if (srv_pid < 0)
+	*pid = fork();
+	if (*pid < 0)
 		return -1;
-	if (srv_pid == 0) {
+	if (*pid == 0) {
 		dup2(pfd[1], 1);
 		close(pfd[0]);
 		close(pfd[1]);
-		execlp("python3", "python3", script, (char *)NULL);
+		if (tls_cert != NULL)
+			execlp("python3", "python3", script, "--tls", tls_cert, tls_key,
+			       (char *)NULL);
+		else
+			execlp("python3", "python3", script, (char *)NULL);
 		_exit(127);
 	}
 	close(pfd[1]);
@@ -64,17 +69,27 @@ static int srv_start(void **state)
 	}
 	line[n] = '\0';
 	close(pfd[0]);
-	srv_port = atoi(line);
-	if (srv_port <= 0) {
+	if (atoi(line) <= 0) {
 		fprintf(stderr, "http_echo.py did not start (%s)\n", script);
 		return -1;
 	}
-	return 0;
+	return atoi(line);
+}
+
+static int srv_start(void **state)
+{
+	(void)state;
+	srv_port = fake_start(NULL, NULL, &srv_pid);
+	return srv_port > 0 ? 0 : -1;
 }
 
 static int srv_stop(void **state)
 {
 	(void)state;
+	if (tls_pid > 0) {
+		kill(tls_pid, SIGTERM);
+		waitpid(tls_pid, NULL, 0);
+	}
 	if (srv_pid > 0) {
 		kill(srv_pid, SIGTERM);
 		waitpid(srv_pid, NULL, 0);
@@ -757,6 +772,71 @@ static void test_reentrancy(void **state)
 	loop_free(l);
 }
 
+/* https: verification is on (a self-signed server is refused, and so is a name the
+ * certificate does not carry); http_set_ca_file trusts it. */
+static void test_tls(void **state)
+{
+	char dir[] = "/tmp/gantry-tls-XXXXXX", cmd[1024], cert[256], key[256], url[128];
+	struct loop *l = loop_new();
+	struct http *h = http_new(l), *h2 = http_new(l);
+	struct got g = {0}, g2 = {0}, g3 = {0};
+	struct http_request rq = {.url = url, .max_retries = -1};
+	char *cause = NULL;
+	int port;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(cert, sizeof cert, "%s/cert.pem", dir);
+	snprintf(key, sizeof key, "%s/key.pem", dir);
+	snprintf(cmd, sizeof cmd,
+	         "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+	         "-keyout %s -out %s -days 2 -subj /CN=127.0.0.1 "
+	         "-addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1",
+	         key, cert);
+	if (system(cmd) != 0) {
+		http_free(h);
+		http_free(h2);
+		loop_free(l);
+		skip(); /* no openssl command here */
+	}
+	port = fake_start(cert, key, &tls_pid);
+	assert_true(port > 0);
+
+	snprintf(url, sizeof url, "https://127.0.0.1:%d/echo/tls1", port);
+	assert_non_null(http_send(h, &rq, got_cb, &g, &cause));
+	run_until(l, &g.done, 1);
+	assert_int_equal(g.status, 0);
+	if (strstr(g.error, "certificate") == NULL)
+		fail_msg("not a certificate error: %s", g.error);
+
+	assert_int_equal(http_set_ca_file(h2, dir, &cause), -1); /* a folder */
+	free(cause);
+	cause = NULL;
+	assert_int_equal(http_set_ca_file(h2, cert, &cause), 0);
+	assert_non_null(http_send(h2, &rq, got_cb, &g2, &cause));
+	run_until(l, &g2.done, 1);
+	assert_int_equal(g2.status, 200);
+
+	/* trusted CA, but the certificate does not name "localhost" */
+	snprintf(url, sizeof url, "https://localhost:%d/echo/tls2", port);
+	assert_non_null(http_send(h2, &rq, got_cb, &g3, &cause));
+	run_until(l, &g3.done, 1);
+	assert_int_equal(g3.status, 0);
+
+	free(g.body);
+	free(g2.body);
+	free(g3.body);
+	http_free(h);
+	http_free(h2);
+	loop_free(l);
+	kill(tls_pid, SIGTERM);
+	waitpid(tls_pid, NULL, 0);
+	tls_pid = -1;
+	unlink(cert);
+	unlink(key);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -774,6 +854,7 @@ int main(void)
 	    cmocka_unit_test(test_redaction),
 	    cmocka_unit_test(test_cancel_free),
 	    cmocka_unit_test(test_reentrancy),
+	    cmocka_unit_test(test_tls),
 	};
 
 	return cmocka_run_group_tests(tests, srv_start, srv_stop);
