@@ -330,7 +330,7 @@ static size_t http_write(char *ptr, size_t size, size_t nmemb, void *userdata)
 	size_t n = size * nmemb;
 	long status = 0;
 
-	if (r->stop)
+	if (r->stop || r->h->dying) /* stopped, cancelled, or the handle freed from on_chunk */
 		return 0;
 	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
 	/* a stream's chunks go to on_chunk; an error answer's body is kept for the callback */

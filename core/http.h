@@ -6,13 +6,19 @@
  * - TLS verification is always on; a CA file may be added (http_set_ca_file). `http://` is
  *   accepted only to a loopback address (127.0.0.0/8, ::1, "localhost"): tests' fakes.
  * - Retries: idempotent requests (GET, HEAD, PUT, DELETE, or any with .idempotent set) are
- *   retried on connection errors, 429 and 5xx with backoff, honouring Retry-After; a POST is
- *   never retried unless the caller marks it idempotent.
+ *   retried on connection errors, 429 and 5xx with backoff (0.25-0.5 s, doubling, jittered),
+ *   honouring Retry-After (seconds or an HTTP date, capped at 60 s); a POST is never
+ *   retried unless the caller marks it idempotent. A stream is not retried once a chunk
+ *   was delivered. Waits are loop timers.
  * - A rate limiter per handle (one handle per provider): at most `rate_per_s` request starts
- *   per second, queued without blocking the loop.
+ *   per second (a token bucket of max(1, rate) tokens; retries take tokens too), queued on
+ *   a loop timer without blocking the loop.
+ * - No redirects are followed; a proxy from the environment is never used for loopback.
  * - Secrets: header values named in .secret_headers (Authorization always) and strings
  *   registered with http_add_secret never appear in an error, a log line or a callback's
- *   error text; they are replaced by "[redacted]". */
+ *   error text; they are replaced by "[redacted]". Error texts name METHOD
+ *   scheme://host:port/path, never the query or user info.
+ * - Callbacks may call http_send, http_cancel and http_free on their own handle. */
 #ifndef GANTRY_HTTP_H
 #define GANTRY_HTTP_H
 

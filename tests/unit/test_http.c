@@ -772,6 +772,60 @@ static void test_reentrancy(void **state)
 	loop_free(l);
 }
 
+struct freer {
+	struct http *h;
+	int calls;
+};
+
+static int free_chunk(void *arg, long status, const char *data, size_t len)
+{
+	struct freer *f = arg;
+
+	(void)status;
+	(void)data;
+	(void)len;
+	f->calls++;
+	http_free(f->h); /* from inside curl: done once curl returns */
+	return 0;
+}
+
+static void free_done(void *arg, const struct http_response *res)
+{
+	struct freer *f = arg;
+
+	(void)res;
+	f->calls++;
+	http_free(f->h); /* the others' callbacks never run */
+}
+
+/* http_free from on_chunk or from a callback, with other requests in flight */
+static void test_free_from_callbacks(void **state)
+{
+	struct loop *l = loop_new();
+	struct freer a = {0}, b = {0};
+	struct http_request st = {.url = url_of("/stream/free1"), .on_chunk = free_chunk};
+	struct http_request quick = {.url = url_of("/echo/free2")};
+	struct http_request slow = {.url = url_of("/slow/1000/free3")};
+	uint64_t until;
+	char *cause = NULL;
+
+	(void)state;
+	a.h = http_new(l);
+	assert_non_null(http_send(a.h, &st, never_cb, &a, &cause));
+	assert_non_null(http_send(a.h, &slow, never_cb, NULL, &cause));
+	run_until(l, &a.calls, 1);
+	b.h = http_new(l);
+	assert_non_null(http_send(b.h, &quick, free_done, &b, &cause));
+	assert_non_null(http_send(b.h, &slow, never_cb, NULL, &cause));
+	run_until(l, &b.calls, 1);
+	until = loop_now_ms() + 300;
+	while (loop_now_ms() < until)
+		loop_run_once(l, 50);
+	assert_int_equal(a.calls, 1);
+	assert_int_equal(b.calls, 1);
+	loop_free(l);
+}
+
 /* https: verification is on (a self-signed server is refused, and so is a name the
  * certificate does not carry); http_set_ca_file trusts it. */
 static void test_tls(void **state)
@@ -854,6 +908,7 @@ int main(void)
 	    cmocka_unit_test(test_redaction),
 	    cmocka_unit_test(test_cancel_free),
 	    cmocka_unit_test(test_reentrancy),
+	    cmocka_unit_test(test_free_from_callbacks),
 	    cmocka_unit_test(test_tls),
 	};
 
