@@ -557,8 +557,10 @@ static void test_rate_limit(void **state)
 		lo = t[i] < lo ? t[i] : lo;
 		hi = t[i] > hi ? t[i] : hi;
 	}
-	/* 2 per second with a bucket of 2: starts at 0, 0, 0.5, 1, 1.5 s */
-	assert_true(hi - lo >= 1400);
+	/* 2 per second with a bucket of 2: starts at 0, 0, 0.5, 1, 1.5 s (a lower bound, with a
+	 * little room for a first arrival that the server records late) */
+	if (hi - lo < 1300)
+		fail_msg("5 requests at 2/s reached the server within %.0f ms", hi - lo);
 	http_free(h);
 	loop_free(l);
 }
