@@ -849,12 +849,8 @@ static void test_tls(void **state)
 	         "-keyout %s -out %s -days 2 -subj /CN=127.0.0.1 "
 	         "-addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1",
 	         key, cert);
-	if (system(cmd) != 0) {
-		http_free(h);
-		http_free(h2);
-		loop_free(l);
-		skip(); /* no openssl command here */
-	}
+	if (system(cmd) != 0) /* bootstrap installs openssl with the test packages */
+		fail_msg("cannot make a test certificate with the openssl command: %s", cmd);
 	port = fake_start(cert, key, &tls_pid);
 	assert_true(port > 0);
 
