@@ -14,21 +14,23 @@
 #include <yaml.h>
 
 #include "core/engine_internal.h"
-#include "providers/ssh.h"
 #include "core/xmalloc.h"
 
-/* Every provider type this build knows. */
-static const struct provider_ops *const engine_provider_types[] = {
-    &local_provider_ops,
-    &ssh_provider_ops,
-};
-
-static const struct provider_ops *engine_provider_type(const char *name)
+char *engine_provider_names(struct engine *e)
 {
-	for (size_t i = 0; i < sizeof engine_provider_types / sizeof engine_provider_types[0]; i++)
-		if (strcmp(engine_provider_types[i]->name, name) == 0)
-			return engine_provider_types[i];
-	return NULL;
+	size_t len = 1;
+	char *s;
+
+	for (size_t i = 0; i < e->nprovs; i++)
+		len += strlen(e->provs[i].name) + 2;
+	s = xmalloc(len);
+	s[0] = '\0';
+	for (size_t i = 0; i < e->nprovs; i++) {
+		if (i > 0)
+			strcat(s, ", ");
+		strcat(s, e->provs[i].name);
+	}
+	return s;
 }
 
 void engine_crash_point(const char *name)
@@ -160,6 +162,8 @@ out:
 	job_clear(&j);
 	free(c->job_id);
 	free(c);
+	if (e->busy == 0 && e->rec != NULL)
+		engine_reconcile_idle(e);
 }
 
 /* Asks the job's provider what exists; the answer moves the job. */
@@ -263,6 +267,9 @@ static int engine_open_provider(struct engine *e, const struct provider_ops *ops
 	pc.notify = engine_on_provider_notify;
 	pc.notify_arg = e;
 	pc.installation_id = e->installation_id;
+	pc.data_dir = e->cfg.data_dir;
+	ep->http = http_new(e->loop);
+	pc.http = ep->http;
 	ep->ops = ops;
 	ep->name = xstrdup(name);
 	e->nprovs++;
@@ -302,13 +309,16 @@ static int engine_open_providers(struct engine *e, char **cause)
 		rc = -1;
 	for (size_t i = 0; rc == 0 && i < e->cfg.nproviders; i++) {
 		const struct config_provider *cp = &e->cfg.providers[i];
-		const struct provider_ops *ops = engine_provider_type(cp->type);
+		const struct provider_ops *ops = provider_type(cp->type);
 
 		if (cp == local)
 			continue;
-		if (ops == NULL || ops == &local_provider_ops) {
-			rc = xcause(cause, "%s: provider '%s' has unknown type '%s' (known: ssh)",
-			            cp->pos, cp->name, cp->type);
+		if (ops == NULL || ops->local_workers) {
+			char *known = provider_type_names(1);
+
+			rc = xcause(cause, "%s: provider '%s' has unknown type '%s' (known: %s)",
+			            cp->pos, cp->name, cp->type, known);
+			free(known);
 			break;
 		}
 		rc = engine_open_provider(e, ops, cp->name, &cp->settings, &cp->settings_pos, 1,
@@ -380,6 +390,8 @@ void engine_close(struct engine *e)
 	for (size_t i = 0; i < e->nprovs; i++) {
 		if (e->provs[i].p != NULL)
 			e->provs[i].ops->close(e->provs[i].p);
+		if (e->provs[i].http != NULL)
+			http_free(e->provs[i].http);
 		free(e->provs[i].name);
 		free(e->provs[i].message);
 	}

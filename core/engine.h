@@ -182,6 +182,12 @@ int engine_busy(struct engine *e);
 #define ENGINE_RECONCILE_TERMINATE_ORPHANS 0x1u
 int engine_reconcile(struct engine *e, unsigned flags, struct engine_reconcile_report *rep,
                      char **cause);
+/* The same without waiting: cb runs once, on the loop, with the report (valid during the
+ * call; the callee may move orphan_refs out and zero them). One reconcile at a time. */
+typedef void (*engine_reconcile_cb)(void *arg, int rc, const struct engine_reconcile_report *rep,
+                                    const char *cause);
+int engine_reconcile_start(struct engine *e, unsigned flags, engine_reconcile_cb cb, void *arg,
+                           char **cause);
 /* The store's installation id (random, made once with the store; labels its resources). */
 const char *engine_installation_id(struct engine *e);
 

@@ -73,6 +73,65 @@ static const char *engine_pick_provider(struct engine *e, const struct template 
 	return e->cfg.default_provider;
 }
 
+/* One offers call whose first offer the plan takes. Heap: a provider that answers after
+ * engine_plan_offer gave up finds it abandoned and frees it. */
+struct engine_plan_wait {
+	int done, abandoned, rc;
+	char *cause;
+	struct provider_offer offer;
+};
+
+static void engine_plan_offers_cb(void *arg, int rc, struct offer_list *l, const char *cause)
+{
+	struct engine_plan_wait *w = arg;
+
+	if (w->abandoned) {
+		free(w);
+		return;
+	}
+	w->done = 1;
+	w->rc = rc;
+	if (rc != 0)
+		w->cause = xstrdup(cause != NULL ? cause : "the provider has no offer");
+	else if (l != NULL && l->n > 0)
+		provider_offer_from(&w->offer, &l->v[0]);
+}
+
+/* The plan's offer: the first offer of ep's `offers`. Local and ssh answer at once; another
+ * provider gets the loop run until it answers (at most ENGINE_PLAN_OFFER_MS): engine_plan is
+ * synchronous for its faces. */
+#define ENGINE_PLAN_OFFER_MS 15000
+static int engine_plan_offer(struct engine *e, struct engine_provider *ep, const struct template *t,
+                             struct provider_offer *out, char **cause)
+{
+	struct engine_plan_wait *w;
+	uint64_t until = loop_now_ms() + ENGINE_PLAN_OFFER_MS;
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	if (ep->ops->offers == NULL)
+		return 0;
+	w = xcalloc(1, sizeof *w);
+	if (ep->ops->offers(ep->p, t, engine_plan_offers_cb, w, cause) != 0) {
+		free(w);
+		return -1;
+	}
+	while (!w->done && loop_now_ms() < until)
+		loop_run_once(e->loop, 100);
+	if (!w->done) {
+		w->abandoned = 1;
+		return xcause(cause, "provider %s gave no offer within %d s", ep->name,
+		              ENGINE_PLAN_OFFER_MS / 1000);
+	}
+	rc = w->rc;
+	if (rc != 0)
+		xcause(cause, "%s", w->cause);
+	*out = w->offer; /* no offer at all: left empty, as a provider without `offers` */
+	free(w->cause);
+	free(w);
+	return rc == 0 ? 0 : -1;
+}
+
 int engine_plan(struct engine *e, const struct engine_launch_req *req, struct engine_plan *out,
                 char **cause)
 {
@@ -98,7 +157,11 @@ int engine_plan(struct engine *e, const struct engine_launch_req *req, struct en
 	pname = engine_pick_provider(e, t, req->provider);
 	ep = engine_find_provider(e, pname);
 	if (ep == NULL) {
-		xcause(cause, "no provider named '%s' is configured (configured: local)", pname);
+		char *names = engine_provider_names(e);
+
+		xcause(cause, "no provider named '%s' is configured (configured: %s)", pname,
+		       names);
+		free(names);
 		goto fail;
 	}
 	out->provider = xstrdup(ep->name);
@@ -128,7 +191,7 @@ int engine_plan(struct engine *e, const struct engine_launch_req *req, struct en
 		       ep->message != NULL ? ep->message : "unknown reason");
 		goto fail;
 	}
-	if (ep->ops->offer != NULL && ep->ops->offer(ep->p, t, &out->offer, cause) != 0)
+	if (engine_plan_offer(e, ep, t, &out->offer, cause) != 0)
 		goto fail;
 	free(setup);
 	free(run);

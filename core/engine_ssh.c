@@ -81,10 +81,8 @@ int engine_job_shell(struct engine *e, const char *job_ref, int worker, struct p
 	if (!job_state_active(j.state)) {
 		rc = xcause(cause, "job %s has ended (%s): nothing to connect to", j.name,
 		            job_state_name(j.state));
-	} else if (ep->ops->shell_target == NULL) {
-		rc = xcause(cause, "shells are not supported by provider %s", ep->name);
 	} else {
-		rc = ep->ops->shell_target(ep->p, j.provider_ref, worker, out, cause);
+		rc = engine_job_target_sync(e, ep, j.provider_ref, worker, out, cause);
 	}
 	job_clear(&j);
 	return rc;
@@ -214,11 +212,11 @@ int engine_forward_open(struct engine *e, const char *job_ref, int remote_port, 
 		       j.name);
 		goto out;
 	}
-	if (ep->ops->shell_target == NULL) {
+	if (ep->ops->target == NULL) {
 		xcause(cause, "forwards are not supported by provider %s", ep->name);
 		goto out;
 	}
-	if (ep->ops->shell_target(ep->p, j.provider_ref, 0, &ps, cause) != 0)
+	if (engine_job_target_sync(e, ep, j.provider_ref, 0, &ps, cause) != 0)
 		goto out;
 	if (ps.local) {
 		xcause(cause, "job %s runs on this host: open %s directly", j.name,

@@ -841,6 +841,18 @@ static int local_offer(struct provider *p, const struct template *t, struct prov
 	return 0;
 }
 
+static int local_offers(struct provider *p, const struct template *t, provider_offers_cb cb,
+                        void *arg, char **cause)
+{
+	struct provider_offer po;
+
+	if (local_offer(p, t, &po, cause) != 0)
+		return -1;
+	provider_offers_answer_one(&po, "", cb, arg);
+	provider_offer_clear(&po);
+	return 0;
+}
+
 /* ---- launch ---- */
 
 /* A free TCP port on 127.0.0.1 (bind to port 0 and read it back); -1 on error. */
@@ -1691,8 +1703,8 @@ static int local_labelled(const char *dir, const char *want)
 	return ours;
 }
 
-static int local_list_owned(struct provider *p, char ***refs, char ***job_ids, size_t *n,
-                            char **cause)
+static int local_list_owned_sync(struct provider *p, char ***refs, char ***job_ids, size_t *n,
+                                 char **cause)
 {
 	DIR *d = opendir(p->state_dir);
 	struct dirent *de;
@@ -1744,7 +1756,44 @@ static void local_destroy_cgroup(const char *ref)
 	free(cg);
 }
 
-static int local_destroy(struct provider *p, const char *ref, char **cause)
+static int local_list_owned(struct provider *p, provider_owned_cb cb, void *arg, char **cause)
+{
+	char **refs = NULL, **ids = NULL;
+	size_t n = 0;
+	struct provider_owned *v;
+
+	if (local_list_owned_sync(p, &refs, &ids, &n, cause) != 0)
+		return -1;
+	v = xcalloc(n > 0 ? n : 1, sizeof *v);
+	for (size_t i = 0; i < n; i++) {
+		struct stat st;
+		char *owner = NULL;
+
+		v[i].ref = refs[i];
+		v[i].job_id = ids[i];
+		if (stat(refs[i], &st) == 0)
+			v[i].started_ms = (int64_t)st.st_mtime * 1000;
+		owner = local_read_file(refs[i], "meta");
+		for (const char *l = owner; l != NULL && *l != '\0'; l += strcspn(l, "\n") + 1) {
+			if (strncmp(l, "owner=", 6) == 0) {
+				v[i].owner = xstrndup(l + 6, strcspn(l + 6, "\n"));
+				break;
+			}
+			if (l[strcspn(l, "\n")] == '\0')
+				break;
+		}
+		free(owner);
+	}
+	cb(arg, 0, v, n, NULL);
+	for (size_t i = 0; i < n; i++)
+		provider_owned_clear(&v[i]);
+	free(v);
+	free(refs);
+	free(ids);
+	return 0;
+}
+
+static int local_destroy_sync(struct provider *p, const char *ref, char **cause)
 {
 	pid_t pid;
 	long long start;
@@ -1771,6 +1820,22 @@ static int local_destroy(struct provider *p, const char *ref, char **cause)
 	return 0;
 }
 
+/* Local destroys are quick (at most 1 s waiting for a cgroup to empty, and only for
+ * reconcile --terminate-orphans): they answer at once. */
+static int local_destroy(struct provider *p, const char *ref, provider_done_cb cb, void *arg,
+                         char **cause)
+{
+	char *why = NULL;
+	int rc;
+
+	if (local_check_ref(p, ref, cause) != 0)
+		return -1; /* not a ref of ours: refused, no callback */
+	rc = local_destroy_sync(p, ref, &why);
+	cb(arg, rc, rc != 0 ? why : NULL);
+	free(why);
+	return 0;
+}
+
 /* A shell for a local job: the user's shell in the job's working directory. */
 static int local_shell_target(struct provider *p, const char *ref, int worker,
                               struct provider_shell *out, char **cause)
@@ -1794,11 +1859,25 @@ static int local_shell_target(struct provider *p, const char *ref, int worker,
 	return 0;
 }
 
+static int local_target(struct provider *p, const char *ref, int worker, provider_target_cb cb,
+                        void *arg, char **cause)
+{
+	struct provider_shell sh;
+
+	if (local_shell_target(p, ref, worker, &sh, cause) != 0)
+		return -1;
+	cb(arg, 0, &sh, NULL);
+	provider_shell_clear(&sh);
+	return 0;
+}
+
 const struct provider_ops local_provider_ops = {
     .name = "local",
+    .summary = "jobs as processes on this host (built in, always configured)",
+    .local_workers = 1,
     .open = local_open,
     .close = local_close,
-    .offer = local_offer,
+    .offers = local_offers,
     .launch = local_launch,
     .refresh = local_refresh,
     .stop = local_stop,
@@ -1806,6 +1885,6 @@ const struct provider_ops local_provider_ops = {
     .logs_close = local_logs_close,
     .list_owned = local_list_owned,
     .destroy = local_destroy,
-    .shell_target = local_shell_target,
+    .target = local_target,
     .hosts = local_hosts,
 };

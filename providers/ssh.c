@@ -184,14 +184,6 @@ static void sshp_health(struct sshp_host *h, int up, const char *why)
 
 /* ---- operations on the host threads ---- */
 
-/* Synchronous operations (list_owned, destroy) wait for worker threads on this. */
-struct sshp_sync {
-	pthread_mutex_t mu;
-	pthread_cond_t cond;
-	int remaining; /* mu */
-	int refs;      /* loop thread only */
-};
-
 static void sshp_op_free(struct sshp_op *op)
 {
 	free(op->cmd);
@@ -233,22 +225,6 @@ static void sshp_op_work(void *arg)
 	}
 	if (op->http_port == 0) /* c belongs to the host's thread, not the HTTP one */
 		op->last_contact_ms = c->last_contact_ms;
-	if (op->sync != NULL) {
-		pthread_mutex_lock(&op->sync->mu);
-		op->finished = 1;
-		op->sync->remaining--;
-		pthread_cond_broadcast(&op->sync->cond);
-		pthread_mutex_unlock(&op->sync->mu);
-	}
-}
-
-static void sshp_sync_unref(struct sshp_sync *s)
-{
-	if (--s->refs > 0)
-		return;
-	pthread_mutex_destroy(&s->mu);
-	pthread_cond_destroy(&s->cond);
-	free(s);
 }
 
 static void sshp_op_done(void *arg, int cancelled)
@@ -264,8 +240,6 @@ static void sshp_op_done(void *arg, int cancelled)
 	}
 	if (op->done != NULL)
 		op->done(op, cancelled);
-	if (op->sync != NULL)
-		sshp_sync_unref(op->sync);
 	sshp_op_free(op);
 }
 
@@ -294,39 +268,6 @@ void sshp_op_submit(struct sshp_op *op)
 		*q = async_queue_new(h->p->loop, name);
 	}
 	async_queue_submit(*q, sshp_op_work, sshp_op_done, op);
-}
-
-/* Runs ops (one per host) and waits for their work to finish on this thread. Returns 0 when
- * all finished; the ops stay readable until the loop runs again. */
-static int sshp_sync_run(struct provider *p, struct sshp_op **ops, size_t n, char **cause)
-{
-	struct sshp_sync *s = xcalloc(1, sizeof *s);
-	int64_t limit_ms = 2 * (int64_t)(p->conf.connect_timeout_ms + p->conf.io_timeout_ms) +
-	                   SSH_LAUNCH_EXTRA_MS + 5000;
-	struct timespec until;
-	int rc = 0;
-
-	pthread_mutex_init(&s->mu, NULL);
-	pthread_cond_init(&s->cond, NULL);
-	s->remaining = (int)n;
-	s->refs = (int)n + 1;
-	for (size_t i = 0; i < n; i++) {
-		ops[i]->sync = s;
-		sshp_op_submit(ops[i]);
-	}
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += limit_ms / 1000;
-	pthread_mutex_lock(&s->mu);
-	while (s->remaining > 0)
-		if (pthread_cond_timedwait(&s->cond, &s->mu, &until) == ETIMEDOUT)
-			break;
-	for (size_t i = 0; i < n && rc == 0; i++)
-		if (!ops[i]->finished)
-			rc = xcause(cause, "%s: no answer within %lld s", ops[i]->h->conf->name,
-			            (long long)(limit_ms / 1000));
-	pthread_mutex_unlock(&s->mu);
-	sshp_sync_unref(s);
-	return rc;
 }
 
 /* ---- status sweeps and waiters ---- */
@@ -835,43 +776,59 @@ static int sshp_stop(struct provider *p, const char *ref, int grace_ms, provider
 
 /* ---- reconcile: list and destroy ---- */
 
-static int sshp_list_owned(struct provider *p, char ***refs, char ***job_ids, size_t *n,
-                           char **cause)
+/* One list_owned or destroy in flight: an op per host, answered on the loop when the last
+ * one is done (never waiting on the loop thread). */
+struct sshp_group {
+	struct provider *p;
+	size_t pending;
+	char *err;                    /* the first failure */
+	struct ssh_sweep_result *res; /* list_owned: per host index, moved from the ops */
+	unsigned char *got;           /* list_owned: res[i] is set */
+	size_t nres;
+	provider_owned_cb owned_cb;
+	provider_done_cb done_cb;
+	void *arg;
+};
+
+static void sshp_group_free(struct sshp_group *g)
 {
-	struct sshp_op **ops = xcalloc(p->nhosts, sizeof *ops);
-	char **ids = NULL, **hostl = NULL;
+	for (size_t i = 0; i < g->nres; i++)
+		if (g->got[i])
+			ssh_hosts_sweep_clear(&g->res[i]);
+	free(g->res);
+	free(g->got);
+	free(g->err);
+	free(g);
+}
+
+static void sshp_group_fail(struct sshp_group *g, const char *why)
+{
+	if (g->err == NULL)
+		g->err = xstrdup(why);
+}
+
+/* one ref per job id, its hosts in rank order */
+static void sshp_list_answer(struct sshp_group *g)
+{
+	struct provider *p = g->p;
+	struct provider_owned *v = NULL;
+	char **hostl = NULL;
 	int *ranks = NULL;
 	size_t nids = 0;
-	int rc;
 
-	*refs = NULL;
-	*job_ids = NULL;
-	*n = 0;
-	if (p->closing) {
-		free(ops);
-		return xcause(cause, "the ssh provider is closing");
+	if (g->err != NULL) {
+		g->owned_cb(g->arg, -1, NULL, 0, g->err);
+		return;
 	}
-	for (size_t i = 0; i < p->nhosts; i++) {
-		struct sshp_host *h = &p->hosts[i];
-
-		ops[i] =
-		    sshp_op_new(h, NULL, xstrdup(ssh_remote_status_script), p->conf.io_timeout_ms);
-		ops[i]->sweep = 1;
-	}
-	rc = sshp_sync_run(p, ops, p->nhosts, cause);
-	for (size_t i = 0; rc == 0 && i < p->nhosts; i++)
-		if (ops[i]->rc != 0)
-			rc = xcause(cause, "%s",
-			            ops[i]->cause != NULL ? ops[i]->cause : "no answer");
-	/* one ref per job id, its hosts in rank order */
-	for (size_t i = 0; rc == 0 && i < p->nhosts; i++) {
-		for (size_t j = 0; j < ops[i]->res.njobs; j++) {
-			const struct ssh_job_facts *f = &ops[i]->res.jobs[j];
+	for (size_t i = 0; i < g->nres && i < p->nhosts; i++) {
+		for (size_t j = 0; g->got[i] && j < g->res[i].njobs; j++) {
+			const struct ssh_job_facts *f = &g->res[i].jobs[j];
 			const char *rs = kvlist_get(&f->meta, "rank");
+			const char *inst = kvlist_get(&f->meta, "installation_id");
+			const char *att = kvlist_get(&f->meta, "attempt");
+			const char *owner = kvlist_get(&f->meta, "owner");
 			int rank = rs != NULL ? atoi(rs) : 0;
 			size_t k;
-
-			const char *inst = kvlist_get(&f->meta, "installation_id");
 
 			if (!sshp_id_ok(f->id, strlen(f->id)))
 				continue;
@@ -880,13 +837,19 @@ static int sshp_list_owned(struct provider *p, char ***refs, char ***job_ids, si
 			if (p->installation_id != NULL &&
 			    (inst == NULL || strcmp(inst, p->installation_id) != 0))
 				continue;
-			for (k = 0; k < nids && strcmp(ids[k], f->id) != 0; k++)
+			for (k = 0; k < nids && strcmp(v[k].job_id, f->id) != 0; k++)
 				;
 			if (k == nids) {
-				ids = xreallocarray(ids, nids + 1, sizeof *ids);
+				v = xreallocarray(v, nids + 1, sizeof *v);
 				hostl = xreallocarray(hostl, nids + 1, sizeof *hostl);
 				ranks = xreallocarray(ranks, nids + 1, sizeof *ranks);
-				ids[nids] = xstrdup(f->id);
+				memset(&v[nids], 0, sizeof v[nids]);
+				v[nids].job_id = xstrdup(f->id);
+				v[nids].attempt = att != NULL ? atoi(att) : 0;
+				v[nids].owner = sshp_dupnull(owner);
+				if (f->age_s > 0)
+					v[nids].started_ms =
+					    loop_wall_ms() - (int64_t)f->age_s * 1000;
 				hostl[nids] = xstrdup(p->hosts[i].conf->name);
 				ranks[nids] = rank;
 				nids++;
@@ -903,63 +866,134 @@ static int sshp_list_owned(struct provider *p, char ***refs, char ***job_ids, si
 			}
 		}
 	}
-	if (rc == 0 && nids > 0) {
-		*refs = xcalloc(nids, sizeof **refs);
-		*job_ids = ids;
-		for (size_t k = 0; k < nids; k++)
-			(*refs)[k] = xprintf("%s@%s", ids[k], hostl[k]);
-		*n = nids;
-		ids = NULL;
-	}
-	for (size_t k = 0; ids != NULL && k < nids; k++)
-		free(ids[k]);
-	free(ids);
-	for (size_t k = 0; k < nids; k++)
+	for (size_t k = 0; k < nids; k++) {
+		v[k].ref = xprintf("%s@%s", v[k].job_id, hostl[k]);
 		free(hostl[k]);
+	}
+	g->owned_cb(g->arg, 0, v, nids, NULL);
+	for (size_t k = 0; k < nids; k++)
+		provider_owned_clear(&v[k]);
+	free(v);
 	free(hostl);
 	free(ranks);
-	free(ops);
-	return rc;
 }
 
-static int sshp_destroy(struct provider *p, const char *ref, char **cause)
+static void sshp_list_done(struct sshp_op *op, int cancelled)
 {
-	struct sshp_op **ops;
+	struct sshp_group *g = op->ctx;
+
+	if (cancelled) {
+		char *m = xprintf("%s: the provider closed", op->h->conf->name);
+
+		sshp_group_fail(g, m);
+		free(m);
+	} else if (op->rc != 0)
+		sshp_group_fail(g, op->cause != NULL ? op->cause : "no answer");
+	else if (op->h->idx < g->nres) {
+		g->res[op->h->idx] = op->res;
+		g->got[op->h->idx] = 1;
+		memset(&op->res, 0, sizeof op->res);
+	}
+	if (--g->pending > 0)
+		return;
+	sshp_list_answer(g);
+	sshp_group_free(g);
+}
+
+static int sshp_list_owned(struct provider *p, provider_owned_cb cb, void *arg, char **cause)
+{
+	struct sshp_group *g;
+
+	if (p->closing)
+		return xcause(cause, "the ssh provider is closing");
+	if (p->nhosts == 0) {
+		cb(arg, 0, NULL, 0, NULL);
+		return 0;
+	}
+	g = xcalloc(1, sizeof *g);
+	g->p = p;
+	g->owned_cb = cb;
+	g->arg = arg;
+	g->nres = p->nhosts;
+	g->res = xcalloc(p->nhosts, sizeof *g->res);
+	g->got = xcalloc(p->nhosts, 1);
+	g->pending = p->nhosts;
+	for (size_t i = 0; i < p->nhosts; i++) {
+		struct sshp_host *h = &p->hosts[i];
+		struct sshp_op *op =
+		    sshp_op_new(h, NULL, xstrdup(ssh_remote_status_script), p->conf.io_timeout_ms);
+
+		op->sweep = 1;
+		op->done = sshp_list_done;
+		op->ctx = g;
+		sshp_op_submit(op);
+	}
+	return 0;
+}
+
+static void sshp_destroy_done(struct sshp_op *op, int cancelled)
+{
+	struct sshp_group *g = op->ctx;
+	const char *out = op->r.out != NULL ? op->r.out : "";
+	const char *e = strstr(out, "@@err ");
+
+	if (cancelled) {
+		{
+			char *m = xprintf("%s: the provider closed", op->h->conf->name);
+
+			sshp_group_fail(g, m);
+			free(m);
+		}
+	} else if (op->rc != 0) {
+		sshp_group_fail(g, op->cause != NULL ? op->cause : "no answer");
+	} else if (e != NULL) {
+		char *m = xprintf("%s: %.*s", op->h->conf->name, (int)strcspn(e + 6, "\n"), e + 6);
+
+		sshp_group_fail(g, m);
+		free(m);
+	} else if (strstr(out, "@@ok") == NULL && strstr(out, "@@gone") == NULL) {
+		char *m = xprintf("%s: the destroy command failed (exit %d)", op->h->conf->name,
+		                  op->r.exit_status);
+
+		sshp_group_fail(g, m);
+		free(m);
+	}
+	if (--g->pending > 0)
+		return;
+	g->done_cb(g->arg, g->err != NULL ? -1 : 0, g->err);
+	sshp_group_free(g);
+}
+
+static int sshp_destroy(struct provider *p, const char *ref, provider_done_cb cb, void *arg,
+                        char **cause)
+{
+	struct sshp_group *g;
 	size_t *hosts, n;
 	char *id;
-	int rc;
 
 	if (p->closing)
 		return xcause(cause, "the ssh provider is closing");
 	if (sshp_parse_ref(p, ref, &id, &hosts, &n, cause) != 0)
 		return -1;
-	ops = xcalloc(n, sizeof *ops);
+	g = xcalloc(1, sizeof *g);
+	g->p = p;
+	g->done_cb = cb;
+	g->arg = arg;
+	g->pending = n;
 	for (size_t i = 0; i < n; i++) {
 		struct sshp_host *h = &p->hosts[hosts[i]];
+		struct sshp_op *op =
+		    sshp_op_new(h, ssh_remote_command(h->conf->dir, id, NULL),
+		                xstrdup(ssh_remote_destroy_script), p->conf.io_timeout_ms);
 
 		h->stale = 1;
-		ops[i] = sshp_op_new(h, ssh_remote_command(h->conf->dir, id, NULL),
-		                     xstrdup(ssh_remote_destroy_script), p->conf.io_timeout_ms);
+		op->done = sshp_destroy_done;
+		op->ctx = g;
+		sshp_op_submit(op);
 	}
-	rc = sshp_sync_run(p, ops, n, cause);
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		const char *out = ops[i]->r.out != NULL ? ops[i]->r.out : "";
-		const char *e = strstr(out, "@@err ");
-
-		if (ops[i]->rc != 0)
-			rc = xcause(cause, "%s",
-			            ops[i]->cause != NULL ? ops[i]->cause : "no answer");
-		else if (e != NULL)
-			rc = xcause(cause, "%s: %.*s", ops[i]->h->conf->name,
-			            (int)strcspn(e + 6, "\n"), e + 6);
-		else if (strstr(out, "@@ok") == NULL && strstr(out, "@@gone") == NULL)
-			rc = xcause(cause, "%s: the destroy command failed (exit %d)",
-			            ops[i]->h->conf->name, ops[i]->r.exit_status);
-	}
-	free(ops);
 	free(hosts);
 	free(id);
-	return rc;
+	return 0;
 }
 
 /* ---- shells ---- */
@@ -1007,6 +1041,19 @@ static int sshp_shell_target(struct provider *p, const char *ref, int worker,
 	}
 	free(id);
 	free(hosts);
+	return 0;
+}
+
+/* The target comes from the configuration: answered at once. */
+static int sshp_target(struct provider *p, const char *ref, int worker, provider_target_cb cb,
+                       void *arg, char **cause)
+{
+	struct provider_shell sh;
+
+	if (sshp_shell_target(p, ref, worker, &sh, cause) != 0)
+		return -1;
+	cb(arg, 0, &sh, NULL);
+	provider_shell_clear(&sh);
 	return 0;
 }
 
@@ -1229,11 +1276,24 @@ static int sshp_offer(struct provider *p, const struct template *t, struct provi
 	return 0;
 }
 
+static int sshp_offers(struct provider *p, const struct template *t, provider_offers_cb cb,
+                       void *arg, char **cause)
+{
+	struct provider_offer po;
+
+	if (sshp_offer(p, t, &po, cause) != 0)
+		return -1;
+	provider_offers_answer_one(&po, "", cb, arg);
+	provider_offer_clear(&po);
+	return 0;
+}
+
 const struct provider_ops ssh_provider_ops = {
     .name = "ssh",
+    .summary = "jobs on a fleet of hosts reached over SSH (hosts: in config.yaml)",
     .open = sshp_open,
     .close = sshp_close,
-    .offer = sshp_offer,
+    .offers = sshp_offers,
     .launch = ssh_launch_start,
     .refresh = sshp_refresh,
     .stop = sshp_stop,
@@ -1241,7 +1301,7 @@ const struct provider_ops ssh_provider_ops = {
     .logs_close = ssh_logs_close,
     .list_owned = sshp_list_owned,
     .destroy = sshp_destroy,
-    .shell_target = sshp_shell_target,
+    .target = sshp_target,
     .hosts = sshp_hosts,
     .worker_http = sshp_worker_http,
 };

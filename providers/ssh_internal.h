@@ -260,8 +260,6 @@ struct sshp_op {
 	/* completion on the loop */
 	void (*done)(struct sshp_op *op, int cancelled);
 	void *ctx;
-	struct sshp_sync *sync; /* list_owned/destroy wait on it */
-	int finished;           /* sync->mu */
 };
 
 /* A job id usable as a directory name. */

@@ -442,45 +442,89 @@ static int cmd_hosts(int argc, char **argv)
 
 /* ---- list / destroy / offer / shell ---- */
 
+struct async_answer {
+	int done, rc;
+	char *cause;
+};
+
+static void on_owned(void *arg, int rc, const struct provider_owned *v, size_t n, const char *cause)
+{
+	struct async_answer *w = arg;
+
+	w->done = 1;
+	w->rc = rc;
+	w->cause = cause != NULL ? xstrdup(cause) : NULL;
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		printf("%s %s\n", v[i].ref, v[i].job_id);
+}
+
+/* list_owned answers on the loop (never blocking it): the loop runs until it does */
 static int cmd_list(void)
 {
-	char **refs = NULL, **ids = NULL, *cause = NULL;
-	size_t n = 0;
+	struct async_answer w = {0};
+	char *cause = NULL;
 
-	if (ssh_provider_ops.list_owned(g_p, &refs, &ids, &n, &cause) != 0) {
-		printf("list failed: %s\n", cause);
+	if (ssh_provider_ops.list_owned(g_p, on_owned, &w, &cause) != 0 ||
+	    run_until(&w.done) != 0 || w.rc != 0) {
+		printf("list failed: %s\n", cause != NULL     ? cause
+		                            : w.cause != NULL ? w.cause
+		                                              : "timeout");
 		free(cause);
+		free(w.cause);
 		return 1;
 	}
-	for (size_t i = 0; i < n; i++) {
-		printf("%s %s\n", refs[i], ids[i]);
-		free(refs[i]);
-		free(ids[i]);
-	}
-	free(refs);
-	free(ids);
 	return 0;
+}
+
+static void on_destroyed(void *arg, int rc, const char *cause)
+{
+	struct async_answer *w = arg;
+
+	w->done = 1;
+	w->rc = rc;
+	w->cause = cause != NULL ? xstrdup(cause) : NULL;
 }
 
 static int cmd_destroy(int argc, char **argv)
 {
+	struct async_answer w = {0};
 	char *cause = NULL;
 
 	if (argc < 2)
 		usage();
-	if (ssh_provider_ops.destroy(g_p, argv[1], &cause) != 0) {
-		printf("destroy failed: %s\n", cause);
+	if (ssh_provider_ops.destroy(g_p, argv[1], on_destroyed, &w, &cause) != 0 ||
+	    run_until(&w.done) != 0 || w.rc != 0) {
+		printf("destroy failed: %s\n", cause != NULL     ? cause
+		                               : w.cause != NULL ? w.cause
+		                                                 : "timeout");
 		free(cause);
+		free(w.cause);
 		return 1;
 	}
 	printf("destroyed\n");
 	return 0;
 }
 
+struct offer_answer {
+	int done;
+	struct provider_offer o;
+};
+
+static void on_offers(void *arg, int rc, struct offer_list *l, const char *cause)
+{
+	struct offer_answer *w = arg;
+
+	(void)cause;
+	w->done = 1;
+	if (rc == 0 && l->n > 0)
+		provider_offer_from(&w->o, &l->v[0]);
+}
+
 static int cmd_offer(int argc, char **argv)
 {
 	struct template t;
 	struct tpl_accel accel = {NULL, 0};
+	struct offer_answer w = {0};
 	struct provider_offer o;
 	char *cause = NULL;
 
@@ -504,11 +548,13 @@ static int cmd_offer(int argc, char **argv)
 		t.resources.accels = &accel;
 		t.resources.naccels = 1;
 	}
-	if (ssh_provider_ops.offer(g_p, &t, &o, &cause) != 0) {
-		printf("offer failed: %s\n", cause);
+	if (ssh_provider_ops.offers(g_p, &t, on_offers, &w, &cause) != 0 ||
+	    run_until(&w.done) != 0) {
+		printf("offer failed: %s\n", cause != NULL ? cause : "timeout");
 		free(cause);
 		return 1;
 	}
+	o = w.o;
 	printf("fits=%d priced=%d price=%.2f gpus=%d gpu=%s description=%s reason=%s\n", o.fits,
 	       o.priced, o.price_per_hour, o.gpus, o.gpu_name != NULL ? o.gpu_name : "-",
 	       o.description, o.reason != NULL ? o.reason : "-");
@@ -516,19 +562,39 @@ static int cmd_offer(int argc, char **argv)
 	return 0;
 }
 
+struct target_answer {
+	int done;
+	struct provider_shell s;
+};
+
+static void on_target(void *arg, int rc, struct provider_shell *sh, const char *cause)
+{
+	struct target_answer *w = arg;
+
+	(void)cause;
+	w->done = 1;
+	if (rc == 0) {
+		w->s = *sh;
+		memset(sh, 0, sizeof *sh);
+	}
+}
+
 static int cmd_shell(int argc, char **argv)
 {
+	struct target_answer w = {0};
 	struct provider_shell s;
 	char *cause = NULL;
 
 	if (argc < 2)
 		usage();
-	if (ssh_provider_ops.shell_target(g_p, argv[1], argc > 2 ? atoi(argv[2]) : 0, &s, &cause) !=
-	    0) {
-		printf("shell failed: %s\n", cause);
+	if (ssh_provider_ops.target(g_p, argv[1], argc > 2 ? atoi(argv[2]) : 0, on_target, &w,
+	                            &cause) != 0 ||
+	    run_until(&w.done) != 0) {
+		printf("shell failed: %s\n", cause != NULL ? cause : "timeout");
 		free(cause);
 		return 1;
 	}
+	s = w.s;
 	printf("host=%s address=%s port=%d user=%s key=%s dir=%s workers=%d jump=%s\n", s.host_name,
 	       s.target.host, s.target.port, s.target.user != NULL ? s.target.user : "-",
 	       s.target.key_file != NULL ? s.target.key_file : "-", s.dir, s.nworkers,
