@@ -120,7 +120,14 @@ struct engine_refresh_ctx {
 	char *job_id;
 	enum job_state known; /* the job's state when the refresh was asked */
 	int known_exit;       /* has_exit then */
+	char *known_reason;   /* its reason then, or NULL */
 };
+
+/* A reason the provider gives that is not the job's: kept when the state stays. */
+static int engine_reason_new(const char *have, const char *got)
+{
+	return got != NULL && (have == NULL || strcmp(have, got) != 0);
+}
 
 static void engine_refresh_done(void *arg, int rc, const struct provider_status *st,
                                 const char *cause)
@@ -135,7 +142,8 @@ static void engine_refresh_done(void *arg, int rc, const struct provider_status 
 	if (rc != 0)
 		goto out;
 	/* nothing new: the common case on every tick, answered without touching the store */
-	if (st->state == c->known && st->has_exit == c->known_exit && !st->has_exit)
+	if (st->state == c->known && st->has_exit == c->known_exit && !st->has_exit &&
+	    !engine_reason_new(c->known_reason, st->reason))
 		goto out;
 	if (store_job_get(e->store, c->job_id, &j, &err) != 0)
 		goto out;
@@ -145,6 +153,9 @@ static void engine_refresh_done(void *arg, int rc, const struct provider_status 
 		if (store_job_update(e->store, &j, &err) != 0)
 			goto out;
 	}
+	if (st->state == j.state && engine_reason_new(j.reason, st->reason) &&
+	    store_job_reason(e->store, j.id, j.state, st->reason, loop_wall_ms(), &err) == 1)
+		engine_emit_state(e, j.id, j.state, j.state, st->reason);
 	if (st->state != j.state && !(j.state == JOB_STOPPING && job_state_active(st->state)) &&
 	    engine_move(e, j.id, st->state, st->reason) == 0 && job_state_terminal(st->state) &&
 	    st->ended_ms > 0) {
@@ -161,6 +172,7 @@ out:
 	free(err);
 	job_clear(&j);
 	free(c->job_id);
+	free(c->known_reason);
 	free(c);
 	if (e->busy == 0 && e->rec != NULL)
 		engine_reconcile_idle(e);
@@ -180,10 +192,12 @@ static void engine_refresh_job(struct engine *e, const struct job *j)
 	c->job_id = xstrdup(j->id);
 	c->known = j->state;
 	c->known_exit = j->has_exit;
+	c->known_reason = j->reason != NULL ? xstrdup(j->reason) : NULL;
 	e->busy++;
 	if (ep->ops->refresh(ep->p, j->id, j->provider_ref, engine_refresh_done, c, &cause) != 0) {
 		e->busy--;
 		free(c->job_id);
+		free(c->known_reason);
 		free(c);
 		free(cause);
 	}

@@ -68,6 +68,10 @@ struct engine_plan {
 	char *accels;       /* "H100:8" or "-" */
 	long max_runtime_s; /* limits.max_runtime (0 = none) */
 	struct provider_offer offer;
+	/* the chosen offer's place (the provider's first offer): heap, NULL = none */
+	char *region;
+	char *instance_type;
+	int spot; /* its market is spot */
 };
 
 struct engine_provider_info {

@@ -25,6 +25,8 @@ void engine_plan_clear(struct engine_plan *p)
 	kvlist_free(&p->env);
 	free(p->accels);
 	provider_offer_clear(&p->offer);
+	free(p->region);
+	free(p->instance_type);
 	memset(p, 0, sizeof *p);
 }
 
@@ -79,6 +81,8 @@ struct engine_plan_wait {
 	int done, abandoned, rc;
 	char *cause;
 	struct provider_offer offer;
+	char *region, *instance_type;
+	int spot;
 };
 
 static void engine_plan_offers_cb(void *arg, int rc, struct offer_list *l, const char *cause)
@@ -93,8 +97,14 @@ static void engine_plan_offers_cb(void *arg, int rc, struct offer_list *l, const
 	w->rc = rc;
 	if (rc != 0)
 		w->cause = xstrdup(cause != NULL ? cause : "the provider has no offer");
-	else if (l != NULL && l->n > 0)
+	else if (l != NULL && l->n > 0) {
 		provider_offer_from(&w->offer, &l->v[0]);
+		if (l->v[0].region != NULL && l->v[0].region[0] != '\0')
+			w->region = xstrdup(l->v[0].region);
+		if (l->v[0].instance_type != NULL && l->v[0].instance_type[0] != '\0')
+			w->instance_type = xstrdup(l->v[0].instance_type);
+		w->spot = l->v[0].market == OFFER_SPOT;
+	}
 }
 
 /* The plan's offer: the first offer of ep's `offers`. Local and ssh answer at once; another
@@ -102,8 +112,9 @@ static void engine_plan_offers_cb(void *arg, int rc, struct offer_list *l, const
  * synchronous for its faces. */
 #define ENGINE_PLAN_OFFER_MS 15000
 static int engine_plan_offer(struct engine *e, struct engine_provider *ep, const struct template *t,
-                             struct provider_offer *out, char **cause)
+                             struct engine_plan *plan, char **cause)
 {
+	struct provider_offer *out = &plan->offer;
 	struct engine_plan_wait *w;
 	uint64_t until = loop_now_ms() + ENGINE_PLAN_OFFER_MS;
 	int rc;
@@ -127,6 +138,9 @@ static int engine_plan_offer(struct engine *e, struct engine_provider *ep, const
 	if (rc != 0)
 		xcause(cause, "%s", w->cause);
 	*out = w->offer; /* no offer at all: left empty, as a provider without `offers` */
+	plan->region = w->region;
+	plan->instance_type = w->instance_type;
+	plan->spot = w->spot;
 	free(w->cause);
 	free(w);
 	return rc == 0 ? 0 : -1;
@@ -191,7 +205,7 @@ int engine_plan(struct engine *e, const struct engine_launch_req *req, struct en
 		       ep->message != NULL ? ep->message : "unknown reason");
 		goto fail;
 	}
-	if (engine_plan_offer(e, ep, t, &out->offer, cause) != 0)
+	if (engine_plan_offer(e, ep, t, out, cause) != 0)
 		goto fail;
 	free(setup);
 	free(run);
@@ -478,6 +492,16 @@ int engine_launch(struct engine *e, const struct engine_launch_req *req, char **
 	        : NULL;
 	spec.nodes = t->resources.nodes > 0 ? t->resources.nodes : 1;
 	spec.max_runtime_s = plan.max_runtime_s;
+	spec.team = j.team;
+	spec.project = j.project;
+	spec.cpus = t->resources.cpus;
+	spec.memory_mib = (int64_t)t->resources.memory_gib * 1024;
+	spec.replicas_min = t->service.set ? t->service.replicas_min : 0;
+	spec.replicas_max = t->service.set ? t->service.replicas_max : 0;
+	spec.attempt = 1; /* one attempt per launch until intents carry attempts */
+	spec.region = plan.region;
+	spec.instance_type = plan.instance_type;
+	spec.market = plan.spot ? OFFER_SPOT : OFFER_ONDEMAND;
 	spec.env_pass = (const char *const *)e->cfg.job_env_pass;
 	engine_move(e, j.id, JOB_PROVISIONING, "handed to provider");
 	e->busy++;

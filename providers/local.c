@@ -1232,6 +1232,12 @@ static int local_launch_locked(struct provider *p, const struct provider_job_spe
 	               spec->installation_id != NULL ? "installation_id=" : "",
 	               spec->installation_id != NULL ? spec->installation_id : "",
 	               spec->installation_id != NULL ? "\n" : "");
+	if (spec->attempt > 0) {
+		char *t2 = xprintf("%sattempt=%d\n", text, spec->attempt);
+
+		free(text);
+		text = t2;
+	}
 	rc = local_write_file(dir, "meta", text, strlen(text), 0600, cause);
 	free(text);
 	if (rc != 0)
@@ -1369,6 +1375,23 @@ static void local_seen_update(struct provider *p, const char *dir, const struct 
 	}
 }
 
+/* What v2's status adds: its port, when it started (the pid file's time), one replica. */
+static void local_status_v2(const char *dir, struct provider_status *st)
+{
+	char *port = local_read_file(dir, "port");
+	char *pidf = xprintf("%s/pid", dir);
+	struct stat sb;
+
+	if (port != NULL)
+		st->port = atoi(port);
+	free(port);
+	if (stat(pidf, &sb) == 0)
+		st->started_ms = (int64_t)sb.st_mtime * 1000;
+	free(pidf);
+	st->desired_replicas = job_state_active(st->state) ? 1 : 0;
+	st->ready_replicas = st->state == JOB_RUNNING ? 1 : 0;
+}
+
 static int local_refresh(struct provider *p, const char *job_id, const char *ref,
                          provider_status_cb cb, void *arg, char **cause)
 {
@@ -1392,6 +1415,7 @@ static int local_refresh(struct provider *p, const char *job_id, const char *ref
 		local_status(dir, &st);
 		local_seen_update(p, dir, &st);
 	}
+	local_status_v2(dir, &st);
 	free(dir);
 	cb(arg, 0, &st, NULL);
 	provider_status_clear(&st);
@@ -1775,10 +1799,10 @@ static int local_list_owned(struct provider *p, provider_owned_cb cb, void *arg,
 			v[i].started_ms = (int64_t)st.st_mtime * 1000;
 		owner = local_read_file(refs[i], "meta");
 		for (const char *l = owner; l != NULL && *l != '\0'; l += strcspn(l, "\n") + 1) {
-			if (strncmp(l, "owner=", 6) == 0) {
+			if (strncmp(l, "owner=", 6) == 0 && v[i].owner == NULL)
 				v[i].owner = xstrndup(l + 6, strcspn(l + 6, "\n"));
-				break;
-			}
+			if (strncmp(l, "attempt=", 8) == 0)
+				v[i].attempt = atoi(l + 8);
 			if (l[strcspn(l, "\n")] == '\0')
 				break;
 		}

@@ -23,6 +23,7 @@ void provider_status_clear(struct provider_status *st)
 	if (st == NULL)
 		return;
 	free(st->reason);
+	free(st->url);
 	memset(st, 0, sizeof *st);
 }
 

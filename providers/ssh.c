@@ -647,6 +647,22 @@ static void sshp_job_status(struct provider *p, const char *id, const size_t *ho
 	free(st);
 }
 
+/* What v2's status adds: rank 0's port, when it started, one replica (all ranks). */
+static void sshp_status_v2(struct provider *p, const char *id, const size_t *hosts, size_t n,
+                           struct provider_status *st)
+{
+	struct sshp_host *h = n > 0 ? &p->hosts[hosts[0]] : NULL;
+	const struct ssh_job_facts *f = h != NULL && h->ok ? sshp_find_job(h, id) : NULL;
+
+	if (f != NULL) {
+		st->port = f->port;
+		if (f->age_s > 0 && h->ever_ok)
+			st->started_ms = h->at_ms - (int64_t)f->age_s * 1000;
+	}
+	st->desired_replicas = job_state_active(st->state) ? 1 : 0;
+	st->ready_replicas = st->state == JOB_RUNNING ? 1 : 0;
+}
+
 struct sshp_refresh {
 	char *id;
 	size_t *hosts;
@@ -664,6 +680,7 @@ static void sshp_refresh_ready(struct provider *p, void *ctx)
 		r->cb(r->arg, -1, NULL, "the ssh provider is closing");
 	} else {
 		sshp_job_status(p, r->id, r->hosts, r->n, &st);
+		sshp_status_v2(p, r->id, r->hosts, r->n, &st);
 		r->cb(r->arg, 0, &st, NULL);
 		provider_status_clear(&st);
 	}
