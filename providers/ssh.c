@@ -51,6 +51,26 @@ char *sshp_dupnull(const char *s)
 }
 
 /* Splits "ID@h1,h2" into the id and host indices. */
+int sshp_host_index(struct provider *p, const char *name, size_t len)
+{
+	for (size_t i = 0; i < p->nhosts; i++) {
+		const char *hn = p->hosts[i]->conf->name;
+
+		if (!p->hosts[i]->removed && strlen(hn) == len && strncmp(hn, name, len) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+size_t sshp_live_hosts(struct provider *p)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->nhosts; i++)
+		n += !p->hosts[i]->removed;
+	return n;
+}
+
 int sshp_parse_ref(struct provider *p, const char *ref, char **id, size_t **hosts, size_t *n,
                    char **cause)
 {
@@ -65,7 +85,7 @@ int sshp_parse_ref(struct provider *p, const char *ref, char **id, size_t **host
 		              ref != NULL ? ref : "(none)", p->name);
 	for (s = at + 1;;) {
 		size_t len = strcspn(s, ",");
-		int i = ssh_conf_host_index(&p->conf, s, len);
+		int i = sshp_host_index(p, s, len);
 
 		if (i < 0) {
 			xcause(cause, "job %.*s runs on host '%.*s', which %s does not configure",
@@ -159,7 +179,7 @@ int sshp_free_gpus(struct sshp_host *h)
 static int sshp_all_healthy(struct provider *p)
 {
 	for (size_t i = 0; i < p->nhosts; i++)
-		if (p->hosts[i].health == 0)
+		if (!p->hosts[i]->removed && p->hosts[i]->health == 0)
 			return 0;
 	return 1;
 }
@@ -284,7 +304,7 @@ void sshp_waiters_host_done(struct provider *p, size_t idx)
 	struct sshp_waiter **pp = &p->waiters, *ready = NULL, **rtail = &ready, *w;
 
 	while ((w = *pp) != NULL) {
-		if (w->need[idx]) {
+		if (idx < w->nneed && w->need[idx]) {
 			w->need[idx] = 0;
 			w->remaining--;
 		}
@@ -349,11 +369,12 @@ void sshp_wait(struct provider *p, const unsigned char *mask,
 {
 	struct sshp_waiter *w = xcalloc(1, sizeof *w);
 
-	w->need = xcalloc(p->nhosts, 1);
+	w->need = xcalloc(p->nhosts > 0 ? p->nhosts : 1, 1);
+	w->nneed = p->nhosts;
 	w->fn = fn;
 	w->ctx = ctx;
 	for (size_t i = 0; i < p->nhosts && !p->closing; i++) {
-		if (!mask[i] || sshp_fresh(&p->hosts[i]))
+		if (!mask[i] || p->hosts[i]->removed || sshp_fresh(p->hosts[i]))
 			continue;
 		w->need[i] = 1;
 		w->remaining++;
@@ -368,17 +389,17 @@ void sshp_wait(struct provider *p, const unsigned char *mask,
 	p->waiters = w;
 	for (size_t i = 0; i < p->nhosts; i++)
 		if (w->need[i])
-			sshp_sweep_start(&p->hosts[i]);
+			sshp_sweep_start(p->hosts[i]);
 }
 
 unsigned char *sshp_mask(struct provider *p, const size_t *hosts, size_t n)
 {
-	unsigned char *m = xcalloc(p->nhosts, 1);
+	unsigned char *m = xcalloc(p->nhosts > 0 ? p->nhosts : 1, 1);
 
 	for (size_t i = 0; i < n; i++)
 		m[hosts[i]] = 1;
-	if (hosts == NULL)
-		memset(m, 1, p->nhosts);
+	for (size_t i = 0; hosts == NULL && i < p->nhosts; i++)
+		m[i] = !p->hosts[i]->removed;
 	return m;
 }
 
@@ -396,7 +417,7 @@ static void sshp_refresh_cache(struct provider *p, const unsigned char *mask)
 	int stale = 0;
 
 	for (size_t i = 0; i < p->nhosts; i++)
-		if (mask[i] && !sshp_fresh(&p->hosts[i]))
+		if (mask[i] && !sshp_fresh(p->hosts[i]))
 			stale = 1;
 	if (!stale || p->notify_waiting || p->closing)
 		return;
@@ -424,9 +445,9 @@ static int sshp_open(const struct provider_config *cfg, struct provider **out, c
 	p->notify = cfg->notify;
 	p->notify_arg = cfg->notify_arg;
 	p->nhosts = p->conf.nhosts;
-	p->hosts = xcalloc(p->nhosts, sizeof *p->hosts);
+	p->hosts = xcalloc(p->nhosts > 0 ? p->nhosts : 1, sizeof *p->hosts);
 	for (size_t i = 0; i < p->nhosts; i++) {
-		struct sshp_host *h = &p->hosts[i];
+		struct sshp_host *h = p->hosts[i] = xcalloc(1, sizeof *h);
 
 		h->p = p;
 		h->idx = i;
@@ -448,12 +469,12 @@ static void sshp_close(struct provider *p)
 	p->closing = 1;
 	ssh_logs_close_all(p);
 	for (size_t i = 0; i < p->nhosts; i++) {
-		if (p->hosts[i].q != NULL)
-			async_queue_free(p->hosts[i].q);
-		p->hosts[i].q = NULL;
-		if (p->hosts[i].hq != NULL)
-			async_queue_free(p->hosts[i].hq);
-		p->hosts[i].hq = NULL;
+		if (p->hosts[i]->q != NULL)
+			async_queue_free(p->hosts[i]->q);
+		p->hosts[i]->q = NULL;
+		if (p->hosts[i]->hq != NULL)
+			async_queue_free(p->hosts[i]->hq);
+		p->hosts[i]->hq = NULL;
 	}
 	while (p->waiters != NULL) {
 		struct sshp_waiter *w = p->waiters;
@@ -465,7 +486,7 @@ static void sshp_close(struct provider *p)
 	}
 	ssh_logs_free_all(p);
 	for (size_t i = 0; i < p->nhosts; i++) {
-		struct sshp_host *h = &p->hosts[i];
+		struct sshp_host *h = p->hosts[i];
 
 		ssh_hosts_conn_close(&h->conn);
 		ssh_hosts_conn_close(&h->hconn);
@@ -473,6 +494,8 @@ static void sshp_close(struct provider *p)
 		free(h->reason);
 		free(h->status_cmd1);
 		free(h->status_cmd2);
+		sshp_dyn_free(h);
+		free(h);
 	}
 	free(p->hosts);
 	ssh_conf_free(&p->conf);
@@ -598,7 +621,7 @@ static void sshp_job_status(struct provider *p, const char *id, const size_t *ho
 	size_t unknown = n, failed = n, stopped = n, starting = n, running = n, ended = 0, pick;
 
 	for (size_t i = 0; i < n; i++) {
-		sshp_rank_status(&p->hosts[hosts[i]], id, &st[i]);
+		sshp_rank_status(p->hosts[hosts[i]], id, &st[i]);
 		if (st[i].state == JOB_UNKNOWN && unknown == n)
 			unknown = i;
 		if (st[i].state == JOB_FAILED && failed == n)
@@ -631,12 +654,12 @@ static void sshp_job_status(struct provider *p, const char *id, const size_t *ho
 		if (st[i].ended_ms > out->ended_ms)
 			out->ended_ms = st[i].ended_ms;
 	if (st[pick].reason != NULL)
-		out->reason = xprintf("rank %zu on %s: %s", pick, p->hosts[hosts[pick]].conf->name,
+		out->reason = xprintf("rank %zu on %s: %s", pick, p->hosts[hosts[pick]]->conf->name,
 		                      st[pick].reason);
 	if (failed != n && failed != pick) {
 		char *r = xprintf(
 		    "%s%srank %zu on %s failed: %s", out->reason != NULL ? out->reason : "",
-		    out->reason != NULL ? "; " : "", failed, p->hosts[hosts[failed]].conf->name,
+		    out->reason != NULL ? "; " : "", failed, p->hosts[hosts[failed]]->conf->name,
 		    st[failed].reason != NULL ? st[failed].reason : "");
 
 		free(out->reason);
@@ -651,7 +674,7 @@ static void sshp_job_status(struct provider *p, const char *id, const size_t *ho
 static void sshp_status_v2(struct provider *p, const char *id, const size_t *hosts, size_t n,
                            struct provider_status *st)
 {
-	struct sshp_host *h = n > 0 ? &p->hosts[hosts[0]] : NULL;
+	struct sshp_host *h = n > 0 ? p->hosts[hosts[0]] : NULL;
 	const struct ssh_job_facts *f = h != NULL && h->ok ? sshp_find_job(h, id) : NULL;
 
 	if (f != NULL) {
@@ -777,7 +800,7 @@ static int sshp_stop(struct provider *p, const char *ref, int grace_ms, provider
 	s->arg = arg;
 	s->pending = n;
 	for (size_t i = 0; i < n; i++) {
-		struct sshp_host *h = &p->hosts[hosts[i]];
+		struct sshp_host *h = p->hosts[hosts[i]];
 		struct sshp_op *op =
 		    sshp_op_new(h, ssh_remote_command(h->conf->dir, id, grace, NULL),
 		                xstrdup(ssh_remote_stop_script), p->conf.io_timeout_ms);
@@ -867,14 +890,14 @@ static void sshp_list_answer(struct sshp_group *g)
 				if (f->age_s > 0)
 					v[nids].started_ms =
 					    loop_wall_ms() - (int64_t)f->age_s * 1000;
-				hostl[nids] = xstrdup(p->hosts[i].conf->name);
+				hostl[nids] = xstrdup(p->hosts[i]->conf->name);
 				ranks[nids] = rank;
 				nids++;
 			} else {
 				char *next =
 				    rank < ranks[k]
-				        ? xprintf("%s,%s", p->hosts[i].conf->name, hostl[k])
-				        : xprintf("%s,%s", hostl[k], p->hosts[i].conf->name);
+				        ? xprintf("%s,%s", p->hosts[i]->conf->name, hostl[k])
+				        : xprintf("%s,%s", hostl[k], p->hosts[i]->conf->name);
 
 				if (rank < ranks[k])
 					ranks[k] = rank;
@@ -923,7 +946,7 @@ static int sshp_list_owned(struct provider *p, provider_owned_cb cb, void *arg, 
 
 	if (p->closing)
 		return xcause(cause, "the ssh provider is closing");
-	if (p->nhosts == 0) {
+	if (sshp_live_hosts(p) == 0) {
 		cb(arg, 0, NULL, 0, NULL);
 		return 0;
 	}
@@ -934,11 +957,14 @@ static int sshp_list_owned(struct provider *p, provider_owned_cb cb, void *arg, 
 	g->nres = p->nhosts;
 	g->res = xcalloc(p->nhosts, sizeof *g->res);
 	g->got = xcalloc(p->nhosts, 1);
-	g->pending = p->nhosts;
+	g->pending = sshp_live_hosts(p);
 	for (size_t i = 0; i < p->nhosts; i++) {
-		struct sshp_host *h = &p->hosts[i];
-		struct sshp_op *op =
-		    sshp_op_new(h, NULL, xstrdup(ssh_remote_status_script), p->conf.io_timeout_ms);
+		struct sshp_host *h = p->hosts[i];
+		struct sshp_op *op;
+
+		if (h->removed)
+			continue;
+		op = sshp_op_new(h, NULL, xstrdup(ssh_remote_status_script), p->conf.io_timeout_ms);
 
 		op->sweep = 1;
 		op->done = sshp_list_done;
@@ -998,7 +1024,7 @@ static int sshp_destroy(struct provider *p, const char *ref, provider_done_cb cb
 	g->arg = arg;
 	g->pending = n;
 	for (size_t i = 0; i < n; i++) {
-		struct sshp_host *h = &p->hosts[hosts[i]];
+		struct sshp_host *h = p->hosts[hosts[i]];
 		struct sshp_op *op =
 		    sshp_op_new(h, ssh_remote_command(h->conf->dir, id, NULL),
 		                xstrdup(ssh_remote_destroy_script), p->conf.io_timeout_ms);
@@ -1045,7 +1071,7 @@ static int sshp_shell_target(struct provider *p, const char *ref, int worker,
 		free(hosts);
 		return -1;
 	}
-	h = &p->hosts[hosts[worker]];
+	h = p->hosts[hosts[worker]];
 	out->local = 0;
 	out->dir = xprintf("%s/jobs/%s", h->conf->dir, id);
 	out->host_name = xstrdup(h->conf->name);
@@ -1108,7 +1134,7 @@ static int sshp_worker_http(struct provider *p, const char *ref, int port, const
 	if (sshp_parse_ref(p, ref, &id, &hosts, &n, cause) != 0)
 		return -1;
 	/* a service that does not answer must not hold the host's queue (its sweeps) long */
-	op = sshp_op_new(&p->hosts[hosts[0]], xstrdup(path), NULL,
+	op = sshp_op_new(p->hosts[hosts[0]], xstrdup(path), NULL,
 	                 p->conf.io_timeout_ms < SSHP_HTTP_TIMEOUT_MS ? p->conf.io_timeout_ms
 	                                                              : SSHP_HTTP_TIMEOUT_MS);
 	op->http_port = port;
@@ -1193,11 +1219,15 @@ static int sshp_hosts(struct provider *p, const char *ref, struct tele_host **ou
 	if (ref != NULL && sshp_parse_ref(p, ref, &id, &hosts, &nh, NULL) != 0)
 		return -1;
 	mask = sshp_mask(p, hosts, nh);
-	if (ref == NULL)
-		nh = p->nhosts;
+	if (ref == NULL) {
+		hosts = xcalloc(p->nhosts > 0 ? p->nhosts : 1, sizeof *hosts);
+		for (size_t i = 0; i < p->nhosts; i++)
+			if (!p->hosts[i]->removed)
+				hosts[nh++] = i;
+	}
 	*out = xcalloc(nh > 0 ? nh : 1, sizeof **out);
 	for (size_t i = 0; i < nh; i++) {
-		struct sshp_host *h = &p->hosts[hosts != NULL ? hosts[i] : i];
+		struct sshp_host *h = p->hosts[hosts[i]];
 
 		sshp_host_tele(h, &(*out)[i]);
 		if (id != NULL) {
@@ -1222,6 +1252,7 @@ static int sshp_offer(struct provider *p, const struct template *t, struct provi
 	struct sshp_host *best = NULL;
 	double best_rate = -1;
 	unsigned char *mask;
+	size_t live = sshp_live_hosts(p);
 
 	(void)cause;
 	memset(out, 0, sizeof *out);
@@ -1232,12 +1263,15 @@ static int sshp_offer(struct provider *p, const struct template *t, struct provi
 	if (t != NULL && t->resources.nodes > 1)
 		nodes = t->resources.nodes;
 	for (size_t i = 0; i < p->nhosts; i++) {
-		struct sshp_host *h = &p->hosts[i];
-		int nfree = sshp_free_gpus(h);
+		struct sshp_host *h = p->hosts[i];
+		int nfree;
 		double rate = h->conf->has_rate      ? h->conf->rate_gpu_hour
 		              : p->conf.has_rate_gpu ? p->conf.rate_gpu_hour
 		                                     : -1;
 
+		if (h->removed)
+			continue;
+		nfree = sshp_free_gpus(h);
 		contacted += h->swept;
 		reachable += h->swept && h->ok;
 		if (h->swept && !h->ok)
@@ -1256,12 +1290,12 @@ static int sshp_offer(struct provider *p, const struct template *t, struct provi
 	out->provider = xstrdup(p->name);
 	if (want > 0)
 		out->description =
-		    xprintf("ssh fleet: %zu host%s, %d with %d+ free %s%s", p->nhosts,
-		            p->nhosts == 1 ? "" : "s", fitting, want, type != NULL ? type : "GPU",
-		            contacted < (int)p->nhosts ? " (as configured)" : "");
+		    xprintf("ssh fleet: %zu host%s, %d with %d+ free %s%s", live,
+		            live == 1 ? "" : "s", fitting, want, type != NULL ? type : "GPU",
+		            contacted < (int)live ? " (as configured)" : "");
 	else
-		out->description = xprintf("ssh fleet: %zu host%s, %d reachable", p->nhosts,
-		                           p->nhosts == 1 ? "" : "s", reachable);
+		out->description = xprintf("ssh fleet: %zu host%s, %d reachable", live,
+		                           live == 1 ? "" : "s", reachable);
 	out->fits = fitting >= nodes;
 	if (!out->fits)
 		out->reason =

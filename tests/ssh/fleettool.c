@@ -21,6 +21,9 @@
  *   sweep [ROUNDS]             benchmark: one cold sweep of every host (connects included),
  *                              then ROUNDS warm ones (poll_ms is forced to 0); wall and CPU
  *                              time (getrusage, all threads) of each
+ *   hostadd NAME ADDR PORT KNOWN_HOSTS [--tofu] [--gpus N] [--type T] [--dir D] [--user U]
+ *           [--key K]          adds a dynamic host (ssh_provider_host_add)
+ *   hostrm NAME                removes it (ssh_provider_host_remove)
  *   session                    reads commands from stdin, one per line, in one provider
  *                              instance (so connections persist); "sh CMD" runs a shell
  *                              command; "sleep MS" runs the loop for MS
@@ -664,6 +667,60 @@ static int cmd_sweep(int argc, char **argv)
 
 static int run_command(int argc, char **argv);
 
+/* hostadd NAME ADDRESS PORT KNOWN_HOSTS [--tofu] [--gpus N] [--type T] [--dir D] [--user U]
+ *         [--key K]: ssh_provider_host_add */
+static int cmd_hostadd(int argc, char **argv)
+{
+	struct ssh_dyn_host d;
+	char *cause = NULL;
+
+	if (argc < 5)
+		usage();
+	memset(&d, 0, sizeof d);
+	d.name = argv[1];
+	d.address = argv[2];
+	d.port = atoi(argv[3]);
+	d.known_hosts = argv[4];
+	for (int i = 5; i < argc; i++) {
+		if (strcmp(argv[i], "--tofu") == 0)
+			d.tofu_first = 1;
+		else if (strcmp(argv[i], "--gpus") == 0 && i + 1 < argc)
+			d.gpus = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--type") == 0 && i + 1 < argc)
+			d.gpu_type = argv[++i];
+		else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
+			d.dir = argv[++i];
+		else if (strcmp(argv[i], "--user") == 0 && i + 1 < argc)
+			d.user = argv[++i];
+		else if (strcmp(argv[i], "--key") == 0 && i + 1 < argc)
+			d.key_file = argv[++i];
+		else
+			usage();
+	}
+	if (ssh_provider_host_add(g_p, &d, &cause) != 0) {
+		printf("hostadd failed: %s\n", cause);
+		free(cause);
+		return 1;
+	}
+	printf("added %s\n", d.name);
+	return 0;
+}
+
+static int cmd_hostrm(int argc, char **argv)
+{
+	char *cause = NULL;
+
+	if (argc < 2)
+		usage();
+	if (ssh_provider_host_remove(g_p, argv[1], &cause) != 0) {
+		printf("hostrm failed: %s\n", cause);
+		free(cause);
+		return 1;
+	}
+	printf("removed %s\n", argv[1]);
+	return 0;
+}
+
 /* Splits a line at blanks (no quoting). */
 static int split(char *line, char **argv, int max)
 {
@@ -734,6 +791,10 @@ static int run_command(int argc, char **argv)
 		return cmd_sweep(argc, argv);
 	if (strcmp(c, "session") == 0)
 		return cmd_session();
+	if (strcmp(c, "hostadd") == 0)
+		return cmd_hostadd(argc, argv);
+	if (strcmp(c, "hostrm") == 0)
+		return cmd_hostrm(argc, argv);
 	usage();
 	return 2;
 }
