@@ -399,6 +399,8 @@ void engine_close(struct engine *e)
 {
 	if (e == NULL)
 		return;
+	e->closing = 1;
+	engine_reconcile_closing(e);
 	engine_forwards_close_all(e);
 	engine_tele_close(e);
 	for (size_t i = 0; i < e->nprovs; i++) {

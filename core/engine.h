@@ -113,7 +113,14 @@ void engine_templates_reload(struct engine *e);
 size_t engine_provider_count(struct engine *e);
 void engine_provider_info(struct engine *e, size_t i, struct engine_provider_info *out);
 
-/* Resolves params and renders the job without launching. */
+/* Resolves params and renders the job without launching; the offer is the first of the
+ * provider's `offers` (engine_plan runs the loop until it answers: at once for local and
+ * ssh). engine_plan_async: the same, answered on the loop: cb runs once with the plan (rc 0;
+ * cb may move it out: copy it and zero the original) or the cause, possibly before
+ * engine_plan_async returns. -1 (no callback): the request itself is wrong. */
+typedef void (*engine_plan_cb)(void *arg, int rc, struct engine_plan *plan, const char *cause);
+int engine_plan_async(struct engine *e, const struct engine_launch_req *req, engine_plan_cb cb,
+                      void *arg, char **cause);
 int engine_plan(struct engine *e, const struct engine_launch_req *req, struct engine_plan *out,
                 char **cause);
 void engine_plan_clear(struct engine_plan *p);

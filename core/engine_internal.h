@@ -46,6 +46,7 @@ struct engine {
 	struct engine_reload *reload; /* config.yaml reloads (core/engine_reload.c) */
 	struct engine_rec *rec;       /* the reconcile in flight (core/engine_reconcile.c) */
 	int settling;                 /* engine_settle_on_open waits for it */
+	int closing;                  /* engine_close has begun */
 };
 
 void engine_emit(struct engine *e, const struct engine_event *ev);
@@ -64,6 +65,9 @@ int engine_job_target_sync(struct engine *e, struct engine_provider *ep, const c
                            int worker, struct provider_shell *out, char **cause);
 /* core/engine_reconcile.c: the refreshes in flight are all answered (e->busy is 0). */
 void engine_reconcile_idle(struct engine *e);
+/* engine_close: a reconcile in flight ends (its callback gets rc -1) once its providers have
+ * answered; one waiting for nothing ends now. */
+void engine_reconcile_closing(struct engine *e);
 /* Settles launches interrupted by a crash (run when the engine opens). */
 int engine_settle_on_open(struct engine *e);
 /* Closes the forwards of a job that ended; closes all of them (engine_close). */

@@ -234,7 +234,10 @@ static void engine_rec_finish(struct engine_rec *r)
 		loop_timer_cancel(e->loop, r->idle_timer);
 	r->rep.updated = r->changed;
 	e->rec = NULL;
-	r->cb(r->arg, 0, &r->rep, NULL);
+	if (e->closing)
+		r->cb(r->arg, -1, &r->rep, "the engine closed before the reconcile finished");
+	else
+		r->cb(r->arg, 0, &r->rep, NULL);
 	engine_reconcile_report_clear(&r->rep);
 	engine_free_strv(r->pending, r->npending);
 	free(r);
@@ -251,6 +254,11 @@ static void engine_rec_drive(struct engine_rec *r)
 	for (;;) {
 		if (r->waiting > 0)
 			break;
+		if (e->closing) { /* answers of closing providers came in: nothing more to ask */
+			r->driving = 0;
+			engine_rec_finish(r);
+			return;
+		}
 		if (r->prov < e->nprovs &&
 		    (r->npending > 0 || r->orphans != ENGINE_ORPHANS_IGNORE)) {
 			struct engine_provider *ep = &e->provs[r->prov++];
@@ -288,6 +296,12 @@ static void engine_rec_drive(struct engine_rec *r)
 		return;
 	}
 	r->driving = 0;
+}
+
+void engine_reconcile_closing(struct engine *e)
+{
+	if (e->rec != NULL && e->rec->waiting == 0 && !e->rec->driving)
+		engine_rec_drive(e->rec);
 }
 
 void engine_reconcile_idle(struct engine *e)
