@@ -80,4 +80,16 @@ check "a changed key is refused even with trust on first use" \
 check "an unknown key is refused without it" \
 	grep -q "^launch failed: .*strict: unreachable: .*unknown host key" "$S"
 check "no job directory for the refused launches" bash -c "[ ! -e '$R1/jobs/jdyn2' ] && [ ! -e '$R1/jobs/jdyn3' ]"
+
+# list_owned never blocks the loop: with the worker's sshd stopped (SIGSTOP: the TCP
+# connect succeeds, the SSH handshake waits until connect_timeout_ms), the loop keeps
+# turning (a 20 ms timer ticks) until the list answers that it failed
+rig_ctl pause 1
+printf 'hostadd dyn1 127.0.0.2 %s %s --gpus 2 --dir %s\nlist\n' "$RIG_PORT" "$KH" "$R1" |
+	ft session >"$T_HOME/paused.out" 2>&1 || :
+rig_ctl resume 1
+sed "s/^/# /" "$T_HOME/paused.out"
+check "the list over a hung host fails" grep -q "^list failed: " "$T_HOME/paused.out"
+check "the loop turned while it waited" bash -c \
+	"n=\$(sed -n 's/^list: \([0-9]*\) ticks$/\1/p' '$T_HOME/paused.out'); [ \"\${n:-0}\" -ge 20 ]"
 t_done

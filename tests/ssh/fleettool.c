@@ -462,13 +462,26 @@ static void on_owned(void *arg, int rc, const struct provider_owned *v, size_t n
 }
 
 /* list_owned answers on the loop (never blocking it): the loop runs until it does */
+static void on_tick(void *arg)
+{
+	(*(int *)arg)++;
+}
+
+/* list_owned answers on the loop (never blocking it): the loop runs until it does, and a
+ * 20 ms timer counts how often the loop turned meanwhile ("list: N ticks" on stderr) */
 static int cmd_list(void)
 {
 	struct async_answer w = {0};
 	char *cause = NULL;
+	int ticks = 0, rc;
+	struct loop_timer *t = loop_timer_add(g_loop, 20, 20, on_tick, &ticks);
 
-	if (ssh_provider_ops.list_owned(g_p, on_owned, &w, &cause) != 0 ||
-	    run_until(&w.done) != 0 || w.rc != 0) {
+	rc = ssh_provider_ops.list_owned(g_p, on_owned, &w, &cause);
+	if (rc == 0)
+		rc = run_until(&w.done);
+	loop_timer_cancel(g_loop, t);
+	fprintf(stderr, "list: %d ticks\n", ticks);
+	if (rc != 0 || w.rc != 0) {
 		printf("list failed: %s\n", cause != NULL     ? cause
 		                            : w.cause != NULL ? w.cause
 		                                              : "timeout");
