@@ -121,7 +121,16 @@ struct engine_refresh_ctx {
 	enum job_state known; /* the job's state when the refresh was asked */
 	int known_exit;       /* has_exit then */
 	char *known_reason;   /* its reason then, or NULL */
+	int known_port;       /* its port then (0 = none) */
+	int known_url;        /* it had a URL then */
 };
+
+/* Where it serves, when the provider learnt it after the launch (a cloud instance's
+ * address): filled in once, never overridden. */
+static int engine_serves_new(const struct engine_refresh_ctx *c, const struct provider_status *st)
+{
+	return (st->port > 0 && c->known_port == 0) || (st->url != NULL && !c->known_url);
+}
 
 /* A reason the provider gives that is not the job's: kept when the state stays. */
 static int engine_reason_new(const char *have, const char *got)
@@ -143,13 +152,21 @@ static void engine_refresh_done(void *arg, int rc, const struct provider_status 
 		goto out;
 	/* nothing new: the common case on every tick, answered without touching the store */
 	if (st->state == c->known && st->has_exit == c->known_exit && !st->has_exit &&
-	    !engine_reason_new(c->known_reason, st->reason))
+	    !engine_reason_new(c->known_reason, st->reason) && !engine_serves_new(c, st))
 		goto out;
 	if (store_job_get(e->store, c->job_id, &j, &err) != 0)
 		goto out;
 	if (st->has_exit && (!j.has_exit || j.exit_code != st->exit_code)) {
 		j.has_exit = 1;
 		j.exit_code = st->exit_code;
+		if (store_job_update(e->store, &j, &err) != 0)
+			goto out;
+	}
+	if ((st->port > 0 && j.port == 0) || (st->url != NULL && j.url == NULL)) {
+		if (j.port == 0)
+			j.port = st->port;
+		if (j.url == NULL && st->url != NULL)
+			j.url = xstrdup(st->url);
 		if (store_job_update(e->store, &j, &err) != 0)
 			goto out;
 	}
@@ -193,6 +210,8 @@ static void engine_refresh_job(struct engine *e, const struct job *j)
 	c->known = j->state;
 	c->known_exit = j->has_exit;
 	c->known_reason = j->reason != NULL ? xstrdup(j->reason) : NULL;
+	c->known_port = j->port;
+	c->known_url = j->url != NULL;
 	e->busy++;
 	if (ep->ops->refresh(ep->p, j->id, j->provider_ref, engine_refresh_done, c, &cause) != 0) {
 		e->busy--;
