@@ -84,12 +84,27 @@ struct provider {
 	struct local_host host;
 	struct local_stop *stops;
 	struct provider_logs *logs;
-	struct local_seen *seen; /* jobs last seen RUNNING: the cheap refresh path */
-	double rate_cpu_hour;    /* site rates from config (providers: local:); < 0 = unset */
+	struct local_seen *seen;        /* jobs last seen RUNNING: the cheap refresh path */
+	struct local_destroy *destroys; /* waiting for a killed cgroup to empty */
+	double rate_cpu_hour; /* site rates from config (providers: local:); < 0 = unset */
 	double rate_gpu_hour;
 	char *installation_id; /* list_owned lists only job dirs labelled with it; NULL: all */
 	int64_t log_max_bytes; /* job.log cap handed to each supervisor; 0 = none */
 };
+
+/* A destroy waiting (on a loop timer, never sleeping) for its cgroup to empty. */
+struct local_destroy {
+	struct provider *p;
+	char *ref;
+	char *cg;
+	int tries;
+	struct loop_timer *timer;
+	provider_done_cb cb;
+	void *arg;
+	struct local_destroy *next;
+};
+
+static void local_destroy_finish(struct local_destroy *d, const char *closed);
 
 /* A job last seen RUNNING with its supervisor alive. Until its `exit` file appears it is
  * re-checked in full only every LOCAL_FULL_CHECK_MS, so a screen left open on hundreds of
@@ -733,6 +748,8 @@ static void local_close(struct provider *p)
 	}
 	while (p->logs != NULL)
 		local_logs_free(p->logs);
+	while (p->destroys != NULL)
+		local_destroy_finish(p->destroys, "the local provider closed");
 	while (p->seen != NULL) {
 		struct local_seen *s = p->seen;
 
@@ -1766,20 +1783,6 @@ static int local_list_owned_sync(struct provider *p, char ***refs, char ***job_i
 	return 0;
 }
 
-/* Kills and removes the job's cgroup, if it has one. */
-static void local_destroy_cgroup(const char *ref)
-{
-	char *cg = local_cgroup_of_job(ref);
-
-	if (cg == NULL)
-		return;
-	local_cgroup_signal(cg, SIGKILL);
-	for (int i = 0; i < 100 && local_cgroup_populated(cg); i++)
-		usleep(10000); /* cgroup.kill is asynchronous: at most 1 s */
-	local_cgroup_remove(cg);
-	free(cg);
-}
-
 static int local_list_owned(struct provider *p, provider_owned_cb cb, void *arg, char **cause)
 {
 	char **refs = NULL, **ids = NULL;
@@ -1817,46 +1820,83 @@ static int local_list_owned(struct provider *p, provider_owned_cb cb, void *arg,
 	return 0;
 }
 
-static int local_destroy_sync(struct provider *p, const char *ref, char **cause)
+/* Removes the killed job's cgroup and directory, answers and forgets d. closed: the
+ * provider closes (answers -1 after the same cleanup). */
+static void local_destroy_finish(struct local_destroy *d, const char *closed)
 {
-	pid_t pid;
-	long long start;
+	struct provider *p = d->p;
+	struct local_destroy **pp;
+	char *why = NULL;
 	int dfd;
 
+	for (pp = &p->destroys; *pp != NULL && *pp != d; pp = &(*pp)->next)
+		;
+	if (*pp == d)
+		*pp = d->next;
+	if (d->timer != NULL)
+		loop_timer_cancel(p->loop, d->timer);
+	if (d->cg != NULL)
+		local_cgroup_remove(d->cg);
+	dfd = open(p->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		why = xprintf("cannot open %s: %s", p->state_dir, strerror(errno));
+	else if (local_remove_tree(dfd, d->ref + strlen(p->state_dir) + 1) != 0)
+		why = xprintf("cannot remove %s: %s", d->ref, strerror(errno));
+	if (dfd >= 0)
+		close(dfd);
+	if (closed != NULL)
+		d->cb(d->arg, -1, closed);
+	else
+		d->cb(d->arg, why != NULL ? -1 : 0, why);
+	free(why);
+	free(d->cg);
+	free(d->ref);
+	free(d);
+}
+
+/* cgroup.kill is asynchronous: the cgroup is polled every 10 ms, at most 1 s. */
+static void local_destroy_tick(void *arg)
+{
+	struct local_destroy *d = arg;
+
+	if (local_cgroup_populated(d->cg) && ++d->tries < 100)
+		return;
+	local_destroy_finish(d, NULL);
+}
+
+/* Kills everything of the job now; its cgroup (if any) empties on a timer, then the job
+ * directory goes and cb answers (at once when there is no cgroup to wait for). */
+static int local_destroy(struct provider *p, const char *ref, provider_done_cb cb, void *arg,
+                         char **cause)
+{
+	struct local_destroy *d;
+	pid_t pid;
+	long long start;
+
 	if (local_check_ref(p, ref, cause) != 0)
-		return -1;
+		return -1; /* not a ref of ours: refused, no callback */
 	local_seen_update(p, ref, &(struct provider_status){.state = JOB_FAILED});
 	if (local_pidfile_read(ref, "supervisor.pid", &pid, &start) == 0 &&
 	    local_proc_starttime(pid) == start)
 		kill(pid, SIGKILL);
 	if (local_pidfile_read(ref, "pid", &pid, &start) == 0)
 		local_kill_group(pid, start, SIGKILL);
-	local_destroy_cgroup(ref);
-	dfd = open(p->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return xcause(cause, "cannot open %s: %s", p->state_dir, strerror(errno));
-	if (local_remove_tree(dfd, ref + strlen(p->state_dir) + 1) != 0) {
-		xcause(cause, "cannot remove %s: %s", ref, strerror(errno));
-		close(dfd);
-		return -1;
+	d = xcalloc(1, sizeof *d);
+	d->p = p;
+	d->ref = xstrdup(ref);
+	d->cg = local_cgroup_of_job(ref);
+	d->cb = cb;
+	d->arg = arg;
+	d->next = p->destroys;
+	p->destroys = d;
+	if (d->cg != NULL) {
+		local_cgroup_signal(d->cg, SIGKILL);
+		if (local_cgroup_populated(d->cg)) {
+			d->timer = loop_timer_add(p->loop, 10, 10, local_destroy_tick, d);
+			return 0;
+		}
 	}
-	close(dfd);
-	return 0;
-}
-
-/* Local destroys are quick (at most 1 s waiting for a cgroup to empty, and only for
- * reconcile --terminate-orphans): they answer at once. */
-static int local_destroy(struct provider *p, const char *ref, provider_done_cb cb, void *arg,
-                         char **cause)
-{
-	char *why = NULL;
-	int rc;
-
-	if (local_check_ref(p, ref, cause) != 0)
-		return -1; /* not a ref of ours: refused, no callback */
-	rc = local_destroy_sync(p, ref, &why);
-	cb(arg, rc, rc != 0 ? why : NULL);
-	free(why);
+	local_destroy_finish(d, NULL);
 	return 0;
 }
 

@@ -29,6 +29,8 @@
 #include "providers/local.h"
 #include "providers/provider.h"
 
+static struct loop *t_loop; /* the fixture's: destroy may wait on it for a cgroup */
+
 #define WAIT_LIMIT_MS 30000 /* a bound so a broken provider fails instead of hanging */
 
 static char g_self_exe[PATH_MAX];
@@ -117,6 +119,7 @@ static int setup(void **state)
 	f->state = realpath(made, NULL);
 	assert_non_null(f->state);
 	f->loop = loop_new();
+	t_loop = f->loop;
 	assert_int_equal(open_provider(f), 0);
 	*state = f;
 	return 0;
@@ -182,6 +185,9 @@ static int t_destroy(struct provider *p, const char *ref, char **cause)
 
 	if (local_provider_ops.destroy(p, ref, t_done_cb, &d, cause) != 0)
 		return -1;
+	/* answered at once, or within about 1 s when a killed cgroup has to empty */
+	for (int i = 0; i < 300 && d.called == 0; i++)
+		loop_run_once(t_loop, 10);
 	assert_int_equal(d.called, 1);
 	return d.rc;
 }
@@ -713,6 +719,7 @@ static void test_survives_provider_close(void **state)
 	local_provider_ops.close(f->p);
 	loop_free(f->loop);
 	f->loop = loop_new();
+	t_loop = f->loop;
 	assert_int_equal(open_provider(f), 0);
 	refresh(f, ref, &st);
 	assert_int_equal(st.state, JOB_RUNNING);
