@@ -286,8 +286,9 @@ static int engine_open_provider(struct engine *e, const struct provider_ops *ops
 	struct engine_provider *ep = &e->provs[e->nprovs];
 	struct provider_config pc;
 	char *why = NULL;
-	char *dir = strcmp(name, "local") == 0 ? xstrdup(e->cfg.jobs_dir)
-	                                       : xprintf("%s/providers/%s", e->cfg.state_dir, name);
+	/* the built-in instance keeps its job directories where they always were */
+	char *dir = ops->local_workers ? xstrdup(e->cfg.jobs_dir)
+	                               : xprintf("%s/providers/%s", e->cfg.state_dir, name);
 
 	memset(&pc, 0, sizeof pc);
 	pc.name = name;
