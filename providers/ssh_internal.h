@@ -157,6 +157,7 @@ struct ssh_remote_launch {
 	const char *name;
 	const char *owner;
 	const char *installation_id; /* label in meta (installation_id=); NULL: none */
+	int attempt;                 /* launch attempt in meta (attempt=); 0: none */
 	const char *kind;
 	const char *script;
 	const struct kvlist *env; /* template env */

@@ -20,6 +20,7 @@ struct ssh_launch {
 	struct provider *p;
 	char *job_id, *idem_key, *name, *owner, *script, *readiness_path, *gpu_type;
 	char *installation_id;
+	int attempt;
 	struct kvlist env;
 	char **env_pass; /* job_env.pass, NULL-ended, or NULL */
 	enum job_kind kind;
@@ -209,6 +210,7 @@ static struct sshp_op *ssh_launch_op(struct ssh_launch *l, struct sshp_host *h, 
 	rl.name = l->name;
 	rl.owner = l->owner;
 	rl.installation_id = l->installation_id;
+	rl.attempt = l->attempt;
 	rl.kind = job_kind_name(l->kind);
 	rl.script = l->script != NULL ? l->script : "";
 	rl.env = &l->env;
@@ -567,6 +569,7 @@ int ssh_launch_start(struct provider *p, const struct provider_job_spec *spec,
 	l->name = sshp_dupnull(spec->name);
 	l->owner = sshp_dupnull(spec->owner);
 	l->installation_id = sshp_dupnull(spec->installation_id);
+	l->attempt = spec->attempt;
 	l->script = sshp_dupnull(spec->script);
 	l->readiness_path = sshp_dupnull(spec->readiness_path);
 	l->gpu_type = sshp_dupnull(spec->gpu_type);

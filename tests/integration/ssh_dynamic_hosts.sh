@@ -39,7 +39,7 @@ cat >"$T_HOME/session.in" <<IN
 launch --id jdyn0 --gpus 1 $JOB
 hostadd dyn1 127.0.0.2 $RIG_PORT $KH --tofu --gpus 2 --type H100 --dir $R1
 hostadd dyn1 127.0.0.2 $RIG_PORT $KH --tofu
-launch --id jdyn1 --gpus 1 $JOB
+launch --id jdyn1 --gpus 1 --attempt 3 $JOB
 wait jdyn1@dyn1 RUNNING 30
 list
 hostrm dyn1
@@ -69,10 +69,10 @@ check "the job launches on the added host" grep -q "^ref=jdyn1@dyn1 " "$S"
 check "it runs" grep -q "^state=RUNNING" "$S"
 check "trust on first use recorded the key in the host's own file" bash -c "[ -s '$KH' ] && grep -q '127.0.0.2' '$KH'"
 check "the job ran there" bash -c "grep -q dyn-ok '$R1'/jobs/jdyn1/job.log"
-check "list names it" grep -q "^jdyn1@dyn1 jdyn1$" "$S"
+check "list names it, with the attempt from its labels" grep -q "^jdyn1@dyn1 jdyn1 attempt=3$" "$S"
 check "the host is removed" grep -q "^removed dyn1" "$S"
 check "after removal nothing is listed, then the job again once re-added" bash -c \
-	"[ \$(grep -c '^jdyn1@dyn1 jdyn1$' '$S') = 2 ] && awk '/^> hostrm/{r=1} /^> hostadd/{r=0} r && /^jdyn1@dyn1 /{bad=1} END{exit bad}' '$S'"
+	"[ \$(grep -c '^jdyn1@dyn1 jdyn1 attempt=3$' '$S') = 2 ] && awk '/^> hostrm/{r=1} /^> hostadd/{r=0} r && /^jdyn1@dyn1 /{bad=1} END{exit bad}' '$S'"
 check "a refresh of a job on a removed host is refused" grep -q "^refresh failed: .*dyn1" "$S"
 check "the re-added host (strict) trusts the recorded key: the job stops" grep -Eq "^state=(STOPPED|FAILED)" "$S"
 check "a changed key is refused even with trust on first use" \

@@ -6,7 +6,8 @@
  * Settings are the provider's flattened config keys ("hosts.0.address=127.0.0.2").
  * Commands (each prints one line per answer; exit 0 = done, 1 = the provider said no):
  *   launch [--id ID] [--idem KEY] [--gpus N] [--type T] [--shared] [--nodes N] [--port]
- *          [--ready PATH] [--ready-timeout S] [--max-runtime S] [--env K=V]... SCRIPT
+ *          [--ready PATH] [--ready-timeout S] [--max-runtime S] [--attempt N] [--env K=V]...
+ *          SCRIPT
  *                              "ref=REF port=P url=U"
  *   refresh REF                "state=STATE exit=N reason=..."
  *   wait REF STATES SECONDS    refreshes until the state is one of STATES (a,b), at most
@@ -14,7 +15,7 @@
  *   stop REF [GRACE_MS]        "stopped" (the stop was delivered)
  *   logs REF [-f] [--tail N]   the log bytes on stdout
  *   hosts [REF]                host, gpu and proc lines from the cache after one sweep
- *   list                       "REF JOB_ID" lines (list_owned)
+ *   list                       "REF JOB_ID [attempt=N]" lines (list_owned)
  *   destroy REF
  *   offer [--gpus N] [--type T] [--nodes N] [--cpus N]
  *   shell REF [WORKER]         where a shell would go
@@ -144,6 +145,8 @@ static int cmd_launch(int argc, char **argv)
 			spec.readiness_timeout_s = atoi(argv[++i]);
 		else if (strcmp(a, "--max-runtime") == 0 && i + 1 < argc)
 			spec.max_runtime_s = atol(argv[++i]);
+		else if (strcmp(a, "--attempt") == 0 && i + 1 < argc)
+			spec.attempt = atoi(argv[++i]);
 		else if (strcmp(a, "--env") == 0 && i + 1 < argc) {
 			char *kv = xstrdup(argv[++i]), *eq = strchr(kv, '=');
 
@@ -457,8 +460,12 @@ static void on_owned(void *arg, int rc, const struct provider_owned *v, size_t n
 	w->done = 1;
 	w->rc = rc;
 	w->cause = cause != NULL ? xstrdup(cause) : NULL;
-	for (size_t i = 0; rc == 0 && i < n; i++)
-		printf("%s %s\n", v[i].ref, v[i].job_id);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		if (v[i].attempt > 0)
+			printf("%s %s attempt=%d\n", v[i].ref, v[i].job_id, v[i].attempt);
+		else
+			printf("%s %s\n", v[i].ref, v[i].job_id);
+	}
 }
 
 /* list_owned answers on the loop (never blocking it): the loop runs until it does */
