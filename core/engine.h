@@ -84,6 +84,10 @@ struct engine_plan {
 	char *accels;       /* "H100:8" or "-" */
 	long max_runtime_s; /* limits.max_runtime (0 = none) */
 	struct engine_offer offer;
+	/* the chosen offer's place (the provider's first offer): heap, NULL = none */
+	char *region;
+	char *instance_type;
+	int spot; /* its market is spot */
 };
 
 struct engine_provider_info {
@@ -125,7 +129,14 @@ void engine_templates_reload(struct engine *e);
 size_t engine_provider_count(struct engine *e);
 void engine_provider_info(struct engine *e, size_t i, struct engine_provider_info *out);
 
-/* Resolves params and renders the job without launching. */
+/* Resolves params and renders the job without launching; the offer is the first of the
+ * provider's `offers` (engine_plan runs the loop until it answers: at once for local and
+ * ssh). engine_plan_async: the same, answered on the loop: cb runs once with the plan (rc 0;
+ * cb may move it out: copy it and zero the original) or the cause, possibly before
+ * engine_plan_async returns. -1 (no callback): the request itself is wrong. */
+typedef void (*engine_plan_cb)(void *arg, int rc, struct engine_plan *plan, const char *cause);
+int engine_plan_async(struct engine *e, const struct engine_launch_req *req, engine_plan_cb cb,
+                      void *arg, char **cause);
 int engine_plan(struct engine *e, const struct engine_launch_req *req, struct engine_plan *out,
                 char **cause);
 void engine_plan_clear(struct engine_plan *p);
@@ -198,6 +209,12 @@ int engine_busy(struct engine *e);
 #define ENGINE_RECONCILE_TERMINATE_ORPHANS 0x1u
 int engine_reconcile(struct engine *e, unsigned flags, struct engine_reconcile_report *rep,
                      char **cause);
+/* The same without waiting: cb runs once, on the loop, with the report (valid during the
+ * call; the callee may move orphan_refs out and zero them). One reconcile at a time. */
+typedef void (*engine_reconcile_cb)(void *arg, int rc, const struct engine_reconcile_report *rep,
+                                    const char *cause);
+int engine_reconcile_start(struct engine *e, unsigned flags, engine_reconcile_cb cb, void *arg,
+                           char **cause);
 /* The store's installation id (random, made once with the store; labels its resources). */
 const char *engine_installation_id(struct engine *e);
 

@@ -73,8 +73,7 @@ int engine_job_open(struct engine *e, const char *job_ref, struct engine_open_in
 		goto out;
 	}
 	/* a worker that is this host needs no forward: its port is on our loopback */
-	if (ep->ops->channel_open == NULL && ep->ops->shell_target != NULL &&
-	    engine_session_target(e, j.id, 0, &ps, NULL) == 0 && ps.local)
+	if (ep->ops->channel_open == NULL && ep->ops->local_workers)
 		out->local = 1;
 	out->job_id = xstrdup(j.id);
 	out->job_name = xstrdup(j.name);

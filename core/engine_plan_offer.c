@@ -1,10 +1,11 @@
-/* engine_plan_offer.c: a provider's offer (struct provider_offer) as the engine hands it to
- * the faces (struct engine_offer), so that core/engine.h needs no provider type. */
+/* engine_plan_offer.c: an offer (core/offers.h) as the engine hands it to the faces in a plan
+ * (struct engine_offer), so that core/engine.h needs no provider type. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/engine_internal.h"
 #include "core/engine_plan_offer.h"
+#include "core/xmalloc.h"
 
 void engine_offer_clear(struct engine_offer *o)
 {
@@ -15,27 +16,17 @@ void engine_offer_clear(struct engine_offer *o)
 	memset(o, 0, sizeof *o);
 }
 
-int engine_offer_get(struct engine_provider *ep, const struct template *t, struct engine_offer *out,
-                     char **cause)
+void engine_offer_from(struct engine_offer *dst, const struct offer *o)
 {
-	struct provider_offer po;
-
-	memset(&po, 0, sizeof po);
-	if (ep->ops->offer(ep->p, t, &po, cause) != 0) {
-		provider_offer_clear(&po);
-		return -1;
-	}
-	engine_offer_clear(out);
-	/* the strings move over */
-	out->provider = po.provider;
-	out->description = po.description;
-	out->fits = po.fits;
-	out->reason = po.reason;
-	out->cpus = po.cpus;
-	out->memory_mib = po.memory_mib;
-	out->gpus = po.gpus;
-	out->gpu_name = po.gpu_name;
-	out->priced = po.priced;
-	out->price_per_hour = po.price_per_hour;
-	return 0;
+	engine_offer_clear(dst);
+	dst->provider = o->provider != NULL ? xstrdup(o->provider) : NULL;
+	dst->description = o->description != NULL ? xstrdup(o->description) : NULL;
+	dst->fits = o->dropped == NULL;
+	dst->reason = o->dropped != NULL ? xstrdup(o->dropped) : NULL;
+	dst->cpus = o->cpus;
+	dst->memory_mib = o->memory_mib;
+	dst->gpus = o->gpus;
+	dst->gpu_name = o->gpu_type != NULL && o->gpu_type[0] != '\0' ? xstrdup(o->gpu_type) : NULL;
+	dst->priced = o->priced;
+	dst->price_per_hour = o->priced ? o->usd_per_hour : 0;
 }

@@ -1,11 +1,11 @@
-/* engine_plan_offer.h: engine-internal: fills a plan's engine_offer from the provider. */
+/* engine_plan_offer.h: engine-internal: fills a plan's engine_offer from an offer. */
 #ifndef GANTRY_ENGINE_PLAN_OFFER_H
 #define GANTRY_ENGINE_PLAN_OFFER_H
 
 #include "core/engine_internal.h"
+#include "core/offers.h"
 
-/* ep->ops->offer into out (replacing what it held); -1 with cause. */
-int engine_offer_get(struct engine_provider *ep, const struct template *t, struct engine_offer *out,
-                     char **cause);
+/* Copies o into dst (replacing what it held). */
+void engine_offer_from(struct engine_offer *dst, const struct offer *o);
 
 #endif

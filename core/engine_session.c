@@ -49,12 +49,12 @@ int engine_session_target(struct engine *e, const char *job_id, int worker,
 	job_init(&j);
 	if (engine_session_job(e, job_id, &j, &ep, cause) != 0)
 		goto out;
-	if (ep->ops->shell_target == NULL) {
+	if (ep->ops->target == NULL) {
 		xcause(cause, "shells and forwards are not supported by provider %s", ep->name);
 		goto out;
 	}
-	/* the lead switches this to the provider's asynchronous target op */
-	rc = ep->ops->shell_target(ep->p, j.provider_ref, worker, out, cause);
+	/* the provider's asynchronous target op, the loop run until it answers */
+	rc = engine_job_target_sync(e, ep, j.provider_ref, worker, out, cause);
 out:
 	job_clear(&j);
 	return rc;

@@ -294,6 +294,10 @@ int engine_forward_open(struct engine *e, const char *job_ref, int remote_port, 
 		                             accept_new, cb, arg, id, cause);
 		goto out;
 	}
+	if (ep->ops->target == NULL) {
+		xcause(cause, "forwards are not supported by provider %s", ep->name);
+		goto out;
+	}
 	if (engine_session_target(e, j.id, 0, &ps, cause) != 0)
 		goto out;
 	if (ps.local) {

@@ -13,6 +13,8 @@
 
 int local_offers(struct provider *p, const struct template *t, provider_offers_cb cb, void *arg,
                  char **cause);
+int local_offer(struct provider *p, const struct template *t, struct provider_offer *out,
+                char **cause); /* providers/local.c */
 
 int local_offers(struct provider *p, const struct template *t, provider_offers_cb cb, void *arg,
                  char **cause)
@@ -22,7 +24,7 @@ int local_offers(struct provider *p, const struct template *t, provider_offers_c
 	struct offer o;
 	char host[256];
 
-	if (local_provider_ops.offer(p, t, &po, cause) != 0)
+	if (local_offer(p, t, &po, cause) != 0)
 		return -1;
 	if (gethostname(host, sizeof host) != 0)
 		strcpy(host, "localhost");

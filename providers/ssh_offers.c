@@ -108,7 +108,8 @@ static void sshp_offers_ready(struct provider *p, void *ctx)
 		return;
 	}
 	for (size_t i = 0; i < p->nhosts; i++)
-		sshp_offers_host(p, &p->hosts[i], x, &l);
+		if (!p->hosts[i]->removed)
+			sshp_offers_host(p, p->hosts[i], x, &l);
 	x->cb(x->arg, 0, &l, NULL);
 	offer_list_free(&l);
 	sshp_offers_ctx_free(x);
