@@ -167,6 +167,7 @@ static void engine_plan_take_offer(struct engine_plan *plan, const struct offer_
 
 struct engine_plan_req {
 	struct engine_plan plan;
+	struct engine *e; /* its templates rank a list of several offers */
 	engine_plan_cb cb;
 	void *arg;
 };
@@ -176,6 +177,19 @@ static void engine_plan_offers_cb(void *arg, int rc, struct offer_list *l, const
 	struct engine_plan_req *q = arg;
 
 	if (rc == 0) {
+		/* several offers (a cloud's types and regions): the best one the template takes
+		 * first, as the optimizer ranks them (limits and placement; budgets are the
+		 * admission gate's) */
+		const struct template *t =
+		    q->plan.template_name != NULL
+		        ? template_set_find(&q->e->tpls, q->plan.template_name)
+		        : NULL;
+
+		if (l != NULL && l->n > 1 && t != NULL) {
+			struct offers_limits lim = {0};
+
+			offers_rank(l, t, &lim);
+		}
 		engine_plan_take_offer(&q->plan, l);
 		q->cb(q->arg, 0, &q->plan, NULL);
 	} else {
@@ -198,11 +212,13 @@ int engine_plan_async(struct engine *e, const struct engine_launch_req *req, eng
 	}
 	q->cb = cb;
 	q->arg = arg;
-	if (ep->ops->offers == NULL) {
+	if (ep->ops->plan_offer == NULL && ep->ops->offers == NULL) {
 		engine_plan_offers_cb(q, 0, NULL, NULL);
 		return 0;
 	}
-	if (ep->ops->offers(ep->p, t, engine_plan_offers_cb, q, cause) != 0) {
+	q->e = e;
+	if ((ep->ops->plan_offer != NULL ? ep->ops->plan_offer : ep->ops->offers)(
+	        ep->p, t, engine_plan_offers_cb, q, cause) != 0) {
 		engine_plan_clear(&q->plan);
 		free(q);
 		return -1;

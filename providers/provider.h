@@ -227,6 +227,13 @@ struct provider_ops {
 	 * site rate) and, when it cannot take the template at all, `dropped` set. */
 	int (*offers)(struct provider *p, const struct template *t, provider_offers_cb cb,
 	              void *arg, char **cause);
+	/* Optional: what a launch of the template here would do, as one offer, for providers that
+	 * place a job themselves (the ssh fleet picks hosts, a multi-node job spans several):
+	 * fits or why not, and the price of the placement it would choose. The plan (engine_plan,
+	 * the admission gate) uses it when set; else the best offer of `offers` after ranking.
+	 * Same callback rules as `offers` (a list of one). */
+	int (*plan_offer)(struct provider *p, const struct template *t, provider_offers_cb cb,
+	                  void *arg, char **cause);
 	int (*launch)(struct provider *p, const struct provider_job_spec *spec,
 	              provider_launch_cb cb, void *arg, char **cause);
 	int (*refresh)(struct provider *p, const char *job_id, const char *ref,

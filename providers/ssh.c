@@ -1244,6 +1244,102 @@ static int sshp_hosts(struct provider *p, const char *ref, struct tele_host **ou
 	return 0;
 }
 
+static int sshp_offer(struct provider *p, const struct template *t, struct provider_offer *out,
+                      char **cause)
+{
+	int want = 0, nodes = 1, fitting = 0, reachable = 0, contacted = 0;
+	const char *type = NULL;
+	struct sshp_host *best = NULL;
+	double best_rate = -1;
+	unsigned char *mask;
+	size_t live = sshp_live_hosts(p);
+
+	(void)cause;
+	memset(out, 0, sizeof *out);
+	if (t != NULL && t->resources.naccels > 0) {
+		want = t->resources.accels[0].count;
+		type = t->resources.accels[0].name;
+	}
+	if (t != NULL && t->resources.nodes > 1)
+		nodes = t->resources.nodes;
+	for (size_t i = 0; i < p->nhosts; i++) {
+		struct sshp_host *h = p->hosts[i];
+		int nfree;
+		double rate = h->conf->has_rate      ? h->conf->rate_gpu_hour
+		              : p->conf.has_rate_gpu ? p->conf.rate_gpu_hour
+		                                     : -1;
+
+		if (h->removed)
+			continue;
+		nfree = sshp_free_gpus(h);
+		contacted += h->swept;
+		reachable += h->swept && h->ok;
+		if (h->swept && !h->ok)
+			continue;
+		if (want > 0 && (!sshp_type_matches(type, h->conf->gpu_type) || nfree < want))
+			continue;
+		if (t != NULL && t->resources.cpus > 0 && h->ever_ok && h->res.tele.cpus > 0 &&
+		    h->res.tele.cpus < t->resources.cpus)
+			continue;
+		fitting++;
+		if (best == NULL || (rate >= 0 && (best_rate < 0 || rate < best_rate))) {
+			best = h;
+			best_rate = rate;
+		}
+	}
+	out->provider = xstrdup(p->name);
+	if (want > 0)
+		out->description =
+		    xprintf("ssh fleet: %zu host%s, %d with %d+ free %s%s", live,
+		            live == 1 ? "" : "s", fitting, want, type != NULL ? type : "GPU",
+		            contacted < (int)live ? " (as configured)" : "");
+	else
+		out->description = xprintf("ssh fleet: %zu host%s, %d reachable", live,
+		                           live == 1 ? "" : "s", reachable);
+	out->fits = fitting >= nodes;
+	if (!out->fits)
+		out->reason =
+		    want > 0 ? xprintf("needs %d host%s with %d free %s; %d ha%s them", nodes,
+		                       nodes == 1 ? "" : "s", want, type != NULL ? type : "GPU",
+		                       fitting, fitting == 1 ? "s" : "ve")
+		             : xprintf("needs %d host%s; %d can take it", nodes,
+		                       nodes == 1 ? "" : "s", fitting);
+	out->gpus = want;
+	if (best != NULL) {
+		out->gpu_name = want > 0 ? sshp_dupnull(best->conf->gpu_type) : NULL;
+		if (best->ever_ok) {
+			out->cpus = best->res.tele.cpus;
+			out->memory_mib = best->res.tele.mem_total_mib.ok
+			                      ? (int64_t)best->res.tele.mem_total_mib.v
+			                      : 0;
+		}
+	}
+	if (want > 0 && best_rate >= 0) {
+		out->priced = 1;
+		out->price_per_hour = (double)want * best_rate * nodes;
+	} else if (want == 0 && p->conf.has_rate_cpu && t != NULL && t->resources.cpus > 0) {
+		out->priced = 1;
+		out->price_per_hour = (double)t->resources.cpus * p->conf.rate_cpu_hour * nodes;
+	}
+	mask = sshp_mask(p, NULL, 0);
+	sshp_refresh_cache(p, mask);
+	free(mask);
+	return 0;
+}
+
+/* The fleet's verdict for a launch (the hosts it would pick), as one offer. */
+static int sshp_plan_offer(struct provider *p, const struct template *t, provider_offers_cb cb,
+                           void *arg, char **cause)
+{
+	struct provider_offer po;
+
+	if (sshp_offer(p, t, &po, cause) != 0)
+		return -1;
+	provider_offers_answer_one(&po, "", cb, arg);
+	provider_offer_clear(&po);
+	return 0;
+}
+
 int ssh_offers(struct provider *p, const struct template *t, provider_offers_cb cb, void *arg,
                char **cause); /* providers/ssh_offers.c */
 
@@ -1253,6 +1349,7 @@ const struct provider_ops ssh_provider_ops = {
     .open = sshp_open,
     .close = sshp_close,
     .offers = ssh_offers,
+    .plan_offer = sshp_plan_offer,
     .launch = ssh_launch_start,
     .refresh = sshp_refresh,
     .stop = sshp_stop,

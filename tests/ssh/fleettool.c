@@ -571,7 +571,7 @@ static int cmd_offer(int argc, char **argv)
 		t.resources.accels = &accel;
 		t.resources.naccels = 1;
 	}
-	if (ssh_provider_ops.offers(g_p, &t, on_offers, &w, &cause) != 0 ||
+	if (ssh_provider_ops.plan_offer(g_p, &t, on_offers, &w, &cause) != 0 ||
 	    run_until(&w.done) != 0) {
 		printf("offer failed: %s\n", cause != NULL ? cause : "timeout");
 		free(cause);
