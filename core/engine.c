@@ -14,21 +14,23 @@
 #include <yaml.h>
 
 #include "core/engine_internal.h"
-#include "providers/ssh.h"
 #include "core/xmalloc.h"
 
-/* Every provider type this build knows. */
-static const struct provider_ops *const engine_provider_types[] = {
-    &local_provider_ops,
-    &ssh_provider_ops,
-};
-
-static const struct provider_ops *engine_provider_type(const char *name)
+char *engine_provider_names(struct engine *e)
 {
-	for (size_t i = 0; i < sizeof engine_provider_types / sizeof engine_provider_types[0]; i++)
-		if (strcmp(engine_provider_types[i]->name, name) == 0)
-			return engine_provider_types[i];
-	return NULL;
+	size_t len = 1;
+	char *s;
+
+	for (size_t i = 0; i < e->nprovs; i++)
+		len += strlen(e->provs[i].name) + 2;
+	s = xmalloc(len);
+	s[0] = '\0';
+	for (size_t i = 0; i < e->nprovs; i++) {
+		if (i > 0)
+			strcat(s, ", ");
+		strcat(s, e->provs[i].name);
+	}
+	return s;
 }
 
 void engine_crash_point(const char *name)
@@ -118,7 +120,23 @@ struct engine_refresh_ctx {
 	char *job_id;
 	enum job_state known; /* the job's state when the refresh was asked */
 	int known_exit;       /* has_exit then */
+	char *known_reason;   /* its reason then, or NULL */
+	int known_port;       /* its port then (0 = none) */
+	int known_url;        /* it had a URL then */
 };
+
+/* Where it serves, when the provider learnt it after the launch (a cloud instance's
+ * address): filled in once, never overridden. */
+static int engine_serves_new(const struct engine_refresh_ctx *c, const struct provider_status *st)
+{
+	return (st->port > 0 && c->known_port == 0) || (st->url != NULL && !c->known_url);
+}
+
+/* A reason the provider gives that is not the job's: kept when the state stays. */
+static int engine_reason_new(const char *have, const char *got)
+{
+	return got != NULL && (have == NULL || strcmp(have, got) != 0);
+}
 
 static void engine_refresh_done(void *arg, int rc, const struct provider_status *st,
                                 const char *cause)
@@ -133,7 +151,8 @@ static void engine_refresh_done(void *arg, int rc, const struct provider_status 
 	if (rc != 0)
 		goto out;
 	/* nothing new: the common case on every tick, answered without touching the store */
-	if (st->state == c->known && st->has_exit == c->known_exit && !st->has_exit)
+	if (st->state == c->known && st->has_exit == c->known_exit && !st->has_exit &&
+	    !engine_reason_new(c->known_reason, st->reason) && !engine_serves_new(c, st))
 		goto out;
 	if (store_job_get(e->store, c->job_id, &j, &err) != 0)
 		goto out;
@@ -143,6 +162,17 @@ static void engine_refresh_done(void *arg, int rc, const struct provider_status 
 		if (store_job_update(e->store, &j, &err) != 0)
 			goto out;
 	}
+	if ((st->port > 0 && j.port == 0) || (st->url != NULL && j.url == NULL)) {
+		if (j.port == 0)
+			j.port = st->port;
+		if (j.url == NULL && st->url != NULL)
+			j.url = xstrdup(st->url);
+		if (store_job_update(e->store, &j, &err) != 0)
+			goto out;
+	}
+	if (st->state == j.state && engine_reason_new(j.reason, st->reason) &&
+	    store_job_reason(e->store, j.id, j.state, st->reason, loop_wall_ms(), &err) == 1)
+		engine_emit_state(e, j.id, j.state, j.state, st->reason);
 	if (st->state != j.state && !(j.state == JOB_STOPPING && job_state_active(st->state)) &&
 	    engine_move(e, j.id, st->state, st->reason) == 0 && job_state_terminal(st->state) &&
 	    st->ended_ms > 0) {
@@ -159,7 +189,10 @@ out:
 	free(err);
 	job_clear(&j);
 	free(c->job_id);
+	free(c->known_reason);
 	free(c);
+	if (e->busy == 0 && e->rec != NULL)
+		engine_reconcile_idle(e);
 }
 
 /* Asks the job's provider what exists; the answer moves the job. */
@@ -176,10 +209,14 @@ static void engine_refresh_job(struct engine *e, const struct job *j)
 	c->job_id = xstrdup(j->id);
 	c->known = j->state;
 	c->known_exit = j->has_exit;
+	c->known_reason = j->reason != NULL ? xstrdup(j->reason) : NULL;
+	c->known_port = j->port;
+	c->known_url = j->url != NULL;
 	e->busy++;
 	if (ep->ops->refresh(ep->p, j->id, j->provider_ref, engine_refresh_done, c, &cause) != 0) {
 		e->busy--;
 		free(c->job_id);
+		free(c->known_reason);
 		free(c);
 		free(cause);
 	}
@@ -249,8 +286,9 @@ static int engine_open_provider(struct engine *e, const struct provider_ops *ops
 	struct engine_provider *ep = &e->provs[e->nprovs];
 	struct provider_config pc;
 	char *why = NULL;
-	char *dir = strcmp(name, "local") == 0 ? xstrdup(e->cfg.jobs_dir)
-	                                       : xprintf("%s/providers/%s", e->cfg.state_dir, name);
+	/* the built-in instance keeps its job directories where they always were */
+	char *dir = ops->local_workers ? xstrdup(e->cfg.jobs_dir)
+	                               : xprintf("%s/providers/%s", e->cfg.state_dir, name);
 
 	memset(&pc, 0, sizeof pc);
 	pc.name = name;
@@ -263,6 +301,9 @@ static int engine_open_provider(struct engine *e, const struct provider_ops *ops
 	pc.notify = engine_on_provider_notify;
 	pc.notify_arg = e;
 	pc.installation_id = e->installation_id;
+	pc.data_dir = e->cfg.data_dir;
+	ep->http = http_new(e->loop);
+	pc.http = ep->http;
 	ep->ops = ops;
 	ep->name = xstrdup(name);
 	e->nprovs++;
@@ -302,13 +343,16 @@ static int engine_open_providers(struct engine *e, char **cause)
 		rc = -1;
 	for (size_t i = 0; rc == 0 && i < e->cfg.nproviders; i++) {
 		const struct config_provider *cp = &e->cfg.providers[i];
-		const struct provider_ops *ops = engine_provider_type(cp->type);
+		const struct provider_ops *ops = provider_type(cp->type);
 
 		if (cp == local)
 			continue;
-		if (ops == NULL || ops == &local_provider_ops) {
-			rc = xcause(cause, "%s: provider '%s' has unknown type '%s' (known: ssh)",
-			            cp->pos, cp->name, cp->type);
+		if (ops == NULL || ops->local_workers) {
+			char *known = provider_type_names(1);
+
+			rc = xcause(cause, "%s: provider '%s' has unknown type '%s' (known: %s)",
+			            cp->pos, cp->name, cp->type, known);
+			free(known);
 			break;
 		}
 		rc = engine_open_provider(e, ops, cp->name, &cp->settings, &cp->settings_pos, 1,
@@ -375,11 +419,15 @@ void engine_close(struct engine *e)
 {
 	if (e == NULL)
 		return;
+	e->closing = 1;
+	engine_reconcile_closing(e);
 	engine_forwards_close_all(e);
 	engine_tele_close(e);
 	for (size_t i = 0; i < e->nprovs; i++) {
 		if (e->provs[i].p != NULL)
 			e->provs[i].ops->close(e->provs[i].p);
+		if (e->provs[i].http != NULL)
+			http_free(e->provs[i].http);
 		free(e->provs[i].name);
 		free(e->provs[i].message);
 	}

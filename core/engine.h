@@ -11,10 +11,10 @@
 #include "core/config.h"
 #include "core/job.h"
 #include "core/kvlist.h"
+#include "core/offers.h"
 #include "core/cost.h"
 #include "core/telemetry.h"
 #include "core/template.h"
-#include "providers/provider.h"
 
 struct engine;
 struct loop;
@@ -56,6 +56,22 @@ struct engine_launch_req {
 	long max_runtime_s;   /* > 0: this launch's max_runtime (at most the template's) */
 };
 
+/* How the template would run on the chosen provider (the provider's offer, as the faces
+ * show it; engine_offer_clear frees the strings). */
+struct engine_offer {
+	char *provider;    /* instance name */
+	char *description; /* "this host: 2 CPUs, 23.4 GiB, no GPU" */
+	int fits;          /* 1 = the template fits */
+	char *reason;      /* why it does not fit, or NULL */
+	int cpus;
+	int64_t memory_mib;
+	int gpus;
+	char *gpu_name; /* or NULL */
+	int priced;     /* 0 = unpriced (never shown as $0) */
+	double price_per_hour;
+};
+void engine_offer_clear(struct engine_offer *o);
+
 /* What a launch would do (dry run, and the TUI form's preview). */
 struct engine_plan {
 	char *template_name;
@@ -67,7 +83,11 @@ struct engine_plan {
 	int gpus;
 	char *accels;       /* "H100:8" or "-" */
 	long max_runtime_s; /* limits.max_runtime (0 = none) */
-	struct provider_offer offer;
+	struct engine_offer offer;
+	/* the chosen offer's place (the provider's first offer): heap, NULL = none */
+	char *region;
+	char *instance_type;
+	int spot; /* its market is spot */
 };
 
 struct engine_provider_info {
@@ -109,7 +129,14 @@ void engine_templates_reload(struct engine *e);
 size_t engine_provider_count(struct engine *e);
 void engine_provider_info(struct engine *e, size_t i, struct engine_provider_info *out);
 
-/* Resolves params and renders the job without launching. */
+/* Resolves params and renders the job without launching; the offer is the first of the
+ * provider's `offers` (engine_plan runs the loop until it answers: at once for local and
+ * ssh). engine_plan_async: the same, answered on the loop: cb runs once with the plan (rc 0;
+ * cb may move it out: copy it and zero the original) or the cause, possibly before
+ * engine_plan_async returns. -1 (no callback): the request itself is wrong. */
+typedef void (*engine_plan_cb)(void *arg, int rc, struct engine_plan *plan, const char *cause);
+int engine_plan_async(struct engine *e, const struct engine_launch_req *req, engine_plan_cb cb,
+                      void *arg, char **cause);
 int engine_plan(struct engine *e, const struct engine_launch_req *req, struct engine_plan *out,
                 char **cause);
 void engine_plan_clear(struct engine_plan *p);
@@ -182,6 +209,12 @@ int engine_busy(struct engine *e);
 #define ENGINE_RECONCILE_TERMINATE_ORPHANS 0x1u
 int engine_reconcile(struct engine *e, unsigned flags, struct engine_reconcile_report *rep,
                      char **cause);
+/* The same without waiting: cb runs once, on the loop, with the report (valid during the
+ * call; the callee may move orphan_refs out and zero them). One reconcile at a time. */
+typedef void (*engine_reconcile_cb)(void *arg, int rc, const struct engine_reconcile_report *rep,
+                                    const char *cause);
+int engine_reconcile_start(struct engine *e, unsigned flags, engine_reconcile_cb cb, void *arg,
+                           char **cause);
 /* The store's installation id (random, made once with the store; labels its resources). */
 const char *engine_installation_id(struct engine *e);
 
@@ -212,6 +245,9 @@ struct engine_cost {
 	size_t nbudgets;
 	/* storage the cost_job entries point into */
 	struct cost_interval *held;
+	struct cost_interval *holds; /* the holds table's intervals, by job id */
+	char **hold_ids;
+	size_t nholds;
 	struct cost_interval *idle;
 	char **idle_ids;
 	char **resource;
@@ -226,8 +262,9 @@ int engine_cost_focus(struct engine *e, FILE *f, int64_t from, int64_t to, size_
  * and its reason (heap; NULL when no budget applies). */
 enum cost_verdict engine_budget_check_launch(struct engine *e, const struct engine_plan *plan,
                                              char **reason);
-/* The cost of one job so far at now (0 and *priced = 0 when unpriced). */
-double engine_job_cost(const struct job *j, int64_t now, int *priced);
+/* The cost of one job so far at now (0 and *priced = 0 when unpriced), over every interval
+ * it held resources. */
+double engine_job_cost(struct engine *e, const struct job *j, int64_t now, int *priced);
 
 /* --- telemetry history (core/engine_tele.c) --- */
 /* Starts watching (the TUI, `gantry watch`): every refresh tick, host samples go into ring
@@ -243,11 +280,78 @@ size_t engine_gpu_history(struct engine *e, const char *host, int gpu, enum engi
 /* Average GPU utilisation (percent) of a job's GPUs in the latest sample; -1 when unknown. */
 double engine_job_gpu_util(struct engine *e, const char *job_id);
 
-/* --- SSH: shells and forwards (core/engine_ssh.c) --- */
+/* --- sessions: shells and forwards (core/engine_session.c, core/engine_ssh.c) ---
+ * The engine owns every way to a job's worker: this host (a local shell), SSH (libssh2,
+ * strict host keys, the provider's key and jump host) or a provider's own channel. Faces
+ * see only what they display. */
 
-/* Where a shell for worker `worker` of the job goes (provider_shell_clear frees it). */
-int engine_job_shell(struct engine *e, const char *job_ref, int worker, struct provider_shell *out,
-                     char **cause);
+/* Why a connection to a worker failed (code ENGINE_CONN_OK: not a connection problem). */
+enum engine_conn_code {
+	ENGINE_CONN_OK = 0,
+	ENGINE_CONN_FAILED,          /* could not reach the worker (resolve, refused, auth...) */
+	ENGINE_CONN_HOSTKEY_UNKNOWN, /* fingerprint set: retry with accept_new once checked */
+	ENGINE_CONN_HOSTKEY_CHANGED, /* fingerprint set: always refused */
+	ENGINE_CONN_CLOSED,          /* the connection dropped, or the job ended */
+};
+struct engine_conn_error {
+	enum engine_conn_code code;
+	char msg[512];         /* one line */
+	char fingerprint[128]; /* "SHA256:..." for host key errors, else "" */
+	char keytype[32];      /* "ED25519" for host key errors, else "" */
+};
+
+/* What a face may show about worker `worker` of a job (heap strings;
+ * engine_shell_info_clear frees them). */
+struct engine_shell_info {
+	int local;         /* 1: the worker is this host */
+	char *host_name;   /* the worker's name ("gpu1"), "localhost" for local */
+	int nworkers;      /* workers the job has */
+	char *description; /* one line: "gpu1 (user@10.0.0.5:22 via login)" or "this host" */
+};
+int engine_job_shell_info(struct engine *e, const char *job_ref, int worker,
+                          struct engine_shell_info *out, char **cause);
+void engine_shell_info_clear(struct engine_shell_info *s);
+
+/* An unknown host key, shown to the user before it is recorded. */
+struct engine_host_key {
+	const char *host;
+	int port;
+	const char *keytype;
+	const char *fingerprint;
+	const char *known_hosts; /* where it would be recorded ("~/.ssh/known_hosts") */
+};
+
+struct engine_session_io {
+	const char *command; /* a shell command line run in the job's directory, or NULL for
+	                        the user's login shell there */
+	int in_fd, out_fd;   /* the terminal (normally 0 and 1; raw while the shell runs) */
+	int accept_new;      /* record an unknown host key without asking */
+	/* Asked once when the worker's host key is unknown (and accept_new is 0): return 1 to
+	 * record it and go on. NULL: refuse (ENGINE_CONN_HOSTKEY_UNKNOWN). */
+	int (*confirm_host_key)(void *arg, const struct engine_host_key *k);
+	void *arg;
+};
+
+/* Runs an interactive session on worker `worker` of an active job, on the calling thread,
+ * while the face has given up the terminal: the user's $SHELL in the job's directory with
+ * the job's environment for a local job; a PTY shell over SSH (the job's worker, through
+ * its jump host) with the terminal's TERM, size, window changes and modes otherwise; or the
+ * provider's own channel. The session counts as activity for autostop while it runs.
+ * Returns 0 with *exit_status (-1 when the worker sent none; 128+N for a local shell killed
+ * by signal N), or -1 with cause and, for connection problems, err->code set (err may be
+ * NULL). */
+int engine_session_run(struct engine *e, const char *job_ref, int worker,
+                       const struct engine_session_io *io, int *exit_status,
+                       struct engine_conn_error *err, char **cause);
+/* The command line that opens the same session by hand (`gantry ssh --print-command`):
+ * "cd DIR && exec $SHELL" for a local job, the OpenSSH command (strict host keys, same key,
+ * known_hosts and -J jump) otherwise; command as in engine_session_io. Heap, or NULL with
+ * cause. */
+char *engine_session_command(struct engine *e, const char *job_ref, int worker, const char *command,
+                             char **cause);
+/* Runs the local provider's job supervisor (`gantry __supervise ...`, started by the local
+ * provider itself) and returns its exit status. */
+int engine_supervisor_main(int argc, char **argv);
 
 struct engine_forward_info {
 	int id;
@@ -260,7 +364,7 @@ struct engine_forward_info {
 	int up;
 	int dead;
 	char *error; /* why it died / last connection failure, or NULL */
-	struct ssh_error err;
+	struct engine_conn_error err;
 	int active;
 	uint64_t connections;
 	uint64_t bytes_up, bytes_down;
@@ -268,10 +372,11 @@ struct engine_forward_info {
 void engine_forward_info_clear(struct engine_forward_info *f);
 
 /* Opens a forward from 127.0.0.1:local_port (0 = pick) to remote_port (0 = the job's
- * port) on worker 0 of the job. Returns at once with *id; cb runs when it is up or has
- * failed (rc -1, err says why: an unknown host key can be retried with accept_new). A
- * forward closes when its job ends or engine_forward_close is called. */
-typedef void (*engine_forward_cb)(void *arg, int id, int rc, const struct ssh_error *err);
+ * port) on worker 0 of the job, over SSH or the provider's own channel. Returns at once
+ * with *id; cb runs when it is up or has failed (rc -1, err says why: an unknown host key
+ * can be retried with accept_new). A forward closes when its job ends or
+ * engine_forward_close is called. */
+typedef void (*engine_forward_cb)(void *arg, int id, int rc, const struct engine_conn_error *err);
 int engine_forward_open(struct engine *e, const char *job_ref, int remote_port, int local_port,
                         const char *bind_addr, int accept_new, engine_forward_cb cb, void *arg,
                         int *id, char **cause);
@@ -313,6 +418,35 @@ struct engine_open_info {
 int engine_job_open(struct engine *e, const char *job_ref, struct engine_open_info *out,
                     char **cause);
 void engine_open_info_clear(struct engine_open_info *o);
+
+/* --- the optimizer: offers of every provider (core/engine_offers.c, offers) --- */
+
+/* What engine_offers found. */
+struct engine_offers_answer {
+	char *template_name;
+	struct offer_list offers; /* ranked (the first nfit, best first), then the dropped ones,
+	                           * each with its reason in `dropped` (offers_rank) */
+	size_t nfit;
+	char **errors; /* "PROVIDER: why" for each provider that gave no offers (unhealthy, no
+	                * `offers` op, failed): heap */
+	size_t nerrors;
+	int has_budget_left;    /* a hard budget applies to this user, team or project */
+	double budget_left_usd; /* the least any of them leaves this month (may be <= 0) */
+	long runtime_s;         /* the runtime the budget check counted (0 = one hour) */
+};
+void engine_offers_answer_free(struct engine_offers_answer *a);
+/* rc 0 with the answer (cb owns it: engine_offers_answer_free), or -1 with a cause. */
+typedef void (*engine_offers_cb)(void *arg, int rc, struct engine_offers_answer *ans,
+                                 const char *cause);
+/* Asks every configured provider that opened (req->provider: only that one; an unhealthy one
+ * too: its unreachable hosts come back dropped with their reasons) for its offers for
+ * req's template at once (provider_ops.offers), prices unpriced ones from the catalog, then
+ * ranks them with offers_rank: placement, GPU alternatives, spot, limits.max_hourly_cost and
+ * the hard budget left over req's max_runtime (else the template's). req->sets are checked
+ * as a launch checks them. cb runs exactly once, on the loop (possibly before the call
+ * returns); -1 with a cause (unknown template or provider, bad parameter) calls nothing. */
+int engine_offers(struct engine *e, const struct engine_launch_req *req, engine_offers_cb cb,
+                  void *arg, char **cause);
 
 /* Hosts of every provider (ref NULL) or of one job, from the providers' caches. */
 int engine_hosts(struct engine *e, const char *job_ref, struct tele_host **out, size_t *n,

@@ -10,9 +10,11 @@
 
 #include "core/engine_internal.h"
 #include "core/loop.h"
+#include "core/store_attempts.h"
 #include "core/xmalloc.h"
 
-/* The interval a job held (or holds) resources; 0 when it never got any. */
+/* The interval a job from before holds (schema 5) held resources: from its creation, once it
+ * got a provider ref, to its end; 0 when it never got any. */
 static size_t engine_cost_held(const struct job *j, struct cost_interval *iv)
 {
 	if (j->provider_ref == NULL || j->created_ms <= 0)
@@ -22,10 +24,20 @@ static size_t engine_cost_held(const struct job *j, struct cost_interval *iv)
 	return 1;
 }
 
-double engine_job_cost(const struct job *j, int64_t now, int *priced)
+/* A hold as a cost interval (an open one runs until now). */
+static void engine_cost_hold_iv(const struct store_hold *h, struct cost_interval *iv)
 {
-	struct cost_interval iv;
+	iv->start_ms = h->start_ms;
+	iv->end_ms = h->end_ms > 0 ? h->end_ms : COST_OPEN;
+}
+
+double engine_job_cost(struct engine *e, const struct job *j, int64_t now, int *priced)
+{
+	struct cost_interval one, *iv = &one;
+	struct store_hold *h = NULL;
 	struct cost_job cj;
+	size_t nh = 0;
+	double v;
 
 	memset(&cj, 0, sizeof cj);
 	if (priced != NULL)
@@ -35,9 +47,21 @@ double engine_job_cost(const struct job *j, int64_t now, int *priced)
 	cj.priced = 1;
 	cj.usd_per_hour = j->price_per_hour;
 	cj.billing.unit_ms = (int64_t)(j->billing_s > 0 ? j->billing_s : 1) * 1000;
-	cj.held = &iv;
-	cj.nheld = engine_cost_held(j, &iv);
-	return cost_job_to_date(&cj, now);
+	if (e != NULL && store_holds_job(e->store, j->id, &h, &nh, NULL) == 0 && nh > 0) {
+		iv = xcalloc(nh, sizeof *iv);
+		for (size_t k = 0; k < nh; k++)
+			engine_cost_hold_iv(&h[k], &iv[k]);
+		cj.held = iv;
+		cj.nheld = nh;
+	} else {
+		cj.held = &one;
+		cj.nheld = engine_cost_held(j, &one);
+	}
+	v = cost_job_to_date(&cj, now);
+	if (iv != &one)
+		free(iv);
+	store_holds_free(h, nh);
+	return v;
 }
 
 static enum cost_scope engine_scope(const char *s)
@@ -122,6 +146,51 @@ static int64_t engine_cost_stop_by(struct engine *e, const struct job *j)
 	return (j->started_ms > 0 ? j->started_ms : j->created_ms) + (int64_t)s * 1000;
 }
 
+/* Index of the first entry of id in ids[0..n) (sorted), or n. */
+static size_t engine_cost_first(char *const *ids, size_t n, const char *id)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (strcmp(ids[mid], id) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && strcmp(ids[lo], id) == 0 ? lo : n;
+}
+
+/* Gives each job with rows in the holds table those intervals (ordered by job id). */
+static void engine_cost_holds(struct engine *e, struct engine_cost *c)
+{
+	struct store_hold *h = NULL;
+	size_t n = 0;
+
+	if (store_holds_since(e->store, 0, &h, &n, NULL) != 0 || n == 0)
+		return;
+	c->holds = xcalloc(n, sizeof *c->holds);
+	c->hold_ids = xcalloc(n, sizeof *c->hold_ids);
+	c->nholds = n;
+	for (size_t k = 0; k < n; k++) {
+		engine_cost_hold_iv(&h[k], &c->holds[k]);
+		c->hold_ids[k] = h[k].job_id;
+		h[k].job_id = NULL;
+	}
+	store_holds_free(h, n);
+	for (size_t i = 0; i < c->jobs.n; i++) {
+		size_t lo = engine_cost_first(c->hold_ids, n, c->jobs.items[i].id), k = lo;
+
+		while (k < n && strcmp(c->hold_ids[k], c->jobs.items[i].id) == 0)
+			k++;
+		if (k > lo) {
+			c->cj[i].held = &c->holds[lo];
+			c->cj[i].nheld = k - lo;
+		}
+	}
+}
+
 /* Attaches each job's idle spans (job_idle is ordered by job id). */
 static void engine_cost_idle(struct engine *e, struct engine_cost *c)
 {
@@ -200,9 +269,11 @@ int engine_cost(struct engine *e, struct engine_cost **out, char **cause)
 		cj->billing.unit_ms = (int64_t)(j->billing_s > 0 ? j->billing_s : 1) * 1000;
 		cj->held = &c->held[i];
 		cj->nheld = engine_cost_held(j, &c->held[i]);
-		if (cost_job_holding(cj, c->now))
-			cj->stop_by_ms = engine_cost_stop_by(e, j);
 	}
+	engine_cost_holds(e, c);
+	for (size_t i = 0; i < c->jobs.n; i++)
+		if (cost_job_holding(&c->cj[i], c->now))
+			c->cj[i].stop_by_ms = engine_cost_stop_by(e, &c->jobs.items[i]);
 	engine_cost_idle(e, c);
 	for (size_t i = 0; i < c->jobs.n; i++)
 		c->to_date[i] = c->cj[i].priced ? cost_job_to_date(&c->cj[i], c->now) : 0;
@@ -245,6 +316,10 @@ void engine_cost_free(struct engine_cost *c)
 		free(c->resource[i]);
 	free(c->resource);
 	free(c->held);
+	for (size_t i = 0; i < c->nholds; i++)
+		free(c->hold_ids[i]);
+	free(c->hold_ids);
+	free(c->holds);
 	free(c->to_date);
 	free(c->cj);
 	job_list_free(&c->jobs);

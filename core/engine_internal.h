@@ -6,11 +6,13 @@
 #include "core/http.h"
 #include "core/loop.h"
 #include "core/store.h"
+#include "providers/provider.h"
 
 struct engine_provider {
 	char *name;
 	const struct provider_ops *ops;
 	struct provider *p;
+	struct http *http; /* the instance's own handle (provider_config.http) */
 	int healthy;
 	char *message;
 };
@@ -43,15 +45,30 @@ struct engine {
 	struct engine_tele *tele; /* telemetry, idle tracking, autostop (engine_watch) */
 	char *installation_id;    /* the store's (store_meta_get): labels what its jobs create */
 	struct engine_reload *reload; /* config.yaml reloads (core/engine_reload.c) */
+	struct engine_rec *rec;       /* the reconcile in flight (core/engine_reconcile.c) */
+	int settling;                 /* engine_settle_on_open waits for it */
+	int closing;                  /* engine_close has begun */
 };
 
 void engine_emit(struct engine *e, const struct engine_event *ev);
 void engine_emit_state(struct engine *e, const char *job_id, enum job_state from, enum job_state to,
                        const char *reason);
 struct engine_provider *engine_find_provider(struct engine *e, const char *name);
+/* "local, fleet": the configured instances (heap). */
+char *engine_provider_names(struct engine *e);
 /* Moves a job to `to` through the legal path (via STOPPING when needed); 0 when it moved or
  * already was there. */
 int engine_move(struct engine *e, const char *job_id, enum job_state to, const char *reason);
+/* core/engine_target.c: where worker `worker` of the job with ref lives (the provider's async
+ * `target` op, the loop run until it answers). For blocking CLI commands and the TUI while
+ * it is suspended for a shell only. */
+int engine_job_target_sync(struct engine *e, struct engine_provider *ep, const char *ref,
+                           int worker, struct provider_shell *out, char **cause);
+/* core/engine_reconcile.c: the refreshes in flight are all answered (e->busy is 0). */
+void engine_reconcile_idle(struct engine *e);
+/* engine_close: a reconcile in flight ends (its callback gets rc -1) once its providers have
+ * answered; one waiting for nothing ends now. */
+void engine_reconcile_closing(struct engine *e);
 /* Settles launches interrupted by a crash (run when the engine opens). */
 int engine_settle_on_open(struct engine *e);
 /* Closes the forwards of a job that ended; closes all of them (engine_close). */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/engine_internal.h"
+#include "core/engine_plan_offer.h"
 #include "core/safefile.h"
 #include "core/xmalloc.h"
 
@@ -24,7 +25,9 @@ void engine_plan_clear(struct engine_plan *p)
 	free(p->script);
 	kvlist_free(&p->env);
 	free(p->accels);
-	provider_offer_clear(&p->offer);
+	engine_offer_clear(&p->offer);
+	free(p->region);
+	free(p->instance_type);
 	memset(p, 0, sizeof *p);
 }
 
@@ -73,8 +76,10 @@ static const char *engine_pick_provider(struct engine *e, const struct template 
 	return e->cfg.default_provider;
 }
 
-int engine_plan(struct engine *e, const struct engine_launch_req *req, struct engine_plan *out,
-                char **cause)
+/* Everything of a plan but the offer: the template, the provider, the rendered script. */
+static int engine_plan_prepare(struct engine *e, const struct engine_launch_req *req,
+                               struct engine_plan *out, struct engine_provider **epp,
+                               const struct template **tp, char **cause)
 {
 	const struct template *t = template_set_find(&e->tpls, req->template_name);
 	struct engine_provider *ep;
@@ -98,7 +103,11 @@ int engine_plan(struct engine *e, const struct engine_launch_req *req, struct en
 	pname = engine_pick_provider(e, t, req->provider);
 	ep = engine_find_provider(e, pname);
 	if (ep == NULL) {
-		xcause(cause, "no provider named '%s' is configured (configured: local)", pname);
+		char *names = engine_provider_names(e);
+
+		xcause(cause, "no provider named '%s' is configured (configured: %s)", pname,
+		       names);
+		free(names);
 		goto fail;
 	}
 	out->provider = xstrdup(ep->name);
@@ -128,8 +137,8 @@ int engine_plan(struct engine *e, const struct engine_launch_req *req, struct en
 		       ep->message != NULL ? ep->message : "unknown reason");
 		goto fail;
 	}
-	if (ep->ops->offer != NULL && ep->ops->offer(ep->p, t, &out->offer, cause) != 0)
-		goto fail;
+	*epp = ep;
+	*tp = t;
 	free(setup);
 	free(run);
 	return 0;
@@ -138,6 +147,141 @@ fail:
 	free(run);
 	engine_plan_clear(out);
 	return -1;
+}
+
+/* The plan's offer: the first offer of the provider's list (heap copies). */
+static void engine_plan_take_offer(struct engine_plan *plan, const struct offer_list *l)
+{
+	const struct offer *o;
+
+	if (l == NULL || l->n == 0)
+		return; /* no offer at all: left empty, as a provider without `offers` */
+	o = &l->v[0];
+	engine_offer_from(&plan->offer, o);
+	if (o->region != NULL && o->region[0] != '\0')
+		plan->region = xstrdup(o->region);
+	if (o->instance_type != NULL && o->instance_type[0] != '\0')
+		plan->instance_type = xstrdup(o->instance_type);
+	plan->spot = o->market == OFFER_SPOT;
+}
+
+struct engine_plan_req {
+	struct engine_plan plan;
+	struct engine *e; /* its templates rank a list of several offers */
+	engine_plan_cb cb;
+	void *arg;
+};
+
+static void engine_plan_offers_cb(void *arg, int rc, struct offer_list *l, const char *cause)
+{
+	struct engine_plan_req *q = arg;
+
+	if (rc == 0) {
+		/* several offers (a cloud's types and regions): the best one the template takes
+		 * first, as the optimizer ranks them (limits and placement; budgets are the
+		 * admission gate's) */
+		const struct template *t =
+		    q->plan.template_name != NULL
+		        ? template_set_find(&q->e->tpls, q->plan.template_name)
+		        : NULL;
+
+		if (l != NULL && l->n > 1 && t != NULL) {
+			struct offers_limits lim = {0};
+
+			offers_rank(l, t, &lim);
+		}
+		engine_plan_take_offer(&q->plan, l);
+		q->cb(q->arg, 0, &q->plan, NULL);
+	} else {
+		q->cb(q->arg, -1, NULL, cause != NULL ? cause : "the provider has no offer");
+	}
+	engine_plan_clear(&q->plan);
+	free(q);
+}
+
+int engine_plan_async(struct engine *e, const struct engine_launch_req *req, engine_plan_cb cb,
+                      void *arg, char **cause)
+{
+	struct engine_plan_req *q = xcalloc(1, sizeof *q);
+	struct engine_provider *ep = NULL;
+	const struct template *t = NULL;
+
+	if (engine_plan_prepare(e, req, &q->plan, &ep, &t, cause) != 0) {
+		free(q);
+		return -1;
+	}
+	q->cb = cb;
+	q->arg = arg;
+	if (ep->ops->plan_offer == NULL && ep->ops->offers == NULL) {
+		engine_plan_offers_cb(q, 0, NULL, NULL);
+		return 0;
+	}
+	q->e = e;
+	if ((ep->ops->plan_offer != NULL ? ep->ops->plan_offer : ep->ops->offers)(
+	        ep->p, t, engine_plan_offers_cb, q, cause) != 0) {
+		engine_plan_clear(&q->plan);
+		free(q);
+		return -1;
+	}
+	return 0;
+}
+
+/* engine_plan's wait. Heap: an answer after engine_plan gave up finds it abandoned. */
+struct engine_plan_wait {
+	int done, abandoned, rc;
+	char *cause;
+	struct engine_plan plan;
+};
+
+static void engine_plan_wait_cb(void *arg, int rc, struct engine_plan *plan, const char *cause)
+{
+	struct engine_plan_wait *w = arg;
+
+	if (w->abandoned) {
+		free(w);
+		return;
+	}
+	w->done = 1;
+	w->rc = rc;
+	if (rc == 0) {
+		w->plan = *plan; /* moved out */
+		memset(plan, 0, sizeof *plan);
+	} else {
+		w->cause = xstrdup(cause);
+	}
+}
+
+/* Local and ssh answer at once; another provider gets the loop run until it answers (at most
+ * ENGINE_PLAN_OFFER_MS): engine_plan is synchronous for its faces. */
+#define ENGINE_PLAN_OFFER_MS 15000
+
+int engine_plan(struct engine *e, const struct engine_launch_req *req, struct engine_plan *out,
+                char **cause)
+{
+	struct engine_plan_wait *w = xcalloc(1, sizeof *w);
+	uint64_t until = loop_now_ms() + ENGINE_PLAN_OFFER_MS;
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	if (engine_plan_async(e, req, engine_plan_wait_cb, w, cause) != 0) {
+		free(w);
+		return -1;
+	}
+	while (!w->done && loop_now_ms() < until)
+		loop_run_once(e->loop, 100);
+	if (!w->done) {
+		w->abandoned = 1;
+		return xcause(cause, "the provider gave no offer within %d s",
+		              ENGINE_PLAN_OFFER_MS / 1000);
+	}
+	rc = w->rc;
+	if (rc == 0)
+		*out = w->plan;
+	else
+		xcause(cause, "%s", w->cause);
+	free(w->cause);
+	free(w);
+	return rc == 0 ? 0 : -1;
 }
 
 /* Random lowercase hex of n bytes. */
@@ -415,6 +559,16 @@ int engine_launch(struct engine *e, const struct engine_launch_req *req, char **
 	        : NULL;
 	spec.nodes = t->resources.nodes > 0 ? t->resources.nodes : 1;
 	spec.max_runtime_s = plan.max_runtime_s;
+	spec.team = j.team;
+	spec.project = j.project;
+	spec.cpus = t->resources.cpus;
+	spec.memory_mib = (int64_t)t->resources.memory_gib * 1024;
+	spec.replicas_min = t->service.set ? t->service.replicas_min : 0;
+	spec.replicas_max = t->service.set ? t->service.replicas_max : 0;
+	spec.attempt = 1; /* one attempt per launch until intents carry attempts */
+	spec.region = plan.region;
+	spec.instance_type = plan.instance_type;
+	spec.market = plan.spot ? OFFER_SPOT : OFFER_ONDEMAND;
 	spec.env_pass = (const char *const *)e->cfg.job_env_pass;
 	engine_move(e, j.id, JOB_PROVISIONING, "handed to provider");
 	e->busy++;

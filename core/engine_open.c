@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/engine_internal.h"
+#include "core/engine_session.h"
 #include "core/xmalloc.h"
 
 char *engine_url_with_token(const char *url, const char *token)
@@ -72,8 +73,7 @@ int engine_job_open(struct engine *e, const char *job_ref, struct engine_open_in
 		goto out;
 	}
 	/* a worker that is this host needs no forward: its port is on our loopback */
-	if (ep->ops->shell_target != NULL &&
-	    ep->ops->shell_target(ep->p, j.provider_ref, 0, &ps, NULL) == 0 && ps.local)
+	if (ep->ops->channel_open == NULL && ep->ops->local_workers)
 		out->local = 1;
 	out->job_id = xstrdup(j.id);
 	out->job_name = xstrdup(j.name);

@@ -1,6 +1,7 @@
-/* engine_ssh.c: shells, port forwards and host health, for both faces.
+/* engine_ssh.c: port forwards and host health, for both faces (shells: engine_session.c).
  * A forward is an ssh_forward (its own thread and session) watched from the loop through
- * its notify descriptor; forwards of a job close when the job ends. */
+ * its notify descriptor, or a provider's own channel (provider_ops.channel_open) reporting
+ * through its callback; forwards of a job close when the job ends. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/engine_internal.h"
+#include "core/engine_session.h"
 #include "core/safefile.h"
 #include "core/ssh_forward.h"
 #include "core/xmalloc.h"
@@ -24,7 +26,13 @@ struct engine_fwd {
 	char *host_name;
 	char *url_path; /* path of the job's URL ("/" or "/lab"), or NULL */
 	int remote_port;
-	struct ssh_forward *f;
+	struct ssh_forward *f;      /* an SSH forward, or */
+	struct engine_provider *ep; /* the provider whose channel ch is */
+	struct provider_channel *ch;
+	int ch_local_port; /* the channel's bound port once up */
+	int ch_up, ch_dead;
+	int opening; /* inside channel_open: events are reported after it returns */
+	struct engine_conn_error ch_err;
 	int notify_fd;
 	struct loop_fd *watch;
 	engine_forward_cb cb; /* until it reported up or failed */
@@ -65,31 +73,6 @@ static int engine_ssh_job(struct engine *e, const char *job_ref, struct job *j,
 	return 0;
 }
 
-int engine_job_shell(struct engine *e, const char *job_ref, int worker, struct provider_shell *out,
-                     char **cause)
-{
-	struct job j;
-	struct engine_provider *ep;
-	int rc;
-
-	memset(out, 0, sizeof *out);
-	job_init(&j);
-	if (engine_ssh_job(e, job_ref, &j, &ep, cause) != 0) {
-		job_clear(&j);
-		return -1;
-	}
-	if (!job_state_active(j.state)) {
-		rc = xcause(cause, "job %s has ended (%s): nothing to connect to", j.name,
-		            job_state_name(j.state));
-	} else if (ep->ops->shell_target == NULL) {
-		rc = xcause(cause, "shells are not supported by provider %s", ep->name);
-	} else {
-		rc = ep->ops->shell_target(ep->p, j.provider_ref, worker, out, cause);
-	}
-	job_clear(&j);
-	return rc;
-}
-
 static struct engine_fwd *engine_fwd_find(struct engine *e, int id, size_t *idx)
 {
 	for (size_t i = 0; i < e->nfwds; i++)
@@ -107,6 +90,8 @@ static void engine_fwd_free(struct engine_fwd *fw)
 		loop_fd_remove(fw->e->loop, fw->watch);
 	if (fw->f != NULL)
 		ssh_forward_stop(fw->f); /* closes notify_fd */
+	if (fw->ch != NULL && fw->ep->ops->channel_close != NULL)
+		fw->ep->ops->channel_close(fw->ep->p, fw->ch);
 	free(fw->job_id);
 	free(fw->job_name);
 	free(fw->host_name);
@@ -134,35 +119,31 @@ static void engine_fwd_event(struct engine *e, const char *msg)
 	engine_emit(e, &ev);
 }
 
-static void engine_fwd_on_notify(int fd, short revents, void *arg)
+/* A forward came up (reported once) or died (dropped: fw is gone afterwards). */
+static void engine_fwd_report(struct engine_fwd *fw, int up, int dead, int local_port,
+                              const struct engine_conn_error *err)
 {
-	struct engine_fwd *fw = arg;
 	struct engine *e = fw->e;
-	struct ssh_forward_info info;
-	char buf[64], *msg;
+	char *msg;
 	int id = fw->id;
 
-	while (read(fd, buf, sizeof buf) > 0)
-		;
-	ssh_forward_info(fw->f, &info);
-	if (info.dead) {
+	if (dead) {
 		engine_forward_cb cb = fw->cb;
 		void *cb_arg = fw->cb_arg;
 
-		msg = xprintf("forward %s:%d closed: %s", fw->job_name, fw->remote_port,
-		              info.err.msg);
+		msg = xprintf("forward %s:%d closed: %s", fw->job_name, fw->remote_port, err->msg);
 		fw->cb = NULL;
 		engine_fwd_drop(e, id); /* fw is gone */
 		if (cb != NULL)
-			cb(cb_arg, id, -1, &info.err);
+			cb(cb_arg, id, -1, err);
 		engine_fwd_event(e, msg);
 		free(msg);
 		return;
 	}
-	if (info.up && !fw->reported_up) {
+	if (up && !fw->reported_up) {
 		fw->reported_up = 1;
 		msg =
-		    xprintf("forward 127.0.0.1:%d -> %s:%d is up", info.local_port,
+		    xprintf("forward 127.0.0.1:%d -> %s:%d is up", local_port,
 		            fw->host_name != NULL ? fw->host_name : fw->job_name, fw->remote_port);
 		engine_fwd_event(e, msg); /* first: the requester's own message comes last */
 		free(msg);
@@ -175,6 +156,43 @@ static void engine_fwd_on_notify(int fd, short revents, void *arg)
 	}
 }
 
+static void engine_fwd_on_notify(int fd, short revents, void *arg)
+{
+	struct engine_fwd *fw = arg;
+	struct ssh_forward_info info;
+	struct engine_conn_error cerr;
+	char buf[64];
+
+	(void)revents;
+	while (read(fd, buf, sizeof buf) > 0)
+		;
+	ssh_forward_info(fw->f, &info);
+	engine_conn_error_from_ssh(&cerr, &info.err);
+	engine_fwd_report(fw, info.up, info.dead, info.local_port, &cerr);
+}
+
+/* A provider channel's event (provider_ops.channel_open, FORWARD). */
+static void engine_fwd_on_channel(void *arg, const struct provider_channel_event *ev)
+{
+	struct engine_fwd *fw = arg;
+
+	if (ev->state == PROVIDER_CHANNEL_UP) {
+		fw->ch_up = 1;
+		fw->ch_local_port = ev->local_port;
+		if (!fw->opening)
+			engine_fwd_report(fw, 1, 0, ev->local_port, NULL);
+		return;
+	}
+	fw->ch_dead = 1;
+	memset(&fw->ch_err, 0, sizeof fw->ch_err);
+	fw->ch_err.code = ENGINE_CONN_CLOSED;
+	snprintf(fw->ch_err.msg, sizeof fw->ch_err.msg, "%s",
+	         ev->cause != NULL ? ev->cause : "the channel closed");
+	if (fw->opening) /* still in channel_open: engine_forward_open reports */
+		return;
+	engine_fwd_report(fw, 0, 1, 0, &fw->ch_err);
+}
+
 /* The path part of a job URL ("http://h:p/lab?x" -> "/lab?x"), or NULL. */
 static char *engine_url_path(const char *url)
 {
@@ -184,6 +202,63 @@ static char *engine_url_path(const char *url)
 		return NULL;
 	p = strchr(p + 3, '/');
 	return xstrdup(p != NULL ? p : "/");
+}
+
+static struct engine_fwd *engine_fwd_new(struct engine *e, const struct job *j,
+                                         const char *host_name, int remote_port,
+                                         engine_forward_cb cb, void *arg)
+{
+	struct engine_fwd *fw = xcalloc(1, sizeof *fw);
+
+	fw->e = e;
+	fw->notify_fd = -1;
+	fw->job_id = xstrdup(j->id);
+	fw->job_name = xstrdup(j->name);
+	fw->host_name = host_name != NULL ? xstrdup(host_name) : NULL;
+	fw->url_path = remote_port == j->port ? engine_url_path(j->url) : NULL;
+	fw->remote_port = remote_port;
+	fw->cb = cb;
+	fw->cb_arg = arg;
+	return fw;
+}
+
+static void engine_fwd_add(struct engine *e, struct engine_fwd *fw)
+{
+	fw->id = ++e->next_fwd_id;
+	e->fwds = xreallocarray(e->fwds, e->nfwds + 1, sizeof *e->fwds);
+	e->fwds[e->nfwds++] = fw;
+}
+
+/* Through the provider's own channel (provider_ops.channel_open). */
+static int engine_fwd_open_channel(struct engine *e, struct engine_provider *ep,
+                                   const struct job *j, int remote_port, int local_port,
+                                   const char *bind_addr, int accept_new, engine_forward_cb cb,
+                                   void *arg, int *id, char **cause)
+{
+	struct engine_fwd *fw = engine_fwd_new(e, j, NULL, remote_port, cb, arg);
+	struct provider_channel_io pio;
+
+	memset(&pio, 0, sizeof pio);
+	pio.bind_addr = bind_addr;
+	pio.local_port = local_port;
+	pio.accept_new = accept_new;
+	fw->ep = ep;
+	fw->opening = 1;
+	if (ep->ops->channel_open(ep->p, j->provider_ref, 0, PROVIDER_CHANNEL_FORWARD, remote_port,
+	                          &pio, engine_fwd_on_channel, fw, &fw->ch, cause) != 0) {
+		fw->ch = NULL;
+		engine_fwd_free(fw);
+		return -1;
+	}
+	fw->opening = 0;
+	engine_fwd_add(e, fw);
+	*id = fw->id;
+	/* what arrived while channel_open ran */
+	if (fw->ch_dead)
+		engine_fwd_report(fw, 0, 1, 0, &fw->ch_err);
+	else if (fw->ch_up)
+		engine_fwd_report(fw, 1, 0, fw->ch_local_port, NULL);
+	return 0;
 }
 
 int engine_forward_open(struct engine *e, const char *job_ref, int remote_port, int local_port,
@@ -214,11 +289,16 @@ int engine_forward_open(struct engine *e, const char *job_ref, int remote_port, 
 		       j.name);
 		goto out;
 	}
-	if (ep->ops->shell_target == NULL) {
+	if (ep->ops->channel_open != NULL) {
+		rc = engine_fwd_open_channel(e, ep, &j, remote_port, local_port, bind_addr,
+		                             accept_new, cb, arg, id, cause);
+		goto out;
+	}
+	if (ep->ops->target == NULL) {
 		xcause(cause, "forwards are not supported by provider %s", ep->name);
 		goto out;
 	}
-	if (ep->ops->shell_target(ep->p, j.provider_ref, 0, &ps, cause) != 0)
+	if (engine_session_target(e, j.id, 0, &ps, cause) != 0)
 		goto out;
 	if (ps.local) {
 		xcause(cause, "job %s runs on this host: open %s directly", j.name,
@@ -232,24 +312,15 @@ int engine_forward_open(struct engine *e, const char *job_ref, int remote_port, 
 	o.remote_port = remote_port;
 	o.bind_addr = bind_addr;
 	o.local_port = local_port;
-	fw = xcalloc(1, sizeof *fw);
+	fw = engine_fwd_new(e, &j, ps.host_name, remote_port, cb, arg);
 	if (ssh_forward_start(&o, &fw->f, &fw->notify_fd, &err) != 0) {
 		xcause(cause, "%s", err.msg);
-		free(fw);
+		fw->f = NULL;
+		engine_fwd_free(fw);
 		goto out;
 	}
-	fw->e = e;
-	fw->id = ++e->next_fwd_id;
-	fw->job_id = xstrdup(j.id);
-	fw->job_name = xstrdup(j.name);
-	fw->host_name = ps.host_name != NULL ? xstrdup(ps.host_name) : NULL;
-	fw->url_path = remote_port == j.port ? engine_url_path(j.url) : NULL;
-	fw->remote_port = remote_port;
-	fw->cb = cb;
-	fw->cb_arg = arg;
 	fw->watch = loop_fd_add(e->loop, fw->notify_fd, POLLIN, engine_fwd_on_notify, fw);
-	e->fwds = xreallocarray(e->fwds, e->nfwds + 1, sizeof *e->fwds);
-	e->fwds[e->nfwds++] = fw;
+	engine_fwd_add(e, fw);
 	*id = fw->id;
 	rc = 0;
 out:
@@ -272,7 +343,14 @@ size_t engine_forwards(struct engine *e, struct engine_forward_info **out)
 		struct ssh_forward_info info;
 		char *tok;
 
-		ssh_forward_info(fw->f, &info);
+		memset(&info, 0, sizeof info);
+		if (fw->f != NULL) {
+			ssh_forward_info(fw->f, &info);
+		} else {
+			info.local_port = fw->ch_local_port;
+			info.up = fw->ch_up;
+			info.dead = fw->ch_dead;
+		}
 		v[i].id = fw->id;
 		v[i].job_id = xstrdup(fw->job_id);
 		v[i].job_name = xstrdup(fw->job_name);
@@ -290,7 +368,7 @@ size_t engine_forwards(struct engine *e, struct engine_forward_info **out)
 		free(tok);
 		v[i].up = info.up;
 		v[i].dead = info.dead;
-		v[i].err = info.err;
+		engine_conn_error_from_ssh(&v[i].err, &info.err);
 		v[i].error = info.err.msg[0] != '\0' ? xstrdup(info.err.msg) : NULL;
 		v[i].active = info.active;
 		v[i].connections = info.connections;
@@ -313,11 +391,13 @@ void engine_forwards_job_ended(struct engine *e, const char *job_id)
 			engine_forward_cb cb = fw->cb;
 			void *cb_arg = fw->cb_arg;
 			int id = fw->id;
-			struct ssh_error err;
+			struct engine_conn_error err;
 
 			engine_fwd_drop(e, id);
 			if (cb != NULL) {
-				ssh_error_set(&err, SSH_ERR_CLOSED, "the job ended");
+				memset(&err, 0, sizeof err);
+				err.code = ENGINE_CONN_CLOSED;
+				snprintf(err.msg, sizeof err.msg, "the job ended");
 				cb(cb_arg, id, -1, &err);
 			}
 			engine_fwd_event(e, msg);

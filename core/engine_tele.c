@@ -213,7 +213,7 @@ static void engine_kernels_ask(struct engine *e, struct engine_jt *jt, const str
 	    now - jt->kernel_asked_ms < ((int64_t)ENGINE_KERNEL_POLL_MS << jt->kernel_fails) ||
 	    j->url == NULL)
 		return;
-	local = strcmp(j->provider, "local") == 0;
+	local = ep->ops->local_workers;
 	if (!local && (ep->ops->worker_http == NULL || j->port <= 0 || j->provider_ref == NULL))
 		return;
 	tok = engine_job_token(e, j->id);

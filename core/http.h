@@ -6,13 +6,19 @@
  * - TLS verification is always on; a CA file may be added (http_set_ca_file). `http://` is
  *   accepted only to a loopback address (127.0.0.0/8, ::1, "localhost"): tests' fakes.
  * - Retries: idempotent requests (GET, HEAD, PUT, DELETE, or any with .idempotent set) are
- *   retried on connection errors, 429 and 5xx with backoff, honouring Retry-After; a POST is
- *   never retried unless the caller marks it idempotent.
+ *   retried on connection errors, 429 and 5xx with backoff (0.25-0.5 s, doubling, jittered),
+ *   honouring Retry-After (seconds or an HTTP date, capped at 60 s); a POST is never
+ *   retried unless the caller marks it idempotent. A stream is not retried once a chunk
+ *   was delivered. Waits are loop timers.
  * - A rate limiter per handle (one handle per provider): at most `rate_per_s` request starts
- *   per second, queued without blocking the loop.
+ *   per second (a token bucket of max(1, rate) tokens; retries take tokens too), queued on
+ *   a loop timer without blocking the loop.
+ * - No redirects are followed; a proxy from the environment is never used for loopback.
  * - Secrets: header values named in .secret_headers (Authorization always) and strings
  *   registered with http_add_secret never appear in an error, a log line or a callback's
- *   error text; they are replaced by "[redacted]". */
+ *   error text; they are replaced by "[redacted]". Error texts name METHOD
+ *   scheme://host:port/path, never the query or user info.
+ * - Callbacks may call http_send, http_cancel and http_free on their own handle. */
 #ifndef GANTRY_HTTP_H
 #define GANTRY_HTTP_H
 
@@ -45,7 +51,12 @@ struct http_request {
 	long connect_timeout_ms;    /* 0 = 10 s */
 	int idempotent;             /* retry a POST/PATCH too (the API guarantees it is safe) */
 	int max_retries;            /* -1 = none; 0 = default (3 for idempotent requests) */
-	http_chunk_cb on_chunk;     /* streaming body: chunks go here, res->body is empty */
+	http_chunk_cb on_chunk;     /* streaming body: chunks of a 2xx answer go here, and
+	                               res->body is empty; another answer's body goes to
+	                               res->body. If on_chunk returns nonzero the transfer
+	                               stops and cb gets the status, error NULL. */
+	const char *const *secret_headers; /* header names whose values are secret, besides
+	                                      Authorization (NULL-terminated, or NULL) */
 };
 
 struct http *http_new(struct loop *l);
@@ -65,9 +76,11 @@ char *http_redact(const struct http *h, const char *s);
  * non-loopback host). */
 struct http_req *http_send(struct http *h, const struct http_request *rq, http_cb cb, void *arg,
                            char **cause);
-/* Cancels a request in flight without calling its callback. */
+/* Cancels a request in flight without calling its callback (a no-op on the request whose
+ * callback is running; from its own on_chunk, the transfer stops after that chunk). */
 void http_cancel(struct http *h, struct http_req *r);
-/* GET, for the existing callers. Returns 0 or -1 with *cause. */
+/* GET, for the existing callers (no retries: they keep their own pace). Returns 0 or -1
+ * with *cause. */
 int http_get(struct http *h, const char *url, long timeout_ms, http_cb cb, void *arg, char **cause);
 /* Number of requests in flight or queued. */
 int http_pending(const struct http *h);

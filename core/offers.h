@@ -79,8 +79,34 @@ struct offers_limits {
  * Reasons: "provider not in placement.providers", "region eu-west-1 not in
  * placement.regions" (globs, fnmatch), "GPU A10 is not one of H100, A100", "spot only", "no spot wanted",
  * "$12.00/h is over limits.max_hourly_cost $10.00/h", "expected $24.00 is over the $10.00
- * budget left", "unpriced while limits.max_hourly_cost is set", "no capacity". */
+ * budget left", "unpriced while limits.max_hourly_cost is set", "no capacity".
+ * Also (core/offers.c): "not the provider asked for (P)" (only_provider), "2 H100 GPUs, needs
+ * 8", "no GPU; needs one of H100, A100", "no capacity in REGION now". A provider's own
+ * `dropped` is kept. resources.spot prefer ranks spot offers before on-demand ones; unpriced
+ * offers that fit rank after every priced one. An offer without a region (local, ssh) is not
+ * restricted by placement.regions. */
 size_t offers_rank(struct offer_list *l, const struct template *t, const struct offers_limits *lim);
+
+/* 1 when the template's accelerator name want names the GPU have: equal (case-insensitive),
+ * "any", or one space-separated word of a long name ("H100" in "NVIDIA H100 80GB HBM3";
+ * "A100" never matches "A100-80GB", as in the catalog). */
+int offers_gpu_matches(const char *want, const char *have);
+
+/* Where an offer's price may come from (core/offers_price.c). */
+struct offers_price_src {
+	int has_live; /* the provider's own price for the whole offer */
+	double live_usd_per_hour;
+	const struct catalog *catalog;         /* NULL = none */
+	const char *catalog_provider;          /* provider type as the catalog names it ("lambda") */
+	const struct catalog_site_rates *site; /* NULL = no site rates */
+	double site_cpus;                      /* CPUs the job takes, for a per-CPU site rate */
+	int nodes;                             /* catalog and site prices are per node; 0 = 1 */
+};
+/* Prices o by precedence live, else catalog (catalog_lookup by provider type, o's GPU type
+ * and count, region and market; the instance type's own row when the catalog has it), else
+ * site rates, through catalog_price_pick; sets o->priced, o->usd_per_hour and o->source
+ * (CATALOG_SRC_NONE and priced 0 when nothing prices it) and returns the source. */
+enum catalog_source offers_price(struct offer *o, const struct offers_price_src *src);
 
 /* "on-demand" / "spot"; "second" / "minute" / "hour"; "yes" / "no" / "unknown". */
 const char *offer_market_name(enum offer_market m);

@@ -93,6 +93,37 @@ static const char *const store_migrations[] = {
      * label every resource this store's jobs create (reconcile acts only on those). */
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
     "INSERT INTO meta (key, value) VALUES ('installation_id', lower(hex(randomblob(16))));",
+    /* 5: launch attempts (interface v2): an intent per (job, attempt), each with its own
+     * idempotency key, the offer it tried and how it ended (error class and reason); the
+     * intervals a job held resources (from the provider's start time; several per job when
+     * it was preempted and came back); the job's current attempt. */
+    "CREATE TABLE intents5 ("
+    " job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+    " attempt INTEGER NOT NULL DEFAULT 1,"
+    " op TEXT NOT NULL,"
+    " idem_key TEXT,"
+    " created_ms INTEGER NOT NULL,"
+    " done_ms INTEGER,"
+    " provider TEXT,"
+    " region TEXT,"
+    " instance_type TEXT,"
+    " market TEXT,"
+    " price_per_hour REAL,"
+    " error_class TEXT,"
+    " reason TEXT,"
+    " PRIMARY KEY (job_id, attempt));"
+    "INSERT INTO intents5 (job_id, attempt, op, idem_key, created_ms, done_ms)"
+    " SELECT job_id, 1, op, idem_key, created_ms, done_ms FROM intents;"
+    "DROP TABLE intents;"
+    "ALTER TABLE intents5 RENAME TO intents;"
+    "CREATE INDEX intents_pending ON intents(created_ms) WHERE done_ms IS NULL;"
+    "CREATE TABLE holds ("
+    " job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+    " attempt INTEGER NOT NULL,"
+    " start_ms INTEGER NOT NULL,"
+    " end_ms INTEGER NOT NULL DEFAULT 0,"
+    " PRIMARY KEY (job_id, start_ms)) WITHOUT ROWID;"
+    "ALTER TABLE jobs ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1;",
 };
 
 _Static_assert(sizeof store_migrations / sizeof store_migrations[0] == STORE_SCHEMA_VERSION,
@@ -140,7 +171,7 @@ static const char *const store_sql[ST_COUNT] = {
     [ST_INTENT_DONE] = "UPDATE intents SET done_ms = ?2 WHERE job_id = ?1 AND done_ms IS NULL",
     [ST_INTENT_EXISTS] = "SELECT 1 FROM intents WHERE job_id = ?1",
     [ST_INTENTS_PENDING] = "SELECT job_id FROM intents WHERE done_ms IS NULL "
-                           "ORDER BY created_ms, rowid",
+                           "GROUP BY job_id ORDER BY MIN(created_ms), job_id",
     [ST_JOB_STATE] = "SELECT state FROM jobs WHERE id = ?1",
     [ST_JOB_SET_STATE] =
         "UPDATE jobs SET state = ?2, reason = ?3, updated_ms = ?4,"

@@ -9,7 +9,7 @@
 
 #include "core/job.h"
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 struct store;
 
@@ -60,6 +60,11 @@ int store_job_transition(struct store *s, const char *id, enum job_state to, con
 /* Updates the provider-owned fields: provider_ref, url, port, has_exit/exit_code, gpus,
  * spec_json. */
 int store_job_update(struct store *s, const struct job *j, char **cause);
+/* core/store_reason.c: a reason that changed while the state did not: sets the job's reason
+ * and records an event STATE -> STATE with it, when the job is still in `state` and its
+ * reason differs. 1 when recorded, 0 when nothing changed, -1 on error. */
+int store_job_reason(struct store *s, const char *id, enum job_state state, const char *reason,
+                     int64_t at_ms, char **cause);
 
 /* Exact id, else exact name, else unique id prefix (at least JOB_ID_MIN_PREFIX characters).
  * Not found and ambiguous (the cause lists the candidates) both fail with a one-line cause. */

@@ -84,12 +84,27 @@ struct provider {
 	struct local_host host;
 	struct local_stop *stops;
 	struct provider_logs *logs;
-	struct local_seen *seen; /* jobs last seen RUNNING: the cheap refresh path */
-	double rate_cpu_hour;    /* site rates from config (providers: local:); < 0 = unset */
+	struct local_seen *seen;        /* jobs last seen RUNNING: the cheap refresh path */
+	struct local_destroy *destroys; /* waiting for a killed cgroup to empty */
+	double rate_cpu_hour; /* site rates from config (providers: local:); < 0 = unset */
 	double rate_gpu_hour;
 	char *installation_id; /* list_owned lists only job dirs labelled with it; NULL: all */
 	int64_t log_max_bytes; /* job.log cap handed to each supervisor; 0 = none */
 };
+
+/* A destroy waiting (on a loop timer, never sleeping) for its cgroup to empty. */
+struct local_destroy {
+	struct provider *p;
+	char *ref;
+	char *cg;
+	int tries;
+	struct loop_timer *timer;
+	provider_done_cb cb;
+	void *arg;
+	struct local_destroy *next;
+};
+
+static void local_destroy_finish(struct local_destroy *d, const char *closed);
 
 /* A job last seen RUNNING with its supervisor alive. Until its `exit` file appears it is
  * re-checked in full only every LOCAL_FULL_CHECK_MS, so a screen left open on hundreds of
@@ -733,6 +748,8 @@ static void local_close(struct provider *p)
 	}
 	while (p->logs != NULL)
 		local_logs_free(p->logs);
+	while (p->destroys != NULL)
+		local_destroy_finish(p->destroys, "the local provider closed");
 	while (p->seen != NULL) {
 		struct local_seen *s = p->seen;
 
@@ -781,8 +798,8 @@ static int local_name_matches(const char *want, const char *have)
 	return 0;
 }
 
-static int local_offer(struct provider *p, const struct template *t, struct provider_offer *out,
-                       char **cause)
+int local_offer(struct provider *p, const struct template *t, struct provider_offer *out,
+                char **cause)
 {
 	const struct local_host *h = &p->host;
 	char *mem, *gpu;
@@ -1220,6 +1237,12 @@ static int local_launch_locked(struct provider *p, const struct provider_job_spe
 	               spec->installation_id != NULL ? "installation_id=" : "",
 	               spec->installation_id != NULL ? spec->installation_id : "",
 	               spec->installation_id != NULL ? "\n" : "");
+	if (spec->attempt > 0) {
+		char *t2 = xprintf("%sattempt=%d\n", text, spec->attempt);
+
+		free(text);
+		text = t2;
+	}
 	rc = local_write_file(dir, "meta", text, strlen(text), 0600, cause);
 	free(text);
 	if (rc != 0)
@@ -1357,6 +1380,23 @@ static void local_seen_update(struct provider *p, const char *dir, const struct 
 	}
 }
 
+/* What v2's status adds: its port, when it started (the pid file's time), one replica. */
+static void local_status_v2(const char *dir, struct provider_status *st)
+{
+	char *port = local_read_file(dir, "port");
+	char *pidf = xprintf("%s/pid", dir);
+	struct stat sb;
+
+	if (port != NULL)
+		st->port = atoi(port);
+	free(port);
+	if (stat(pidf, &sb) == 0)
+		st->started_ms = (int64_t)sb.st_mtime * 1000;
+	free(pidf);
+	st->desired_replicas = job_state_active(st->state) ? 1 : 0;
+	st->ready_replicas = st->state == JOB_RUNNING ? 1 : 0;
+}
+
 static int local_refresh(struct provider *p, const char *job_id, const char *ref,
                          provider_status_cb cb, void *arg, char **cause)
 {
@@ -1380,6 +1420,7 @@ static int local_refresh(struct provider *p, const char *job_id, const char *ref
 		local_status(dir, &st);
 		local_seen_update(p, dir, &st);
 	}
+	local_status_v2(dir, &st);
 	free(dir);
 	cb(arg, 0, &st, NULL);
 	provider_status_clear(&st);
@@ -1691,8 +1732,8 @@ static int local_labelled(const char *dir, const char *want)
 	return ours;
 }
 
-static int local_list_owned(struct provider *p, char ***refs, char ***job_ids, size_t *n,
-                            char **cause)
+static int local_list_owned_sync(struct provider *p, char ***refs, char ***job_ids, size_t *n,
+                                 char **cause)
 {
 	DIR *d = opendir(p->state_dir);
 	struct dirent *de;
@@ -1730,44 +1771,120 @@ static int local_list_owned(struct provider *p, char ***refs, char ***job_ids, s
 	return 0;
 }
 
-/* Kills and removes the job's cgroup, if it has one. */
-static void local_destroy_cgroup(const char *ref)
+static int local_list_owned(struct provider *p, provider_owned_cb cb, void *arg, char **cause)
 {
-	char *cg = local_cgroup_of_job(ref);
+	char **refs = NULL, **ids = NULL;
+	size_t n = 0;
+	struct provider_owned *v;
 
-	if (cg == NULL)
-		return;
-	local_cgroup_signal(cg, SIGKILL);
-	for (int i = 0; i < 100 && local_cgroup_populated(cg); i++)
-		usleep(10000); /* cgroup.kill is asynchronous: at most 1 s */
-	local_cgroup_remove(cg);
-	free(cg);
+	if (local_list_owned_sync(p, &refs, &ids, &n, cause) != 0)
+		return -1;
+	v = xcalloc(n > 0 ? n : 1, sizeof *v);
+	for (size_t i = 0; i < n; i++) {
+		struct stat st;
+		char *owner = NULL;
+
+		v[i].ref = refs[i];
+		v[i].job_id = ids[i];
+		if (stat(refs[i], &st) == 0)
+			v[i].started_ms = (int64_t)st.st_mtime * 1000;
+		owner = local_read_file(refs[i], "meta");
+		for (const char *l = owner; l != NULL && *l != '\0'; l += strcspn(l, "\n") + 1) {
+			if (strncmp(l, "owner=", 6) == 0 && v[i].owner == NULL)
+				v[i].owner = xstrndup(l + 6, strcspn(l + 6, "\n"));
+			if (strncmp(l, "attempt=", 8) == 0)
+				v[i].attempt = atoi(l + 8);
+			if (l[strcspn(l, "\n")] == '\0')
+				break;
+		}
+		free(owner);
+	}
+	cb(arg, 0, v, n, NULL);
+	for (size_t i = 0; i < n; i++)
+		provider_owned_clear(&v[i]);
+	free(v);
+	free(refs);
+	free(ids);
+	return 0;
 }
 
-static int local_destroy(struct provider *p, const char *ref, char **cause)
+/* Removes the killed job's cgroup and directory, answers and forgets d. closed: the
+ * provider closes (answers -1 after the same cleanup). */
+static void local_destroy_finish(struct local_destroy *d, const char *closed)
 {
-	pid_t pid;
-	long long start;
+	struct provider *p = d->p;
+	struct local_destroy **pp;
+	char *why = NULL;
 	int dfd;
 
+	for (pp = &p->destroys; *pp != NULL && *pp != d; pp = &(*pp)->next)
+		;
+	if (*pp == d)
+		*pp = d->next;
+	if (d->timer != NULL)
+		loop_timer_cancel(p->loop, d->timer);
+	if (d->cg != NULL)
+		local_cgroup_remove(d->cg);
+	dfd = open(p->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		why = xprintf("cannot open %s: %s", p->state_dir, strerror(errno));
+	else if (local_remove_tree(dfd, d->ref + strlen(p->state_dir) + 1) != 0)
+		why = xprintf("cannot remove %s: %s", d->ref, strerror(errno));
+	if (dfd >= 0)
+		close(dfd);
+	if (closed != NULL)
+		d->cb(d->arg, -1, closed);
+	else
+		d->cb(d->arg, why != NULL ? -1 : 0, why);
+	free(why);
+	free(d->cg);
+	free(d->ref);
+	free(d);
+}
+
+/* cgroup.kill is asynchronous: the cgroup is polled every 10 ms, at most 1 s. */
+static void local_destroy_tick(void *arg)
+{
+	struct local_destroy *d = arg;
+
+	if (local_cgroup_populated(d->cg) && ++d->tries < 100)
+		return;
+	local_destroy_finish(d, NULL);
+}
+
+/* Kills everything of the job now; its cgroup (if any) empties on a timer, then the job
+ * directory goes and cb answers (at once when there is no cgroup to wait for). */
+static int local_destroy(struct provider *p, const char *ref, provider_done_cb cb, void *arg,
+                         char **cause)
+{
+	struct local_destroy *d;
+	pid_t pid;
+	long long start;
+
 	if (local_check_ref(p, ref, cause) != 0)
-		return -1;
+		return -1; /* not a ref of ours: refused, no callback */
 	local_seen_update(p, ref, &(struct provider_status){.state = JOB_FAILED});
 	if (local_pidfile_read(ref, "supervisor.pid", &pid, &start) == 0 &&
 	    local_proc_starttime(pid) == start)
 		kill(pid, SIGKILL);
 	if (local_pidfile_read(ref, "pid", &pid, &start) == 0)
 		local_kill_group(pid, start, SIGKILL);
-	local_destroy_cgroup(ref);
-	dfd = open(p->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return xcause(cause, "cannot open %s: %s", p->state_dir, strerror(errno));
-	if (local_remove_tree(dfd, ref + strlen(p->state_dir) + 1) != 0) {
-		xcause(cause, "cannot remove %s: %s", ref, strerror(errno));
-		close(dfd);
-		return -1;
+	d = xcalloc(1, sizeof *d);
+	d->p = p;
+	d->ref = xstrdup(ref);
+	d->cg = local_cgroup_of_job(ref);
+	d->cb = cb;
+	d->arg = arg;
+	d->next = p->destroys;
+	p->destroys = d;
+	if (d->cg != NULL) {
+		local_cgroup_signal(d->cg, SIGKILL);
+		if (local_cgroup_populated(d->cg)) {
+			d->timer = loop_timer_add(p->loop, 10, 10, local_destroy_tick, d);
+			return 0;
+		}
 	}
-	close(dfd);
+	local_destroy_finish(d, NULL);
 	return 0;
 }
 
@@ -1794,11 +1911,28 @@ static int local_shell_target(struct provider *p, const char *ref, int worker,
 	return 0;
 }
 
+int local_offers(struct provider *p, const struct template *t, provider_offers_cb cb, void *arg,
+                 char **cause); /* providers/local_offers.c */
+
+static int local_target(struct provider *p, const char *ref, int worker, provider_target_cb cb,
+                        void *arg, char **cause)
+{
+	struct provider_shell sh;
+
+	if (local_shell_target(p, ref, worker, &sh, cause) != 0)
+		return -1;
+	cb(arg, 0, &sh, NULL);
+	provider_shell_clear(&sh);
+	return 0;
+}
+
 const struct provider_ops local_provider_ops = {
     .name = "local",
+    .summary = "jobs as processes on this host (built in, always configured)",
+    .local_workers = 1,
     .open = local_open,
     .close = local_close,
-    .offer = local_offer,
+    .offers = local_offers,
     .launch = local_launch,
     .refresh = local_refresh,
     .stop = local_stop,
@@ -1806,6 +1940,6 @@ const struct provider_ops local_provider_ops = {
     .logs_close = local_logs_close,
     .list_owned = local_list_owned,
     .destroy = local_destroy,
-    .shell_target = local_shell_target,
+    .target = local_target,
     .hosts = local_hosts,
 };

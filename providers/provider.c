@@ -4,6 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/xmalloc.h"
+#include "providers/ssh.h"
+
 void provider_offer_clear(struct provider_offer *o)
 {
 	if (o == NULL)
@@ -20,6 +23,7 @@ void provider_status_clear(struct provider_status *st)
 	if (st == NULL)
 		return;
 	free(st->reason);
+	free(st->url);
 	memset(st, 0, sizeof *st);
 }
 
@@ -50,4 +54,95 @@ void provider_shell_clear(struct provider_shell *s)
 	provider_target_clear(&s->jump_target);
 	kvlist_free(&s->env);
 	memset(s, 0, sizeof *s);
+}
+
+void provider_owned_clear(struct provider_owned *o)
+{
+	if (o == NULL)
+		return;
+	free(o->ref);
+	free(o->job_id);
+	free(o->owner);
+	memset(o, 0, sizeof *o);
+}
+
+/* ---- the table of provider types ----
+ * Adding a provider: its file (providers/NAME.c defining NAME_provider_ops), one row here, one
+ * line in Makefile.am's PROVIDER_SRC. Types planned next: lambda, slurm, kubernetes. */
+const struct provider_ops *const provider_types[] = {
+    &local_provider_ops,
+    &ssh_provider_ops,
+};
+const size_t provider_ntypes = sizeof provider_types / sizeof provider_types[0];
+
+const struct provider_ops *provider_type(const char *name)
+{
+	for (size_t i = 0; name != NULL && i < provider_ntypes; i++)
+		if (strcmp(provider_types[i]->name, name) == 0)
+			return provider_types[i];
+	return NULL;
+}
+
+char *provider_type_names(int without_local)
+{
+	size_t len = 1;
+	char *s;
+
+	for (size_t i = 0; i < provider_ntypes; i++)
+		len += strlen(provider_types[i]->name) + 2;
+	s = xmalloc(len);
+	s[0] = '\0';
+	for (size_t i = 0; i < provider_ntypes; i++) {
+		if (without_local && provider_types[i]->local_workers)
+			continue;
+		if (s[0] != '\0')
+			strcat(s, ", ");
+		strcat(s, provider_types[i]->name);
+	}
+	return s;
+}
+
+/* ---- offers of providers that describe one way to run (local, ssh) ---- */
+
+void provider_offers_answer_one(const struct provider_offer *po, const char *instance_type,
+                                provider_offers_cb cb, void *arg)
+{
+	struct offer_list l = {0};
+	struct offer o = {0};
+
+	o.provider = po->provider;
+	o.region = (char *)"";
+	o.instance_type = (char *)(instance_type != NULL ? instance_type : "");
+	o.gpu_type = po->gpu_name != NULL ? po->gpu_name : (char *)"";
+	o.gpus = po->gpus;
+	o.cpus = po->cpus;
+	o.memory_mib = po->memory_mib;
+	o.market = OFFER_ONDEMAND;
+	o.priced = po->priced;
+	o.usd_per_hour = po->priced ? po->price_per_hour : 0;
+	o.source = po->priced ? CATALOG_SRC_SITE : CATALOG_SRC_NONE;
+	o.billing = OFFER_BILL_SECOND;
+	o.avail = po->fits ? OFFER_AVAIL_YES : OFFER_AVAIL_NO;
+	o.description = po->description;
+	o.dropped = po->fits
+	                ? NULL
+	                : (char *)(po->reason != NULL ? po->reason : "the template does not fit");
+	offer_list_add(&l, &o);
+	cb(arg, 0, &l, NULL);
+	offer_list_free(&l);
+}
+
+void provider_offer_from(struct provider_offer *dst, const struct offer *o)
+{
+	memset(dst, 0, sizeof *dst);
+	dst->provider = o->provider != NULL ? xstrdup(o->provider) : NULL;
+	dst->description = o->description != NULL ? xstrdup(o->description) : NULL;
+	dst->fits = o->dropped == NULL;
+	dst->reason = o->dropped != NULL ? xstrdup(o->dropped) : NULL;
+	dst->cpus = o->cpus;
+	dst->memory_mib = o->memory_mib;
+	dst->gpus = o->gpus;
+	dst->gpu_name = o->gpu_type != NULL && o->gpu_type[0] != '\0' ? xstrdup(o->gpu_type) : NULL;
+	dst->priced = o->priced;
+	dst->price_per_hour = o->priced ? o->usd_per_hour : 0;
 }

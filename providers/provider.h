@@ -1,9 +1,23 @@
-/* provider.h: the interface every backend fills in (one const struct provider_ops per file).
+/* provider.h: the interface every backend fills in (interface v2: one const struct
+ * provider_ops per file, one row in provider_types[] of providers/provider.c).
  * Providers know their backend's protocol and nothing about the store or the screen; they
- * report through callbacks and the engine persists and decides. All operations are
- * asynchronous: a callback runs exactly once, from the event loop (possibly before the call
- * returns for operations that finish immediately). An operation a provider cannot do is NULL
- * in the table, or returns -1 with a cause such as "not supported by slurm". */
+ * report through callbacks and the engine persists and decides.
+ *
+ * The async rule: every operation but `hosts` (a read of a cache) is asynchronous. An
+ * operation that returns 0 calls its callback exactly once, on the loop thread; the callback
+ * may run before the operation returns (local's and ssh's `offers` answer at once), so a
+ * caller must be ready for that. An operation that returns -1 (with *cause) never calls its
+ * callback. No operation blocks the loop thread: network and disk work that can stall runs
+ * on worker threads (core/async.h) and answers on the loop. On close, operations still in
+ * flight answer with rc -1 (or status -1) before close returns or from the loop later.
+ *
+ * Memory: what a callback receives belongs to the provider and lives only during the call,
+ * except where a type says the callback may take it (offer_list_take, or moving a
+ * struct provider_shell out and zeroing it). What the engine passes in (spec, template,
+ * refs) is valid only during the call: a provider copies what it keeps.
+ *
+ * An operation a provider cannot do is NULL in the table, or returns -1 with a cause such as
+ * "not supported by slurm". */
 #ifndef GANTRY_PROVIDER_H
 #define GANTRY_PROVIDER_H
 
@@ -11,6 +25,7 @@
 #include <stdint.h>
 
 #include "core/job.h"
+#include "core/offers.h"
 #include "core/kvlist.h"
 #include "core/ssh.h"
 #include "core/telemetry.h"
@@ -18,6 +33,7 @@
 struct loop;
 struct template;
 struct provider;
+struct http;
 
 /* What the engine hands a provider to configure an instance. */
 struct provider_config {
@@ -37,6 +53,9 @@ struct provider_config {
 	 * labelled with it. NULL: list every labelled resource (test tools only). */
 	const char *installation_id;
 	int64_t log_max_bytes; /* local: cap of a job's job.log (config `logs: max_size:`) */
+	struct http *http;     /* the instance's own HTTP handle on loop (http_new), freed by the
+	                        * engine after close; for network providers */
+	const char *data_dir;  /* Gantry's read-only data (catalog/ etc.) */
 };
 
 /* Everything needed to run one job. */
@@ -64,6 +83,17 @@ struct provider_job_spec {
 	/* config.yaml's `job_env: pass:`: names (or PREFIX*) of Gantry's environment a job sees
 	 * besides the minimal set; NULL-terminated, or NULL for none */
 	const char *const *env_pass;
+	/* v2: who pays and what was chosen (NULL/0 where unknown) */
+	const char *team;
+	const char *project;
+	int cpus;           /* per node, from the template (0 = any) */
+	int64_t memory_mib; /* per node (0 = any) */
+	int replicas_min;   /* endpoints: replicas wanted (0 = 1) */
+	int replicas_max;
+	int attempt;               /* launch attempt, 1-based (0 = unknown) */
+	const char *region;        /* the chosen offer's region ("" or NULL: none) */
+	const char *instance_type; /* the chosen offer's instance type (NULL: none) */
+	enum offer_market market;
 };
 
 struct provider_launch_result {
@@ -79,9 +109,25 @@ struct provider_status {
 	int exit_code;    /* >= 0 exit status, < 0 = -signal */
 	char *reason;     /* heap one-line reason or NULL */
 	int64_t ended_ms; /* when it ended, as the backend recorded it (Unix ms); 0 = unknown */
+	/* v2: where it serves and how much of it runs (0/NULL = unknown) */
+	int port;
+	char *url;          /* heap or NULL */
+	int64_t started_ms; /* when the backend started it (Unix ms) */
+	int ready_replicas;
+	int desired_replicas;
 };
 
-/* One way a template could run on a provider. */
+/* One resource a provider holds for this installation (list_owned). */
+struct provider_owned {
+	char *ref;          /* the provider's handle */
+	char *job_id;       /* the job id it names */
+	int attempt;        /* launch attempt it came from; 0 = unknown */
+	char *owner;        /* Unix user label, or NULL */
+	int64_t started_ms; /* 0 = unknown */
+};
+
+/* One way a template could run on a provider, as a plan shows it (core/engine.h); made from
+ * the first offer of the chosen provider's `offers` (provider_offer_from). */
 struct provider_offer {
 	char *provider;    /* instance name */
 	char *description; /* "this host: 2 CPUs, 23.4 GiB, no GPU" */
@@ -95,11 +141,26 @@ struct provider_offer {
 	double price_per_hour;
 };
 
+struct offer_list; /* core/offers.h */
+/* The offers of one provider for a template (interface v2): rc 0 and the list, or rc -1 and
+ * a one-line cause. cb may take the offers (offer_list_take); the provider frees what is
+ * left. */
+typedef void (*provider_offers_cb)(void *arg, int rc, struct offer_list *offers, const char *cause);
 typedef void (*provider_launch_cb)(void *arg, int rc, const struct provider_launch_result *res,
                                    const char *cause);
 typedef void (*provider_status_cb)(void *arg, int rc, const struct provider_status *st,
                                    const char *cause);
 typedef void (*provider_done_cb)(void *arg, int rc, const char *cause);
+/* offers: the callback may take the offers (offer_list_take); the provider frees what is
+ * left after it returns. */
+typedef void (*provider_offers_cb)(void *arg, int rc, struct offer_list *offers, const char *cause);
+/* list_owned: v[0..n) and their strings belong to the provider (copy what you keep). */
+typedef void (*provider_owned_cb)(void *arg, int rc, const struct provider_owned *v, size_t n,
+                                  const char *cause);
+struct provider_shell;
+/* target: the callback may move *sh out (copy the struct and zero it); the provider clears
+ * what is left. sh is NULL when rc != 0. */
+typedef void (*provider_target_cb)(void *arg, int rc, struct provider_shell *sh, const char *cause);
 /* Log bytes as they arrive (raw, not sanitised: faces sanitise). len == 0 with eof set ends
  * the stream. */
 /* An HTTP answer (status > 0 and the body), or status -1 and a one-line error. */
@@ -122,13 +183,57 @@ struct provider_shell {
 };
 void provider_shell_clear(struct provider_shell *s);
 
+/* --- optional: a provider's own channel to a job's worker (issue 9, sessions) ---
+ * For backends whose workers are not reached over SSH (Kubernetes exec and port-forward).
+ * When a provider's channel_open is NULL, the engine opens sessions and forwards itself:
+ * the user's shell on this host for a local shell_target, libssh2 to the shell_target
+ * otherwise. No provider implements it yet. */
+enum provider_channel_kind {
+	PROVIDER_CHANNEL_SHELL,   /* an interactive shell (or io->command) on a PTY */
+	PROVIDER_CHANNEL_FORWARD, /* bind_addr:local_port here -> remote_port on the worker */
+};
+struct provider_channel_io {
+	/* SHELL: command is a shell command line run in the job's directory, or NULL for the
+	 * login shell there; the provider drives the terminal in_fd/out_fd (raw mode, TERM,
+	 * window size and its changes), restoring it before it reports ENDED. */
+	const char *command;
+	int in_fd, out_fd;
+	/* FORWARD: the listener (bind_addr NULL = 127.0.0.1; local_port 0 = pick one). */
+	const char *bind_addr;
+	int local_port;
+	int accept_new; /* record an unknown host identity where the backend has one */
+};
+enum provider_channel_state {
+	PROVIDER_CHANNEL_UP,    /* FORWARD: listening and relaying (local_port set) */
+	PROVIDER_CHANNEL_ENDED, /* the channel is over: exit_status or cause; no event follows */
+};
+struct provider_channel_event {
+	enum provider_channel_state state;
+	int local_port;    /* UP: the bound port */
+	int exit_status;   /* ENDED, SHELL: the worker's status, -1 when none was sent */
+	const char *cause; /* ENDED abnormally (could not connect, dropped): one line, or NULL */
+};
+typedef void (*provider_channel_cb)(void *arg, const struct provider_channel_event *ev);
+struct provider_channel; /* an open channel */
+/* --- end of the optional channel block --- */
+
 struct provider_ops {
-	const char *name; /* provider type ("local") */
+	const char *name;    /* provider type ("local"), the `type:` of config.yaml */
+	const char *summary; /* one line for --help, the man page and errors */
+	int local_workers;   /* 1: the jobs run on this host (no SSH, local shells) */
 	int (*open)(const struct provider_config *cfg, struct provider **out, char **cause);
 	void (*close)(struct provider *p);
-	/* Synchronous: describes how the template would run here (heap fields in *out). */
-	int (*offer)(struct provider *p, const struct template *t, struct provider_offer *out,
-	             char **cause);
+	/* Every way the template could run here, each with its price (through the catalog or a
+	 * site rate) and, when it cannot take the template at all, `dropped` set. */
+	int (*offers)(struct provider *p, const struct template *t, provider_offers_cb cb,
+	              void *arg, char **cause);
+	/* Optional: what a launch of the template here would do, as one offer, for providers that
+	 * place a job themselves (the ssh fleet picks hosts, a multi-node job spans several):
+	 * fits or why not, and the price of the placement it would choose. The plan (engine_plan,
+	 * the admission gate) uses it when set; else the best offer of `offers` after ranking.
+	 * Same callback rules as `offers` (a list of one). */
+	int (*plan_offer)(struct provider *p, const struct template *t, provider_offers_cb cb,
+	                  void *arg, char **cause);
 	int (*launch)(struct provider *p, const struct provider_job_spec *spec,
 	              provider_launch_cb cb, void *arg, char **cause);
 	int (*refresh)(struct provider *p, const char *job_id, const char *ref,
@@ -144,17 +249,18 @@ struct provider_ops {
 	int (*logs_open)(struct provider *p, const char *ref, int follow, int64_t tail_bytes,
 	                 provider_log_cb cb, void *arg, struct provider_logs **out, char **cause);
 	void (*logs_close)(struct provider *p, struct provider_logs *lg);
-	/* Refs of every resource carrying Gantry's marks and the installation id of this
-	 * instance's provider_config (for reconcile), heap array of heap strings, plus for each
-	 * the job id it names. Resources of other installations, and unlabelled ones (launched
-	 * by a Gantry from before labels), are never listed. */
-	int (*list_owned)(struct provider *p, char ***refs, char ***job_ids, size_t *n,
-	                  char **cause);
+	/* Every resource carrying Gantry's marks and the installation id of this instance's
+	 * provider_config (for reconcile). Resources of other installations, and unlabelled
+	 * ones (launched by a Gantry from before labels), are never listed. A provider that
+	 * cannot reach part of its backend answers rc -1 (a partial list could look like
+	 * orphans or lost jobs). */
+	int (*list_owned)(struct provider *p, provider_owned_cb cb, void *arg, char **cause);
 	/* Kills and removes a resource nobody owns (reconcile --terminate-orphans). */
-	int (*destroy)(struct provider *p, const char *ref, char **cause);
-	/* Synchronous: where worker `worker` (0-based) of the job lives. */
-	int (*shell_target)(struct provider *p, const char *ref, int worker,
-	                    struct provider_shell *out, char **cause);
+	int (*destroy)(struct provider *p, const char *ref, provider_done_cb cb, void *arg,
+	               char **cause);
+	/* Where worker `worker` (0-based) of the job lives (shells and forwards). */
+	int (*target)(struct provider *p, const char *ref, int worker, provider_target_cb cb,
+	              void *arg, char **cause);
 	/* Synchronous, from cache: health and telemetry of the provider's hosts (ref NULL: all
 	 * hosts; else the job's workers, GPU lists narrowed to the job's GPUs). A stale cache
 	 * asks for a fresh sweep, reported later through the provider's notify callback. */
@@ -165,11 +271,42 @@ struct provider_ops {
 	 * provider closes first (status -1). NULL: the provider's workers are this host. */
 	int (*worker_http)(struct provider *p, const char *ref, int port, const char *path,
 	                   provider_http_cb cb, void *arg, char **cause);
+	/* Optional (NULL: the engine uses shell_target and SSH or a local shell). Opens a
+	 * channel of `kind` to worker `worker` of the job: SHELL (remote_port unused) or
+	 * FORWARD to remote_port on the worker's loopback. cb runs on the loop (possibly before
+	 * channel_open returns): UP for a forward once it relays, then at most one ENDED. The
+	 * engine runs its loop until a SHELL channel ends (the face is suspended meanwhile),
+	 * and calls channel_close exactly once for every channel opened, also after ENDED and
+	 * possibly from within cb; no event follows channel_close. -1 with cause when nothing
+	 * was opened (no cb, no channel_close). */
+	int (*channel_open)(struct provider *p, const char *ref, int worker,
+	                    enum provider_channel_kind kind, int remote_port,
+	                    const struct provider_channel_io *io, provider_channel_cb cb, void *arg,
+	                    struct provider_channel **out, char **cause);
+	/* Closes a channel (a forward's listener and connections, a shell's connection). */
+	void (*channel_close)(struct provider *p, struct provider_channel *ch);
 };
 
 void provider_offer_clear(struct provider_offer *o);
 void provider_status_clear(struct provider_status *st);
 void provider_launch_result_clear(struct provider_launch_result *r);
+void provider_owned_clear(struct provider_owned *o);
+/* For providers with one way to run (local, ssh): answers cb at once with a one-offer list
+ * made from po (region "", market on-demand, a site price or unpriced, `dropped` = po's
+ * reason when it does not fit). */
+void provider_offers_answer_one(const struct provider_offer *po, const char *instance_type,
+                                provider_offers_cb cb, void *arg);
+/* The plan's offer (struct engine_plan) from an offer of a list (heap copies). */
+void provider_offer_from(struct provider_offer *dst, const struct offer *o);
+
+/* The table of provider types (providers/provider.c): one row per type this build knows. */
+extern const struct provider_ops *const provider_types[];
+extern const size_t provider_ntypes;
+/* The row of type name, or NULL. */
+const struct provider_ops *provider_type(const char *name);
+/* "ssh, lambda": the types config.yaml may name (heap); without_local leaves out types whose
+ * workers are this host (the built-in instance). */
+char *provider_type_names(int without_local);
 
 extern const struct provider_ops local_provider_ops;
 

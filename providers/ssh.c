@@ -51,6 +51,26 @@ char *sshp_dupnull(const char *s)
 }
 
 /* Splits "ID@h1,h2" into the id and host indices. */
+int sshp_host_index(struct provider *p, const char *name, size_t len)
+{
+	for (size_t i = 0; i < p->nhosts; i++) {
+		const char *hn = p->hosts[i]->conf->name;
+
+		if (!p->hosts[i]->removed && strlen(hn) == len && strncmp(hn, name, len) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+size_t sshp_live_hosts(struct provider *p)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->nhosts; i++)
+		n += !p->hosts[i]->removed;
+	return n;
+}
+
 int sshp_parse_ref(struct provider *p, const char *ref, char **id, size_t **hosts, size_t *n,
                    char **cause)
 {
@@ -65,7 +85,7 @@ int sshp_parse_ref(struct provider *p, const char *ref, char **id, size_t **host
 		              ref != NULL ? ref : "(none)", p->name);
 	for (s = at + 1;;) {
 		size_t len = strcspn(s, ",");
-		int i = ssh_conf_host_index(&p->conf, s, len);
+		int i = sshp_host_index(p, s, len);
 
 		if (i < 0) {
 			xcause(cause, "job %.*s runs on host '%.*s', which %s does not configure",
@@ -159,7 +179,7 @@ int sshp_free_gpus(struct sshp_host *h)
 static int sshp_all_healthy(struct provider *p)
 {
 	for (size_t i = 0; i < p->nhosts; i++)
-		if (p->hosts[i].health == 0)
+		if (!p->hosts[i]->removed && p->hosts[i]->health == 0)
 			return 0;
 	return 1;
 }
@@ -183,14 +203,6 @@ static void sshp_health(struct sshp_host *h, int up, const char *why)
 }
 
 /* ---- operations on the host threads ---- */
-
-/* Synchronous operations (list_owned, destroy) wait for worker threads on this. */
-struct sshp_sync {
-	pthread_mutex_t mu;
-	pthread_cond_t cond;
-	int remaining; /* mu */
-	int refs;      /* loop thread only */
-};
 
 static void sshp_op_free(struct sshp_op *op)
 {
@@ -233,22 +245,6 @@ static void sshp_op_work(void *arg)
 	}
 	if (op->http_port == 0) /* c belongs to the host's thread, not the HTTP one */
 		op->last_contact_ms = c->last_contact_ms;
-	if (op->sync != NULL) {
-		pthread_mutex_lock(&op->sync->mu);
-		op->finished = 1;
-		op->sync->remaining--;
-		pthread_cond_broadcast(&op->sync->cond);
-		pthread_mutex_unlock(&op->sync->mu);
-	}
-}
-
-static void sshp_sync_unref(struct sshp_sync *s)
-{
-	if (--s->refs > 0)
-		return;
-	pthread_mutex_destroy(&s->mu);
-	pthread_cond_destroy(&s->cond);
-	free(s);
 }
 
 static void sshp_op_done(void *arg, int cancelled)
@@ -264,8 +260,6 @@ static void sshp_op_done(void *arg, int cancelled)
 	}
 	if (op->done != NULL)
 		op->done(op, cancelled);
-	if (op->sync != NULL)
-		sshp_sync_unref(op->sync);
 	sshp_op_free(op);
 }
 
@@ -296,39 +290,6 @@ void sshp_op_submit(struct sshp_op *op)
 	async_queue_submit(*q, sshp_op_work, sshp_op_done, op);
 }
 
-/* Runs ops (one per host) and waits for their work to finish on this thread. Returns 0 when
- * all finished; the ops stay readable until the loop runs again. */
-static int sshp_sync_run(struct provider *p, struct sshp_op **ops, size_t n, char **cause)
-{
-	struct sshp_sync *s = xcalloc(1, sizeof *s);
-	int64_t limit_ms = 2 * (int64_t)(p->conf.connect_timeout_ms + p->conf.io_timeout_ms) +
-	                   SSH_LAUNCH_EXTRA_MS + 5000;
-	struct timespec until;
-	int rc = 0;
-
-	pthread_mutex_init(&s->mu, NULL);
-	pthread_cond_init(&s->cond, NULL);
-	s->remaining = (int)n;
-	s->refs = (int)n + 1;
-	for (size_t i = 0; i < n; i++) {
-		ops[i]->sync = s;
-		sshp_op_submit(ops[i]);
-	}
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += limit_ms / 1000;
-	pthread_mutex_lock(&s->mu);
-	while (s->remaining > 0)
-		if (pthread_cond_timedwait(&s->cond, &s->mu, &until) == ETIMEDOUT)
-			break;
-	for (size_t i = 0; i < n && rc == 0; i++)
-		if (!ops[i]->finished)
-			rc = xcause(cause, "%s: no answer within %lld s", ops[i]->h->conf->name,
-			            (long long)(limit_ms / 1000));
-	pthread_mutex_unlock(&s->mu);
-	sshp_sync_unref(s);
-	return rc;
-}
-
 /* ---- status sweeps and waiters ---- */
 
 /* The snapshot of h may answer now. */
@@ -343,7 +304,7 @@ void sshp_waiters_host_done(struct provider *p, size_t idx)
 	struct sshp_waiter **pp = &p->waiters, *ready = NULL, **rtail = &ready, *w;
 
 	while ((w = *pp) != NULL) {
-		if (w->need[idx]) {
+		if (idx < w->nneed && w->need[idx]) {
 			w->need[idx] = 0;
 			w->remaining--;
 		}
@@ -408,11 +369,12 @@ void sshp_wait(struct provider *p, const unsigned char *mask,
 {
 	struct sshp_waiter *w = xcalloc(1, sizeof *w);
 
-	w->need = xcalloc(p->nhosts, 1);
+	w->need = xcalloc(p->nhosts > 0 ? p->nhosts : 1, 1);
+	w->nneed = p->nhosts;
 	w->fn = fn;
 	w->ctx = ctx;
 	for (size_t i = 0; i < p->nhosts && !p->closing; i++) {
-		if (!mask[i] || sshp_fresh(&p->hosts[i]))
+		if (!mask[i] || p->hosts[i]->removed || sshp_fresh(p->hosts[i]))
 			continue;
 		w->need[i] = 1;
 		w->remaining++;
@@ -427,17 +389,17 @@ void sshp_wait(struct provider *p, const unsigned char *mask,
 	p->waiters = w;
 	for (size_t i = 0; i < p->nhosts; i++)
 		if (w->need[i])
-			sshp_sweep_start(&p->hosts[i]);
+			sshp_sweep_start(p->hosts[i]);
 }
 
 unsigned char *sshp_mask(struct provider *p, const size_t *hosts, size_t n)
 {
-	unsigned char *m = xcalloc(p->nhosts, 1);
+	unsigned char *m = xcalloc(p->nhosts > 0 ? p->nhosts : 1, 1);
 
 	for (size_t i = 0; i < n; i++)
 		m[hosts[i]] = 1;
-	if (hosts == NULL)
-		memset(m, 1, p->nhosts);
+	for (size_t i = 0; hosts == NULL && i < p->nhosts; i++)
+		m[i] = !p->hosts[i]->removed;
 	return m;
 }
 
@@ -455,7 +417,7 @@ static void sshp_refresh_cache(struct provider *p, const unsigned char *mask)
 	int stale = 0;
 
 	for (size_t i = 0; i < p->nhosts; i++)
-		if (mask[i] && !sshp_fresh(&p->hosts[i]))
+		if (mask[i] && !sshp_fresh(p->hosts[i]))
 			stale = 1;
 	if (!stale || p->notify_waiting || p->closing)
 		return;
@@ -483,9 +445,9 @@ static int sshp_open(const struct provider_config *cfg, struct provider **out, c
 	p->notify = cfg->notify;
 	p->notify_arg = cfg->notify_arg;
 	p->nhosts = p->conf.nhosts;
-	p->hosts = xcalloc(p->nhosts, sizeof *p->hosts);
+	p->hosts = xcalloc(p->nhosts > 0 ? p->nhosts : 1, sizeof *p->hosts);
 	for (size_t i = 0; i < p->nhosts; i++) {
-		struct sshp_host *h = &p->hosts[i];
+		struct sshp_host *h = p->hosts[i] = xcalloc(1, sizeof *h);
 
 		h->p = p;
 		h->idx = i;
@@ -507,12 +469,12 @@ static void sshp_close(struct provider *p)
 	p->closing = 1;
 	ssh_logs_close_all(p);
 	for (size_t i = 0; i < p->nhosts; i++) {
-		if (p->hosts[i].q != NULL)
-			async_queue_free(p->hosts[i].q);
-		p->hosts[i].q = NULL;
-		if (p->hosts[i].hq != NULL)
-			async_queue_free(p->hosts[i].hq);
-		p->hosts[i].hq = NULL;
+		if (p->hosts[i]->q != NULL)
+			async_queue_free(p->hosts[i]->q);
+		p->hosts[i]->q = NULL;
+		if (p->hosts[i]->hq != NULL)
+			async_queue_free(p->hosts[i]->hq);
+		p->hosts[i]->hq = NULL;
 	}
 	while (p->waiters != NULL) {
 		struct sshp_waiter *w = p->waiters;
@@ -524,7 +486,7 @@ static void sshp_close(struct provider *p)
 	}
 	ssh_logs_free_all(p);
 	for (size_t i = 0; i < p->nhosts; i++) {
-		struct sshp_host *h = &p->hosts[i];
+		struct sshp_host *h = p->hosts[i];
 
 		ssh_hosts_conn_close(&h->conn);
 		ssh_hosts_conn_close(&h->hconn);
@@ -532,6 +494,8 @@ static void sshp_close(struct provider *p)
 		free(h->reason);
 		free(h->status_cmd1);
 		free(h->status_cmd2);
+		sshp_dyn_free(h);
+		free(h);
 	}
 	free(p->hosts);
 	ssh_conf_free(&p->conf);
@@ -657,7 +621,7 @@ static void sshp_job_status(struct provider *p, const char *id, const size_t *ho
 	size_t unknown = n, failed = n, stopped = n, starting = n, running = n, ended = 0, pick;
 
 	for (size_t i = 0; i < n; i++) {
-		sshp_rank_status(&p->hosts[hosts[i]], id, &st[i]);
+		sshp_rank_status(p->hosts[hosts[i]], id, &st[i]);
 		if (st[i].state == JOB_UNKNOWN && unknown == n)
 			unknown = i;
 		if (st[i].state == JOB_FAILED && failed == n)
@@ -690,12 +654,12 @@ static void sshp_job_status(struct provider *p, const char *id, const size_t *ho
 		if (st[i].ended_ms > out->ended_ms)
 			out->ended_ms = st[i].ended_ms;
 	if (st[pick].reason != NULL)
-		out->reason = xprintf("rank %zu on %s: %s", pick, p->hosts[hosts[pick]].conf->name,
+		out->reason = xprintf("rank %zu on %s: %s", pick, p->hosts[hosts[pick]]->conf->name,
 		                      st[pick].reason);
 	if (failed != n && failed != pick) {
 		char *r = xprintf(
 		    "%s%srank %zu on %s failed: %s", out->reason != NULL ? out->reason : "",
-		    out->reason != NULL ? "; " : "", failed, p->hosts[hosts[failed]].conf->name,
+		    out->reason != NULL ? "; " : "", failed, p->hosts[hosts[failed]]->conf->name,
 		    st[failed].reason != NULL ? st[failed].reason : "");
 
 		free(out->reason);
@@ -704,6 +668,22 @@ static void sshp_job_status(struct provider *p, const char *id, const size_t *ho
 	for (size_t i = 0; i < n; i++)
 		provider_status_clear(&st[i]);
 	free(st);
+}
+
+/* What v2's status adds: rank 0's port, when it started, one replica (all ranks). */
+static void sshp_status_v2(struct provider *p, const char *id, const size_t *hosts, size_t n,
+                           struct provider_status *st)
+{
+	struct sshp_host *h = n > 0 ? p->hosts[hosts[0]] : NULL;
+	const struct ssh_job_facts *f = h != NULL && h->ok ? sshp_find_job(h, id) : NULL;
+
+	if (f != NULL) {
+		st->port = f->port;
+		if (f->age_s > 0 && h->ever_ok)
+			st->started_ms = h->at_ms - (int64_t)f->age_s * 1000;
+	}
+	st->desired_replicas = job_state_active(st->state) ? 1 : 0;
+	st->ready_replicas = st->state == JOB_RUNNING ? 1 : 0;
 }
 
 struct sshp_refresh {
@@ -723,6 +703,7 @@ static void sshp_refresh_ready(struct provider *p, void *ctx)
 		r->cb(r->arg, -1, NULL, "the ssh provider is closing");
 	} else {
 		sshp_job_status(p, r->id, r->hosts, r->n, &st);
+		sshp_status_v2(p, r->id, r->hosts, r->n, &st);
 		r->cb(r->arg, 0, &st, NULL);
 		provider_status_clear(&st);
 	}
@@ -819,7 +800,7 @@ static int sshp_stop(struct provider *p, const char *ref, int grace_ms, provider
 	s->arg = arg;
 	s->pending = n;
 	for (size_t i = 0; i < n; i++) {
-		struct sshp_host *h = &p->hosts[hosts[i]];
+		struct sshp_host *h = p->hosts[hosts[i]];
 		struct sshp_op *op =
 		    sshp_op_new(h, ssh_remote_command(h->conf->dir, id, grace, NULL),
 		                xstrdup(ssh_remote_stop_script), p->conf.io_timeout_ms);
@@ -835,43 +816,59 @@ static int sshp_stop(struct provider *p, const char *ref, int grace_ms, provider
 
 /* ---- reconcile: list and destroy ---- */
 
-static int sshp_list_owned(struct provider *p, char ***refs, char ***job_ids, size_t *n,
-                           char **cause)
+/* One list_owned or destroy in flight: an op per host, answered on the loop when the last
+ * one is done (never waiting on the loop thread). */
+struct sshp_group {
+	struct provider *p;
+	size_t pending;
+	char *err;                    /* the first failure */
+	struct ssh_sweep_result *res; /* list_owned: per host index, moved from the ops */
+	unsigned char *got;           /* list_owned: res[i] is set */
+	size_t nres;
+	provider_owned_cb owned_cb;
+	provider_done_cb done_cb;
+	void *arg;
+};
+
+static void sshp_group_free(struct sshp_group *g)
 {
-	struct sshp_op **ops = xcalloc(p->nhosts, sizeof *ops);
-	char **ids = NULL, **hostl = NULL;
+	for (size_t i = 0; i < g->nres; i++)
+		if (g->got[i])
+			ssh_hosts_sweep_clear(&g->res[i]);
+	free(g->res);
+	free(g->got);
+	free(g->err);
+	free(g);
+}
+
+static void sshp_group_fail(struct sshp_group *g, const char *why)
+{
+	if (g->err == NULL)
+		g->err = xstrdup(why);
+}
+
+/* one ref per job id, its hosts in rank order */
+static void sshp_list_answer(struct sshp_group *g)
+{
+	struct provider *p = g->p;
+	struct provider_owned *v = NULL;
+	char **hostl = NULL;
 	int *ranks = NULL;
 	size_t nids = 0;
-	int rc;
 
-	*refs = NULL;
-	*job_ids = NULL;
-	*n = 0;
-	if (p->closing) {
-		free(ops);
-		return xcause(cause, "the ssh provider is closing");
+	if (g->err != NULL) {
+		g->owned_cb(g->arg, -1, NULL, 0, g->err);
+		return;
 	}
-	for (size_t i = 0; i < p->nhosts; i++) {
-		struct sshp_host *h = &p->hosts[i];
-
-		ops[i] =
-		    sshp_op_new(h, NULL, xstrdup(ssh_remote_status_script), p->conf.io_timeout_ms);
-		ops[i]->sweep = 1;
-	}
-	rc = sshp_sync_run(p, ops, p->nhosts, cause);
-	for (size_t i = 0; rc == 0 && i < p->nhosts; i++)
-		if (ops[i]->rc != 0)
-			rc = xcause(cause, "%s",
-			            ops[i]->cause != NULL ? ops[i]->cause : "no answer");
-	/* one ref per job id, its hosts in rank order */
-	for (size_t i = 0; rc == 0 && i < p->nhosts; i++) {
-		for (size_t j = 0; j < ops[i]->res.njobs; j++) {
-			const struct ssh_job_facts *f = &ops[i]->res.jobs[j];
+	for (size_t i = 0; i < g->nres && i < p->nhosts; i++) {
+		for (size_t j = 0; g->got[i] && j < g->res[i].njobs; j++) {
+			const struct ssh_job_facts *f = &g->res[i].jobs[j];
 			const char *rs = kvlist_get(&f->meta, "rank");
+			const char *inst = kvlist_get(&f->meta, "installation_id");
+			const char *att = kvlist_get(&f->meta, "attempt");
+			const char *owner = kvlist_get(&f->meta, "owner");
 			int rank = rs != NULL ? atoi(rs) : 0;
 			size_t k;
-
-			const char *inst = kvlist_get(&f->meta, "installation_id");
 
 			if (!sshp_id_ok(f->id, strlen(f->id)))
 				continue;
@@ -880,21 +877,27 @@ static int sshp_list_owned(struct provider *p, char ***refs, char ***job_ids, si
 			if (p->installation_id != NULL &&
 			    (inst == NULL || strcmp(inst, p->installation_id) != 0))
 				continue;
-			for (k = 0; k < nids && strcmp(ids[k], f->id) != 0; k++)
+			for (k = 0; k < nids && strcmp(v[k].job_id, f->id) != 0; k++)
 				;
 			if (k == nids) {
-				ids = xreallocarray(ids, nids + 1, sizeof *ids);
+				v = xreallocarray(v, nids + 1, sizeof *v);
 				hostl = xreallocarray(hostl, nids + 1, sizeof *hostl);
 				ranks = xreallocarray(ranks, nids + 1, sizeof *ranks);
-				ids[nids] = xstrdup(f->id);
-				hostl[nids] = xstrdup(p->hosts[i].conf->name);
+				memset(&v[nids], 0, sizeof v[nids]);
+				v[nids].job_id = xstrdup(f->id);
+				v[nids].attempt = att != NULL ? atoi(att) : 0;
+				v[nids].owner = sshp_dupnull(owner);
+				if (f->age_s > 0)
+					v[nids].started_ms =
+					    loop_wall_ms() - (int64_t)f->age_s * 1000;
+				hostl[nids] = xstrdup(p->hosts[i]->conf->name);
 				ranks[nids] = rank;
 				nids++;
 			} else {
 				char *next =
 				    rank < ranks[k]
-				        ? xprintf("%s,%s", p->hosts[i].conf->name, hostl[k])
-				        : xprintf("%s,%s", hostl[k], p->hosts[i].conf->name);
+				        ? xprintf("%s,%s", p->hosts[i]->conf->name, hostl[k])
+				        : xprintf("%s,%s", hostl[k], p->hosts[i]->conf->name);
 
 				if (rank < ranks[k])
 					ranks[k] = rank;
@@ -903,63 +906,137 @@ static int sshp_list_owned(struct provider *p, char ***refs, char ***job_ids, si
 			}
 		}
 	}
-	if (rc == 0 && nids > 0) {
-		*refs = xcalloc(nids, sizeof **refs);
-		*job_ids = ids;
-		for (size_t k = 0; k < nids; k++)
-			(*refs)[k] = xprintf("%s@%s", ids[k], hostl[k]);
-		*n = nids;
-		ids = NULL;
-	}
-	for (size_t k = 0; ids != NULL && k < nids; k++)
-		free(ids[k]);
-	free(ids);
-	for (size_t k = 0; k < nids; k++)
+	for (size_t k = 0; k < nids; k++) {
+		v[k].ref = xprintf("%s@%s", v[k].job_id, hostl[k]);
 		free(hostl[k]);
+	}
+	g->owned_cb(g->arg, 0, v, nids, NULL);
+	for (size_t k = 0; k < nids; k++)
+		provider_owned_clear(&v[k]);
+	free(v);
 	free(hostl);
 	free(ranks);
-	free(ops);
-	return rc;
 }
 
-static int sshp_destroy(struct provider *p, const char *ref, char **cause)
+static void sshp_list_done(struct sshp_op *op, int cancelled)
 {
-	struct sshp_op **ops;
+	struct sshp_group *g = op->ctx;
+
+	if (cancelled) {
+		char *m = xprintf("%s: the provider closed", op->h->conf->name);
+
+		sshp_group_fail(g, m);
+		free(m);
+	} else if (op->rc != 0)
+		sshp_group_fail(g, op->cause != NULL ? op->cause : "no answer");
+	else if (op->h->idx < g->nres) {
+		g->res[op->h->idx] = op->res;
+		g->got[op->h->idx] = 1;
+		memset(&op->res, 0, sizeof op->res);
+	}
+	if (--g->pending > 0)
+		return;
+	sshp_list_answer(g);
+	sshp_group_free(g);
+}
+
+static int sshp_list_owned(struct provider *p, provider_owned_cb cb, void *arg, char **cause)
+{
+	struct sshp_group *g;
+
+	if (p->closing)
+		return xcause(cause, "the ssh provider is closing");
+	if (sshp_live_hosts(p) == 0) {
+		cb(arg, 0, NULL, 0, NULL);
+		return 0;
+	}
+	g = xcalloc(1, sizeof *g);
+	g->p = p;
+	g->owned_cb = cb;
+	g->arg = arg;
+	g->nres = p->nhosts;
+	g->res = xcalloc(p->nhosts, sizeof *g->res);
+	g->got = xcalloc(p->nhosts, 1);
+	g->pending = sshp_live_hosts(p);
+	for (size_t i = 0; i < p->nhosts; i++) {
+		struct sshp_host *h = p->hosts[i];
+		struct sshp_op *op;
+
+		if (h->removed)
+			continue;
+		op = sshp_op_new(h, NULL, xstrdup(ssh_remote_status_script), p->conf.io_timeout_ms);
+
+		op->sweep = 1;
+		op->done = sshp_list_done;
+		op->ctx = g;
+		sshp_op_submit(op);
+	}
+	return 0;
+}
+
+static void sshp_destroy_done(struct sshp_op *op, int cancelled)
+{
+	struct sshp_group *g = op->ctx;
+	const char *out = op->r.out != NULL ? op->r.out : "";
+	const char *e = strstr(out, "@@err ");
+
+	if (cancelled) {
+		{
+			char *m = xprintf("%s: the provider closed", op->h->conf->name);
+
+			sshp_group_fail(g, m);
+			free(m);
+		}
+	} else if (op->rc != 0) {
+		sshp_group_fail(g, op->cause != NULL ? op->cause : "no answer");
+	} else if (e != NULL) {
+		char *m = xprintf("%s: %.*s", op->h->conf->name, (int)strcspn(e + 6, "\n"), e + 6);
+
+		sshp_group_fail(g, m);
+		free(m);
+	} else if (strstr(out, "@@ok") == NULL && strstr(out, "@@gone") == NULL) {
+		char *m = xprintf("%s: the destroy command failed (exit %d)", op->h->conf->name,
+		                  op->r.exit_status);
+
+		sshp_group_fail(g, m);
+		free(m);
+	}
+	if (--g->pending > 0)
+		return;
+	g->done_cb(g->arg, g->err != NULL ? -1 : 0, g->err);
+	sshp_group_free(g);
+}
+
+static int sshp_destroy(struct provider *p, const char *ref, provider_done_cb cb, void *arg,
+                        char **cause)
+{
+	struct sshp_group *g;
 	size_t *hosts, n;
 	char *id;
-	int rc;
 
 	if (p->closing)
 		return xcause(cause, "the ssh provider is closing");
 	if (sshp_parse_ref(p, ref, &id, &hosts, &n, cause) != 0)
 		return -1;
-	ops = xcalloc(n, sizeof *ops);
+	g = xcalloc(1, sizeof *g);
+	g->p = p;
+	g->done_cb = cb;
+	g->arg = arg;
+	g->pending = n;
 	for (size_t i = 0; i < n; i++) {
-		struct sshp_host *h = &p->hosts[hosts[i]];
+		struct sshp_host *h = p->hosts[hosts[i]];
+		struct sshp_op *op =
+		    sshp_op_new(h, ssh_remote_command(h->conf->dir, id, NULL),
+		                xstrdup(ssh_remote_destroy_script), p->conf.io_timeout_ms);
 
 		h->stale = 1;
-		ops[i] = sshp_op_new(h, ssh_remote_command(h->conf->dir, id, NULL),
-		                     xstrdup(ssh_remote_destroy_script), p->conf.io_timeout_ms);
+		op->done = sshp_destroy_done;
+		op->ctx = g;
+		sshp_op_submit(op);
 	}
-	rc = sshp_sync_run(p, ops, n, cause);
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		const char *out = ops[i]->r.out != NULL ? ops[i]->r.out : "";
-		const char *e = strstr(out, "@@err ");
-
-		if (ops[i]->rc != 0)
-			rc = xcause(cause, "%s",
-			            ops[i]->cause != NULL ? ops[i]->cause : "no answer");
-		else if (e != NULL)
-			rc = xcause(cause, "%s: %.*s", ops[i]->h->conf->name,
-			            (int)strcspn(e + 6, "\n"), e + 6);
-		else if (strstr(out, "@@ok") == NULL && strstr(out, "@@gone") == NULL)
-			rc = xcause(cause, "%s: the destroy command failed (exit %d)",
-			            ops[i]->h->conf->name, ops[i]->r.exit_status);
-	}
-	free(ops);
 	free(hosts);
 	free(id);
-	return rc;
+	return 0;
 }
 
 /* ---- shells ---- */
@@ -994,7 +1071,7 @@ static int sshp_shell_target(struct provider *p, const char *ref, int worker,
 		free(hosts);
 		return -1;
 	}
-	h = &p->hosts[hosts[worker]];
+	h = p->hosts[hosts[worker]];
 	out->local = 0;
 	out->dir = xprintf("%s/jobs/%s", h->conf->dir, id);
 	out->host_name = xstrdup(h->conf->name);
@@ -1007,6 +1084,19 @@ static int sshp_shell_target(struct provider *p, const char *ref, int worker,
 	}
 	free(id);
 	free(hosts);
+	return 0;
+}
+
+/* The target comes from the configuration: answered at once. */
+static int sshp_target(struct provider *p, const char *ref, int worker, provider_target_cb cb,
+                       void *arg, char **cause)
+{
+	struct provider_shell sh;
+
+	if (sshp_shell_target(p, ref, worker, &sh, cause) != 0)
+		return -1;
+	cb(arg, 0, &sh, NULL);
+	provider_shell_clear(&sh);
 	return 0;
 }
 
@@ -1044,7 +1134,7 @@ static int sshp_worker_http(struct provider *p, const char *ref, int port, const
 	if (sshp_parse_ref(p, ref, &id, &hosts, &n, cause) != 0)
 		return -1;
 	/* a service that does not answer must not hold the host's queue (its sweeps) long */
-	op = sshp_op_new(&p->hosts[hosts[0]], xstrdup(path), NULL,
+	op = sshp_op_new(p->hosts[hosts[0]], xstrdup(path), NULL,
 	                 p->conf.io_timeout_ms < SSHP_HTTP_TIMEOUT_MS ? p->conf.io_timeout_ms
 	                                                              : SSHP_HTTP_TIMEOUT_MS);
 	op->http_port = port;
@@ -1129,11 +1219,15 @@ static int sshp_hosts(struct provider *p, const char *ref, struct tele_host **ou
 	if (ref != NULL && sshp_parse_ref(p, ref, &id, &hosts, &nh, NULL) != 0)
 		return -1;
 	mask = sshp_mask(p, hosts, nh);
-	if (ref == NULL)
-		nh = p->nhosts;
+	if (ref == NULL) {
+		hosts = xcalloc(p->nhosts > 0 ? p->nhosts : 1, sizeof *hosts);
+		for (size_t i = 0; i < p->nhosts; i++)
+			if (!p->hosts[i]->removed)
+				hosts[nh++] = i;
+	}
 	*out = xcalloc(nh > 0 ? nh : 1, sizeof **out);
 	for (size_t i = 0; i < nh; i++) {
-		struct sshp_host *h = &p->hosts[hosts != NULL ? hosts[i] : i];
+		struct sshp_host *h = p->hosts[hosts[i]];
 
 		sshp_host_tele(h, &(*out)[i]);
 		if (id != NULL) {
@@ -1158,6 +1252,7 @@ static int sshp_offer(struct provider *p, const struct template *t, struct provi
 	struct sshp_host *best = NULL;
 	double best_rate = -1;
 	unsigned char *mask;
+	size_t live = sshp_live_hosts(p);
 
 	(void)cause;
 	memset(out, 0, sizeof *out);
@@ -1168,12 +1263,15 @@ static int sshp_offer(struct provider *p, const struct template *t, struct provi
 	if (t != NULL && t->resources.nodes > 1)
 		nodes = t->resources.nodes;
 	for (size_t i = 0; i < p->nhosts; i++) {
-		struct sshp_host *h = &p->hosts[i];
-		int nfree = sshp_free_gpus(h);
+		struct sshp_host *h = p->hosts[i];
+		int nfree;
 		double rate = h->conf->has_rate      ? h->conf->rate_gpu_hour
 		              : p->conf.has_rate_gpu ? p->conf.rate_gpu_hour
 		                                     : -1;
 
+		if (h->removed)
+			continue;
+		nfree = sshp_free_gpus(h);
 		contacted += h->swept;
 		reachable += h->swept && h->ok;
 		if (h->swept && !h->ok)
@@ -1192,12 +1290,12 @@ static int sshp_offer(struct provider *p, const struct template *t, struct provi
 	out->provider = xstrdup(p->name);
 	if (want > 0)
 		out->description =
-		    xprintf("ssh fleet: %zu host%s, %d with %d+ free %s%s", p->nhosts,
-		            p->nhosts == 1 ? "" : "s", fitting, want, type != NULL ? type : "GPU",
-		            contacted < (int)p->nhosts ? " (as configured)" : "");
+		    xprintf("ssh fleet: %zu host%s, %d with %d+ free %s%s", live,
+		            live == 1 ? "" : "s", fitting, want, type != NULL ? type : "GPU",
+		            contacted < (int)live ? " (as configured)" : "");
 	else
-		out->description = xprintf("ssh fleet: %zu host%s, %d reachable", p->nhosts,
-		                           p->nhosts == 1 ? "" : "s", reachable);
+		out->description = xprintf("ssh fleet: %zu host%s, %d reachable", live,
+		                           live == 1 ? "" : "s", reachable);
 	out->fits = fitting >= nodes;
 	if (!out->fits)
 		out->reason =
@@ -1229,11 +1327,29 @@ static int sshp_offer(struct provider *p, const struct template *t, struct provi
 	return 0;
 }
 
+/* The fleet's verdict for a launch (the hosts it would pick), as one offer. */
+static int sshp_plan_offer(struct provider *p, const struct template *t, provider_offers_cb cb,
+                           void *arg, char **cause)
+{
+	struct provider_offer po;
+
+	if (sshp_offer(p, t, &po, cause) != 0)
+		return -1;
+	provider_offers_answer_one(&po, "", cb, arg);
+	provider_offer_clear(&po);
+	return 0;
+}
+
+int ssh_offers(struct provider *p, const struct template *t, provider_offers_cb cb, void *arg,
+               char **cause); /* providers/ssh_offers.c */
+
 const struct provider_ops ssh_provider_ops = {
     .name = "ssh",
+    .summary = "jobs on a fleet of hosts reached over SSH (hosts: in config.yaml)",
     .open = sshp_open,
     .close = sshp_close,
-    .offer = sshp_offer,
+    .offers = ssh_offers,
+    .plan_offer = sshp_plan_offer,
     .launch = ssh_launch_start,
     .refresh = sshp_refresh,
     .stop = sshp_stop,
@@ -1241,7 +1357,7 @@ const struct provider_ops ssh_provider_ops = {
     .logs_close = ssh_logs_close,
     .list_owned = sshp_list_owned,
     .destroy = sshp_destroy,
-    .shell_target = sshp_shell_target,
+    .target = sshp_target,
     .hosts = sshp_hosts,
     .worker_http = sshp_worker_http,
 };

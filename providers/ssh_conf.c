@@ -223,10 +223,16 @@ static int ssh_conf_key(struct ssh_conf_ctx *x, struct ssh_conf *c, const char *
 	}
 	if (strcmp(key, "hosts") == 0)
 		return ssh_conf_fail(x, key, "expected a list of hosts");
+	if (strcmp(key, "dynamic_hosts") == 0) {
+		if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
+			return ssh_conf_fail(x, key, "expected true or false, got '%s'", v);
+		c->dynamic_hosts = strcmp(v, "true") == 0;
+		return 0;
+	}
 	return ssh_conf_fail(x, key,
 	                     "unknown setting (known: user, key, known_hosts, dir, "
 	                     "connect_timeout_ms, io_timeout_ms, poll_ms, rate_gpu_hour, "
-	                     "rate_cpu_hour, jump.*, hosts)");
+	                     "rate_cpu_hour, jump.*, hosts, dynamic_hosts)");
 }
 
 /* First key of hosts.N (for positions of whole-host errors). */
@@ -262,7 +268,7 @@ int ssh_conf_parse(const struct kvlist *settings, const struct kvlist *pos, cons
 	}
 	if (c->dir == NULL)
 		c->dir = xstrdup(".gantry");
-	if (c->nhosts == 0) {
+	if (c->nhosts == 0 && !c->dynamic_hosts) {
 		xcause(cause, "%s: no hosts configured", x.prov);
 		goto fail;
 	}

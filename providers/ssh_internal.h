@@ -42,6 +42,8 @@ struct ssh_conf {
 	int has_rate_gpu, has_rate_cpu;
 	double rate_gpu_hour, rate_cpu_hour;
 	int has_jump;
+	int dynamic_hosts; /* `dynamic_hosts: true`: hosts come from ssh_provider_host_add (zero
+	                    * configured hosts allowed) */
 	char *jump_address;
 	int jump_port;
 	char *jump_user;
@@ -155,6 +157,7 @@ struct ssh_remote_launch {
 	const char *name;
 	const char *owner;
 	const char *installation_id; /* label in meta (installation_id=); NULL: none */
+	int attempt;                 /* launch attempt in meta (attempt=); 0: none */
 	const char *kind;
 	const char *script;
 	const struct kvlist *env; /* template env */
@@ -215,12 +218,17 @@ struct sshp_host {
 	int64_t at_ms;               /* wall time of res */
 	int64_t last_contact_ms;
 	int health; /* -1 unknown, 0 down, 1 up */
+	/* dynamic hosts (ssh_provider_host_add): conf is dyn_conf, owned here */
+	struct ssh_conf_host *dyn_conf;
+	char *dyn_known_hosts;
+	int removed; /* ssh_provider_host_remove: skipped everywhere, freed at close */
 };
 
 /* Something waiting for fresh snapshots of some hosts. */
 struct sshp_waiter {
 	unsigned char *need;
 	size_t remaining;
+	size_t nneed; /* slots of need (hosts added later are not waited for) */
 	void (*fn)(struct provider *p, void *ctx);
 	void *ctx;
 	struct sshp_waiter *next;
@@ -230,8 +238,9 @@ struct provider {
 	char *name;
 	struct loop *loop;
 	struct ssh_conf conf;
-	struct sshp_host *hosts;
-	size_t nhosts;
+	struct sshp_host **hosts; /* by index; a removed host stays (removed set) so indices
+	                           * held by operations in flight keep their meaning */
+	size_t nhosts;            /* slots, removed ones included */
 	void (*notify)(void *arg, const char *provider, int healthy, const char *message);
 	void *notify_arg;
 	struct sshp_waiter *waiters;
@@ -260,9 +269,17 @@ struct sshp_op {
 	/* completion on the loop */
 	void (*done)(struct sshp_op *op, int cancelled);
 	void *ctx;
-	struct sshp_sync *sync; /* list_owned/destroy wait on it */
-	int finished;           /* sync->mu */
 };
+
+/* Hosts idx has a fresh snapshot (or is gone): waiters that only needed it run. */
+void sshp_waiters_host_done(struct provider *p, size_t idx);
+/* providers/ssh_dyn.c: frees what a dynamic host owns (at close). */
+void sshp_dyn_free(struct sshp_host *h);
+
+/* Index of the live host called name (len bytes), or -1. */
+int sshp_host_index(struct provider *p, const char *name, size_t len);
+/* Live hosts (not removed). */
+size_t sshp_live_hosts(struct provider *p);
 
 /* A job id usable as a directory name. */
 int sshp_id_ok(const char *s, size_t len);

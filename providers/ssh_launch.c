@@ -20,6 +20,7 @@ struct ssh_launch {
 	struct provider *p;
 	char *job_id, *idem_key, *name, *owner, *script, *readiness_path, *gpu_type;
 	char *installation_id;
+	int attempt;
 	struct kvlist env;
 	char **env_pass; /* job_env.pass, NULL-ended, or NULL */
 	enum job_kind kind;
@@ -141,7 +142,8 @@ static int ssh_launch_existing(struct ssh_launch *l)
 	int port = 0;
 
 	for (size_t i = 0; i < p->nhosts; i++) {
-		struct ssh_job_facts *f = sshp_find_job(&p->hosts[i], l->job_id);
+		struct ssh_job_facts *f =
+		    p->hosts[i]->removed ? NULL : sshp_find_job(p->hosts[i], l->job_id);
 		const char *key;
 
 		if (f == NULL)
@@ -149,7 +151,7 @@ static int ssh_launch_existing(struct ssh_launch *l)
 		key = kvlist_get(&f->meta, "idem_key");
 		if (key == NULL || l->idem_key == NULL || strcmp(key, l->idem_key) != 0) {
 			char *msg = xprintf("job %s already exists on %s for another launch",
-			                    l->job_id, p->hosts[i].conf->name);
+			                    l->job_id, p->hosts[i]->conf->name);
 
 			free(order);
 			ssh_launch_fail(l, msg);
@@ -165,9 +167,9 @@ static int ssh_launch_existing(struct ssh_launch *l)
 	for (size_t i = 1; i < n; i++) {
 		for (size_t k = i; k > 0; k--) {
 			const char *a = kvlist_get(
-			    &sshp_find_job(&p->hosts[order[k - 1]], l->job_id)->meta, "rank");
-			const char *b = kvlist_get(
-			    &sshp_find_job(&p->hosts[order[k]], l->job_id)->meta, "rank");
+			    &sshp_find_job(p->hosts[order[k - 1]], l->job_id)->meta, "rank");
+			const char *b =
+			    kvlist_get(&sshp_find_job(p->hosts[order[k]], l->job_id)->meta, "rank");
 			size_t t;
 
 			if (atoi(a != NULL ? a : "0") <= atoi(b != NULL ? b : "0"))
@@ -180,13 +182,13 @@ static int ssh_launch_existing(struct ssh_launch *l)
 	ref = xprintf("%s@", l->job_id);
 	for (size_t i = 0; i < n; i++) {
 		char *next =
-		    xprintf("%s%s%s", ref, i > 0 ? "," : "", p->hosts[order[i]].conf->name);
+		    xprintf("%s%s%s", ref, i > 0 ? "," : "", p->hosts[order[i]]->conf->name);
 
 		free(ref);
 		ref = next;
 	}
-	port = sshp_find_job(&p->hosts[order[0]], l->job_id)->port;
-	ssh_launch_report(l, ref, port, &p->hosts[order[0]]);
+	port = sshp_find_job(p->hosts[order[0]], l->job_id)->port;
+	ssh_launch_report(l, ref, port, p->hosts[order[0]]);
 	free(ref);
 	free(order);
 	ssh_launch_free(l);
@@ -208,6 +210,7 @@ static struct sshp_op *ssh_launch_op(struct ssh_launch *l, struct sshp_host *h, 
 	rl.name = l->name;
 	rl.owner = l->owner;
 	rl.installation_id = l->installation_id;
+	rl.attempt = l->attempt;
 	rl.kind = job_kind_name(l->kind);
 	rl.script = l->script != NULL ? l->script : "";
 	rl.env = &l->env;
@@ -221,7 +224,7 @@ static struct sshp_op *ssh_launch_op(struct ssh_launch *l, struct sshp_host *h, 
 	rl.max_runtime_s = l->max_runtime_s;
 	rl.rank = rank;
 	rl.world = l->nodes;
-	rl.master_addr = p->hosts[l->cand[0]].conf->address;
+	rl.master_addr = p->hosts[l->cand[0]]->conf->address;
 	rl.master_port = l->master_port;
 	rl.hosts = l->hostlist != NULL ? l->hostlist : h->conf->name;
 	rl.env_pass = (const char *const *)l->env_pass;
@@ -314,7 +317,7 @@ static void ssh_launch_try_next(struct ssh_launch *l)
 		ssh_launch_fail_capacity(l);
 		return;
 	}
-	op = ssh_launch_op(l, &l->p->hosts[l->cand[l->next++]], 0, &cause);
+	op = ssh_launch_op(l, l->p->hosts[l->cand[l->next++]], 0, &cause);
 	if (op == NULL) {
 		ssh_launch_fail(l, cause);
 		free(cause);
@@ -333,7 +336,7 @@ static void ssh_launch_undo(struct ssh_launch *l)
 
 		if (!l->launched[r])
 			continue;
-		h = &l->p->hosts[l->cand[r]];
+		h = l->p->hosts[l->cand[r]];
 		h->stale = 1;
 		if (l->p->closing)
 			continue;
@@ -358,7 +361,7 @@ static void ssh_launch_finish(struct ssh_launch *l)
 		return;
 	}
 	ref = xprintf("%s@%s", l->job_id, l->hostlist);
-	ssh_launch_report(l, ref, l->port0, &l->p->hosts[l->cand[0]]);
+	ssh_launch_report(l, ref, l->port0, l->p->hosts[l->cand[0]]);
 	free(ref);
 	ssh_launch_free(l);
 }
@@ -402,7 +405,7 @@ static void ssh_launch_rank_done(struct sshp_op *op, int cancelled)
 	l->phase = 1;
 	for (int r = 1; r < l->nodes; r++) {
 		char *cause = NULL;
-		struct sshp_op *o = ssh_launch_op(l, &l->p->hosts[l->cand[r]], r, &cause);
+		struct sshp_op *o = ssh_launch_op(l, l->p->hosts[l->cand[r]], r, &cause);
 
 		if (o == NULL) {
 			l->failed = 1;
@@ -445,9 +448,11 @@ static void ssh_launch_candidates(struct ssh_launch *l)
 	size_t n = 0, typed = 0;
 
 	for (size_t i = 0; i < p->nhosts; i++) {
-		struct sshp_host *h = &p->hosts[i];
+		struct sshp_host *h = p->hosts[i];
 		int nfree;
 
+		if (h->removed)
+			continue;
 		if (l->gpus > 0 &&
 		    (h->conf->gpus == 0 || !sshp_type_matches(l->gpu_type, h->conf->gpu_type)))
 			continue;
@@ -470,9 +475,11 @@ static void ssh_launch_candidates(struct ssh_launch *l)
 	}
 	if (typed == 0 && l->gpus > 0) {
 		for (size_t i = 0; i < p->nhosts; i++)
-			ssh_launch_note(l, "%s: %s", p->hosts[i].conf->name,
-			                p->hosts[i].conf->gpus > 0 ? p->hosts[i].conf->gpu_type
-			                                           : "no GPU");
+			if (!p->hosts[i]->removed)
+				ssh_launch_note(l, "%s: %s", p->hosts[i]->conf->name,
+				                p->hosts[i]->conf->gpus > 0
+				                    ? p->hosts[i]->conf->gpu_type
+				                    : "no GPU");
 	}
 	qsort(c, n, sizeof *c, ssh_launch_cand_cmp);
 	l->cand = xcalloc(n + 1, sizeof *l->cand);
@@ -501,9 +508,9 @@ static void ssh_launch_ready(struct provider *p, void *ctx)
 		ssh_launch_fail_capacity(l);
 		return;
 	}
-	l->hostlist = xstrdup(p->hosts[l->cand[0]].conf->name);
+	l->hostlist = xstrdup(p->hosts[l->cand[0]]->conf->name);
 	for (int r = 1; r < l->nodes; r++) {
-		char *next = xprintf("%s,%s", l->hostlist, p->hosts[l->cand[r]].conf->name);
+		char *next = xprintf("%s,%s", l->hostlist, p->hosts[l->cand[r]]->conf->name);
 
 		free(l->hostlist);
 		l->hostlist = next;
@@ -511,7 +518,7 @@ static void ssh_launch_ready(struct provider *p, void *ctx)
 	l->launched = xcalloc((size_t)l->nodes, 1);
 	{
 		char *cause = NULL;
-		struct sshp_op *op = ssh_launch_op(l, &p->hosts[l->cand[0]], 0, &cause);
+		struct sshp_op *op = ssh_launch_op(l, p->hosts[l->cand[0]], 0, &cause);
 		struct ssh_launch_rank *rk;
 
 		if (op == NULL) {
@@ -562,6 +569,7 @@ int ssh_launch_start(struct provider *p, const struct provider_job_spec *spec,
 	l->name = sshp_dupnull(spec->name);
 	l->owner = sshp_dupnull(spec->owner);
 	l->installation_id = sshp_dupnull(spec->installation_id);
+	l->attempt = spec->attempt;
 	l->script = sshp_dupnull(spec->script);
 	l->readiness_path = sshp_dupnull(spec->readiness_path);
 	l->gpu_type = sshp_dupnull(spec->gpu_type);

@@ -185,7 +185,7 @@ int ssh_logs_open(struct provider *p, const char *ref, int follow, int64_t tail_
 		return -1;
 	lg = xcalloc(1, sizeof *lg);
 	lg->p = p;
-	lg->h = &p->hosts[hosts[0]];
+	lg->h = p->hosts[hosts[0]];
 	lg->id = id;
 	lg->tail = tail_bytes > 0 ? tail_bytes : 0;
 	lg->follow = follow;

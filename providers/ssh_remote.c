@@ -5,7 +5,8 @@
  * Remote layout (DIR = the host's dir, relative paths under the remote home):
  *   DIR/gpu.lock              flock()ed while a launch picks GPUs and ports
  *   DIR/jobs/ID/meta          job_id=, idem_key=, name=, owner=, kind=, rank=, world=, hosts=,
- *                             installation_id= (the launching store's; reconcile)
+ *                             installation_id= (the launching store's; reconcile),
+ *                             attempt= (the launch attempt, when known)
  *   DIR/jobs/ID/run.sh        the job's script; env: its exported environment
  *   DIR/jobs/ID/gpus          GPU indices handed to the job ("0,1"; "" for none)
  *   DIR/jobs/ID/port          $GANTRY_PORT; master_port: $MASTER_PORT (multi-node)
@@ -468,6 +469,12 @@ char *ssh_remote_launch_script(const struct ssh_remote_launch *l, char **cause)
 	               n[0], n[1], n[2], n[3], n[4], l->rank, l->world > 0 ? l->world : 1, n[5]);
 	if (l->installation_id != NULL)
 		ssh_remote_label(&meta, l->installation_id);
+	if (l->attempt > 0) {
+		char *next = xprintf("%s\nattempt=%d", meta, l->attempt);
+
+		free(meta);
+		meta = next;
+	}
 	ssh_remote_assign(&vars, "ID", l->job_id);
 	ssh_remote_assign(&vars, "IDEM", n[1]);
 	for (size_t i = 0; i < 6; i++)

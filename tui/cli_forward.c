@@ -13,10 +13,10 @@
 
 struct fwd_wait {
 	int up, done, rc;
-	struct ssh_error err;
+	struct engine_conn_error err;
 };
 
-static void fwd_cb(void *arg, int id, int rc, const struct ssh_error *err)
+static void fwd_cb(void *arg, int id, int rc, const struct engine_conn_error *err)
 {
 	struct fwd_wait *w = arg;
 
@@ -80,7 +80,8 @@ static int fwd_open(struct cli_ctx *c, const char *cmd, const char *job, int por
 			loop_run_once(engine_loop(c->e), 200);
 		if (w->up)
 			return CLI_OK;
-		if (w->err.code == SSH_ERR_HOSTKEY_UNKNOWN && !accept_new && isatty(STDIN_FILENO)) {
+		if (w->err.code == ENGINE_CONN_HOSTKEY_UNKNOWN && !accept_new &&
+		    isatty(STDIN_FILENO)) {
 			char line[16];
 
 			fprintf(stderr,
@@ -92,7 +93,7 @@ static int fwd_open(struct cli_ctx *c, const char *cmd, const char *job, int por
 				continue;
 			}
 		}
-		if (w->err.code == SSH_ERR_HOSTKEY_UNKNOWN)
+		if (w->err.code == ENGINE_CONN_HOSTKEY_UNKNOWN)
 			return cli_fail(cmd, CLI_FAILED,
 			                "%s; check the fingerprint %s (%s), then rerun with "
 			                "--accept-new-host-key",

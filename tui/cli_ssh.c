@@ -1,15 +1,11 @@
 /* cli_ssh.c: gantry ssh JOB [-w N] [--print-command] [-- CMD...] — a shell on the job's
  * worker: over SSH (libssh2, strict host keys) for remote workers, the user's shell in the
  * job's directory for local jobs. The TUI runs this command as a child for its `s` key. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include "core/ssh.h"
-#include "core/ssh_shell.h"
 #include "core/template.h"
 #include "core/xmalloc.h"
 #include "tui/cli.h"
@@ -18,7 +14,7 @@
 #define SSH_CLI_CONNECT_FAILED 255
 
 /* Joins argv into one shell command line, each word quoted. */
-static char *ssh_cli_join(int argc, char **argv)
+static char *cli_ssh_join(int argc, char **argv)
 {
 	char *s = xstrdup("");
 
@@ -34,20 +30,20 @@ static char *ssh_cli_join(int argc, char **argv)
 }
 
 /* Asks on the terminal whether to accept an unknown host key, as OpenSSH does. */
-static int ssh_cli_ask_accept(const struct ssh_target *t, const struct ssh_error *err)
+static int cli_ssh_ask_accept(void *arg, const struct engine_host_key *k)
 {
 	char line[32];
-	FILE *tty = fopen("/dev/tty", "r+");
+	FILE *tty;
 	int yes = 0;
 
-	if (tty == NULL)
+	(void)arg;
+	if (!isatty(STDIN_FILENO) || (tty = fopen("/dev/tty", "r+")) == NULL)
 		return 0;
 	fprintf(tty,
 	        "The authenticity of host '%s' (port %d) can't be established.\r\n"
 	        "%s key fingerprint is %s.\r\n"
 	        "Accept it and record it in %s (yes/no)? ",
-	        t->host, t->port > 0 ? t->port : 22, err->keytype, err->fingerprint,
-	        t->known_hosts != NULL ? t->known_hosts : "~/.ssh/known_hosts");
+	        k->host, k->port, k->keytype, k->fingerprint, k->known_hosts);
 	fflush(tty);
 	if (fgets(line, sizeof line, tty) != NULL)
 		yes = strcmp(line, "yes\n") == 0 || strcmp(line, "y\n") == 0;
@@ -55,99 +51,19 @@ static int ssh_cli_ask_accept(const struct ssh_target *t, const struct ssh_error
 	return yes;
 }
 
-/* The user's shell in the job's directory, with the job's environment. */
-static int ssh_cli_local(struct engine *e, const struct job *j, const struct provider_shell *ps,
-                         const char *cmd)
-{
-	const char *sh = getenv("SHELL");
-	char *mark;
-	pid_t pid;
-	int st = 0;
-
-	if (sh == NULL || *sh == '\0')
-		sh = "/bin/sh";
-	mark = engine_session_begin(e, j->id);
-	pid = fork();
-	if (pid == 0) {
-		if (chdir(ps->dir) != 0) {
-			fprintf(stderr, "gantry: ssh: %s: %s\n", ps->dir, strerror(errno));
-			_exit(SSH_CLI_CONNECT_FAILED);
-		}
-		for (size_t i = 0; i < ps->env.n; i++)
-			setenv(ps->env.keys[i], ps->env.vals[i], 1);
-		setenv("GANTRY_JOB_ID", j->id, 1);
-		if (cmd != NULL)
-			execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-		else
-			execl(sh, sh, (char *)NULL);
-		fprintf(stderr, "gantry: ssh: %s: %s\n", sh, strerror(errno));
-		_exit(127);
-	}
-	if (pid < 0) {
-		engine_session_end(mark);
-		return cli_fail("ssh", CLI_FAILED, "fork: %s", strerror(errno));
-	}
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	engine_session_end(mark);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-static int ssh_cli_remote(struct engine *e, const struct job *j, struct provider_shell *ps,
-                          const char *cmd, int accept_new)
-{
-	struct ssh_session *s = NULL;
-	struct ssh_error err;
-	char *rcmd, *qdir, *mark;
-	int status = -1;
-
-	ssh_global_init();
-	ps->target.accept_new = accept_new;
-	if (ssh_connect(&ps->target, &s, &err) != 0 && err.code == SSH_ERR_HOSTKEY_UNKNOWN &&
-	    isatty(STDIN_FILENO) && ssh_cli_ask_accept(&ps->target, &err)) {
-		ps->target.accept_new = 1;
-		ssh_connect(&ps->target, &s, &err);
-	}
-	if (s == NULL) {
-		if (err.code == SSH_ERR_HOSTKEY_UNKNOWN)
-			cli_fail("ssh", CLI_FAILED,
-			         "%s; check the fingerprint %s (%s) with the host's owner, then "
-			         "rerun with --accept-new-host-key",
-			         err.msg, err.fingerprint, err.keytype);
-		else
-			cli_fail("ssh", CLI_FAILED, "%s", err.msg);
-		return SSH_CLI_CONNECT_FAILED;
-	}
-	qdir = template_shell_quote(ps->dir);
-	rcmd = cmd != NULL ? xprintf("cd %s && %s", qdir, cmd)
-	                   : xprintf("cd %s 2>/dev/null; exec \"${SHELL:-/bin/sh}\" -l", qdir);
-	free(qdir);
-	mark = engine_session_begin(e, j->id);
-	if (ssh_shell_run(s, rcmd, STDIN_FILENO, STDOUT_FILENO, &status, &err) != 0) {
-		engine_session_end(mark);
-		free(rcmd);
-		ssh_close(s);
-		cli_fail("ssh", CLI_FAILED, "%s", err.msg);
-		return SSH_CLI_CONNECT_FAILED;
-	}
-	engine_session_end(mark);
-	free(rcmd);
-	ssh_close(s);
-	return status >= 0 ? status : CLI_FAILED;
-}
-
-static int ssh_run(struct cli_ctx *c, int argc, char **argv)
+static int cli_ssh_run(struct cli_ctx *c, int argc, char **argv)
 {
 	const char *ref = NULL;
-	int worker = 0, print = 0, accept_new = 0, rc;
+	int worker = 0, print = 0, accept_new = 0, rc, status;
 	char *cause = NULL, *cmd = NULL;
-	struct provider_shell ps;
+	struct engine_session_io io;
+	struct engine_conn_error err;
 	struct job j;
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--") == 0) {
 			if (i + 1 < argc)
-				cmd = ssh_cli_join(argc - i - 1, argv + i + 1);
+				cmd = cli_ssh_join(argc - i - 1, argv + i + 1);
 			break;
 		} else if ((strcmp(argv[i], "-w") == 0 || strcmp(argv[i], "--worker") == 0) &&
 		           i + 1 < argc) {
@@ -184,35 +100,38 @@ static int ssh_run(struct cli_ctx *c, int argc, char **argv)
 		rc = cli_fail("ssh", CLI_NOTFOUND, "%s", cause);
 		goto out;
 	}
-	if (engine_job_shell(c->e, j.id, worker, &ps, &cause) != 0) {
-		rc = cli_fail("ssh", CLI_FAILED, "%s", cause);
-		goto out;
-	}
 	if (print) {
-		char *qdir = template_shell_quote(ps.dir);
-		char *line;
+		char *line = engine_session_command(c->e, j.id, worker, cmd, &cause);
 
-		if (ps.local) {
-			line = cmd != NULL ? xprintf("cd %s && %s", qdir, cmd)
-			                   : xprintf("cd %s && exec \"${SHELL:-/bin/sh}\"", qdir);
-		} else {
-			char *rcmd = cmd != NULL
-			                 ? xprintf("cd %s && %s", qdir, cmd)
-			                 : xprintf("cd %s; exec \"${SHELL:-/bin/sh}\" -l", qdir);
-
-			line = ssh_print_command(&ps.target, rcmd, cmd == NULL);
-			free(rcmd);
+		if (line == NULL) {
+			rc = cli_fail("ssh", CLI_FAILED, "%s", cause);
+			goto out;
 		}
 		puts(line);
 		free(line);
-		free(qdir);
 		rc = CLI_OK;
-	} else if (ps.local) {
-		rc = ssh_cli_local(c->e, &j, &ps, cmd);
-	} else {
-		rc = ssh_cli_remote(c->e, &j, &ps, cmd, accept_new);
+		goto out;
 	}
-	provider_shell_clear(&ps);
+	memset(&io, 0, sizeof io);
+	io.command = cmd;
+	io.in_fd = STDIN_FILENO;
+	io.out_fd = STDOUT_FILENO;
+	io.accept_new = accept_new;
+	io.confirm_host_key = cli_ssh_ask_accept;
+	if (engine_session_run(c->e, j.id, worker, &io, &status, &err, &cause) == 0) {
+		rc = status >= 0 ? status : CLI_FAILED;
+	} else if (err.code == ENGINE_CONN_HOSTKEY_UNKNOWN) {
+		cli_fail("ssh", CLI_FAILED,
+		         "%s; check the fingerprint %s (%s) with the host's owner, then "
+		         "rerun with --accept-new-host-key",
+		         err.msg, err.fingerprint, err.keytype);
+		rc = SSH_CLI_CONNECT_FAILED;
+	} else if (err.code != ENGINE_CONN_OK) {
+		cli_fail("ssh", CLI_FAILED, "%s", cause);
+		rc = SSH_CLI_CONNECT_FAILED;
+	} else {
+		rc = cli_fail("ssh", CLI_FAILED, "%s", cause);
+	}
 out:
 	free(cause);
 	free(cmd);
@@ -230,5 +149,5 @@ const struct cli_cmd cli_ssh_cmd = {
             "                          first); a changed key is always refused\n"
             "Exit status: the remote command's, or 255 when the worker cannot be reached.\n"
             "Local jobs get your $SHELL in the job's directory.\n",
-    .run = ssh_run,
+    .run = cli_ssh_run,
 };

@@ -12,6 +12,7 @@
 #include "core/loop.h"
 #include "core/xmalloc.h"
 #include "tui/draw.h"
+#include "tui/form_offers.h"
 #include "tui/layout.h"
 #include "tui/view.h"
 
@@ -43,6 +44,7 @@ static void form_free(struct app *a)
 	free(F->budget_key);
 	if (F->have_plan)
 		engine_plan_clear(&F->plan);
+	form_offers_close();
 	memset(F, 0, sizeof(*F));
 }
 
@@ -400,6 +402,8 @@ static void form_draw_preview(struct app *a, int y, int h)
 	draw_hline(a, y, 0, 2, THEME_BORDER);
 	x = 2 + draw_text(a, y, 2, 40, " What the job will get ", THEME_TITLE, 0);
 	draw_hline(a, y, x, a->cols - x, THEME_BORDER);
+	if (a->cols - x > 20) /* the Offers panel (form_offers.c) */
+		draw_text(a, y, a->cols - 17, 15, " ^O: offers ", THEME_DIM, 0);
 	y++;
 	if (h < 2)
 		return;
@@ -448,6 +452,8 @@ static void form_draw(struct app *a, int y, int h)
 	const char *blocked = form_blocked(a);
 	enum theme_role lr;
 
+	if (form_offers_draw(a, y, h)) /* ^O: the Offers panel over the form (form_offers.c) */
+		return;
 	if (area < 1)
 		area = 1;
 	/* Scroll the field area so the focused field shows. */
@@ -677,6 +683,8 @@ static int form_action(struct app *a, enum keymap_action act)
 	size_t nfocus = F->nfields + 2;
 	struct form_field *f = F->focus < F->nfields ? &F->fields[F->focus] : NULL;
 
+	if (form_offers_action(a, act))
+		return 1;
 	switch (act) {
 	case KEYMAP_NEXT_FIELD:
 		F->focus = (F->focus + 1) % nfocus;
@@ -717,6 +725,8 @@ static int form_key(struct app *a, int key)
 	struct app_form *F = &a->form;
 	struct form_field *f;
 
+	if (form_offers_key(a, key))
+		return 1;
 	if (F->focus >= F->nfields) {
 		if (key == ' ')
 			return form_action(a, KEYMAP_OPEN);
@@ -739,7 +749,7 @@ static void form_click(struct app *a, int y, int x)
 {
 	struct app_form *F = &a->form;
 
-	if (F->field_y == NULL)
+	if (F->field_y == NULL || form_offers_shown())
 		return;
 	if (y == F->button_y && x >= FORM_LABEL_W && x < FORM_LABEL_W + 10) {
 		F->focus = F->nfields;

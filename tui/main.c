@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include "core/xmalloc.h"
-#include "providers/local.h"
 #include "tui/app.h"
 #include "tui/cli.h"
 
@@ -15,6 +14,7 @@ static const struct cli_cmd *const main_cmds[] = {
     &cli_templates_cmd, &cli_launch_cmd,    &cli_ls_cmd,      &cli_show_cmd,  &cli_logs_cmd,
     &cli_stop_cmd,      &cli_ssh_cmd,       &cli_forward_cmd, &cli_hosts_cmd, &cli_watch_cmd,
     &cli_cost_cmd,      &cli_reconcile_cmd, &cli_doctor_cmd,  &cli_open_cmd,
+    &cli_offers_cmd,
 };
 #define MAIN_NCMDS (sizeof main_cmds / sizeof main_cmds[0])
 
@@ -106,7 +106,7 @@ int main(int argc, char **argv)
 	int rc;
 
 	if (argc >= 2 && strcmp(argv[1], "__supervise") == 0)
-		return local_supervise_main(argc - 1, argv + 1);
+		return engine_supervisor_main(argc - 1, argv + 1);
 	setlocale(LC_ALL, "");
 	memset(&c, 0, sizeof c);
 	memset(&ao, 0, sizeof ao);

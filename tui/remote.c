@@ -24,6 +24,8 @@ void remote_shell(struct app *a, const struct job *j)
 {
 	const char *exe = engine_config(a->e)->self_exe;
 	struct sigaction ign, old_int, old_quit, old_tstp;
+	struct engine_shell_info si;
+	char *cause = NULL, *clean;
 	pid_t pid;
 	int st = 0;
 
@@ -39,12 +41,29 @@ void remote_shell(struct app *a, const struct job *j)
 		app_status(a, 1, "cannot find the gantry binary to run the shell");
 		return;
 	}
+	/* where it goes, as the engine tells it (a worker the provider cannot name fails here,
+	 * with the TUI still on the screen) */
+	if (engine_job_shell_info(a->e, j->id, 0, &si, &cause) != 0) {
+		app_status(a, 1, "no shell on %s: %s", j->name, cause);
+		free(cause);
+		return;
+	}
 	memset(&ign, 0, sizeof ign);
 	ign.sa_handler = SIG_IGN;
 	def_prog_mode();
 	endwin();
 	/* a bare prompt on a cleared screen does not say it belongs to gantry */
-	printf("[gantry: a shell on %s's worker; exit or Ctrl-D comes back to gantry]\n", j->name);
+	clean = app_clean(a, si.description);
+	if (si.nworkers > 1)
+		printf("[gantry: a shell on %s's worker 0 of %d, %s; exit or Ctrl-D comes back to "
+		       "gantry]\n",
+		       j->name, si.nworkers, clean);
+	else
+		printf(
+		    "[gantry: a shell on %s's worker, %s; exit or Ctrl-D comes back to gantry]\n",
+		    j->name, clean);
+	free(clean);
+	engine_shell_info_clear(&si);
 	fflush(stdout);
 	sigaction(SIGINT, &ign, &old_int);
 	sigaction(SIGQUIT, &ign, &old_quit);
@@ -98,7 +117,7 @@ static void remote_forward_accept(struct app *a, const char *job_id)
 	remote_forward_start(a, job_id, 1);
 }
 
-static void remote_forward_done(void *arg, int id, int rc, const struct ssh_error *err)
+static void remote_forward_done(void *arg, int id, int rc, const struct engine_conn_error *err)
 {
 	struct app *a = app_current();
 	char *job_id = arg;
@@ -115,7 +134,7 @@ static void remote_forward_done(void *arg, int id, int rc, const struct ssh_erro
 			if (fi[i].id == id)
 				app_status(a, 0, "forward up: open %s", fi[i].url);
 		engine_forwards_free(fi, n);
-	} else if (err != NULL && err->code == SSH_ERR_HOSTKEY_UNKNOWN) {
+	} else if (err != NULL && err->code == ENGINE_CONN_HOSTKEY_UNKNOWN) {
 		char *text = xprintf("%s. %s key fingerprint: %s. Accept it and record it in "
 		                     "known_hosts? (y/N)",
 		                     err->msg, err->keytype, err->fingerprint);

@@ -41,7 +41,7 @@ struct urlopen_wait {
 	int port;
 };
 
-static void urlopen_forward_done(void *arg, int id, int rc, const struct ssh_error *err)
+static void urlopen_forward_done(void *arg, int id, int rc, const struct engine_conn_error *err)
 {
 	struct urlopen_wait *w = arg;
 	struct app *a = app_current();
@@ -54,7 +54,7 @@ static void urlopen_forward_done(void *arg, int id, int rc, const struct ssh_err
 			if (fi[i].id == id)
 				urlopen_show(a, fi[i].url);
 		engine_forwards_free(fi, n);
-	} else if (a != NULL && err != NULL && err->code == SSH_ERR_HOSTKEY_UNKNOWN) {
+	} else if (a != NULL && err != NULL && err->code == ENGINE_CONN_HOSTKEY_UNKNOWN) {
 		struct job j;
 
 		/* `f` asks about the key in a dialog */

@@ -322,7 +322,7 @@ static int job_draw_cost(struct app *a, int y, int half, int w)
 		idle_cost = cost_job_idle_between(&c->cj[i], 0, c->now + 1, c->now);
 		break;
 	}
-	cost = engine_job_cost(j, now, &priced);
+	cost = engine_job_cost(a->e, j, now, &priced);
 	cost_money(cost, m);
 	snprintf(v, sizeof v, "%s", priced ? m : "unpriced");
 	if (priced)

@@ -114,10 +114,10 @@ static double jobs_util(struct app *a, const struct job *j)
 }
 
 /* What the job cost so far, -1 when unpriced (sorts below $0.00). */
-static double jobs_cost(const struct job *j, int64_t now)
+static double jobs_cost(struct app *a, const struct job *j, int64_t now)
 {
 	int priced = 0;
-	double c = engine_job_cost(j, now, &priced);
+	double c = engine_job_cost(a->e, j, now, &priced);
 
 	return priced ? c : -1;
 }
@@ -161,7 +161,7 @@ static int jobs_cmp(const void *pa, const void *pb, void *arg)
 		                    x->priced ? x->price_per_hour : -1);
 		break;
 	case JOBS_COL_COST:
-		c = jobs_cmp_double(jobs_cost(y, S->now), jobs_cost(x, S->now));
+		c = jobs_cmp_double(jobs_cost(S->a, y, S->now), jobs_cost(S->a, x, S->now));
 		break;
 	default:
 		break;
@@ -449,7 +449,7 @@ static void jobs_cell(struct app *a, const struct job *j, int col, int w, int64_
 		}
 		break;
 	case JOBS_COL_COST:
-		v = engine_job_cost(j, now, &priced);
+		v = engine_job_cost(a->e, j, now, &priced);
 		if (priced) {
 			cost_money(v, m);
 			snprintf(buf, size, "%s", m);

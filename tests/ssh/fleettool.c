@@ -6,7 +6,8 @@
  * Settings are the provider's flattened config keys ("hosts.0.address=127.0.0.2").
  * Commands (each prints one line per answer; exit 0 = done, 1 = the provider said no):
  *   launch [--id ID] [--idem KEY] [--gpus N] [--type T] [--shared] [--nodes N] [--port]
- *          [--ready PATH] [--ready-timeout S] [--max-runtime S] [--env K=V]... SCRIPT
+ *          [--ready PATH] [--ready-timeout S] [--max-runtime S] [--attempt N] [--env K=V]...
+ *          SCRIPT
  *                              "ref=REF port=P url=U"
  *   refresh REF                "state=STATE exit=N reason=..."
  *   wait REF STATES SECONDS    refreshes until the state is one of STATES (a,b), at most
@@ -14,13 +15,16 @@
  *   stop REF [GRACE_MS]        "stopped" (the stop was delivered)
  *   logs REF [-f] [--tail N]   the log bytes on stdout
  *   hosts [REF]                host, gpu and proc lines from the cache after one sweep
- *   list                       "REF JOB_ID" lines (list_owned)
+ *   list                       "REF JOB_ID [attempt=N]" lines (list_owned)
  *   destroy REF
  *   offer [--gpus N] [--type T] [--nodes N] [--cpus N]
  *   shell REF [WORKER]         where a shell would go
  *   sweep [ROUNDS]             benchmark: one cold sweep of every host (connects included),
  *                              then ROUNDS warm ones (poll_ms is forced to 0); wall and CPU
  *                              time (getrusage, all threads) of each
+ *   hostadd NAME ADDR PORT KNOWN_HOSTS [--tofu] [--gpus N] [--type T] [--dir D] [--user U]
+ *           [--key K]          adds a dynamic host (ssh_provider_host_add)
+ *   hostrm NAME                removes it (ssh_provider_host_remove)
  *   session                    reads commands from stdin, one per line, in one provider
  *                              instance (so connections persist); "sh CMD" runs a shell
  *                              command; "sleep MS" runs the loop for MS
@@ -141,6 +145,8 @@ static int cmd_launch(int argc, char **argv)
 			spec.readiness_timeout_s = atoi(argv[++i]);
 		else if (strcmp(a, "--max-runtime") == 0 && i + 1 < argc)
 			spec.max_runtime_s = atol(argv[++i]);
+		else if (strcmp(a, "--attempt") == 0 && i + 1 < argc)
+			spec.attempt = atoi(argv[++i]);
 		else if (strcmp(a, "--env") == 0 && i + 1 < argc) {
 			char *kv = xstrdup(argv[++i]), *eq = strchr(kv, '=');
 
@@ -442,45 +448,106 @@ static int cmd_hosts(int argc, char **argv)
 
 /* ---- list / destroy / offer / shell ---- */
 
+struct async_answer {
+	int done, rc;
+	char *cause;
+};
+
+static void on_owned(void *arg, int rc, const struct provider_owned *v, size_t n, const char *cause)
+{
+	struct async_answer *w = arg;
+
+	w->done = 1;
+	w->rc = rc;
+	w->cause = cause != NULL ? xstrdup(cause) : NULL;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		if (v[i].attempt > 0)
+			printf("%s %s attempt=%d\n", v[i].ref, v[i].job_id, v[i].attempt);
+		else
+			printf("%s %s\n", v[i].ref, v[i].job_id);
+	}
+}
+
+/* list_owned answers on the loop (never blocking it): the loop runs until it does */
+static void on_tick(void *arg)
+{
+	(*(int *)arg)++;
+}
+
+/* list_owned answers on the loop (never blocking it): the loop runs until it does, and a
+ * 20 ms timer counts how often the loop turned meanwhile ("list: N ticks" on stderr) */
 static int cmd_list(void)
 {
-	char **refs = NULL, **ids = NULL, *cause = NULL;
-	size_t n = 0;
+	struct async_answer w = {0};
+	char *cause = NULL;
+	int ticks = 0, rc;
+	struct loop_timer *t = loop_timer_add(g_loop, 20, 20, on_tick, &ticks);
 
-	if (ssh_provider_ops.list_owned(g_p, &refs, &ids, &n, &cause) != 0) {
-		printf("list failed: %s\n", cause);
+	rc = ssh_provider_ops.list_owned(g_p, on_owned, &w, &cause);
+	if (rc == 0)
+		rc = run_until(&w.done);
+	loop_timer_cancel(g_loop, t);
+	fprintf(stderr, "list: %d ticks\n", ticks);
+	if (rc != 0 || w.rc != 0) {
+		printf("list failed: %s\n", cause != NULL     ? cause
+		                            : w.cause != NULL ? w.cause
+		                                              : "timeout");
 		free(cause);
+		free(w.cause);
 		return 1;
 	}
-	for (size_t i = 0; i < n; i++) {
-		printf("%s %s\n", refs[i], ids[i]);
-		free(refs[i]);
-		free(ids[i]);
-	}
-	free(refs);
-	free(ids);
 	return 0;
+}
+
+static void on_destroyed(void *arg, int rc, const char *cause)
+{
+	struct async_answer *w = arg;
+
+	w->done = 1;
+	w->rc = rc;
+	w->cause = cause != NULL ? xstrdup(cause) : NULL;
 }
 
 static int cmd_destroy(int argc, char **argv)
 {
+	struct async_answer w = {0};
 	char *cause = NULL;
 
 	if (argc < 2)
 		usage();
-	if (ssh_provider_ops.destroy(g_p, argv[1], &cause) != 0) {
-		printf("destroy failed: %s\n", cause);
+	if (ssh_provider_ops.destroy(g_p, argv[1], on_destroyed, &w, &cause) != 0 ||
+	    run_until(&w.done) != 0 || w.rc != 0) {
+		printf("destroy failed: %s\n", cause != NULL     ? cause
+		                               : w.cause != NULL ? w.cause
+		                                                 : "timeout");
 		free(cause);
+		free(w.cause);
 		return 1;
 	}
 	printf("destroyed\n");
 	return 0;
 }
 
+struct offer_answer {
+	int done;
+	struct provider_offer o;
+};
+
+static void on_offers(void *arg, int rc, struct offer_list *l, const char *cause)
+{
+	struct offer_answer *w = arg;
+
+	(void)cause;
+	w->done = 1;
+	if (rc == 0 && l->n > 0)
+		provider_offer_from(&w->o, &l->v[0]);
+}
+
 static int cmd_offer(int argc, char **argv)
 {
 	struct template t;
 	struct tpl_accel accel = {NULL, 0};
+	struct offer_answer w = {0};
 	struct provider_offer o;
 	char *cause = NULL;
 
@@ -504,11 +571,13 @@ static int cmd_offer(int argc, char **argv)
 		t.resources.accels = &accel;
 		t.resources.naccels = 1;
 	}
-	if (ssh_provider_ops.offer(g_p, &t, &o, &cause) != 0) {
-		printf("offer failed: %s\n", cause);
+	if (ssh_provider_ops.plan_offer(g_p, &t, on_offers, &w, &cause) != 0 ||
+	    run_until(&w.done) != 0) {
+		printf("offer failed: %s\n", cause != NULL ? cause : "timeout");
 		free(cause);
 		return 1;
 	}
+	o = w.o;
 	printf("fits=%d priced=%d price=%.2f gpus=%d gpu=%s description=%s reason=%s\n", o.fits,
 	       o.priced, o.price_per_hour, o.gpus, o.gpu_name != NULL ? o.gpu_name : "-",
 	       o.description, o.reason != NULL ? o.reason : "-");
@@ -516,19 +585,39 @@ static int cmd_offer(int argc, char **argv)
 	return 0;
 }
 
+struct target_answer {
+	int done;
+	struct provider_shell s;
+};
+
+static void on_target(void *arg, int rc, struct provider_shell *sh, const char *cause)
+{
+	struct target_answer *w = arg;
+
+	(void)cause;
+	w->done = 1;
+	if (rc == 0) {
+		w->s = *sh;
+		memset(sh, 0, sizeof *sh);
+	}
+}
+
 static int cmd_shell(int argc, char **argv)
 {
+	struct target_answer w = {0};
 	struct provider_shell s;
 	char *cause = NULL;
 
 	if (argc < 2)
 		usage();
-	if (ssh_provider_ops.shell_target(g_p, argv[1], argc > 2 ? atoi(argv[2]) : 0, &s, &cause) !=
-	    0) {
-		printf("shell failed: %s\n", cause);
+	if (ssh_provider_ops.target(g_p, argv[1], argc > 2 ? atoi(argv[2]) : 0, on_target, &w,
+	                            &cause) != 0 ||
+	    run_until(&w.done) != 0) {
+		printf("shell failed: %s\n", cause != NULL ? cause : "timeout");
 		free(cause);
 		return 1;
 	}
+	s = w.s;
 	printf("host=%s address=%s port=%d user=%s key=%s dir=%s workers=%d jump=%s\n", s.host_name,
 	       s.target.host, s.target.port, s.target.user != NULL ? s.target.user : "-",
 	       s.target.key_file != NULL ? s.target.key_file : "-", s.dir, s.nworkers,
@@ -597,6 +686,60 @@ static int cmd_sweep(int argc, char **argv)
 /* ---- dispatch ---- */
 
 static int run_command(int argc, char **argv);
+
+/* hostadd NAME ADDRESS PORT KNOWN_HOSTS [--tofu] [--gpus N] [--type T] [--dir D] [--user U]
+ *         [--key K]: ssh_provider_host_add */
+static int cmd_hostadd(int argc, char **argv)
+{
+	struct ssh_dyn_host d;
+	char *cause = NULL;
+
+	if (argc < 5)
+		usage();
+	memset(&d, 0, sizeof d);
+	d.name = argv[1];
+	d.address = argv[2];
+	d.port = atoi(argv[3]);
+	d.known_hosts = argv[4];
+	for (int i = 5; i < argc; i++) {
+		if (strcmp(argv[i], "--tofu") == 0)
+			d.tofu_first = 1;
+		else if (strcmp(argv[i], "--gpus") == 0 && i + 1 < argc)
+			d.gpus = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--type") == 0 && i + 1 < argc)
+			d.gpu_type = argv[++i];
+		else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
+			d.dir = argv[++i];
+		else if (strcmp(argv[i], "--user") == 0 && i + 1 < argc)
+			d.user = argv[++i];
+		else if (strcmp(argv[i], "--key") == 0 && i + 1 < argc)
+			d.key_file = argv[++i];
+		else
+			usage();
+	}
+	if (ssh_provider_host_add(g_p, &d, &cause) != 0) {
+		printf("hostadd failed: %s\n", cause);
+		free(cause);
+		return 1;
+	}
+	printf("added %s\n", d.name);
+	return 0;
+}
+
+static int cmd_hostrm(int argc, char **argv)
+{
+	char *cause = NULL;
+
+	if (argc < 2)
+		usage();
+	if (ssh_provider_host_remove(g_p, argv[1], &cause) != 0) {
+		printf("hostrm failed: %s\n", cause);
+		free(cause);
+		return 1;
+	}
+	printf("removed %s\n", argv[1]);
+	return 0;
+}
 
 /* Splits a line at blanks (no quoting). */
 static int split(char *line, char **argv, int max)
@@ -668,6 +811,10 @@ static int run_command(int argc, char **argv)
 		return cmd_sweep(argc, argv);
 	if (strcmp(c, "session") == 0)
 		return cmd_session();
+	if (strcmp(c, "hostadd") == 0)
+		return cmd_hostadd(argc, argv);
+	if (strcmp(c, "hostrm") == 0)
+		return cmd_hostrm(argc, argv);
 	usage();
 	return 2;
 }

@@ -17,7 +17,7 @@ EOF
 tui_start 100 30 -- --view jobs
 tui_wait 'nap +training +RUNNING'
 tui_keys s
-tui_wait "^\[gantry: a shell on nap's worker; exit or Ctrl-D comes back to gantry\]"
+tui_wait "^\[gantry: a shell on nap's worker, this host; exit or Ctrl-D comes back to gantry\]"
 tui_wait '[#$] *$'
 tui_type 'exit'
 tui_keys Enter

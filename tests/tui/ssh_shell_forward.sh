@@ -29,8 +29,10 @@ EOF
 tui_start 120 40 -- --view jobs
 tui_wait 'web1 +endpoint +RUNNING +fleet'
 
-# s: the shell on the worker; the TUI gives up the screen
+# s: the shell on the worker; the TUI gives up the screen under a banner naming the worker
+# as the engine describes it (engine_job_shell_info)
 tui_keys s
+tui_wait "^\[gantry: a shell on web1's worker, gpu1 \(root@127\.0\.0\.2:[0-9]+\); exit or Ctrl-D"
 tui_wait '[#$] *$'
 tui_type 'echo "remote-$((6*7))-$(basename "$PWD")"'
 tui_keys Enter

@@ -29,6 +29,8 @@
 #include "providers/local.h"
 #include "providers/provider.h"
 
+static struct loop *t_loop; /* the fixture's: destroy may wait on it for a cgroup */
+
 #define WAIT_LIMIT_MS 30000 /* a bound so a broken provider fails instead of hanging */
 
 static char g_self_exe[PATH_MAX];
@@ -117,8 +119,113 @@ static int setup(void **state)
 	f->state = realpath(made, NULL);
 	assert_non_null(f->state);
 	f->loop = loop_new();
+	t_loop = f->loop;
 	assert_int_equal(open_provider(f), 0);
 	*state = f;
+	return 0;
+}
+
+/* ---- the v2 async ops, answered inline by the local provider ---- */
+
+struct t_owned {
+	int called, rc;
+	char **refs, **ids, *owner0;
+	size_t n;
+};
+
+static void t_owned_cb(void *arg, int rc, const struct provider_owned *v, size_t n,
+                       const char *cause)
+{
+	struct t_owned *o = arg;
+
+	(void)cause;
+	o->called++;
+	o->rc = rc;
+	o->n = n;
+	o->refs = xcalloc(n + 1, sizeof *o->refs);
+	o->ids = xcalloc(n + 1, sizeof *o->ids);
+	for (size_t i = 0; i < n; i++) {
+		o->refs[i] = xstrdup(v[i].ref);
+		o->ids[i] = xstrdup(v[i].job_id);
+	}
+	o->owner0 = n > 0 && v[0].owner != NULL ? xstrdup(v[0].owner) : NULL;
+}
+
+/* list_owned as it was: the callback must have run before the op returned (local). */
+static int t_list_owned(struct provider *p, char ***refs, char ***ids, size_t *n, char **cause)
+{
+	struct t_owned o = {0};
+
+	if (local_provider_ops.list_owned(p, t_owned_cb, &o, cause) != 0)
+		return -1;
+	assert_int_equal(o.called, 1);
+	*refs = o.refs;
+	*ids = o.ids;
+	*n = o.n;
+	free(o.owner0);
+	return o.rc;
+}
+
+struct t_done {
+	int called, rc;
+};
+
+static void t_done_cb(void *arg, int rc, const char *cause)
+{
+	struct t_done *d = arg;
+
+	(void)cause;
+	d->called++;
+	d->rc = rc;
+}
+
+static int t_destroy(struct provider *p, const char *ref, char **cause)
+{
+	struct t_done d = {0};
+
+	if (local_provider_ops.destroy(p, ref, t_done_cb, &d, cause) != 0)
+		return -1;
+	/* answered at once, or within about 1 s when a killed cgroup has to empty */
+	for (int i = 0; i < 300 && d.called == 0; i++)
+		loop_run_once(t_loop, 10);
+	assert_int_equal(d.called, 1);
+	return d.rc;
+}
+
+struct t_offer {
+	int called;
+	struct provider_offer o;
+	size_t n;
+};
+
+static void t_offers_cb(void *arg, int rc, struct offer_list *l, const char *cause)
+{
+	struct t_offer *w = arg;
+
+	(void)cause;
+	assert_int_equal(rc, 0);
+	w->called++;
+	w->n = l->n;
+	if (l->n > 0) {
+		provider_offer_from(&w->o, &l->v[0]);
+		assert_string_equal(l->v[0].region, "");
+		assert_int_equal(l->v[0].market, OFFER_ONDEMAND);
+		assert_int_equal(l->v[0].source,
+		                 l->v[0].priced ? CATALOG_SRC_SITE : CATALOG_SRC_NONE);
+	}
+}
+
+/* The first offer, as the plan takes it. */
+static int t_offer(struct provider *p, const struct template *t, struct provider_offer *o,
+                   char **cause)
+{
+	struct t_offer w = {0};
+
+	if (local_provider_ops.offers(p, t, t_offers_cb, &w, cause) != 0)
+		return -1;
+	assert_int_equal(w.called, 1);
+	assert_int_equal(w.n, 1);
+	*o = w.o;
 	return 0;
 }
 
@@ -129,9 +236,9 @@ static int teardown(void **state)
 	size_t n = 0;
 	char *cause = NULL;
 
-	if (local_provider_ops.list_owned(f->p, &refs, &ids, &n, &cause) == 0) {
+	if (t_list_owned(f->p, &refs, &ids, &n, &cause) == 0) {
 		for (size_t i = 0; i < n; i++) {
-			local_provider_ops.destroy(f->p, refs[i], &cause);
+			t_destroy(f->p, refs[i], &cause);
 			free(cause);
 			cause = NULL;
 			free(refs[i]);
@@ -612,6 +719,7 @@ static void test_survives_provider_close(void **state)
 	local_provider_ops.close(f->p);
 	loop_free(f->loop);
 	f->loop = loop_new();
+	t_loop = f->loop;
 	assert_int_equal(open_provider(f), 0);
 	refresh(f, ref, &st);
 	assert_int_equal(st.state, JOB_RUNNING);
@@ -882,7 +990,7 @@ static void test_offer(void **state)
 	memset(&t, 0, sizeof t);
 	t.resources.accels = &acc;
 	t.resources.naccels = 1;
-	assert_int_equal(local_provider_ops.offer(f->p, &t, &o, &cause), 0);
+	assert_int_equal(t_offer(f->p, &t, &o, &cause), 0);
 	assert_int_equal(o.priced, 0);
 	if (o.gpus >= 8 && o.gpu_name != NULL && strcasestr(o.gpu_name, "h100") != NULL) {
 		assert_int_equal(o.fits, 1); /* a real 8xH100 host */
@@ -898,20 +1006,20 @@ static void test_offer(void **state)
 
 	memset(&t, 0, sizeof t);
 	t.resources.cpus = 1;
-	assert_int_equal(local_provider_ops.offer(f->p, &t, &o, &cause), 0);
+	assert_int_equal(t_offer(f->p, &t, &o, &cause), 0);
 	assert_int_equal(o.fits, 1);
 	assert_null(o.reason);
 	provider_offer_clear(&o);
 
 	t.resources.cpus = 100000;
-	assert_int_equal(local_provider_ops.offer(f->p, &t, &o, &cause), 0);
+	assert_int_equal(t_offer(f->p, &t, &o, &cause), 0);
 	assert_int_equal(o.fits, 0);
 	assert_non_null(strstr(o.reason, "needs 100000 CPUs; this host has "));
 	provider_offer_clear(&o);
 
 	t.resources.cpus = 0;
 	t.resources.memory_gib = 1 << 30;
-	assert_int_equal(local_provider_ops.offer(f->p, &t, &o, &cause), 0);
+	assert_int_equal(t_offer(f->p, &t, &o, &cause), 0);
 	assert_int_equal(o.fits, 0);
 	assert_non_null(strstr(o.reason, "GiB"));
 	provider_offer_clear(&o);
@@ -935,7 +1043,7 @@ static void test_list_destroy(void **state)
 	ref = launch(f, &spec, NULL);
 	wait_state(f, ref, JOB_RUNNING, &st);
 	pgid = read_pid(ref, "pid");
-	assert_int_equal(local_provider_ops.list_owned(f->p, &refs, &ids, &n, &cause), 0);
+	assert_int_equal(t_list_owned(f->p, &refs, &ids, &n, &cause), 0);
 	for (size_t i = 0; i < n; i++) {
 		if (strcmp(ids[i], "j0000000e") == 0 && strcmp(refs[i], ref) == 0)
 			found++;
@@ -946,12 +1054,12 @@ static void test_list_destroy(void **state)
 	free(refs);
 	free(ids);
 	assert_int_equal(found, 1);
-	assert_int_equal(local_provider_ops.destroy(f->p, "/etc", &cause), -1);
+	assert_int_equal(t_destroy(f->p, "/etc", &cause), -1);
 	assert_non_null(cause);
 	free(cause);
 	cause = NULL;
-	assert_int_equal(local_provider_ops.destroy(f->p, junk, &cause), 0);
-	assert_int_equal(local_provider_ops.destroy(f->p, ref, &cause), 0);
+	assert_int_equal(t_destroy(f->p, junk, &cause), 0);
+	assert_int_equal(t_destroy(f->p, ref, &cause), 0);
 	assert_int_not_equal(access(ref, F_OK), 0);
 	wait_group_gone(f, pgid);
 	refresh(f, ref, &st);
@@ -994,8 +1102,23 @@ static void test_list_labelled(void **state)
 	assert_non_null(strstr(meta, "\ninstallation_id=inst-a\n"));
 	free(meta);
 	assert_int_equal(local_provider_ops.open(&cfg, &pa, &cause), 0);
-	assert_int_equal(local_provider_ops.list_owned(pa, &refs, &ids, &n, &cause), 0);
+	assert_int_equal(t_list_owned(pa, &refs, &ids, &n, &cause), 0);
 	assert_int_equal(n, 1);
+	{ /* v2: the owner label comes with the list */
+		struct t_owned o = {0};
+
+		assert_int_equal(local_provider_ops.list_owned(pa, t_owned_cb, &o, &cause), 0);
+		assert_int_equal(o.n, 1);
+		assert_non_null(o.owner0);
+		assert_string_equal(o.owner0, "tester");
+		for (size_t i = 0; i < o.n; i++) {
+			free(o.refs[i]);
+			free(o.ids[i]);
+		}
+		free(o.refs);
+		free(o.ids);
+		free(o.owner0);
+	}
 	assert_string_equal(ids[0], "j00000021");
 	assert_string_equal(refs[0], ra);
 	free(refs[0]);

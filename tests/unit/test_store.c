@@ -82,6 +82,15 @@ static void open_refused(const char *path, const char *want)
 	free(cause);
 }
 
+/* Takes a store of schema 5 back to schema 4 (intents keyed by job, no holds, no attempt). */
+#define STORE_UNDO_5                                                                               \
+	"DROP TABLE holds; DROP INDEX intents_pending; ALTER TABLE jobs DROP COLUMN attempt;"      \
+	"CREATE TABLE i4 (job_id TEXT PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,"          \
+	" op TEXT NOT NULL, idem_key TEXT, created_ms INTEGER NOT NULL, done_ms INTEGER);"         \
+	"INSERT INTO i4 SELECT job_id, op, idem_key, created_ms, done_ms FROM intents;"            \
+	"DROP TABLE intents; ALTER TABLE i4 RENAME TO intents;"                                    \
+	"CREATE INDEX intents_pending ON intents(created_ms) WHERE done_ms IS NULL;"
+
 static void raw_exec(const char *path, const char *sql)
 {
 	sqlite3 *db;
@@ -228,7 +237,7 @@ static void test_installation_id(void **state)
 	store_close(s2);
 
 	/* a store of schema 3 (before the meta table) is migrated and gets a fresh id */
-	raw_exec(f->path, "DROP TABLE meta; PRAGMA user_version = 3;");
+	raw_exec(f->path, STORE_UNDO_5 "DROP TABLE meta; PRAGMA user_version = 3;");
 	s = open_ok(f->path);
 	assert_int_equal(store_schema_version(s), STORE_SCHEMA_VERSION);
 	assert_int_equal(store_meta_get(s, "installation_id", &again, &cause), 0);
@@ -481,6 +490,53 @@ static void test_intent_transitions_events(void **state)
 	/* The creation event is stored with no from state. */
 	assert_int_equal(
 	    raw_int(f->path, "SELECT count(*) FROM job_events WHERE from_state IS NULL"), 1);
+	store_close(s);
+}
+
+/* A reason that changes while the state stays: kept once as the job's reason and an event
+ * STATE -> STATE; the same reason again, or a job no longer in that state, records nothing. */
+static void test_reason_without_transition(void **state)
+{
+	struct fixture *f = *state;
+	struct store *s = open_ok(f->path);
+	struct job_event_list ev;
+	struct job j;
+	char *cause = NULL;
+	size_t before;
+
+	launch(s, "j0000abce", "train-2", 1000);
+	transition_ok(s, "j0000abce", JOB_PROVISIONING, "provider accepted", 1500);
+	transition_ok(s, "j0000abce", JOB_STARTING, "started by the provider", 2000);
+	transition_ok(s, "j0000abce", JOB_RUNNING, "process started", 3000);
+	assert_int_equal(store_job_events(s, "j0000abce", &ev, &cause), 0);
+	before = ev.n;
+	job_event_list_free(&ev);
+	assert_int_equal(
+	    store_job_reason(s, "j0000abce", JOB_RUNNING, "the supervisor died", 4000, &cause), 1);
+	assert_int_equal(
+	    store_job_reason(s, "j0000abce", JOB_RUNNING, "the supervisor died", 5000, &cause), 0);
+	/* the job is not STARTING: nothing */
+	assert_int_equal(store_job_reason(s, "j0000abce", JOB_STARTING, "other", 5000, &cause), 0);
+	assert_int_equal(store_job_reason(s, "j0000abce", JOB_RUNNING, NULL, 5000, &cause), 0);
+	assert_int_equal(store_job_events(s, "j0000abce", &ev, &cause), 0);
+	assert_int_equal(ev.n, before + 1);
+	assert_int_equal(ev.items[ev.n - 1].from, JOB_RUNNING);
+	assert_int_equal(ev.items[ev.n - 1].to, JOB_RUNNING);
+	assert_int_equal(ev.items[ev.n - 1].at_ms, 4000);
+	assert_string_equal(ev.items[ev.n - 1].reason, "the supervisor died");
+	job_event_list_free(&ev);
+	job_init(&j);
+	assert_int_equal(store_job_get(s, "j0000abce", &j, &cause), 0);
+	assert_int_equal(j.state, JOB_RUNNING);
+	assert_string_equal(j.reason, "the supervisor died");
+	job_clear(&j);
+	/* inside a transaction of the caller's too */
+	assert_int_equal(store_begin(s, &cause), 0);
+	assert_int_equal(store_job_reason(s, "j0000abce", JOB_RUNNING, "back", 6000, &cause), 1);
+	assert_int_equal(store_commit(s, &cause), 0);
+	assert_int_equal(store_job_events(s, "j0000abce", &ev, &cause), 0);
+	assert_int_equal(ev.n, before + 2);
+	job_event_list_free(&ev);
 	store_close(s);
 }
 
@@ -897,6 +953,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_quick_check, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_intent_transitions_events, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_illegal_transition, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reason_without_transition, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_duplicates, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_find, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_installation_id, setup, teardown),
