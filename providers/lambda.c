@@ -755,7 +755,7 @@ static void lambda_close(struct provider *p)
 
 const struct provider_ops lambda_provider_ops = {
     .name = "lambda",
-    .summary = "GPU instances on Lambda Cloud (API v1), one per job, reached over SSH",
+    .summary = "jobs on Lambda Cloud GPU instances, one per job, reached over SSH (API v1)",
     .open = lambda_open,
     .close = lambda_close,
     .offers = lambda_offers,

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/xmalloc.h"
+#include "providers/lambda.h"
 #include "providers/ssh.h"
 
 void provider_offer_clear(struct provider_offer *o)
@@ -72,6 +73,7 @@ void provider_owned_clear(struct provider_owned *o)
 const struct provider_ops *const provider_types[] = {
     &local_provider_ops,
     &ssh_provider_ops,
+    &lambda_provider_ops,
 };
 const size_t provider_ntypes = sizeof provider_types / sizeof provider_types[0];
 
