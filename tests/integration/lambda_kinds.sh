@@ -19,6 +19,18 @@ lambda_test_templates
 
 check "config with a lambda provider loads (doctor)" g doctor
 
+# --- offers: the fake's instance types, live prices, by the minute, cheapest first
+expect_rc 0 "gantry offers on lambda" g offers ltrain --provider lam -o json
+check "ranked: live prices billed by the minute, the cheapest with capacity first" python3 -c '
+import json,sys
+d = json.load(open(sys.argv[1]))
+r = d["ranked"]
+assert r and all(o["provider"] == "lam" and o["source"] == "live" and o["billing"] == "minute" and o["market"] == "on-demand" for o in r), r
+assert r[0]["instance_type"] == "gpu_1x_a10" and abs(r[0]["usd_per_hour"] - 0.75) < 1e-9 and r[0]["gpu_type"] == "A10", r[0]
+assert [o["usd_per_hour"] for o in r] == sorted(o["usd_per_hour"] for o in r)
+assert any(o["instance_type"] == "gpu_1x_a100_sxm4" and o["availability"] == "no" for o in d["dropped"]), d["dropped"]
+' "$T_HOME/out"
+
 # --- a training run: launched, logged, ended, its instance terminated
 expect_rc 0 "launch a training run on lambda" g launch ltrain --provider lam --name t1
 check "t1 SUCCEEDED" wait_state t1 SUCCEEDED 90
