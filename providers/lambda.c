@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/async.h"
 #include "core/cred.h"
@@ -504,6 +505,10 @@ static void lambda_term_answer(struct provider *p, void *ctx, int ok, long statu
 	(void)len;
 	/* an instance that no longer exists is terminated as far as billing goes */
 	if (ok || cls == LAMBDA_ERR_NOTFOUND) {
+		char *kh = xprintf("%s/known_hosts/%s", p->state_dir, t->id);
+
+		unlink(kh); /* its host key dies with it (the address will serve another) */
+		free(kh);
 		if (in != NULL) {
 			in->terminating = 0;
 			in->terminated = 1;
@@ -704,8 +709,10 @@ static int lambda_open(const struct provider_config *cfg, struct provider **out,
 		lambda_free(p);
 		return -1;
 	}
-	for (int i = 0; i < 2; i++) {
-		kh = xprintf("%s/%s", p->state_dir, i == 0 ? "known_hosts" : "logs");
+	for (int i = 0; i < 3; i++) {
+		static const char *const sub[] = {"known_hosts", "logs", "stopped"};
+
+		kh = xprintf("%s/%s", p->state_dir, sub[i]);
 		if (safefile_mkdirs(kh, cause) != 0) {
 			free(kh);
 			lambda_free(p);

@@ -5,10 +5,14 @@
  * logs, target, hosts and worker_http go through it. When the job ends (succeeded, failed or
  * stopped) the instance is terminated before the end is reported, so a finished training run
  * never keeps billing; a job whose instance is gone is reported failed. */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "core/safefile.h"
 #include "core/telemetry.h"
 #include "core/xmalloc.h"
 #include "providers/lambda_internal.h"
@@ -146,6 +150,37 @@ static struct lambda_inst *lambda_inst_of(struct provider *p, const char *ref, c
 	return in;
 }
 
+/* ---- stopped instances ----
+ * STATE/stopped/ID marks an instance Gantry terminates because its job was stopped: a later
+ * refresh (another process, the job out of reach meanwhile) that finds it gone reports the
+ * job STOPPED, not FAILED. */
+
+static char *lambda_stop_path(struct provider *p, const char *id)
+{
+	return xprintf("%s/stopped/%s", p->state_dir, id);
+}
+
+static void lambda_stop_mark(struct provider *p, const char *id)
+{
+	char *path = lambda_stop_path(p, id), *why = NULL;
+	int fd = safefile_create(path, O_WRONLY, 0600, &why);
+
+	if (fd >= 0)
+		close(fd);
+	free(why);
+	free(path);
+}
+
+static int lambda_stop_marked(struct provider *p, const char *id)
+{
+	char *path = lambda_stop_path(p, id);
+	struct stat sb;
+	int r = lstat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+
+	free(path);
+	return r;
+}
+
 /* ---- refresh ---- */
 
 struct lambda_refresh {
@@ -230,8 +265,13 @@ static void lambda_refresh_checked(struct provider *p, void *ctx, int ok, long s
 	(void)status;
 	(void)err;
 	if (ok && lambda_api_parse_instance(body, len, &in, &why) == 0) {
-		if (in.status == LAMBDA_ST_TERMINATED || in.status == LAMBDA_ST_TERMINATING ||
-		    in.status == LAMBDA_ST_PREEMPTED) {
+		if ((in.status == LAMBDA_ST_TERMINATED || in.status == LAMBDA_ST_TERMINATING) &&
+		    lambda_stop_marked(p, r->id)) {
+			provider_status_clear(&r->st);
+			r->st.state = JOB_STOPPED;
+			r->st.reason = xprintf("stopped; instance %s terminated", r->id);
+		} else if (in.status == LAMBDA_ST_TERMINATED ||
+		           in.status == LAMBDA_ST_TERMINATING || in.status == LAMBDA_ST_PREEMPTED) {
 			provider_status_clear(&r->st);
 			r->st.state = JOB_FAILED;
 			r->st.reason = xprintf("instance %s was %s outside Gantry", r->id,
@@ -252,12 +292,14 @@ static void lambda_refresh_checked(struct provider *p, void *ctx, int ok, long s
 		}
 		lambda_instance_clear(&in);
 	} else if (!ok && cls == LAMBDA_ERR_NOTFOUND) {
+		int stopped = lambda_stop_marked(p, r->id);
+
 		provider_status_clear(&r->st);
-		r->st.state = JOB_FAILED;
-		r->st.reason = xprintf("instance %s no longer exists", r->id);
+		r->st.state = stopped ? JOB_STOPPED : JOB_FAILED;
+		r->st.reason = stopped ? xprintf("stopped; instance %s terminated", r->id)
+		                       : xprintf("instance %s no longer exists", r->id);
 	}
 	free(why);
-	(void)p;
 	lambda_refresh_report(r, 0, NULL);
 }
 
@@ -402,6 +444,7 @@ int lambda_stop(struct provider *p, const char *ref, int grace_ms, provider_done
 
 	if (lambda_ref_parse(ref, &id, &ip, &job, cause) != 0)
 		return -1;
+	lambda_stop_mark(p, id);
 	s = xcalloc(1, sizeof *s);
 	s->p = p;
 	s->id = id;

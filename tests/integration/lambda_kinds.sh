@@ -44,7 +44,7 @@ check "Gantry's key exists, 0600" bash -c "[ \"\$(stat -c %a '$key')\" = 600 ]"
 check "the key is registered once under gantry-<installation>" \
 	test "$(lambda_fake_q /_fake/state 'sum(1 for k in d["data"]["ssh_keys"] if k["name"].startswith("gantry-"))')" = 1
 inst=$(lambda_fake_q /_fake/state '[i["id"] for i in d["data"]["instances"] if i.get("name","").startswith("gantry-'"$t1"'-")][0]')
-check "t1's instance had a known_hosts file of its own" test -s "$T_HOME/state/providers/lam/known_hosts/$inst"
+check "t1's instance's known_hosts file went with it" test ! -e "$T_HOME/state/providers/lam/known_hosts/$inst"
 
 # --- a notebook: up until stopped, then its instance goes
 expect_rc 0 "launch a notebook on lambda" g launch lnote --provider lam --name n1
@@ -53,6 +53,8 @@ n1=$(job_field n1 id)
 check "n1's log came over SSH" wait_for 20 bash -c 'g logs n1 | grep -q "^notebook-up"'
 check "n1's instance is active while it runs" test "$(lambda_test_inst_status "$n1")" = active
 ni=$(lambda_fake_q /_fake/state '[i["id"] for i in d["data"]["instances"] if (i.get("name") or "").startswith("gantry-'"$n1"'-")][0]')
+check "n1's instance has a known_hosts file of its own, its host key recorded" \
+	grep -q "ssh-ed25519 " "$T_HOME/state/providers/lam/known_hosts/$ni"
 # a shell command on the instance, in the job's directory
 rc=0
 out=$(g ssh n1 -- sh -c 'echo "on-instance $PWD"; exit 5' 2>"$T_HOME/err") || rc=$?
@@ -82,6 +84,14 @@ expect_rc 0 "launch an endpoint on lambda" g launch http-endpoint --provider lam
 check "e1 RUNNING (its readiness answered over SSH)" wait_state e1 RUNNING 90
 e1=$(job_field e1 id)
 check "e1's instance is active" test "$(lambda_test_inst_status "$e1")" = active
+check "gantry ssh reaches e1's instance" g ssh e1 -- true
+# the instance's host key changes (a reinstalled or impostor machine): refused from now on
+wip=$(lambda_fake_q /_fake/state '[i["_fake"]["worker_ip"] for i in d["data"]["instances"] if (i.get("name") or "").startswith("gantry-'"$e1"'-")][0]')
+rig_ctl rekey "$(( ${wip##*.} - 1 ))"
+rc=0
+g ssh e1 -- true 2>"$T_HOME/err" || rc=$?
+check "a changed host key is refused (strict after the first connect; exit $rc)" test "$rc" -ne 0
+check "saying so" grep -qi "host key" "$T_HOME/err"
 expect_rc 0 "stop e1" g stop e1
 check "e1 STOPPED" wait_state e1 STOPPED 60
 check "e1's instance is terminated" wait_for 20 lambda_test_inst_terminated "$e1"
