@@ -41,8 +41,31 @@ check "t1's instance is terminated (the fake's state)" wait_for 20 lambda_test_i
 check "exactly one launch for t1" test "$(lambda_test_launches "$t1")" = 1
 key=$T_HOME/state/providers/lam/id_ed25519
 check "Gantry's key exists, 0600" bash -c "[ \"\$(stat -c %a '$key')\" = 600 ]"
-check "the key is registered once under gantry-<installation>" \
-	test "$(lambda_fake_q /_fake/state 'sum(1 for k in d["data"]["ssh_keys"] if k["name"].startswith("gantry-"))')" = 1
+inst_id=$(sqlite3 "$T_HOME/state/gantry.db" "SELECT value FROM meta WHERE key='installation_id'")
+check "the key is registered once, as gantry-<installation id prefix>" \
+	test "$(lambda_fake_q /_fake/state '[k["name"] for k in d["data"]["ssh_keys"]]')" = "[\"gantry-${inst_id:0:16}\"]"
+check "t1's instance was launched with that key and its name" \
+	test "$(lambda_fake_q /_fake/state '[(i["name"], i["ssh_key_names"]) for i in d["data"]["instances"] if (i.get("name") or "").startswith("gantry-'"$t1"'-")]')" = "[[\"gantry-$t1-a1\", [\"gantry-${inst_id:0:16}\"]]]"
+
+# --- a training run that fails: its instance is terminated too
+cat >"$T_HOME/config/templates/lfail.yaml" <<'EOF2'
+name: lfail
+kind: training
+description: Fails at once.
+resources:
+  accelerators: none
+run: |
+  echo about-to-fail
+  exit 3
+EOF2
+# (the launch may report the failure itself when the run ends before it returns)
+g launch lfail --provider lam --name f1 >"$T_HOME/out" 2>"$T_HOME/err" || :
+check "f1 was launched" grep -q "launched f1 " "$T_HOME/out" "$T_HOME/err"
+check "f1 FAILED" wait_state f1 FAILED 90
+f1=$(job_field f1 id)
+check "with its exit status" bash -c 'job_field f1 reason | grep -q 3'
+check "f1's instance is terminated" wait_for 20 lambda_test_inst_terminated "$f1"
+check "f1's log is kept" bash -c 'g logs f1 | grep -q "^about-to-fail"'
 inst=$(lambda_fake_q /_fake/state '[i["id"] for i in d["data"]["instances"] if i.get("name","").startswith("gantry-'"$t1"'-")][0]')
 check "t1's instance's known_hosts file went with it" test ! -e "$T_HOME/state/providers/lam/known_hosts/$inst"
 
@@ -98,7 +121,7 @@ check "e1's instance is terminated" wait_for 20 lambda_test_inst_terminated "$e1
 
 # --- nothing left billing, and every launch was one per job
 check "no instance left running in the fake" test "$(lambda_test_live)" = 0
-check "three launches in all" test "$(lambda_test_launches '')" = 3
+check "four launches in all" test "$(lambda_test_launches '')" = 4
 check "every request carried the bearer key" \
 	test "$(lambda_fake_q /_fake/log 'sum(1 for e in d["data"] if e["auth"] != "bearer")')" = 0
 
