@@ -14,6 +14,7 @@
 #include <yaml.h>
 
 #include "core/engine_internal.h"
+#include "core/store_attempts.h"
 #include "core/xmalloc.h"
 
 char *engine_provider_names(struct engine *e)
@@ -77,10 +78,16 @@ static int engine_step(struct engine *e, const char *id, enum job_state from, en
 {
 	char *cause = NULL;
 
-	if (store_job_transition(e->store, id, to, reason, loop_wall_ms(), &cause) != 0) {
+	int64_t now = loop_wall_ms();
+
+	if (store_job_transition(e->store, id, to, reason, now, &cause) != 0) {
 		free(cause);
 		return -1;
 	}
+	/* an ended job holds nothing any more (a hold the refresh closed at the backend's own
+	 * end time stays so) */
+	if (job_state_terminal(to) && store_hold_close(e->store, id, now, &cause) != 0)
+		free(cause);
 	engine_emit_state(e, id, from, to, reason);
 	return 0;
 }
@@ -173,17 +180,27 @@ static void engine_refresh_done(void *arg, int rc, const struct provider_status 
 	if (st->state == j.state && engine_reason_new(j.reason, st->reason) &&
 	    store_job_reason(e->store, j.id, j.state, st->reason, loop_wall_ms(), &err) == 1)
 		engine_emit_state(e, j.id, j.state, j.state, st->reason);
+	/* a job that runs again (back from preemption) holds resources again, from when the
+	 * backend started it */
+	if (st->state == JOB_RUNNING && st->started_ms > 0 && job_state_active(j.state))
+		store_hold_open(e->store, j.id, 0, st->started_ms, NULL);
 	if (st->state != j.state && !(j.state == JOB_STOPPING && job_state_active(st->state)) &&
-	    engine_move(e, j.id, st->state, st->reason) == 0 && job_state_terminal(st->state) &&
-	    st->ended_ms > 0) {
+	    job_state_terminal(st->state) && st->ended_ms > 0) {
 		/* bill until it really ended, not until someone noticed (clamped to what this
 		 * host saw, in case the worker's clock is off) */
 		int64_t end = st->ended_ms;
 
 		if (end < j.created_ms)
 			end = j.created_ms;
-		if (end < loop_wall_ms())
+		if (end < loop_wall_ms() && engine_move(e, j.id, st->state, st->reason) == 0) {
 			store_job_set_ended(e->store, j.id, end, NULL);
+			store_hold_set_end(e->store, j.id, end, NULL);
+		} else {
+			engine_move(e, j.id, st->state, st->reason);
+		}
+	} else if (st->state != j.state &&
+	           !(j.state == JOB_STOPPING && job_state_active(st->state))) {
+		engine_move(e, j.id, st->state, st->reason);
 	}
 out:
 	free(err);

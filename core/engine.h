@@ -88,6 +88,9 @@ struct engine_plan {
 	char *region;
 	char *instance_type;
 	int spot; /* its market is spot */
+	/* the other offers of that provider the template takes, best first: where a launch
+	 * goes next when the provider has no capacity for the one before (attempt 2, 3, ...) */
+	struct offer_list fallbacks;
 };
 
 struct engine_provider_info {

@@ -14,6 +14,7 @@
 
 #include "core/engine_internal.h"
 #include "core/engine_plan_offer.h"
+#include "core/store_attempts.h"
 #include "core/safefile.h"
 #include "core/xmalloc.h"
 
@@ -28,6 +29,7 @@ void engine_plan_clear(struct engine_plan *p)
 	engine_offer_clear(&p->offer);
 	free(p->region);
 	free(p->instance_type);
+	offer_list_free(&p->fallbacks);
 	memset(p, 0, sizeof *p);
 }
 
@@ -187,8 +189,10 @@ static void engine_plan_offers_cb(void *arg, int rc, struct offer_list *l, const
 
 		if (l != NULL && l->n > 1 && t != NULL) {
 			struct offers_limits lim = {0};
+			size_t fit = offers_rank(l, t, &lim);
 
-			offers_rank(l, t, &lim);
+			for (size_t i = 1; i < fit; i++)
+				offer_list_add(&q->plan.fallbacks, &l->v[i]);
 		}
 		engine_plan_take_offer(&q->plan, l);
 		q->cb(q->arg, 0, &q->plan, NULL);
@@ -362,6 +366,15 @@ struct engine_launch_ctx {
 	enum job_kind kind;
 	engine_result_cb cb;
 	void *arg;
+	/* what every attempt sends (a fallback sends it again with the next offer) */
+	struct job j;
+	struct engine_plan plan;
+	struct kvlist env;
+	struct provider_job_spec spec; /* points into j, plan, env and the strings below */
+	char *gpu_type, *readiness_path;
+	char *idem_key; /* this attempt's: the job's key for attempt 1, KEY-aN after */
+	int attempt;
+	size_t next_fallback; /* plan.fallbacks[next_fallback] is where a capacity error goes */
 };
 
 static void engine_launch_ctx_free(struct engine_launch_ctx *c)
@@ -373,7 +386,95 @@ static void engine_launch_ctx_free(struct engine_launch_ctx *c)
 	free(c->lock_path);
 	free(c->job_id);
 	free(c->token);
+	job_clear(&c->j);
+	engine_plan_clear(&c->plan);
+	kvlist_free(&c->env);
+	free(c->gpu_type);
+	free(c->readiness_path);
+	free(c->idem_key);
 	free(c);
+}
+
+static void engine_launch_done(void *arg, int rc, const struct provider_launch_result *res,
+                               const char *pcause);
+
+/* "lambda us-east-1 gpu_1x_a100" (heap): where an attempt went, for its events. */
+static char *engine_attempt_place(const char *provider, const char *region, const char *type)
+{
+	return xprintf("%s%s%s%s%s", provider, region != NULL && *region ? " " : "",
+	               region != NULL ? region : "", type != NULL && *type ? " " : "",
+	               type != NULL ? type : "");
+}
+
+/* A capacity error with an offer left: records how the attempt ended, moves the job to the
+ * next offer of the same provider as attempt + 1 (its own intent and key) and sends it.
+ * 0 when the next attempt is on its way. */
+static int engine_launch_fallback(struct engine_launch_ctx *c, const char *pcause)
+{
+	struct engine *e = c->e;
+	struct engine_provider *ep = engine_find_provider(e, c->j.provider);
+	const struct offer *o;
+	struct store_attempt a;
+	char *was, *next, *why = NULL, *reason;
+	int64_t now = loop_wall_ms();
+
+	if (ep == NULL || ep->p == NULL || c->next_fallback >= c->plan.fallbacks.n)
+		return -1;
+	o = &c->plan.fallbacks.v[c->next_fallback++];
+	was = engine_attempt_place(c->j.provider, c->spec.region, c->spec.instance_type);
+	next = engine_attempt_place(o->provider, o->region, o->instance_type);
+	store_attempt_end(e->store, c->job_id, c->attempt, "capacity", pcause, now, NULL);
+	reason = xprintf("attempt %d on %s: no capacity (%s); attempt %d on %s", c->attempt, was,
+	                 pcause != NULL ? pcause : "no reason given", c->attempt + 1, next);
+	free(was);
+	free(next);
+	c->attempt++;
+	free(c->idem_key);
+	c->idem_key = xprintf("%s-a%d", c->j.idem_key, c->attempt);
+	memset(&a, 0, sizeof a);
+	a.job_id = c->job_id;
+	a.attempt = c->attempt;
+	a.idem_key = c->idem_key;
+	a.provider = o->provider;
+	a.region = o->region;
+	a.instance_type = o->instance_type;
+	a.market = (char *)offer_market_name(o->market);
+	a.has_price = o->priced;
+	a.price_per_hour = o->usd_per_hour;
+	a.created_ms = now;
+	if (store_attempt_begin(e->store, &a, &why) != 0 ||
+	    store_job_set_offer(e->store, c->job_id, o->priced, o->usd_per_hour, o->region, &why) !=
+	        0) {
+		free(reason);
+		free(why);
+		return -1;
+	}
+	if (store_job_reason(e->store, c->job_id, JOB_PROVISIONING, reason, now, NULL) == 1)
+		engine_emit_state(e, c->job_id, JOB_PROVISIONING, JOB_PROVISIONING, reason);
+	free(reason);
+	free(c->plan.region);
+	free(c->plan.instance_type);
+	c->plan.region = o->region != NULL && *o->region ? xstrdup(o->region) : NULL;
+	c->plan.instance_type =
+	    o->instance_type != NULL && *o->instance_type ? xstrdup(o->instance_type) : NULL;
+	c->spec.idem_key = c->idem_key;
+	c->spec.attempt = c->attempt;
+	c->spec.region = c->plan.region;
+	c->spec.instance_type = c->plan.instance_type;
+	c->spec.market = o->market;
+	engine_crash_point("before_fallback");
+	e->busy++;
+	if (ep->ops->launch(ep->p, &c->spec, engine_launch_done, c, &why) != 0) {
+		e->busy--;
+		store_attempt_end(e->store, c->job_id, c->attempt, "other", why, loop_wall_ms(),
+		                  NULL);
+		engine_move(e, c->job_id, JOB_FAILED, why != NULL ? why : "launch failed");
+		store_intent_done(e->store, c->job_id, NULL);
+		c->cb(c->arg, -1, c->job_id, why != NULL ? why : "launch failed");
+		free(why);
+		engine_launch_ctx_free(c);
+	}
+	return 0;
 }
 
 static void engine_launch_done(void *arg, int rc, const struct provider_launch_result *res,
@@ -383,11 +484,16 @@ static void engine_launch_done(void *arg, int rc, const struct provider_launch_r
 	struct engine *e = c->e;
 	char *cause = NULL;
 	struct job j;
+	enum provider_error_class cls = res != NULL ? res->error_class : PROVIDER_ERR_OTHER;
 
 	engine_crash_point("after_provider");
 	e->busy--;
 	job_init(&j);
 	if (rc != 0) {
+		if (cls == PROVIDER_ERR_CAPACITY && engine_launch_fallback(c, pcause) == 0)
+			return;
+		store_attempt_end(e->store, c->job_id, c->attempt, provider_error_class_name(cls),
+		                  pcause, loop_wall_ms(), NULL);
 		engine_move(e, c->job_id, JOB_FAILED, pcause != NULL ? pcause : "launch failed");
 		store_intent_done(e->store, c->job_id, &cause);
 		c->cb(c->arg, -1, c->job_id, pcause != NULL ? pcause : "launch failed");
@@ -405,7 +511,10 @@ static void engine_launch_done(void *arg, int rc, const struct provider_launch_r
 			j.url = xprintf("http://127.0.0.1:%d/", res->port);
 		store_job_update(e->store, &j, &cause);
 	}
+	/* from here the job holds what the provider made: billing starts */
+	store_hold_open(e->store, c->job_id, c->attempt, loop_wall_ms(), NULL);
 	engine_move(e, c->job_id, JOB_STARTING, "started by the provider");
+	store_attempt_end(e->store, c->job_id, c->attempt, NULL, NULL, loop_wall_ms(), NULL);
 	store_intent_done(e->store, c->job_id, &cause);
 	c->cb(c->arg, 0, c->job_id, NULL);
 out:
@@ -420,9 +529,8 @@ int engine_launch(struct engine *e, const struct engine_launch_req *req, char **
 	const struct template *t;
 	struct engine_plan plan;
 	struct engine_provider *ep;
-	struct provider_job_spec spec;
+	struct provider_job_spec *spec;
 	struct engine_launch_ctx *c;
-	struct kvlist env;
 	struct job j;
 	json_t *spec_json;
 	char *s;
@@ -471,6 +579,7 @@ int engine_launch(struct engine *e, const struct engine_launch_req *req, char **
 	j.priced = plan.offer.priced;
 	j.price_per_hour = plan.offer.priced ? plan.offer.price_per_hour : 0;
 	j.billing_s = 1;
+	j.region = plan.region != NULL ? xstrdup(plan.region) : NULL;
 	j.team = e->cfg.team != NULL ? xstrdup(e->cfg.team) : NULL;
 	j.project = e->cfg.project != NULL ? xstrdup(e->cfg.project) : NULL;
 	j.created_ms = j.updated_ms = loop_wall_ms();
@@ -523,12 +632,11 @@ int engine_launch(struct engine *e, const struct engine_launch_req *req, char **
 	engine_crash_point("after_intent");
 	*job_id = xstrdup(j.id);
 
-	kvlist_init(&env);
-	kvlist_copy(&env, &plan.env);
+	kvlist_init(&c->env);
+	kvlist_copy(&c->env, &plan.env);
 	if (t->kind == JOB_KIND_NOTEBOOK) {
 		c->token = engine_random_hex(24);
 		if (engine_write_token(e, j.id, c->token, cause) != 0) {
-			kvlist_free(&env);
 			engine_move(e, j.id, JOB_FAILED, *cause);
 			store_intent_done(e->store, j.id, NULL);
 			engine_launch_ctx_free(c);
@@ -536,55 +644,65 @@ int engine_launch(struct engine *e, const struct engine_launch_req *req, char **
 			engine_plan_clear(&plan);
 			return -1;
 		}
-		kvlist_set(&env, "GANTRY_TOKEN", c->token);
+		kvlist_set(&c->env, "GANTRY_TOKEN", c->token);
 	}
-	memset(&spec, 0, sizeof spec);
-	spec.job_id = j.id;
-	spec.idem_key = j.idem_key;
-	spec.name = j.name;
-	spec.owner = j.owner;
-	spec.installation_id = e->installation_id;
-	spec.kind = j.kind;
-	spec.script = plan.script;
-	spec.env = &env;
-	spec.want_port = plan.want_port;
-	spec.fixed_port = t->service.set ? t->service.port : 0;
-	spec.readiness_path = t->service.set ? t->service.readiness : NULL;
-	spec.readiness_timeout_s =
-	    t->service.readiness_timeout_s > 0 ? t->service.readiness_timeout_s : 120;
-	spec.gpus = plan.gpus;
-	spec.gpu_type =
+	/* the job and the plan live as long as the launch (a fallback sends them again) */
+	c->j = j;
+	c->plan = plan;
+	job_init(&j);
+	memset(&plan, 0, sizeof plan);
+	c->attempt = 1;
+	c->idem_key = xstrdup(c->j.idem_key);
+	c->gpu_type =
 	    t->resources.naccels > 0 && strcasecmp(t->resources.accels[0].name, "any") != 0
-	        ? t->resources.accels[0].name
+	        ? xstrdup(t->resources.accels[0].name)
 	        : NULL;
-	spec.nodes = t->resources.nodes > 0 ? t->resources.nodes : 1;
-	spec.max_runtime_s = plan.max_runtime_s;
-	spec.team = j.team;
-	spec.project = j.project;
-	spec.cpus = t->resources.cpus;
-	spec.memory_mib = (int64_t)t->resources.memory_gib * 1024;
-	spec.replicas_min = t->service.set ? t->service.replicas_min : 0;
-	spec.replicas_max = t->service.set ? t->service.replicas_max : 0;
-	spec.attempt = 1; /* one attempt per launch until intents carry attempts */
-	spec.region = plan.region;
-	spec.instance_type = plan.instance_type;
-	spec.market = plan.spot ? OFFER_SPOT : OFFER_ONDEMAND;
-	spec.env_pass = (const char *const *)e->cfg.job_env_pass;
-	engine_move(e, j.id, JOB_PROVISIONING, "handed to provider");
+	c->readiness_path =
+	    t->service.set && t->service.readiness != NULL ? xstrdup(t->service.readiness) : NULL;
+	spec = &c->spec;
+	spec->job_id = c->j.id;
+	spec->idem_key = c->idem_key;
+	spec->name = c->j.name;
+	spec->owner = c->j.owner;
+	spec->installation_id = e->installation_id;
+	spec->kind = c->j.kind;
+	spec->script = c->plan.script;
+	spec->env = &c->env;
+	spec->want_port = c->plan.want_port;
+	spec->fixed_port = t->service.set ? t->service.port : 0;
+	spec->readiness_path = c->readiness_path;
+	spec->readiness_timeout_s =
+	    t->service.readiness_timeout_s > 0 ? t->service.readiness_timeout_s : 120;
+	spec->gpus = c->plan.gpus;
+	spec->gpu_type = c->gpu_type;
+	spec->nodes = t->resources.nodes > 0 ? t->resources.nodes : 1;
+	spec->max_runtime_s = c->plan.max_runtime_s;
+	spec->team = c->j.team;
+	spec->project = c->j.project;
+	spec->cpus = t->resources.cpus;
+	spec->memory_mib = (int64_t)t->resources.memory_gib * 1024;
+	spec->replicas_min = t->service.set ? t->service.replicas_min : 0;
+	spec->replicas_max = t->service.set ? t->service.replicas_max : 0;
+	spec->attempt = 1;
+	spec->region = c->plan.region;
+	spec->instance_type = c->plan.instance_type;
+	spec->market = c->plan.spot ? OFFER_SPOT : OFFER_ONDEMAND;
+	spec->env_pass = (const char *const *)e->cfg.job_env_pass;
+	if (c->plan.region != NULL || c->plan.instance_type != NULL)
+		store_attempt_place(e->store, c->job_id, 1, c->j.provider, c->plan.region,
+		                    c->plan.instance_type, c->plan.spot ? "spot" : "on-demand",
+		                    NULL);
+	engine_move(e, c->job_id, JOB_PROVISIONING, "handed to provider");
 	e->busy++;
-	rc = ep->ops->launch(ep->p, &spec, engine_launch_done, c, cause);
-	kvlist_free(&env);
+	rc = ep->ops->launch(ep->p, spec, engine_launch_done, c, cause);
 	if (rc != 0) {
 		e->busy--;
-		engine_move(e, j.id, JOB_FAILED, *cause != NULL ? *cause : "launch failed");
-		store_intent_done(e->store, j.id, NULL);
+		engine_move(e, c->job_id, JOB_FAILED, *cause != NULL ? *cause : "launch failed");
+		store_attempt_end(e->store, c->job_id, 1, "other", *cause, loop_wall_ms(), NULL);
+		store_intent_done(e->store, c->job_id, NULL);
 		engine_launch_ctx_free(c);
-		job_clear(&j);
-		engine_plan_clear(&plan);
 		return -1;
 	}
-	job_clear(&j);
-	engine_plan_clear(&plan);
 	return 0;
 fail:
 	job_clear(&j);

@@ -105,6 +105,45 @@ int store_attempt_end(struct store *s, const char *job_id, int attempt, const ch
 	return store_att_run(db, st, cause, "cannot end a launch attempt");
 }
 
+int store_attempt_place(struct store *s, const char *job_id, int attempt, const char *provider,
+                        const char *region, const char *instance_type, const char *market,
+                        char **cause)
+{
+	sqlite3 *db = store_db(s);
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(db,
+	                       "UPDATE intents SET provider = ?3, region = ?4, instance_type = ?5, "
+	                       "market = ?6 WHERE job_id = ?1 AND attempt = ?2",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return store_att_fail(db, st, cause, "cannot record a launch attempt");
+	sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, attempt);
+	store_att_text(st, 3, provider);
+	store_att_text(st, 4, region);
+	store_att_text(st, 5, instance_type);
+	store_att_text(st, 6, market);
+	return store_att_run(db, st, cause, "cannot record a launch attempt");
+}
+
+int store_job_set_offer(struct store *s, const char *job_id, int priced, double usd_per_hour,
+                        const char *region, char **cause)
+{
+	sqlite3 *db = store_db(s);
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(db,
+	                       "UPDATE jobs SET priced = ?2, price_per_hour = ?3, region = ?4 "
+	                       "WHERE id = ?1",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return store_att_fail(db, st, cause, "cannot record the job's offer");
+	sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, priced != 0);
+	sqlite3_bind_double(st, 3, priced ? usd_per_hour : 0);
+	store_att_text(st, 4, region != NULL && *region ? region : NULL);
+	return store_att_run(db, st, cause, "cannot record the job's offer");
+}
+
 int store_attempts_list(struct store *s, const char *job_id, struct store_attempt **out, size_t *n,
                         char **cause)
 {
@@ -176,11 +215,13 @@ int store_hold_open(struct store *s, const char *job_id, int attempt, int64_t st
 	sqlite3 *db = store_db(s);
 	sqlite3_stmt *st = NULL;
 
-	if (sqlite3_prepare_v2(db,
-	                       "INSERT OR IGNORE INTO holds (job_id, attempt, start_ms) SELECT ?1, "
-	                       "?2, ?3 WHERE NOT EXISTS (SELECT 1 FROM holds WHERE job_id = ?1 AND "
-	                       "end_ms = 0)",
-	                       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+	        db,
+	        "INSERT OR IGNORE INTO holds (job_id, attempt, start_ms) SELECT ?1, "
+	        "CASE WHEN ?2 > 0 THEN ?2 ELSE (SELECT attempt FROM jobs WHERE id = "
+	        "?1) END, ?3 WHERE NOT EXISTS (SELECT 1 FROM holds WHERE job_id = ?1 AND "
+	        "end_ms = 0)",
+	        -1, &st, NULL) != SQLITE_OK)
 		return store_att_fail(db, st, cause, "cannot record held resources");
 	sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, attempt);
@@ -196,6 +237,21 @@ int store_hold_close(struct store *s, const char *job_id, int64_t end_ms, char *
 	if (sqlite3_prepare_v2(db,
 	                       "UPDATE holds SET end_ms = MAX(?2, start_ms + 1) WHERE job_id = ?1 "
 	                       "AND end_ms = 0",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return store_att_fail(db, st, cause, "cannot record released resources");
+	sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, end_ms);
+	return store_att_run(db, st, cause, "cannot record released resources");
+}
+
+int store_hold_set_end(struct store *s, const char *job_id, int64_t end_ms, char **cause)
+{
+	sqlite3 *db = store_db(s);
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(db,
+	                       "UPDATE holds SET end_ms = MAX(?2, start_ms + 1) WHERE job_id = ?1 "
+	                       "AND start_ms = (SELECT MAX(start_ms) FROM holds WHERE job_id = ?1)",
 	                       -1, &st, NULL) != SQLITE_OK)
 		return store_att_fail(db, st, cause, "cannot record released resources");
 	sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC);

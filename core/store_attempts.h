@@ -39,17 +39,27 @@ int store_attempt_begin(struct store *s, const struct store_attempt *a, char **c
 /* Ends an attempt: error_class NULL = launched; else failed with class and reason. */
 int store_attempt_end(struct store *s, const char *job_id, int attempt, const char *error_class,
                       const char *reason, int64_t at_ms, char **cause);
+/* Records where attempt `attempt` goes (the plan's offer; attempt 1 gets its row from
+ * store_launch_intent without one). */
+int store_attempt_place(struct store *s, const char *job_id, int attempt, const char *provider,
+                        const char *region, const char *instance_type, const char *market,
+                        char **cause);
+/* The job's price and region become those of the offer a fallback moved it to. */
+int store_job_set_offer(struct store *s, const char *job_id, int priced, double usd_per_hour,
+                        const char *region, char **cause);
 /* Attempts of a job in order (heap array; store_attempts_free). */
 int store_attempts_list(struct store *s, const char *job_id, struct store_attempt **out, size_t *n,
                         char **cause);
 void store_attempts_free(struct store_attempt *v, size_t n);
 
 /* Opens a held interval at start_ms unless one is open for the job (idempotent: a refresh
- * may report the same start many times). */
+ * may report the same start many times). attempt <= 0: the job's current attempt. */
 int store_hold_open(struct store *s, const char *job_id, int attempt, int64_t start_ms,
                     char **cause);
 /* Closes the job's open interval at end_ms (no open one: nothing to do). */
 int store_hold_close(struct store *s, const char *job_id, int64_t end_ms, char **cause);
+/* Corrects the end of the job's latest interval to when its backend says it ended. */
+int store_hold_set_end(struct store *s, const char *job_id, int64_t end_ms, char **cause);
 /* Every interval of every job that ends after from_ms or is open, by job id and start. */
 int store_holds_since(struct store *s, int64_t from_ms, struct store_hold **out, size_t *n,
                       char **cause);

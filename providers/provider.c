@@ -148,3 +148,22 @@ void provider_offer_from(struct provider_offer *dst, const struct offer *o)
 	dst->priced = o->priced;
 	dst->price_per_hour = o->priced ? o->usd_per_hour : 0;
 }
+
+const char *provider_error_class_name(enum provider_error_class c)
+{
+	switch (c) {
+	case PROVIDER_ERR_CAPACITY:
+		return "capacity";
+	case PROVIDER_ERR_QUOTA:
+		return "quota";
+	case PROVIDER_ERR_AUTH:
+		return "auth";
+	case PROVIDER_ERR_INVALID:
+		return "invalid";
+	case PROVIDER_ERR_TRANSIENT:
+		return "transient";
+	case PROVIDER_ERR_OTHER:
+		break;
+	}
+	return "other";
+}

@@ -96,7 +96,22 @@ struct provider_job_spec {
 	enum offer_market market;
 };
 
+/* Why a launch failed, so the engine can fall back (capacity: the next offer) or not. */
+enum provider_error_class {
+	PROVIDER_ERR_OTHER,     /* anything else (a bug, a broken worker): no fallback */
+	PROVIDER_ERR_CAPACITY,  /* no capacity for that offer now: the next offer may have it */
+	PROVIDER_ERR_QUOTA,     /* the account's limit: no fallback on this provider */
+	PROVIDER_ERR_AUTH,      /* credentials refused */
+	PROVIDER_ERR_INVALID,   /* the request was wrong (a bad region or type) */
+	PROVIDER_ERR_TRANSIENT, /* 5xx, 429, timeouts after the http client's retries */
+};
+/* "other", "capacity", "quota", "auth", "invalid", "transient". */
+const char *provider_error_class_name(enum provider_error_class c);
+
 struct provider_launch_result {
+	/* On failure (rc != 0) a provider may pass a result with only error_class set; NULL
+	 * means PROVIDER_ERR_OTHER. */
+	enum provider_error_class error_class;
 	char *ref; /* provider's handle for the job (heap; the engine stores it) */
 	int port;  /* 0 = none */
 	char *url; /* heap or NULL */
