@@ -212,10 +212,12 @@ static void lambda_keygen_work(void *arg)
 	k->rc = lambda_key_ensure(k->dir, &k->path, &k->pub, &k->err);
 }
 
-static void lambda_key_fail(struct provider *p, const char *what, const char *err)
+static void lambda_key_fail(struct provider *p, const char *what, const char *err,
+                            enum lambda_err cls)
 {
 	char *c = xprintf("%s: %s%s", p->name, what, err);
 
+	p->fail_cls = cls;
 	p->key_state = 0;
 	p->key_relisted = 0;
 	lambda_waiters_fire(p, &p->key_waiters, -1, c);
@@ -244,7 +246,7 @@ static void lambda_key_added(struct provider *p, void *ctx, int ok, long status,
 	}
 	(void)status;
 	if (!ok) {
-		lambda_key_fail(p, "cannot register Gantry's SSH key: ", err);
+		lambda_key_fail(p, "cannot register Gantry's SSH key: ", err, cls);
 		return;
 	}
 	p->key_state = 2;
@@ -274,12 +276,12 @@ static void lambda_key_listed(struct provider *p, void *ctx, int ok, long status
 	(void)status;
 	(void)cls;
 	if (!ok) {
-		lambda_key_fail(p, "cannot list SSH keys: ", err);
+		lambda_key_fail(p, "cannot list SSH keys: ", err, cls);
 		return;
 	}
 	found = lambda_api_find_key(body, len, p->key_name, &pub, &why);
 	if (found < 0) {
-		lambda_key_fail(p, "", why);
+		lambda_key_fail(p, "", why, LAMBDA_ERR_OTHER);
 		free(why);
 		return;
 	}
@@ -290,7 +292,7 @@ static void lambda_key_listed(struct provider *p, void *ctx, int ok, long status
 			              "(delete that key in the Lambda dashboard, or remove %s to "
 			              "use it) [invalid]",
 			              p->key_name, p->key_path);
-			lambda_key_fail(p, "", why);
+			lambda_key_fail(p, "", why, LAMBDA_ERR_INVALID);
 			free(why);
 			return;
 		}
@@ -302,12 +304,13 @@ static void lambda_key_listed(struct provider *p, void *ctx, int ok, long status
 	}
 	if (p->key_relisted) {
 		lambda_key_fail(p, "cannot register Gantry's SSH key: ",
-		                "it is still missing from /ssh-keys after an add");
+		                "it is still missing from /ssh-keys after an add",
+		                LAMBDA_ERR_OTHER);
 		return;
 	}
 	reqbody = lambda_api_add_key_body(p->key_name, p->public_key);
 	if (lambda_req(p, "POST", "/ssh-keys", reqbody, lambda_key_added, NULL, NULL, &why) != 0) {
-		lambda_key_fail(p, "", why);
+		lambda_key_fail(p, "", why, LAMBDA_ERR_TRANSIENT);
 		free(why);
 	}
 	free(reqbody);
@@ -321,7 +324,7 @@ static void lambda_keygen_done(void *arg, int cancelled)
 
 	if (!cancelled && !p->closing) {
 		if (k->rc != 0) {
-			lambda_key_fail(p, "Gantry's SSH key: ", k->err);
+			lambda_key_fail(p, "Gantry's SSH key: ", k->err, LAMBDA_ERR_OTHER);
 		} else {
 			free(p->key_path);
 			free(p->public_key);
@@ -330,7 +333,7 @@ static void lambda_keygen_done(void *arg, int cancelled)
 			k->path = k->pub = NULL;
 			if (lambda_req(p, "GET", "/ssh-keys", NULL, lambda_key_listed, NULL, NULL,
 			               &why) != 0) {
-				lambda_key_fail(p, "", why);
+				lambda_key_fail(p, "", why, LAMBDA_ERR_TRANSIENT);
 				free(why);
 			}
 		}
@@ -386,6 +389,7 @@ static void lambda_types_answer(struct provider *p, void *ctx, int ok, long stat
 	}
 	c = xprintf("%s: instance types: %s", p->name, ok ? why : err);
 	free(why);
+	p->fail_cls = ok ? LAMBDA_ERR_OTHER : cls;
 	lambda_waiters_fire(p, &p->types_waiters, -1, c);
 	free(c);
 }
@@ -400,6 +404,7 @@ static void lambda_types_fetch(struct provider *p)
 	if (lambda_req(p, "GET", "/instance-types", NULL, lambda_types_answer, NULL, NULL, &why) !=
 	    0) {
 		p->types_busy = 0;
+		p->fail_cls = LAMBDA_ERR_TRANSIENT;
 		lambda_waiters_fire(p, &p->types_waiters, -1, why);
 		free(why);
 	}
@@ -752,6 +757,7 @@ static void lambda_close(struct provider *p)
 	lambda_launch_abort_all(p);
 	lambda_log_abort_all(p);
 	lambda_req_abort_all(p);
+	p->fail_cls = LAMBDA_ERR_OTHER;
 	lambda_waiters_fire(p, &p->key_waiters, -1, "lambda: closed");
 	lambda_waiters_fire(p, &p->types_waiters, -1, "lambda: closed");
 	lambda_inst_close_all(p);

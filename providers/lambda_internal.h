@@ -89,6 +89,7 @@ struct provider {
 	struct lambda_save *saves; /* logs being copied before a terminate (lambda_logs.c) */
 	int healthy;               /* -1 unknown, 0 key refused, 1 answered */
 	long retry_after_ms;       /* the last answer's Retry-After (0 = none) */
+	enum lambda_err fail_cls;  /* class of the failure key/types waiters were just told of */
 	int hosts_listing;         /* hosts(NULL): the instances are being listed */
 	int hosts_listed;          /* ... and were, once: their ssh providers are attached */
 	int closing;

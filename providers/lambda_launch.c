@@ -123,6 +123,26 @@ static void lambda_launch_free(struct lambda_launch *l)
 	free(l);
 }
 
+static enum provider_error_class lambda_launch_class(enum lambda_err e)
+{
+	switch (e) {
+	case LAMBDA_ERR_CAPACITY:
+		return PROVIDER_ERR_CAPACITY;
+	case LAMBDA_ERR_QUOTA:
+		return PROVIDER_ERR_QUOTA;
+	case LAMBDA_ERR_AUTH:
+		return PROVIDER_ERR_AUTH;
+	case LAMBDA_ERR_INVALID:
+	case LAMBDA_ERR_NOTFOUND: /* an unknown instance type or key name */
+		return PROVIDER_ERR_INVALID;
+	case LAMBDA_ERR_TRANSIENT:
+		return PROVIDER_ERR_TRANSIENT;
+	case LAMBDA_ERR_OTHER:
+		break;
+	}
+	return PROVIDER_ERR_OTHER;
+}
+
 static void lambda_launch_finish(struct lambda_launch *l, int rc,
                                  const struct provider_launch_result *res, const char *cause)
 {
@@ -143,6 +163,7 @@ static void lambda_launch_fail(struct lambda_launch *l, enum lambda_err cls, con
 
 static void lambda_launch_fail(struct lambda_launch *l, enum lambda_err cls, const char *fmt, ...)
 {
+	struct provider_launch_result res = {.error_class = lambda_launch_class(cls)};
 	va_list ap;
 	char *msg, *c;
 
@@ -150,11 +171,24 @@ static void lambda_launch_fail(struct lambda_launch *l, enum lambda_err cls, con
 	msg = xvprintf(fmt, ap);
 	va_end(ap);
 	c = xprintf("%s: %s [%s]", l->p->name, msg, lambda_err_name(cls));
+
 	if (l->id != NULL && !l->p->closing)
 		lambda_terminate(l->p, l->id, NULL, NULL);
-	lambda_launch_finish(l, -1, NULL, c);
+	lambda_launch_finish(l, -1, &res, c);
 	free(msg);
 	free(c);
+}
+
+/* cause without the provider's name in front (lambda_launch_fail puts it back). */
+static const char *lambda_launch_unprefixed(const struct provider *p, const char *cause)
+{
+	size_t n = strlen(p->name);
+
+	if (cause == NULL)
+		return "unknown error";
+	if (strncmp(cause, p->name, n) == 0 && cause[n] == ':' && cause[n + 1] == ' ')
+		return cause + n + 2;
+	return cause;
 }
 
 static void lambda_launch_timer_fire(void *arg)
@@ -471,7 +505,7 @@ static void lambda_launch_key_done(struct provider *p, void *ctx, int rc, const 
 	(void)p;
 	l->wait = LW_NONE;
 	if (rc != 0) {
-		lambda_launch_finish(l, -1, NULL, cause);
+		lambda_launch_fail(l, p->fail_cls, "%s", lambda_launch_unprefixed(p, cause));
 		return;
 	}
 	lambda_crash_point("lambda-key-registered");
@@ -517,7 +551,7 @@ static void lambda_launch_types_done(struct provider *p, void *ctx, int rc, cons
 
 	l->wait = LW_NONE;
 	if (rc != 0) {
-		lambda_launch_finish(l, -1, NULL, cause);
+		lambda_launch_fail(l, p->fail_cls, "%s", lambda_launch_unprefixed(p, cause));
 		return;
 	}
 	for (size_t i = 0; i < p->types.n; i++) {
@@ -557,8 +591,6 @@ int lambda_launch(struct provider *p, const struct provider_job_spec *spec, prov
 	if (name == NULL)
 		return xcause(cause, "%s: job id '%s' cannot name an instance [invalid]", p->name,
 		              spec->job_id);
-	if (p->healthy == 0)
-		return xcause(cause, "%s: API key refused [auth]", p->name);
 	l = xcalloc(1, sizeof *l);
 	l->p = p;
 	l->cb = cb;

@@ -53,6 +53,21 @@ check "the error is of class capacity" grep -q 'insufficient-capacity.*\[capacit
 check "in one line: message, code and class together" \
 	grep -q '^gantry: launch: lam: launch of [a-z0-9_]* in [a-z0-9-]*: Not enough capacity.*(instance-operations/launch/insufficient-capacity).*\[capacity\]$' "$T_HOME/err"
 check "no instance was made" test "$(lambda_test_live)" = 0
+id=$(job_field cap id)
+check "the engine tried the next offers, each refused for capacity" \
+	test "$(lambda_fake_q /_fake/log 'sum(1 for e in d["data"] if e["path"].endswith("/launch") and "gantry-'"$id"'-" in ((e["json"] or {}).get("name") or "") and e["status"] == 400)')" -ge 2
+clear_faults
+
+# --- no capacity in the cheapest offer's region: the next region (attempt 2) takes it
+faults '{"kind": "capacity", "region": "us-east-1"}'
+expect_rc 0 "a launch whose first region is full" g launch ltrain --provider lam --name fallback
+check "fallback SUCCEEDED" wait_state fallback SUCCEEDED 90
+id=$(job_field fallback id)
+check "attempt 1 in us-east-1 was refused for capacity, attempt 2 launched elsewhere" \
+	test "$(lambda_fake_q /_fake/log '[((e["json"] or {}).get("name"), (e["json"] or {}).get("region_name"), e["status"]) for e in d["data"] if e["path"].endswith("/launch") and "gantry-'"$id"'-" in ((e["json"] or {}).get("name") or "")]')" = \
+	"[[\"gantry-$id-a1\", \"us-east-1\", 400], [\"gantry-$id-a2\", \"us-west-1\", 200]]"
+check "each attempt is an event of the job" bash -c "g show fallback | grep -qi 'capacity'"
+check "one instance for it, terminated now" wait_for 20 lambda_test_inst_terminated "$id"
 clear_faults
 
 # --- the launch answer is lost after the instance was made: adopted by name
