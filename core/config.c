@@ -195,8 +195,8 @@ static int config_unknown(const struct config *c, const char *key, size_t line, 
 {
 	return xcause(cause,
 	              "%s:%zu:%zu: unknown setting '%s' (known: default_provider, theme, mouse, "
-	              "refresh_ms, stop_grace_ms, team, project, providers, budgets, history, "
-	              "logs, job_env)",
+	              "refresh_ms, stop_grace_ms, reconcile_ms, team, project, providers, budgets, "
+	              "history, logs, job_env)",
 	              c->config_file, line, (size_t)1, key);
 }
 
@@ -235,6 +235,14 @@ static int config_setting(struct config *c, const char *key, const char *v, size
 			c->refresh_ms = (int)n;
 		else
 			c->stop_grace_ms = (int)n;
+	} else if (strcmp(key, "reconcile_ms") == 0) { /* 0 = never while watching */
+		if ((n = config_int(v)) < 0 || n > 86400000)
+			return xcause(
+			    cause,
+			    "%s:%zu:%zu: 'reconcile_ms' expects milliseconds (0..86400000), "
+			    "got '%s'",
+			    c->config_file, line, col, v);
+		c->reconcile_ms = (int)n;
 	} else {
 		return config_unknown(c, key, line, cause);
 	}
@@ -245,7 +253,8 @@ static int config_setting(struct config *c, const char *key, const char *v, size
 static int config_scalar_key(const char *key)
 {
 	static const char *const keys[] = {
-	    "default_provider", "team", "project", "theme", "mouse", "refresh_ms", "stop_grace_ms"};
+	    "default_provider", "team",          "project",     "theme", "mouse",
+	    "refresh_ms",       "stop_grace_ms", "reconcile_ms"};
 
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
 		if (strcmp(key, keys[i]) == 0)
@@ -379,6 +388,7 @@ int config_load(struct config *c, char **cause)
 	c->mouse = 1;
 	c->refresh_ms = 1000;
 	c->stop_grace_ms = 10000;
+	c->reconcile_ms = 600000;
 	c->history_1m_s = 7LL * 86400;
 	c->history_1h_s = 90LL * 86400;
 	c->log_max_bytes = 1LL << 30; /* `logs: max_size:` (config_logs.c) */

@@ -41,13 +41,14 @@ struct config {
 	char *system_dir;  /* /etc/gantry (GANTRY_SYSTEM_DIR overrides) */
 	char *self_exe;    /* absolute path of the running gantry binary */
 	/* settings from config.yaml */
-	char *default_provider;            /* "local" */
-	char *theme;                       /* "default" */
-	int refresh_ms;                    /* 1000 */
-	int stop_grace_ms;                 /* 10000 */
-	char *user;                        /* login name */
-	char *team;                        /* whom jobs bill: `team:` or the primary group name */
-	char *project;                     /* `project:` or NULL */
+	char *default_provider; /* "local" */
+	char *theme;            /* "default" */
+	int refresh_ms;         /* 1000 */
+	int stop_grace_ms;      /* 10000 */
+	int reconcile_ms;       /* 600000: how often a watching process reconciles (0 = never) */
+	char *user;             /* login name */
+	char *team;             /* whom jobs bill: `team:` or the primary group name */
+	char *project;          /* `project:` or NULL */
 	struct config_provider *providers; /* from `providers:`; "local" is always built in */
 	size_t nproviders;
 	struct config_budget *budgets;
@@ -57,12 +58,12 @@ struct config {
 
 	/* `logs: max_size:` cap of a local job's job.log (1 GiB; 0 = none; config_logs.c) */
 	int64_t log_max_bytes;
-	char **job_env_pass;  /* `job_env: pass:` names or PREFIX* passed to jobs; NULL-ended */
+	char **job_env_pass; /* `job_env: pass:` names or PREFIX* passed to jobs; NULL-ended */
 	size_t njob_env_pass;
 	/* where `default_provider:` and `theme:` were written (0 = not in the file), for the
 	 * check that names a known one (core/config_check.c) */
 	int default_provider_line, default_provider_col, theme_line, theme_col;
-	int mouse;            /* `mouse:` true (default): the TUI takes clicks and the wheel */
+	int mouse; /* `mouse:` true (default): the TUI takes clicks and the wheel */
 };
 
 /* Fills c from the environment and config.yaml (missing file = defaults). A malformed

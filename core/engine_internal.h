@@ -44,10 +44,11 @@ struct engine {
 	int next_fwd_id;
 	struct engine_tele *tele; /* telemetry, idle tracking, autostop (engine_watch) */
 	char *installation_id;    /* the store's (store_meta_get): labels what its jobs create */
-	struct engine_reload *reload; /* config.yaml reloads (core/engine_reload.c) */
-	struct engine_rec *rec;       /* the reconcile in flight (core/engine_reconcile.c) */
-	int settling;                 /* engine_settle_on_open waits for it */
-	int closing;                  /* engine_close has begun */
+	struct engine_reload *reload;     /* config.yaml reloads (core/engine_reload.c) */
+	struct loop_timer *rewatch_timer; /* periodic reconcile while watching (engine_rewatch.c) */
+	struct engine_rec *rec;           /* the reconcile in flight (core/engine_reconcile.c) */
+	int settling;                     /* engine_settle_on_open waits for it */
+	int closing;                      /* engine_close has begun */
 };
 
 void engine_emit(struct engine *e, const struct engine_event *ev);
@@ -81,6 +82,9 @@ int engine_stop_why(struct engine *e, const char *job_ref, const char *reason, e
                     void *arg, char **cause);
 int engine_stop_reason(struct engine *e, const char *job_id, const char *reason, char **cause);
 void engine_tele_close(struct engine *e);
+/* core/engine_rewatch.c: reconcile every cfg.reconcile_ms while watching; stop at close. */
+void engine_rewatch_start(struct engine *e);
+void engine_rewatch_stop(struct engine *e);
 /* Crash points for the crash-safety tests: GANTRY_TEST_CRASH=NAME kills the process there. */
 void engine_crash_point(const char *name);
 /* The plan's max_runtime: want_s (> 0, at most the template's limit) or the template's

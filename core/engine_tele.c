@@ -472,12 +472,14 @@ void engine_watch(struct engine *e)
 	t->last_prune_ms = 0; /* the first tick prunes */
 	e->tele = t;
 	t->timer = loop_timer_add(e->loop, 50, (uint64_t)e->cfg.refresh_ms, engine_tele_tick, e);
+	engine_rewatch_start(e);
 }
 
 void engine_tele_close(struct engine *e)
 {
 	struct engine_tele *t = e->tele;
 
+	engine_rewatch_stop(e);
 	if (t == NULL)
 		return;
 	loop_timer_cancel(e->loop, t->timer);
