@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/loop.h"
 #include "core/safefile.h"
 #include "core/telemetry.h"
 #include "core/xmalloc.h"
@@ -220,6 +221,9 @@ static void lambda_refresh_terminated(struct provider *p, void *ctx, int rc, con
 		free(c);
 		return;
 	}
+	/* the instance billed until now, not until the job's process ended */
+	if (r->st.ended_ms < loop_wall_ms())
+		r->st.ended_ms = loop_wall_ms();
 	lambda_refresh_report(r, 0, NULL);
 }
 
