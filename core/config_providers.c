@@ -130,8 +130,10 @@ int config_parse_providers(struct config *c, yaml_document_t *doc, yaml_node_t *
 		if (p->type == NULL && strcmp(name, "local") == 0)
 			p->type = xstrdup("local"); /* the built-in one: site rates only */
 		if (p->type == NULL)
-			return xcause(cause, "%s: provider '%s' has no 'type' (known: ssh)", p->pos,
-			              name);
+			return xcause(cause,
+			              "%s: provider '%s' has no 'type' (the types are listed "
+			              "under 'Provider types' in gantry --help)",
+			              p->pos, name);
 		if (strcmp(name, "local") == 0 && strcmp(p->type, "local") != 0)
 			return xcause(cause,
 			              "%s: 'local' is the built-in local provider; name yours "

@@ -623,3 +623,12 @@ void engine_versions(char *buf, size_t len)
 	         cv->ssl_version != NULL ? cv->ssl_version : "no TLS", jansson_version_str(),
 	         libssh2_version(0), yaml_get_version_string());
 }
+
+int engine_provider_type_info(size_t i, const char **name, const char **summary)
+{
+	if (i >= provider_ntypes)
+		return 0;
+	*name = provider_types[i]->name;
+	*summary = provider_types[i]->summary;
+	return 1;
+}

@@ -130,6 +130,9 @@ const struct template_set *engine_templates(struct engine *e);
 void engine_templates_reload(struct engine *e);
 
 size_t engine_provider_count(struct engine *e);
+/* Provider type i of this build (`type:` in config.yaml) and its one-line summary; 0 when i
+ * is past the last (needs no engine: for --help). */
+int engine_provider_type_info(size_t i, const char **name, const char **summary);
 void engine_provider_info(struct engine *e, size_t i, struct engine_provider_info *out);
 
 /* Resolves params and renders the job without launching; the offer is the first of the

@@ -13,8 +13,7 @@
 static const struct cli_cmd *const main_cmds[] = {
     &cli_templates_cmd, &cli_launch_cmd,    &cli_ls_cmd,      &cli_show_cmd,  &cli_logs_cmd,
     &cli_stop_cmd,      &cli_ssh_cmd,       &cli_forward_cmd, &cli_hosts_cmd, &cli_watch_cmd,
-    &cli_cost_cmd,      &cli_reconcile_cmd, &cli_doctor_cmd,  &cli_open_cmd,
-    &cli_offers_cmd,
+    &cli_cost_cmd,      &cli_reconcile_cmd, &cli_doctor_cmd,  &cli_open_cmd,  &cli_offers_cmd,
 };
 #define MAIN_NCMDS (sizeof main_cmds / sizeof main_cmds[0])
 
@@ -28,7 +27,16 @@ static void main_help(FILE *f)
 	for (size_t i = 0; i < MAIN_NCMDS; i++)
 		fprintf(f, "  %-10s %s\n", main_cmds[i]->name, main_cmds[i]->summary);
 	fputs("  version    print the version\n"
-	      "\nOptions (anywhere before --):\n"
+	      "\nProvider types (config.yaml providers: NAME: {type: TYPE, ...}):\n",
+	      f);
+	for (size_t i = 0;; i++) {
+		const char *name, *summary;
+
+		if (!engine_provider_type_info(i, &name, &summary))
+			break;
+		fprintf(f, "  %-10s %s\n", name, summary != NULL ? summary : "");
+	}
+	fputs("\nOptions (anywhere before --):\n"
 	      "  -o json          machine-readable output for listings\n"
 	      "  --readonly       refuse every action that changes anything\n"
 	      "  --no-color       no colours (also: NO_COLOR=1)\n"
