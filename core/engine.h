@@ -87,7 +87,8 @@ struct engine_plan {
 	/* the chosen offer's place (the provider's first offer): heap, NULL = none */
 	char *region;
 	char *instance_type;
-	int spot; /* its market is spot */
+	int spot;      /* its market is spot */
+	int billing_s; /* its billing unit in seconds (1, 60, 3600; 0 = unknown: by the second) */
 	/* the other offers of that provider the template takes, best first: where a launch
 	 * goes next when the provider has no capacity for the one before (attempt 2, 3, ...) */
 	struct offer_list fallbacks;

@@ -165,6 +165,9 @@ static void engine_plan_take_offer(struct engine_plan *plan, const struct offer_
 	if (o->instance_type != NULL && o->instance_type[0] != '\0')
 		plan->instance_type = xstrdup(o->instance_type);
 	plan->spot = o->market == OFFER_SPOT;
+	plan->billing_s = o->billing == OFFER_BILL_HOUR     ? 3600
+	                  : o->billing == OFFER_BILL_MINUTE ? 60
+	                                                    : 1;
 }
 
 struct engine_plan_req {
@@ -578,7 +581,7 @@ int engine_launch(struct engine *e, const struct engine_launch_req *req, char **
 	j.gpus = plan.gpus;
 	j.priced = plan.offer.priced;
 	j.price_per_hour = plan.offer.priced ? plan.offer.price_per_hour : 0;
-	j.billing_s = 1;
+	j.billing_s = plan.billing_s > 0 ? plan.billing_s : 1; /* the offer's billing unit */
 	j.region = plan.region != NULL ? xstrdup(plan.region) : NULL;
 	j.team = e->cfg.team != NULL ? xstrdup(e->cfg.team) : NULL;
 	j.project = e->cfg.project != NULL ? xstrdup(e->cfg.project) : NULL;

@@ -39,6 +39,10 @@ t1=$(job_field t1 id)
 check "t1 ran on a Lambda instance (its ref names one)" bash -c "job_field t1 provider_ref | grep -Eq '^[0-9a-f]{32}/127\.0\.0\.[0-9]+/$t1\$'"
 check "t1's instance is terminated (the fake's state)" wait_for 20 lambda_test_inst_terminated "$t1"
 check "exactly one launch for t1" test "$(lambda_test_launches "$t1")" = 1
+check "t1 is billed by the minute, as its offer says" \
+	test "$(sqlite3 "$T_HOME/state/gantry.db" "SELECT billing_s FROM jobs WHERE id='$t1'")" = 60
+check "t1 held its instance over one interval, closed when it ended" \
+	test "$(sqlite3 "$T_HOME/state/gantry.db" "SELECT count(*) FROM holds WHERE job_id='$t1' AND end_ms > start_ms")" = 1
 key=$T_HOME/state/providers/lam/id_ed25519
 check "Gantry's key exists, 0600" bash -c "[ \"\$(stat -c %a '$key')\" = 600 ]"
 inst_id=$(sqlite3 "$T_HOME/state/gantry.db" "SELECT value FROM meta WHERE key='installation_id'")
