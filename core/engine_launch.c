@@ -262,14 +262,96 @@ static void engine_plan_wait_cb(void *arg, int rc, struct engine_plan *plan, con
  * ENGINE_PLAN_OFFER_MS): engine_plan is synchronous for its faces. */
 #define ENGINE_PLAN_OFFER_MS 15000
 
+static int engine_plan_one(struct engine *e, const struct engine_launch_req *req,
+                           const struct engine_offers_answer *across,
+                           struct engine_launch_req *pick, struct engine_plan *out, char **cause);
+
+/* engine_plan's wait for the optimizer. Heap, as engine_plan_wait. */
+struct engine_plan_offers_wait {
+	int done, abandoned;
+	struct engine_offers_answer *ans;
+};
+
+static void engine_plan_offers_wait_cb(void *arg, int rc, struct engine_offers_answer *ans,
+                                       const char *cause)
+{
+	struct engine_plan_offers_wait *w = arg;
+
+	(void)cause;
+	if (w->abandoned) {
+		engine_offers_answer_free(ans);
+		free(w);
+		return;
+	}
+	w->done = 1;
+	w->ans = rc == 0 ? ans : NULL;
+}
+
+/* A template that names several providers (placement.providers) and a launch that names
+ * none: the optimizer ranks every offer of those providers; the best one's provider plans the
+ * launch and the other fitting offers, of any of them, are where a capacity error goes next.
+ * NULL when there is nothing to choose (one provider, or no offer fits: the plan of the first
+ * placement provider then says why). */
+static struct engine_offers_answer *engine_plan_across(struct engine *e,
+                                                       const struct engine_launch_req *req)
+{
+	const struct template *t = template_set_find(&e->tpls, req->template_name);
+	struct engine_plan_offers_wait *w;
+	uint64_t until = loop_now_ms() + ENGINE_PLAN_OFFER_MS;
+	struct engine_offers_answer *ans;
+	size_t nconf = 0;
+
+	if (req->provider != NULL || t == NULL)
+		return NULL;
+	for (size_t i = 0; i < t->nplacement_providers; i++)
+		nconf += engine_find_provider(e, t->placement_providers[i]) != NULL;
+	if (nconf < 2)
+		return NULL;
+	w = xcalloc(1, sizeof *w);
+	if (engine_offers(e, req, engine_plan_offers_wait_cb, w, NULL) != 0) {
+		free(w);
+		return NULL;
+	}
+	while (!w->done && loop_now_ms() < until)
+		loop_run_once(e->loop, 100);
+	if (!w->done) {
+		w->abandoned = 1;
+		return NULL;
+	}
+	ans = w->ans;
+	free(w);
+	if (ans != NULL && ans->nfit == 0) {
+		engine_offers_answer_free(ans);
+		ans = NULL;
+	}
+	return ans;
+}
+
 int engine_plan(struct engine *e, const struct engine_launch_req *req, struct engine_plan *out,
                 char **cause)
+{
+	struct engine_offers_answer *across = engine_plan_across(e, req);
+	struct engine_launch_req pick;
+	int rc = engine_plan_one(e, req, across, &pick, out, cause);
+
+	engine_offers_answer_free(across);
+	return rc;
+}
+
+static int engine_plan_one(struct engine *e, const struct engine_launch_req *req,
+                           const struct engine_offers_answer *across,
+                           struct engine_launch_req *pick, struct engine_plan *out, char **cause)
 {
 	struct engine_plan_wait *w = xcalloc(1, sizeof *w);
 	uint64_t until = loop_now_ms() + ENGINE_PLAN_OFFER_MS;
 	int rc;
 
 	memset(out, 0, sizeof *out);
+	if (across != NULL) {
+		*pick = *req;
+		pick->provider = across->offers.v[0].provider;
+		req = pick;
+	}
 	if (engine_plan_async(e, req, engine_plan_wait_cb, w, cause) != 0) {
 		free(w);
 		return -1;
@@ -288,6 +370,12 @@ int engine_plan(struct engine *e, const struct engine_launch_req *req, struct en
 		xcause(cause, "%s", w->cause);
 	free(w->cause);
 	free(w);
+	if (rc == 0 && across != NULL) {
+		/* the next offers, whatever their provider, after the one planned */
+		offer_list_free(&out->fallbacks);
+		for (size_t i = 1; i < across->nfit; i++)
+			offer_list_add(&out->fallbacks, &across->offers.v[i]);
+	}
 	return rc == 0 ? 0 : -1;
 }
 
@@ -415,15 +503,19 @@ static char *engine_attempt_place(const char *provider, const char *region, cons
 static int engine_launch_fallback(struct engine_launch_ctx *c, const char *pcause)
 {
 	struct engine *e = c->e;
-	struct engine_provider *ep = engine_find_provider(e, c->j.provider);
+	struct engine_provider *ep;
 	const struct offer *o;
 	struct store_attempt a;
 	char *was, *next, *why = NULL, *reason;
 	int64_t now = loop_wall_ms();
 
-	if (ep == NULL || ep->p == NULL || c->next_fallback >= c->plan.fallbacks.n)
+	if (c->next_fallback >= c->plan.fallbacks.n)
 		return -1;
-	o = &c->plan.fallbacks.v[c->next_fallback++];
+	o = &c->plan.fallbacks.v[c->next_fallback];
+	ep = engine_find_provider(e, o->provider);
+	if (ep == NULL || ep->p == NULL || !ep->healthy)
+		return -1;
+	c->next_fallback++;
 	was = engine_attempt_place(c->j.provider, c->spec.region, c->spec.instance_type);
 	next = engine_attempt_place(o->provider, o->region, o->instance_type);
 	store_attempt_end(e->store, c->job_id, c->attempt, "capacity", pcause, now, NULL);
@@ -446,8 +538,8 @@ static int engine_launch_fallback(struct engine_launch_ctx *c, const char *pcaus
 	a.price_per_hour = o->usd_per_hour;
 	a.created_ms = now;
 	if (store_attempt_begin(e->store, &a, &why) != 0 ||
-	    store_job_set_offer(e->store, c->job_id, o->priced, o->usd_per_hour, o->region, &why) !=
-	        0) {
+	    store_job_set_offer(e->store, c->job_id, o->provider, o->priced, o->usd_per_hour,
+	                        o->region, &why) != 0) {
 		free(reason);
 		free(why);
 		return -1;
@@ -465,6 +557,10 @@ static int engine_launch_fallback(struct engine_launch_ctx *c, const char *pcaus
 	c->spec.region = c->plan.region;
 	c->spec.instance_type = c->plan.instance_type;
 	c->spec.market = o->market;
+	if (strcmp(c->j.provider, o->provider) != 0) {
+		free(c->j.provider);
+		c->j.provider = xstrdup(o->provider);
+	}
 	engine_crash_point("before_fallback");
 	e->busy++;
 	if (ep->ops->launch(ep->p, &c->spec, engine_launch_done, c, &why) != 0) {

@@ -126,21 +126,22 @@ int store_attempt_place(struct store *s, const char *job_id, int attempt, const 
 	return store_att_run(db, st, cause, "cannot record a launch attempt");
 }
 
-int store_job_set_offer(struct store *s, const char *job_id, int priced, double usd_per_hour,
-                        const char *region, char **cause)
+int store_job_set_offer(struct store *s, const char *job_id, const char *provider, int priced,
+                        double usd_per_hour, const char *region, char **cause)
 {
 	sqlite3 *db = store_db(s);
 	sqlite3_stmt *st = NULL;
 
 	if (sqlite3_prepare_v2(db,
-	                       "UPDATE jobs SET priced = ?2, price_per_hour = ?3, region = ?4 "
-	                       "WHERE id = ?1",
+	                       "UPDATE jobs SET priced = ?2, price_per_hour = ?3, region = ?4, "
+	                       "provider = COALESCE(?5, provider) WHERE id = ?1",
 	                       -1, &st, NULL) != SQLITE_OK)
 		return store_att_fail(db, st, cause, "cannot record the job's offer");
 	sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, priced != 0);
 	sqlite3_bind_double(st, 3, priced ? usd_per_hour : 0);
 	store_att_text(st, 4, region != NULL && *region ? region : NULL);
+	store_att_text(st, 5, provider);
 	return store_att_run(db, st, cause, "cannot record the job's offer");
 }
 

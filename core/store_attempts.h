@@ -44,9 +44,9 @@ int store_attempt_end(struct store *s, const char *job_id, int attempt, const ch
 int store_attempt_place(struct store *s, const char *job_id, int attempt, const char *provider,
                         const char *region, const char *instance_type, const char *market,
                         char **cause);
-/* The job's price and region become those of the offer a fallback moved it to. */
-int store_job_set_offer(struct store *s, const char *job_id, int priced, double usd_per_hour,
-                        const char *region, char **cause);
+/* The job's provider, price and region become those of the offer a fallback moved it to. */
+int store_job_set_offer(struct store *s, const char *job_id, const char *provider, int priced,
+                        double usd_per_hour, const char *region, char **cause);
 /* Attempts of a job in order (heap array; store_attempts_free). */
 int store_attempts_list(struct store *s, const char *job_id, struct store_attempt **out, size_t *n,
                         char **cause);

@@ -107,6 +107,39 @@ check "bumpy SUCCEEDED" wait_state bumpy SUCCEEDED 90
 check "the 429 was retried after Retry-After" test "$(lambda_fake_q /_fake/log 'sum(1 for e in d["data"] if e["path"].endswith("/instance-types"))')" -ge 2
 clear_faults
 
+# --- every region of the cloud full: the next provider of placement.providers (an on-prem ssh
+# fleet) takes the job, as the next attempt; the job's provider becomes the fleet's
+lambda_test_config lam api_key_file "$LAMBDA_FAKE_KEY_FILE"
+sed -n '/^  fleet:/,/^[^ ]/p' "$LAMBDA_FAKE_DIR/fleet.yaml" | sed '/^[^ ]/d' >>"$GANTRY_HOME/config/config.yaml"
+cat >"$GANTRY_HOME/config/templates/lanywhere.yaml" <<'EOT'
+name: lanywhere
+kind: training
+description: Runs on the cloud or on the fleet, whichever has room.
+resources:
+  accelerators: none
+placement:
+  providers: [lam, fleet]
+run: echo "ran-anywhere on $(hostname)"
+EOT
+for r in us-east-1 us-west-1 us-west-3 us-south-1 us-east-3; do
+	faults '{"kind": "capacity", "region": "'"$r"'"}'
+done
+expect_rc 0 "offers rank the cloud (priced) before the fleet (unpriced)" g offers lanywhere -o json
+check "the first offer is the cloud's" test "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ranked"][0]["provider"])' "$T_HOME/out")" = lam
+expect_rc 0 "a launch naming no provider, the cloud full" g launch lanywhere --name anywhere
+check "anywhere SUCCEEDED" wait_state anywhere SUCCEEDED 90
+id=$(job_field anywhere id)
+check "it ran on the fleet" test "$(job_field anywhere provider)" = fleet
+check "every cloud attempt was refused for capacity, none launched" \
+	test "$(lambda_fake_q /_fake/log 'sorted(set(e["status"] for e in d["data"] if e["path"].endswith("/launch") and "gantry-'"$id"'-" in ((e["json"] or {}).get("name") or "")))')" = "[400]"
+check "the attempts are in the store, the last one on the fleet" \
+	test "$(sqlite3 "$T_HOME/state/gantry.db" "SELECT provider || ':' || COALESCE(error_class, 'ok') FROM intents WHERE job_id='$id' ORDER BY attempt DESC LIMIT 1")" = "fleet:ok"
+check "each earlier attempt ended with class capacity" \
+	test "$(sqlite3 "$T_HOME/state/gantry.db" "SELECT count(*) FROM intents WHERE job_id='$id' AND error_class='capacity'")" -ge 1
+check "the move to the fleet is an event of the job" bash -c "g show anywhere | grep -q 'attempt [0-9]* on fleet'"
+clear_faults
+lambda_test_config lam api_key_file "$LAMBDA_FAKE_KEY_FILE"
+
 # --- a bad setting names its place
 lambda_test_config lam api_key_file "$LAMBDA_FAKE_KEY_FILE" "ssh_prot: 22"
 expect_rc 4 "a misspelt setting fails (a config error)" g doctor
