@@ -66,6 +66,9 @@ for e in d:
         p = "/instances/{id}"
     by["%s %s" % (e["method"], p)] += 1
 print("fake %s: %d requests (%s)" % (phase, len(d), ", ".join("%s %d" % kv for kv in sorted(by.items()))))
+if ok:
+    t = sorted(e["time"] for e in ok)
+    print("fake %s: the %d launch POSTs arrived over %.0f ms" % (phase, len(ok), 1000 * (t[-1] - t[0])))
 if len(ok) != n or len(launch) != n or len(names) != n:
     sys.exit("launch_bench: FAIL: %s: %d launch POSTs, %d accepted, %d names (want %d each)"
              % (phase, len(launch), len(ok), len(names), n))
