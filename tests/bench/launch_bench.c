@@ -62,6 +62,7 @@ static int g_n;
 static int g_reached; /* addresses that saw their first connection in this phase */
 static int g_answered;
 static double g_t0;
+static char *g_first_cause; /* the first launch callback's cause in a phase */
 
 static double now_ms(void)
 {
@@ -129,15 +130,17 @@ static void on_launch(void *arg, int rc, const struct provider_launch_result *re
 	struct bench_launch *l = arg;
 
 	(void)res;
-	(void)cause;
 	if (l->answered++ == 0)
 		g_answered++;
+	if (g_first_cause == NULL && cause != NULL)
+		g_first_cause = xstrdup(cause);
 	l->rc = rc;
 }
 
 static int run_until_reached(int want, double limit_ms)
 {
-	while (g_reached < want && now_ms() - g_t0 < limit_ms)
+	/* a callback answering before the close is a failed launch: no need to wait on */
+	while (g_reached < want && g_answered == 0 && now_ms() - g_t0 < limit_ms)
 		loop_run_once(g_loop, 50);
 	return g_reached >= want ? 0 : -1;
 }
@@ -297,6 +300,8 @@ static int phase(const char *name, int serial, const char *url, const char *key_
 	}
 	g_reached = 0;
 	g_answered = 0;
+	free(g_first_cause);
+	g_first_cause = NULL;
 	p = open_provider(url, key_file, state, port);
 	g_t0 = now_ms();
 	if (!serial) {
@@ -314,9 +319,10 @@ static int phase(const char *name, int serial, const char *url, const char *key_
 	wall = now_ms() - g_t0;
 	if (bad)
 		fprintf(stderr,
-		        "launch_bench: FAIL: %s: %d of %d launches reached their instance within "
-		        "%d s (%d callbacks answered)\n",
-		        name, g_reached, g_n, BENCH_LIMIT_MS / 1000, g_answered);
+		        "launch_bench: FAIL: %s: %d of %d launches reached their instance (limit "
+		        "%d s); %d callbacks answered first, e.g. %s\n",
+		        name, g_reached, g_n, BENCH_LIMIT_MS / 1000, g_answered,
+		        g_first_cause != NULL ? g_first_cause : "-");
 	if (g_answered != 0) {
 		/* before the close, no callback may have answered: an answer means the launch
 		 * failed (or claims the job started on an address with no sshd) */
@@ -380,6 +386,7 @@ int main(int argc, char **argv)
 		loop_fd_remove(g_loop, g_addr[i].w);
 		close(g_addr[i].fd);
 	}
+	free(g_first_cause);
 	loop_free(g_loop);
 	return rc;
 }
