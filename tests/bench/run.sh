@@ -11,3 +11,4 @@ python3 "$here/forward.py" --gantry "$1"
 "$(dirname "$1")/tests/bench/ingest_bench"  # telemetry ingest, 1,000 workers x 8 GPUs, vs raw rows (gauges)
 "$(dirname "$1")/tests/bench/hourclose_bench"  # the loop's longest stall during the hour close (gauges)
 "$here/logs.sh" "$1" "$(cd "$here/../.." && pwd)"  # gantry logs of a 100 MB log vs cat (procs)
+"$here/launch_bench.sh" "$(dirname "$1")"  # 100 lambda launches against the fake (200 ms a call), at once vs one by one (lbench)
