@@ -56,22 +56,6 @@ struct engine_launch_req {
 	long max_runtime_s;   /* > 0: this launch's max_runtime (at most the template's) */
 };
 
-/* How the template would run on the chosen provider (the provider's offer, as the faces
- * show it; engine_offer_clear frees the strings). */
-struct engine_offer {
-	char *provider;    /* instance name */
-	char *description; /* "this host: 2 CPUs, 23.4 GiB, no GPU" */
-	int fits;          /* 1 = the template fits */
-	char *reason;      /* why it does not fit, or NULL */
-	int cpus;
-	int64_t memory_mib;
-	int gpus;
-	char *gpu_name; /* or NULL */
-	int priced;     /* 0 = unpriced (never shown as $0) */
-	double price_per_hour;
-};
-void engine_offer_clear(struct engine_offer *o);
-
 /* What a launch would do (dry run, and the TUI form's preview). */
 struct engine_plan {
 	char *template_name;
@@ -83,7 +67,7 @@ struct engine_plan {
 	int gpus;
 	char *accels;       /* "H100:8" or "-" */
 	long max_runtime_s; /* limits.max_runtime (0 = none) */
-	struct engine_offer offer;
+	struct offer_verdict offer;
 	/* the chosen offer's place (the provider's first offer): heap, NULL = none */
 	char *region;
 	char *instance_type;

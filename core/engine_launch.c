@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include "core/engine_internal.h"
-#include "core/engine_plan_offer.h"
 #include "core/store_attempts.h"
 #include "core/safefile.h"
 #include "core/xmalloc.h"
@@ -26,7 +25,7 @@ void engine_plan_clear(struct engine_plan *p)
 	free(p->script);
 	kvlist_free(&p->env);
 	free(p->accels);
-	engine_offer_clear(&p->offer);
+	offer_verdict_clear(&p->offer);
 	free(p->region);
 	free(p->instance_type);
 	offer_list_free(&p->fallbacks);
@@ -159,7 +158,7 @@ static void engine_plan_take_offer(struct engine_plan *plan, const struct offer_
 	if (l == NULL || l->n == 0)
 		return; /* no offer at all: left empty, as a provider without `offers` */
 	o = &l->v[0];
-	engine_offer_from(&plan->offer, o);
+	offer_verdict_from(&plan->offer, o);
 	if (o->region != NULL && o->region[0] != '\0')
 		plan->region = xstrdup(o->region);
 	if (o->instance_type != NULL && o->instance_type[0] != '\0')

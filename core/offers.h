@@ -27,9 +27,9 @@ enum offer_billing {
 };
 
 enum offer_avail {
-	OFFER_AVAIL_UNKNOWN,   /* the provider cannot tell (it will try) */
-	OFFER_AVAIL_YES,       /* capacity reported now */
-	OFFER_AVAIL_NO,        /* no capacity now (dropped: "no capacity in REGION now") */
+	OFFER_AVAIL_UNKNOWN, /* the provider cannot tell (it will try) */
+	OFFER_AVAIL_YES,     /* capacity reported now */
+	OFFER_AVAIL_NO,      /* no capacity now (dropped: "no capacity in REGION now") */
 };
 
 struct offer {
@@ -41,8 +41,8 @@ struct offer {
 	int cpus;            /* per node; 0 = unknown */
 	int64_t memory_mib;  /* per node; 0 = unknown */
 	enum offer_market market;
-	int priced;            /* 0 = unpriced (shown as "unpriced", never $0) */
-	double usd_per_hour;   /* whole offer (all nodes), when priced */
+	int priced;                 /* 0 = unpriced (shown as "unpriced", never $0) */
+	double usd_per_hour;        /* whole offer (all nodes), when priced */
 	enum catalog_source source; /* live, catalog, site or none */
 	enum offer_billing billing;
 	enum offer_avail avail;
@@ -64,11 +64,29 @@ void offer_list_add(struct offer_list *l, const struct offer *o);
 void offer_list_take(struct offer_list *dst, struct offer_list *src);
 void offer_list_free(struct offer_list *l);
 
+/* How a template would run on the chosen provider, as a plan and its faces show it (the
+ * provider's verdict, or the best offer): fits or why not, and its price. */
+struct offer_verdict {
+	char *provider;    /* instance name */
+	char *description; /* "this host: 2 CPUs, 23.4 GiB, no GPU" */
+	int fits;          /* 1 = the template fits */
+	char *reason;      /* why it does not fit, or NULL */
+	int cpus;
+	int64_t memory_mib;
+	int gpus;
+	char *gpu_name; /* or NULL */
+	int priced;     /* 0 = unpriced (never shown as $0) */
+	double price_per_hour;
+};
+void offer_verdict_clear(struct offer_verdict *o);
+/* Copies o into dst (replacing what it held): fits unless o->dropped. */
+void offer_verdict_from(struct offer_verdict *dst, const struct offer *o);
+
 /* What the optimizer decides with, besides the template. */
 struct offers_limits {
-	int has_budget_left;       /* a hard budget applies */
-	double budget_left_usd;    /* what it leaves this month */
-	long runtime_s;            /* expected runtime for the budget check (max_runtime); 0 = 1 h */
+	int has_budget_left;    /* a hard budget applies */
+	double budget_left_usd; /* what it leaves this month */
+	long runtime_s;         /* expected runtime for the budget check (max_runtime); 0 = 1 h */
 	const char *only_provider; /* a provider the user named (--provider), or NULL */
 };
 
@@ -77,7 +95,8 @@ struct offers_limits {
  * order, so the result is deterministic); every dropped offer keeps its reason in `dropped`
  * and moves after the ranked ones. Returns how many offers fit (the first n of l->v).
  * Reasons: "provider not in placement.providers", "region eu-west-1 not in
- * placement.regions" (globs, fnmatch), "GPU A10 is not one of H100, A100", "spot only", "no spot wanted",
+ * placement.regions" (globs, fnmatch), "GPU A10 is not one of H100, A100", "spot only", "no spot
+ * wanted",
  * "$12.00/h is over limits.max_hourly_cost $10.00/h", "expected $24.00 is over the $10.00
  * budget left", "unpriced while limits.max_hourly_cost is set", "no capacity".
  * Also (core/offers.c): "not the provider asked for (P)" (only_provider), "2 H100 GPUs, needs
@@ -96,8 +115,8 @@ int offers_gpu_matches(const char *want, const char *have);
 struct offers_price_src {
 	int has_live; /* the provider's own price for the whole offer */
 	double live_usd_per_hour;
-	const struct catalog *catalog;         /* NULL = none */
-	const char *catalog_provider;          /* provider type as the catalog names it ("lambda") */
+	const struct catalog *catalog; /* NULL = none */
+	const char *catalog_provider;  /* provider type as the catalog names it ("lambda") */
 	const struct catalog_site_rates *site; /* NULL = no site rates */
 	double site_cpus;                      /* CPUs the job takes, for a per-CPU site rate */
 	int nodes;                             /* catalog and site prices are per node; 0 = 1 */

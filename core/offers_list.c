@@ -1,4 +1,5 @@
-/* offers_list.c: offer lists (core/offers.h): clearing, copying in, moving, freeing. */
+/* offers_list.c: offer lists (core/offers.h): clearing, copying in, moving, freeing; and the
+ * verdict a plan shows (offer_verdict). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,4 +70,28 @@ void offer_list_free(struct offer_list *l)
 		offer_clear(&l->v[i]);
 	free(l->v);
 	memset(l, 0, sizeof *l);
+}
+
+void offer_verdict_clear(struct offer_verdict *o)
+{
+	free(o->provider);
+	free(o->description);
+	free(o->reason);
+	free(o->gpu_name);
+	memset(o, 0, sizeof *o);
+}
+
+void offer_verdict_from(struct offer_verdict *dst, const struct offer *o)
+{
+	offer_verdict_clear(dst);
+	dst->provider = o->provider != NULL ? xstrdup(o->provider) : NULL;
+	dst->description = o->description != NULL ? xstrdup(o->description) : NULL;
+	dst->fits = o->dropped == NULL;
+	dst->reason = o->dropped != NULL ? xstrdup(o->dropped) : NULL;
+	dst->cpus = o->cpus;
+	dst->memory_mib = o->memory_mib;
+	dst->gpus = o->gpus;
+	dst->gpu_name = o->gpu_type != NULL && o->gpu_type[0] != '\0' ? xstrdup(o->gpu_type) : NULL;
+	dst->priced = o->priced;
+	dst->price_per_hour = o->priced ? o->usd_per_hour : 0;
 }

@@ -798,7 +798,7 @@ static int local_name_matches(const char *want, const char *have)
 	return 0;
 }
 
-int local_offer(struct provider *p, const struct template *t, struct provider_offer *out,
+int local_offer(struct provider *p, const struct template *t, struct offer_verdict *out,
                 char **cause)
 {
 	const struct local_host *h = &p->host;

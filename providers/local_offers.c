@@ -13,13 +13,13 @@
 
 int local_offers(struct provider *p, const struct template *t, provider_offers_cb cb, void *arg,
                  char **cause);
-int local_offer(struct provider *p, const struct template *t, struct provider_offer *out,
+int local_offer(struct provider *p, const struct template *t, struct offer_verdict *out,
                 char **cause); /* providers/local.c */
 
 int local_offers(struct provider *p, const struct template *t, provider_offers_cb cb, void *arg,
                  char **cause)
 {
-	struct provider_offer po;
+	struct offer_verdict po;
 	struct offer_list l = {0};
 	struct offer o;
 	char host[256];
@@ -46,7 +46,7 @@ int local_offers(struct provider *p, const struct template *t, provider_offers_c
 	o.description = po.description;
 	o.dropped = po.fits ? NULL : (po.reason != NULL ? po.reason : (char *)"does not fit");
 	offer_list_add(&l, &o);
-	provider_offer_clear(&po);
+	offer_verdict_clear(&po);
 	cb(arg, 0, &l, NULL);
 	offer_list_free(&l);
 	return 0;

@@ -8,17 +8,6 @@
 #include "providers/lambda.h"
 #include "providers/ssh.h"
 
-void provider_offer_clear(struct provider_offer *o)
-{
-	if (o == NULL)
-		return;
-	free(o->provider);
-	free(o->description);
-	free(o->reason);
-	free(o->gpu_name);
-	memset(o, 0, sizeof *o);
-}
-
 void provider_status_clear(struct provider_status *st)
 {
 	if (st == NULL)
@@ -106,7 +95,7 @@ char *provider_type_names(int without_local)
 
 /* ---- offers of providers that describe one way to run (local, ssh) ---- */
 
-void provider_offers_answer_one(const struct provider_offer *po, const char *instance_type,
+void provider_offers_answer_one(const struct offer_verdict *po, const char *instance_type,
                                 provider_offers_cb cb, void *arg)
 {
 	struct offer_list l = {0};
@@ -132,21 +121,6 @@ void provider_offers_answer_one(const struct provider_offer *po, const char *ins
 	offer_list_add(&l, &o);
 	cb(arg, 0, &l, NULL);
 	offer_list_free(&l);
-}
-
-void provider_offer_from(struct provider_offer *dst, const struct offer *o)
-{
-	memset(dst, 0, sizeof *dst);
-	dst->provider = o->provider != NULL ? xstrdup(o->provider) : NULL;
-	dst->description = o->description != NULL ? xstrdup(o->description) : NULL;
-	dst->fits = o->dropped == NULL;
-	dst->reason = o->dropped != NULL ? xstrdup(o->dropped) : NULL;
-	dst->cpus = o->cpus;
-	dst->memory_mib = o->memory_mib;
-	dst->gpus = o->gpus;
-	dst->gpu_name = o->gpu_type != NULL && o->gpu_type[0] != '\0' ? xstrdup(o->gpu_type) : NULL;
-	dst->priced = o->priced;
-	dst->price_per_hour = o->priced ? o->usd_per_hour : 0;
 }
 
 const char *provider_error_class_name(enum provider_error_class c)

@@ -141,21 +141,6 @@ struct provider_owned {
 	int64_t started_ms; /* 0 = unknown */
 };
 
-/* One way a template could run on a provider, as a plan shows it (core/engine.h); made from
- * the first offer of the chosen provider's `offers` (provider_offer_from). */
-struct provider_offer {
-	char *provider;    /* instance name */
-	char *description; /* "this host: 2 CPUs, 23.4 GiB, no GPU" */
-	int fits;          /* 1 = the template fits */
-	char *reason;      /* why it does not fit, or NULL */
-	int cpus;
-	int64_t memory_mib;
-	int gpus;
-	char *gpu_name; /* or NULL */
-	int priced;     /* 0 = unpriced (never shown as $0) */
-	double price_per_hour;
-};
-
 struct offer_list; /* core/offers.h */
 /* The offers of one provider for a template (interface v2): rc 0 and the list, or rc -1 and
  * a one-line cause. cb may take the offers (offer_list_take); the provider frees what is
@@ -302,17 +287,15 @@ struct provider_ops {
 	void (*channel_close)(struct provider *p, struct provider_channel *ch);
 };
 
-void provider_offer_clear(struct provider_offer *o);
 void provider_status_clear(struct provider_status *st);
 void provider_launch_result_clear(struct provider_launch_result *r);
 void provider_owned_clear(struct provider_owned *o);
 /* For providers with one way to run (local, ssh): answers cb at once with a one-offer list
  * made from po (region "", market on-demand, a site price or unpriced, `dropped` = po's
  * reason when it does not fit). */
-void provider_offers_answer_one(const struct provider_offer *po, const char *instance_type,
+void provider_offers_answer_one(const struct offer_verdict *po, const char *instance_type,
                                 provider_offers_cb cb, void *arg);
 /* The plan's offer (struct engine_plan) from an offer of a list (heap copies). */
-void provider_offer_from(struct provider_offer *dst, const struct offer *o);
 
 /* The table of provider types (providers/provider.c): one row per type this build knows. */
 extern const struct provider_ops *const provider_types[];

@@ -1244,7 +1244,7 @@ static int sshp_hosts(struct provider *p, const char *ref, struct tele_host **ou
 	return 0;
 }
 
-static int sshp_offer(struct provider *p, const struct template *t, struct provider_offer *out,
+static int sshp_offer(struct provider *p, const struct template *t, struct offer_verdict *out,
                       char **cause)
 {
 	int want = 0, nodes = 1, fitting = 0, reachable = 0, contacted = 0;
@@ -1331,12 +1331,12 @@ static int sshp_offer(struct provider *p, const struct template *t, struct provi
 static int sshp_plan_offer(struct provider *p, const struct template *t, provider_offers_cb cb,
                            void *arg, char **cause)
 {
-	struct provider_offer po;
+	struct offer_verdict po;
 
 	if (sshp_offer(p, t, &po, cause) != 0)
 		return -1;
 	provider_offers_answer_one(&po, "", cb, arg);
-	provider_offer_clear(&po);
+	offer_verdict_clear(&po);
 	return 0;
 }
 

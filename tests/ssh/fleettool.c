@@ -530,7 +530,7 @@ static int cmd_destroy(int argc, char **argv)
 
 struct offer_answer {
 	int done;
-	struct provider_offer o;
+	struct offer_verdict o;
 };
 
 static void on_offers(void *arg, int rc, struct offer_list *l, const char *cause)
@@ -540,7 +540,7 @@ static void on_offers(void *arg, int rc, struct offer_list *l, const char *cause
 	(void)cause;
 	w->done = 1;
 	if (rc == 0 && l->n > 0)
-		provider_offer_from(&w->o, &l->v[0]);
+		offer_verdict_from(&w->o, &l->v[0]);
 }
 
 static int cmd_offer(int argc, char **argv)
@@ -548,7 +548,7 @@ static int cmd_offer(int argc, char **argv)
 	struct template t;
 	struct tpl_accel accel = {NULL, 0};
 	struct offer_answer w = {0};
-	struct provider_offer o;
+	struct offer_verdict o;
 	char *cause = NULL;
 
 	memset(&t, 0, sizeof t);
@@ -581,7 +581,7 @@ static int cmd_offer(int argc, char **argv)
 	printf("fits=%d priced=%d price=%.2f gpus=%d gpu=%s description=%s reason=%s\n", o.fits,
 	       o.priced, o.price_per_hour, o.gpus, o.gpu_name != NULL ? o.gpu_name : "-",
 	       o.description, o.reason != NULL ? o.reason : "-");
-	provider_offer_clear(&o);
+	offer_verdict_clear(&o);
 	return 0;
 }
 

@@ -194,7 +194,7 @@ static int t_destroy(struct provider *p, const char *ref, char **cause)
 
 struct t_offer {
 	int called;
-	struct provider_offer o;
+	struct offer_verdict o;
 	size_t n;
 };
 
@@ -207,7 +207,7 @@ static void t_offers_cb(void *arg, int rc, struct offer_list *l, const char *cau
 	w->called++;
 	w->n = l->n;
 	if (l->n > 0) {
-		provider_offer_from(&w->o, &l->v[0]);
+		offer_verdict_from(&w->o, &l->v[0]);
 		assert_string_equal(l->v[0].region, "");
 		assert_int_equal(l->v[0].market, OFFER_ONDEMAND);
 		assert_int_equal(l->v[0].source,
@@ -216,7 +216,7 @@ static void t_offers_cb(void *arg, int rc, struct offer_list *l, const char *cau
 }
 
 /* The first offer, as the plan takes it. */
-static int t_offer(struct provider *p, const struct template *t, struct provider_offer *o,
+static int t_offer(struct provider *p, const struct template *t, struct offer_verdict *o,
                    char **cause)
 {
 	struct t_offer w = {0};
@@ -984,7 +984,7 @@ static void test_offer(void **state)
 	struct fx *f = *state;
 	struct template t;
 	struct tpl_accel acc = {.name = "H100", .count = 8};
-	struct provider_offer o;
+	struct offer_verdict o;
 	char *cause = NULL;
 
 	memset(&t, 0, sizeof t);
@@ -1002,27 +1002,27 @@ static void test_offer(void **state)
 	assert_non_null(strstr(o.description, "this host: "));
 	assert_true(o.cpus > 0);
 	assert_true(o.memory_mib > 0);
-	provider_offer_clear(&o);
+	offer_verdict_clear(&o);
 
 	memset(&t, 0, sizeof t);
 	t.resources.cpus = 1;
 	assert_int_equal(t_offer(f->p, &t, &o, &cause), 0);
 	assert_int_equal(o.fits, 1);
 	assert_null(o.reason);
-	provider_offer_clear(&o);
+	offer_verdict_clear(&o);
 
 	t.resources.cpus = 100000;
 	assert_int_equal(t_offer(f->p, &t, &o, &cause), 0);
 	assert_int_equal(o.fits, 0);
 	assert_non_null(strstr(o.reason, "needs 100000 CPUs; this host has "));
-	provider_offer_clear(&o);
+	offer_verdict_clear(&o);
 
 	t.resources.cpus = 0;
 	t.resources.memory_gib = 1 << 30;
 	assert_int_equal(t_offer(f->p, &t, &o, &cause), 0);
 	assert_int_equal(o.fits, 0);
 	assert_non_null(strstr(o.reason, "GiB"));
-	provider_offer_clear(&o);
+	offer_verdict_clear(&o);
 	free(cause);
 }
 

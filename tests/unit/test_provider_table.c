@@ -95,7 +95,7 @@ static void test_man_page(void **state)
 
 static void take_first(void *arg, int rc, struct offer_list *l, const char *cause)
 {
-	struct provider_offer *po = arg;
+	struct offer_verdict *po = arg;
 
 	(void)cause;
 	assert_int_equal(rc, 0);
@@ -104,12 +104,12 @@ static void take_first(void *arg, int rc, struct offer_list *l, const char *caus
 	assert_string_equal(l->v[0].instance_type, "gpu1");
 	assert_int_equal(l->v[0].source, CATALOG_SRC_SITE);
 	assert_int_equal(l->v[0].avail, OFFER_AVAIL_NO);
-	provider_offer_from(po, &l->v[0]);
+	offer_verdict_from(po, &l->v[0]);
 }
 
 static void test_offer_round_trip(void **state)
 {
-	struct provider_offer in = {0}, out = {0};
+	struct offer_verdict in = {0}, out = {0};
 
 	(void)state;
 	in.provider = xstrdup("fleet");
@@ -129,8 +129,8 @@ static void test_offer_round_trip(void **state)
 	assert_string_equal(out.gpu_name, "H100");
 	assert_int_equal(out.priced, 1);
 	assert_true(out.price_per_hour == 16.5);
-	provider_offer_clear(&in);
-	provider_offer_clear(&out);
+	offer_verdict_clear(&in);
+	offer_verdict_clear(&out);
 }
 
 static void test_offer_list_memory(void **state)
