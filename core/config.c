@@ -195,8 +195,8 @@ static int config_unknown(const struct config *c, const char *key, size_t line, 
 {
 	return xcause(cause,
 	              "%s:%zu:%zu: unknown setting '%s' (known: default_provider, theme, mouse, "
-	              "refresh_ms, stop_grace_ms, reconcile_ms, team, project, providers, budgets, "
-	              "history, logs, job_env)",
+	              "refresh_ms, stop_grace_ms, reconcile_ms, settle_grace_ms, team, project, "
+	              "providers, budgets, history, logs, job_env)",
 	              c->config_file, line, (size_t)1, key);
 }
 
@@ -243,6 +243,14 @@ static int config_setting(struct config *c, const char *key, const char *v, size
 			    "got '%s'",
 			    c->config_file, line, col, v);
 		c->reconcile_ms = (int)n;
+	} else if (strcmp(key, "settle_grace_ms") == 0) {
+		if ((n = config_int(v)) < 0 || n > 3600000)
+			return xcause(
+			    cause,
+			    "%s:%zu:%zu: 'settle_grace_ms' expects milliseconds (0..3600000), "
+			    "got '%s'",
+			    c->config_file, line, col, v);
+		c->settle_grace_ms = (int)n;
 	} else {
 		return config_unknown(c, key, line, cause);
 	}
@@ -389,6 +397,7 @@ int config_load(struct config *c, char **cause)
 	c->refresh_ms = 1000;
 	c->stop_grace_ms = 10000;
 	c->reconcile_ms = 600000;
+	c->settle_grace_ms = 180000;
 	c->history_1m_s = 7LL * 86400;
 	c->history_1h_s = 90LL * 86400;
 	c->log_max_bytes = 1LL << 30; /* `logs: max_size:` (config_logs.c) */

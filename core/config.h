@@ -46,6 +46,9 @@ struct config {
 	int refresh_ms;         /* 1000 */
 	int stop_grace_ms;      /* 10000 */
 	int reconcile_ms;       /* 600000: how often a watching process reconciles (0 = never) */
+	/* 180000: how long an interrupted launch on a network provider may stay unlisted before
+	 * reconcile calls it never made (a cloud's list can lag its launch) */
+	int settle_grace_ms;
 	char *user;             /* login name */
 	char *team;             /* whom jobs bill: `team:` or the primary group name */
 	char *project;          /* `project:` or NULL */

@@ -97,7 +97,13 @@ struct engine_reconcile_report {
 	char **orphan_refs;
 	size_t norphan_refs;
 	int orphans_failed; /* orphans whose destroy failed */
+	int released;       /* paid resources still held for jobs that had ended: destroyed */
+	int waiting; /* interrupted launches on a network provider not listed yet: kept pending
+	              * (a cloud's list can lag its launch) until ENGINE_SETTLE_GRACE_S */
 };
+/* How long an interrupted launch on a network provider may stay unlisted before reconcile
+ * calls it never made (a cloud's list is eventually consistent). */
+#define ENGINE_SETTLE_GRACE_S 180
 void engine_reconcile_report_clear(struct engine_reconcile_report *rep);
 
 int engine_open(const struct engine_opts *opts, struct engine **out, char **cause);

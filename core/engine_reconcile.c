@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/engine_internal.h"
+#include "core/store_attempts.h"
 #include "core/xmalloc.h"
 
 /* 1 when the launch of job id is still in flight in a live process (its lock is held). A
@@ -45,6 +46,22 @@ static void engine_free_strv(char **v, size_t n)
 	free(v);
 }
 
+/* The job's latest launch attempt began less than config settle_grace_ms ago. */
+static int engine_settle_recent(struct engine *e, const char *id)
+{
+	struct store_attempt *v = NULL;
+	size_t n = 0;
+	int64_t last = 0;
+
+	if (store_attempts_list(e->store, id, &v, &n, NULL) != 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (v[i].created_ms > last)
+			last = v[i].created_ms;
+	store_attempts_free(v, n);
+	return last > 0 && loop_wall_ms() - last < (int64_t)e->cfg.settle_grace_ms;
+}
+
 /* Settles one interrupted launch: adopt what the provider holds, else fail it. */
 static void engine_settle_intent(struct engine *e, const char *id, struct engine_provider *ep,
                                  const struct provider_owned *v, size_t n,
@@ -72,6 +89,21 @@ static void engine_settle_intent(struct engine *e, const char *id, struct engine
 		engine_move(e, id, JOB_STARTING,
 		            "adopted by reconcile after an interrupted launch");
 		rep->adopted++;
+	} else if (j.state != JOB_PENDING && job_state_active(j.state) && ep != NULL &&
+	           !ep->ops->local_workers && engine_settle_recent(e, id)) {
+		/* PENDING: never handed to the provider. Else a cloud lists what it made a little
+		 * later: failing the job now would leak an
+		 * instance that shows up after; the next reconcile (every command, and every
+		 * reconcile_ms while watching) looks again */
+		char *why = xprintf("launch interrupted; waiting up to %d s for %s to list what it "
+		                    "made",
+		                    e->cfg.settle_grace_ms / 1000, ep->name);
+
+		if (store_job_reason(e->store, id, j.state, why, loop_wall_ms(), NULL) == 1)
+			engine_emit_state(e, id, j.state, j.state, why);
+		free(why);
+		rep->waiting++;
+		goto out;
 	} else if (job_state_active(j.state)) {
 		engine_move(
 		    e, id, JOB_FAILED,
@@ -156,6 +188,41 @@ static void engine_rec_destroyed(void *arg, int rc, const char *cause)
 	engine_rec_drive(r);
 }
 
+static void engine_rec_released(void *arg, int rc, const char *cause)
+{
+	struct engine_rec_ask *a = arg;
+	struct engine_rec *r = a->r;
+
+	if (rc == 0)
+		r->rep.released++;
+	else
+		engine_rec_orphan_listed(r, a->ep, a->ref,
+		                         cause != NULL ? cause : "release failed");
+	free(a->ref);
+	free(a);
+	r->waiting--;
+	engine_rec_drive(r);
+}
+
+/* Destroys a resource whose job has ended (answered later). */
+static void engine_rec_release(struct engine_rec *r, struct engine_provider *ep, const char *ref)
+{
+	struct engine_rec_ask *a = xcalloc(1, sizeof *a);
+	char *why = NULL;
+
+	a->r = r;
+	a->ep = ep;
+	a->ref = xstrdup(ref);
+	r->waiting++;
+	if (ep->ops->destroy(ep->p, ref, engine_rec_released, a, &why) != 0) {
+		r->waiting--;
+		engine_rec_orphan_listed(r, ep, ref, why != NULL ? why : "release failed");
+		free(a->ref);
+		free(a);
+	}
+	free(why);
+}
+
 /* One orphan: destroyed (ENGINE_ORPHANS_DESTROY, answered later) or only listed. */
 static void engine_rec_orphan(struct engine_rec *r, struct engine_provider *ep, const char *ref)
 {
@@ -205,6 +272,20 @@ static void engine_rec_owned(void *arg, int rc, const struct provider_owned *v, 
 		if (store_job_get(e->store, r->pending[i], &j, &c2) == 0 &&
 		    strcmp(j.provider, ep->name) == 0 && !engine_launch_alive(e, r->pending[i]))
 			engine_settle_intent(e, r->pending[i], ep, v, n, &r->rep);
+		free(c2);
+		job_clear(&j);
+	}
+	/* paid capacity still held for a job that has ended (its end was recorded while the
+	 * resource was not listed yet, or its release was interrupted): released */
+	for (size_t i = 0; rc == 0 && r->orphans != ENGINE_ORPHANS_IGNORE && i < n; i++) {
+		struct job j;
+		char *c2 = NULL;
+
+		job_init(&j);
+		if (v[i].held && ep->ops->destroy != NULL &&
+		    store_job_get(e->store, v[i].job_id, &j, &c2) == 0 &&
+		    job_state_terminal(j.state) && !engine_launch_alive(e, v[i].job_id))
+			engine_rec_release(r, ep, v[i].ref);
 		free(c2);
 		job_clear(&j);
 	}

@@ -604,6 +604,7 @@ static void lambda_list_answer(struct provider *p, void *ctx, int ok, long statu
 		own[k].ref = lambda_ref(v[i].id, v[i].ip != NULL ? v[i].ip : "", job);
 		own[k].job_id = job;
 		own[k].attempt = attempt;
+		own[k].held = v[i].status != LAMBDA_ST_TERMINATING;
 		k++;
 	}
 	l->cb(l->arg, 0, own, k, NULL);

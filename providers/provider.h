@@ -139,6 +139,9 @@ struct provider_owned {
 	int attempt;        /* launch attempt it came from; 0 = unknown */
 	char *owner;        /* Unix user label, or NULL */
 	int64_t started_ms; /* 0 = unknown */
+	/* 1: it holds paid capacity now (a running cloud instance): reconcile releases (destroys)
+	 * it when its job has ended. 0: a record only (a job directory with its logs). */
+	int held;
 };
 
 struct offer_list; /* core/offers.h */

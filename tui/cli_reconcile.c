@@ -27,9 +27,10 @@ static int reconcile_run(struct cli_ctx *c, int argc, char **argv)
 		return rc;
 	}
 	if (c->json) {
-		json_t *o = json_pack("{s:i, s:i, s:i, s:i, s:i}", "adopted", rep.adopted, "failed",
-		                      rep.failed, "updated", rep.updated, "orphans", rep.orphans,
-		                      "orphans_failed", rep.orphans_failed);
+		json_t *o = json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "adopted", rep.adopted,
+		                      "failed", rep.failed, "updated", rep.updated, "orphans",
+		                      rep.orphans, "orphans_failed", rep.orphans_failed, "released",
+		                      rep.released, "waiting", rep.waiting);
 		json_t *kept = json_array();
 
 		for (size_t i = 0; i < rep.norphan_refs; i++)
@@ -43,6 +44,15 @@ static int reconcile_run(struct cli_ctx *c, int argc, char **argv)
 		       "job state%s, removed %d orphan%s\n",
 		       rep.adopted, rep.adopted == 1 ? "" : "es", rep.failed, rep.updated,
 		       rep.updated == 1 ? "" : "s", rep.orphans, rep.orphans == 1 ? "" : "s");
+		if (rep.released > 0)
+			printf("released %d resource%s still held for jobs that had ended\n",
+			       rep.released, rep.released == 1 ? "" : "s");
+		if (rep.waiting > 0)
+			printf(
+			    "%d interrupted launch%s not listed by %s provider yet: kept pending "
+			    "(up to %d s; reconcile again later)\n",
+			    rep.waiting, rep.waiting == 1 ? "" : "es",
+			    rep.waiting == 1 ? "its" : "their", ENGINE_SETTLE_GRACE_S);
 		for (size_t i = 0; i < rep.norphan_refs; i++) {
 			printf("orphan kept: ");
 			cli_puts_safe(c, stdout, rep.orphan_refs[i]);

@@ -14,6 +14,8 @@ trap 'lambda_test_cleanup; lambda_fake_stop; t_cleanup' EXIT
 
 lambda_fake_start 4 --boot-delay 0.5
 lambda_test_config lam api_key_file "$LAMBDA_FAKE_KEY_FILE"
+# a launch interrupted after it reached the provider waits this long for the cloud's list
+echo "settle_grace_ms: 3000" >>"$GANTRY_HOME/config/config.yaml"
 lambda_test_templates
 
 # jobs_in STATE...: names of the store's jobs in those states
@@ -59,6 +61,38 @@ check "no name was launched twice in the whole run" no_double_launch
 # stop what runs; then nothing is left billing
 for id in $(job_ids_in RUNNING STARTING); do g stop "$id" >/dev/null 2>&1 || :; done
 check "every instance is terminated in the end" wait_for 90 bash -c 'g reconcile >/dev/null 2>&1; [ "$(lambda_test_live)" = 0 ]'
+
+# a crash right after the launch POST while the cloud's list lags: reconcile keeps the launch
+# pending instead of failing it (which would leak the instance that shows up later), then
+# adopts the instance once it is listed, and releases paid capacity of a job that has ended
+lambda_test_config lam api_key_file "$LAMBDA_FAKE_KEY_FILE"
+echo "settle_grace_ms: 120000" >>"$GANTRY_HOME/config/config.yaml"
+lambda_fake_ctl POST /_fake/faults '{"kind": "list_lag", "seconds": 8, "name_contains": "gantry-"}' >/dev/null
+rc=0
+GANTRY_TEST_CRASH=lambda-launched "$GANTRY_BIN" launch ltrain --provider lam --name lagged --set secs=600 \
+	>"$T_HOME/out" 2>"$T_HOME/err" || rc=$?
+check "[lag] gantry was killed after the launch POST (exit $rc)" test "$rc" -eq 137
+expect_rc 0 "[lag] reconcile while the instance is not listed yet" g reconcile
+check "[lag] the launch is kept pending, not failed" grep -q "kept pending" "$T_HOME/out"
+check "[lag] lagged is not FAILED" bash -c "[ \"\$(job_field lagged state)\" != FAILED ]"
+check "[lag] its reason says what it waits for" bash -c "g show lagged | grep -q 'waiting up to 120 s for lam'"
+check "[lag] adopted once listed" wait_for 90 bash -c \
+	"g reconcile >/dev/null 2>&1; g show lagged | grep -q 'adopted by reconcile'"
+id=$(job_field lagged id)
+check "[lag] one launch for it" test "$(lambda_test_launches "$id")" = 1
+# (its job never started on the instance: the provider ends it and terminates the instance)
+check "[lag] no instance left running for it" wait_for 90 bash -c \
+	"g reconcile >/dev/null 2>&1; lambda_test_inst_terminated $id"
+lambda_fake_ctl DELETE /_fake/faults >/dev/null
+# a job whose record ended while its instance still runs (the record says STOPPED):
+# reconcile releases the paid capacity
+expect_rc 0 "[release] a running job" g launch ltrain --provider lam --name held --set secs=600
+check "[release] held RUNNING" wait_state held RUNNING 90
+id=$(job_field held id)
+sqlite3 "$T_HOME/state/gantry.db" "UPDATE jobs SET state = 'STOPPED', ended_ms = updated_ms WHERE id = '$id'"
+expect_rc 0 "[release] reconcile with a running instance of an ended job" g reconcile
+check "[release] it says it released it" grep -q "released 1 resource" "$T_HOME/out"
+check "[release] the instance is terminated" wait_for 20 lambda_test_inst_terminated "$id"
 
 # an instance of this installation that no job owns is reported and kept, and terminated only
 # with --terminate-orphans; an instance that is not Gantry's (another key) is never touched
