@@ -432,10 +432,29 @@ fail:
 	return -1;
 }
 
+/* Requests in flight on the providers' own HTTP handles. */
+static int engine_providers_http(struct engine *e)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < e->nprovs; i++)
+		if (e->provs[i].http != NULL)
+			n += http_pending(e->provs[i].http);
+	return n;
+}
+
+#define ENGINE_CLOSE_DRAIN_MS 10000
+
 void engine_close(struct engine *e)
 {
 	if (e == NULL)
 		return;
+	/* requests providers still have on the wire (a terminate sent as a launch failed, or
+	 * as a job ended) are finished first, for at most ENGINE_CLOSE_DRAIN_MS: cancelling
+	 * them would leave a paid instance running */
+	for (int waited = 0; waited < ENGINE_CLOSE_DRAIN_MS && engine_providers_http(e) > 0;
+	     waited += 50)
+		loop_run_once(e->loop, 50);
 	e->closing = 1;
 	engine_reconcile_closing(e);
 	engine_forwards_close_all(e);
@@ -564,7 +583,7 @@ int engine_jobs_count(struct engine *e, int64_t *out, char **cause)
 
 int engine_busy(struct engine *e)
 {
-	return e->busy + http_pending(e->http);
+	return e->busy + http_pending(e->http) + engine_providers_http(e);
 }
 
 struct engine_logs {
