@@ -91,10 +91,9 @@ static void engine_settle_intent(struct engine *e, const char *id, struct engine
 		rep->adopted++;
 	} else if (j.state != JOB_PENDING && job_state_active(j.state) && ep != NULL &&
 	           !ep->ops->local_workers && engine_settle_recent(e, id)) {
-		/* PENDING: never handed to the provider. Else a cloud lists what it made a little
-		 * later: failing the job now would leak an
-		 * instance that shows up after; the next reconcile (every command, and every
-		 * reconcile_ms while watching) looks again */
+		/* (PENDING: never handed to the provider.) A cloud lists what it made a little
+		 * later: failing the job now would leak an instance that shows up after; the next
+		 * reconcile (every command, and every reconcile_ms while watching) looks again */
 		char *why = xprintf("launch interrupted; waiting up to %d s for %s to list what it "
 		                    "made",
 		                    e->cfg.settle_grace_ms / 1000, ep->name);
