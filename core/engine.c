@@ -86,7 +86,8 @@ static int engine_step(struct engine *e, const char *id, enum job_state from, en
 	}
 	/* an ended job holds nothing any more (a hold the refresh closed at the backend's own
 	 * end time stays so) */
-	if (job_state_terminal(to) && store_hold_close(e->store, id, now, &cause) != 0)
+	if ((job_state_terminal(to) || to == JOB_PREEMPTED || to == JOB_RECOVERING) &&
+	    store_hold_close(e->store, id, now, &cause) != 0)
 		free(cause);
 	engine_emit_state(e, id, from, to, reason);
 	return 0;
@@ -114,6 +115,10 @@ int engine_move(struct engine *e, const char *job_id, enum job_state to, const c
 		/* it ended on its own while being stopped */
 		rc = engine_step(e, job_id, j.state, to == JOB_FAILED ? JOB_FAILED : JOB_STOPPED,
 		                 reason);
+	} else if (to == JOB_RECOVERING && job_transition_valid(j.state, JOB_PREEMPTED)) {
+		/* requeued after a preemption or a node failure it was running through */
+		if (engine_step(e, job_id, j.state, JOB_PREEMPTED, reason) == 0)
+			rc = engine_step(e, job_id, JOB_PREEMPTED, JOB_RECOVERING, reason);
 	} else if (to == JOB_RUNNING && job_transition_valid(j.state, JOB_STARTING)) {
 		if (engine_step(e, job_id, j.state, JOB_STARTING, reason) == 0)
 			rc = engine_step(e, job_id, JOB_STARTING, JOB_RUNNING, reason);

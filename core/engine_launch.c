@@ -609,8 +609,10 @@ static void engine_launch_done(void *arg, int rc, const struct provider_launch_r
 			j.url = xprintf("http://127.0.0.1:%d/", res->port);
 		store_job_update(e->store, &j, &cause);
 	}
-	/* from here the job holds what the provider made: billing starts */
-	store_hold_open(e->store, c->job_id, c->attempt, loop_wall_ms(), NULL);
+	/* from here the job holds what the provider made: billing starts (a queued batch job
+	 * holds nothing until the backend starts it: its first RUNNING refresh opens the hold) */
+	if (!res->queued)
+		store_hold_open(e->store, c->job_id, c->attempt, loop_wall_ms(), NULL);
 	engine_move(e, c->job_id, JOB_STARTING, "started by the provider");
 	store_attempt_end(e->store, c->job_id, c->attempt, NULL, NULL, loop_wall_ms(), NULL);
 	store_intent_done(e->store, c->job_id, &cause);

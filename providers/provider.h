@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/cluster.h"
 #include "core/job.h"
 #include "core/offers.h"
 #include "core/kvlist.h"
@@ -115,6 +116,9 @@ struct provider_launch_result {
 	char *ref; /* provider's handle for the job (heap; the engine stores it) */
 	int port;  /* 0 = none */
 	char *url; /* heap or NULL */
+	/* 1: the backend queued the job (a Slurm batch job): nothing is held or billed yet;
+	 * billing starts when a refresh reports RUNNING with started_ms. */
+	int queued;
 };
 
 struct provider_status {
@@ -288,6 +292,11 @@ struct provider_ops {
 	                    struct provider_channel **out, char **cause);
 	/* Closes a channel (a forward's listener and connections, a shell's connection). */
 	void (*channel_close)(struct provider *p, struct provider_channel *ch);
+	/* Optional, synchronous, from cache (issue 10): the cluster behind the provider
+	 * (partitions, nodes, GPUs allocated/total, the queue) for the Cluster view. A stale
+	 * cache asks for a fresh one, reported later through notify. 0 and *out (the caller
+	 * clears it with cluster_info_clear), or -1 with a cause. NULL: no cluster to show. */
+	int (*cluster)(struct provider *p, struct cluster_info *out, char **cause);
 };
 
 void provider_status_clear(struct provider_status *st);
