@@ -6,13 +6,14 @@
 #include <stdio.h>
 
 #include "core/cost.h"
+#include "core/duration.h"
 #include "core/engine_internal.h"
 #include "core/template.h"
 #include "core/xmalloc.h"
 
 long engine_duration_parse(const char *s)
 {
-	return template_duration_parse(s);
+	return duration_parse(s);
 }
 
 int engine_plan_runtime(const struct template *t, long want_s, long *out, char **cause)

@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "core/duration.h"
 #include "core/template_parse.h"
 #include "core/xmalloc.h"
 
@@ -632,52 +633,6 @@ static int load_autostop(struct vctx *v, const struct tpl_node *m)
 	return check_required(v, m, required, " in autostop");
 }
 
-long template_duration_parse(const char *s)
-{
-	long total = 0;
-
-	if (s == NULL || *s == '\0')
-		return -1;
-	while (*s != '\0') {
-		long n = 0, mult;
-
-		if (*s < '0' || *s > '9')
-			return -1;
-		while (*s >= '0' && *s <= '9') {
-			if (n > 100000000)
-				return -1;
-			n = n * 10 + (*s++ - '0');
-		}
-		switch (*s) {
-		case '\0':
-			mult = 1;
-			break;
-		case 's':
-			mult = 1;
-			s++;
-			break;
-		case 'm':
-			mult = 60;
-			s++;
-			break;
-		case 'h':
-			mult = 3600;
-			s++;
-			break;
-		case 'd':
-			mult = 86400;
-			s++;
-			break;
-		default:
-			return -1;
-		}
-		total += n * mult;
-		if (total > 366L * 86400 * 10)
-			return -1;
-	}
-	return total;
-}
-
 static int load_limits(struct vctx *v, const struct tpl_node *m)
 {
 	static const char *const fields[] = {"max_hourly_cost", "max_runtime", NULL};
@@ -696,7 +651,7 @@ static int load_limits(struct vctx *v, const struct tpl_node *m)
 		if (!is_scalar(n) || n->type == TPL_NODE_BOOL)
 			return verr(v, n, "expected a duration such as 12h, got %s",
 			            template_parse_type_name(n->type));
-		s = template_duration_parse(n->text);
+		s = duration_parse(n->text);
 		if (s <= 0)
 			return verr(v, n,
 			            "invalid duration '%s': expected seconds, or a number with a "

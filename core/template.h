@@ -130,9 +130,6 @@ long template_utf8_bad(const char *s);
 char *template_utf8_lossy(const char *s);
 /* Replaces {{name}} in text by the shell-quoted value (see template_shell_quote). An unknown
  * placeholder is an error. Heap string in *out. */
-/* Seconds from "90", "90s", "30m", "12h", "2d" or a sum such as "1h30m" (at most ten years);
- * -1 if invalid or NULL. */
-long template_duration_parse(const char *s);
 int template_render(const char *text, const struct kvlist *values, char **out, char **cause);
 /* Same, without quoting (for env values, which never pass through a shell). */
 int template_render_raw(const char *text, const struct kvlist *values, char **out, char **cause);

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/duration.h"
 #include "core/xmalloc.h"
 #include "providers/lambda_api.h"
 
@@ -53,49 +54,12 @@ static int lambda_conf_fail(struct lambda_conf_ctx *x, const char *key, const ch
 	return rc;
 }
 
-/* "90", "30s", "10m", "1h30m", "2d" -> seconds (at most max_s), or -1. */
+/* A duration (core/duration.h) of at most max_s seconds, or -1. */
 static long lambda_conf_duration(const char *s, long max_s)
 {
-	long total = 0;
+	long d = duration_parse(s);
 
-	if (*s == '\0')
-		return -1;
-	while (*s != '\0') {
-		long n = 0, mult = 1;
-
-		if (*s < '0' || *s > '9')
-			return -1;
-		while (*s >= '0' && *s <= '9') {
-			if (n > 100000000)
-				return -1;
-			n = n * 10 + (*s++ - '0');
-		}
-		switch (*s) {
-		case '\0':
-			break;
-		case 's':
-			s++;
-			break;
-		case 'm':
-			mult = 60;
-			s++;
-			break;
-		case 'h':
-			mult = 3600;
-			s++;
-			break;
-		case 'd':
-			mult = 86400;
-			s++;
-			break;
-		default:
-			return -1;
-		}
-		total += n * mult;
-		if (total > max_s)
-			return -1;
-	}
-	return total;
+	return d > max_s ? -1 : d;
 }
 
 static int lambda_conf_dur(struct lambda_conf_ctx *x, const char *key, const char *v, long min_s,
@@ -192,7 +156,7 @@ static int lambda_conf_region(struct lambda_conf_ctx *x, const char *key, const 
 static int lambda_conf_key(struct lambda_conf_ctx *x, const char *key, const char *v,
                            struct lambda_conf *c)
 {
-	long d;
+	long d = 0;
 	char *end;
 	double r;
 
