@@ -237,6 +237,16 @@ out:
 	return rc;
 }
 
+int http_url_check(const char *url, char **cause)
+{
+	char *norm = NULL, *shown = NULL;
+	int rc = http_check_url(NULL, url, &norm, &shown, cause);
+
+	free(norm);
+	free(shown);
+	return rc;
+}
+
 /* ---- requests ---- */
 
 static void http_link(struct http *h, struct http_req *r)

@@ -71,6 +71,10 @@ void http_add_secret(struct http *h, const char *secret);
 /* Replaces every registered secret in s by "[redacted]" (heap copy). */
 char *http_redact(const struct http *h, const char *s);
 
+/* Checks a URL as http_send will (https, or http:// only to a loopback host), for config
+ * parsers that want to refuse a bad URL at load time: 0, or -1 with a one-line *cause. */
+int http_url_check(const char *url, char **cause);
+
 /* Starts a request; cb is called exactly once from the loop (never before this returns).
  * Returns the request (for http_cancel) or NULL with *cause (bad URL, http:// to a
  * non-loopback host). */

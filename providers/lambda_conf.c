@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "core/duration.h"
+#include "core/http.h"
 #include "core/xmalloc.h"
 #include "providers/lambda_api.h"
 
@@ -92,23 +93,18 @@ static int lambda_conf_text(struct lambda_conf_ctx *x, const char *key, const ch
 static int lambda_conf_url(struct lambda_conf_ctx *x, const char *key, const char *v, char **out)
 {
 	const char *host;
+	char *why = NULL;
 	size_t n;
+	int rc;
 
 	if (lambda_conf_text(x, key, v, out) != 0)
 		return -1;
-	if (strncmp(v, "https://", 8) == 0) {
-		host = v + 8;
-	} else if (strncmp(v, "http://", 7) == 0) {
-		host = v + 7;
-		if (strncmp(host, "127.", 4) != 0 && strncmp(host, "localhost", 9) != 0 &&
-		    strncmp(host, "[::1]", 5) != 0)
-			return lambda_conf_fail(
-			    x, key,
-			    "http:// is allowed only to a loopback address; use "
-			    "https://");
-	} else {
-		return lambda_conf_fail(x, key, "expected an https:// URL, got '%s'", v);
+	if (http_url_check(v, &why) != 0) {
+		rc = lambda_conf_fail(x, key, "%s", why);
+		free(why);
+		return rc;
 	}
+	host = strstr(v, "://") + 3;
 	if (*host == '\0' || *host == '/' || strchr(v, ' ') != NULL || strchr(v, '?') != NULL ||
 	    strchr(v, '#') != NULL)
 		return lambda_conf_fail(x, key, "expected a URL like %s, got '%s'",

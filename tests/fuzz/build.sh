@@ -29,7 +29,7 @@ build_one() {
 	"$cc" "${cflags[@]}" -o "$out/$name" "$top/tests/fuzz/$name.c" "$@" "$c/xmalloc.c" "${libs[@]}"
 }
 # globs, so a new config_*.c or template_*.c part is linked in without a change here
-build_one fuzz_template "$c"/template*.c \
+build_one fuzz_template "$c"/template*.c "$c"/duration.c \
 	"$c"/yaml_guard.c "$c"/kvlist.c
 build_one fuzz_sanitize "$c"/sanitize.c
 build_one fuzz_config "$c"/config*.c "$c"/yaml_guard.c "$c"/kvlist.c "$c"/safefile.c
