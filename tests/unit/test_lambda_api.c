@@ -735,7 +735,7 @@ static void test_conf_errors(void **state)
 	conf_fails("api_key_file", "/k", "config.yaml:4:5: api_key_file: give either");
 	conf_fails("api_url", "http://cloud.lambdalabs.com/api/v1", "only to a loopback");
 	conf_fails("api_url", "ftp://x", "unsupported URL scheme 'ftp'");
-	conf_fails("api_url", "https://", "expected a URL like");
+	conf_fails("api_url", "https://", "not a valid URL");
 	conf_fails("regions.0", "US East", "expected a region name");
 	conf_fails("ssh_port", "0", "ssh_port: expected a whole number 1-65535, got '0'");
 	conf_fails("ssh_port", "22x", "expected a whole number");
