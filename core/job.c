@@ -97,6 +97,26 @@ int job_state_active(enum job_state s)
 	return (unsigned)s < JOB_STATE_COUNT && !job_state_terminal(s);
 }
 
+int job_reason_shown(const struct job *j)
+{
+	if (j->reason == NULL || j->reason[0] == '\0' || !job_state_active(j->state) ||
+	    strcasecmp(j->reason, job_state_name(j->state)) == 0)
+		return 0;
+	switch (j->state) {
+	case JOB_STARTING:
+		/* the engine's own words at launch are no reason to wait */
+		return strcmp(j->reason, "started by the provider") != 0;
+	case JOB_PENDING:
+	case JOB_PROVISIONING:
+	case JOB_PREEMPTED:
+	case JOB_RECOVERING:
+	case JOB_UNKNOWN:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 int job_transition_valid(enum job_state from, enum job_state to)
 {
 	if ((unsigned)from >= JOB_STATE_COUNT || (unsigned)to >= JOB_STATE_COUNT || from == to)

@@ -30,7 +30,11 @@ const char *job_kind_name(enum job_kind k);
 int job_state_parse(const char *name);
 int job_kind_parse(const char *name);
 int job_state_terminal(enum job_state s); /* SUCCEEDED, FAILED, STOPPED */
-int job_state_active(enum job_state s);   /* not terminal */
+/* 1 when j->reason says why an active job is not running (queued, held, unreachable,
+ * requeued): what the Jobs view and `gantry ls` show next to its state. */
+struct job;
+int job_reason_shown(const struct job *j);
+int job_state_active(enum job_state s); /* not terminal */
 /* 1 if from -> to is legal. from == to is never legal. */
 int job_transition_valid(enum job_state from, enum job_state to);
 

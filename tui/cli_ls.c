@@ -47,8 +47,8 @@ static int ls_run(struct cli_ctx *c, int argc, char **argv)
 		fputs("No jobs. Launch one: gantry launch hello  (templates: gantry templates)\n",
 		      stdout);
 	} else {
-		printf("%-24s %-10s %-9s %-11s %-9s %6s  %s\n", "NAME", "ID", "KIND", "STATE",
-		       "PROVIDER", "AGE", "OWNER");
+		printf("%-24s %-10s %-9s %-11s %-9s %6s  %-10s %s\n", "NAME", "ID", "KIND", "STATE",
+		       "PROVIDER", "AGE", "OWNER", "REASON");
 		for (size_t i = 0; i < l.n; i++) {
 			const struct job *j = &l.items[i];
 			char age[16], id[JOB_ID_SHORT + 1];
@@ -56,9 +56,10 @@ static int ls_run(struct cli_ctx *c, int argc, char **argv)
 
 			cli_age(now - j->created_ms, age, sizeof age);
 			job_id_short(j->id, id, sizeof id); /* -o json and show: the full id */
-			line = xprintf("%-24s %-10s %-9s %-11s %-9s %6s  %s\n", j->name, id,
-			               job_kind_name(j->kind), job_state_name(j->state),
-			               j->provider, age, j->owner);
+			line =
+			    xprintf("%-24s %-10s %-9s %-11s %-9s %6s  %-10s %s\n", j->name, id,
+			            job_kind_name(j->kind), job_state_name(j->state), j->provider,
+			            age, j->owner, job_reason_shown(j) ? j->reason : "-");
 			cli_puts_safe(c, stdout, line);
 			free(line);
 		}

@@ -425,6 +425,12 @@ static void jobs_cell(struct app *a, const struct job *j, int col, int w, int64_
 		snprintf(buf, size, "%s", j->owner != NULL ? j->owner : "-");
 		break;
 	case JOBS_COL_UTIL:
+		if (job_reason_shown(j)) {
+			/* why it waits ("(pending: Resources)") where its gauge will be */
+			snprintf(buf, size, "(%s)", j->reason);
+			*role = THEME_DIM;
+			break;
+		}
 		v = jobs_util(a, j);
 		if (v < -1.5) {
 			snprintf(buf, size, "-");

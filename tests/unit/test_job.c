@@ -222,13 +222,43 @@ static void test_copy_and_lists(void **state)
 	assert_int_equal(el.n, 0);
 }
 
+/* The reason next to a state in `gantry ls` and the Jobs view: only why an active job is
+ * not running. */
+static void test_reason_shown(void **state)
+{
+	struct job j;
+
+	(void)state;
+	job_init(&j);
+	assert_int_equal(job_reason_shown(&j), 0); /* no reason */
+	j.state = JOB_STARTING;
+	j.reason = "pending: Resources";
+	assert_int_equal(job_reason_shown(&j), 1);
+	j.reason = "started by the provider";
+	assert_int_equal(job_reason_shown(&j), 0);
+	j.reason = "Starting";
+	assert_int_equal(job_reason_shown(&j), 0); /* the state's own name */
+	j.reason = "slurmrestd unreachable";
+	j.state = JOB_UNKNOWN;
+	assert_int_equal(job_reason_shown(&j), 1);
+	j.state = JOB_RECOVERING;
+	assert_int_equal(job_reason_shown(&j), 1);
+	j.state = JOB_RUNNING;
+	assert_int_equal(job_reason_shown(&j), 0);
+	j.state = JOB_FAILED;
+	assert_int_equal(job_reason_shown(&j), 0);
+	j.reason = "";
+	j.state = JOB_STARTING;
+	assert_int_equal(job_reason_shown(&j), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_every_pair),     cmocka_unit_test(test_terminal_go_nowhere),
 	    cmocka_unit_test(test_state_names),    cmocka_unit_test(test_kind_names),
 	    cmocka_unit_test(test_new_id),         cmocka_unit_test(test_id_like),
-	    cmocka_unit_test(test_copy_and_lists),
+	    cmocka_unit_test(test_copy_and_lists), cmocka_unit_test(test_reason_shown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
