@@ -902,16 +902,21 @@ enum job_state slurm_api_state(const struct slurm_job *j, char **reason)
 	} else if (strcmp(s, "COMPLETED") == 0) {
 		st = JOB_SUCCEEDED;
 	} else if (strcmp(s, "FAILED") == 0) {
+		/* Slurm's reason first when it is not about the exit: a job refused after
+		 * submit is FAILED/BadConstraints with exit_code 1 (22.05), not a SIGHUP */
+		int plain = why == NULL || *why == '\0' || strcmp(why, "None") == 0 ||
+		            strcmp(why, "NonZeroExitCode") == 0 ||
+		            strcmp(why, "JobLaunchFailure") == 0;
+
 		st = JOB_FAILED;
-		if (why != NULL && strcmp(why, "JobLaunchFailure") == 0 && j->has_exit &&
-		    j->exit_code < 0)
-			r = xprintf("killed by signal %d", -j->exit_code);
-		else if (why != NULL && strcmp(why, "JobLaunchFailure") == 0)
-			r = xstrdup("launch failed");
-		else if (j->has_exit && j->exit_code > 0)
-			r = xprintf("exit status %d", j->exit_code);
+		if (!plain)
+			r = slurm_with_reason("failed", why);
 		else if (j->has_exit && j->exit_code < 0)
 			r = xprintf("killed by signal %d", -j->exit_code);
+		else if (j->has_exit && j->exit_code > 0)
+			r = xprintf("exit status %d", j->exit_code);
+		else if (why != NULL && strcmp(why, "JobLaunchFailure") == 0)
+			r = xstrdup("launch failed");
 		else
 			r = slurm_with_reason("failed", why);
 	} else if (strcmp(s, "OUT_OF_MEMORY") == 0) {

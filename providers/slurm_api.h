@@ -141,7 +141,9 @@ struct slurm_job {
 	char *gres;         /* what it asked for, "gpu:2" or "gpu:a100:2" or "" (from
 	                     * tres_per_node / tres_per_job, "gres:" prefix removed) */
 	int node_count;
-	int64_t submit_time, start_time, end_time; /* epoch seconds, 0 = unset */
+	int64_t submit_time, start_time, end_time; /* epoch seconds, 0 = unset; a running
+	                                            * job's end_time is when its time limit
+	                                            * ends (22.05), not an end */
 	long time_limit_min;                       /* 0 = unlimited or unset */
 	int has_exit;
 	int exit_code; /* >= 0 status, < 0 = -signal */

@@ -6,14 +6,24 @@
  * Cluster view.
  *
  * Checked live (by hand, 2026-12-05, Slurm 22.05.8 slurmrestd v0.0.38 started with
- * start-cluster.sh on ports 7817/7818/7820, a throwaway driver posting
- * slurm_api_submit_body's output with curl): the v0.0.38 body of test_submit_body_v38 (GPU
- * gres "gpu:1", nodes [1, 1], tasks, tasks_per_node, cpus_per_task, memory_per_node,
- * time_limit, comment, hold, requeue, environment object, cwd, standard_output/error) was
- * accepted (200, job id) and the job ran with the comment and the name set; "hold": true
- * gave PENDING/JobHeldUser; an empty kvlist (PATH added) was accepted; exit codes of real
- * jobs: "exit 3" -> exit_code 768, "kill -9 $$" -> 9, "kill -TERM $$" -> 15 (the raw wait
- * status, hence test_exit_codes). */
+ * start-cluster.sh on ports 7817/7818/7820, a throwaway C driver printing
+ * slurm_api_submit_body(v0.0.38) posted with curl):
+ * - the full body (name and comment labels, partition, cwd, standard_output/error, an
+ *   environment object, nodes [1, 1], tasks, tasks_per_node, cpus_per_task,
+ *   memory_per_node, "gres": "gpu:1", time_limit, hold false, requeue true) was accepted
+ *   (200, job id): the job ran with its environment (a value with a space and '=' came
+ *   through) and CUDA_VISIBLE_DEVICES, and GET jobs showed our name, comment,
+ *   tres_per_node "gres:gpu:1", time_limit, memory and output path (jobs-gantry.json);
+ * - "hold": true: 200 with job_id and the notice 2042 in errors[] (submit-held.json),
+ *   PENDING/JobHeldUser;
+ * - an empty kvlist (PATH added by the body) was accepted;
+ * - a GPU type the node lacks ("gpu:a100:1"): 500, 2014 "Requested node configuration
+ *   is not available", and a FAILED/BadConstraints job record with exit_code 1 is left;
+ * - exit codes are the raw wait status: "exit 3" -> 768, "kill -9 $$" -> 9,
+ *   "kill -TERM $$" and a DELETE -> 15 (test_exit_codes);
+ * - nodes while a 1-GPU job ran (gres_used "gpu:1", state "mixed") and after
+ *   "scontrol update state=drain reason=..." (state "mixed", state_flags ["DRAIN"]):
+ *   nodes-busy.json, nodes-drain.json. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -201,6 +211,72 @@ static void test_job_cancelled_held_samples(void **state)
 	slurm_jobs_free(j, n);
 }
 
+/* GET jobs of the live check (jobs-gantry.json): jobs 1-3 are a user's own ("exit 3",
+ * "kill -9 $$", "kill -TERM $$"), 4-8 Gantry's (labels from slurm_api_label_*): completed,
+ * held, completed with an empty environment, refused GPU type, running. */
+static void test_live_gantry_jobs(void **state)
+{
+	static const struct {
+		int64_t id;
+		int ours;
+		enum job_state st;
+		const char *words;
+		int has_exit, exit_code;
+		const char *gres;
+	} t[] = {
+	    {1, 0, JOB_FAILED, "exit status 3", 1, 3, ""},
+	    {2, 0, JOB_FAILED, "killed by signal 9", 1, -9, ""},
+	    {3, 0, JOB_FAILED, "killed by signal 15", 1, -15, ""},
+	    {4, 1, JOB_SUCCEEDED, NULL, 1, 0, "gpu:1"},
+	    {5, 1, JOB_STARTING, "held by user", 1, 0, "gpu:1"},
+	    {6, 1, JOB_SUCCEEDED, NULL, 1, 0, "gpu:1"},
+	    {7, 1, JOB_FAILED, "failed: BadConstraints", 1, -1, "gpu:a100:1"},
+	    {8, 1, JOB_RUNNING, NULL, 1, 0, "gpu:1"},
+	};
+	struct slurm_job *j;
+	size_t n;
+
+	(void)state;
+	one_sample("jobs-gantry.json", &j, &n);
+	assert_int_equal(n, 8);
+	for (size_t i = 0; i < n; i++) {
+		struct slurm_label l;
+		char *r = NULL;
+		enum job_state st = slurm_api_state(&j[i], &r);
+
+		assert_int_equal(j[i].id, t[i].id);
+		if (st != t[i].st || (t[i].words == NULL) != (r == NULL) ||
+		    (r != NULL && strcmp(r, t[i].words) != 0))
+			fail_msg("job %lld: %s '%s', want %s '%s'", (long long)j[i].id,
+			         job_state_name(st), r != NULL ? r : "(null)",
+			         job_state_name(t[i].st),
+			         t[i].words != NULL ? t[i].words : "(null)");
+		free(r);
+		assert_int_equal(j[i].has_exit, t[i].has_exit);
+		assert_int_equal(j[i].exit_code, t[i].exit_code);
+		assert_string_equal(j[i].gres, t[i].gres);
+		if (!t[i].ours) {
+			assert_int_equal(slurm_api_label_parse(j[i].comment, &l), -1);
+			continue;
+		}
+		assert_string_equal(j[i].name, "gantry-j00aa11bb22cc33dd");
+		assert_string_equal(j[i].std_out, "/tmp/api-slurm/jobs/drv.log");
+		assert_int_equal(j[i].time_limit_min, 5);
+		assert_int_equal(slurm_api_label_parse(j[i].comment, &l), 0);
+		assert_string_equal(l.job_id, "j00aa11bb22cc33dd");
+		assert_int_equal(l.attempt, 1);
+		assert_string_equal(l.owner, "root");
+		assert_null(l.team);
+		assert_string_equal(l.installation_id, "inst01");
+		slurm_label_clear(&l);
+	}
+	assert_string_equal(j[7].batch_host, "localhost");
+	assert_string_equal(j[7].nodes, "localhost");
+	/* a running job's end_time is when its time limit ends (22.05) */
+	assert_int_equal(j[7].end_time, j[7].start_time + 5 * 60);
+	slurm_jobs_free(j, n);
+}
+
 /* ---- state mapping: what the Jobs view shows ---- */
 
 static void test_state_mapping(void **state)
@@ -226,6 +302,8 @@ static void test_state_mapping(void **state)
 	    {"FAILED", "JobLaunchFailure", 0, 1, -10, JOB_FAILED, "killed by signal 10"},
 	    {"FAILED", "JobLaunchFailure", 0, 0, 0, JOB_FAILED, "launch failed"},
 	    {"FAILED", "NonZeroExitCode", 0, 0, 0, JOB_FAILED, "failed: NonZeroExitCode"},
+	    {"FAILED", "BadConstraints", 0, 1, -1, JOB_FAILED, "failed: BadConstraints"},
+	    {"FAILED", "None", 0, 1, -11, JOB_FAILED, "killed by signal 11"},
 	    {"OUT_OF_MEMORY", "OutOfMemory", 0, 1, 0, JOB_FAILED, "out of memory"},
 	    {"NODE_FAIL", "None", 0, 0, 0, JOB_FAILED, "node failure"},
 	    {"BOOT_FAIL", "None", 0, 0, 0, JOB_FAILED, "node boot failure"},
@@ -1044,6 +1122,31 @@ static void test_nodes(void **state)
 	assert_int_equal(nd[0].alloc_memory_mib, 0);
 	slurm_nodes_free(nd, n);
 
+	/* live: a node running a 1-GPU job, then drained ("scontrol update state=drain") */
+	nd = NULL;
+	n = 0;
+	b = slurp("nodes-busy.json", &len);
+	assert_int_equal(slurm_api_parse_nodes(v38, b, len, &nd, &n, &cause), 0);
+	free(b);
+	assert_int_equal(n, 1);
+	assert_string_equal(nd[0].state, "mixed");
+	assert_false(nd[0].drain);
+	assert_int_equal(nd[0].gpus, 2);
+	assert_int_equal(nd[0].gpus_used, 1);
+	assert_int_equal(nd[0].alloc_cpus, 1);
+	assert_int_equal(nd[0].alloc_memory_mib, 128);
+	slurm_nodes_free(nd, n);
+	nd = NULL;
+	n = 0;
+	b = slurp("nodes-drain.json", &len);
+	assert_int_equal(slurm_api_parse_nodes(v38, b, len, &nd, &n, &cause), 0);
+	free(b);
+	assert_int_equal(n, 1);
+	assert_string_equal(nd[0].state, "mixed");
+	assert_true(nd[0].drain);
+	assert_string_equal(nd[0].reason, "bad fan");
+	slurm_nodes_free(nd, n);
+
 	nd = NULL;
 	n = 0;
 	assert_int_equal(slurm_api_parse_nodes(v40, body, strlen(body), &nd, &n, &cause), 0);
@@ -1334,6 +1437,7 @@ int main(void)
 	    cmocka_unit_test(test_versions),
 	    cmocka_unit_test(test_job_completed_sample),
 	    cmocka_unit_test(test_job_cancelled_held_samples),
+	    cmocka_unit_test(test_live_gantry_jobs),
 	    cmocka_unit_test(test_state_mapping),
 	    cmocka_unit_test(test_reason_sanitised),
 	    cmocka_unit_test(test_exit_codes),
