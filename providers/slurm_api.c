@@ -504,8 +504,9 @@ int slurm_api_label_parse(const char *comment, struct slurm_label *out)
 	    (out->team = slurm_label_token(&p, "team")) == NULL ||
 	    (out->installation_id = slurm_label_token(&p, "inst")) == NULL || *p != '\0')
 		goto bad;
-	if (strspn(attempt, "0123456789") != strlen(attempt) || strlen(attempt) > 7)
-		goto bad;
+	if (strspn(attempt, "0123456789") != strlen(attempt) || strlen(attempt) > 7 ||
+	    (attempt[0] == '0' && attempt[1] != '\0'))
+		goto bad; /* Gantry writes no sign and no leading zero */
 	errno = 0;
 	a = strtol(attempt, &end, 10);
 	if (errno != 0 || *end != '\0')

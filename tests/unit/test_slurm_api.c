@@ -727,6 +727,7 @@ static void test_labels_reject(void **state)
 	    "gantry:1 job=j1 attempt=+1 owner=a team=- inst=i",
 	    "gantry:1 job=j1 attempt=99999999999 owner=a team=- inst=i",
 	    "gantry:1 job=j1 attempt= owner=a team=- inst=i",
+	    "gantry:1 job=j1 attempt=01 owner=a team=- inst=i",
 	    "gantry:1 job=j1  attempt=1 owner=a team=- inst=i",
 	    "gantry:1 job=j;1 attempt=1 owner=a team=- inst=i",
 	    "gantry:1 job=j1 attempt=1 owner=a b team=- inst=i",
