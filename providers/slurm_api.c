@@ -199,6 +199,15 @@ static void slurm_lower(char *s)
 		*s = (char)tolower((unsigned char)*s);
 }
 
+/* Room for one more element in an array of n (capacity *cap, doubled as needed). */
+static void *slurm_grow(void *v, size_t n, size_t *cap, size_t size)
+{
+	if (v != NULL && n < *cap)
+		return v;
+	*cap = n < 8 ? 16 : n * 2;
+	return xreallocarray(v, *cap, size);
+}
+
 /* Loads an answer and returns its array member key (root in *rootp for json_decref). */
 static json_t *slurm_list(const char *body, size_t len, const char *key, json_t **rootp,
                           char **cause)
@@ -822,7 +831,7 @@ int slurm_api_parse_jobs(const struct slurm_api_version *v, const char *body, si
                          struct slurm_job **out, size_t *n, char **cause)
 {
 	json_t *root, *arr, *e;
-	size_t i;
+	size_t i, cap = *n;
 
 	(void)v; /* both forms are read whatever the row */
 	arr = slurm_list(body, len, "jobs", &root, cause);
@@ -836,7 +845,7 @@ int slurm_api_parse_jobs(const struct slurm_api_version *v, const char *body, si
 			slurm_job_clear(&j);
 			continue;
 		}
-		*out = xreallocarray(*out, *n + 1, sizeof **out);
+		*out = slurm_grow(*out, *n, &cap, sizeof **out);
 		(*out)[(*n)++] = j;
 	}
 	json_decref(root);
@@ -1219,7 +1228,7 @@ int slurm_api_parse_nodes(const struct slurm_api_version *v, const char *body, s
                           struct slurm_node **out, size_t *n, char **cause)
 {
 	json_t *root, *arr, *e;
-	size_t i;
+	size_t i, cap = *n;
 
 	(void)v;
 	arr = slurm_list(body, len, "nodes", &root, cause);
@@ -1233,7 +1242,7 @@ int slurm_api_parse_nodes(const struct slurm_api_version *v, const char *body, s
 			slurm_node_clear(&nd);
 			continue;
 		}
-		*out = xreallocarray(*out, *n + 1, sizeof **out);
+		*out = slurm_grow(*out, *n, &cap, sizeof **out);
 		(*out)[(*n)++] = nd;
 	}
 	json_decref(root);
@@ -1299,7 +1308,7 @@ int slurm_api_parse_partitions(const struct slurm_api_version *v, const char *bo
                                struct slurm_partition **out, size_t *n, char **cause)
 {
 	json_t *root, *arr, *e;
-	size_t i;
+	size_t i, cap = *n;
 
 	(void)v;
 	arr = slurm_list(body, len, "partitions", &root, cause);
@@ -1313,7 +1322,7 @@ int slurm_api_parse_partitions(const struct slurm_api_version *v, const char *bo
 			slurm_partition_clear(&p);
 			continue;
 		}
-		*out = xreallocarray(*out, *n + 1, sizeof **out);
+		*out = slurm_grow(*out, *n, &cap, sizeof **out);
 		(*out)[(*n)++] = p;
 	}
 	json_decref(root);
@@ -1331,7 +1340,7 @@ void slurm_partitions_free(struct slurm_partition *v, size_t n)
 
 struct slurm_names {
 	char **v;
-	size_t n, max;
+	size_t n, cap, max;
 };
 
 static int slurm_names_add(struct slurm_names *l, char *s)
@@ -1340,7 +1349,7 @@ static int slurm_names_add(struct slurm_names *l, char *s)
 		free(s);
 		return -1;
 	}
-	l->v = xreallocarray(l->v, l->n + 1, sizeof *l->v);
+	l->v = slurm_grow(l->v, l->n, &l->cap, sizeof *l->v);
 	l->v[l->n++] = s;
 	return 0;
 }
@@ -1413,7 +1422,7 @@ static int slurm_expand(const char *pre, const char *s, size_t len, struct slurm
 
 int slurm_api_hostlist(const char *expr, char ***out, size_t *n, size_t max)
 {
-	struct slurm_names l = {.v = NULL, .n = 0, .max = max};
+	struct slurm_names l = {.v = NULL, .n = 0, .cap = 0, .max = max};
 	const char *s = expr;
 
 	*out = NULL;
