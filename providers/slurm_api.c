@@ -279,7 +279,80 @@ static int slurm_has(const char *s, const char *word)
 	return 0;
 }
 
-/* The class of Slurm's error number code (slurm_errno.h) or of its words. */
+/* Slurm's error numbers whose class is known (slurm_errno.h; the texts were checked with
+ * slurm_strerror of libslurm 22.05.8). The token's own refusal is -1 from
+ * slurm_load_ctl_conf, handled before this table. */
+static const struct {
+	int code;
+	enum slurm_err cls;
+} slurm_codes[] = {
+    {1000, SLURM_ERR_TRANSIENT}, /* Unexpected message received */
+    {1001, SLURM_ERR_TRANSIENT}, /* Communication connection failure */
+    {1002, SLURM_ERR_TRANSIENT}, /* Message send failure */
+    {1003, SLURM_ERR_TRANSIENT}, /* Message receive failure */
+    {1004, SLURM_ERR_TRANSIENT}, /* Communication shutdown failure */
+    {1007, SLURM_ERR_AUTH},      /* Protocol authentication error */
+    {1008, SLURM_ERR_TRANSIENT}, /* Insane message length */
+    {1012, SLURM_ERR_TRANSIENT}, /* Can't find an address, check slurm.conf */
+    {1013, SLURM_ERR_TRANSIENT}, /* Unexpected missing socket error */
+    {1800, SLURM_ERR_TRANSIENT}, /* Unable to contact slurm controller (connect failure) */
+    {1801, SLURM_ERR_TRANSIENT}, /* ... (send failure) */
+    {1802, SLURM_ERR_TRANSIENT}, /* ... (receive failure) */
+    {1803, SLURM_ERR_TRANSIENT}, /* ... (shutdown failure) */
+    {2000, SLURM_ERR_INVALID},   /* Invalid partition name specified */
+    {2001, SLURM_ERR_INVALID},   /* No partition specified or system default partition */
+    {2002, SLURM_ERR_AUTH},      /* Access/permission denied (the token is fine) */
+    {2003, SLURM_ERR_INVALID},   /* User's group not permitted to use this partition */
+    {2004, SLURM_ERR_INVALID},   /* Requested nodes not in this partition */
+    {2005, SLURM_ERR_INVALID},   /* More processors requested than permitted */
+    {2006, SLURM_ERR_INVALID},   /* Node count specification invalid */
+    {2007, SLURM_ERR_TRANSIENT}, /* Unable to create job record, try again */
+    {2008, SLURM_ERR_INVALID},   /* Job size specification needs to be provided */
+    {2009, SLURM_ERR_INVALID},   /* Job script not specified */
+    {2010, SLURM_ERR_AUTH},      /* Invalid user id */
+    {2012, SLURM_ERR_INVALID},   /* Pathname ... too long */
+    {2014, SLURM_ERR_INVALID},   /* Requested node configuration is not available */
+    {2015, SLURM_ERR_CAPACITY},  /* Requested partition configuration not available now */
+    {2017, SLURM_ERR_NOTFOUND},  /* Invalid job id specified */
+    {2020, SLURM_ERR_TRANSIENT}, /* Job can not be altered now, try again later */
+    {2025, SLURM_ERR_INVALID},   /* Task count specification invalid */
+    {2027, SLURM_ERR_TRANSIENT}, /* Slurm backup controller in standby mode */
+    {2029, SLURM_ERR_INVALID},   /* Invalid feature specification */
+    {2041, SLURM_ERR_INVALID},   /* Requested more tasks than available processors */
+    {2044, SLURM_ERR_INVALID},   /* Memory required by task is not available */
+    {2045, SLURM_ERR_INVALID},   /* Invalid account or account/partition combination */
+    {2048, SLURM_ERR_INVALID},   /* Invalid license specification */
+    {2050, SLURM_ERR_CAPACITY},  /* Job violates accounting/QOS policy (submit limit, ...) */
+    {2051, SLURM_ERR_INVALID},   /* Requested time limit is invalid */
+    {2052, SLURM_ERR_INVALID},   /* Access denied to requested reservation */
+    {2053, SLURM_ERR_INVALID},   /* Requested reservation is invalid */
+    {2057, SLURM_ERR_INVALID},   /* Invalid wckey specification */
+    {2066, SLURM_ERR_INVALID},   /* Invalid qos specification */
+    {2068, SLURM_ERR_CAPACITY},  /* Required node not available (down, drained, reserved) */
+    {2069, SLURM_ERR_INVALID},   /* CPU count specification invalid */
+    {2070, SLURM_ERR_CAPACITY},  /* Required partition not available (inactive or drain) */
+    {2072, SLURM_ERR_INVALID},   /* Invalid generic resource (gres) specification */
+    {2074, SLURM_ERR_CAPACITY},  /* Requested account has breached requested QOS usage */
+    {2101, SLURM_ERR_CAPACITY},  /* Partition in DOWN state */
+    {2102, SLURM_ERR_INVALID},   /* Duplicate generic resource (gres) specification */
+    {2103, SLURM_ERR_TRANSIENT}, /* Job update not available right now, try again */
+    {2105, SLURM_ERR_TRANSIENT}, /* System submissions disabled */
+    {2115, SLURM_ERR_INVALID},   /* Invalid Trackable RESource (TRES) specification */
+    {2119, SLURM_ERR_INVALID},   /* Invalid GRES specification (with and without type) */
+    {2122, SLURM_ERR_INVALID},   /* Requested GRES option unsupported by SelectType */
+    {2124, SLURM_ERR_INVALID},   /* Invalid time-min specification */
+    {2127, SLURM_ERR_INVALID},   /* Environment is missing in job */
+    {2130, SLURM_ERR_INVALID},   /* Multiple partition job request not supported ... */
+    {2131, SLURM_ERR_TRANSIENT}, /* Controller is in standby mode */
+    {2133, SLURM_ERR_INVALID},   /* Invalid preferred feature specification */
+    {5004, SLURM_ERR_TRANSIENT}, /* Socket timed out on send/recv operation */
+    {5005, SLURM_ERR_TRANSIENT}, /* Zero Bytes were transmitted or received */
+    {6000, SLURM_ERR_AUTH},      /* Invalid authentication credential */
+    {6006, SLURM_ERR_AUTH},      /* Authentication credential invalid */
+    {9001, SLURM_ERR_INVALID},   /* Failure during parsing (slurmrestd) */
+};
+
+/* The class of Slurm's error number code or of its words. */
 static enum slurm_err slurm_class_of(long status, int64_t code, int has_code, const char *err,
                                      const char *desc, const char *source)
 {
@@ -287,31 +360,13 @@ static enum slurm_err slurm_class_of(long status, int64_t code, int has_code, co
 	    ((source != NULL && strcmp(source, "slurm_load_ctl_conf") == 0) ||
 	     slurm_has(desc, "slurmctld config is unable to load")))
 		return SLURM_ERR_AUTH;
+	if (has_code)
+		for (size_t i = 0; i < sizeof slurm_codes / sizeof slurm_codes[0]; i++)
+			if (slurm_codes[i].code == code)
+				return slurm_codes[i].cls;
 	if (slurm_has(err, "authentication") || slurm_has(desc, "authentication") ||
-	    slurm_has(err, "Access/permission denied") || (has_code && code == 2002))
+	    slurm_has(err, "Access/permission denied"))
 		return SLURM_ERR_AUTH;
-	if (has_code) {
-		switch (code) {
-		case 2017: /* ESLURM_INVALID_JOB_ID */
-			return SLURM_ERR_NOTFOUND;
-		case 2015: /* ESLURM_REQUESTED_PART_CONFIG_UNAVAILABLE */
-			return SLURM_ERR_CAPACITY;
-		case 2000: /* ESLURM_INVALID_PARTITION_NAME */
-		case 2001: /* ESLURM_DEFAULT_PARTITION_NOT_SET */
-		case 2004: /* ESLURM_REQUESTED_NODES_NOT_IN_PARTITION */
-		case 2005: /* ESLURM_TOO_MANY_REQUESTED_CPUS */
-		case 2006: /* ESLURM_INVALID_NODE_COUNT */
-		case 2009: /* ESLURM_JOB_SCRIPT_MISSING */
-		case 2014: /* ESLURM_REQUESTED_NODE_CONFIG_UNAVAILABLE */
-		case 2127: /* "environment must be set" (22.05 REST) */
-		case 9001: /* "Failure during parsing" (22.05 REST) */
-			return SLURM_ERR_INVALID;
-		default:
-			break;
-		}
-		if (code >= 1000 && code < 2000) /* SLURM_COMMUNICATIONS_* and the like */
-			return SLURM_ERR_TRANSIENT;
-	}
 	if (slurm_has(err, "Unable to contact slurm controller") || slurm_has(err, "timed out") ||
 	    slurm_has(err, "standby mode") || slurm_has(desc, "Unable to contact slurm controller"))
 		return SLURM_ERR_TRANSIENT;
@@ -390,7 +445,8 @@ char *slurm_api_error(long status, const char *body, size_t len, const char *tra
 		c = SLURM_ERR_TRANSIENT; /* no Slurm answer at all: a proxy, a restart */
 	if (cls != NULL)
 		*cls = c;
-	if (c == SLURM_ERR_AUTH) {
+	if (c == SLURM_ERR_AUTH && !(has_code && (code == 2002 || code == 2010)) &&
+	    !slurm_has(err, "Access/permission denied")) {
 		/* fixed words: nothing about a token is echoed */
 		if (has_errors)
 			line = xstrdup("token refused (invalid or expired)");

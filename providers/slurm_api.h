@@ -61,10 +61,12 @@ enum slurm_err {
 	                      * configuration is not available", 2014), 400 */
 	SLURM_ERR_CAPACITY,  /* a request the cluster could take but not now is not an error in
 	                      * Slurm (it queues): reserved for node-count/partition limits
-	                      * reached where a fallback makes sense */
+	                      * reached where a fallback makes sense (2015, 2050 QOS/submit
+	                      * limits, 2068/2070/2101 nodes or partition down or drained) */
 	SLURM_ERR_NOTFOUND,  /* "Invalid job id specified" (2017) */
 	SLURM_ERR_TRANSIENT, /* no answer, 502/503/504, 429, slurmctld busy or down
-	                      * ("Unable to contact slurm controller", 1007, ...) */
+	                      * ("Unable to contact slurm controller", 1800-1803,
+	                      * socket timeouts 5004; 1007 is an auth error) */
 };
 /* "other", "auth", "invalid", "capacity", "not-found", "transient". */
 const char *slurm_err_name(enum slurm_err e);

@@ -607,13 +607,41 @@ static void test_errors(void **state)
 	            "configuration not available now\"}]}",
 	            NULL, SLURM_ERR_CAPACITY, "(2015)");
 	check_error(500,
-	            "{\"errors\": [{\"error_number\": 1007, \"error\": \"Unable to contact slurm "
+	            "{\"errors\": [{\"error_number\": 1800, \"error\": \"Unable to contact slurm "
 	            "controller (connect failure)\"}]}",
-	            NULL, SLURM_ERR_TRANSIENT, "Unable to contact slurm controller");
+	            NULL, SLURM_ERR_TRANSIENT,
+	            "Unable to contact slurm controller (connect failure) (1800)");
+	check_error(500, "{\"errors\": [{\"error\": \"Unable to contact slurm controller\"}]}",
+	            NULL, SLURM_ERR_TRANSIENT, "Unable to contact slurm controller (HTTP 500)");
+	check_error(500,
+	            "{\"errors\": [{\"error_number\": 1007, \"error\": \"Protocol authentication "
+	            "error\"}]}",
+	            NULL, SLURM_ERR_AUTH, "token refused (invalid or expired)");
+	check_error(500,
+	            "{\"errors\": [{\"error_number\": 2050, \"error\": \"Job violates "
+	            "accounting/QOS policy\"}]}",
+	            NULL, SLURM_ERR_CAPACITY, "(2050)");
+	check_error(500,
+	            "{\"errors\": [{\"error_number\": 2066, \"error\": \"Invalid qos "
+	            "specification\"}]}",
+	            NULL, SLURM_ERR_INVALID, "Invalid qos specification (2066)");
+	check_error(500,
+	            "{\"errors\": [{\"error_number\": 2051, \"error\": \"Requested time limit is "
+	            "invalid (missing or exceeds some limit)\"}]}",
+	            NULL, SLURM_ERR_INVALID, "(2051)");
 	check_error(500,
 	            "{\"errors\": [{\"error\": \"Invalid account or account/partition "
 	            "combination specified\"}]}",
 	            NULL, SLURM_ERR_INVALID, "Invalid account");
+	/* a user not allowed to do that: auth class, but not the token's words */
+	check_error(500,
+	            "{\"errors\": [{\"error_number\": 2002, \"error\": \"Access/permission "
+	            "denied\"}]}",
+	            NULL, SLURM_ERR_AUTH, "Access/permission denied (2002)");
+	check_error(500,
+	            "{\"errors\": [{\"error_number\": 2003, \"error\": \"Job's user not in "
+	            "partition's AllowGroups\"}]}",
+	            NULL, SLURM_ERR_INVALID, "AllowGroups (2003)");
 	check_error(500, "{\"errors\": [{\"error_number\": 2222, \"error\": \"Odd\"}]}", NULL,
 	            SLURM_ERR_OTHER, "Odd (2222)");
 	check_error(500, "{\"errors\": [5]}", NULL, SLURM_ERR_OTHER, "error (HTTP 500)");
