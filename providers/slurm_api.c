@@ -346,19 +346,38 @@ static const struct {
     {2131, SLURM_ERR_TRANSIENT}, /* Controller is in standby mode */
     {2133, SLURM_ERR_INVALID},   /* Invalid preferred feature specification */
     {5004, SLURM_ERR_TRANSIENT}, /* Socket timed out on send/recv operation */
-    {5005, SLURM_ERR_TRANSIENT}, /* Zero Bytes were transmitted or received */
     {6000, SLURM_ERR_AUTH},      /* Invalid authentication credential */
     {6006, SLURM_ERR_AUTH},      /* Authentication credential invalid */
     {9001, SLURM_ERR_INVALID},   /* Failure during parsing (slurmrestd) */
 };
 
+/* A refused token, as 22.05 says it (checked live with a garbage and an expired token):
+ * reads fail with error_number -1 from the slurmctld call (source slurm_load_ctl_conf
+ * "slurmctld config is unable to load" for ping, slurm_load_jobs, slurm_load_job "Unable
+ * to find JobId=N", slurm_get_statistics; {"errno": -1} for nodes and partitions), writes
+ * (submit, cancel) with 5005 "Zero Bytes were transmitted or received". A slurmctld that
+ * is down or hung answers reads the same way (-1, after about 9 s), only writes differ
+ * (1800): the words say both. */
+static int slurm_token_refused(int64_t code, int has_code, const char *err, const char *source)
+{
+	if (!has_code)
+		return 0;
+	if (code == 5005)
+		return 1;
+	if (code != -1)
+		return 0;
+	if (source != NULL)
+		return strncmp(source, "slurm_load_", 11) == 0 ||
+		       strcmp(source, "slurm_get_statistics") == 0;
+	return err != NULL && strcmp(err, "Unspecified error") == 0;
+}
+
 /* The class of Slurm's error number code or of its words. */
 static enum slurm_err slurm_class_of(long status, int64_t code, int has_code, const char *err,
                                      const char *desc, const char *source)
 {
-	if (has_code && code == -1 &&
-	    ((source != NULL && strcmp(source, "slurm_load_ctl_conf") == 0) ||
-	     slurm_has(desc, "slurmctld config is unable to load")))
+	if (slurm_token_refused(code, has_code, err, source) ||
+	    slurm_has(desc, "slurmctld config is unable to load"))
 		return SLURM_ERR_AUTH;
 	if (has_code)
 		for (size_t i = 0; i < sizeof slurm_codes / sizeof slurm_codes[0]; i++)
@@ -419,6 +438,8 @@ char *slurm_api_error(long status, const char *body, size_t len, const char *tra
 
 			if (!json_is_integer(n))
 				n = json_object_get(e0, "error_code");
+			if (!json_is_integer(n))
+				n = json_object_get(e0, "errno"); /* nodes, partitions (22.05) */
 			if (json_is_integer(n)) {
 				code = (int64_t)json_integer_value(n);
 				has_code = 1;
@@ -448,10 +469,16 @@ char *slurm_api_error(long status, const char *body, size_t len, const char *tra
 	if (c == SLURM_ERR_AUTH && !(has_code && (code == 2002 || code == 2010)) &&
 	    !slurm_has(err, "Access/permission denied")) {
 		/* fixed words: nothing about a token is echoed */
-		if (has_errors)
-			line = xstrdup("token refused (invalid or expired)");
-		else
+		if (!has_errors)
 			line = xprintf("token refused (HTTP %ld)", status);
+		else if (has_code && code == 5005)
+			line = xstrdup(
+			    "token refused (invalid or expired), or slurmctld connection lost");
+		else if (has_code && code == -1)
+			line = xstrdup(
+			    "token refused (invalid or expired), or slurmctld not answering");
+		else
+			line = xstrdup("token refused (invalid or expired)");
 	} else if (has_errors) {
 		/* "Unspecified error" says nothing: the description then leads */
 		if (err == NULL || *err == '\0' || strcmp(err, "Unspecified error") == 0) {
@@ -716,21 +743,20 @@ int slurm_api_parse_submit(const char *body, size_t len, int64_t *job_id, char *
 		json_decref(root);
 		return xcause(cause, "submit: answer is not a JSON object");
 	}
+	/* a job id means the job exists: errors next to it are notices (2042 held; 2015
+	 * "Requested partition configuration not available now" leaves the job PENDING with
+	 * reason PartitionConfig, checked live), and the job must be tracked, not leaked */
+	if (slurm_num(json_object_get(root, "job_id"), &id) == 1 && id > 0 &&
+	    id <= (int64_t)0xffffffffLL) {
+		*job_id = id;
+		json_decref(root);
+		return 0;
+	}
 	e = slurm_api_error(200, body, len, NULL, NULL);
-	if (e != NULL) {
-		xcause(cause, "submit: %s", e);
-		free(e);
-		json_decref(root);
-		return -1;
-	}
-	if (slurm_num(json_object_get(root, "job_id"), &id) != 1 || id <= 0 ||
-	    id > (int64_t)0xffffffffLL) {
-		json_decref(root);
-		return xcause(cause, "submit: answer has no valid job_id");
-	}
-	*job_id = id;
+	xcause(cause, "submit: %s", e != NULL ? e : "answer has no valid job_id");
+	free(e);
 	json_decref(root);
-	return 0;
+	return -1;
 }
 
 /* ---- jobs ---- */

@@ -55,7 +55,10 @@ char *slurm_api_path(const struct slurm_api_version *v, const char *what);
 enum slurm_err {
 	SLURM_ERR_OTHER,
 	SLURM_ERR_AUTH,      /* 401, 403, the token refused (500 + error_number -1 from
-	                      * slurm_load_ctl_conf, "Invalid authentication", ...) */
+	                      * slurm_load_ctl_conf, slurm_load_jobs, ... or "errno": -1 on
+	                      * reads, 5005 on writes; a slurmctld that does not answer
+	                      * looks the same to reads, so the line says both),
+	                      * "Invalid authentication", 2002 access denied, ... */
 	SLURM_ERR_INVALID,   /* the cluster rejects the request: bad partition (2000), account,
 	                      * QOS, time limit, too many GPUs/nodes ("Requested node
 	                      * configuration is not available", 2014), 400 */
@@ -124,7 +127,10 @@ struct slurm_submit {
 };
 /* The body of POST job/submit (heap JSON text). */
 char *slurm_api_submit_body(const struct slurm_api_version *v, const struct slurm_submit *s);
-/* The submit answer: 0 and the job id, or -1 and a cause (the errors[] text). */
+/* The submit answer: 0 and the job id whenever it has one (the job then exists: errors
+ * beside it are notices, e.g. 2042 held, 2015 "Requested partition configuration not
+ * available now", which leaves it PENDING/PartitionConfig), or -1 and a cause (the
+ * errors[] text). */
 int slurm_api_parse_submit(const char *body, size_t len, int64_t *job_id, char **cause);
 
 /* ---- jobs ---- */

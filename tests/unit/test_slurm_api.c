@@ -23,7 +23,13 @@
  *   "kill -TERM $$" and a DELETE -> 15 (test_exit_codes);
  * - nodes while a 1-GPU job ran (gres_used "gpu:1", state "mixed") and after
  *   "scontrol update state=drain reason=..." (state "mixed", state_flags ["DRAIN"]):
- *   nodes-busy.json, nodes-drain.json. */
+ *   nodes-busy.json, nodes-drain.json;
+ * - errors: more CPUs per task than a node has: 200, job_id and 2015 (the job waits,
+ *   PENDING/PartitionConfig: submit-partition-config.json); "nodes": "x": 400
+ *   (submit-bad-nodes.json); a garbage and an expired token: every read 500 with
+ *   error_number -1 (or "errno": -1 for nodes), submit and cancel 5005 (bad-token-*.json);
+ *   slurmctld stopped (SIGSTOP) or killed: reads the same -1 answers as a bad token
+ *   (after about 9 s), a submit 1800 (submit-ctld-down.json). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -578,6 +584,21 @@ static void test_errors(void **state)
 	check_sample_error(500, "bad-token.json", SLURM_ERR_AUTH,
 	                   "token refused (invalid or expired)");
 	check_sample_error(401, "no-auth.txt", SLURM_ERR_AUTH, "token refused (HTTP 401)");
+	/* a garbage or expired token on other endpoints (live, 22.05): reads -1, writes 5005 */
+	check_sample_error(500, "bad-token-jobs.json", SLURM_ERR_AUTH,
+	                   "token refused (invalid or expired), or slurmctld not answering");
+	check_sample_error(500, "bad-token-nodes.json", SLURM_ERR_AUTH,
+	                   "token refused (invalid or expired), or slurmctld not answering");
+	check_sample_error(500, "bad-token-job.json", SLURM_ERR_AUTH, /* not "not found" */
+	                   "token refused (invalid or expired), or slurmctld not answering");
+	check_sample_error(500, "bad-token-submit.json", SLURM_ERR_AUTH,
+	                   "token refused (invalid or expired), or slurmctld connection lost");
+	/* slurmctld killed: a submit says so (reads look like a refused token) */
+	check_sample_error(500, "submit-ctld-down.json", SLURM_ERR_TRANSIENT,
+	                   "Unable to contact slurm controller (connect failure) (1800)");
+	/* "nodes": "x": 400 with three errors, the first one leads */
+	check_sample_error(400, "submit-bad-nodes.json", SLURM_ERR_INVALID,
+	                   "Invalid node count string (-1)");
 	check_sample_error(500, "submit-bad-partition.json", SLURM_ERR_INVALID,
 	                   "Invalid partition name specified (2000)");
 	check_sample_error(500, "job-not-found.json", SLURM_ERR_NOTFOUND,
@@ -657,7 +678,7 @@ static void test_errors(void **state)
 	            " \"description\": \"token eyJhbGciOi is bad\", \"error\": \"Unspecified\"}]}");
 	e = slurm_api_error(500, b, strlen(b), NULL, NULL);
 	free(b);
-	assert_string_equal(e, "token refused (invalid or expired)");
+	assert_string_equal(e, "token refused (invalid or expired), or slurmctld not answering");
 	free(e);
 	assert_string_equal(slurm_err_name(SLURM_ERR_NOTFOUND), "not-found");
 	assert_string_equal(slurm_err_name(SLURM_ERR_CAPACITY), "capacity");
@@ -1012,7 +1033,7 @@ static void test_parse_submit(void **state)
 	    "{\"job_id\": -3}",
 	    "{\"job_id\": 1.5}",
 	    "{\"job_id\": 99999999999}",
-	    "{\"job_id\": 4, \"errors\": [{\"error\": \"x\"}]}",
+	    "{\"job_id\": null, \"errors\": [{\"error\": \"x\"}]}",
 	};
 	int64_t id;
 	char *cause = NULL, *b;
@@ -1033,6 +1054,17 @@ static void test_parse_submit(void **state)
 	assert_int_equal(slurm_api_parse_submit(b, strlen(b), &id, &cause), 0);
 	free(b);
 	assert_int_equal(id, 77);
+	/* 200, job_id and 2015: the job exists, PENDING/PartitionConfig (live) */
+	b = slurp("submit-partition-config.json", &len);
+	assert_int_equal(slurm_api_parse_submit(b, len, &id, &cause), 0);
+	assert_int_equal(id, 6);
+	free(b);
+	b = slurp("bad-token-submit.json", &len);
+	assert_int_equal(slurm_api_parse_submit(b, len, &id, &cause), -1);
+	assert_non_null(strstr(cause, "token refused"));
+	free(cause);
+	cause = NULL;
+	free(b);
 	b = slurp("submit-bad-partition.json", &len);
 	assert_int_equal(slurm_api_parse_submit(b, len, &id, &cause), -1);
 	assert_non_null(strstr(cause, "Invalid partition name specified (2000)"));
