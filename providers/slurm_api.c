@@ -238,6 +238,18 @@ static json_t *slurm_list(const char *body, size_t len, const char *key, json_t 
 		json_decref(root);
 		return NULL;
 	}
+	if (json_array_size(arr) == 0) {
+		/* an empty list next to errors is the error, never "nothing there" (a refused
+		 * token answers "jobs": [] with its error) */
+		char *e = slurm_api_error(200, body, len, NULL, NULL);
+
+		if (e != NULL) {
+			xcause(cause, "%s: %s", key, e);
+			free(e);
+			json_decref(root);
+			return NULL;
+		}
+	}
 	if (json_array_size(arr) > SLURM_ITEMS_MAX) {
 		json_decref(root);
 		return xcause(cause, "%s: answer lists too many entries", key), NULL;

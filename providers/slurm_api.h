@@ -159,7 +159,9 @@ struct slurm_job {
 	char *std_out; /* standard_output as Slurm holds it (unexpanded) */
 };
 /* GET jobs or GET job/ID: every job in the answer, appended to *v (heap array). -1 with a
- * cause when the answer as a whole is unusable; a malformed entry is skipped. */
+ * cause when the answer as a whole is unusable, or its list is empty beside errors[] (an
+ * unknown job id, a refused token: the cause is slurm_api_error's line, never "no jobs");
+ * a malformed entry is skipped. The same holds for nodes and partitions. */
 int slurm_api_parse_jobs(const struct slurm_api_version *v, const char *body, size_t len,
                          struct slurm_job **out, size_t *n, char **cause);
 void slurm_jobs_free(struct slurm_job *v, size_t n);

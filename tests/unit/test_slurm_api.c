@@ -211,9 +211,33 @@ static void test_job_cancelled_held_samples(void **state)
 		assert_true(j[i].id > 0);
 	slurm_jobs_free(j, n);
 
-	/* an unknown job: 500 with errors and "jobs": [] parses as no job */
-	one_sample("job-not-found.json", &j, &n);
-	assert_int_equal(n, 0);
+	/* an unknown job, a refused token: errors and "jobs": [] are the error, not "no job" */
+	{
+		static const char *const errs[][2] = {
+		    {"job-not-found.json", "jobs: Invalid job id specified (2017)"},
+		    {"bad-token-jobs.json", "jobs: token refused"},
+		};
+
+		for (size_t i = 0; i < 2; i++) {
+			size_t len;
+			char *b = slurp(errs[i][0], &len), *cause = NULL;
+
+			j = NULL;
+			n = 0;
+			assert_int_equal(slurm_api_parse_jobs(v38, b, len, &j, &n, &cause), -1);
+			assert_int_equal(n, 0);
+			if (strncmp(cause, errs[i][1], strlen(errs[i][1])) != 0)
+				fail_msg("%s: '%s'", errs[i][0], cause);
+			free(cause);
+			free(b);
+		}
+	}
+	/* a list with entries is read even if a notice comes with it */
+	one_job(v38,
+	        "{\"errors\": [{\"error\": \"x\"}], \"jobs\": [{\"job_id\": 1, \"job_state\":"
+	        " \"RUNNING\"}]}",
+	        &j, &n);
+	assert_int_equal(n, 1);
 	slurm_jobs_free(j, n);
 }
 
