@@ -29,7 +29,9 @@
  *   (submit-bad-nodes.json); a garbage and an expired token: every read 500 with
  *   error_number -1 (or "errno": -1 for nodes), submit and cancel 5005 (bad-token-*.json);
  *   slurmctld stopped (SIGSTOP) or killed: reads the same -1 answers as a bad token
- *   (after about 9 s), a submit 1800 (submit-ctld-down.json). */
+ *   (after about 9 s), a submit 1800 (submit-ctld-down.json);
+ * - states: TIMEOUT (exit_code 15: SIGTERM), "scontrol requeue" (PENDING, BeginTime,
+ *   restart_cnt 1), "scontrol suspend" (SUSPENDED): jobs-states.json. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -304,6 +306,36 @@ static void test_live_gantry_jobs(void **state)
 	assert_string_equal(j[7].nodes, "localhost");
 	/* a running job's end_time is when its time limit ends (22.05) */
 	assert_int_equal(j[7].end_time, j[7].start_time + 5 * 60);
+	slurm_jobs_free(j, n);
+}
+
+/* Live (jobs-states.json): a job past its 1-minute limit, one requeued with
+ * "scontrol requeue" while it ran, one suspended with "scontrol suspend". */
+static void test_live_states(void **state)
+{
+	struct slurm_job *j;
+	size_t n;
+	char *r;
+
+	(void)state;
+	one_sample("jobs-states.json", &j, &n);
+	assert_int_equal(n, 3);
+	assert_string_equal(j[0].state, "TIMEOUT");
+	assert_int_equal(slurm_api_state(&j[0], &r), JOB_FAILED);
+	assert_string_equal(r, "time limit reached");
+	free(r);
+	assert_true(j[0].has_exit);
+	assert_int_equal(j[0].exit_code, -15);
+	assert_int_equal(j[0].time_limit_min, 1);
+	assert_true(j[0].end_time > j[0].start_time);
+	assert_string_equal(j[1].state, "PENDING");
+	assert_int_equal(j[1].restart_cnt, 1);
+	assert_int_equal(slurm_api_state(&j[1], &r), JOB_RECOVERING);
+	assert_string_equal(r, "requeued: BeginTime");
+	free(r);
+	assert_int_equal(slurm_api_state(&j[2], &r), JOB_RUNNING);
+	assert_string_equal(r, "suspended");
+	free(r);
 	slurm_jobs_free(j, n);
 }
 
@@ -1523,6 +1555,7 @@ int main(void)
 	    cmocka_unit_test(test_job_completed_sample),
 	    cmocka_unit_test(test_job_cancelled_held_samples),
 	    cmocka_unit_test(test_live_gantry_jobs),
+	    cmocka_unit_test(test_live_states),
 	    cmocka_unit_test(test_state_mapping),
 	    cmocka_unit_test(test_reason_sanitised),
 	    cmocka_unit_test(test_exit_codes),
