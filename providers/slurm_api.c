@@ -370,7 +370,8 @@ static const struct {
  * (submit, cancel) with 5005 "Zero Bytes were transmitted or received". A slurmctld that
  * is down or hung answers reads the same way (-1, after about 9 s), only writes differ
  * (1800): the words say both. */
-static int slurm_token_refused(int64_t code, int has_code, const char *err, const char *source)
+static int slurm_token_refused(long status, int64_t code, int has_code, const char *err,
+                               const char *source)
 {
 	if (!has_code)
 		return 0;
@@ -381,14 +382,16 @@ static int slurm_token_refused(int64_t code, int has_code, const char *err, cons
 	if (source != NULL)
 		return strncmp(source, "slurm_load_", 11) == 0 ||
 		       strcmp(source, "slurm_get_statistics") == 0;
-	return err != NULL && strcmp(err, "Unspecified error") == 0;
+	/* no source: {"error": "Unspecified error", "errno": -1} (nodes, partitions); a 400
+	 * with -1 is slurmrestd's own parser ("Invalid node count string") */
+	return status >= 500 && err != NULL && strcmp(err, "Unspecified error") == 0;
 }
 
 /* The class of Slurm's error number code or of its words. */
 static enum slurm_err slurm_class_of(long status, int64_t code, int has_code, const char *err,
                                      const char *desc, const char *source)
 {
-	if (slurm_token_refused(code, has_code, err, source) ||
+	if (slurm_token_refused(status, code, has_code, err, source) ||
 	    slurm_has(desc, "slurmctld config is unable to load"))
 		return SLURM_ERR_AUTH;
 	if (has_code)
@@ -493,7 +496,8 @@ char *slurm_api_error(long status, const char *body, size_t len, const char *tra
 			line = xstrdup("token refused (invalid or expired)");
 	} else if (has_errors) {
 		/* "Unspecified error" says nothing: the description then leads */
-		if (err == NULL || *err == '\0' || strcmp(err, "Unspecified error") == 0) {
+		if ((err == NULL || *err == '\0' || strcmp(err, "Unspecified error") == 0) &&
+		    desc != NULL && *desc != '\0') {
 			err = desc;
 			desc = NULL;
 		}

@@ -710,6 +710,8 @@ static void test_errors(void **state)
 	            "{\"errors\": [{\"error\": \"Invalid account or account/partition "
 	            "combination specified\"}]}",
 	            NULL, SLURM_ERR_INVALID, "Invalid account");
+	check_error(400, "{\"errors\": [{\"error\": \"Unspecified error\", \"errno\": -1}]}", NULL,
+	            SLURM_ERR_INVALID, "Unspecified error (-1)");
 	/* a user not allowed to do that: auth class, but not the token's words */
 	check_error(500,
 	            "{\"errors\": [{\"error_number\": 2002, \"error\": \"Access/permission "
