@@ -467,11 +467,16 @@ char *slurm_api_error(long status, const char *body, size_t len, const char *tra
 				source = json_string_value(json_object_get(e0, "source"));
 		}
 	}
-	/* a held submit answers 200 with job_id and error 2042 "Job is in held state, pending
-	 * scheduler release" (22.05, samples/submit-held.json): a notice, not a failure */
-	if (status >= 200 && status < 300 && has_errors && has_code && code == 2042 &&
-	    json_array_size(errs) == 1)
-		has_errors = 0;
+	/* a 2xx submit answer with a job id: the job exists, errors beside it are notices
+	 * (22.05: 2042 "Job is in held state, pending scheduler release" for a held submit,
+	 * 2015 "Requested partition configuration not available now" for a job that then
+	 * waits PENDING/PartitionConfig); calling it a failure would leak the job */
+	if (status >= 200 && status < 300 && has_errors) {
+		int64_t id;
+
+		if (slurm_num(json_object_get(root, "job_id"), &id) == 1 && id > 0)
+			has_errors = 0;
+	}
 	if (status >= 200 && status < 300 && !has_errors) {
 		json_decref(root);
 		return NULL;

@@ -79,8 +79,8 @@ const char *slurm_err_name(enum slurm_err e);
  * "no answer: ERROR" (status 0 = no answer; transport_error says why). Remote text is
  * sanitised and cut short. *cls (may be NULL) gets the class. A 2xx answer whose errors[]
  * is not empty is a failure too: call this for it (it returns NULL for a 2xx answer without
- * errors, and for the notice 2042 "Job is in held state" that a held submit's 200 carries
- * next to its job_id). */
+ * errors, and for a 2xx submit answer with a job_id: the job exists, errors beside it are
+ * notices such as 2042 "Job is in held state" or 2015, see slurm_api_parse_submit). */
 char *slurm_api_error(long status, const char *body, size_t len, const char *transport_error,
                       enum slurm_err *cls);
 

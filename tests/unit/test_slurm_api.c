@@ -1116,6 +1116,7 @@ static void test_parse_submit(void **state)
 	b = slurp("submit-partition-config.json", &len);
 	assert_int_equal(slurm_api_parse_submit(b, len, &id, &cause), 0);
 	assert_int_equal(id, 6);
+	assert_null(slurm_api_error(200, b, len, NULL, NULL)); /* not a failure: no leak */
 	free(b);
 	b = slurp("bad-token-submit.json", &len);
 	assert_int_equal(slurm_api_parse_submit(b, len, &id, &cause), -1);
