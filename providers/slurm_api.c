@@ -40,7 +40,8 @@
  *   [min, max].
  * v0.0.39: Slurm 23.02, from its published OpenAPI (not run here): environment a list of
  *   "K=V" (required), time_limit / memory_per_node and most job numbers are
- *   {"set","infinite","number"} in answers and requests, job_state still one string,
+ *   {"set","infinite","number"} in answers and requests, job_state still one string
+ *   (but node state already a list: the parsers take both forms, so state_as_list stays 0),
  *   exit_code a number object (assumed the same raw wait status: unsure), no "gres" job
  *   field: GPUs per node as "tres_per_node": "gres/gpu:N" (the "gres/" spelling of 23.02+;
  *   unsure whether 23.02 already used it rather than "gres:"), nodes a string "N".
