@@ -31,12 +31,14 @@ struct slurm_api_version {
 	/* job submit */
 	int env_as_list;    /* environment as ["K=V", ...] (v0.0.39+) instead of an object */
 	int numbers_as_obj; /* integers as {"set": true, "infinite": false, "number": N}
-	                     * (v0.0.40+) in answers and in time_limit etc. of requests */
+	                     * (v0.0.39+) in answers and in time_limit etc. of requests */
 	int state_as_list;  /* job_state / node state as a list of flags (v0.0.40+) */
 	const char *gpus_field; /* job field for GPUs per job: "gpus" (22.05) or
 	                         * "tres_per_job" with "gres/gpu:N" (v0.0.40+) */
 	/* answers */
 	int exit_as_obj; /* exit_code {"status", "return_code", "signal": {...}} (v0.0.40+) */
+	int gres_as_tres; /* GPUs per node as "tres_per_node": "gres/gpu[:TYPE]:N" (v0.0.39+,
+	                   * which has no "gres" job field) instead of "gres": "gpu[:TYPE]:N" */
 };
 
 /* The version named name ("v0.0.38"), or NULL when this client has no row for it. */
@@ -53,26 +55,32 @@ char *slurm_api_path(const struct slurm_api_version *v, const char *what);
 enum slurm_err {
 	SLURM_ERR_OTHER,
 	SLURM_ERR_AUTH,      /* 401, 403, the token refused (500 + error_number -1 from
-	                      * slurm_load_ctl_conf, "Invalid authentication", ...) */
+	                      * slurm_load_ctl_conf, slurm_load_jobs, ... or "errno": -1 on
+	                      * reads, 5005 on writes; a slurmctld that does not answer
+	                      * looks the same to reads, so the line says both),
+	                      * "Invalid authentication", 2002 access denied, ... */
 	SLURM_ERR_INVALID,   /* the cluster rejects the request: bad partition (2000), account,
 	                      * QOS, time limit, too many GPUs/nodes ("Requested node
 	                      * configuration is not available", 2014), 400 */
 	SLURM_ERR_CAPACITY,  /* a request the cluster could take but not now is not an error in
 	                      * Slurm (it queues): reserved for node-count/partition limits
-	                      * reached where a fallback makes sense */
+	                      * reached where a fallback makes sense (2015, 2050 QOS/submit
+	                      * limits, 2068/2070/2101 nodes or partition down or drained) */
 	SLURM_ERR_NOTFOUND,  /* "Invalid job id specified" (2017) */
 	SLURM_ERR_TRANSIENT, /* no answer, 502/503/504, 429, slurmctld busy or down
-	                      * ("Unable to contact slurm controller", 1007, ...) */
+	                      * ("Unable to contact slurm controller", 1800-1803,
+	                      * socket timeouts 5004; 1007 is an auth error) */
 };
 /* "other", "auth", "invalid", "capacity", "not-found", "transient". */
 const char *slurm_err_name(enum slurm_err e);
 
 /* A failed request in one line (heap): the first error's text "Invalid partition name
- * specified (2000)", "token refused (expired or invalid)", "HTTP 502 from slurmrestd",
+ * specified (2000)", "token refused (invalid or expired)", "HTTP 502 from slurmrestd",
  * "no answer: ERROR" (status 0 = no answer; transport_error says why). Remote text is
  * sanitised and cut short. *cls (may be NULL) gets the class. A 2xx answer whose errors[]
  * is not empty is a failure too: call this for it (it returns NULL for a 2xx answer without
- * errors). */
+ * errors, and for a 2xx submit answer with a job_id: the job exists, errors beside it are
+ * notices such as 2042 "Job is in held state" or 2015, see slurm_api_parse_submit). */
 char *slurm_api_error(long status, const char *body, size_t len, const char *transport_error,
                       enum slurm_err *cls);
 
@@ -90,7 +98,8 @@ struct slurm_label {
 };
 char *slurm_api_label_name(const char *job_id);
 char *slurm_api_label_comment(const struct slurm_label *l);
-/* Parses a comment; 0 and *out (heap strings) when it is Gantry's, -1 otherwise. */
+/* Parses a comment; 0 and *out (heap strings) when it is exactly Gantry's, -1 otherwise
+ * (*out then zeroed). team "-" parses as NULL (and a NULL or "" team is written "-"). */
 int slurm_api_label_parse(const char *comment, struct slurm_label *out);
 void slurm_label_clear(struct slurm_label *l);
 
@@ -118,7 +127,10 @@ struct slurm_submit {
 };
 /* The body of POST job/submit (heap JSON text). */
 char *slurm_api_submit_body(const struct slurm_api_version *v, const struct slurm_submit *s);
-/* The submit answer: 0 and the job id, or -1 and a cause (the errors[] text). */
+/* The submit answer: 0 and the job id whenever it has one (the job then exists: errors
+ * beside it are notices, e.g. 2042 held, 2015 "Requested partition configuration not
+ * available now", which leaves it PENDING/PartitionConfig), or -1 and a cause (the
+ * errors[] text). */
 int slurm_api_parse_submit(const char *body, size_t len, int64_t *job_id, char **cause);
 
 /* ---- jobs ---- */
@@ -137,7 +149,9 @@ struct slurm_job {
 	char *gres;         /* what it asked for, "gpu:2" or "gpu:a100:2" or "" (from
 	                     * tres_per_node / tres_per_job, "gres:" prefix removed) */
 	int node_count;
-	int64_t submit_time, start_time, end_time; /* epoch seconds, 0 = unset */
+	int64_t submit_time, start_time, end_time; /* epoch seconds, 0 = unset; a running
+	                                            * job's end_time is when its time limit
+	                                            * ends (22.05), not an end */
 	long time_limit_min;                       /* 0 = unlimited or unset */
 	int has_exit;
 	int exit_code; /* >= 0 status, < 0 = -signal */
@@ -145,7 +159,9 @@ struct slurm_job {
 	char *std_out; /* standard_output as Slurm holds it (unexpanded) */
 };
 /* GET jobs or GET job/ID: every job in the answer, appended to *v (heap array). -1 with a
- * cause when the answer as a whole is unusable; a malformed entry is skipped. */
+ * cause when the answer as a whole is unusable, or its list is empty beside errors[] (an
+ * unknown job id, a refused token: the cause is slurm_api_error's line, never "no jobs");
+ * a malformed entry is skipped. The same holds for nodes and partitions. */
 int slurm_api_parse_jobs(const struct slurm_api_version *v, const char *body, size_t len,
                          struct slurm_job **out, size_t *n, char **cause);
 void slurm_jobs_free(struct slurm_job *v, size_t n);

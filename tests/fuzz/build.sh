@@ -37,3 +37,5 @@ build_one fuzz_nvsmi "$c"/nvsmi.c
 build_one fuzz_catalog "$c"/catalog.c
 build_one fuzz_kernels "$c"/tele_kernels.c
 build_one fuzz_lambda_api "$top"/providers/lambda_api.c "$c"/sanitize.c
+build_one fuzz_slurm_api "$top"/providers/slurm_api.c "$c"/sanitize.c "$c"/cluster.c "$c"/job.c \
+	"$c"/kvlist.c
