@@ -30,6 +30,8 @@ static const char *help_view_name(unsigned mask)
 		return "Log";
 	case KEYMAP_V_MESSAGES:
 		return "Messages";
+	case KEYMAP_V_CLUSTER:
+		return "Cluster";
 	default:
 		return "";
 	}
