@@ -20,16 +20,29 @@
 
 struct cluster_wait {
 	const char *provider;
-	int fresh;
+	int swept;  /* the provider says its snapshot is fresh (ENGINE_EV_TELEMETRY) */
+	int health; /* it reported a health change (ENGINE_EV_PROVIDER) */
 };
 
 static void cluster_on_event(void *arg, const struct engine_event *ev)
 {
 	struct cluster_wait *w = arg;
 
-	if ((ev->type == ENGINE_EV_TELEMETRY || ev->type == ENGINE_EV_PROVIDER) &&
-	    (ev->provider == NULL || strcmp(ev->provider, w->provider) == 0))
-		w->fresh = 1;
+	if (ev->provider != NULL && strcmp(ev->provider, w->provider) != 0)
+		return;
+	if (ev->type == ENGINE_EV_TELEMETRY)
+		w->swept = 1;
+	else if (ev->type == ENGINE_EV_PROVIDER)
+		w->health = 1;
+}
+
+/* Nodes the provider has not heard of yet ("unknown"). */
+static int cluster_unknown(const struct cluster_info *ci)
+{
+	for (size_t i = 0; i < ci->nnodes; i++)
+		if (ci->nodes[i].state != NULL && strcmp(ci->nodes[i].state, "unknown") == 0)
+			return 1;
+	return 0;
 }
 
 static json_t *cluster_str_json(const char *s)
@@ -268,24 +281,35 @@ static int cluster_run(struct cli_ctx *c, int argc, char **argv)
 		return rc;
 	}
 	/* this process has just opened the provider: unless its snapshot is already from now,
-	 * wait for the answer the first ask started (bounded by the provider's timeouts) */
+	 * wait for the answer the first ask started (bounded by the provider's timeouts). A
+	 * health change alone ends the wait once no node is left unknown (a host that went
+	 * down is reported before the others have answered). */
 	if (ci.as_of_ms < start) {
 		uint64_t deadline = loop_now_ms() + CLUSTER_WAIT_MS;
 		char *name = xstrdup(ci.provider);
 
 		w.provider = name;
 		engine_subscribe(c->e, cluster_on_event, &w);
-		while (!w.fresh && loop_now_ms() < deadline)
-			loop_run_once(engine_loop(c->e), 100);
-		engine_unsubscribe(c->e, cluster_on_event, &w);
-		cluster_info_clear(&ci);
-		if (engine_cluster(c->e, name, &ci, &cause) != 0) {
-			rc =
-			    cli_fail("cluster", CLI_FAILED, "%s", cause != NULL ? cause : "failed");
-			free(cause);
-			free(name);
-			return rc;
+		for (;;) {
+			int got;
+
+			while (!w.swept && !w.health && loop_now_ms() < deadline)
+				loop_run_once(engine_loop(c->e), 100);
+			got = w.swept || w.health;
+			w.health = 0;
+			cluster_info_clear(&ci);
+			if (engine_cluster(c->e, name, &ci, &cause) != 0) {
+				engine_unsubscribe(c->e, cluster_on_event, &w);
+				rc = cli_fail("cluster", CLI_FAILED, "%s",
+				              cause != NULL ? cause : "failed");
+				free(cause);
+				free(name);
+				return rc;
+			}
+			if (!got || w.swept || !cluster_unknown(&ci))
+				break;
 		}
+		engine_unsubscribe(c->e, cluster_on_event, &w);
 		free(name);
 	}
 	now = loop_wall_ms();

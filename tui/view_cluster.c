@@ -57,18 +57,18 @@ static const struct cl_col cl_pcols[CL_P_COUNT] = {
     [CL_P_NAME] = {"PARTITION", {.min = 9, .want = 14, .grow = 1, .prio = 10}, 0},
     [CL_P_STATE] = {"STATE", {.min = 5, .want = 8, .grow = 0, .prio = 9}, 0},
     [CL_P_NODES] = {"NODES", {.min = 5, .want = 5, .grow = 0, .prio = 6}, 1},
-    [CL_P_GPUS] = {"GPUS", {.min = 5, .want = 9, .grow = 0, .prio = 10}, 1},
-    [CL_P_BAR] = {"ALLOCATED", {.min = 8, .want = CL_BAR_CELLS, .grow = 1, .prio = 7}, 0},
+    [CL_P_GPUS] = {"GPUS", {.min = 5, .want = 7, .grow = 0, .prio = 10}, 1},
+    [CL_P_BAR] = {"ALLOC", {.min = 8, .want = CL_BAR_CELLS, .grow = 1, .prio = 7}, 0},
     [CL_P_CPUS] = {"CPUS", {.min = 5, .want = 9, .grow = 0, .prio = 4}, 1},
     [CL_P_RUN] = {"RUNNING", {.min = 7, .want = 7, .grow = 0, .prio = 8}, 1},
     [CL_P_PEND] = {"PENDING", {.min = 7, .want = 7, .grow = 0, .prio = 8}, 1},
-    [CL_P_TIME] = {"MAXTIME", {.min = 7, .want = 9, .grow = 0, .prio = 3}, 1},
+    [CL_P_TIME] = {"MAXTIME", {.min = 9, .want = 9, .grow = 0, .prio = 3}, 1},
 };
 
 static const struct cl_col cl_ncols[CL_N_COUNT] = {
     [CL_N_NAME] = {"NODE", {.min = 8, .want = 14, .grow = 1, .prio = 10}, 0},
-    [CL_N_STATE] = {"STATE", {.min = 6, .want = 11, .grow = 0, .prio = 9}, 0},
-    [CL_N_PARTS] = {"PARTITIONS", {.min = 6, .want = 12, .grow = 1, .prio = 3}, 0},
+    [CL_N_STATE] = {"STATE", {.min = 11, .want = 11, .grow = 0, .prio = 9}, 0},
+    [CL_N_PARTS] = {"PARTITIONS", {.min = 10, .want = 12, .grow = 1, .prio = 3}, 0},
     [CL_N_GPUS] = {"GPUS", {.min = 5, .want = 7, .grow = 0, .prio = 10}, 1},
     [CL_N_BAR] = {"", {.min = 6, .want = 10, .grow = 0, .prio = 2}, 0},
     [CL_N_TYPE] = {"TYPE", {.min = 4, .want = 7, .grow = 0, .prio = 6}, 0},
