@@ -95,6 +95,14 @@ assert n["gpu2"]["state"] == "unreachable" and n["gpu2"]["reason"], n
 assert n["gpu1"]["state"] == "idle", n
 '
 
+# shell completion: `gantry cluster <Tab>` offers the providers with a cluster view
+check "__complete clusters lists fleet, not local" bash -c '[ "$(g __complete clusters)" = fleet ]'
+check "__complete commands lists cluster" bash -c 'g __complete commands | grep -qx cluster'
+check "bash: gantry cluster <Tab> completes fleet" bash -c '
+	. "$1/completions/bash/gantry"
+	COMP_WORDS=("$GANTRY_BIN" cluster ""); COMP_CWORD=2; _gantry
+	[ "${COMPREPLY[*]}" = fleet ]' _ "${GANTRY_SRCDIR:-$here/../..}"
+
 # errors: clear, nonzero
 expect_rc 2 "an unknown provider is a usage error" g cluster nope
 check "it says so and names the configured ones" grep -q "no provider named 'nope' (configured: local, fleet)" "$T_HOME/err"
