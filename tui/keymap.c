@@ -129,7 +129,7 @@ const struct keymap_entry keymap_table[] = {
     {'q', KEYMAP_V_TOP, KEYMAP_QUIT, "clear the filter; else quit", "quit", 0},
     {KEYMAP_ESC, KEYMAP_V_TOP, KEYMAP_BACK, "clear the filter; else nothing (q quits)", NULL, 0},
     {':', KEYMAP_V_BROWSE | V_L, KEYMAP_COMMAND,
-     "command: templates, jobs, cost, cluster, reload, messages, theme NAME, help, q", "cmd", 0},
+     "command: templates, jobs, cost, reload, messages, theme NAME, help, q", "cmd", 0},
     {'m', KEYMAP_V_BROWSE, KEYMAP_MESSAGES, "messages: every status message in full", "messages",
      0},
     {'t', KEYMAP_V_BROWSE, KEYMAP_TEMPLATES, "templates", "templates", 0},
