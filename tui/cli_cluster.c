@@ -20,8 +20,7 @@
 
 struct cluster_wait {
 	const char *provider;
-	int swept;  /* the provider says its snapshot is fresh (ENGINE_EV_TELEMETRY) */
-	int health; /* it reported a health change (ENGINE_EV_PROVIDER) */
+	int news; /* the provider reported something (ENGINE_EV_TELEMETRY or _PROVIDER) */
 };
 
 static void cluster_on_event(void *arg, const struct engine_event *ev)
@@ -30,19 +29,18 @@ static void cluster_on_event(void *arg, const struct engine_event *ev)
 
 	if (ev->provider != NULL && strcmp(ev->provider, w->provider) != 0)
 		return;
-	if (ev->type == ENGINE_EV_TELEMETRY)
-		w->swept = 1;
-	else if (ev->type == ENGINE_EV_PROVIDER)
-		w->health = 1;
+	if (ev->type == ENGINE_EV_TELEMETRY || ev->type == ENGINE_EV_PROVIDER)
+		w->news = 1;
 }
 
-/* Nodes the provider has not heard of yet ("unknown"). */
-static int cluster_unknown(const struct cluster_info *ci)
+/* The snapshot is worth printing: every node has been heard of ("unknown": not yet), and
+ * it is from this process (as_of_ms since start) or carries the error that says why not. */
+static int cluster_settled(const struct cluster_info *ci, int64_t start)
 {
 	for (size_t i = 0; i < ci->nnodes; i++)
 		if (ci->nodes[i].state != NULL && strcmp(ci->nodes[i].state, "unknown") == 0)
-			return 1;
-	return 0;
+			return 0;
+	return ci->as_of_ms >= start || ci->error != NULL;
 }
 
 static json_t *cluster_str_json(const char *s)
@@ -280,23 +278,20 @@ static int cluster_run(struct cli_ctx *c, int argc, char **argv)
 		free(cause);
 		return rc;
 	}
-	/* this process has just opened the provider: unless its snapshot is already from now,
-	 * wait for the answer the first ask started (bounded by the provider's timeouts). A
-	 * health change alone ends the wait once no node is left unknown (a host that went
-	 * down is reported before the others have answered). */
-	if (ci.as_of_ms < start) {
+	/* this process has just opened the provider: wait (bounded by the provider's timeouts)
+	 * until the snapshot is from now with no node left unknown, or an error explains why it
+	 * is not (a host that went down is reported before the others have answered: wait for
+	 * them too). Each news of the provider (notify) is a reason to look again. */
+	if (!cluster_settled(&ci, start)) {
 		uint64_t deadline = loop_now_ms() + CLUSTER_WAIT_MS;
 		char *name = xstrdup(ci.provider);
 
 		w.provider = name;
 		engine_subscribe(c->e, cluster_on_event, &w);
-		for (;;) {
-			int got;
-
-			while (!w.swept && !w.health && loop_now_ms() < deadline)
+		while (loop_now_ms() < deadline) {
+			w.news = 0;
+			while (!w.news && loop_now_ms() < deadline)
 				loop_run_once(engine_loop(c->e), 100);
-			got = w.swept || w.health;
-			w.health = 0;
 			cluster_info_clear(&ci);
 			if (engine_cluster(c->e, name, &ci, &cause) != 0) {
 				engine_unsubscribe(c->e, cluster_on_event, &w);
@@ -306,7 +301,7 @@ static int cluster_run(struct cli_ctx *c, int argc, char **argv)
 				free(name);
 				return rc;
 			}
-			if (!got || w.swept || !cluster_unknown(&ci))
+			if (cluster_settled(&ci, start))
 				break;
 		}
 		engine_unsubscribe(c->e, cluster_on_event, &w);
