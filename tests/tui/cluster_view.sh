@@ -2,9 +2,10 @@
 # The Cluster view (C from the Jobs view) on an ssh fleet of two real OpenSSH workers (2 GPUs
 # each): the fleet's partition with its GPU allocation, both hosts as nodes, a GPU job shown
 # as 1 of 4 allocated, the queue and the snapshot's age; it follows a stop made elsewhere
-# (refresh on the engine's events and timer); ? lists its keys; Esc goes back to Jobs. Then at
-# 80x24 with LANG=C and NO_COLOR=1: still every node and its GPUs, an ASCII bar, no colour.
-# With only the local provider, C says there is no cluster.
+# (refresh on the engine's events and timer); Tab switches to a second ssh provider and back;
+# ? lists its keys; Esc goes back to Jobs; :cluster opens it too. Then at 80x24 with LANG=C
+# and NO_COLOR=1: every node and its GPUs, an ASCII bar, no colour. With only the local
+# provider, C says there is no cluster.
 set -u
 . "${GANTRY_SRCDIR:-.}/tests/lib/tmux.sh"
 tui_setup
@@ -19,6 +20,23 @@ description: Holds one GPU while it sleeps.
 resources: {accelerators: "H100:1"}
 placement: {providers: [fleet]}
 run: sleep 1000
+EOF2
+# a second provider with a cluster view (one host, on the second worker): Tab switches
+mkdir -p "$RIG_DIR/remote-e"
+cat >>"$GANTRY_HOME/config/config.yaml" <<EOF2
+  edge:
+    type: ssh
+    user: root
+    key: $RIG_KEY
+    known_hosts: $RIG_KNOWN_HOSTS
+    poll_ms: 300
+    hosts:
+      - name: e1
+        address: 127.0.0.3
+        port: $RIG_PORT
+        gpus: 1
+        gpu_type: A100
+        dir: $RIG_DIR/remote-e
 EOF2
 "$GANTRY_BIN" launch gpu-sleep --name c1 >/dev/null 2>&1 || tui_fail "launch on the fleet failed"
 
@@ -39,6 +57,16 @@ tui_wait "$other +idle +fleet +0/2 .*H100"
 "$GANTRY_BIN" stop c1 >/dev/null 2>&1 || tui_fail "gantry stop c1 failed"
 tui_wait 'Queue +0 running, 0 pending .* GPUs +0/4 allocated' 30
 tui_wait "$host +idle +fleet +0/2 "
+# Tab: the other provider's cluster, and back
+tui_wait 'Providers +\[fleet\] +edge'
+tui_keys Tab
+tui_wait 'Providers +fleet +\[edge\]'
+tui_wait 'Cluster .* edge +1 node '
+tui_wait 'e1 +idle +edge +0/1 .*A100'
+tui_assert_no 'gpu1 +'
+tui_keys Left
+tui_wait 'Providers +\[fleet\] +edge'
+tui_wait 'gpu1 +'
 # help lists the view's keys
 tui_keys '?'
 tui_wait 'Help .* Cluster keys'
