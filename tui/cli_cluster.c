@@ -197,6 +197,8 @@ static void cluster_print(const struct cli_ctx *c, const struct cluster_info *ci
 	if (nproviders > 1)
 		printf("(%zu providers have a cluster view: gantry cluster PROVIDER)\n",
 		       nproviders);
+	if (ci->nparts == 0 && ci->nnodes == 0)
+		return; /* nothing known: the error line says why */
 	putchar('\n');
 	t.ncols = 8;
 	cluster_table_add(&t, c,

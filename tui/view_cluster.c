@@ -430,11 +430,14 @@ static void cl_draw(struct app *a, int y, int h)
 		free(err);
 		draw_text(a, y++, 2, a->cols - 4, line, THEME_STATUS_ERROR, 0);
 	}
-	/* partitions: at most a third of what is left, the nodes get the rest */
+	/* partitions: what the nodes leave, at least a third of the rows; a cut list says how
+	 * many more there are */
 	if (y + 2 < end) {
-		int room = (end - y) / 3;
+		int room = end - y - 3 - (int)ci->nnodes;
 
-		nparts = (int)ci->nparts < room - 2 ? (int)ci->nparts : room - 2;
+		if (room < (end - y) / 3)
+			room = (end - y) / 3;
+		nparts = (int)ci->nparts <= room - 2 ? (int)ci->nparts : room - 3;
 		if (nparts < 1)
 			nparts = ci->nparts > 0 ? 1 : 0;
 		snprintf(t, sizeof t, " Partitions (%zu) ", ci->nparts);
