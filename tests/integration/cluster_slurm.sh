@@ -2,7 +2,8 @@
 # cluster_slurm.sh: `gantry cluster` on a real Slurm (tests/lib/slurmrig.sh: one node with 2
 # GPUs behind slurmrestd), checked against Slurm's own clients: the partition and the node
 # with GPUs 0/2; a job holding both GPUs shows 2/2 allocated and the node busy, a second one
-# waits: 1 running and 1 pending, as squeue counts them; with slurmrestd killed the error
+# waits: 1 running and 1 pending, as squeue counts them; a drained node's reason (with an
+# escape sequence) is sanitised in the table; with slurmrestd killed the error
 # line names it and the exit is 1 when nothing is known. SKIP (77) on a tree without the
 # Slurm rig (the view branch before the merge).
 here=$(cd "$(dirname "$0")" && pwd)
@@ -64,6 +65,20 @@ printf '%s\n' "$out" | sed 's/^/# /'
 check "the table: 1 running, 1 pending; GPUs 2/2" \
 	bash -c "printf '%s\n' \"\$1\" | grep -Eq '^Cluster hpc: 1 running, 1 pending \(as of [0-9]+s ago\)' &&
 		printf '%s\n' \"\$1\" | grep -Eq '^$SLURM_PARTITION\* +up +1 +2/2 .* 1 +1 '" _ "$out"
+
+# a drained node: its reason is remote text (with an escape sequence): sanitised in the
+# table, raw (escaped) in -o json
+scontrol update NodeName="$SLURM_NODE_NAME" State=DRAIN Reason=$'maint \e[31mred\e[0m done'
+check "the node shows drained with its reason, without the escape" wait_for 30 bash -c '
+	out=$(g cluster hpc)
+	printf "%s\n" "$out" | grep -Eq "^$SLURM_NODE_NAME +[a-z+]*drain.* maint red done" &&
+		! printf "%s" "$out" | grep -q $'"'"'\e'"'"''
+check "-o json keeps the reason as Slurm has it" cluster_json '
+import os
+r = n[os.environ["SLURM_NODE_NAME"]]["reason"]
+assert r == "maint \x1b[31mred\x1b[0m done", r
+'
+scontrol update NodeName="$SLURM_NODE_NAME" State=RESUME
 
 # slurmrestd down: nothing known, the error names it, exit 1
 slurm_rig_restd_stop
