@@ -42,6 +42,12 @@ EOF2
 
 tui_start 120 30 -- --view jobs
 tui_wait 'c1 +training +RUNNING +fleet'
+# the Jobs view's help names the key
+tui_keys '?'
+tui_wait 'Help .* Jobs keys'
+tui_wait '^  C +cluster: partitions, nodes, GPUs allocated/total'
+tui_keys Escape
+tui_wait 'c1 +training +RUNNING +fleet'
 tui_keys C
 tui_wait 'Cluster .* fleet +2 nodes .* as of [0-9]+s ago'
 tui_wait 'Queue +1 running, 0 pending .* GPUs +1/4 allocated'
