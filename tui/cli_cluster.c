@@ -172,7 +172,7 @@ static void cluster_limit(long s, char *buf, size_t size)
 }
 
 static void cluster_print(const struct cli_ctx *c, const struct cluster_info *ci, int64_t now,
-                          size_t nproviders)
+                          const char *const *names, size_t nproviders)
 {
 	struct cluster_table t = {0};
 	char age[16], head[512], *line;
@@ -194,9 +194,13 @@ static void cluster_print(const struct cli_ctx *c, const struct cluster_info *ci
 		printf("error: %s\n", err);
 		free(err);
 	}
-	if (nproviders > 1)
-		printf("(%zu providers have a cluster view: gantry cluster PROVIDER)\n",
-		       nproviders);
+	if (nproviders > 1) {
+		fputs("(other clusters:", stdout);
+		for (size_t i = 0; i < nproviders && i < CLUSTER_NAMES_MAX; i++)
+			if (strcmp(names[i], ci->provider) != 0)
+				printf(" %s", names[i]);
+		fputs("; gantry cluster PROVIDER)\n", stdout);
+	}
 	if (ci->nparts == 0 && ci->nnodes == 0)
 		return; /* nothing known: the error line says why */
 	putchar('\n');
@@ -313,7 +317,7 @@ static int cluster_run(struct cli_ctx *c, int argc, char **argv)
 	if (c->json)
 		cli_print_json(cluster_json(&ci, now));
 	else
-		cluster_print(c, &ci, now, nclusters);
+		cluster_print(c, &ci, now, names, nclusters);
 	/* nothing known and an error: the cluster could not be reached */
 	rc = ci.as_of_ms == 0 && ci.error != NULL ? CLI_FAILED : CLI_OK;
 	cluster_info_clear(&ci);
