@@ -17,8 +17,8 @@
 
 #define CL_MARK      2
 #define CL_GAP       2
-#define CL_MAX_AGE   1000 /* ms: the snapshot is taken again when older */
-#define CL_PROV_MAX  32   /* providers with a cluster the tabs show */
+#define CL_MAX_AGE   800 /* ms: taken again when older (each tick of the default 1 s) */
+#define CL_PROV_MAX  32  /* providers with a cluster the tabs show */
 #define CL_BAR_CELLS 16
 
 enum cl_pcol {
