@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/cluster.h"
 #include "core/config.h"
 #include "core/job.h"
 #include "core/kvlist.h"
@@ -448,5 +449,18 @@ int engine_offers(struct engine *e, const struct engine_launch_req *req, engine_
 /* Hosts of every provider (ref NULL) or of one job, from the providers' caches. */
 int engine_hosts(struct engine *e, const char *job_ref, struct tele_host **out, size_t *n,
                  char **cause);
+
+/* --- the Cluster view (core/engine_cluster.c, issue 10) --- */
+/* The providers that have a cluster view (provider op `cluster`), in config order: their
+ * names into names[0..max) (valid until engine_close; names may be NULL to count). Returns
+ * how many there are. */
+size_t engine_cluster_providers(struct engine *e, const char **names, size_t max);
+/* A snapshot of the cluster behind provider (NULL: the first provider with a cluster view)
+ * from the provider's cache, at once: out is filled (cluster_info_clear frees it; its
+ * provider is the instance name) and 0 returned. A stale cache asks for a fresh one, which
+ * comes later as ENGINE_EV_TELEMETRY (or ENGINE_EV_PROVIDER). -1 with cause: no such
+ * provider, one without a cluster view, none configured, or the provider's own error. The
+ * snapshot's text (names, reasons, error) is the backend's: sanitise it to show it. */
+int engine_cluster(struct engine *e, const char *provider, struct cluster_info *out, char **cause);
 
 #endif

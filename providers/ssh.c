@@ -132,7 +132,7 @@ struct ssh_job_facts *sshp_find_job(struct sshp_host *h, const char *id)
 }
 
 /* The job still holds its GPUs (its group lives, or it is starting). */
-static int sshp_job_busy(const struct ssh_job_facts *f)
+int sshp_job_busy(const struct ssh_job_facts *f)
 {
 	if (f->alive)
 		return 1;
@@ -412,7 +412,7 @@ static void sshp_notify_swept(struct provider *p, void *ctx)
 }
 
 /* A stale cache asks for a sweep of mask's hosts; notify says when it is done. */
-static void sshp_refresh_cache(struct provider *p, const unsigned char *mask)
+void sshp_refresh_cache(struct provider *p, const unsigned char *mask)
 {
 	int stale = 0;
 
@@ -1360,4 +1360,5 @@ const struct provider_ops ssh_provider_ops = {
     .target = sshp_target,
     .hosts = sshp_hosts,
     .worker_http = sshp_worker_http,
+    .cluster = ssh_cluster, /* providers/ssh_cluster.c */
 };

@@ -292,6 +292,10 @@ int sshp_type_matches(const char *want, const char *have);
 struct ssh_job_facts *sshp_find_job(struct sshp_host *h, const char *id);
 /* GPUs of h no job holds, from its last snapshot (its configured total before one). */
 int sshp_free_gpus(struct sshp_host *h);
+/* The job still holds its GPUs (its group lives, or it is starting). */
+int sshp_job_busy(const struct ssh_job_facts *f);
+/* A stale snapshot of mask's hosts asks for a sweep; notify says when it is done. */
+void sshp_refresh_cache(struct provider *p, const unsigned char *mask);
 char *sshp_dupnull(const char *s);
 /* A command for h; takes cmd and in (heap). */
 struct sshp_op *sshp_op_new(struct sshp_host *h, char *cmd, char *in, int timeout_ms);
@@ -310,6 +314,11 @@ unsigned char *sshp_mask(struct provider *p, const size_t *hosts, size_t n);
 /* The provider's launch op. */
 int ssh_launch_start(struct provider *p, const struct provider_job_spec *spec,
                      provider_launch_cb cb, void *arg, char **cause);
+
+/* ---- the Cluster view (ssh_cluster.c) ---- */
+
+/* The provider's cluster op: the fleet as one partition, its hosts as nodes. */
+int ssh_cluster(struct provider *p, struct cluster_info *out, char **cause);
 
 /* ---- logs (ssh_logs.c) ---- */
 

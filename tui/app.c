@@ -54,6 +54,7 @@ static const struct view_ops *const app_views[APP_VIEW_COUNT] = {
     [APP_VIEW_HELP] = &view_help_ops,
     [APP_VIEW_COST] = &view_cost_ops,
     [APP_VIEW_MESSAGES] = &view_messages_ops,
+    [APP_VIEW_CLUSTER] = &view_cluster_ops,
 };
 
 static void app_frame(struct app *a);
@@ -371,6 +372,8 @@ static void app_command(struct app *a, const char *line)
 		app_switch(a, APP_VIEW_JOBS);
 	} else if (strcmp(cmd, "cost") == 0 || strcmp(cmd, "costs") == 0 || strcmp(cmd, "c") == 0) {
 		app_switch(a, APP_VIEW_COST);
+	} else if (strcmp(cmd, "cluster") == 0) {
+		view_cluster_open(a);
 	} else if (strcmp(cmd, "theme") == 0) {
 		if (arg == NULL || *arg == '\0') {
 			app_status(
@@ -404,8 +407,8 @@ static void app_command(struct app *a, const char *line)
 	} else {
 		app_status(
 		    a, 1,
-		    "unknown command '%s' (try :templates, :jobs, :job NAME, :cost, :reload, "
-		    ":messages, :theme NAME, :help, :q)",
+		    "unknown command '%s' (try :templates, :jobs, :job NAME, :cost, :cluster, "
+		    ":reload, :messages, :theme NAME, :help, :q)",
 		    cmd);
 	}
 }
@@ -497,6 +500,9 @@ static void app_global_action(struct app *a, enum keymap_action act)
 		break;
 	case KEYMAP_COST:
 		app_switch(a, APP_VIEW_COST);
+		break;
+	case KEYMAP_CLUSTER:
+		view_cluster_open(a);
 		break;
 	case KEYMAP_BACK:
 		if (app_filter_clear(a))
@@ -672,6 +678,8 @@ static void app_on_event(void *arg, const struct engine_event *ev)
 	case ENGINE_EV_TELEMETRY:
 		break;
 	}
+	if (ev->type == ENGINE_EV_TELEMETRY || ev->type == ENGINE_EV_PROVIDER)
+		view_cluster_changed(a, ev->provider);
 	app_dirty(a);
 }
 

@@ -1,7 +1,7 @@
 /* cli_complete.c: `gantry __complete WHAT` for the shell completions (completions/): one word
  * a line, nothing on stderr, exit 0 even when there is nothing to say. WHAT: commands,
  * options CMD (read from the command's usage and help text, so they stay in step), jobs
- * (names, then ids), templates, providers. */
+ * (names, then ids), templates, providers, clusters (providers with a cluster view). */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,6 +97,15 @@ int cli_complete_main(struct cli_ctx *c, int argc, char **argv, const struct cli
 			engine_provider_info(c->e, i, &pi);
 			puts(pi.name);
 		}
+	} else if (strcmp(what, "clusters") == 0) {
+		const char *names[64];
+		size_t n;
+
+		if (cli_engine(c, 1) == NULL)
+			return CLI_OK;
+		n = engine_cluster_providers(c->e, names, 64);
+		for (size_t i = 0; i < n && i < 64; i++)
+			puts(names[i]);
 	}
 	return CLI_OK;
 }

@@ -13,6 +13,7 @@
 #define V_C  KEYMAP_V_COST
 #define V_L  KEYMAP_V_LOG
 #define V_M  KEYMAP_V_MESSAGES
+#define V_CL KEYMAP_V_CLUSTER
 
 const struct keymap_entry keymap_table[] = {
     /* The launch form: printable keys not listed here are typed into the field. */
@@ -93,6 +94,15 @@ const struct keymap_entry keymap_table[] = {
     {KEYMAP_FN(KEY_BTAB), V_C, KEYMAP_GROUP_PREV, "breakdown: previous grouping", NULL, 0},
     {KEYMAP_FN(KEY_LEFT), V_C, KEYMAP_GROUP_PREV, "breakdown: previous grouping", NULL, 0},
 
+    /* Cluster (C). */
+    {'\t', V_CL, KEYMAP_GROUP_NEXT, "next provider with a cluster", "provider", 0},
+    {KEYMAP_FN(KEY_RIGHT), V_CL, KEYMAP_GROUP_NEXT, "next provider with a cluster", NULL, 0},
+    {KEYMAP_FN(KEY_BTAB), V_CL, KEYMAP_GROUP_PREV, "previous provider with a cluster", NULL, 0},
+    {KEYMAP_FN(KEY_LEFT), V_CL, KEYMAP_GROUP_PREV, "previous provider with a cluster", NULL, 0},
+    {KEYMAP_ESC, V_CL, KEYMAP_BACK, "back", "back", 0},
+    {'q', V_CL, KEYMAP_BACK, "back", NULL, 0},
+    {'C', V_CL, KEYMAP_BACK, "back", NULL, 0},
+
     /* Job. */
     {KEYMAP_ESC, V_J, KEYMAP_BACK, "back (clears the search first)", "back", 0},
     {'q', V_J, KEYMAP_BACK, "back (clears the search first)", NULL, 0},
@@ -129,6 +139,8 @@ const struct keymap_entry keymap_table[] = {
     {'$', KEYMAP_V_BROWSE, KEYMAP_COST, "cost: burn, month to date, budgets, breakdowns", "cost",
      0},
     {'3', KEYMAP_V_BROWSE, KEYMAP_COST, "cost: burn, month to date, budgets, breakdowns", NULL, 0},
+    {'C', KEYMAP_V_BROWSE, KEYMAP_CLUSTER,
+     "cluster: partitions, nodes, GPUs allocated/total, the queue (ssh, slurm)", "cluster", 0},
     {'r', KEYMAP_V_BROWSE, KEYMAP_REFRESH, "refresh now (templates: reload the files)", NULL, 0},
     {'?', V_M, KEYMAP_HELP, "this help", "help", 0},
     {KEYMAP_CTRL('c'), KEYMAP_V_BROWSE | V_F | V_H | V_L | V_M, KEYMAP_QUIT, "quit", NULL, 0},

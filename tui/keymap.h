@@ -22,10 +22,12 @@ enum keymap_view {
 	KEYMAP_V_COST = 1 << 5,
 	KEYMAP_V_LOG = 1 << 6, /* the Job view with its log full screen (l): only log keys */
 	KEYMAP_V_MESSAGES = 1 << 7,
+	KEYMAP_V_CLUSTER = 1 << 8, /* the Cluster view (C) */
 	KEYMAP_V_LIST = KEYMAP_V_TEMPLATES | KEYMAP_V_JOBS | KEYMAP_V_JOB | KEYMAP_V_HELP |
-	                KEYMAP_V_COST | KEYMAP_V_LOG | KEYMAP_V_MESSAGES,
+	                KEYMAP_V_COST | KEYMAP_V_LOG | KEYMAP_V_MESSAGES | KEYMAP_V_CLUSTER,
 	KEYMAP_V_TOP = KEYMAP_V_TEMPLATES | KEYMAP_V_JOBS | KEYMAP_V_COST,
-	KEYMAP_V_BROWSE = KEYMAP_V_TEMPLATES | KEYMAP_V_JOBS | KEYMAP_V_JOB | KEYMAP_V_COST,
+	KEYMAP_V_BROWSE =
+	    KEYMAP_V_TEMPLATES | KEYMAP_V_JOBS | KEYMAP_V_JOB | KEYMAP_V_COST | KEYMAP_V_CLUSTER,
 };
 
 enum keymap_action {
@@ -64,6 +66,7 @@ enum keymap_action {
 	KEYMAP_SEARCH_NEXT, /* log: next match of the `/` search */
 	KEYMAP_SEARCH_PREV,
 	KEYMAP_MESSAGES,    /* the message log: every status message in full */
+	KEYMAP_CLUSTER,     /* the Cluster view: partitions, nodes, GPUs, the queue */
 	KEYMAP_ACTION_COUNT /* fewer than 64: the footer keeps a bit per action */
 };
 

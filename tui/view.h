@@ -26,6 +26,7 @@ enum app_view_id {
 	APP_VIEW_HELP,
 	APP_VIEW_COST,
 	APP_VIEW_MESSAGES,
+	APP_VIEW_CLUSTER,
 	APP_VIEW_COUNT
 };
 
@@ -47,7 +48,7 @@ struct view_ops {
 };
 
 extern const struct view_ops view_templates_ops, view_jobs_ops, view_job_ops, form_ops,
-    view_help_ops, view_cost_ops, view_messages_ops;
+    view_help_ops, view_cost_ops, view_messages_ops, view_cluster_ops;
 
 /* Glyphs: UTF-8 or ASCII. */
 struct app_glyphs {
@@ -170,6 +171,16 @@ struct app_cost {
 	char filter[LINEEDIT_MAX]; /* `/`: breakdown rows whose name holds it */
 };
 
+/* The Cluster view (tui/view_cluster.c, issue 10): one provider's cluster at a time. */
+struct app_cluster {
+	int which;                /* index among the providers with a cluster (Tab switches) */
+	int top;                  /* first node row shown */
+	struct cluster_info info; /* the last snapshot (raw: sanitised when drawn) */
+	int have;
+	char *error;   /* why there is no snapshot (sanitised), or NULL */
+	int64_t at_ms; /* loop_now_ms() of the snapshot; 0 = fetch at the next frame */
+};
+
 /* The confirmation dialog. */
 struct app_dialog {
 	int open;
@@ -229,6 +240,7 @@ struct app {
 	struct app_job job;
 	struct app_form form;
 	struct app_cost cost;
+	struct app_cluster cluster;
 	struct app_dialog dialog;
 	struct app_prompt prompt;
 	int help_top;
@@ -329,6 +341,13 @@ enum theme_role view_cost_verdict_role(enum cost_verdict v);
 enum widget_glyphs view_cost_glyphs(const struct app *a);
 /* "$12.40/h", or "$0.00/h" (never unpriced: burn sums priced jobs). */
 void view_cost_rate(double usd_per_hour, char *buf, size_t size);
+
+/* view_cluster.c */
+/* Opens the Cluster view (pushed) on the first provider with a cluster, or says there is
+ * none. */
+void view_cluster_open(struct app *a);
+/* Provider (NULL: any) has news: the shown snapshot is fetched again at the next frame. */
+void view_cluster_changed(struct app *a, const char *provider);
 
 /* dialog.c */
 void dialog_confirm(struct app *a, const char *title, const char *text, const char *job_id,

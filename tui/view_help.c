@@ -30,6 +30,8 @@ static const char *help_view_name(unsigned mask)
 		return "Log";
 	case KEYMAP_V_MESSAGES:
 		return "Messages";
+	case KEYMAP_V_CLUSTER:
+		return "Cluster";
 	default:
 		return "";
 	}
@@ -168,10 +170,11 @@ static void help_draw(struct app *a, int y, int h)
 	if (r < h)
 		r++;
 	if (r < h)
-		draw_text(a, y + r++, 2, a->cols - 4,
-		          "Commands:  :templates  :jobs  :job NAME  :cost  :reload  :messages  "
-		          ":theme NAME  :help  :q",
-		          THEME_LABEL, 0);
+		draw_text(
+		    a, y + r++, 2, a->cols - 4,
+		    "Commands:  :templates  :jobs  :job NAME  :cost  :cluster  :reload  :messages  "
+		    ":theme NAME  :help  :q",
+		    THEME_LABEL, 0);
 	if (r < h)
 		draw_text(a, y + r++, 2, a->cols - 4,
 		          a->o->no_mouse || !engine_config(a->e)->mouse

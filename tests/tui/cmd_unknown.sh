@@ -10,7 +10,7 @@ tui_wait 'Templates \([0-9]+'
 tui_keys :
 tui_type 'jbo hi'
 tui_keys Enter
-tui_wait "unknown command 'jbo' \(try :templates, :jobs, :job NAME, :cost, :reload, :messages, :theme NAME, :help, :q\)"
+tui_wait "unknown command 'jbo' \(try :templates, :jobs, :job NAME, :cost, :cluster, :reload, :messages, :theme NAME, :help, :q\)"
 tui_keys :
 tui_type 'job hi'
 tui_keys Enter
