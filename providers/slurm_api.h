@@ -29,10 +29,10 @@
 struct slurm_api_version {
 	const char *name; /* "v0.0.38" */
 	/* job submit */
-	int env_as_list;        /* environment as ["K=V", ...] (v0.0.39+) instead of an object */
-	int numbers_as_obj;     /* integers as {"set": true, "infinite": false, "number": N}
-	                         * (v0.0.40+) in answers and in time_limit etc. of requests */
-	int state_as_list;      /* job_state / node state as a list of flags (v0.0.40+) */
+	int env_as_list;    /* environment as ["K=V", ...] (v0.0.39+) instead of an object */
+	int numbers_as_obj; /* integers as {"set": true, "infinite": false, "number": N}
+	                     * (v0.0.40+) in answers and in time_limit etc. of requests */
+	int state_as_list;  /* job_state / node state as a list of flags (v0.0.40+) */
 	const char *gpus_field; /* job field for GPUs per job: "gpus" (22.05) or
 	                         * "tres_per_job" with "gres/gpu:N" (v0.0.40+) */
 	/* answers */
@@ -172,9 +172,9 @@ void slurm_gres_free(struct slurm_gres *v, size_t n);
 
 struct slurm_node {
 	char *name;
-	char *address; /* NodeAddr ("127.0.0.1") or the name */
-	char *state;   /* lower case base state "idle", "mixed", "allocated", "down", ... */
-	int drain;     /* a DRAIN flag */
+	char *address;    /* NodeAddr ("127.0.0.1") or the name */
+	char *state;      /* lower case base state "idle", "mixed", "allocated", "down", ... */
+	int drain;        /* a DRAIN flag */
 	char *reason;
 	char *partitions; /* "a,b" */
 	char *gpu_type;   /* from gres: first typed entry, "" untyped */
