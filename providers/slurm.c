@@ -689,7 +689,7 @@ static void slurm_offer_group(struct provider *p, const struct slurm_offers_req 
 	struct catalog_site_rates rates = {p->conf.gpu_rates, p->conf.ngpu_rates,
 	                                   p->conf.has_cpu_rate, p->conf.rate_cpu_hour};
 	struct offer of = {0};
-	int fit = 0, now = 0, total = 0, cpus = 0, gpus = 0;
+	int fit = 0, now = 0, total = 0, cpus = 0, gpus = 0, maxg = 0;
 	int64_t mib = 0;
 	double price;
 	int nodes = o->want_nodes > 0 ? o->want_nodes : 1;
@@ -704,6 +704,8 @@ static void slurm_offer_group(struct provider *p, const struct slurm_offers_req 
 		    strcmp(nd->gpu_type != NULL ? nd->gpu_type : "", gpu_type) != 0)
 			continue;
 		total++;
+		if (nd->gpus > maxg)
+			maxg = nd->gpus;
 		if (!slurm_node_usable(nd) || nd->gpus < o->want_gpus || nd->cpus < o->want_cpus ||
 		    (o->want_mib > 0 && nd->memory_mib > 0 && nd->memory_mib < o->want_mib))
 			continue;
@@ -724,15 +726,16 @@ static void slurm_offer_group(struct provider *p, const struct slurm_offers_req 
 	of.provider = p->name;
 	of.region = "";
 	of.instance_type = pt->name;
-	of.gpu_type = (char *)gpu_type;
-	of.gpus = o->want_gpus;
+	/* untyped GRES ("gpu:2") is offered as "GPU": a template asking for any GPU takes it */
+	of.gpu_type = *gpu_type != '\0' ? (char *)gpu_type : o->want_gpus > 0 ? "GPU" : "";
+	of.gpus = o->want_gpus > 0 ? (gpus > 0 ? gpus : maxg) : 0;
 	of.cpus = o->want_cpus > 0 ? o->want_cpus : cpus;
 	of.memory_mib = o->want_mib > 0 ? o->want_mib : mib;
 	of.market = OFFER_ONDEMAND;
 	of.billing = OFFER_BILL_SECOND;
 	of.avail = now >= nodes ? OFFER_AVAIL_YES : OFFER_AVAIL_UNKNOWN;
 	if (catalog_site_price(
-	        &rates, gpu_type, o->want_gpus * nodes,
+	        &rates, of.gpu_type, o->want_gpus * nodes,
 	        (double)(o->want_cpus > 0 ? o->want_cpus : (o->want_gpus > 0 ? 0 : 1)) * nodes,
 	        &price) == 0) {
 		of.priced = 1;
