@@ -1209,8 +1209,7 @@ static void slurm_close(struct provider *p)
 
 const struct provider_ops slurm_provider_ops = {
     .name = "slurm",
-    .summary = "batch jobs on a Slurm cluster through slurmrestd (JWT), files and logs over "
-               "SSH on a login node",
+    .summary = "batch jobs on a Slurm cluster through slurmrestd, files and logs over SSH",
     .open = slurm_open,
     .close = slurm_close,
     .offers = slurm_offers,
