@@ -273,7 +273,7 @@ static struct slurm_req *slurm_req_new(struct provider *p, const char *method, c
                                        slurm_abort_fn abort_fn, void *ctx)
 {
 	struct slurm_req *r = xcalloc(1, sizeof *r);
-	char *path = slurm_api_path(p->ver, what);
+	char *path = p->ver != NULL ? slurm_api_path(p->ver, what) : xstrdup("/");
 
 	r->p = p;
 	r->method = xstrdup(method);
@@ -314,8 +314,6 @@ int slurm_req(struct provider *p, const char *method, const char *what, const ch
 
 	if (p->closing)
 		return xcause(cause, "%s: closing", p->name);
-	if (p->ver == NULL)
-		return xcause(cause, "%s: %s", p->name, p->fatal);
 	r = slurm_req_new(p, method, what, query, body, cb, abort_fn, ctx);
 	slurm_ready(p, slurm_req_go, r);
 	return 0;
@@ -343,6 +341,7 @@ static void slurm_fatal(struct provider *p, char *msg)
 
 	free(p->fatal);
 	p->fatal = msg;
+	p->fatal_told = 1;
 	p->healthy = 0;
 	m = xprintf("%s: %s", p->name, msg);
 	slurm_notify(p, 0, m);
@@ -411,6 +410,15 @@ static void slurm_ready(struct provider *p,
                         void (*fn)(struct provider *, void *, int, const char *), void *ctx)
 {
 	if (p->fatal != NULL) {
+		if (!p->fatal_told) {
+			/* an api_version this client does not know: told by the first request */
+			char *m = xprintf("%s: %s", p->name, p->fatal);
+
+			p->fatal_told = 1;
+			p->healthy = 0;
+			slurm_notify(p, 0, m);
+			free(m);
+		}
 		fn(p, ctx, -1, p->fatal);
 		return;
 	}
