@@ -813,10 +813,29 @@ static void slurm_offers_answer(struct provider *p, void *ctx, int rc, const cha
 		of.instance_type = p->conf.partition != NULL ? p->conf.partition : "";
 		of.gpu_type = "";
 		of.gpus = o->want_gpus;
-		of.dropped = p->conf.partition != NULL
-		                 ? xprintf("partition %s has no node with %d GPUs",
-		                           p->conf.partition, o->want_gpus)
-		                 : xprintf("no partition has a node with %d GPUs", o->want_gpus);
+		int known = 0;
+		char *names = xstrdup("");
+
+		for (size_t i = 0; i < p->nparts; i++) {
+			char *next =
+			    xprintf("%s%s%s", names, *names != '\0' ? ", " : "", p->parts[i].name);
+
+			free(names);
+			names = next;
+			known |= p->conf.partition != NULL &&
+			         strcmp(p->parts[i].name, p->conf.partition) == 0;
+		}
+		if (p->conf.partition != NULL && !known)
+			of.dropped = xprintf("the cluster has no partition %s (it has: %s)",
+			                     p->conf.partition, *names != '\0' ? names : "none");
+		else if (o->want_gpus > 0)
+			of.dropped =
+			    xprintf("%s has no node with %d GPUs",
+			            p->conf.partition != NULL ? "the partition" : "no partition",
+			            o->want_gpus);
+		else
+			of.dropped = xstrdup("no node in any partition fits");
+		free(names);
 		offer_list_add(&l, &of);
 		free(of.dropped);
 	}
