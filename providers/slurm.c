@@ -828,11 +828,11 @@ static void slurm_offers_answer(struct provider *p, void *ctx, int rc, const cha
 		if (p->conf.partition != NULL && !known)
 			of.dropped = xprintf("the cluster has no partition %s (it has: %s)",
 			                     p->conf.partition, *names != '\0' ? names : "none");
+		else if (o->want_gpus > 0 && p->conf.partition != NULL)
+			of.dropped = xprintf("partition %s has no node with %d GPUs",
+			                     p->conf.partition, o->want_gpus);
 		else if (o->want_gpus > 0)
-			of.dropped =
-			    xprintf("%s has no node with %d GPUs",
-			            p->conf.partition != NULL ? "the partition" : "no partition",
-			            o->want_gpus);
+			of.dropped = xprintf("no partition has a node with %d GPUs", o->want_gpus);
 		else
 			of.dropped = xstrdup("no node in any partition fits");
 		free(names);
