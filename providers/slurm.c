@@ -1107,7 +1107,7 @@ static void slurm_list_answer(struct provider *p, void *ctx, int rc, const char 
 		lb.owner = NULL;
 		own[k].started_ms = j->start_time > 0 ? j->start_time * 1000 : 0;
 		own[k].held = slurm_held_state(j->state);
-		slurm_ref_remember(p, j->id, own[k].job_id);
+		slurm_ref_remember(p, j->id, own[k].job_id, 0);
 		slurm_label_clear(&lb);
 		k++;
 	}

@@ -101,7 +101,7 @@ static void slurm_launch_ok(struct slurm_launch *l, int64_t id)
 
 	res.ref = xprintf("%lld", (long long)id);
 	res.queued = 1;
-	slurm_ref_remember(l->p, id, l->job_id);
+	slurm_ref_remember(l->p, id, l->job_id, l->want_port || l->fixed_port > 0);
 	slurm_launch_finish(l, 0, &res, NULL);
 	free(res.ref);
 }

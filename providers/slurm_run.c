@@ -186,41 +186,53 @@ void slurm_run_close(struct provider *p)
 
 /* ---- STATE/refs: Slurm job id -> Gantry job id ---- */
 
-void slurm_ref_remember(struct provider *p, int64_t id, const char *job_id)
+void slurm_ref_remember(struct provider *p, int64_t id, const char *job_id, int want_port)
 {
 	char *path = xprintf("%s/refs/%lld", p->state_dir, (long long)id), *why = NULL;
+	char *text = xprintf("%s%s\n", job_id, want_port ? " port" : "");
 	int fd = safefile_create(path, O_WRONLY, 0600, &why);
 
 	if (fd >= 0) {
-		ssize_t n = write(fd, job_id, strlen(job_id));
+		ssize_t n = write(fd, text, strlen(text));
 
 		(void)n;
 		close(fd);
 	}
+	free(text);
 	free(why);
 	free(path);
 }
 
-char *slurm_ref_job(struct provider *p, int64_t id)
+/* The job id (heap) and whether it serves a port, from STATE/refs; NULL when unknown. */
+static char *slurm_ref_read(struct provider *p, int64_t id, int *want_port)
 {
 	char *path = xprintf("%s/refs/%lld", p->state_dir, (long long)id);
 	char buf[256];
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
 
+	*want_port = 0;
 	if (fd >= 0)
 		close(fd);
 	free(path);
 	if (n <= 0)
-		goto snap;
+		return NULL;
 	buf[n] = '\0';
-	if (slurm_id_ok(buf))
-		return xstrdup(buf);
-snap : {
-	struct slurm_job *j = slurm_jobs_find(p, id);
-	struct slurm_label lb;
-	char *job;
+	*want_port = strstr(buf, " port") != NULL;
+	buf[strcspn(buf, " \n")] = '\0';
+	return slurm_id_ok(buf) ? xstrdup(buf) : NULL;
+}
 
+char *slurm_ref_job(struct provider *p, int64_t id)
+{
+	struct slurm_job *j;
+	struct slurm_label lb;
+	int want;
+	char *job = slurm_ref_read(p, id, &want);
+
+	if (job != NULL)
+		return job;
+	j = slurm_jobs_find(p, id);
 	if (j == NULL || j->comment == NULL || slurm_api_label_parse(j->comment, &lb) != 0)
 		return NULL;
 	job = lb.job_id;
@@ -231,7 +243,6 @@ snap : {
 		job = NULL;
 	}
 	return job;
-}
 }
 
 /* ---- ports ---- */
@@ -250,50 +261,13 @@ static struct slurm_port *slurm_port_of(struct provider *p, int64_t id)
 	return x;
 }
 
-static void slurm_port_read(struct provider *p, void *ctx, int rc, int status, const char *out,
-                            const char *cause)
-{
-	struct slurm_port *x = ctx;
-	long v;
-
-	(void)cause;
-	x->reading = 0;
-	if (rc == 0 && status == 0 && out != NULL) {
-		v = strtol(out, NULL, 10);
-		if (v > 0 && v < 65536)
-			x->port = (int)v;
-	}
-	if (x->port > 0 && p->notify != NULL && !p->closing)
-		p->notify(p->notify_arg, p->name, p->healthy != 0, NULL); /* refresh soon */
-}
-
-/* The port of a running job (0 while unknown; a read is started). */
-static int slurm_port_get(struct provider *p, const struct slurm_job *j, const char *job_id)
-{
-	struct slurm_port *x = slurm_port_of(p, j->id);
-	uint64_t now = loop_now_ms();
-
-	if (x->port > 0 || x->reading)
-		return x->port;
-	if (j->start_time > 0 && loop_wall_ms() / 1000 - j->start_time > SLURM_PORT_WAIT_S)
-		return 0; /* it has none */
-	if (x->tried_mono != 0 && now - x->tried_mono < (uint64_t)p->conf.poll_ms)
-		return 0;
-	x->tried_mono = now;
-	x->reading = 1;
-	slurm_login_exec(p, slurm_sh_command(p->conf.dir, job_id),
-	                 xstrdup("D=$1; case $D in /*) ;; *) D=${HOME:-.}/$D ;; esac\n"
-	                         "cat \"$D/jobs/$2/port\" 2>/dev/null || true\n"),
-	                 SLURM_LOGIN_MS, slurm_port_read, x);
-	return 0;
-}
-
 /* ---- refresh ---- */
 
 struct slurm_refresh {
 	struct provider *p;
 	int64_t id;
 	char *job_id;
+	int want_port; /* a notebook or endpoint: its port file is read once it runs */
 	provider_status_cb cb;
 	void *arg;
 	struct provider_status st;
@@ -307,10 +281,13 @@ static void slurm_refresh_report(struct slurm_refresh *r, int rc, const char *ca
 	free(r);
 }
 
-static void slurm_status_of(struct slurm_refresh *r, const struct slurm_job *j)
+/* The status of j; 1 when the job's port must be read from the login node first. */
+static int slurm_status_of(struct slurm_refresh *r, const struct slurm_job *j)
 {
 	struct provider_status *st = &r->st;
+	struct slurm_port *x;
 	char *reason = NULL;
+	uint64_t now = loop_now_ms();
 
 	provider_status_clear(st);
 	st->state = slurm_api_state(j, &reason);
@@ -323,8 +300,48 @@ static void slurm_status_of(struct slurm_refresh *r, const struct slurm_job *j)
 		st->has_exit = j->has_exit;
 		st->exit_code = j->exit_code;
 	}
-	if (st->state == JOB_RUNNING && r->job_id != NULL)
-		st->port = slurm_port_get(r->p, j, r->job_id);
+	if (st->state != JOB_RUNNING || !r->want_port || r->job_id == NULL)
+		return 0;
+	x = slurm_port_of(r->p, j->id);
+	st->port = x->port;
+	if (x->port > 0 ||
+	    (x->tried_mono != 0 && now - x->tried_mono < (uint64_t)r->p->conf.poll_ms))
+		return 0;
+	if (j->start_time > 0 && loop_wall_ms() / 1000 - j->start_time > SLURM_PORT_WAIT_S &&
+	    x->tried_mono != 0)
+		return 0; /* it never wrote one */
+	x->tried_mono = now;
+	return 1;
+}
+
+static void slurm_refresh_port(struct provider *p, void *ctx, int rc, int status, const char *out,
+                               const char *cause)
+{
+	struct slurm_refresh *r = ctx;
+	struct slurm_port *x = slurm_port_of(p, r->id);
+	long v;
+
+	(void)cause;
+	if (rc == 0 && status == 0 && out != NULL) {
+		v = strtol(out, NULL, 10);
+		if (v > 0 && v < 65536)
+			x->port = (int)v;
+	}
+	r->st.port = x->port;
+	slurm_refresh_report(r, 0, NULL);
+}
+
+/* Reports r, reading the job's port first when it needs one. */
+static void slurm_refresh_answer(struct slurm_refresh *r, int need_port)
+{
+	if (!need_port) {
+		slurm_refresh_report(r, 0, NULL);
+		return;
+	}
+	slurm_login_exec(r->p, slurm_sh_command(r->p->conf.dir, r->job_id),
+	                 xstrdup("D=$1; case $D in /*) ;; *) D=${HOME:-.}/$D ;; esac\n"
+	                         "cat \"$D/jobs/$2/port\" 2>/dev/null || true\n"),
+	                 SLURM_LOGIN_MS, slurm_refresh_port, r);
 }
 
 static void slurm_refresh_exitfile(struct provider *p, void *ctx, int rc, int status,
@@ -366,9 +383,10 @@ static void slurm_refresh_one(struct provider *p, void *ctx, int ok, long status
 
 	(void)status;
 	if (ok && slurm_api_parse_jobs(p->ver, body, len, &v, &n, &why) == 0 && n > 0) {
-		slurm_status_of(r, &v[0]);
+		int need = slurm_status_of(r, &v[0]);
+
 		slurm_jobs_free(v, n);
-		slurm_refresh_report(r, 0, NULL);
+		slurm_refresh_answer(r, need);
 		return;
 	}
 	slurm_jobs_free(v, n);
@@ -419,8 +437,7 @@ static void slurm_refresh_snap(struct provider *p, void *ctx, int rc, const char
 	}
 	j = slurm_jobs_find(p, r->id);
 	if (j != NULL) {
-		slurm_status_of(r, j);
-		slurm_refresh_report(r, 0, NULL);
+		slurm_refresh_answer(r, slurm_status_of(r, j));
 		return;
 	}
 	/* aged out of the list (MinJobAge), or submitted after it was read */
@@ -453,7 +470,13 @@ int slurm_refresh(struct provider *p, const char *job_id, const char *ref, provi
 	r = xcalloc(1, sizeof *r);
 	r->p = p;
 	r->id = id;
-	r->job_id = job_id != NULL ? xstrdup(job_id) : slurm_ref_job(p, id);
+	{
+		char *known = slurm_ref_read(p, id, &r->want_port);
+
+		r->job_id = job_id != NULL ? xstrdup(job_id) : known;
+		if (job_id != NULL)
+			free(known);
+	}
 	r->cb = cb;
 	r->arg = arg;
 	slurm_jobs_ready(p, 1, slurm_refresh_snap, r);
