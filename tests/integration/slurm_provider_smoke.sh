@@ -121,11 +121,39 @@ check "scontrol: Gantry's labels in the comment" grep -q "Comment=gantry:1 job=$
 check "the job's env file on the login node is 0600" \
 	test "$(stat -c %a "$RIG_DIR/login/jobs/$id/env")" = 600
 
+# ---- a service: the port it picked on its node reaches the status once it runs
+cat >"$GANTRY_HOME/config/templates/smoke-svc.yaml" <<'EOF2'
+name: smoke-svc
+kind: endpoint
+description: an HTTP server on the port Gantry picks
+resources:
+  accelerators: none
+  cpus: 1
+  memory: 1
+ports: [8080]
+limits:
+  max_runtime: 5m
+run: |
+  echo "serving on $GANTRY_PORT"
+  exec python3 -m http.server --bind 127.0.0.1 "$GANTRY_PORT"
+EOF2
+expect_rc 0 "launch a service" g launch smoke-svc --provider hpc
+jid3=$(job_field smoke-svc-1 id)
+port_known() { [ -s "$RIG_DIR/login/jobs/$jid3/port" ] && [ "$(job_field smoke-svc-1 port)" = "$(cat "$RIG_DIR/login/jobs/$jid3/port")" ]; }
+g ls >/dev/null 2>&1 || :
+check "its port (picked on the node, DIR/jobs/ID/port) is the job's port" wait_for 20 port_known
+expect_rc 0 "stop it" g stop smoke-svc-1
+
 # ---- stop: CANCELLED in Slurm, STOPPED here
 expect_rc 0 "launch a long one" g launch smoke-train --provider hpc --set secs=300
 sid2=$(g show smoke-train-2 -o json | python3 -c 'import json,sys; print(json.load(sys.stdin).get("provider_ref") or "")')
 expect_rc 0 "gantry stop" g stop smoke-train-2
 check "it is STOPPED" wait_state smoke-train-2 STOPPED 30
 check "scontrol: CANCELLED" bash -c "scontrol show job $sid2 | grep -q JobState=CANCELLED"
+
+# ---- settings are checked with their position
+sed -i 's/^    poll_interval: 1s$/    poll_intervall: 1s/' "$GANTRY_HOME/config/config.yaml"
+expect_rc 4 "a misspelt slurm setting fails the config" g ls
+check "... with FILE:LINE:COL and the setting" grep -q 'config.yaml:[0-9]*:[0-9]*: poll_intervall: unknown setting' "$T_HOME/err"
 
 t_done
