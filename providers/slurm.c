@@ -990,10 +990,17 @@ static void slurm_stop_answer(struct provider *p, void *ctx, int ok, long status
 	struct slurm_stopper *s = ctx;
 	char *c = NULL;
 
-	(void)status;
 	(void)body;
 	(void)len;
 	slurm_jobs_invalidate(p);
+	if (!ok && !s->kill && s->grace_ms > 0 && cls != SLURM_ERR_NOTFOUND &&
+	    cls != SLURM_ERR_AUTH && cls != SLURM_ERR_TRANSIENT && status != 0 && !p->closing) {
+		/* a job that cannot take a signal now (pending, being configured: "Job can not
+		 * be altered now", 2020): it is cancelled at once (nothing of it runs yet) */
+		s->kill = 1;
+		slurm_stop_send(s);
+		return;
+	}
 	/* a job Slurm no longer knows, or one that already ended, is stopped as far as it goes */
 	if (!ok && cls != SLURM_ERR_NOTFOUND && (err == NULL || strstr(err, "already") == NULL))
 		c = xprintf("%s: cannot cancel job %lld: %s [%s]", p->name, (long long)s->id, err,

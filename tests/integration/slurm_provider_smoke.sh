@@ -151,6 +151,19 @@ expect_rc 0 "gantry stop" g stop smoke-train-2
 check "it is STOPPED" wait_state smoke-train-2 STOPPED 30
 check "scontrol: CANCELLED" bash -c "scontrol show job $sid2 | grep -q JobState=CANCELLED"
 
+# ---- a job that waits: its pending reason, and a stop while it waits
+sed -e 's/any:1/any:2/' -e 's/^name: smoke-train$/name: smoke-full/' \
+	"$GANTRY_HOME/config/templates/smoke-train.yaml" >"$GANTRY_HOME/config/templates/smoke-full.yaml"
+expect_rc 0 "launch a job holding both GPUs" g launch smoke-full --provider hpc --set secs=300
+expect_rc 0 "launch a second one (it queues)" g launch smoke-full --provider hpc --set secs=5 --detach
+pending_res() { [ "$(job_field smoke-full-2 state)" = STARTING ] && [ "$(job_field smoke-full-2 reason)" = "pending: Resources" ]; }
+check "the queued one is STARTING with Slurm's reason 'pending: Resources'" wait_for 20 pending_res
+sid4=$(g show smoke-full-2 -o json | python3 -c 'import json,sys; print(json.load(sys.stdin).get("provider_ref") or "")')
+expect_rc 0 "stop the queued one (a pending job takes no signal: cancelled at once)" g stop smoke-full-2
+check "it is STOPPED" wait_state smoke-full-2 STOPPED 10
+check "scontrol: the queued one CANCELLED" bash -c "scontrol show job $sid4 | grep -q JobState=CANCELLED"
+expect_rc 0 "stop the one holding the GPUs" g stop smoke-full-1
+
 # ---- settings are checked with their position
 sed -i 's/^    poll_interval: 1s$/    poll_intervall: 1s/' "$GANTRY_HOME/config/config.yaml"
 expect_rc 4 "a misspelt slurm setting fails the config" g ls
