@@ -968,6 +968,36 @@ static void slurm_stop_abort(void *ctx)
 
 static void slurm_stop_send(struct slurm_stopper *s);
 
+static void slurm_stop_marked(struct provider *p, void *ctx, int rc, int status, const char *out,
+                              const char *cause)
+{
+	(void)p;
+	(void)ctx;
+	(void)rc;
+	(void)status;
+	(void)out;
+	(void)cause;
+}
+
+/* Slurm's cancel is SIGKILL: the batch script never writes `exit`, so it is written here
+ * (when the job did not), and the log reader's follow ends. */
+static void slurm_stop_mark(struct provider *p, int64_t id)
+{
+	char *job = slurm_ref_job(p, id);
+
+	if (job == NULL)
+		return;
+	slurm_login_exec(p, slurm_sh_command(p->conf.dir, job),
+	                 xstrdup("umask 077\n"
+	                         "D=$1; case $D in /*) ;; *) D=${HOME:-.}/$D ;; esac\n"
+	                         "J=$D/jobs/$2\n"
+	                         "[ -d \"$J\" ] && [ ! -f \"$J/exit\" ] && printf 'signal 9\\n' "
+	                         ">\"$J/exit\"\n"
+	                         "exit 0\n"),
+	                 30000, slurm_stop_marked, NULL);
+	free(job);
+}
+
 static void slurm_stop_kill(void *arg)
 {
 	struct slurm_stopper *s = arg;
@@ -1010,6 +1040,8 @@ static void slurm_stop_answer(struct provider *p, void *ctx, int ok, long status
 		s->cb = NULL;
 	}
 	free(c);
+	if (ok && (s->kill || s->grace_ms <= 0) && !p->closing)
+		slurm_stop_mark(p, s->id);
 	if (ok && !s->kill && s->grace_ms > 0 && !p->closing) {
 		/* the job had its TERM: Slurm's own cancel (SIGKILL) after the grace */
 		s->timer = loop_timer_add(p->loop, (uint64_t)s->grace_ms, 0, slurm_stop_kill, s);
@@ -1114,7 +1146,7 @@ static void slurm_list_answer(struct provider *p, void *ctx, int rc, const char 
 		lb.owner = NULL;
 		own[k].started_ms = j->start_time > 0 ? j->start_time * 1000 : 0;
 		own[k].held = slurm_held_state(j->state);
-		slurm_ref_remember(p, j->id, own[k].job_id, 0);
+		slurm_ref_learn(p, j->id, own[k].job_id);
 		slurm_label_clear(&lb);
 		k++;
 	}

@@ -189,17 +189,23 @@ void slurm_run_close(struct provider *p)
 void slurm_ref_remember(struct provider *p, int64_t id, const char *job_id, int want_port)
 {
 	char *path = xprintf("%s/refs/%lld", p->state_dir, (long long)id), *why = NULL;
+	char *tmp = xprintf("%s.%ld.tmp", path, (long)getpid());
 	char *text = xprintf("%s%s\n", job_id, want_port ? " port" : "");
-	int fd = safefile_create(path, O_WRONLY, 0600, &why);
+	int fd;
 
+	/* replaced, not kept: a cluster started cold gives out its job ids again */
+	unlink(tmp);
+	fd = safefile_create(tmp, O_WRONLY, 0600, &why);
 	if (fd >= 0) {
 		ssize_t n = write(fd, text, strlen(text));
 
-		(void)n;
 		close(fd);
+		if (n != (ssize_t)strlen(text) || rename(tmp, path) != 0)
+			unlink(tmp);
 	}
 	free(text);
 	free(why);
+	free(tmp);
 	free(path);
 }
 
@@ -221,6 +227,16 @@ static char *slurm_ref_read(struct provider *p, int64_t id, int *want_port)
 	*want_port = strstr(buf, " port") != NULL;
 	buf[strcspn(buf, " \n")] = '\0';
 	return slurm_id_ok(buf) ? xstrdup(buf) : NULL;
+}
+
+void slurm_ref_learn(struct provider *p, int64_t id, const char *job_id)
+{
+	int want = 0;
+	char *known = slurm_ref_read(p, id, &want);
+
+	if (known == NULL || strcmp(known, job_id) != 0)
+		slurm_ref_remember(p, id, job_id, 0);
+	free(known);
 }
 
 char *slurm_ref_job(struct provider *p, int64_t id)
