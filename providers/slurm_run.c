@@ -614,6 +614,15 @@ static void slurm_target_snap(struct provider *p, void *ctx, int rc, const char 
 	free(t);
 }
 
+/* The nodes' addresses first (a node's name may not resolve on the login node), then the
+ * job's nodes; a cache that failed leaves the names. */
+static void slurm_target_nodes(struct provider *p, void *ctx, int rc, const char *cause)
+{
+	(void)rc;
+	(void)cause;
+	slurm_jobs_ready(p, 0, slurm_target_snap, ctx);
+}
+
 int slurm_target(struct provider *p, const char *ref, int worker, provider_target_cb cb, void *arg,
                  char **cause)
 {
@@ -627,7 +636,7 @@ int slurm_target(struct provider *p, const char *ref, int worker, provider_targe
 	t->worker = worker;
 	t->cb = cb;
 	t->arg = arg;
-	slurm_jobs_ready(p, 0, slurm_target_snap, t);
+	slurm_cache_ready(p, slurm_target_nodes, t);
 	return 0;
 }
 
@@ -716,6 +725,13 @@ static void slurm_http_snap(struct provider *p, void *ctx, int rc, const char *c
 	async_queue_submit(p->hq, slurm_http_work, slurm_http_done, h);
 }
 
+static void slurm_http_nodes(struct provider *p, void *ctx, int rc, const char *cause)
+{
+	(void)rc;
+	(void)cause;
+	slurm_jobs_ready(p, 0, slurm_http_snap, ctx);
+}
+
 int slurm_worker_http(struct provider *p, const char *ref, int port, const char *path,
                       provider_http_cb cb, void *arg, char **cause)
 {
@@ -734,6 +750,6 @@ int slurm_worker_http(struct provider *p, const char *ref, int port, const char 
 	h->path = xstrdup(path);
 	h->cb = cb;
 	h->arg = arg;
-	slurm_jobs_ready(p, 0, slurm_http_snap, h);
+	slurm_cache_ready(p, slurm_http_nodes, h);
 	return 0;
 }
