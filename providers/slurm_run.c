@@ -284,14 +284,21 @@ struct slurm_refresh {
 	int64_t id;
 	char *job_id;
 	int want_port; /* a notebook or endpoint: its port file is read once it runs */
+	char *node;    /* its first node (the URL's host) */
 	provider_status_cb cb;
 	void *arg;
 	struct provider_status st;
 };
 
+static const char *slurm_node_addr(struct provider *p, const char *name);
+
 static void slurm_refresh_report(struct slurm_refresh *r, int rc, const char *cause)
 {
+	/* where it serves: its port on its first node, as the ssh provider says of a worker */
+	if (rc == 0 && r->st.port > 0 && r->st.url == NULL && r->node != NULL)
+		r->st.url = xprintf("http://%s:%d/", slurm_node_addr(r->p, r->node), r->st.port);
 	r->cb(r->arg, rc, rc == 0 ? &r->st : NULL, cause);
+	free(r->node);
 	provider_status_clear(&r->st);
 	free(r->job_id);
 	free(r);
@@ -318,6 +325,16 @@ static int slurm_status_of(struct slurm_refresh *r, const struct slurm_job *j)
 	}
 	if (st->state != JOB_RUNNING || !r->want_port || r->job_id == NULL)
 		return 0;
+	if (r->node == NULL && j->nodes != NULL && *j->nodes != '\0') {
+		char **names = NULL;
+		size_t n = 0;
+
+		if (slurm_api_hostlist(j->nodes, &names, &n, 4096) >= 0 && n > 0)
+			r->node = xstrdup(names[0]);
+		for (size_t i = 0; i < n; i++)
+			free(names[i]);
+		free(names);
+	}
 	x = slurm_port_of(r->p, j->id);
 	st->port = x->port;
 	if (x->port > 0 ||
