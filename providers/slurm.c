@@ -1262,10 +1262,12 @@ static void slurm_close(struct provider *p)
 		loop_timer_cancel(p->loop, s->timer);
 		free(s);
 	}
+	/* requests still waiting for the version check answer first (they are in p->reqs
+	 * too, which the abort below frees) */
+	slurm_waiters_fire(p, &p->ready_waiters, -1, "slurm: closed");
 	slurm_launch_abort_all(p);
 	slurm_run_close(p);
 	slurm_req_abort_all(p);
-	slurm_waiters_fire(p, &p->ready_waiters, -1, "slurm: closed");
 	slurm_waiters_fire(p, &p->jobs_waiters, -1, "slurm: closed");
 	slurm_waiters_fire(p, &p->cache_waiters, -1, "slurm: closed");
 	if (p->own_http)

@@ -83,8 +83,18 @@ static void slurm_lexec_done(void *arg, int cancelled)
 void slurm_login_exec(struct provider *p, char *cmd, char *in, int timeout_ms, slurm_lexec_cb fn,
                       void *ctx)
 {
-	struct slurm_lexec *x = xcalloc(1, sizeof *x);
+	struct slurm_lexec *x;
 
+	if (p->closing) {
+		fn(p, ctx, -1, 0, NULL, "closed");
+		if (in != NULL) {
+			memset(in, 0, strlen(in));
+			free(in);
+		}
+		free(cmd);
+		return;
+	}
+	x = xcalloc(1, sizeof *x);
 	x->p = p;
 	x->cmd = cmd;
 	x->in = in;
@@ -120,6 +130,10 @@ struct provider *slurm_login_ssh(struct provider *p, char **cause)
 
 	if (p->ssh != NULL)
 		return p->ssh;
+	if (p->closing) {
+		xcause(cause, "%s: closing", p->name);
+		return NULL;
+	}
 	kvlist_init(&set);
 	kvlist_init(&pos);
 	kvlist_set(&set, "dynamic_hosts", "true");
@@ -729,6 +743,15 @@ static void slurm_http_snap(struct provider *p, void *ctx, int rc, const char *c
 	    n == 0) {
 		free(names);
 		h->cb(h->arg, -1, NULL, "the job runs on no node now");
+		free(h->path);
+		free(h);
+		return;
+	}
+	if (p->closing) {
+		for (size_t i = 0; i < n; i++)
+			free(names[i]);
+		free(names);
+		h->cb(h->arg, -1, NULL, "the provider closed");
 		free(h->path);
 		free(h);
 		return;
