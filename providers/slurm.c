@@ -930,6 +930,13 @@ static int slurm_hosts(struct provider *p, const char *ref, struct tele_host **o
 			v[k].reason = xprintf("%s%s%s", nd->state, nd->reason != NULL ? ": " : "",
 			                      nd->reason != NULL ? nd->reason : "");
 		v[k].cpus = nd->cpus;
+		if (nd->memory_mib > 0) {
+			/* what jobs hold of it (Slurm's allocation; no usage sample) */
+			v[k].mem_total_mib.v = (double)nd->memory_mib;
+			v[k].mem_total_mib.ok = 1;
+			v[k].mem_used_mib.v = (double)nd->alloc_memory_mib;
+			v[k].mem_used_mib.ok = 1;
+		}
 		v[k].gpus_total = nd->gpus;
 		v[k].gpus_free = nd->gpus - nd->gpus_used;
 		v[k].gpu_type =

@@ -164,6 +164,14 @@ check "it is STOPPED" wait_state smoke-full-2 STOPPED 10
 check "scontrol: the queued one CANCELLED" bash -c "scontrol show job $sid4 | grep -q JobState=CANCELLED"
 expect_rc 0 "stop the one holding the GPUs" g stop smoke-full-1
 
+# ---- the cluster's nodes in gantry hosts (from the partitions/nodes cache)
+g hosts -o json >"$T_HOME/hosts" 2>&1 || :
+check "gantry hosts lists the node $SLURM_NODE_NAME with its 2 GPUs" python3 -c '
+import json, sys
+h = [x for x in json.load(open(sys.argv[1])) if x["name"] == sys.argv[2]]
+sys.exit(0 if h and h[0]["gpus_total"] == 2 and h[0]["reachable"] else 1)' "$T_HOME/hosts" "$SLURM_NODE_NAME"
+expect_rc 0 "gantry reconcile with the slurm provider" g reconcile
+
 # ---- settings are checked with their position
 sed -i 's/^    poll_interval: 1s$/    poll_intervall: 1s/' "$GANTRY_HOME/config/config.yaml"
 expect_rc 4 "a misspelt slurm setting fails the config" g ls
