@@ -172,6 +172,25 @@ h = [x for x in json.load(open(sys.argv[1])) if x["name"] == sys.argv[2]]
 sys.exit(0 if h and h[0]["gpus_total"] == 2 and h[0]["reachable"] else 1)' "$T_HOME/hosts" "$SLURM_NODE_NAME"
 expect_rc 0 "gantry reconcile with the slurm provider" g reconcile
 
+# ---- reconcile: a labelled job of this installation the store never heard of is an orphan;
+# another installation's job is never touched
+inst=$(sed -n 's/.*Comment=gantry:1 .* inst=\([0-9a-f]*\).*/\1/p' "$T_HOME/sj")
+check "the installation id is in the comment ($inst)" test -n "$inst"
+orph=$(sbatch --parsable -J gantry-jdeadbeef00000001 -o /dev/null -p "$SLURM_PARTITION" \
+	--comment "gantry:1 job=jdeadbeef00000001 attempt=1 owner=root team=- inst=$inst" --wrap 'sleep 300')
+other=$(sbatch --parsable -J gantry-jdeadbeef00000002 -o /dev/null -p "$SLURM_PARTITION" \
+	--comment "gantry:1 job=jdeadbeef00000002 attempt=1 owner=root team=- inst=0123456789abcdef" --wrap 'sleep 300')
+g reconcile >"$T_HOME/rec" 2>&1 || :
+check "reconcile reports the orphan (Slurm job $orph)" grep -q "orphan kept: hpc $orph" "$T_HOME/rec"
+check "... and not the other installation's job" bash -c "! grep -q 'hpc $other\$' '$T_HOME/rec'"
+g reconcile --terminate-orphans >"$T_HOME/rec" 2>&1 || :
+check "reconcile --terminate-orphans removes it" grep -q "removed 1 orphan" "$T_HOME/rec"
+check "scontrol: the orphan CANCELLED" bash -c "scontrol show job $orph | grep -q JobState=CANCELLED"
+g reconcile >"$T_HOME/rec" 2>&1 || :
+check "an ended (cancelled) labelled job is no orphan any more" bash -c "! grep -q 'orphan kept: hpc $orph' '$T_HOME/rec'"
+check "scontrol: the other installation's job untouched" bash -c "scontrol show job $other | grep -Eq 'JobState=(RUNNING|PENDING)'"
+scancel "$other" 2>/dev/null || :
+
 # ---- settings are checked with their position
 sed -i 's/^    poll_interval: 1s$/    poll_intervall: 1s/' "$GANTRY_HOME/config/config.yaml"
 expect_rc 4 "a misspelt slurm setting fails the config" g ls
