@@ -506,14 +506,6 @@ int slurm_refresh(struct provider *p, const char *job_id, const char *ref, provi
 	if (id < 0)
 		return xcause(cause, "%s: '%s' is not a Slurm job id", p->name,
 		              ref != NULL ? ref : "");
-	if (p->ver == NULL) {
-		struct provider_status st = {0};
-
-		st.state = JOB_UNKNOWN;
-		st.reason = p->fatal;
-		cb(arg, 0, &st, NULL);
-		return 0;
-	}
 	r = xcalloc(1, sizeof *r);
 	r->p = p;
 	r->id = id;
