@@ -472,6 +472,8 @@ static void slurm_jobs_answer(struct provider *p, void *ctx, int ok, long status
 		free(p->jobs_err);
 		p->jobs_err = NULL;
 		slurm_waiters_fire(p, &p->jobs_waiters, 0, NULL);
+		if (p->cluster_asked)
+			slurm_notify(p, p->healthy != 0, NULL); /* the Cluster view's queue */
 		return;
 	}
 	free(p->jobs_err);
@@ -552,7 +554,10 @@ static void slurm_cache_part(struct provider *p, int ok_part, const char *err)
 		free(p->cache_err);
 		p->cache_err = NULL;
 		slurm_waiters_fire(p, &p->cache_waiters, 0, NULL);
-		slurm_notify(p, p->healthy != 0, NULL); /* the cluster view may redraw */
+		/* the Cluster view may redraw (once the queue it shows too is in, when it is
+		 * being read) */
+		if (!(p->cluster_asked && p->jobs_busy))
+			slurm_notify(p, p->healthy != 0, NULL);
 		return;
 	}
 	slurm_nodes_free(p->new_nodes, p->new_nnodes);
@@ -880,6 +885,7 @@ static int slurm_cluster(struct provider *p, struct cluster_info *out, char **ca
 
 	(void)cause;
 	memset(out, 0, sizeof *out);
+	p->cluster_asked = 1;
 	/* stale: fresh ones are asked for; their arrival is reported through notify */
 	slurm_cache_ready(p, slurm_noop, NULL);
 	if (p->ver != NULL)

@@ -120,7 +120,8 @@ struct provider {
 	int jobs_busy;
 	char *jobs_err; /* the last fetch failed: why (one line), else NULL */
 	struct slurm_waiter *jobs_waiters;
-	int jobs_gets; /* GET /jobs sent (tests, benchmarks) */
+	int jobs_gets;     /* GET /jobs sent (tests, benchmarks) */
+	int cluster_asked; /* the cluster op was used: a new snapshot is news */
 	/* the nodes/partitions cache */
 	struct slurm_node *nodes;
 	size_t nnodes;
