@@ -178,8 +178,9 @@ static void slurm_health_auth(struct provider *p)
 	p->auth_reason = xstrdup("token refused (invalid or expired)");
 	p->healthy = 0;
 	p->checked = 0;
-	if (!p->token_reran && slurm_token_rerun(p)) {
-		/* token_command once more at once: a token that just expired is renewed */
+	/* the token is read or made again: at once the first time (a token that just expired
+	 * is renewed by token_command, or was replaced in its file), then after the backoff */
+	if (slurm_token_rerun(p) && !p->token_reran) {
 		p->token_reran = 1;
 		p->auth_until = 0;
 	} else {
@@ -1189,7 +1190,7 @@ static int slurm_list_owned(struct provider *p, provider_owned_cb cb, void *arg,
 
 static void slurm_free(struct provider *p)
 {
-	slurm_token_free(p);
+	slurm_token_close(p);
 	slurm_jobs_free(p->jobs, p->njobs);
 	slurm_nodes_free(p->nodes, p->nnodes);
 	slurm_partitions_free(p->parts, p->nparts);
