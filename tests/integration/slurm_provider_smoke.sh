@@ -164,6 +164,20 @@ check "it is STOPPED" wait_state smoke-full-2 STOPPED 10
 check "scontrol: the queued one CANCELLED" bash -c "scontrol show job $sid4 | grep -q JobState=CANCELLED"
 expect_rc 0 "stop the one holding the GPUs" g stop smoke-full-1
 
+# ---- killed after the submit, before the store heard of it: reconcile adopts the labelled
+# job (never a second submit), and so does a launch of the same job and attempt
+rc=0
+GANTRY_TEST_CRASH=after_provider g launch smoke-train --provider hpc --name crashed --set secs=3 \
+	>"$T_HOME/out" 2>&1 || rc=$?
+check "the launch was killed after the provider answered (rc $rc)" test "$rc" = 137
+cid=$(job_field crashed id)
+n_sub() { squeue -h -a -t all -o '%j' | grep -c "^gantry-$cid\$" || :; }
+check "Slurm has its job (gantry-$cid)" test "$(n_sub)" = 1
+expect_rc 0 "gantry reconcile" g reconcile
+check "reconcile adopted it: the store knows its Slurm job" bash -c '[ -n "$(g show crashed -o json | python3 -c "import json,sys; print(json.load(sys.stdin).get(\"provider_ref\") or \"\")")" ]'
+check "it ends SUCCEEDED" wait_state crashed SUCCEEDED 60
+check "one Slurm job for it, never two" test "$(n_sub)" = 1
+
 # ---- the cluster's nodes in gantry hosts (from the partitions/nodes cache)
 g hosts -o json >"$T_HOME/hosts" 2>&1 || :
 check "gantry hosts lists the node $SLURM_NODE_NAME with its 2 GPUs" python3 -c '
