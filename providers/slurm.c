@@ -1143,10 +1143,6 @@ static void slurm_list_answer(struct provider *p, void *ctx, int rc, const char 
 		const struct slurm_job *j = &p->jobs[i];
 		struct slurm_label lb;
 
-		/* an ended job holds nothing and cannot be cancelled: it is not a resource (it
-		 * stays in Slurm's list for MinJobAge, and would be an orphan nobody can remove) */
-		if (!slurm_held_state(j->state))
-			continue;
 		if (j->comment == NULL || slurm_api_label_parse(j->comment, &lb) != 0)
 			continue;
 		if ((p->installation_id != NULL &&
