@@ -276,3 +276,34 @@ slurm_rig_slurm_id() {
 }
 
 export -f slurm_rig_job_field slurm_rig_slurm_id slurm_rig_requests
+
+# slurm_rig_expect SLURMSTATE: the Gantry state that Slurm's job state maps to
+# (providers/slurm_api.h slurm_api_state; PENDING with a restart count is RECOVERING).
+slurm_rig_expect() {
+	case $1 in
+	PENDING) echo STARTING ;;
+	CONFIGURING | RUNNING | COMPLETING | SUSPENDED) echo RUNNING ;;
+	COMPLETED) echo SUCCEEDED ;;
+	FAILED | OUT_OF_MEMORY | NODE_FAIL | BOOT_FAIL | DEADLINE | TIMEOUT) echo FAILED ;;
+	CANCELLED) echo STOPPED ;;
+	PREEMPTED) echo PREEMPTED ;;
+	REQUEUED | REQUEUE_HOLD | REQUEUE_FED | RESIZING) echo RECOVERING ;;
+	*) echo UNKNOWN ;;
+	esac
+}
+
+# slurm_rig_gls JOBID [LS ARGS]: "STATE<TAB>REASON" of the job in `gantry ls -o json` (a
+# refresh from the providers, as a user would run it).
+slurm_rig_gls() {
+	local id=$1
+	shift
+	g ls "$@" -o json | python3 -c 'import json,sys
+for j in json.load(sys.stdin):
+    if j["id"] == sys.argv[1]:
+        print("%s\t%s" % (j["state"], (j.get("reason") or "").replace("\n", " ")))' "$id"
+}
+
+# slurm_rig_epoch SCONTROL_TIME: epoch seconds of a time as scontrol prints it (local time).
+slurm_rig_epoch() { date -d "$1" +%s 2>/dev/null || echo 0; }
+
+export -f slurm_rig_expect slurm_rig_gls slurm_rig_epoch

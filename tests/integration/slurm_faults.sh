@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# slurm_faults.sh: the slurm provider when its REST API fails, on a real Slurm 22.05
+# (tests/lib/slurmrig.sh):
+# - slurmrestd killed mid-run (SIGKILL, by its pid): the provider is unhealthy (`gantry
+#   doctor` fails on it), its jobs are UNKNOWN, never FAILED; one of them ends in Slurm
+#   meanwhile; slurmrestd restarted on the same port: the jobs come back to their true
+#   state (the running one RUNNING, the one that ended SUCCEEDED), the provider healthy;
+# - a bad token: an authentication error naming the provider, the token never shown, and
+#   no retry storm (requests counted in slurmrestd's log: a launch, a refresh and 6 s of
+#   `gantry watch` at poll_interval 1s stay under a small bound); the jobs are not FAILED;
+#   a good token again: RUNNING.
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib/common.sh"
+. "$here/../lib/sshrig.sh"
+. "$here/../lib/slurmrig.sh"
+watch_pid=
+trap '[ -z "$watch_pid" ] || kill "$watch_pid" 2>/dev/null; slurm_rig_cleanup; t_cleanup' EXIT
+
+slurm_rig_start 2
+
+expect_rc 0 "launch slurm-long" g launch slurm-long --provider hpc --name victim --detach
+expect_rc 0 "launch slurm-hello (8 s)" g launch slurm-hello --provider hpc --name short --set secs=8 --detach
+vid=$(job_field victim id 2>/dev/null) || vid=none
+hid=$(job_field short id 2>/dev/null) || hid=none
+vsid=$(slurm_rig_slurm_id "$vid")
+hsid=$(slurm_rig_slurm_id "$hid")
+check "both are Slurm jobs (${vsid:-none}, ${hsid:-none})" test -n "$vsid" -a -n "$hsid"
+check "Gantry: victim RUNNING" wait_state victim RUNNING 20
+check "Gantry: short RUNNING" wait_state short RUNNING 20
+g doctor >"$T_HOME/doctor" 2>&1 || :
+check "doctor: provider hpc ok while the API answers" grep -Eq '^ok +provider +provider hpc \(slurm\)' "$T_HOME/doctor"
+
+# --- slurmrestd killed mid-run
+rpid=$(slurm_rig_restd_pid)
+check "slurmrestd (pid $rpid) killed" slurm_rig_restd_stop
+both_unknown() {
+	slurm_rig_gls "$vid" >"$T_HOME/v" && slurm_rig_gls "$hid" >"$T_HOME/h" || return 1
+	if grep -q '^FAILED' "$T_HOME/v" "$T_HOME/h"; then echo FAILED >"$T_HOME/failed_seen"; fi
+	grep -q '^UNKNOWN' "$T_HOME/v" && grep -q '^UNKNOWN' "$T_HOME/h"
+}
+check "gantry ls: both jobs UNKNOWN" wait_for 20 both_unknown
+check "never FAILED" test ! -e "$T_HOME/failed_seen"
+check "the reason says the provider is unreachable ('$(cut -f2 "$T_HOME/v")')" \
+	grep -Eqi 'unreachable|refused|connect|down|not answer|unavailable' "$T_HOME/v"
+rc=0
+g doctor >"$T_HOME/doctor" 2>&1 || rc=$?
+line=$(grep 'provider hpc (slurm)' "$T_HOME/doctor" || :)
+check "doctor fails on provider hpc: '$line'" bash -c '[[ $1 == FAIL* ]]' _ "$line"
+check "doctor exits 1 ($rc)" test "$rc" = 1
+# meanwhile, Slurm goes on: short ends
+hdone() { [ "$(slurm_rig_job_field "$hsid" JobState)" = COMPLETED ]; }
+check "Slurm: short COMPLETED while the API is down" wait_for 30 hdone
+check "Gantry still says UNKNOWN for short, not FAILED" bash -c 'slurm_rig_gls "$1" | grep -q ^UNKNOWN' _ "$hid"
+
+# --- slurmrestd back on the same port: the true states
+check "slurmrestd restarted" slurm_rig_restd_start
+check "Gantry: victim RUNNING again" wait_state victim RUNNING 30
+check "Gantry: short SUCCEEDED (its true state)" wait_state short SUCCEEDED 30
+g doctor >"$T_HOME/doctor" 2>&1 || :
+check "doctor: provider hpc ok again" grep -Eq '^ok +provider +provider hpc \(slurm\)' "$T_HOME/doctor"
+g show victim >"$T_HOME/show"
+check "victim never went FAILED" bash -c '! grep -q -- "-> FAILED" "$1"' _ "$T_HOME/show"
+
+# --- a bad token
+bad=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJleHAiOjQxMDI0NDQ4MDAsInN1biI6InJvb3QifQ.c2lnbmF0dXJlLWJhZA
+(umask 077 && echo "$bad" >"$T_HOME/bad.token")
+slurm_rig_config "token_file: $T_HOME/bad.token"
+n0=$(slurm_rig_requests)
+rc=0
+g launch slurm-hello --provider hpc --name badtok --detach >"$T_HOME/out" 2>"$T_HOME/err" || rc=$?
+check "a launch with a bad token fails (exit $rc)" test "$rc" != 0
+check "with an authentication error naming the provider: $(head -c 300 "$T_HOME/err")" \
+	bash -c 'grep -q hpc "$1" && grep -Eqi "auth|token" "$1"' _ "$T_HOME/err"
+check "the token is not in the error" bash -c '! grep -qF "$1" "$2"' _ "$bad" "$T_HOME/err"
+n1=$(slurm_rig_requests)
+check "the launch made few requests ($((n1 - n0)) <= 4)" test "$((n1 - n0))" -le 4
+check "no Slurm job for it" test -z "$(slurm_rig_slurm_id "$(job_field badtok id 2>/dev/null || echo x)")"
+g ls >"$T_HOME/ls" 2>&1 || :
+st=$(slurm_rig_gls "$vid" --no-refresh | cut -f1)
+check "victim is not FAILED under a bad token ($st)" test "$st" != FAILED
+rc=0
+g doctor >"$T_HOME/doctor" 2>&1 || rc=$?
+line=$(grep 'provider hpc (slurm)' "$T_HOME/doctor" || :)
+check "doctor: provider hpc fails with an auth error: '$line'" bash -c '[[ $1 == FAIL* ]] && grep -Eqi "auth|token" <<<"$1"' _ "$line"
+n2=$(slurm_rig_requests)
+g watch >"$T_HOME/watch.out" 2>&1 &
+watch_pid=$!
+t0=$SECONDS
+sleep 6 # the point: how many requests a watching Gantry makes in 6 s against a refused token
+kill "$watch_pid" 2>/dev/null || :
+wait "$watch_pid" 2>/dev/null || :
+watch_pid=
+n3=$(slurm_rig_requests)
+secs=$((SECONDS - t0))
+check "no retry storm: $((n3 - n2)) requests in ${secs}s of gantry watch at poll_interval 1s (<= $((2 * secs + 4)))" \
+	test "$((n3 - n2))" -le "$((2 * secs + 4))"
+check "the token is in no output" bash -c '! grep -rqF "$1" "$2"/out "$2"/err "$2"/ls "$2"/doctor "$2"/watch.out' _ "$bad" "$T_HOME"
+echo "# requests while the token was bad: launch $((n1 - n0)), ls + doctor $((n2 - n1)), watch $((n3 - n2)) in ${secs}s"
+
+# --- the good token again
+slurm_rig_config
+check "Gantry: victim RUNNING with the good token" wait_state victim RUNNING 20
+expect_rc 0 "stop victim" g stop victim
+check "scontrol: victim CANCELLED" wait_for 20 bash -c '[ "$(slurm_rig_job_field "$1" JobState)" = CANCELLED ]' _ "$vsid"
+
+t_done
