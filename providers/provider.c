@@ -6,6 +6,7 @@
 
 #include "core/xmalloc.h"
 #include "providers/lambda.h"
+#include "providers/slurm.h"
 #include "providers/ssh.h"
 
 void provider_status_clear(struct provider_status *st)
@@ -63,6 +64,7 @@ const struct provider_ops *const provider_types[] = {
     &local_provider_ops,
     &ssh_provider_ops,
     &lambda_provider_ops,
+    &slurm_provider_ops,
 };
 const size_t provider_ntypes = sizeof provider_types / sizeof provider_types[0];
 

@@ -31,12 +31,14 @@ struct slurm_api_version {
 	/* job submit */
 	int env_as_list;    /* environment as ["K=V", ...] (v0.0.39+) instead of an object */
 	int numbers_as_obj; /* integers as {"set": true, "infinite": false, "number": N}
-	                     * (v0.0.40+) in answers and in time_limit etc. of requests */
+	                     * (v0.0.39+) in answers and in time_limit etc. of requests */
 	int state_as_list;  /* job_state / node state as a list of flags (v0.0.40+) */
 	const char *gpus_field; /* job field for GPUs per job: "gpus" (22.05) or
 	                         * "tres_per_job" with "gres/gpu:N" (v0.0.40+) */
 	/* answers */
 	int exit_as_obj; /* exit_code {"status", "return_code", "signal": {...}} (v0.0.40+) */
+	int gres_as_tres; /* GPUs per node as "tres_per_node": "gres/gpu[:TYPE]:N" (v0.0.39+,
+	                   * which has no "gres" job field) instead of "gres": "gpu[:TYPE]:N" */
 };
 
 /* The version named name ("v0.0.38"), or NULL when this client has no row for it. */
@@ -68,11 +70,12 @@ enum slurm_err {
 const char *slurm_err_name(enum slurm_err e);
 
 /* A failed request in one line (heap): the first error's text "Invalid partition name
- * specified (2000)", "token refused (expired or invalid)", "HTTP 502 from slurmrestd",
+ * specified (2000)", "token refused (invalid or expired)", "HTTP 502 from slurmrestd",
  * "no answer: ERROR" (status 0 = no answer; transport_error says why). Remote text is
  * sanitised and cut short. *cls (may be NULL) gets the class. A 2xx answer whose errors[]
  * is not empty is a failure too: call this for it (it returns NULL for a 2xx answer without
- * errors). */
+ * errors, and for the notice 2042 "Job is in held state" that a held submit's 200 carries
+ * next to its job_id). */
 char *slurm_api_error(long status, const char *body, size_t len, const char *transport_error,
                       enum slurm_err *cls);
 
@@ -90,7 +93,8 @@ struct slurm_label {
 };
 char *slurm_api_label_name(const char *job_id);
 char *slurm_api_label_comment(const struct slurm_label *l);
-/* Parses a comment; 0 and *out (heap strings) when it is Gantry's, -1 otherwise. */
+/* Parses a comment; 0 and *out (heap strings) when it is exactly Gantry's, -1 otherwise
+ * (*out then zeroed). team "-" parses as NULL (and a NULL or "" team is written "-"). */
 int slurm_api_label_parse(const char *comment, struct slurm_label *out);
 void slurm_label_clear(struct slurm_label *l);
 

@@ -177,6 +177,13 @@ struct ssh_remote_launch {
 	const char *const *env_pass;
 };
 
+/* The text of a job's env file (DIR/jobs/ID/env): the login's environment cut to the minimal
+ * set and pass (NAME or PREFIX*), then env exported (reserved names skipped) and
+ * GANTRY_JOB_ID. Heap; NULL with cause when an env name is not a shell name. (Also the
+ * slurm provider's.) */
+char *ssh_remote_env_text(const struct kvlist *env, const char *const *pass, const char *job_id,
+                          char **cause);
+
 /* The launch script for one host (sent on stdin of `sh -s`). It prints
  * "@@ok pid=P gpus=G port=N master_port=M", "@@nogpu FREE" or "@@err REASON". Heap;
  * NULL with cause when an env name is not a shell name. */

@@ -429,6 +429,26 @@ static void ssh_remote_label(char **meta, const char *installation_id)
 	*meta = next;
 }
 
+char *ssh_remote_env_text(const struct kvlist *env, const char *const *pass, const char *job_id,
+                          char **cause)
+{
+	char *text = xstrdup("");
+
+	ssh_remote_env_filter(&text, pass);
+	for (size_t i = 0; env != NULL && i < env->n; i++) {
+		if (!ssh_remote_env_name_ok(env->keys[i])) {
+			xcause(cause, "environment variable name '%s' is not a valid shell name",
+			       env->keys[i]);
+			free(text);
+			return NULL;
+		}
+		if (!ssh_remote_reserved(env->keys[i]))
+			ssh_remote_export(&text, env->keys[i], env->vals[i]);
+	}
+	ssh_remote_export(&text, "GANTRY_JOB_ID", job_id);
+	return text;
+}
+
 char *ssh_remote_launch_script(const struct ssh_remote_launch *l, char **cause)
 {
 	char *vars = xstrdup(""), *env = xstrdup(""), *meta, *text, *dq, *n[6];

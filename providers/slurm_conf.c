@@ -1,0 +1,394 @@
+/* slurm_conf.c: the `slurm` provider's settings (flattened config.yaml keys). Every key is
+ * checked; an unknown key or a bad value fails with "FILE:LINE:COL: KEY: reason". The token
+ * is never read here (slurm_token.c does) and never shown.
+ *
+ *   providers:
+ *     hpc:
+ *       type: slurm
+ *       url: http://127.0.0.1:6820   # https, or http:// to loopback
+ *       api_version: v0.0.38
+ *       user: root                   # X-SLURM-USER-NAME (default: the Unix user)
+ *       token_file: PATH             # or token_env: VAR, or token_command: "scontrol token"
+ *       partition: debug             # account: ..., qos: ...
+ *       login: 127.0.0.1             # ssh_user, ssh_port, ssh_key, known_hosts
+ *       node_ssh_port: 22
+ *       dir: .gantry-slurm
+ *       rate_gpu_hour: 2.0           # rates.A100: 3.1, rate_cpu_hour: 0.05
+ *       poll_interval: 2s
+ *       offers_refresh: 30s
+ *       requeue: true */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "core/xmalloc.h"
+#include "providers/slurm_internal.h"
+
+struct slurm_conf_ctx {
+	const struct kvlist *pos;
+	const char *prov;
+	char **cause;
+};
+
+static int slurm_conf_fail(struct slurm_conf_ctx *x, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int slurm_conf_fail(struct slurm_conf_ctx *x, const char *key, const char *fmt, ...)
+{
+	const char *where = x->pos != NULL ? kvlist_get(x->pos, key) : NULL;
+	va_list ap;
+	char *msg;
+	int rc;
+
+	va_start(ap, fmt);
+	msg = xvprintf(fmt, ap);
+	va_end(ap);
+	rc = xcause(x->cause, "%s: %s: %s", where != NULL ? where : x->prov, key, msg);
+	free(msg);
+	return rc;
+}
+
+/* "90", "30s", "10m", "1h30m" -> seconds (at most max_s), or -1. */
+static long slurm_conf_duration(const char *s, long max_s)
+{
+	long total = 0;
+
+	if (*s == '\0')
+		return -1;
+	while (*s != '\0') {
+		long n = 0, mult = 1;
+
+		if (*s < '0' || *s > '9')
+			return -1;
+		while (*s >= '0' && *s <= '9') {
+			if (n > 100000000)
+				return -1;
+			n = n * 10 + (*s++ - '0');
+		}
+		switch (*s) {
+		case '\0':
+			break;
+		case 's':
+			s++;
+			break;
+		case 'm':
+			mult = 60;
+			s++;
+			break;
+		case 'h':
+			mult = 3600;
+			s++;
+			break;
+		default:
+			return -1;
+		}
+		total += n * mult;
+		if (total > max_s)
+			return -1;
+	}
+	return total;
+}
+
+static int slurm_conf_dur(struct slurm_conf_ctx *x, const char *key, const char *v, long min_s,
+                          long max_s, long *out)
+{
+	long d = slurm_conf_duration(v, max_s);
+
+	if (d < min_s)
+		return slurm_conf_fail(x, key,
+		                       "expected a duration from %lds to %lds (\"2s\", \"1m\"), "
+		                       "got '%s'",
+		                       min_s, max_s, v);
+	*out = d;
+	return 0;
+}
+
+static int slurm_conf_text(struct slurm_conf_ctx *x, const char *key, const char *v, char **out)
+{
+	if (*v == '\0')
+		return slurm_conf_fail(x, key, "expected a value, got an empty string");
+	for (const char *c = v; *c != '\0'; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			return slurm_conf_fail(x, key, "control characters are not allowed");
+	free(*out);
+	*out = xstrdup(v);
+	return 0;
+}
+
+/* A name Slurm or SSH takes as one word (partition, account, user, host). */
+static int slurm_conf_name(struct slurm_conf_ctx *x, const char *key, const char *v, char **out)
+{
+	size_t n = strlen(v);
+
+	if (slurm_conf_text(x, key, v, out) != 0)
+		return -1;
+	if (n > 200 || *v == '-' ||
+	    strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-:@[]") != n)
+		return slurm_conf_fail(x, key, "expected a name (letters, digits, . _ -), got '%s'",
+		                       v);
+	return 0;
+}
+
+static int slurm_conf_url(struct slurm_conf_ctx *x, const char *key, const char *v, char **out)
+{
+	const char *host;
+	size_t n;
+
+	if (slurm_conf_text(x, key, v, out) != 0)
+		return -1;
+	if (strncmp(v, "https://", 8) == 0) {
+		host = v + 8;
+	} else if (strncmp(v, "http://", 7) == 0) {
+		host = v + 7;
+		if (strncmp(host, "127.", 4) != 0 && strncmp(host, "localhost", 9) != 0 &&
+		    strncmp(host, "[::1]", 5) != 0)
+			return slurm_conf_fail(x, key,
+			                       "http:// is allowed only to a loopback address; use "
+			                       "https://");
+	} else {
+		return slurm_conf_fail(x, key, "expected an https:// URL, got '%s'", v);
+	}
+	if (*host == '\0' || *host == '/' || strchr(v, ' ') != NULL || strchr(v, '?') != NULL ||
+	    strchr(v, '#') != NULL)
+		return slurm_conf_fail(x, key,
+		                       "expected a URL like https://slurm.example.org:6820, got "
+		                       "'%s'",
+		                       v);
+	n = strlen(*out);
+	while (n > 0 && (*out)[n - 1] == '/')
+		(*out)[--n] = '\0';
+	return 0;
+}
+
+static int slurm_conf_int(struct slurm_conf_ctx *x, const char *key, const char *v, long min,
+                          long max, int *out)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (*v == '\0' || *end != '\0' || errno != 0 || n < min || n > max)
+		return slurm_conf_fail(x, key, "expected a whole number %ld-%ld, got '%s'", min,
+		                       max, v);
+	*out = (int)n;
+	return 0;
+}
+
+static int slurm_conf_rate(struct slurm_conf_ctx *x, const char *key, const char *v, double *out)
+{
+	char *end;
+	double r;
+
+	errno = 0;
+	r = strtod(v, &end);
+	if (*v == '\0' || *end != '\0' || errno != 0 || !isfinite(r) || r < 0 || r > 1e6)
+		return slurm_conf_fail(x, key, "expected dollars per hour (0 or more), got '%s'",
+		                       v);
+	*out = r;
+	return 0;
+}
+
+static void slurm_conf_add_rate(struct slurm_conf *c, const char *type, double r)
+{
+	for (size_t i = 0; i < c->ngpu_rates; i++)
+		if (strcasecmp(c->gpu_rates[i].gpu_type, type) == 0) {
+			c->gpu_rates[i].usd_per_gpu_hour = r;
+			return;
+		}
+	c->gpu_rates = xreallocarray(c->gpu_rates, c->ngpu_rates + 1, sizeof *c->gpu_rates);
+	c->gpu_rates[c->ngpu_rates].gpu_type = xstrdup(type);
+	c->gpu_rates[c->ngpu_rates].usd_per_gpu_hour = r;
+	c->ngpu_rates++;
+}
+
+static int slurm_conf_bool(struct slurm_conf_ctx *x, const char *key, const char *v, int *out)
+{
+	if (strcmp(v, "true") == 0 || strcmp(v, "yes") == 0 || strcmp(v, "on") == 0) {
+		*out = 1;
+		return 0;
+	}
+	if (strcmp(v, "false") == 0 || strcmp(v, "no") == 0 || strcmp(v, "off") == 0) {
+		*out = 0;
+		return 0;
+	}
+	return slurm_conf_fail(x, key, "expected true or false, got '%s'", v);
+}
+
+static int slurm_conf_key(struct slurm_conf_ctx *x, const char *key, const char *v,
+                          struct slurm_conf *c)
+{
+	long d;
+	double r;
+
+	if (strcmp(key, "token_file") == 0 || strcmp(key, "token_env") == 0 ||
+	    strcmp(key, "token_command") == 0) {
+		if (c->token_setting != NULL)
+			return slurm_conf_fail(x, key,
+			                       "give one of token_file, token_env and "
+			                       "token_command, not two");
+		if (*v == '\0')
+			return slurm_conf_fail(x, key, "expected a value, got an empty string");
+		c->token_setting = xstrdup(key);
+		if (strcmp(key, "token_command") == 0)
+			return slurm_conf_text(x, key, v, &c->token_command);
+		return 0;
+	}
+	if (strcmp(key, "url") == 0)
+		return slurm_conf_url(x, key, v, &c->url);
+	if (strcmp(key, "api_version") == 0) {
+		size_t n = strlen(v);
+
+		if (n < 2 || n > 16 || v[0] != 'v' || strspn(v + 1, "0123456789.") != n - 1)
+			return slurm_conf_fail(x, key,
+			                       "expected a version like v0.0.38 (known: %s), "
+			                       "got '%s'",
+			                       slurm_api_version_names(), v);
+		return slurm_conf_text(x, key, v, &c->api_version);
+	}
+	if (strcmp(key, "user") == 0)
+		return slurm_conf_name(x, key, v, &c->user);
+	if (strcmp(key, "partition") == 0)
+		return slurm_conf_name(x, key, v, &c->partition);
+	if (strcmp(key, "account") == 0)
+		return slurm_conf_name(x, key, v, &c->account);
+	if (strcmp(key, "qos") == 0)
+		return slurm_conf_name(x, key, v, &c->qos);
+	if (strcmp(key, "login") == 0)
+		return slurm_conf_name(x, key, v, &c->login);
+	if (strcmp(key, "ssh_user") == 0)
+		return slurm_conf_name(x, key, v, &c->ssh_user);
+	if (strcmp(key, "ssh_port") == 0)
+		return slurm_conf_int(x, key, v, 1, 65535, &c->ssh_port);
+	if (strcmp(key, "node_ssh_port") == 0)
+		return slurm_conf_int(x, key, v, 1, 65535, &c->node_ssh_port);
+	if (strcmp(key, "ssh_key") == 0)
+		return slurm_conf_text(x, key, v, &c->ssh_key);
+	if (strcmp(key, "known_hosts") == 0)
+		return slurm_conf_text(x, key, v, &c->known_hosts);
+	if (strcmp(key, "dir") == 0) {
+		if (slurm_conf_text(x, key, v, &c->dir) != 0)
+			return -1;
+		if (strstr(v, "..") != NULL)
+			return slurm_conf_fail(x, key, "'..' is not allowed in a remote directory");
+		return 0;
+	}
+	if (strcmp(key, "rate_gpu_hour") == 0) {
+		if (slurm_conf_rate(x, key, v, &r) != 0)
+			return -1;
+		slurm_conf_add_rate(c, "*", r);
+		return 0;
+	}
+	if (strncmp(key, "rates.", 6) == 0 && key[6] != '\0') {
+		if (strlen(key + 6) > 64 || strchr(key + 6, '.') != NULL)
+			return slurm_conf_fail(x, key, "expected rates.GPU_TYPE");
+		if (slurm_conf_rate(x, key, v, &r) != 0)
+			return -1;
+		slurm_conf_add_rate(c, key + 6, r);
+		return 0;
+	}
+	if (strcmp(key, "rate_cpu_hour") == 0) {
+		if (slurm_conf_rate(x, key, v, &c->rate_cpu_hour) != 0)
+			return -1;
+		c->has_cpu_rate = 1;
+		return 0;
+	}
+	if (strcmp(key, "poll_interval") == 0) {
+		if (slurm_conf_dur(x, key, v, 1, 3600, &d) != 0)
+			return -1;
+		c->poll_ms = (int)d * 1000;
+		return 0;
+	}
+	if (strcmp(key, "offers_refresh") == 0) {
+		if (slurm_conf_dur(x, key, v, 1, 86400, &d) != 0)
+			return -1;
+		c->offers_refresh_s = (int)d;
+		return 0;
+	}
+	if (strcmp(key, "requeue") == 0)
+		return slurm_conf_bool(x, key, v, &c->requeue);
+	return slurm_conf_fail(x, key,
+	                       "unknown setting (known: url, api_version, user, token_file, "
+	                       "token_env, token_command, partition, account, qos, login, "
+	                       "ssh_user, ssh_port, ssh_key, known_hosts, node_ssh_port, dir, "
+	                       "rate_gpu_hour, rates.TYPE, rate_cpu_hour, poll_interval, "
+	                       "offers_refresh, requeue)");
+}
+
+int slurm_conf_parse(const struct kvlist *settings, const struct kvlist *pos, const char *prov,
+                     struct slurm_conf *c, char **cause)
+{
+	struct slurm_conf_ctx x = {pos, prov, cause};
+
+	memset(c, 0, sizeof *c);
+	c->ssh_port = 22;
+	c->node_ssh_port = 22;
+	c->poll_ms = 2000;
+	c->offers_refresh_s = 30;
+	c->requeue = 1;
+	for (size_t i = 0; i < settings->n; i++) {
+		if (slurm_conf_key(&x, settings->keys[i], settings->vals[i], c) != 0) {
+			slurm_conf_free(c);
+			return -1;
+		}
+	}
+	if (c->url == NULL) {
+		xcause(cause, "%s: provider '%s' needs url (slurmrestd's base URL)", prov, prov);
+		slurm_conf_free(c);
+		return -1;
+	}
+	if (c->token_setting == NULL) {
+		xcause(cause,
+		       "%s: provider '%s' needs token_file (a 0600 file holding the JWT), "
+		       "token_env (an environment variable) or token_command (\"scontrol token\")",
+		       prov, prov);
+		slurm_conf_free(c);
+		return -1;
+	}
+	if (c->login == NULL) {
+		xcause(cause,
+		       "%s: provider '%s' needs login (the login node Gantry reaches over SSH for "
+		       "job directories and logs)",
+		       prov, prov);
+		slurm_conf_free(c);
+		return -1;
+	}
+	if (c->api_version == NULL)
+		c->api_version = xstrdup(SLURM_API_DEFAULT_VERSION);
+	if (c->user == NULL) {
+		struct passwd *pw = getpwuid(geteuid());
+
+		c->user = xstrdup(pw != NULL && pw->pw_name != NULL ? pw->pw_name : "root");
+	}
+	if (c->dir == NULL)
+		c->dir = xstrdup(".gantry-slurm");
+	return 0;
+}
+
+void slurm_conf_free(struct slurm_conf *c)
+{
+	free(c->url);
+	free(c->api_version);
+	free(c->user);
+	free(c->token_setting);
+	free(c->token_command);
+	free(c->partition);
+	free(c->account);
+	free(c->qos);
+	free(c->login);
+	free(c->ssh_user);
+	free(c->ssh_key);
+	free(c->known_hosts);
+	free(c->dir);
+	for (size_t i = 0; i < c->ngpu_rates; i++)
+		free((char *)c->gpu_rates[i].gpu_type);
+	free(c->gpu_rates);
+	memset(c, 0, sizeof *c);
+}
