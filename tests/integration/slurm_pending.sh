@@ -4,16 +4,20 @@
 #   PENDING (Resources) and Gantry shows the second STARTING with that reason in `gantry ls`;
 #   the reason is persisted (in the store and `ls --no-refresh`, one event however often it
 #   is refreshed); when the first is cancelled from Gantry the second starts and ends;
-# - requests the cluster rejects: a partition it does not have (provider hpcbad) and more
-#   GPUs than the node has (3): the launch fails with the reason in one line, and Slurm
-#   holds no job for them.
+# - requests that cannot run: a partition the cluster does not have (provider hpcbad) and
+#   more GPUs than the node has (3) are refused in one line, by the cluster's errors[] or
+#   before submission by the provider's offers (from the cluster's partitions and nodes);
+#   a time limit over the partition's MaxTime (limits.max_runtime 7m on partition "short",
+#   MaxTime 1 min, EnforcePartLimits=ALL), which the offers do not check, goes to the
+#   cluster, and its rejection comes back from errors[] in one line: the job FAILED with
+#   that reason. Slurm holds no job for any of them.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/common.sh"
 . "$here/../lib/sshrig.sh"
 . "$here/../lib/slurmrig.sh"
 trap 'slurm_rig_cleanup; t_cleanup' EXIT
 
-slurm_rig_start 2
+SLURM_RIG_SHORT=1 slurm_rig_start 2
 db=$T_HOME/state/gantry.db
 
 # --- the first job takes the whole node
@@ -65,15 +69,37 @@ check "its events go from STARTING (Resources) to RUNNING" grep -q 'STARTING *->
 check "billed from its start now (started is set)" test -n "$(job_field second started)"
 
 # --- requests the cluster rejects: one line, the reason from Slurm's errors[]
-one_line_err() { # ERRFILE: exactly one non-empty line on stderr
-	[ "$(grep -c . "$1")" = 1 ]
+one_line_err() { # ERRFILE: the error is one line ("gantry: ..."; the launch's progress
+	# line "launched NAME (ID) on P" may precede it), and nothing else follows
+	[ "$(grep -c '^gantry: ' "$1")" = 1 ] && [ "$(grep -vc -e '^gantry: ' -e '^launched ' "$1")" = 0 ]
 }
 rc=0
 g launch slurm-long --provider hpcbad --name badpart --detach >"$T_HOME/out" 2>"$T_HOME/err" || rc=$?
 check "a launch to a partition the cluster lacks fails (exit $rc)" test "$rc" != 0
-check "with Slurm's reason: $(head -c 300 "$T_HOME/err")" grep -qi 'Invalid partition name specified' "$T_HOME/err"
+bad_by=none
+if grep -qi 'Invalid partition name specified' "$T_HOME/err"; then
+	bad_by=cluster
+	ok "refused by the cluster, with its reason: $(head -c 300 "$T_HOME/err")"
+elif grep -q 'nosuchpart' "$T_HOME/err"; then
+	bad_by=offers
+	ok "refused before submission, naming the partition: $(head -c 300 "$T_HOME/err")"
+else
+	fail "the bad partition's refusal does not say why: $(head -c 300 "$T_HOME/err")"
+fi
 check "in one line" one_line_err "$T_HOME/err"
 check "naming the provider" grep -q 'hpcbad' "$T_HOME/err"
+
+rc=0
+g launch slurm-long --provider hpcshort --name toolong --detach >"$T_HOME/out" 2>"$T_HOME/err" || rc=$?
+check "a launch over the partition's time limit fails (exit $rc)" test "$rc" = 1
+check "with the cluster's reason from errors[]: $(head -c 300 "$T_HOME/err")" \
+	grep -q 'Requested time limit is invalid' "$T_HOME/err"
+check "in one line" one_line_err "$T_HOME/err"
+check "naming the provider" grep -q 'hpcshort' "$T_HOME/err"
+st=$(job_field toolong state 2>/dev/null || echo none)
+check "Gantry: toolong FAILED ($st)" test "$st" = FAILED
+check "its reason is the cluster's: $(job_field toolong reason 2>/dev/null | head -c 200)" \
+	bash -c 'job_field toolong reason | grep -q "Requested time limit is invalid"'
 
 rc=0
 g launch slurm-three --provider hpc --name three --detach >"$T_HOME/out" 2>"$T_HOME/err" || rc=$?
@@ -91,10 +117,15 @@ fi
 check "in one line" one_line_err "$T_HOME/err"
 bp=$(job_field badpart id 2>/dev/null) || bp=x
 th=$(job_field three id 2>/dev/null) || th=x
-left=$(squeue -h -a -t all -o '%j' | grep -Ec "^gantry-($bp|$th)$" || :)
+tl=$(job_field toolong id 2>/dev/null) || tl=x
+left=$(squeue -h -a -t all -o '%j' | grep -Ec "^gantry-($bp|$th|$tl)$" || :)
 check "Slurm holds no job for the rejected requests ($left)" test "$left" = 0
 st=$(job_field badpart state 2>/dev/null || echo none)
-check "Gantry: badpart FAILED ($st)" test "$st" = FAILED
+if [ "$bad_by" = offers ]; then
+	check "Gantry: badpart was never launched ($st)" test "$st" = none -o "$st" = FAILED
+else
+	check "Gantry: badpart FAILED ($st)" test "$st" = FAILED
+fi
 st=$(job_field three state 2>/dev/null || echo none)
 if [ "$three_by" = offers ]; then
 	check "Gantry: three was never launched ($st)" test "$st" = none -o "$st" = FAILED

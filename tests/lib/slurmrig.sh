@@ -9,6 +9,8 @@
 #   GANTRY_HOME/config/config.yaml with a slurm provider "hpc" (the agreed shape, see
 #   HELPERS10/docs/providers.md) and a second one "hpcbad" whose partition does not exist,
 #   plus the templates below. Fails loudly with the daemons' logs when it cannot.
+#   SLURM_RIG_SHORT=1: also a partition "short" (MaxTime=1 minute) with EnforcePartLimits=ALL
+#   (a job over a partition's limit is rejected at submission) and a provider "hpcshort" on it.
 #   Not root: SKIP (exit 77) outside CI, FAIL under CI=true (the rig needs root).
 # slurm_rig_cleanup: stops the cluster (jobs cancelled first) and the sshd, by pid.
 # slurm_rig_token: prints a fresh JWT; slurm_rig_rest METHOD PATH [CURL ARGS]: one REST call.
@@ -32,6 +34,7 @@
 #   slurm-three   3 GPUs: more than the node has (rejected at submission)
 #   slurm-multi   2 nodes, 1 GPU each (needs a second node: rejected on this rig)
 SLURM_RIG_DIR=
+SLURM_RIG_PROVIDERS="hpc hpcbad"
 SLURM_RIG_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/../slurm" && pwd)
 SLURM_RIG_API=v0.0.38
 
@@ -83,6 +86,10 @@ slurm_rig_start() {
 	export SLURM_RIG_DIR=$RIG_DIR/slurm
 	mkdir -p "$SLURM_RIG_DIR"
 	read -r SLURM_RIG_REST_PORT SLURM_RIG_CTLD_PORT SLURM_RIG_SLURMD_PORT <<<"$(slurm_rig_free_ports)"
+	if [ "${SLURM_RIG_SHORT:-0}" = 1 ]; then
+		SLURM_RIG_PROVIDERS="hpc hpcbad hpcshort"
+		export SLURM_CI_CONF_EXTRA=$'EnforcePartLimits=ALL\nPartitionName=short Nodes=ALL MaxTime=1 State=UP'
+	fi
 	if ! env_lines=$(SLURM_CI_SKIP_INSTALL=1 SLURM_CI_GPUS="$gpus" SLURM_CI_NODE_ADDR=127.0.0.2 \
 		SLURM_CI_USER="${SLURM_CI_USER:-root}" SLURM_CI_TIMEOUT=30 \
 		SLURMRESTD_PORT=$SLURM_RIG_REST_PORT SLURMCTLD_PORT=$SLURM_RIG_CTLD_PORT \
@@ -116,12 +123,12 @@ slurm_rig_config() {
 	{
 		echo "refresh_ms: 300"
 		echo "providers:"
-		for p in hpc hpcbad; do
+		for p in $SLURM_RIG_PROVIDERS; do
 			echo "  $p:"
 			echo "    type: slurm"
 			for d in "url: $SLURM_REST_URL" "api_version: $SLURM_RIG_API" \
 				"user: $SLURM_USER_NAME" "token_file: $SLURM_RIG_TOKEN_FILE" \
-				"partition: $([ $p = hpc ] && echo "$SLURM_PARTITION" || echo nosuchpart)" \
+				"partition: $(case $p in hpcbad) echo nosuchpart ;; hpcshort) echo short ;; *) echo "$SLURM_PARTITION" ;; esac)" \
 				"login: 127.0.0.2" "ssh_user: $SSH_TEST_USER" "ssh_port: $RIG_PORT" \
 				"ssh_key: $RIG_KEY" "known_hosts: $RIG_KNOWN_HOSTS" "node_ssh_port: $RIG_PORT" \
 				"dir: $SLURM_RIG_LOGIN_DIR" "rate_gpu_hour: 2.0" "rate_cpu_hour: 0.05" \
@@ -212,7 +219,7 @@ resources:
 limits:
   max_runtime: 7m
 placement:
-  providers: [hpc, hpcbad]
+  providers: [hpc, hpcbad, hpcshort]
 run: |
   echo "slurm-long start"
   sleep {{secs}}

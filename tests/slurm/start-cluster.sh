@@ -31,12 +31,13 @@
 #   SLURM_CI_TIMEOUT=60         seconds to wait for each daemon
 #   SLURM_CI_SKIP_INSTALL=1     never run apt-get (fail if packages missing)
 #   SLURM_CI_KEEP_ON_FAILURE=1  do not stop the daemons if start-up fails
+#   SLURM_CI_CONF_EXTRA=LINES   appended to slurm.conf (e.g. a second partition)
 #   SLURM_CI_NODE_ADDR=127.0.0.1  the node's NodeAddr (a loopback address; Gantry's
 #                               tests put the login node's sshd there, so that the
 #                               compute node is reachable over SSH at its address)
 #
 # The project's copy of the recipe in /work/shared/slurm (see tests/slurm/README.md);
-# changes: SLURM_CI_NODE_ADDR, and DIR/run/slurmrestd.args so that restd.sh can stop
+# changes: SLURM_CI_NODE_ADDR, SLURM_CI_CONF_EXTRA, and DIR/run/slurmrestd.args so that restd.sh can stop
 # and restart slurmrestd alone (the fault tests).
 set -euo pipefail
 
@@ -189,7 +190,7 @@ rest_ping() {      # rest_ping TOKEN
         "$REST_URL/slurm/$API/ping" | grep -q '"ping": "UP"'
 }
 node_idle() {
-    [ "$(sinfo -h -N -n "$NODE" -o '%T' 2>/dev/null)" = idle ]
+    [ "$(sinfo -h -N -n "$NODE" -o '%T' 2>/dev/null | sort -u)" = idle ]   # one line per partition
 }
 munge_ok() { munge -n -S "$MUNGE_SOCK" | unmunge -S "$MUNGE_SOCK"; }
 ctld_up() { scontrol ping | grep -q 'is UP'; }
@@ -339,6 +340,7 @@ $GRESTYPES_LINE
 NodeName=$NODE NodeAddr=$NODE_ADDR NodeHostname=$NODE CPUs=$CPUS Boards=$BOARDS SocketsPerBoard=$SPB CoresPerSocket=$CPS ThreadsPerCore=$TPC RealMemory=$MEM $GRES_LINE State=UNKNOWN
 PartitionName=$PARTITION Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 EOF
+[ -z "${SLURM_CI_CONF_EXTRA:-}" ] || printf '%s\n' "$SLURM_CI_CONF_EXTRA" >> "$CONF.tmp"
 mv "$CONF.tmp" "$CONF"
 chmod 644 "$CONF" "$DIR/gres.conf" "$DIR/plugstack.conf"
 
