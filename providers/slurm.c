@@ -273,7 +273,7 @@ static struct slurm_req *slurm_req_new(struct provider *p, const char *method, c
                                        slurm_abort_fn abort_fn, void *ctx)
 {
 	struct slurm_req *r = xcalloc(1, sizeof *r);
-	char *path = slurm_api_path(p->ver, what);
+	char *path = p->ver != NULL ? slurm_api_path(p->ver, what) : xstrdup("/");
 
 	r->p = p;
 	r->method = xstrdup(method);
@@ -314,8 +314,6 @@ int slurm_req(struct provider *p, const char *method, const char *what, const ch
 
 	if (p->closing)
 		return xcause(cause, "%s: closing", p->name);
-	if (p->ver == NULL)
-		return xcause(cause, "%s: %s", p->name, p->fatal);
 	r = slurm_req_new(p, method, what, query, body, cb, abort_fn, ctx);
 	slurm_ready(p, slurm_req_go, r);
 	return 0;
@@ -343,6 +341,7 @@ static void slurm_fatal(struct provider *p, char *msg)
 
 	free(p->fatal);
 	p->fatal = msg;
+	p->fatal_told = 1;
 	p->healthy = 0;
 	m = xprintf("%s: %s", p->name, msg);
 	slurm_notify(p, 0, m);
@@ -411,6 +410,15 @@ static void slurm_ready(struct provider *p,
                         void (*fn)(struct provider *, void *, int, const char *), void *ctx)
 {
 	if (p->fatal != NULL) {
+		if (!p->fatal_told) {
+			/* an api_version this client does not know: told by the first request */
+			char *m = xprintf("%s: %s", p->name, p->fatal);
+
+			p->fatal_told = 1;
+			p->healthy = 0;
+			slurm_notify(p, 0, m);
+			free(m);
+		}
 		fn(p, ctx, -1, p->fatal);
 		return;
 	}
@@ -689,7 +697,7 @@ static void slurm_offer_group(struct provider *p, const struct slurm_offers_req 
 	struct catalog_site_rates rates = {p->conf.gpu_rates, p->conf.ngpu_rates,
 	                                   p->conf.has_cpu_rate, p->conf.rate_cpu_hour};
 	struct offer of = {0};
-	int fit = 0, now = 0, total = 0, cpus = 0, gpus = 0;
+	int fit = 0, now = 0, total = 0, cpus = 0, gpus = 0, maxg = 0;
 	int64_t mib = 0;
 	double price;
 	int nodes = o->want_nodes > 0 ? o->want_nodes : 1;
@@ -704,6 +712,8 @@ static void slurm_offer_group(struct provider *p, const struct slurm_offers_req 
 		    strcmp(nd->gpu_type != NULL ? nd->gpu_type : "", gpu_type) != 0)
 			continue;
 		total++;
+		if (nd->gpus > maxg)
+			maxg = nd->gpus;
 		if (!slurm_node_usable(nd) || nd->gpus < o->want_gpus || nd->cpus < o->want_cpus ||
 		    (o->want_mib > 0 && nd->memory_mib > 0 && nd->memory_mib < o->want_mib))
 			continue;
@@ -724,15 +734,16 @@ static void slurm_offer_group(struct provider *p, const struct slurm_offers_req 
 	of.provider = p->name;
 	of.region = "";
 	of.instance_type = pt->name;
-	of.gpu_type = (char *)gpu_type;
-	of.gpus = o->want_gpus;
+	/* untyped GRES ("gpu:2") is offered as "GPU": a template asking for any GPU takes it */
+	of.gpu_type = *gpu_type != '\0' ? (char *)gpu_type : o->want_gpus > 0 ? "GPU" : "";
+	of.gpus = o->want_gpus > 0 ? (gpus > 0 ? gpus : maxg) : 0;
 	of.cpus = o->want_cpus > 0 ? o->want_cpus : cpus;
 	of.memory_mib = o->want_mib > 0 ? o->want_mib : mib;
 	of.market = OFFER_ONDEMAND;
 	of.billing = OFFER_BILL_SECOND;
 	of.avail = now >= nodes ? OFFER_AVAIL_YES : OFFER_AVAIL_UNKNOWN;
 	if (catalog_site_price(
-	        &rates, gpu_type, o->want_gpus * nodes,
+	        &rates, of.gpu_type, o->want_gpus * nodes,
 	        (double)(o->want_cpus > 0 ? o->want_cpus : (o->want_gpus > 0 ? 0 : 1)) * nodes,
 	        &price) == 0) {
 		of.priced = 1;
@@ -1206,8 +1217,7 @@ static void slurm_close(struct provider *p)
 
 const struct provider_ops slurm_provider_ops = {
     .name = "slurm",
-    .summary = "batch jobs on a Slurm cluster through slurmrestd (JWT), files and logs over "
-               "SSH on a login node",
+    .summary = "batch jobs on a Slurm cluster through slurmrestd, files and logs over SSH",
     .open = slurm_open,
     .close = slurm_close,
     .offers = slurm_offers,

@@ -99,9 +99,10 @@ struct provider {
 	struct slurm_token_run *token_run;
 	struct async_queue *tq;
 	/* health */
-	int checked;  /* GET ping answered with the configured version */
-	int checking; /* ... in flight */
-	char *fatal;  /* the version is unknown or not served: every request fails */
+	int checked;    /* GET ping answered with the configured version */
+	int checking;   /* ... in flight */
+	char *fatal;    /* the version is unknown or not served: every request fails */
+	int fatal_told; /* ... and notify said so */
 	struct slurm_waiter *ready_waiters;
 	int healthy;         /* -1 unknown, 0 down or refused, 1 answered */
 	int down_notified;   /* the down message was sent */

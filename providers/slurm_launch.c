@@ -279,9 +279,11 @@ static void slurm_launch_submit(struct slurm_launch *l)
 	s.cpus_per_task = l->cpus;
 	s.memory_mib = l->memory_mib;
 	s.gpus_per_node = l->gpus;
-	s.gpu_type = l->gpu_type;
-	/* the cluster's spelling of the type ("a100" for the template's "A100") */
-	for (size_t i = 0; l->gpu_type != NULL && i < p->nnodes; i++)
+	/* the cluster's spelling of the type ("a100" for the template's "A100"); "GPU" is the
+	 * offers' name of untyped GRES */
+	s.gpu_type =
+	    l->gpu_type != NULL && strcasecmp(l->gpu_type, "GPU") != 0 ? l->gpu_type : NULL;
+	for (size_t i = 0; s.gpu_type != NULL && i < p->nnodes; i++)
 		if (p->nodes[i].gpu_type != NULL &&
 		    strcasecmp(p->nodes[i].gpu_type, l->gpu_type) == 0) {
 			s.gpu_type = p->nodes[i].gpu_type;
