@@ -314,3 +314,10 @@ for j in json.load(sys.stdin):
 slurm_rig_epoch() { date -d "$1" +%s 2>/dev/null || echo 0; }
 
 export -f slurm_rig_expect slurm_rig_gls slurm_rig_epoch
+
+# slurm_rig_settings [PROVIDER]: the provider's settings as KEY=VALUE words (what config.yaml
+# gives it), for tools that open the provider directly (tests/bench/slurm_bench).
+slurm_rig_settings() {
+	sed -n "/^  ${1:-hpc}:\$/,/^  [^ ]/p" "$GANTRY_HOME/config/config.yaml" |
+		sed -n 's/^    \([a-z_.A-Z0-9]*\): \(.*\)$/\1=\2/p' | grep -v '^type='
+}
