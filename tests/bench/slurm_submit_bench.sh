@@ -98,8 +98,8 @@ run_phase() { # NAME MODE(serial|par) KIND(sb|g|prov) LABEL
 	esac
 	t1=$(now)
 	T[$name]=$(ms "$t0" "$t1")
-	printf '%-40s %7d ms  (%.1f ms a job)\n' "$label" "${T[$name]}" \
-		"$(awk -v t="${T[$name]}" -v n="$n" 'BEGIN { print t / n }')"
+	printf '%-40s %7d ms  (%.1f ms a job; %d jobs in the queue before)\n' "$label" "${T[$name]}" \
+		"$(awk -v t="${T[$name]}" -v n="$n" 'BEGIN { print t / n }')" "$q0"
 	[ "$kind" != prov ] || echo "  $(cat "$T_HOME/bench.out")"
 	check_phase "$name" "$q0" "$g0" "$prefix"
 	if [ "$kind" = prov ]; then
