@@ -9,7 +9,10 @@
 # - a bad token: an authentication error naming the provider, the token never shown, and
 #   no retry storm (requests counted in slurmrestd's log: a launch, a refresh and 6 s of
 #   `gantry watch` at poll_interval 1s stay under a small bound); the jobs are not FAILED;
-#   a good token again: RUNNING.
+#   a good token again: RUNNING;
+# - a requeued job (`scontrol requeue`, what Slurm does after a preemption or a node
+#   failure): RECOVERING with the reason, never FAILED, then RUNNING again when Slurm
+#   starts it anew (its begin time moved to now instead of Slurm's requeue delay).
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/common.sh"
 . "$here/../lib/sshrig.sh"
@@ -28,7 +31,7 @@ hsid=$(slurm_rig_slurm_id "$hid")
 check "both are Slurm jobs (${vsid:-none}, ${hsid:-none})" test -n "$vsid" -a -n "$hsid"
 check "Gantry: victim RUNNING" wait_state victim RUNNING 20
 check "Gantry: short RUNNING" wait_state short RUNNING 20
-g watch >"$T_HOME/watch1" 2>&1 &
+"$GANTRY_BIN" watch >"$T_HOME/watch1" 2>&1 & # gantry itself, so that $! is its pid
 watch_pid=$!
 check "gantry watch is running" wait_for 10 grep -q 'watching' "$T_HOME/watch1"
 
@@ -84,7 +87,7 @@ g ls >"$T_HOME/ls" 2>&1 || :
 st=$(slurm_rig_gls "$vid" --no-refresh | cut -f1)
 check "victim is not FAILED under a bad token ($st)" test "$st" != FAILED
 n2=$(slurm_rig_requests)
-g watch >"$T_HOME/watch.out" 2>&1 &
+"$GANTRY_BIN" watch >"$T_HOME/watch.out" 2>&1 &
 watch_pid=$!
 t0=$SECONDS
 sleep 6 # the point: how many requests a watching Gantry makes in 6 s against a refused token
@@ -102,6 +105,23 @@ echo "# requests while the token was bad: launch $((n1 - n0)), ls $((n2 - n1)), 
 # --- the good token again
 slurm_rig_config
 check "Gantry: victim RUNNING with the good token" wait_state victim RUNNING 20
+
+# --- requeued by Slurm (as after a preemption): RECOVERING, then RUNNING again
+check "scontrol requeue victim" scontrol requeue "$vsid"
+recovering() { slurm_rig_gls "$vid" >"$T_HOME/v" && grep -q $'^RECOVERING\t.*requeued' "$T_HOME/v"; }
+if wait_for 30 recovering; then ok "Gantry: victim RECOVERING ($(cut -f2 "$T_HOME/v"))"; else
+	fail "Gantry: victim is not RECOVERING after the requeue: '$(cat "$T_HOME/v")'; Slurm: $(slurm_rig_job_field "$vsid" JobState)/$(slurm_rig_job_field "$vsid" Reason)"
+	echo "# GET /jobs with the rig's token now: $(slurm_rig_rest GET /jobs | grep -E '"error"|"description"|^HTTP' | tr -s ' ' | tr '\n' ' ')"
+	echo "# slurmrestd's log (errors):"
+	grep -v -e operations_router -e 'attempting user_name' "$SLURM_RIG_DIR/log/slurmrestd.out" | tail -n 15
+fi
+check "Slurm: PENDING again, restarted once" bash -c '[ "$(slurm_rig_job_field "$1" JobState)" = PENDING ] && [ "$(slurm_rig_job_field "$1" Restarts)" = 1 ]' _ "$vsid"
+check "Slurm starts it now" scontrol update JobId="$vsid" StartTime=now
+check "Gantry: victim RUNNING again after the requeue" wait_state victim RUNNING 30
+g show victim >"$T_HOME/show"
+check "its events: -> RECOVERING -> RUNNING, never FAILED: $(grep -- '->' "$T_HOME/show" | tail -n 5 | tr -s ' ' | tr '\n' ';')" \
+	bash -c 'grep -q -- "-> RECOVERING" "$1" && ! grep -q -- "-> FAILED" "$1"' _ "$T_HOME/show"
+
 expect_rc 0 "stop victim" g stop victim
 check "scontrol: victim CANCELLED" wait_for 20 bash -c '[ "$(slurm_rig_job_field "$1" JobState)" = CANCELLED ]' _ "$vsid"
 

@@ -9,7 +9,8 @@
 #   STARTING with that reason in Gantry; then RUNNING, then COMPLETED/SUCCEEDED: Gantry's
 #   state equals Slurm's at every poll of both (a Gantry answer is compared with Slurm's
 #   state just before and just after it, so a change between the two polls is no mismatch);
-# - `gantry logs` shows the job's output (its GPU too);
+# - `gantry logs` shows the job's output (its GPU too); `gantry logs -f` of a running job
+#   follows it and ends when the job ends;
 # - billing starts when Slurm starts the job, not at submission: `started` and the FOCUS
 #   export's ChargePeriodStart are Slurm's StartTime, after the time the job waited;
 # - `gantry stop` of a running job cancels it: CANCELLED in scontrol, STOPPED in Gantry.
@@ -92,6 +93,15 @@ g logs life >"$T_HOME/logs" 2>&1 || :
 check "gantry logs shows the job's output (with its GPU)" \
 	grep -Eq "^slurm-gpu start job=$id gpus=1 cuda=[01]$" "$T_HOME/logs"
 check "gantry logs shows the end of the output" grep -qx "slurm-gpu done" "$T_HOME/logs"
+
+# --- logs -f follows a running job until it ends
+expect_rc 0 "launch slurm-hello (3 s)" g launch slurm-hello --provider hpc --name follow --set secs=3 --detach
+check "Gantry: follow RUNNING" wait_state follow RUNNING 20
+frc=0
+timeout 30 "$GANTRY_BIN" logs -f follow >"$T_HOME/follow" 2>&1 || frc=$?
+check "gantry logs -f ends by itself when the job ends (exit $frc)" test "$frc" = 0
+check "and printed the whole output" bash -c 'grep -q "^slurm-hello start job=" "$1" && grep -qx "slurm-hello done" "$1"' _ "$T_HOME/follow"
+check "the job SUCCEEDED" wait_state follow SUCCEEDED 20
 
 # --- cost: billed from Slurm's start, not from the submission
 start_s=$(slurm_rig_epoch "$(slurm_rig_job_field "$sid" StartTime)")
