@@ -13,7 +13,10 @@
 #   follows it and ends when the job ends;
 # - billing starts when Slurm starts the job, not at submission: `started` and the FOCUS
 #   export's ChargePeriodStart are Slurm's StartTime, after the time the job waited;
-# - `gantry stop` of a running job cancels it: CANCELLED in scontrol, STOPPED in Gantry.
+# - `gantry stop` of a running job cancels it: CANCELLED in scontrol, STOPPED in Gantry;
+# - reconcile: a Slurm job labelled with this store's installation id but unknown to the
+#   store is an orphan (reported, then cancelled with --terminate-orphans); a job labelled
+#   by another installation and a job without labels are never touched.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/common.sh"
 . "$here/../lib/sshrig.sh"
@@ -148,5 +151,25 @@ lcancel() { [ "$(slurm_rig_job_field "$lsid" JobState)" = CANCELLED ]; }
 check "scontrol: CANCELLED" wait_for 20 lcancel
 check "Gantry: STOPPED" wait_state longrun STOPPED 20
 check "squeue no longer lists it as active" test -z "$(squeue -h -j "$lsid" -t PENDING,RUNNING -o %i 2>/dev/null)"
+
+# --- reconcile: only this installation's jobs
+inst=$(sqlite3 "$T_HOME/state/gantry.db" "SELECT value FROM meta WHERE key='installation_id'")
+ours=$(sbatch --parsable -J gantry-jorphan00000001 -t 5 -o /dev/null \
+	--comment "gantry:1 job=jorphan00000001 attempt=1 owner=$(id -un) team=- inst=$inst" --wrap 'sleep 300')
+theirs=$(sbatch --parsable -J gantry-jother000000001 -t 5 -o /dev/null \
+	--comment "gantry:1 job=jother000000001 attempt=1 owner=$(id -un) team=- inst=0123456789abcdef0123456789abcdef" --wrap 'sleep 300')
+plain=$(sbatch --parsable -J plain -t 5 -o /dev/null --wrap 'sleep 300')
+expect_rc 0 "gantry reconcile" g reconcile -o json
+kept=$(python3 -c 'import json,sys; print(" ".join(x.replace(" ", ":") for x in json.load(open(sys.argv[1])).get("orphans_kept", [])))' "$T_HOME/out")
+check "our labelled job unknown to the store is an orphan (kept: $kept)" bash -c '[[ " $1 " == *" hpc:$2 "* ]]' _ "$kept" "$ours"
+check "the other installation's job and the unlabelled one are not" \
+	bash -c '[[ " $1 " != *":$2 "* && " $1 " != *":$3 "* ]]' _ "$kept" "$theirs" "$plain"
+expect_rc 0 "gantry reconcile --terminate-orphans" g reconcile --terminate-orphans
+ocancel() { [ "$(slurm_rig_job_field "$ours" JobState)" = CANCELLED ]; }
+check "scontrol: the orphan CANCELLED" wait_for 20 ocancel
+for j in "$theirs" "$plain"; do
+	st=$(slurm_rig_job_field "$j" JobState)
+	check "scontrol: job $j untouched ($st)" bash -c '[ "$1" = RUNNING ] || [ "$1" = PENDING ]' _ "$st"
+done
 
 t_done
