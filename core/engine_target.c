@@ -26,7 +26,9 @@ static void engine_target_cb(void *arg, int rc, struct provider_shell *sh, const
 	w->done = 1;
 	w->rc = rc;
 	if (rc == 0 && sh != NULL) {
-		w->sh = *sh; /* moved out: the provider clears a zeroed one */
+		w->sh = *sh;                 /* moved out: the provider clears a zeroed one */
+		if (sh->target.jump != NULL) /* it pointed into the provider's copy */
+			w->sh.target.jump = &w->sh.jump_target;
 		memset(sh, 0, sizeof *sh);
 	} else {
 		w->cause = xstrdup(cause != NULL ? cause : "no target");
@@ -62,6 +64,8 @@ int engine_job_target_sync(struct engine *e, struct engine_provider *ep, const c
 		xcause(cause, "%s", w->cause);
 	else
 		*out = w->sh;
+	if (rc == 0 && out->target.jump != NULL)
+		out->target.jump = &out->jump_target;
 	free(w->cause);
 	free(w);
 	return rc == 0 ? 0 : -1;

@@ -813,10 +813,29 @@ static void slurm_offers_answer(struct provider *p, void *ctx, int rc, const cha
 		of.instance_type = p->conf.partition != NULL ? p->conf.partition : "";
 		of.gpu_type = "";
 		of.gpus = o->want_gpus;
-		of.dropped = p->conf.partition != NULL
-		                 ? xprintf("partition %s has no node with %d GPUs",
-		                           p->conf.partition, o->want_gpus)
-		                 : xprintf("no partition has a node with %d GPUs", o->want_gpus);
+		int known = 0;
+		char *names = xstrdup("");
+
+		for (size_t i = 0; i < p->nparts; i++) {
+			char *next =
+			    xprintf("%s%s%s", names, *names != '\0' ? ", " : "", p->parts[i].name);
+
+			free(names);
+			names = next;
+			known |= p->conf.partition != NULL &&
+			         strcmp(p->parts[i].name, p->conf.partition) == 0;
+		}
+		if (p->conf.partition != NULL && !known)
+			of.dropped = xprintf("the cluster has no partition %s (it has: %s)",
+			                     p->conf.partition, *names != '\0' ? names : "none");
+		else if (o->want_gpus > 0 && p->conf.partition != NULL)
+			of.dropped = xprintf("partition %s has no node with %d GPUs",
+			                     p->conf.partition, o->want_gpus);
+		else if (o->want_gpus > 0)
+			of.dropped = xprintf("no partition has a node with %d GPUs", o->want_gpus);
+		else
+			of.dropped = xstrdup("no node in any partition fits");
+		free(names);
 		offer_list_add(&l, &of);
 		free(of.dropped);
 	}
@@ -911,6 +930,13 @@ static int slurm_hosts(struct provider *p, const char *ref, struct tele_host **o
 			v[k].reason = xprintf("%s%s%s", nd->state, nd->reason != NULL ? ": " : "",
 			                      nd->reason != NULL ? nd->reason : "");
 		v[k].cpus = nd->cpus;
+		if (nd->memory_mib > 0) {
+			/* what jobs hold of it (Slurm's allocation; no usage sample) */
+			v[k].mem_total_mib.v = (double)nd->memory_mib;
+			v[k].mem_total_mib.ok = 1;
+			v[k].mem_used_mib.v = (double)nd->alloc_memory_mib;
+			v[k].mem_used_mib.ok = 1;
+		}
 		v[k].gpus_total = nd->gpus;
 		v[k].gpus_free = nd->gpus - nd->gpus_used;
 		v[k].gpu_type =
@@ -949,6 +975,36 @@ static void slurm_stop_abort(void *ctx)
 
 static void slurm_stop_send(struct slurm_stopper *s);
 
+static void slurm_stop_marked(struct provider *p, void *ctx, int rc, int status, const char *out,
+                              const char *cause)
+{
+	(void)p;
+	(void)ctx;
+	(void)rc;
+	(void)status;
+	(void)out;
+	(void)cause;
+}
+
+/* Slurm's cancel is SIGKILL: the batch script never writes `exit`, so it is written here
+ * (when the job did not), and the log reader's follow ends. */
+static void slurm_stop_mark(struct provider *p, int64_t id)
+{
+	char *job = slurm_ref_job(p, id);
+
+	if (job == NULL)
+		return;
+	slurm_login_exec(p, slurm_sh_command(p->conf.dir, job),
+	                 xstrdup("umask 077\n"
+	                         "D=$1; case $D in /*) ;; *) D=${HOME:-.}/$D ;; esac\n"
+	                         "J=$D/jobs/$2\n"
+	                         "[ -d \"$J\" ] && [ ! -f \"$J/exit\" ] && printf 'signal 9\\n' "
+	                         ">\"$J/exit\"\n"
+	                         "exit 0\n"),
+	                 30000, slurm_stop_marked, NULL);
+	free(job);
+}
+
 static void slurm_stop_kill(void *arg)
 {
 	struct slurm_stopper *s = arg;
@@ -971,10 +1027,17 @@ static void slurm_stop_answer(struct provider *p, void *ctx, int ok, long status
 	struct slurm_stopper *s = ctx;
 	char *c = NULL;
 
-	(void)status;
 	(void)body;
 	(void)len;
 	slurm_jobs_invalidate(p);
+	if (!ok && !s->kill && s->grace_ms > 0 && cls != SLURM_ERR_NOTFOUND &&
+	    cls != SLURM_ERR_AUTH && cls != SLURM_ERR_TRANSIENT && status != 0 && !p->closing) {
+		/* a job that cannot take a signal now (pending, being configured: "Job can not
+		 * be altered now", 2020): it is cancelled at once (nothing of it runs yet) */
+		s->kill = 1;
+		slurm_stop_send(s);
+		return;
+	}
 	/* a job Slurm no longer knows, or one that already ended, is stopped as far as it goes */
 	if (!ok && cls != SLURM_ERR_NOTFOUND && (err == NULL || strstr(err, "already") == NULL))
 		c = xprintf("%s: cannot cancel job %lld: %s [%s]", p->name, (long long)s->id, err,
@@ -984,6 +1047,8 @@ static void slurm_stop_answer(struct provider *p, void *ctx, int ok, long status
 		s->cb = NULL;
 	}
 	free(c);
+	if (ok && (s->kill || s->grace_ms <= 0) && !p->closing)
+		slurm_stop_mark(p, s->id);
 	if (ok && !s->kill && s->grace_ms > 0 && !p->closing) {
 		/* the job had its TERM: Slurm's own cancel (SIGKILL) after the grace */
 		s->timer = loop_timer_add(p->loop, (uint64_t)s->grace_ms, 0, slurm_stop_kill, s);
@@ -1071,6 +1136,10 @@ static void slurm_list_answer(struct provider *p, void *ctx, int rc, const char 
 		const struct slurm_job *j = &p->jobs[i];
 		struct slurm_label lb;
 
+		/* an ended job holds nothing and cannot be cancelled: it is not a resource (it
+		 * stays in Slurm's list for MinJobAge, and would be an orphan nobody can remove) */
+		if (!slurm_held_state(j->state))
+			continue;
 		if (j->comment == NULL || slurm_api_label_parse(j->comment, &lb) != 0)
 			continue;
 		if ((p->installation_id != NULL &&
@@ -1088,7 +1157,7 @@ static void slurm_list_answer(struct provider *p, void *ctx, int rc, const char 
 		lb.owner = NULL;
 		own[k].started_ms = j->start_time > 0 ? j->start_time * 1000 : 0;
 		own[k].held = slurm_held_state(j->state);
-		slurm_ref_remember(p, j->id, own[k].job_id);
+		slurm_ref_learn(p, j->id, own[k].job_id);
 		slurm_label_clear(&lb);
 		k++;
 	}
@@ -1204,10 +1273,12 @@ static void slurm_close(struct provider *p)
 		loop_timer_cancel(p->loop, s->timer);
 		free(s);
 	}
+	/* requests still waiting for the version check answer first (they are in p->reqs
+	 * too, which the abort below frees) */
+	slurm_waiters_fire(p, &p->ready_waiters, -1, "slurm: closed");
 	slurm_launch_abort_all(p);
 	slurm_run_close(p);
 	slurm_req_abort_all(p);
-	slurm_waiters_fire(p, &p->ready_waiters, -1, "slurm: closed");
 	slurm_waiters_fire(p, &p->jobs_waiters, -1, "slurm: closed");
 	slurm_waiters_fire(p, &p->cache_waiters, -1, "slurm: closed");
 	if (p->own_http)

@@ -233,7 +233,9 @@ void slurm_login_exec(struct provider *p, char *cmd, char *in, int timeout_ms, s
 /* The login node's ssh provider (opened on first use; no network until used). */
 struct provider *slurm_login_ssh(struct provider *p, char **cause);
 /* STATE/refs/SLURMID holds the Gantry job id (logs of a job that left the snapshot). */
-void slurm_ref_remember(struct provider *p, int64_t id, const char *job_id);
+void slurm_ref_remember(struct provider *p, int64_t id, const char *job_id, int want_port);
+/* Records what a listed job is called, keeping what is known of it already. */
+void slurm_ref_learn(struct provider *p, int64_t id, const char *job_id);
 char *slurm_ref_job(struct provider *p, int64_t id);
 void slurm_run_close(struct provider *p);
 

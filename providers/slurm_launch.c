@@ -101,7 +101,7 @@ static void slurm_launch_ok(struct slurm_launch *l, int64_t id)
 
 	res.ref = xprintf("%lld", (long long)id);
 	res.queued = 1;
-	slurm_ref_remember(l->p, id, l->job_id);
+	slurm_ref_remember(l->p, id, l->job_id, l->want_port || l->fixed_port > 0);
 	slurm_launch_finish(l, 0, &res, NULL);
 	free(res.ref);
 }
@@ -346,16 +346,21 @@ static void slurm_launch_dir(struct slurm_launch *l)
 	char *vars = xstrdup(""), *meta, *script, *tmp;
 	const char *names[] = {"ID", "META", "SCRIPT", "ENVTEXT"};
 	const char *vals[4];
-	char *owner = slurm_sh_quote(l->owner != NULL ? l->owner : "");
+	char *name = xstrdup(l->name != NULL ? l->name : "");
+	char *owner = xstrdup(l->owner != NULL ? l->owner : "");
 
+	/* one line per value */
+	for (char *c = name; *c != '\0'; c++)
+		if (*c == '\r' || *c == '\n')
+			*c = ' ';
+	for (char *c = owner; *c != '\0'; c++)
+		if (*c == '\r' || *c == '\n')
+			*c = ' ';
 	meta = xprintf("job_id=%s\nname=%s\nowner=%s\nkind=%s\nrank=0\nworld=%d\n"
 	               "installation_id=%s\nattempt=%d\nslurm=1",
-	               l->job_id, l->name != NULL ? l->name : "", l->owner != NULL ? l->owner : "",
-	               l->kind, l->nodes > 0 ? l->nodes : 1,
+	               l->job_id, name, owner, l->kind, l->nodes > 0 ? l->nodes : 1,
 	               p->installation_id != NULL ? p->installation_id : "", l->attempt);
-	for (char *c = meta; *c != '\0'; c++)
-		if (*c == '\r')
-			*c = ' ';
+	free(name);
 	free(owner);
 	vals[0] = l->job_id;
 	vals[1] = meta;

@@ -83,8 +83,18 @@ static void slurm_lexec_done(void *arg, int cancelled)
 void slurm_login_exec(struct provider *p, char *cmd, char *in, int timeout_ms, slurm_lexec_cb fn,
                       void *ctx)
 {
-	struct slurm_lexec *x = xcalloc(1, sizeof *x);
+	struct slurm_lexec *x;
 
+	if (p->closing) {
+		fn(p, ctx, -1, 0, NULL, "closed");
+		if (in != NULL) {
+			memset(in, 0, strlen(in));
+			free(in);
+		}
+		free(cmd);
+		return;
+	}
+	x = xcalloc(1, sizeof *x);
 	x->p = p;
 	x->cmd = cmd;
 	x->in = in;
@@ -120,6 +130,10 @@ struct provider *slurm_login_ssh(struct provider *p, char **cause)
 
 	if (p->ssh != NULL)
 		return p->ssh;
+	if (p->closing) {
+		xcause(cause, "%s: closing", p->name);
+		return NULL;
+	}
 	kvlist_init(&set);
 	kvlist_init(&pos);
 	kvlist_set(&set, "dynamic_hosts", "true");
@@ -186,41 +200,69 @@ void slurm_run_close(struct provider *p)
 
 /* ---- STATE/refs: Slurm job id -> Gantry job id ---- */
 
-void slurm_ref_remember(struct provider *p, int64_t id, const char *job_id)
+void slurm_ref_remember(struct provider *p, int64_t id, const char *job_id, int want_port)
 {
 	char *path = xprintf("%s/refs/%lld", p->state_dir, (long long)id), *why = NULL;
-	int fd = safefile_create(path, O_WRONLY, 0600, &why);
+	char *tmp = xprintf("%s.%ld.tmp", path, (long)getpid());
+	char *text = xprintf("%s%s\n", job_id, want_port ? " port" : "");
+	int fd;
 
+	/* replaced, not kept: a cluster started cold gives out its job ids again */
+	unlink(tmp);
+	fd = safefile_create(tmp, O_WRONLY, 0600, &why);
 	if (fd >= 0) {
-		ssize_t n = write(fd, job_id, strlen(job_id));
+		ssize_t n = write(fd, text, strlen(text));
 
-		(void)n;
 		close(fd);
+		if (n != (ssize_t)strlen(text) || rename(tmp, path) != 0)
+			unlink(tmp);
 	}
+	free(text);
 	free(why);
+	free(tmp);
 	free(path);
 }
 
-char *slurm_ref_job(struct provider *p, int64_t id)
+/* The job id (heap) and whether it serves a port, from STATE/refs; NULL when unknown. */
+static char *slurm_ref_read(struct provider *p, int64_t id, int *want_port)
 {
 	char *path = xprintf("%s/refs/%lld", p->state_dir, (long long)id);
 	char buf[256];
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
 
+	*want_port = 0;
 	if (fd >= 0)
 		close(fd);
 	free(path);
 	if (n <= 0)
-		goto snap;
+		return NULL;
 	buf[n] = '\0';
-	if (slurm_id_ok(buf))
-		return xstrdup(buf);
-snap : {
-	struct slurm_job *j = slurm_jobs_find(p, id);
-	struct slurm_label lb;
-	char *job;
+	*want_port = strstr(buf, " port") != NULL;
+	buf[strcspn(buf, " \n")] = '\0';
+	return slurm_id_ok(buf) ? xstrdup(buf) : NULL;
+}
 
+void slurm_ref_learn(struct provider *p, int64_t id, const char *job_id)
+{
+	int want = 0;
+	char *known = slurm_ref_read(p, id, &want);
+
+	if (known == NULL || strcmp(known, job_id) != 0)
+		slurm_ref_remember(p, id, job_id, 0);
+	free(known);
+}
+
+char *slurm_ref_job(struct provider *p, int64_t id)
+{
+	struct slurm_job *j;
+	struct slurm_label lb;
+	int want;
+	char *job = slurm_ref_read(p, id, &want);
+
+	if (job != NULL)
+		return job;
+	j = slurm_jobs_find(p, id);
 	if (j == NULL || j->comment == NULL || slurm_api_label_parse(j->comment, &lb) != 0)
 		return NULL;
 	job = lb.job_id;
@@ -231,7 +273,6 @@ snap : {
 		job = NULL;
 	}
 	return job;
-}
 }
 
 /* ---- ports ---- */
@@ -250,67 +291,40 @@ static struct slurm_port *slurm_port_of(struct provider *p, int64_t id)
 	return x;
 }
 
-static void slurm_port_read(struct provider *p, void *ctx, int rc, int status, const char *out,
-                            const char *cause)
-{
-	struct slurm_port *x = ctx;
-	long v;
-
-	(void)cause;
-	x->reading = 0;
-	if (rc == 0 && status == 0 && out != NULL) {
-		v = strtol(out, NULL, 10);
-		if (v > 0 && v < 65536)
-			x->port = (int)v;
-	}
-	if (x->port > 0 && p->notify != NULL && !p->closing)
-		p->notify(p->notify_arg, p->name, p->healthy != 0, NULL); /* refresh soon */
-}
-
-/* The port of a running job (0 while unknown; a read is started). */
-static int slurm_port_get(struct provider *p, const struct slurm_job *j, const char *job_id)
-{
-	struct slurm_port *x = slurm_port_of(p, j->id);
-	uint64_t now = loop_now_ms();
-
-	if (x->port > 0 || x->reading)
-		return x->port;
-	if (j->start_time > 0 && loop_wall_ms() / 1000 - j->start_time > SLURM_PORT_WAIT_S)
-		return 0; /* it has none */
-	if (x->tried_mono != 0 && now - x->tried_mono < (uint64_t)p->conf.poll_ms)
-		return 0;
-	x->tried_mono = now;
-	x->reading = 1;
-	slurm_login_exec(p, slurm_sh_command(p->conf.dir, job_id),
-	                 xstrdup("D=$1; case $D in /*) ;; *) D=${HOME:-.}/$D ;; esac\n"
-	                         "cat \"$D/jobs/$2/port\" 2>/dev/null || true\n"),
-	                 SLURM_LOGIN_MS, slurm_port_read, x);
-	return 0;
-}
-
 /* ---- refresh ---- */
 
 struct slurm_refresh {
 	struct provider *p;
 	int64_t id;
 	char *job_id;
+	int want_port; /* a notebook or endpoint: its port file is read once it runs */
+	char *node;    /* its first node (the URL's host) */
 	provider_status_cb cb;
 	void *arg;
 	struct provider_status st;
 };
 
+static const char *slurm_node_addr(struct provider *p, const char *name);
+
 static void slurm_refresh_report(struct slurm_refresh *r, int rc, const char *cause)
 {
+	/* where it serves: its port on its first node, as the ssh provider says of a worker */
+	if (rc == 0 && r->st.port > 0 && r->st.url == NULL && r->node != NULL)
+		r->st.url = xprintf("http://%s:%d/", slurm_node_addr(r->p, r->node), r->st.port);
 	r->cb(r->arg, rc, rc == 0 ? &r->st : NULL, cause);
+	free(r->node);
 	provider_status_clear(&r->st);
 	free(r->job_id);
 	free(r);
 }
 
-static void slurm_status_of(struct slurm_refresh *r, const struct slurm_job *j)
+/* The status of j; 1 when the job's port must be read from the login node first. */
+static int slurm_status_of(struct slurm_refresh *r, const struct slurm_job *j)
 {
 	struct provider_status *st = &r->st;
+	struct slurm_port *x;
 	char *reason = NULL;
+	uint64_t now = loop_now_ms();
 
 	provider_status_clear(st);
 	st->state = slurm_api_state(j, &reason);
@@ -323,8 +337,58 @@ static void slurm_status_of(struct slurm_refresh *r, const struct slurm_job *j)
 		st->has_exit = j->has_exit;
 		st->exit_code = j->exit_code;
 	}
-	if (st->state == JOB_RUNNING && r->job_id != NULL)
-		st->port = slurm_port_get(r->p, j, r->job_id);
+	if (st->state != JOB_RUNNING || !r->want_port || r->job_id == NULL)
+		return 0;
+	if (r->node == NULL && j->nodes != NULL && *j->nodes != '\0') {
+		char **names = NULL;
+		size_t n = 0;
+
+		if (slurm_api_hostlist(j->nodes, &names, &n, 4096) >= 0 && n > 0)
+			r->node = xstrdup(names[0]);
+		for (size_t i = 0; i < n; i++)
+			free(names[i]);
+		free(names);
+	}
+	x = slurm_port_of(r->p, j->id);
+	st->port = x->port;
+	if (x->port > 0 ||
+	    (x->tried_mono != 0 && now - x->tried_mono < (uint64_t)r->p->conf.poll_ms))
+		return 0;
+	if (j->start_time > 0 && loop_wall_ms() / 1000 - j->start_time > SLURM_PORT_WAIT_S &&
+	    x->tried_mono != 0)
+		return 0; /* it never wrote one */
+	x->tried_mono = now;
+	return 1;
+}
+
+static void slurm_refresh_port(struct provider *p, void *ctx, int rc, int status, const char *out,
+                               const char *cause)
+{
+	struct slurm_refresh *r = ctx;
+	struct slurm_port *x = slurm_port_of(p, r->id);
+	long v;
+
+	(void)cause;
+	if (rc == 0 && status == 0 && out != NULL) {
+		v = strtol(out, NULL, 10);
+		if (v > 0 && v < 65536)
+			x->port = (int)v;
+	}
+	r->st.port = x->port;
+	slurm_refresh_report(r, 0, NULL);
+}
+
+/* Reports r, reading the job's port first when it needs one. */
+static void slurm_refresh_answer(struct slurm_refresh *r, int need_port)
+{
+	if (!need_port) {
+		slurm_refresh_report(r, 0, NULL);
+		return;
+	}
+	slurm_login_exec(r->p, slurm_sh_command(r->p->conf.dir, r->job_id),
+	                 xstrdup("D=$1; case $D in /*) ;; *) D=${HOME:-.}/$D ;; esac\n"
+	                         "cat \"$D/jobs/$2/port\" 2>/dev/null || true\n"),
+	                 SLURM_LOGIN_MS, slurm_refresh_port, r);
 }
 
 static void slurm_refresh_exitfile(struct provider *p, void *ctx, int rc, int status,
@@ -366,9 +430,10 @@ static void slurm_refresh_one(struct provider *p, void *ctx, int ok, long status
 
 	(void)status;
 	if (ok && slurm_api_parse_jobs(p->ver, body, len, &v, &n, &why) == 0 && n > 0) {
-		slurm_status_of(r, &v[0]);
+		int need = slurm_status_of(r, &v[0]);
+
 		slurm_jobs_free(v, n);
-		slurm_refresh_report(r, 0, NULL);
+		slurm_refresh_answer(r, need);
 		return;
 	}
 	slurm_jobs_free(v, n);
@@ -419,8 +484,7 @@ static void slurm_refresh_snap(struct provider *p, void *ctx, int rc, const char
 	}
 	j = slurm_jobs_find(p, r->id);
 	if (j != NULL) {
-		slurm_status_of(r, j);
-		slurm_refresh_report(r, 0, NULL);
+		slurm_refresh_answer(r, slurm_status_of(r, j));
 		return;
 	}
 	/* aged out of the list (MinJobAge), or submitted after it was read */
@@ -442,18 +506,16 @@ int slurm_refresh(struct provider *p, const char *job_id, const char *ref, provi
 	if (id < 0)
 		return xcause(cause, "%s: '%s' is not a Slurm job id", p->name,
 		              ref != NULL ? ref : "");
-	if (p->ver == NULL) {
-		struct provider_status st = {0};
-
-		st.state = JOB_UNKNOWN;
-		st.reason = p->fatal;
-		cb(arg, 0, &st, NULL);
-		return 0;
-	}
 	r = xcalloc(1, sizeof *r);
 	r->p = p;
 	r->id = id;
-	r->job_id = job_id != NULL ? xstrdup(job_id) : slurm_ref_job(p, id);
+	{
+		char *known = slurm_ref_read(p, id, &r->want_port);
+
+		r->job_id = job_id != NULL ? xstrdup(job_id) : known;
+		if (job_id != NULL)
+			free(known);
+	}
 	r->cb = cb;
 	r->arg = arg;
 	slurm_jobs_ready(p, 1, slurm_refresh_snap, r);
@@ -575,6 +637,15 @@ static void slurm_target_snap(struct provider *p, void *ctx, int rc, const char 
 	free(t);
 }
 
+/* The nodes' addresses first (a node's name may not resolve on the login node), then the
+ * job's nodes; a cache that failed leaves the names. */
+static void slurm_target_nodes(struct provider *p, void *ctx, int rc, const char *cause)
+{
+	(void)rc;
+	(void)cause;
+	slurm_jobs_ready(p, 0, slurm_target_snap, ctx);
+}
+
 int slurm_target(struct provider *p, const char *ref, int worker, provider_target_cb cb, void *arg,
                  char **cause)
 {
@@ -588,7 +659,7 @@ int slurm_target(struct provider *p, const char *ref, int worker, provider_targe
 	t->worker = worker;
 	t->cb = cb;
 	t->arg = arg;
-	slurm_jobs_ready(p, 0, slurm_target_snap, t);
+	slurm_cache_ready(p, slurm_target_nodes, t);
 	return 0;
 }
 
@@ -668,6 +739,15 @@ static void slurm_http_snap(struct provider *p, void *ctx, int rc, const char *c
 		free(h);
 		return;
 	}
+	if (p->closing) {
+		for (size_t i = 0; i < n; i++)
+			free(names[i]);
+		free(names);
+		h->cb(h->arg, -1, NULL, "the provider closed");
+		free(h->path);
+		free(h);
+		return;
+	}
 	h->host = xstrdup(slurm_node_addr(p, names[0]));
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
@@ -675,6 +755,13 @@ static void slurm_http_snap(struct provider *p, void *ctx, int rc, const char *c
 	if (p->hq == NULL)
 		p->hq = async_queue_new(p->loop, "slurm-http");
 	async_queue_submit(p->hq, slurm_http_work, slurm_http_done, h);
+}
+
+static void slurm_http_nodes(struct provider *p, void *ctx, int rc, const char *cause)
+{
+	(void)rc;
+	(void)cause;
+	slurm_jobs_ready(p, 0, slurm_http_snap, ctx);
 }
 
 int slurm_worker_http(struct provider *p, const char *ref, int port, const char *path,
@@ -695,6 +782,6 @@ int slurm_worker_http(struct provider *p, const char *ref, int port, const char 
 	h->path = xstrdup(path);
 	h->cb = cb;
 	h->arg = arg;
-	slurm_jobs_ready(p, 0, slurm_http_snap, h);
+	slurm_cache_ready(p, slurm_http_nodes, h);
 	return 0;
 }

@@ -121,11 +121,79 @@ check "scontrol: Gantry's labels in the comment" grep -q "Comment=gantry:1 job=$
 check "the job's env file on the login node is 0600" \
 	test "$(stat -c %a "$RIG_DIR/login/jobs/$id/env")" = 600
 
+# ---- a service: the port it picked on its node reaches the status once it runs
+cat >"$GANTRY_HOME/config/templates/smoke-svc.yaml" <<'EOF2'
+name: smoke-svc
+kind: endpoint
+description: an HTTP server on the port Gantry picks
+resources:
+  accelerators: none
+  cpus: 1
+  memory: 1
+ports: [8080]
+limits:
+  max_runtime: 5m
+run: |
+  echo "serving on $GANTRY_PORT"
+  exec python3 -m http.server --bind 127.0.0.1 "$GANTRY_PORT"
+EOF2
+expect_rc 0 "launch a service" g launch smoke-svc --provider hpc
+jid3=$(job_field smoke-svc-1 id)
+port_known() { [ -s "$RIG_DIR/login/jobs/$jid3/port" ] && [ "$(job_field smoke-svc-1 port)" = "$(cat "$RIG_DIR/login/jobs/$jid3/port")" ]; }
+g ls >/dev/null 2>&1 || :
+check "its port (picked on the node, DIR/jobs/ID/port) is the job's port" wait_for 20 port_known
+expect_rc 0 "stop it" g stop smoke-svc-1
+
 # ---- stop: CANCELLED in Slurm, STOPPED here
 expect_rc 0 "launch a long one" g launch smoke-train --provider hpc --set secs=300
 sid2=$(g show smoke-train-2 -o json | python3 -c 'import json,sys; print(json.load(sys.stdin).get("provider_ref") or "")')
 expect_rc 0 "gantry stop" g stop smoke-train-2
 check "it is STOPPED" wait_state smoke-train-2 STOPPED 30
 check "scontrol: CANCELLED" bash -c "scontrol show job $sid2 | grep -q JobState=CANCELLED"
+
+# ---- a job that waits: its pending reason, and a stop while it waits
+sed -e 's/any:1/any:2/' -e 's/^name: smoke-train$/name: smoke-full/' \
+	"$GANTRY_HOME/config/templates/smoke-train.yaml" >"$GANTRY_HOME/config/templates/smoke-full.yaml"
+expect_rc 0 "launch a job holding both GPUs" g launch smoke-full --provider hpc --set secs=300
+expect_rc 0 "launch a second one (it queues)" g launch smoke-full --provider hpc --set secs=5 --detach
+pending_res() { [ "$(job_field smoke-full-2 state)" = STARTING ] && [ "$(job_field smoke-full-2 reason)" = "pending: Resources" ]; }
+check "the queued one is STARTING with Slurm's reason 'pending: Resources'" wait_for 20 pending_res
+sid4=$(g show smoke-full-2 -o json | python3 -c 'import json,sys; print(json.load(sys.stdin).get("provider_ref") or "")')
+expect_rc 0 "stop the queued one (a pending job takes no signal: cancelled at once)" g stop smoke-full-2
+check "it is STOPPED" wait_state smoke-full-2 STOPPED 10
+check "scontrol: the queued one CANCELLED" bash -c "scontrol show job $sid4 | grep -q JobState=CANCELLED"
+expect_rc 0 "stop the one holding the GPUs" g stop smoke-full-1
+
+# ---- the cluster's nodes in gantry hosts (from the partitions/nodes cache)
+g hosts -o json >"$T_HOME/hosts" 2>&1 || :
+check "gantry hosts lists the node $SLURM_NODE_NAME with its 2 GPUs" python3 -c '
+import json, sys
+h = [x for x in json.load(open(sys.argv[1])) if x["name"] == sys.argv[2]]
+sys.exit(0 if h and h[0]["gpus_total"] == 2 and h[0]["reachable"] else 1)' "$T_HOME/hosts" "$SLURM_NODE_NAME"
+expect_rc 0 "gantry reconcile with the slurm provider" g reconcile
+
+# ---- reconcile: a labelled job of this installation the store never heard of is an orphan;
+# another installation's job is never touched
+inst=$(sed -n 's/.*Comment=gantry:1 .* inst=\([0-9a-f]*\).*/\1/p' "$T_HOME/sj")
+check "the installation id is in the comment ($inst)" test -n "$inst"
+orph=$(sbatch --parsable -J gantry-jdeadbeef00000001 -o /dev/null -p "$SLURM_PARTITION" \
+	--comment "gantry:1 job=jdeadbeef00000001 attempt=1 owner=root team=- inst=$inst" --wrap 'sleep 300')
+other=$(sbatch --parsable -J gantry-jdeadbeef00000002 -o /dev/null -p "$SLURM_PARTITION" \
+	--comment "gantry:1 job=jdeadbeef00000002 attempt=1 owner=root team=- inst=0123456789abcdef" --wrap 'sleep 300')
+g reconcile >"$T_HOME/rec" 2>&1 || :
+check "reconcile reports the orphan (Slurm job $orph)" grep -q "orphan kept: hpc $orph" "$T_HOME/rec"
+check "... and not the other installation's job" bash -c "! grep -q 'hpc $other\$' '$T_HOME/rec'"
+g reconcile --terminate-orphans >"$T_HOME/rec" 2>&1 || :
+check "reconcile --terminate-orphans removes it" grep -q "removed 1 orphan" "$T_HOME/rec"
+check "scontrol: the orphan CANCELLED" bash -c "scontrol show job $orph | grep -q JobState=CANCELLED"
+g reconcile >"$T_HOME/rec" 2>&1 || :
+check "an ended (cancelled) labelled job is no orphan any more" bash -c "! grep -q 'orphan kept: hpc $orph' '$T_HOME/rec'"
+check "scontrol: the other installation's job untouched" bash -c "scontrol show job $other | grep -Eq 'JobState=(RUNNING|PENDING)'"
+scancel "$other" 2>/dev/null || :
+
+# ---- settings are checked with their position
+sed -i 's/^    poll_interval: 1s$/    poll_intervall: 1s/' "$GANTRY_HOME/config/config.yaml"
+expect_rc 4 "a misspelt slurm setting fails the config" g ls
+check "... with FILE:LINE:COL and the setting" grep -q 'config.yaml:[0-9]*:[0-9]*: poll_intervall: unknown setting' "$T_HOME/err"
 
 t_done
