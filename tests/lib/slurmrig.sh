@@ -67,7 +67,7 @@ print(" ".join(str(s.getsockname()[1]) for s in ss))'
 }
 
 slurm_rig_start() {
-	local gpus=${1:-2} env_lines b ports
+	local gpus=${1:-2} env_lines b try
 	if [ "$(id -u)" != 0 ]; then
 		if [ "${CI:-}" = true ]; then
 			echo "FAIL - the Slurm rig needs root (slurmd, munged), and CI runs as root"
@@ -85,18 +85,24 @@ slurm_rig_start() {
 	rig_workers 1 "$gpus" # the login node: sshd on 127.0.0.2:$RIG_PORT, user root
 	export SLURM_RIG_DIR=$RIG_DIR/slurm
 	mkdir -p "$SLURM_RIG_DIR"
-	read -r SLURM_RIG_REST_PORT SLURM_RIG_CTLD_PORT SLURM_RIG_SLURMD_PORT <<<"$(slurm_rig_free_ports)"
 	if [ "${SLURM_RIG_SHORT:-0}" = 1 ]; then
 		SLURM_RIG_PROVIDERS="hpc hpcbad hpcshort"
 		export SLURM_CI_CONF_EXTRA=$'EnforcePartLimits=ALL\nPartitionName=short Nodes=ALL MaxTime=1 State=UP'
 	fi
-	if ! env_lines=$(SLURM_CI_SKIP_INSTALL=1 SLURM_CI_GPUS="$gpus" SLURM_CI_NODE_ADDR=127.0.0.2 \
-		SLURM_CI_USER="${SLURM_CI_USER:-root}" SLURM_CI_TIMEOUT=30 \
-		SLURMRESTD_PORT=$SLURM_RIG_REST_PORT SLURMCTLD_PORT=$SLURM_RIG_CTLD_PORT \
-		SLURMD_PORT=$SLURM_RIG_SLURMD_PORT \
-		bash "$SLURM_RIG_HERE/start-cluster.sh" "$SLURM_RIG_DIR" 2>"$SLURM_RIG_DIR/start.log"); then
-		slurm_rig_fail "start-cluster.sh failed"
-	fi
+	# free ports, chosen here; another test may take one between the choice and the bind
+	# (start-cluster.sh then stops, saying so): up to 3 tries with new ports
+	for try in 1 2 3; do
+		read -r SLURM_RIG_REST_PORT SLURM_RIG_CTLD_PORT SLURM_RIG_SLURMD_PORT <<<"$(slurm_rig_free_ports)"
+		if env_lines=$(SLURM_CI_SKIP_INSTALL=1 SLURM_CI_GPUS="$gpus" SLURM_CI_NODE_ADDR=127.0.0.2 \
+			SLURM_CI_USER="${SLURM_CI_USER:-root}" SLURM_CI_TIMEOUT=30 \
+			SLURMRESTD_PORT=$SLURM_RIG_REST_PORT SLURMCTLD_PORT=$SLURM_RIG_CTLD_PORT \
+			SLURMD_PORT=$SLURM_RIG_SLURMD_PORT \
+			bash "$SLURM_RIG_HERE/start-cluster.sh" "$SLURM_RIG_DIR" 2>"$SLURM_RIG_DIR/start.log"); then
+			break
+		fi
+		grep -q 'is already in use' "$SLURM_RIG_DIR/start.log" && [ "$try" -lt 3 ] ||
+			slurm_rig_fail "start-cluster.sh failed"
+	done
 	eval "$env_lines"
 	# Slurm's clients in this shell use munge as root, not the JWT; tests read the token
 	# from the file like Gantry does.
