@@ -178,8 +178,9 @@ static void slurm_health_auth(struct provider *p)
 	p->auth_reason = xstrdup("token refused (invalid or expired)");
 	p->healthy = 0;
 	p->checked = 0;
-	if (!p->token_reran && slurm_token_rerun(p)) {
-		/* token_command once more at once: a token that just expired is renewed */
+	/* the token is read or made again: at once the first time (a token that just expired
+	 * is renewed by token_command, or was replaced in its file), then after the backoff */
+	if (slurm_token_rerun(p) && !p->token_reran) {
 		p->token_reran = 1;
 		p->auth_until = 0;
 	} else {
@@ -472,6 +473,8 @@ static void slurm_jobs_answer(struct provider *p, void *ctx, int ok, long status
 		free(p->jobs_err);
 		p->jobs_err = NULL;
 		slurm_waiters_fire(p, &p->jobs_waiters, 0, NULL);
+		if (p->cluster_asked)
+			slurm_notify(p, p->healthy != 0, NULL); /* the Cluster view's queue */
 		return;
 	}
 	free(p->jobs_err);
@@ -552,7 +555,10 @@ static void slurm_cache_part(struct provider *p, int ok_part, const char *err)
 		free(p->cache_err);
 		p->cache_err = NULL;
 		slurm_waiters_fire(p, &p->cache_waiters, 0, NULL);
-		slurm_notify(p, p->healthy != 0, NULL); /* the cluster view may redraw */
+		/* the Cluster view may redraw (once the queue it shows too is in, when it is
+		 * being read) */
+		if (!(p->cluster_asked && p->jobs_busy))
+			slurm_notify(p, p->healthy != 0, NULL);
 		return;
 	}
 	slurm_nodes_free(p->new_nodes, p->new_nnodes);
@@ -880,6 +886,7 @@ static int slurm_cluster(struct provider *p, struct cluster_info *out, char **ca
 
 	(void)cause;
 	memset(out, 0, sizeof *out);
+	p->cluster_asked = 1;
 	/* stale: fresh ones are asked for; their arrival is reported through notify */
 	slurm_cache_ready(p, slurm_noop, NULL);
 	if (p->ver != NULL)
@@ -1183,7 +1190,7 @@ static int slurm_list_owned(struct provider *p, provider_owned_cb cb, void *arg,
 
 static void slurm_free(struct provider *p)
 {
-	slurm_token_free(p);
+	slurm_token_close(p);
 	slurm_jobs_free(p->jobs, p->njobs);
 	slurm_nodes_free(p->nodes, p->nnodes);
 	slurm_partitions_free(p->parts, p->nparts);

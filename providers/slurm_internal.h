@@ -95,7 +95,8 @@ struct provider {
 	/* the token (secret) and the headers made of it */
 	char *token;
 	char *hdr_user, *hdr_token;
-	int token_busy; /* token_command running */
+	int token_busy;                 /* token_command running */
+	struct kvlist tok_set, tok_pos; /* token_file / token_env and its position */
 	struct slurm_token_run *token_run;
 	struct async_queue *tq;
 	/* health */
@@ -120,7 +121,8 @@ struct provider {
 	int jobs_busy;
 	char *jobs_err; /* the last fetch failed: why (one line), else NULL */
 	struct slurm_waiter *jobs_waiters;
-	int jobs_gets; /* GET /jobs sent (tests, benchmarks) */
+	int jobs_gets;     /* GET /jobs sent (tests, benchmarks) */
+	int cluster_asked; /* the cluster op was used: a new snapshot is news */
 	/* the nodes/partitions cache */
 	struct slurm_node *nodes;
 	size_t nnodes;
@@ -212,9 +214,12 @@ int slurm_token_open(struct provider *p, const struct kvlist *settings, const st
  * worker thread; at once otherwise). */
 void slurm_token_ready(struct provider *p, void (*fn)(struct provider *, void *, int, const char *),
                        void *ctx);
-/* Forgets the token so that token_command runs again; 0 when there is no command. */
+/* Forgets the token so that it is read (token_file, token_env) or made (token_command)
+ * again by the next slurm_token_ready. */
 int slurm_token_rerun(struct provider *p);
 void slurm_token_free(struct provider *p);
+/* Frees the token and what it was read from (close). */
+void slurm_token_close(struct provider *p);
 
 /* ---- slurm_launch.c ---- */
 

@@ -399,12 +399,25 @@ static void slurm_launch_dir(struct slurm_launch *l)
 
 /* ---- 1. adopt ---- */
 
+static void slurm_launch_nodes(struct provider *p, void *ctx, int rc, const char *cause)
+{
+	struct slurm_launch *l = ctx;
+
+	(void)p;
+	(void)rc; /* without the nodes the template's spelling is sent as it is */
+	(void)cause;
+	if (l->p->closing) {
+		slurm_launch_fail(l, PROVIDER_ERR_TRANSIENT, "closed");
+		return;
+	}
+	slurm_launch_dir(l);
+}
+
 static void slurm_launch_snap(struct provider *p, void *ctx, int rc, const char *cause)
 {
 	struct slurm_launch *l = ctx;
 	const struct slurm_job *j;
 
-	(void)p;
 	if (rc != 0) {
 		/* without the list a second submit could run the job twice */
 		slurm_launch_fail(l, PROVIDER_ERR_TRANSIENT, "%s", cause);
@@ -413,6 +426,11 @@ static void slurm_launch_snap(struct provider *p, void *ctx, int rc, const char 
 	j = slurm_launch_find(l);
 	if (j != NULL) {
 		slurm_launch_ok(l, j->id);
+		return;
+	}
+	if (l->gpu_type != NULL && !p->cache_ok) {
+		/* the cluster's spelling of the GPU type comes from the nodes */
+		slurm_cache_ready(p, slurm_launch_nodes, l);
 		return;
 	}
 	slurm_launch_dir(l);

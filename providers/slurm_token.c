@@ -1,9 +1,11 @@
 /* slurm_token.c: the slurm provider's JWT. token_file / token_env are read at open through
- * core/cred.h (no network, no process). token_command ("scontrol token lifespan=3600") runs
- * through /bin/sh on a worker thread, never on the loop, the first time a request needs the
- * token and once more after slurmrestd refused it; its first line is the token ("SLURM_JWT="
- * in front is removed). The token is a secret: registered with http_add_secret, wiped on free,
- * never in an error, a log or a job's environment (the command's output is never shown). */
+ * core/cred.h (no network, no process), and again (on a worker thread) after slurmrestd
+ * refused the token: a renewed token file is picked up. token_command ("scontrol token
+ * lifespan=3600") runs through /bin/sh on a worker thread, never on the loop, the first time a
+ * request needs the token and once more after slurmrestd refused it; its first line is the token
+ * ("SLURM_JWT=" in front is removed). The token is a secret: registered with http_add_secret, wiped
+ * on free, never in an error, a log or a job's environment (the command's output is never shown).
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +70,18 @@ int slurm_token_open(struct provider *p, const struct kvlist *settings, const st
 	rc = cred_get(settings, pos, "token", 1, &tok, cause);
 	if (rc != 0)
 		return -1;
+	/* the reference (not the value) is kept: a refused token is read again from it */
+	kvlist_init(&p->tok_set);
+	kvlist_init(&p->tok_pos);
+	for (size_t i = 0; i < settings->n; i++) {
+		if (strcmp(settings->keys[i], "token_file") != 0 &&
+		    strcmp(settings->keys[i], "token_env") != 0)
+			continue;
+		kvlist_set(&p->tok_set, settings->keys[i], settings->vals[i]);
+		if (pos != NULL && kvlist_get(pos, settings->keys[i]) != NULL)
+			kvlist_set(&p->tok_pos, settings->keys[i],
+			           kvlist_get(pos, settings->keys[i]));
+	}
 	return slurm_token_set(p, tok, cause);
 }
 
@@ -87,6 +101,16 @@ static void slurm_token_work(void *arg)
 	FILE *f;
 	int st;
 
+	if (t->cmd == NULL) {
+		/* token_file / token_env read again (the loop's kvlists are not changed meanwhile)
+		 */
+		if (cred_get(&t->p->tok_set, &t->p->tok_pos, "token", 1, &t->out, &t->err) != 0) {
+			t->out = NULL;
+			if (t->err == NULL)
+				t->err = xstrdup("cannot read the token");
+		}
+		return;
+	}
 	f = popen(t->cmd, "r");
 	if (f == NULL) {
 		t->err = xstrdup("cannot start token_command");
@@ -149,7 +173,7 @@ void slurm_token_ready(struct provider *p, void (*fn)(struct provider *, void *,
 		fn(p, ctx, 0, NULL);
 		return;
 	}
-	if (p->conf.token_command == NULL) {
+	if (p->conf.token_command == NULL && p->tok_set.n == 0) {
 		char *c = xprintf("%s: no token", p->name);
 
 		fn(p, ctx, -1, c);
@@ -167,7 +191,7 @@ void slurm_token_ready(struct provider *p, void (*fn)(struct provider *, void *,
 	}
 	t = xcalloc(1, sizeof *t);
 	t->p = p;
-	t->cmd = xstrdup(p->conf.token_command);
+	t->cmd = p->conf.token_command != NULL ? xstrdup(p->conf.token_command) : NULL;
 	t->waiters = w;
 	p->token_busy = 1;
 	p->token_run = t;
@@ -178,8 +202,15 @@ void slurm_token_ready(struct provider *p, void (*fn)(struct provider *, void *,
 
 int slurm_token_rerun(struct provider *p)
 {
-	if (p->conf.token_command == NULL)
+	if (p->conf.token_command == NULL && p->tok_set.n == 0)
 		return 0;
 	slurm_token_free(p);
 	return 1;
+}
+
+void slurm_token_close(struct provider *p)
+{
+	slurm_token_free(p);
+	kvlist_free(&p->tok_set);
+	kvlist_free(&p->tok_pos);
 }

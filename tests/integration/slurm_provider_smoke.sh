@@ -185,9 +185,11 @@ check "reconcile reports the orphan (Slurm job $orph)" grep -q "orphan kept: hpc
 check "... and not the other installation's job" bash -c "! grep -q 'hpc $other\$' '$T_HOME/rec'"
 g reconcile --terminate-orphans >"$T_HOME/rec" 2>&1 || :
 check "reconcile --terminate-orphans removes it" grep -q "removed 1 orphan" "$T_HOME/rec"
-check "scontrol: the orphan CANCELLED" bash -c "scontrol show job $orph | grep -q JobState=CANCELLED"
-g reconcile >"$T_HOME/rec" 2>&1 || :
-check "an ended (cancelled) labelled job is no orphan any more" bash -c "! grep -q 'orphan kept: hpc $orph' '$T_HOME/rec'"
+orph_cancelled() { scontrol show job "$orph" | grep -q JobState=CANCELLED; }
+check "scontrol: the orphan CANCELLED ($(scontrol show job "$orph" | grep -o 'JobState=[A-Z]*'))" \
+	wait_for 10 orph_cancelled
+no_orphan() { g reconcile >"$T_HOME/rec" 2>&1 || :; ! grep -q "orphan kept: hpc $orph" "$T_HOME/rec"; }
+check "an ended (cancelled) labelled job is no orphan any more" wait_for 10 no_orphan
 check "scontrol: the other installation's job untouched" bash -c "scontrol show job $other | grep -Eq 'JobState=(RUNNING|PENDING)'"
 scancel "$other" 2>/dev/null || :
 
