@@ -12,3 +12,7 @@ python3 "$here/forward.py" --gantry "$1"
 "$(dirname "$1")/tests/bench/hourclose_bench"  # the loop's longest stall during the hour close (gauges)
 "$here/logs.sh" "$1" "$(cd "$here/../.." && pwd)"  # gantry logs of a 100 MB log vs cat (procs)
 "$here/launch_bench.sh" "$(dirname "$1")"  # 100 lambda launches against the fake (200 ms a call), at once vs one by one (lbench)
+# Slurm (issue 10): a real single-node Slurm started by the bench (needs root and the Slurm
+# packages of ./bootstrap bench; exit 77 = skipped)
+bash "$here/slurm_submit_bench.sh" "$1" 200 8 || [ $? = 77 ]  # 200 jobs through Gantry vs 200 sbatch (slurm)
+bash "$here/slurm_refresh_bench.sh" "$1" 1000 100 5 || [ $? = 77 ]  # one refresh with 1,000 jobs queued (slurm)
