@@ -1038,9 +1038,10 @@ static void slurm_stop_answer(struct provider *p, void *ctx, int ok, long status
 	(void)len;
 	slurm_jobs_invalidate(p);
 	if (!ok && !s->kill && s->grace_ms > 0 && cls != SLURM_ERR_NOTFOUND &&
-	    cls != SLURM_ERR_AUTH && cls != SLURM_ERR_TRANSIENT && status != 0 && !p->closing) {
+	    cls != SLURM_ERR_AUTH && status != 0 && !p->closing) {
 		/* a job that cannot take a signal now (pending, being configured: "Job can not
-		 * be altered now", 2020): it is cancelled at once (nothing of it runs yet) */
+		 * be altered now", 2020, which slurm_api classes transient): it is cancelled at
+		 * once (nothing of it runs yet) */
 		s->kill = 1;
 		slurm_stop_send(s);
 		return;

@@ -28,10 +28,12 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "core/duration.h"
+#include "core/http.h"
 #include "core/xmalloc.h"
 #include "providers/slurm_internal.h"
 
-struct slurm_conf_ctx {
+    struct slurm_conf_ctx {
 	const struct kvlist *pos;
 	const char *prov;
 	char **cause;
@@ -55,45 +57,12 @@ static int slurm_conf_fail(struct slurm_conf_ctx *x, const char *key, const char
 	return rc;
 }
 
-/* "90", "30s", "10m", "1h30m" -> seconds (at most max_s), or -1. */
+/* A duration (core/duration.h) of at most max_s seconds, or -1. */
 static long slurm_conf_duration(const char *s, long max_s)
 {
-	long total = 0;
+	long d = duration_parse(s);
 
-	if (*s == '\0')
-		return -1;
-	while (*s != '\0') {
-		long n = 0, mult = 1;
-
-		if (*s < '0' || *s > '9')
-			return -1;
-		while (*s >= '0' && *s <= '9') {
-			if (n > 100000000)
-				return -1;
-			n = n * 10 + (*s++ - '0');
-		}
-		switch (*s) {
-		case '\0':
-			break;
-		case 's':
-			s++;
-			break;
-		case 'm':
-			mult = 60;
-			s++;
-			break;
-		case 'h':
-			mult = 3600;
-			s++;
-			break;
-		default:
-			return -1;
-		}
-		total += n * mult;
-		if (total > max_s)
-			return -1;
-	}
-	return total;
+	return d > max_s ? -1 : d;
 }
 
 static int slurm_conf_dur(struct slurm_conf_ctx *x, const char *key, const char *v, long min_s,
@@ -139,22 +108,18 @@ static int slurm_conf_name(struct slurm_conf_ctx *x, const char *key, const char
 static int slurm_conf_url(struct slurm_conf_ctx *x, const char *key, const char *v, char **out)
 {
 	const char *host;
+	char *why = NULL;
 	size_t n;
+	int rc;
 
 	if (slurm_conf_text(x, key, v, out) != 0)
 		return -1;
-	if (strncmp(v, "https://", 8) == 0) {
-		host = v + 8;
-	} else if (strncmp(v, "http://", 7) == 0) {
-		host = v + 7;
-		if (strncmp(host, "127.", 4) != 0 && strncmp(host, "localhost", 9) != 0 &&
-		    strncmp(host, "[::1]", 5) != 0)
-			return slurm_conf_fail(x, key,
-			                       "http:// is allowed only to a loopback address; use "
-			                       "https://");
-	} else {
-		return slurm_conf_fail(x, key, "expected an https:// URL, got '%s'", v);
+	if (http_url_check(v, &why) != 0) {
+		rc = slurm_conf_fail(x, key, "%s", why);
+		free(why);
+		return rc;
 	}
+	host = strstr(v, "://") + 3;
 	if (*host == '\0' || *host == '/' || strchr(v, ' ') != NULL || strchr(v, '?') != NULL ||
 	    strchr(v, '#') != NULL)
 		return slurm_conf_fail(x, key,
@@ -225,7 +190,7 @@ static int slurm_conf_bool(struct slurm_conf_ctx *x, const char *key, const char
 static int slurm_conf_key(struct slurm_conf_ctx *x, const char *key, const char *v,
                           struct slurm_conf *c)
 {
-	long d;
+	long d = 0;
 	double r;
 
 	if (strcmp(key, "token_file") == 0 || strcmp(key, "token_env") == 0 ||

@@ -138,7 +138,7 @@ static void test_errors(void **state)
 	{
 		const char *kv[] = {"url=http://slurm.example.org", "token_file=/t", "login=l",
 		                    NULL};
-		bad(kv, "config.yaml:3:5: url: http:// is allowed only to a loopback address");
+		bad(kv, "config.yaml:3:5: url: refusing plain http:// to slurm.example.org");
 	}
 	{
 		const char *kv[] = {"url=http://127.0.0.1:1", "token_file=/t", "token_env=X",
