@@ -719,6 +719,11 @@ static void http_rate_pump(struct http *h)
 	}
 }
 
+void http_set_max_connections(struct http *h, long n)
+{
+	curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, n > 0 ? n : 0L);
+}
+
 void http_set_rate(struct http *h, double rate_per_s)
 {
 	h->rate = rate_per_s > 0 ? rate_per_s : 0;

@@ -32,7 +32,7 @@ struct http_response {
 	long status;      /* HTTP status, 0 when no response arrived */
 	const char *body; /* NUL-terminated, owned by the library, valid during the callback */
 	size_t body_len;
-	const char *error; /* one-line reason when status == 0, else NULL (redacted) */
+	const char *error;       /* one-line reason when status == 0, else NULL (redacted) */
 	const char *retry_after; /* the last answer's Retry-After header, or NULL */
 	int attempts;            /* how many times it was sent */
 };
@@ -42,7 +42,7 @@ typedef void (*http_cb)(void *arg, const struct http_response *res);
 typedef int (*http_chunk_cb)(void *arg, long status, const char *data, size_t len);
 
 struct http_request {
-	const char *method;        /* "GET" when NULL */
+	const char *method; /* "GET" when NULL */
 	const char *url;
 	const char *const *headers; /* "Name: value" strings, NULL-terminated, or NULL */
 	const char *body;           /* or NULL */
@@ -64,6 +64,10 @@ struct http *http_new(struct loop *l);
 void http_free(struct http *h);
 /* Requests per second this handle may start (0 = unlimited, the default). */
 void http_set_rate(struct http *h, double rate_per_s);
+/* At most n connections to one host at a time (0 = unlimited, the default); requests beyond
+ * wait in the handle's queue, their timeouts running. For servers that drop connections
+ * over a small limit (slurmrestd). */
+void http_set_max_connections(struct http *h, long n);
 /* Adds a CA bundle (PEM file) trusted on top of the system's. */
 int http_set_ca_file(struct http *h, const char *path, char **cause);
 /* A secret value that must never appear in an error or log (API keys, tokens). Copied. */

@@ -26,130 +26,31 @@
 
 #include "core/duration.h"
 #include "core/http.h"
+#include "core/settings.h"
 #include "core/xmalloc.h"
 #include "providers/lambda_api.h"
 
 #define LAMBDA_CONF_MAX_REGIONS 256
 
-struct lambda_conf_ctx {
-	const struct kvlist *pos;
-	const char *prov;
-	char **cause;
-};
-
-static int lambda_conf_fail(struct lambda_conf_ctx *x, const char *key, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int lambda_conf_fail(struct lambda_conf_ctx *x, const char *key, const char *fmt, ...)
-{
-	const char *where = x->pos != NULL ? kvlist_get(x->pos, key) : NULL;
-	va_list ap;
-	char *msg;
-	int rc;
-
-	va_start(ap, fmt);
-	msg = xvprintf(fmt, ap);
-	va_end(ap);
-	rc = xcause(x->cause, "%s: %s: %s", where != NULL ? where : x->prov, key, msg);
-	free(msg);
-	return rc;
-}
-
-/* A duration (core/duration.h) of at most max_s seconds, or -1. */
-static long lambda_conf_duration(const char *s, long max_s)
-{
-	long d = duration_parse(s);
-
-	return d > max_s ? -1 : d;
-}
-
-static int lambda_conf_dur(struct lambda_conf_ctx *x, const char *key, const char *v, long min_s,
-                           long max_s, long *out)
-{
-	long d = lambda_conf_duration(v, max_s);
-
-	if (d < min_s)
-		return lambda_conf_fail(x, key,
-		                        "expected a duration from %lds to %lds (\"30s\", "
-		                        "\"10m\"), got '%s'",
-		                        min_s, max_s, v);
-	*out = d;
-	return 0;
-}
-
-static int lambda_conf_text(struct lambda_conf_ctx *x, const char *key, const char *v, char **out)
-{
-	if (*v == '\0')
-		return lambda_conf_fail(x, key, "expected a value, got an empty string");
-	for (const char *c = v; *c != '\0'; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			return lambda_conf_fail(x, key, "control characters are not allowed");
-	free(*out);
-	*out = xstrdup(v);
-	return 0;
-}
-
-/* https://HOST[:PORT][/PATH], or http:// to a loopback host (tests' fakes). */
-static int lambda_conf_url(struct lambda_conf_ctx *x, const char *key, const char *v, char **out)
-{
-	const char *host;
-	char *why = NULL;
-	size_t n;
-	int rc;
-
-	if (lambda_conf_text(x, key, v, out) != 0)
-		return -1;
-	if (http_url_check(v, &why) != 0) {
-		rc = lambda_conf_fail(x, key, "%s", why);
-		free(why);
-		return rc;
-	}
-	host = strstr(v, "://") + 3;
-	if (*host == '\0' || *host == '/' || strchr(v, ' ') != NULL || strchr(v, '?') != NULL ||
-	    strchr(v, '#') != NULL)
-		return lambda_conf_fail(x, key, "expected a URL like %s, got '%s'",
-		                        LAMBDA_API_DEFAULT_URL, v);
-	n = strlen(*out);
-	while (n > 0 && (*out)[n - 1] == '/')
-		(*out)[--n] = '\0';
-	return 0;
-}
-
-static int lambda_conf_int(struct lambda_conf_ctx *x, const char *key, const char *v, long min,
-                           long max, int *out)
-{
-	char *end;
-	long n;
-
-	errno = 0;
-	n = strtol(v, &end, 10);
-	if (*v == '\0' || *end != '\0' || errno != 0 || n < min || n > max)
-		return lambda_conf_fail(x, key, "expected a whole number %ld-%ld, got '%s'", min,
-		                        max, v);
-	*out = (int)n;
-	return 0;
-}
-
-static int lambda_conf_region(struct lambda_conf_ctx *x, const char *key, const char *v,
+static int lambda_conf_region(struct settings_ctx *x, const char *key, const char *v,
                               struct lambda_conf *c)
 {
 	size_t n = strlen(v);
 
 	if (n == 0 || n > LAMBDA_NAME_MAX ||
 	    strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-_") != n)
-		return lambda_conf_fail(x, key, "expected a region name like us-east-1, got '%s'",
-		                        v);
+		return settings_fail(x, key, "expected a region name like us-east-1, got '%s'", v);
 	for (size_t i = 0; i < c->nregions; i++)
 		if (strcmp(c->regions[i], v) == 0)
-			return lambda_conf_fail(x, key, "region '%s' is listed twice", v);
+			return settings_fail(x, key, "region '%s' is listed twice", v);
 	if (c->nregions >= LAMBDA_CONF_MAX_REGIONS)
-		return lambda_conf_fail(x, key, "more than %d regions", LAMBDA_CONF_MAX_REGIONS);
+		return settings_fail(x, key, "more than %d regions", LAMBDA_CONF_MAX_REGIONS);
 	c->regions = xreallocarray(c->regions, c->nregions + 1, sizeof *c->regions);
 	c->regions[c->nregions++] = xstrdup(v);
 	return 0;
 }
 
-static int lambda_conf_key(struct lambda_conf_ctx *x, const char *key, const char *v,
+static int lambda_conf_key(struct settings_ctx *x, const char *key, const char *v,
                            struct lambda_conf *c)
 {
 	long d = 0;
@@ -158,53 +59,53 @@ static int lambda_conf_key(struct lambda_conf_ctx *x, const char *key, const cha
 
 	if (strcmp(key, "api_key_file") == 0 || strcmp(key, "api_key_env") == 0) {
 		if (c->key_setting != NULL)
-			return lambda_conf_fail(x, key,
-			                        "give either api_key_file or api_key_env, "
-			                        "not both");
+			return settings_fail(x, key,
+			                     "give either api_key_file or api_key_env, "
+			                     "not both");
 		if (*v == '\0')
-			return lambda_conf_fail(x, key, "expected a %s, got an empty string",
-			                        key[8] == 'f' ? "file" : "variable name");
+			return settings_fail(x, key, "expected a %s, got an empty string",
+			                     key[8] == 'f' ? "file" : "variable name");
 		c->key_setting = xstrdup(key);
 		return 0;
 	}
 	if (strcmp(key, "api_url") == 0)
-		return lambda_conf_url(x, key, v, &c->api_url);
+		return settings_url(x, key, v, LAMBDA_API_DEFAULT_URL, &c->api_url);
 	if (strcmp(key, "regions") == 0 ||
 	    (strncmp(key, "regions.", 8) == 0 && strspn(key + 8, "0123456789") == strlen(key + 8) &&
 	     key[8] != '\0'))
 		return lambda_conf_region(x, key, v, c);
 	if (strcmp(key, "ssh_user") == 0) {
-		if (lambda_conf_text(x, key, v, &c->ssh_user) != 0)
+		if (settings_text(x, key, v, &c->ssh_user) != 0)
 			return -1;
 		if (strspn(v,
 		           "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
 		        strlen(v) ||
 		    *v == '-')
-			return lambda_conf_fail(x, key, "expected a user name, got '%s'", v);
+			return settings_fail(x, key, "expected a user name, got '%s'", v);
 		return 0;
 	}
 	if (strcmp(key, "ssh_port") == 0)
-		return lambda_conf_int(x, key, v, 1, 65535, &c->ssh_port);
+		return settings_int(x, key, v, 1, 65535, &c->ssh_port);
 	if (strcmp(key, "boot_timeout") == 0) {
-		if (lambda_conf_dur(x, key, v, 10, 86400, &d) != 0)
+		if (settings_duration(x, key, v, 10, 86400, &d) != 0)
 			return -1;
 		c->boot_timeout_s = (int)d;
 		return 0;
 	}
 	if (strcmp(key, "poll_interval") == 0) {
-		if (lambda_conf_dur(x, key, v, 1, 3600, &d) != 0)
+		if (settings_duration(x, key, v, 1, 3600, &d) != 0)
 			return -1;
 		c->poll_ms = (int)d * 1000;
 		return 0;
 	}
 	if (strcmp(key, "offers_refresh") == 0) {
-		if (lambda_conf_dur(x, key, v, 10, 86400, &d) != 0)
+		if (settings_duration(x, key, v, 10, 86400, &d) != 0)
 			return -1;
 		c->offers_refresh_s = (int)d;
 		return 0;
 	}
 	if (strcmp(key, "launch_interval") == 0) {
-		if (lambda_conf_dur(x, key, v, 0, 3600, &d) != 0)
+		if (settings_duration(x, key, v, 0, 3600, &d) != 0)
 			return -1;
 		c->launch_interval_ms = (int)d * 1000;
 		return 0;
@@ -213,32 +114,30 @@ static int lambda_conf_key(struct lambda_conf_ctx *x, const char *key, const cha
 		errno = 0;
 		r = strtod(v, &end);
 		if (*v == '\0' || *end != '\0' || errno != 0 || !isfinite(r) || r < 0 || r > 1000)
-			return lambda_conf_fail(
-			    x, key,
-			    "expected requests per second, 0-1000 (0 = no limit), "
-			    "got '%s'",
-			    v);
+			return settings_fail(x, key,
+			                     "expected requests per second, 0-1000 (0 = no limit), "
+			                     "got '%s'",
+			                     v);
 		c->rate_per_s = r;
 		return 0;
 	}
 	if (strcmp(key, "dir") == 0) {
-		if (lambda_conf_text(x, key, v, &c->dir) != 0)
+		if (settings_text(x, key, v, &c->dir) != 0)
 			return -1;
 		if (strstr(v, "..") != NULL)
-			return lambda_conf_fail(x, key,
-			                        "'..' is not allowed in a remote directory");
+			return settings_fail(x, key, "'..' is not allowed in a remote directory");
 		return 0;
 	}
-	return lambda_conf_fail(x, key,
-	                        "unknown setting (known: api_key_file, api_key_env, api_url, "
-	                        "regions, ssh_user, ssh_port, boot_timeout, poll_interval, "
-	                        "offers_refresh, rate_limit, launch_interval, dir)");
+	return settings_fail(x, key,
+	                     "unknown setting (known: api_key_file, api_key_env, api_url, "
+	                     "regions, ssh_user, ssh_port, boot_timeout, poll_interval, "
+	                     "offers_refresh, rate_limit, launch_interval, dir)");
 }
 
 int lambda_conf_parse(const struct kvlist *settings, const struct kvlist *pos, const char *prov,
                       struct lambda_conf *c, char **cause)
 {
-	struct lambda_conf_ctx x = {pos, prov, cause};
+	struct settings_ctx x = {pos, prov, cause};
 
 	memset(c, 0, sizeof *c);
 	c->ssh_port = 22;

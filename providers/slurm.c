@@ -38,6 +38,7 @@
 
 #define SLURM_REQ_TIMEOUT_MS  15000
 #define SLURM_AUTH_BACKOFF_MS 30000
+#define SLURM_MAX_CONNECTIONS 16
 
 struct slurm_req {
 	struct provider *p;
@@ -1244,6 +1245,9 @@ static int slurm_open(const struct provider_config *cfg, struct provider **out, 
 		p->http = http_new(p->loop);
 		p->own_http = 1;
 	}
+	/* a burst of requests must not open hundreds of connections at once: slurmrestd drops
+	 * those over its limit unanswered (seen with 200 submits at once) */
+	http_set_max_connections(p->http, SLURM_MAX_CONNECTIONS);
 	if (slurm_token_open(p, cfg->settings, cfg->settings_pos, cause) != 0) {
 		if (p->own_http)
 			http_free(p->http);

@@ -30,134 +30,21 @@
 
 #include "core/duration.h"
 #include "core/http.h"
+#include "core/settings.h"
 #include "core/xmalloc.h"
 #include "providers/slurm_internal.h"
 
-    struct slurm_conf_ctx {
-	const struct kvlist *pos;
-	const char *prov;
-	char **cause;
-};
-
-static int slurm_conf_fail(struct slurm_conf_ctx *x, const char *key, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int slurm_conf_fail(struct slurm_conf_ctx *x, const char *key, const char *fmt, ...)
-{
-	const char *where = x->pos != NULL ? kvlist_get(x->pos, key) : NULL;
-	va_list ap;
-	char *msg;
-	int rc;
-
-	va_start(ap, fmt);
-	msg = xvprintf(fmt, ap);
-	va_end(ap);
-	rc = xcause(x->cause, "%s: %s: %s", where != NULL ? where : x->prov, key, msg);
-	free(msg);
-	return rc;
-}
-
-/* A duration (core/duration.h) of at most max_s seconds, or -1. */
-static long slurm_conf_duration(const char *s, long max_s)
-{
-	long d = duration_parse(s);
-
-	return d > max_s ? -1 : d;
-}
-
-static int slurm_conf_dur(struct slurm_conf_ctx *x, const char *key, const char *v, long min_s,
-                          long max_s, long *out)
-{
-	long d = slurm_conf_duration(v, max_s);
-
-	if (d < min_s)
-		return slurm_conf_fail(x, key,
-		                       "expected a duration from %lds to %lds (\"2s\", \"1m\"), "
-		                       "got '%s'",
-		                       min_s, max_s, v);
-	*out = d;
-	return 0;
-}
-
-static int slurm_conf_text(struct slurm_conf_ctx *x, const char *key, const char *v, char **out)
-{
-	if (*v == '\0')
-		return slurm_conf_fail(x, key, "expected a value, got an empty string");
-	for (const char *c = v; *c != '\0'; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			return slurm_conf_fail(x, key, "control characters are not allowed");
-	free(*out);
-	*out = xstrdup(v);
-	return 0;
-}
-
 /* A name Slurm or SSH takes as one word (partition, account, user, host). */
-static int slurm_conf_name(struct slurm_conf_ctx *x, const char *key, const char *v, char **out)
+static int slurm_conf_name(struct settings_ctx *x, const char *key, const char *v, char **out)
 {
 	size_t n = strlen(v);
 
-	if (slurm_conf_text(x, key, v, out) != 0)
+	if (settings_text(x, key, v, out) != 0)
 		return -1;
 	if (n > 200 || *v == '-' ||
 	    strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-:@[]") != n)
-		return slurm_conf_fail(x, key, "expected a name (letters, digits, . _ -), got '%s'",
-		                       v);
-	return 0;
-}
-
-static int slurm_conf_url(struct slurm_conf_ctx *x, const char *key, const char *v, char **out)
-{
-	const char *host;
-	char *why = NULL;
-	size_t n;
-	int rc;
-
-	if (slurm_conf_text(x, key, v, out) != 0)
-		return -1;
-	if (http_url_check(v, &why) != 0) {
-		rc = slurm_conf_fail(x, key, "%s", why);
-		free(why);
-		return rc;
-	}
-	host = strstr(v, "://") + 3;
-	if (*host == '\0' || *host == '/' || strchr(v, ' ') != NULL || strchr(v, '?') != NULL ||
-	    strchr(v, '#') != NULL)
-		return slurm_conf_fail(x, key,
-		                       "expected a URL like https://slurm.example.org:6820, got "
-		                       "'%s'",
-		                       v);
-	n = strlen(*out);
-	while (n > 0 && (*out)[n - 1] == '/')
-		(*out)[--n] = '\0';
-	return 0;
-}
-
-static int slurm_conf_int(struct slurm_conf_ctx *x, const char *key, const char *v, long min,
-                          long max, int *out)
-{
-	char *end;
-	long n;
-
-	errno = 0;
-	n = strtol(v, &end, 10);
-	if (*v == '\0' || *end != '\0' || errno != 0 || n < min || n > max)
-		return slurm_conf_fail(x, key, "expected a whole number %ld-%ld, got '%s'", min,
-		                       max, v);
-	*out = (int)n;
-	return 0;
-}
-
-static int slurm_conf_rate(struct slurm_conf_ctx *x, const char *key, const char *v, double *out)
-{
-	char *end;
-	double r;
-
-	errno = 0;
-	r = strtod(v, &end);
-	if (*v == '\0' || *end != '\0' || errno != 0 || !isfinite(r) || r < 0 || r > 1e6)
-		return slurm_conf_fail(x, key, "expected dollars per hour (0 or more), got '%s'",
-		                       v);
-	*out = r;
+		return settings_fail(x, key, "expected a name (letters, digits, . _ -), got '%s'",
+		                     v);
 	return 0;
 }
 
@@ -174,7 +61,7 @@ static void slurm_conf_add_rate(struct slurm_conf *c, const char *type, double r
 	c->ngpu_rates++;
 }
 
-static int slurm_conf_bool(struct slurm_conf_ctx *x, const char *key, const char *v, int *out)
+static int slurm_conf_bool(struct settings_ctx *x, const char *key, const char *v, int *out)
 {
 	if (strcmp(v, "true") == 0 || strcmp(v, "yes") == 0 || strcmp(v, "on") == 0) {
 		*out = 1;
@@ -184,10 +71,10 @@ static int slurm_conf_bool(struct slurm_conf_ctx *x, const char *key, const char
 		*out = 0;
 		return 0;
 	}
-	return slurm_conf_fail(x, key, "expected true or false, got '%s'", v);
+	return settings_fail(x, key, "expected true or false, got '%s'", v);
 }
 
-static int slurm_conf_key(struct slurm_conf_ctx *x, const char *key, const char *v,
+static int slurm_conf_key(struct settings_ctx *x, const char *key, const char *v,
                           struct slurm_conf *c)
 {
 	long d = 0;
@@ -196,27 +83,27 @@ static int slurm_conf_key(struct slurm_conf_ctx *x, const char *key, const char 
 	if (strcmp(key, "token_file") == 0 || strcmp(key, "token_env") == 0 ||
 	    strcmp(key, "token_command") == 0) {
 		if (c->token_setting != NULL)
-			return slurm_conf_fail(x, key,
-			                       "give one of token_file, token_env and "
-			                       "token_command, not two");
+			return settings_fail(x, key,
+			                     "give one of token_file, token_env and "
+			                     "token_command, not two");
 		if (*v == '\0')
-			return slurm_conf_fail(x, key, "expected a value, got an empty string");
+			return settings_fail(x, key, "expected a value, got an empty string");
 		c->token_setting = xstrdup(key);
 		if (strcmp(key, "token_command") == 0)
-			return slurm_conf_text(x, key, v, &c->token_command);
+			return settings_text(x, key, v, &c->token_command);
 		return 0;
 	}
 	if (strcmp(key, "url") == 0)
-		return slurm_conf_url(x, key, v, &c->url);
+		return settings_url(x, key, v, "https://slurm.example.org:6820", &c->url);
 	if (strcmp(key, "api_version") == 0) {
 		size_t n = strlen(v);
 
 		if (n < 2 || n > 16 || v[0] != 'v' || strspn(v + 1, "0123456789.") != n - 1)
-			return slurm_conf_fail(x, key,
-			                       "expected a version like v0.0.38 (known: %s), "
-			                       "got '%s'",
-			                       slurm_api_version_names(), v);
-		return slurm_conf_text(x, key, v, &c->api_version);
+			return settings_fail(x, key,
+			                     "expected a version like v0.0.38 (known: %s), "
+			                     "got '%s'",
+			                     slurm_api_version_names(), v);
+		return settings_text(x, key, v, &c->api_version);
 	}
 	if (strcmp(key, "user") == 0)
 		return slurm_conf_name(x, key, v, &c->user);
@@ -231,66 +118,66 @@ static int slurm_conf_key(struct slurm_conf_ctx *x, const char *key, const char 
 	if (strcmp(key, "ssh_user") == 0)
 		return slurm_conf_name(x, key, v, &c->ssh_user);
 	if (strcmp(key, "ssh_port") == 0)
-		return slurm_conf_int(x, key, v, 1, 65535, &c->ssh_port);
+		return settings_int(x, key, v, 1, 65535, &c->ssh_port);
 	if (strcmp(key, "node_ssh_port") == 0)
-		return slurm_conf_int(x, key, v, 1, 65535, &c->node_ssh_port);
+		return settings_int(x, key, v, 1, 65535, &c->node_ssh_port);
 	if (strcmp(key, "ssh_key") == 0)
-		return slurm_conf_text(x, key, v, &c->ssh_key);
+		return settings_text(x, key, v, &c->ssh_key);
 	if (strcmp(key, "known_hosts") == 0)
-		return slurm_conf_text(x, key, v, &c->known_hosts);
+		return settings_text(x, key, v, &c->known_hosts);
 	if (strcmp(key, "dir") == 0) {
-		if (slurm_conf_text(x, key, v, &c->dir) != 0)
+		if (settings_text(x, key, v, &c->dir) != 0)
 			return -1;
 		if (strstr(v, "..") != NULL)
-			return slurm_conf_fail(x, key, "'..' is not allowed in a remote directory");
+			return settings_fail(x, key, "'..' is not allowed in a remote directory");
 		return 0;
 	}
 	if (strcmp(key, "rate_gpu_hour") == 0) {
-		if (slurm_conf_rate(x, key, v, &r) != 0)
+		if (settings_rate(x, key, v, &r) != 0)
 			return -1;
 		slurm_conf_add_rate(c, "*", r);
 		return 0;
 	}
 	if (strncmp(key, "rates.", 6) == 0 && key[6] != '\0') {
 		if (strlen(key + 6) > 64 || strchr(key + 6, '.') != NULL)
-			return slurm_conf_fail(x, key, "expected rates.GPU_TYPE");
-		if (slurm_conf_rate(x, key, v, &r) != 0)
+			return settings_fail(x, key, "expected rates.GPU_TYPE");
+		if (settings_rate(x, key, v, &r) != 0)
 			return -1;
 		slurm_conf_add_rate(c, key + 6, r);
 		return 0;
 	}
 	if (strcmp(key, "rate_cpu_hour") == 0) {
-		if (slurm_conf_rate(x, key, v, &c->rate_cpu_hour) != 0)
+		if (settings_rate(x, key, v, &c->rate_cpu_hour) != 0)
 			return -1;
 		c->has_cpu_rate = 1;
 		return 0;
 	}
 	if (strcmp(key, "poll_interval") == 0) {
-		if (slurm_conf_dur(x, key, v, 1, 3600, &d) != 0)
+		if (settings_duration(x, key, v, 1, 3600, &d) != 0)
 			return -1;
 		c->poll_ms = (int)d * 1000;
 		return 0;
 	}
 	if (strcmp(key, "offers_refresh") == 0) {
-		if (slurm_conf_dur(x, key, v, 1, 86400, &d) != 0)
+		if (settings_duration(x, key, v, 1, 86400, &d) != 0)
 			return -1;
 		c->offers_refresh_s = (int)d;
 		return 0;
 	}
 	if (strcmp(key, "requeue") == 0)
 		return slurm_conf_bool(x, key, v, &c->requeue);
-	return slurm_conf_fail(x, key,
-	                       "unknown setting (known: url, api_version, user, token_file, "
-	                       "token_env, token_command, partition, account, qos, login, "
-	                       "ssh_user, ssh_port, ssh_key, known_hosts, node_ssh_port, dir, "
-	                       "rate_gpu_hour, rates.TYPE, rate_cpu_hour, poll_interval, "
-	                       "offers_refresh, requeue)");
+	return settings_fail(x, key,
+	                     "unknown setting (known: url, api_version, user, token_file, "
+	                     "token_env, token_command, partition, account, qos, login, "
+	                     "ssh_user, ssh_port, ssh_key, known_hosts, node_ssh_port, dir, "
+	                     "rate_gpu_hour, rates.TYPE, rate_cpu_hour, poll_interval, "
+	                     "offers_refresh, requeue)");
 }
 
 int slurm_conf_parse(const struct kvlist *settings, const struct kvlist *pos, const char *prov,
                      struct slurm_conf *c, char **cause)
 {
-	struct slurm_conf_ctx x = {pos, prov, cause};
+	struct settings_ctx x = {pos, prov, cause};
 
 	memset(c, 0, sizeof *c);
 	c->ssh_port = 22;

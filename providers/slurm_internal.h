@@ -151,6 +151,12 @@ struct provider {
 	struct slurm_port *ports;
 	struct slurm_req *reqs;
 	struct slurm_launch *launches;
+	/* launches waiting for their job directory: one exec on the login node makes every
+	 * directory asked for while the previous exec ran (slurm_launch.c) */
+	struct slurm_launch *dir_wait;
+	int dir_busy;
+	struct slurm_launch *submit_wait; /* waiting for a submit slot (slurm_launch.c) */
+	int submits;                      /* POST job/submit in flight */
 	struct slurm_lexec *lexecs;
 	struct slurm_stopper *stoppers; /* waiting for the grace's end */
 	int closing;

@@ -37,6 +37,7 @@ struct slurm_launch {
 	char *dir;    /* DIR/jobs/ID, absolute */
 	int relisted; /* the snapshot was read again after a lost submit answer */
 	struct slurm_launch *next;
+	struct slurm_launch *dnext; /* p->dir_wait, then the batch being made */
 };
 
 static char *slurm_dup(const char *s)
@@ -197,6 +198,49 @@ static char *slurm_launch_batch(struct slurm_launch *l)
 	return text;
 }
 
+/* Submits go out at most SLURM_SUBMITS_AT_ONCE at a time (slurmctld takes them one by one
+ * anyway, and slurmrestd drops connections over its limit unanswered); the others wait in
+ * p->submit_wait, their request timeouts not yet running. */
+#define SLURM_SUBMITS_AT_ONCE 8
+
+static void slurm_launch_submit_now(struct slurm_launch *l);
+
+static void slurm_launch_submit(struct slurm_launch *l)
+{
+	struct provider *p = l->p;
+	struct slurm_launch **pp = &p->submit_wait;
+
+	if (p->submits < SLURM_SUBMITS_AT_ONCE) {
+		p->submits++;
+		slurm_launch_submit_now(l);
+		return;
+	}
+	while (*pp != NULL)
+		pp = &(*pp)->dnext;
+	*pp = l;
+}
+
+/* A submit ended (answered, refused or aborted): the next waiting one goes out, or every
+ * waiting one fails when the provider closes. */
+static void slurm_launch_submit_next(struct provider *p)
+{
+	struct slurm_launch *l;
+
+	p->submits--;
+	while ((l = p->submit_wait) != NULL) {
+		p->submit_wait = l->dnext;
+		l->dnext = NULL;
+		if (p->closing) {
+			slurm_launch_fail(l, PROVIDER_ERR_TRANSIENT,
+			                  "closed before the job was submitted");
+			continue;
+		}
+		p->submits++;
+		slurm_launch_submit_now(l);
+		break;
+	}
+}
+
 static void slurm_launch_relisted(struct provider *p, void *ctx, int rc, const char *cause);
 
 static void slurm_launch_submitted(struct provider *p, void *ctx, int ok, long status,
@@ -207,6 +251,7 @@ static void slurm_launch_submitted(struct provider *p, void *ctx, int ok, long s
 	int64_t id = 0;
 	char *why = NULL;
 
+	slurm_launch_submit_next(p);
 	slurm_jobs_invalidate(p);
 	if (ok && slurm_api_parse_submit(body, len, &id, &why) == 0) {
 		slurm_launch_ok(l, id);
@@ -243,12 +288,14 @@ static void slurm_launch_relisted(struct provider *p, void *ctx, int rc, const c
 static void slurm_launch_abort(void *ctx)
 {
 	struct slurm_launch *l = ctx;
+	struct provider *p = l->p;
 	struct provider_launch_result res = {.error_class = PROVIDER_ERR_TRANSIENT};
 
 	slurm_launch_finish(l, -1, &res, "slurm: closed before the job was submitted");
+	slurm_launch_submit_next(p);
 }
 
-static void slurm_launch_submit(struct slurm_launch *l)
+static void slurm_launch_submit_now(struct slurm_launch *l)
 {
 	struct provider *p = l->p;
 	struct slurm_submit s = {0};
@@ -301,51 +348,95 @@ static void slurm_launch_submit(struct slurm_launch *l)
 	              slurm_launch_abort, l, &why) != 0) {
 		slurm_launch_fail(l, PROVIDER_ERR_TRANSIENT, "%s", why);
 		free(why);
+		slurm_launch_submit_next(p);
 	}
 	free(body);
 }
 
-/* ---- 2. the job directory on the login node ---- */
+/* ---- 2. the job directory on the login node ----
+ * Launches that arrive while an exec runs wait in p->dir_wait; the next exec makes all of
+ * their directories at once (one SSH round trip for a burst of launches, not one each: 200
+ * launches at once cost about 2 execs). */
+
+#define SLURM_DIR_BATCH_MAX   256
+#define SLURM_DIR_BATCH_BYTES (8 << 20)
+
+static void slurm_launch_dir_flush(struct provider *p);
+
+/* The rest of the line of out that starts with "TAG ID " (NULL when none), its length in
+ * *n. */
+static const char *slurm_launch_line(const char *out, const char *tag, const char *id, size_t *n)
+{
+	size_t tl = strlen(tag), il = strlen(id);
+
+	for (const char *l = out; l != NULL && *l != '\0'; l = strchr(l, '\n'), l = l ? l + 1 : l)
+		if (strncmp(l, tag, tl) == 0 && l[tl] == ' ' && strncmp(l + tl + 1, id, il) == 0 &&
+		    l[tl + 1 + il] == ' ') {
+			const char *v = l + tl + 2 + il;
+
+			*n = strcspn(v, "\r\n");
+			return v;
+		}
+	return NULL;
+}
 
 static void slurm_launch_dir_done(struct provider *p, void *ctx, int rc, int status,
                                   const char *out, const char *cause)
 {
-	struct slurm_launch *l = ctx;
-	const char *ok;
-	size_t n;
+	struct slurm_launch *batch = ctx, *l, *next;
+	const char *e = out != NULL ? strstr(out, "@@err - ") : NULL;
+	size_t en = e != NULL ? strcspn(e + 8, "\r\n") : 0;
 
-	if (rc != 0) {
-		slurm_launch_fail(l, PROVIDER_ERR_TRANSIENT, "login node: %s", cause);
-		return;
-	}
-	ok = out != NULL ? strstr(out, "@@ok /") : NULL;
-	if (status != 0 || ok == NULL) {
-		const char *e = out != NULL ? strstr(out, "@@err ") : NULL;
+	p->dir_busy = 0;
+	for (l = batch; l != NULL; l = next) {
+		const char *v;
+		size_t n;
 
-		n = e != NULL ? strcspn(e + 6, "\r\n") : 0;
-		slurm_launch_fail(l, PROVIDER_ERR_OTHER, "login node: %.*s",
-		                  e != NULL ? (int)(n > 300 ? 300 : n) : 40,
-		                  e != NULL ? e + 6 : "cannot create the job directory");
-		return;
-	}
-	n = strcspn(ok + 5, "\r\n");
-	l->dir = xstrndup(ok + 5, n);
-	if (p->abs_dir == NULL) {
-		const char *s = strstr(l->dir, "/jobs/");
+		next = l->dnext;
+		l->dnext = NULL;
+		memset(l->env_text, 0, strlen(l->env_text));
+		if (rc != 0) {
+			slurm_launch_fail(l, PROVIDER_ERR_TRANSIENT, "login node: %s", cause);
+		} else if (status == 0 &&
+		           (v = slurm_launch_line(out, "@@ok", l->job_id, &n)) != NULL && n > 1 &&
+		           v[0] == '/') {
+			l->dir = xstrndup(v, n);
+			if (p->abs_dir == NULL) {
+				const char *s = strstr(l->dir, "/jobs/");
 
-		if (s != NULL)
-			p->abs_dir = xstrndup(l->dir, (size_t)(s - l->dir));
+				if (s != NULL)
+					p->abs_dir = xstrndup(l->dir, (size_t)(s - l->dir));
+			}
+			slurm_launch_submit(l);
+		} else if ((v = slurm_launch_line(out, "@@err", l->job_id, &n)) != NULL) {
+			slurm_launch_fail(l, PROVIDER_ERR_OTHER, "login node: %.*s",
+			                  (int)(n > 300 ? 300 : n), v);
+		} else {
+			slurm_launch_fail(l, PROVIDER_ERR_OTHER, "login node: %.*s",
+			                  e != NULL ? (int)(en > 300 ? 300 : en) : 40,
+			                  e != NULL ? e + 8 : "cannot create the job directory");
+		}
 	}
-	memset(l->env_text, 0, strlen(l->env_text));
-	slurm_launch_submit(l);
+	if (p->closing) {
+		/* the queue behind this exec never runs */
+		while ((l = p->dir_wait) != NULL) {
+			p->dir_wait = l->dnext;
+			l->dnext = NULL;
+			slurm_launch_fail(l, PROVIDER_ERR_TRANSIENT,
+			                  "closed before the job was submitted");
+		}
+	} else if (p->dir_wait != NULL) {
+		slurm_launch_dir_flush(p);
+	}
 }
 
-static void slurm_launch_dir(struct slurm_launch *l)
+/* The shell lines that write one job's files (values quoted, one block per job). */
+static char *slurm_launch_dir_block(struct slurm_launch *l)
 {
 	struct provider *p = l->p;
-	char *vars = xstrdup(""), *meta, *script, *tmp;
 	const char *names[] = {"ID", "META", "SCRIPT", "ENVTEXT"};
 	const char *vals[4];
+	char *vars = xstrdup(""), *meta, *tmp, *block;
 	char *name = xstrdup(l->name != NULL ? l->name : "");
 	char *owner = xstrdup(l->owner != NULL ? l->owner : "");
 
@@ -374,27 +465,75 @@ static void slurm_launch_dir(struct slurm_launch *l)
 		free(vars);
 		vars = tmp;
 	}
-	script = xprintf("umask 077\n%s"
-	                 "D=$1\n"
-	                 "case $D in /*) ;; *) D=${HOME:-.}/$D ;; esac\n"
-	                 "mkdir -p \"$D/jobs\" 2>/dev/null || { echo \"@@err cannot create "
-	                 "$D/jobs\"; exit 0; }\n"
-	                 "D=$(cd \"$D\" && pwd -P) || { echo \"@@err cannot enter $D\"; exit 0; }\n"
-	                 "J=$D/jobs/$ID\n"
-	                 "mkdir -p \"$J/work\" || { echo \"@@err cannot create $J\"; exit 0; }\n"
-	                 "rm -f \"$J/exit\" \"$J/port\"\n"
-	                 "printf '%%s' \"$SCRIPT\" >\"$J/run.sh\" &&\n"
-	                 "printf '%%s\\n' \"$META\" >\"$J/meta\" &&\n"
-	                 "rm -f \"$J/env\" && printf '%%s' \"$ENVTEXT\" >\"$J/env\" && chmod 600 "
-	                 "\"$J/env\" || { echo \"@@err cannot write the job's files in $J\"; exit "
-	                 "0; }\n"
-	                 "echo \"@@ok $J\"\n",
-	                 vars);
+	block = xprintf("%sone\n", vars);
 	memset(vars, 0, strlen(vars));
 	free(vars);
 	free(meta);
+	return block;
+}
+
+static void slurm_launch_dir_flush(struct provider *p)
+{
+	struct slurm_launch *batch = NULL, **tail = &batch;
+	size_t n = 0, len;
+	char *script;
+
+	script = xstrdup(
+	    "umask 077\n"
+	    "D=$1\n"
+	    "case $D in /*) ;; *) D=${HOME:-.}/$D ;; esac\n"
+	    "mkdir -p \"$D/jobs\" 2>/dev/null || { echo \"@@err - cannot create $D/jobs\"; exit 0; "
+	    "}\n"
+	    "D=$(cd \"$D\" && pwd -P) || { echo \"@@err - cannot enter $D\"; exit 0; }\n"
+	    "one() {\n"
+	    "  J=$D/jobs/$ID\n"
+	    "  mkdir -p \"$J/work\" || { echo \"@@err $ID cannot create $J\"; return; }\n"
+	    "  rm -f \"$J/exit\" \"$J/port\"\n"
+	    "  if printf '%s' \"$SCRIPT\" >\"$J/run.sh\" && printf '%s\\n' \"$META\" >\"$J/meta\" "
+	    "&&\n"
+	    "     rm -f \"$J/env\" && printf '%s' \"$ENVTEXT\" >\"$J/env\" && chmod 600 "
+	    "\"$J/env\"; "
+	    "then\n"
+	    "    echo \"@@ok $ID $J\"\n"
+	    "  else\n"
+	    "    echo \"@@err $ID cannot write the job's files in $J\"\n"
+	    "  fi\n"
+	    "}\n");
+	len = strlen(script);
+	while (p->dir_wait != NULL && n < SLURM_DIR_BATCH_MAX &&
+	       (n == 0 || len < SLURM_DIR_BATCH_BYTES)) {
+		struct slurm_launch *l = p->dir_wait;
+		char *block = slurm_launch_dir_block(l), *t;
+
+		p->dir_wait = l->dnext;
+		l->dnext = NULL;
+		*tail = l;
+		tail = &l->dnext;
+		n++;
+		t = xprintf("%s%s", script, block);
+		memset(block, 0, strlen(block));
+		free(block);
+		memset(script, 0, len);
+		free(script);
+		script = t;
+		len = strlen(script);
+	}
+	p->dir_busy = 1;
+	/* the script carries the jobs' environments: slurm_login_exec wipes it */
 	slurm_login_exec(p, slurm_sh_command(p->conf.dir, NULL), script, SLURM_LAUNCH_SSH_MS,
-	                 slurm_launch_dir_done, l);
+	                 slurm_launch_dir_done, batch);
+}
+
+static void slurm_launch_dir(struct slurm_launch *l)
+{
+	struct provider *p = l->p;
+	struct slurm_launch **pp = &p->dir_wait;
+
+	while (*pp != NULL)
+		pp = &(*pp)->dnext;
+	*pp = l;
+	if (!p->dir_busy)
+		slurm_launch_dir_flush(p);
 }
 
 /* ---- 1. adopt ---- */

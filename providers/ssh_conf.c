@@ -9,86 +9,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/settings.h"
 #include "core/xmalloc.h"
 #include "providers/ssh_internal.h"
 
 #define SSH_CONF_MAX_HOSTS 4096
 
-struct ssh_conf_ctx {
-	const struct kvlist *pos;
-	const char *prov;
-	char **cause;
-};
-
-/* Fails with the key's position ("FILE:LINE:COL: KEY: reason"). */
-static int ssh_conf_fail(struct ssh_conf_ctx *x, const char *key, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int ssh_conf_fail(struct ssh_conf_ctx *x, const char *key, const char *fmt, ...)
-{
-	const char *where = x->pos != NULL ? kvlist_get(x->pos, key) : NULL;
-	va_list ap;
-	char *msg;
-	int rc;
-
-	va_start(ap, fmt);
-	msg = xvprintf(fmt, ap);
-	va_end(ap);
-	if (where != NULL)
-		rc = xcause(x->cause, "%s: %s: %s", where, key, msg);
-	else
-		rc = xcause(x->cause, "%s: %s: %s", x->prov, key, msg);
-	free(msg);
-	return rc;
-}
-
-static int ssh_conf_int(struct ssh_conf_ctx *x, const char *key, const char *v, long min, long max,
-                        int *out)
-{
-	char *end;
-	long n;
-
-	errno = 0;
-	n = strtol(v, &end, 10);
-	if (*v == '\0' || *end != '\0' || errno != 0 || n < min || n > max)
-		return ssh_conf_fail(x, key, "expected a whole number %ld-%ld, got '%s'", min, max,
-		                     v);
-	*out = (int)n;
-	return 0;
-}
-
-static int ssh_conf_rate(struct ssh_conf_ctx *x, const char *key, const char *v, double *out)
-{
-	char *end;
-	double d;
-
-	errno = 0;
-	d = strtod(v, &end);
-	if (*v == '\0' || *end != '\0' || errno != 0 || !isfinite(d) || d < 0)
-		return ssh_conf_fail(x, key, "expected a price in $/hour (a number >= 0), got '%s'",
-		                     v);
-	*out = d;
-	return 0;
-}
-
-static int ssh_conf_text(struct ssh_conf_ctx *x, const char *key, const char *v, char **out)
-{
-	if (*v == '\0')
-		return ssh_conf_fail(x, key, "expected a value, got an empty string");
-	for (const char *c = v; *c != '\0'; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			return ssh_conf_fail(x, key, "control characters are not allowed");
-	free(*out);
-	*out = xstrdup(v);
-	return 0;
-}
-
 /* "~/x" -> "$HOME/x" for local key and known_hosts paths. */
-static int ssh_conf_path(struct ssh_conf_ctx *x, const char *key, const char *v, char **out)
+static int ssh_conf_path(struct settings_ctx *x, const char *key, const char *v, char **out)
 {
 	const char *home = getenv("HOME");
 
-	if (ssh_conf_text(x, key, v, out) != 0)
+	if (settings_text(x, key, v, out) != 0)
 		return -1;
 	if (strncmp(v, "~/", 2) == 0 && home != NULL) {
 		free(*out);
@@ -108,12 +40,12 @@ static int ssh_conf_name_ok(const char *s)
 }
 
 /* A remote directory: any path without control characters or "..". */
-static int ssh_conf_dir(struct ssh_conf_ctx *x, const char *key, const char *v, char **out)
+static int ssh_conf_dir(struct settings_ctx *x, const char *key, const char *v, char **out)
 {
-	if (ssh_conf_text(x, key, v, out) != 0)
+	if (settings_text(x, key, v, out) != 0)
 		return -1;
 	if (strstr(v, "..") != NULL)
-		return ssh_conf_fail(x, key, "'..' is not allowed in a remote directory");
+		return settings_fail(x, key, "'..' is not allowed in a remote directory");
 	if (strncmp(v, "~/", 2) == 0) {
 		free(*out);
 		*out = xstrdup(v + 2);
@@ -122,7 +54,7 @@ static int ssh_conf_dir(struct ssh_conf_ctx *x, const char *key, const char *v, 
 }
 
 /* hosts.N.FIELD */
-static int ssh_conf_host_key(struct ssh_conf_ctx *x, struct ssh_conf *c, const char *key,
+static int ssh_conf_host_key(struct settings_ctx *x, struct ssh_conf *c, const char *key,
                              const char *v)
 {
 	const char *p = key + 6, *field;
@@ -131,10 +63,10 @@ static int ssh_conf_host_key(struct ssh_conf_ctx *x, struct ssh_conf *c, const c
 	struct ssh_conf_host *h;
 
 	if (!isdigit((unsigned char)*p))
-		return ssh_conf_fail(x, key, "expected hosts to be a list of hosts");
+		return settings_fail(x, key, "expected hosts to be a list of hosts");
 	i = strtol(p, &end, 10);
 	if (*end != '.' || i < 0 || i >= SSH_CONF_MAX_HOSTS)
-		return ssh_conf_fail(x, key, "expected a mapping (name, address, ...) per host");
+		return settings_fail(x, key, "expected a mapping (name, address, ...) per host");
 	field = end + 1;
 	if ((size_t)i >= c->nhosts) {
 		c->hosts = xreallocarray(c->hosts, (size_t)i + 1, sizeof *c->hosts);
@@ -149,45 +81,45 @@ static int ssh_conf_host_key(struct ssh_conf_ctx *x, struct ssh_conf *c, const c
 	h = &c->hosts[i];
 	if (strcmp(field, "name") == 0) {
 		if (!ssh_conf_name_ok(v))
-			return ssh_conf_fail(x, key,
+			return settings_fail(x, key,
 			                     "expected a host name of letters, digits, '.', '_' "
 			                     "and '-', got '%s'",
 			                     v);
-		return ssh_conf_text(x, key, v, &h->name);
+		return settings_text(x, key, v, &h->name);
 	}
 	if (strcmp(field, "address") == 0)
-		return ssh_conf_text(x, key, v, &h->address);
+		return settings_text(x, key, v, &h->address);
 	if (strcmp(field, "port") == 0)
-		return ssh_conf_int(x, key, v, 1, 65535, &h->port);
+		return settings_int(x, key, v, 1, 65535, &h->port);
 	if (strcmp(field, "user") == 0)
-		return ssh_conf_text(x, key, v, &h->user);
+		return settings_text(x, key, v, &h->user);
 	if (strcmp(field, "key") == 0)
 		return ssh_conf_path(x, key, v, &h->key);
 	if (strcmp(field, "dir") == 0)
 		return ssh_conf_dir(x, key, v, &h->dir);
 	if (strcmp(field, "gpus") == 0)
-		return ssh_conf_int(x, key, v, 0, 1024, &h->gpus);
+		return settings_int(x, key, v, 0, 1024, &h->gpus);
 	if (strcmp(field, "gpu_type") == 0)
-		return ssh_conf_text(x, key, v, &h->gpu_type);
+		return settings_text(x, key, v, &h->gpu_type);
 	if (strcmp(field, "rate_gpu_hour") == 0) {
 		h->has_rate = 1;
-		return ssh_conf_rate(x, key, v, &h->rate_gpu_hour);
+		return settings_rate(x, key, v, &h->rate_gpu_hour);
 	}
 	if (strncmp(field, "labels.", 7) == 0 && field[7] != '\0') {
 		kvlist_set(&h->labels, field + 7, v);
 		return 0;
 	}
-	return ssh_conf_fail(x, key,
+	return settings_fail(x, key,
 	                     "unknown host setting (known: name, address, port, user, key, dir, "
 	                     "gpus, gpu_type, rate_gpu_hour, labels.*)");
 }
 
-static int ssh_conf_key(struct ssh_conf_ctx *x, struct ssh_conf *c, const char *key, const char *v)
+static int ssh_conf_key(struct settings_ctx *x, struct ssh_conf *c, const char *key, const char *v)
 {
 	if (strncmp(key, "hosts.", 6) == 0)
 		return ssh_conf_host_key(x, c, key, v);
 	if (strcmp(key, "user") == 0)
-		return ssh_conf_text(x, key, v, &c->user);
+		return settings_text(x, key, v, &c->user);
 	if (strcmp(key, "key") == 0)
 		return ssh_conf_path(x, key, v, &c->key);
 	if (strcmp(key, "known_hosts") == 0)
@@ -195,41 +127,41 @@ static int ssh_conf_key(struct ssh_conf_ctx *x, struct ssh_conf *c, const char *
 	if (strcmp(key, "dir") == 0)
 		return ssh_conf_dir(x, key, v, &c->dir);
 	if (strcmp(key, "connect_timeout_ms") == 0)
-		return ssh_conf_int(x, key, v, 100, 600000, &c->connect_timeout_ms);
+		return settings_int(x, key, v, 100, 600000, &c->connect_timeout_ms);
 	if (strcmp(key, "io_timeout_ms") == 0)
-		return ssh_conf_int(x, key, v, 100, 3600000, &c->io_timeout_ms);
+		return settings_int(x, key, v, 100, 3600000, &c->io_timeout_ms);
 	if (strcmp(key, "poll_ms") == 0)
-		return ssh_conf_int(x, key, v, 0, 3600000, &c->poll_ms);
+		return settings_int(x, key, v, 0, 3600000, &c->poll_ms);
 	if (strcmp(key, "rate_gpu_hour") == 0) {
 		c->has_rate_gpu = 1;
-		return ssh_conf_rate(x, key, v, &c->rate_gpu_hour);
+		return settings_rate(x, key, v, &c->rate_gpu_hour);
 	}
 	if (strcmp(key, "rate_cpu_hour") == 0) {
 		c->has_rate_cpu = 1;
-		return ssh_conf_rate(x, key, v, &c->rate_cpu_hour);
+		return settings_rate(x, key, v, &c->rate_cpu_hour);
 	}
 	if (strncmp(key, "jump.", 5) == 0) {
 		c->has_jump = 1;
 		if (strcmp(key + 5, "address") == 0)
-			return ssh_conf_text(x, key, v, &c->jump_address);
+			return settings_text(x, key, v, &c->jump_address);
 		if (strcmp(key + 5, "port") == 0)
-			return ssh_conf_int(x, key, v, 1, 65535, &c->jump_port);
+			return settings_int(x, key, v, 1, 65535, &c->jump_port);
 		if (strcmp(key + 5, "user") == 0)
-			return ssh_conf_text(x, key, v, &c->jump_user);
+			return settings_text(x, key, v, &c->jump_user);
 		if (strcmp(key + 5, "key") == 0)
 			return ssh_conf_path(x, key, v, &c->jump_key);
-		return ssh_conf_fail(x, key,
+		return settings_fail(x, key,
 		                     "unknown jump setting (known: address, port, user, key)");
 	}
 	if (strcmp(key, "hosts") == 0)
-		return ssh_conf_fail(x, key, "expected a list of hosts");
+		return settings_fail(x, key, "expected a list of hosts");
 	if (strcmp(key, "dynamic_hosts") == 0) {
 		if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
-			return ssh_conf_fail(x, key, "expected true or false, got '%s'", v);
+			return settings_fail(x, key, "expected true or false, got '%s'", v);
 		c->dynamic_hosts = strcmp(v, "true") == 0;
 		return 0;
 	}
-	return ssh_conf_fail(x, key,
+	return settings_fail(x, key,
 	                     "unknown setting (known: user, key, known_hosts, dir, "
 	                     "connect_timeout_ms, io_timeout_ms, poll_ms, rate_gpu_hour, "
 	                     "rate_cpu_hour, jump.*, hosts, dynamic_hosts)");
@@ -250,7 +182,7 @@ static const char *ssh_conf_host_anchor(const struct kvlist *s, size_t i, char *
 int ssh_conf_parse(const struct kvlist *settings, const struct kvlist *pos, const char *prov,
                    struct ssh_conf *c, char **cause)
 {
-	struct ssh_conf_ctx x = {pos, prov != NULL ? prov : "ssh", cause};
+	struct settings_ctx x = {pos, prov != NULL ? prov : "ssh", cause};
 	char buf[64];
 
 	memset(c, 0, sizeof *c);
@@ -277,12 +209,12 @@ int ssh_conf_parse(const struct kvlist *settings, const struct kvlist *pos, cons
 		const char *anchor = ssh_conf_host_anchor(settings, i, buf, sizeof buf);
 
 		if (h->address == NULL) {
-			ssh_conf_fail(&x, anchor, "host %zu has no address", i);
+			settings_fail(&x, anchor, "host %zu has no address", i);
 			goto fail;
 		}
 		if (h->name == NULL) {
 			if (!ssh_conf_name_ok(h->address)) {
-				ssh_conf_fail(
+				settings_fail(
 				    &x, anchor,
 				    "host %zu needs a name (its address '%s' is not usable "
 				    "as one)",
@@ -293,7 +225,7 @@ int ssh_conf_parse(const struct kvlist *settings, const struct kvlist *pos, cons
 		}
 		for (size_t k = 0; k < i; k++) {
 			if (strcmp(c->hosts[k].name, h->name) == 0) {
-				ssh_conf_fail(&x, anchor, "host name '%s' is used twice", h->name);
+				settings_fail(&x, anchor, "host name '%s' is used twice", h->name);
 				goto fail;
 			}
 		}

@@ -170,7 +170,7 @@ static void test_errors(void **state)
 	{
 		const char *kv[] = {"url=http://127.0.0.1:1", "token_file=/t", "login=l",
 		                    "rates.A100=-1", NULL};
-		bad(kv, "rates.A100: expected dollars per hour");
+		bad(kv, "rates.A100: expected a price in $/hour");
 	}
 	{
 		const char *kv[] = {"url=http://127.0.0.1:1", "token_file=/t", "login=l",
