@@ -13,17 +13,6 @@
 #include "core/store_attempts.h"
 #include "core/xmalloc.h"
 
-/* The interval a job from before holds (schema 5) held resources: from its creation, once it
- * got a provider ref, to its end; 0 when it never got any. */
-static size_t engine_cost_held(const struct job *j, struct cost_interval *iv)
-{
-	if (j->provider_ref == NULL || j->created_ms <= 0)
-		return 0;
-	iv->start_ms = j->created_ms;
-	iv->end_ms = j->ended_ms > 0 ? j->ended_ms : COST_OPEN;
-	return 1;
-}
-
 /* A hold as a cost interval (an open one runs until now). */
 static void engine_cost_hold_iv(const struct store_hold *h, struct cost_interval *iv)
 {
@@ -54,8 +43,9 @@ double engine_job_cost(struct engine *e, const struct job *j, int64_t now, int *
 		cj.held = iv;
 		cj.nheld = nh;
 	} else {
+		/* nothing held (yet): a queued batch job, or a launch that made nothing */
 		cj.held = &one;
-		cj.nheld = engine_cost_held(j, &one);
+		cj.nheld = 0;
 	}
 	v = cost_job_to_date(&cj, now);
 	if (iv != &one)
@@ -268,7 +258,7 @@ int engine_cost(struct engine *e, struct engine_cost **out, char **cause)
 		cj->stale = j->state == JOB_UNKNOWN;
 		cj->billing.unit_ms = (int64_t)(j->billing_s > 0 ? j->billing_s : 1) * 1000;
 		cj->held = &c->held[i];
-		cj->nheld = engine_cost_held(j, &c->held[i]);
+		cj->nheld = 0; /* the job's holds, if any, come next */
 	}
 	engine_cost_holds(e, c);
 	for (size_t i = 0; i < c->jobs.n; i++)

@@ -124,6 +124,18 @@ static const char *const store_migrations[] = {
     " end_ms INTEGER NOT NULL DEFAULT 0,"
     " PRIMARY KEY (job_id, start_ms)) WITHOUT ROWID;"
     "ALTER TABLE jobs ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1;",
+    /* 6: billing comes from holds alone (a queued batch job holds nothing until it runs):
+     * a job launched before holds existed gets the interval it was billed for until now,
+     * from its creation to its end (to its last update when it ended without an end time,
+     * still open when it is active) */
+    "INSERT OR IGNORE INTO holds (job_id, attempt, start_ms, end_ms)"
+    " SELECT id, attempt, created_ms,"
+    "  CASE WHEN ended_ms > created_ms THEN ended_ms"
+    "   WHEN state IN ('SUCCEEDED', 'FAILED', 'STOPPED')"
+    "    THEN MAX(COALESCE(updated_ms, 0), created_ms + 1)"
+    "   ELSE 0 END"
+    " FROM jobs WHERE provider_ref IS NOT NULL AND created_ms > 0"
+    " AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.job_id = jobs.id);",
 };
 
 _Static_assert(sizeof store_migrations / sizeof store_migrations[0] == STORE_SCHEMA_VERSION,

@@ -9,7 +9,7 @@
 
 #include "core/job.h"
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 struct store;
 

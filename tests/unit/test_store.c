@@ -253,6 +253,34 @@ static void test_installation_id(void **state)
 	free(other);
 }
 
+/* Schema 6: billing comes from holds alone; a job of an older store that never got a hold
+ * gets the interval it was billed for (creation to end; open while active). */
+static void test_migrate_holds(void **state)
+{
+	struct fixture *f = *state;
+	struct store *s = open_ok(f->path);
+
+	launch(s, "j00000001", "ended", 1000);
+	launch(s, "j00000002", "active", 2000);
+	launch(s, "j00000003", "no-ref", 3000);
+	store_close(s);
+	raw_exec(f->path, "UPDATE jobs SET provider_ref = 'r1', state = 'SUCCEEDED', ended_ms = "
+	                  "9000 WHERE id = 'j00000001';"
+	                  "UPDATE jobs SET provider_ref = 'r2', state = 'RUNNING' WHERE id = "
+	                  "'j00000002';"
+	                  "DELETE FROM holds; PRAGMA user_version = 5;");
+	s = open_ok(f->path);
+	assert_int_equal(store_schema_version(s), STORE_SCHEMA_VERSION);
+	store_close(s);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM holds"), 2);
+	assert_int_equal(raw_int(f->path, "SELECT start_ms * 100000 + end_ms FROM holds WHERE "
+	                                  "job_id = 'j00000001'"),
+	                 1000 * 100000LL + 9000);
+	assert_int_equal(raw_int(f->path, "SELECT start_ms * 100000 + end_ms FROM holds WHERE "
+	                                  "job_id = 'j00000002'"),
+	                 2000 * 100000LL);
+}
+
 static void test_wal_mode(void **state)
 {
 	struct fixture *f = *state;
@@ -945,6 +973,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_create_and_reopen, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_wal_mode, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_migrate_holds, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_foreign_sqlite_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_not_sqlite_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
