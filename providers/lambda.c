@@ -169,33 +169,6 @@ static void lambda_req_abort_all(struct provider *p)
 
 /* ---- waiters ---- */
 
-static void lambda_waiters_add(struct lambda_waiter **list,
-                               void (*fn)(struct provider *, void *, int, const char *), void *ctx)
-{
-	struct lambda_waiter *w = xcalloc(1, sizeof *w), **pp = list;
-
-	w->fn = fn;
-	w->ctx = ctx;
-	while (*pp != NULL)
-		pp = &(*pp)->next;
-	*pp = w;
-}
-
-static void lambda_waiters_fire(struct provider *p, struct lambda_waiter **list, int rc,
-                                const char *cause)
-{
-	struct lambda_waiter *w = *list;
-
-	*list = NULL;
-	while (w != NULL) {
-		struct lambda_waiter *next = w->next;
-
-		w->fn(p, w->ctx, rc, cause);
-		free(w);
-		w = next;
-	}
-}
-
 /* ---- Gantry's key ---- */
 
 struct lambda_keygen {
@@ -220,7 +193,7 @@ static void lambda_key_fail(struct provider *p, const char *what, const char *er
 	p->fail_cls = cls;
 	p->key_state = 0;
 	p->key_relisted = 0;
-	lambda_waiters_fire(p, &p->key_waiters, -1, c);
+	waiters_fire(p, &p->key_waiters, -1, c);
 	free(c);
 }
 
@@ -250,7 +223,7 @@ static void lambda_key_added(struct provider *p, void *ctx, int ok, long status,
 		return;
 	}
 	p->key_state = 2;
-	lambda_waiters_fire(p, &p->key_waiters, 0, NULL);
+	waiters_fire(p, &p->key_waiters, 0, NULL);
 }
 
 /* The first two fields of an OpenSSH public key line ("ssh-ed25519 AAAA..."). */
@@ -299,7 +272,7 @@ static void lambda_key_listed(struct provider *p, void *ctx, int ok, long status
 		free(pub);
 		p->key_state = 2;
 		p->key_relisted = 0;
-		lambda_waiters_fire(p, &p->key_waiters, 0, NULL);
+		waiters_fire(p, &p->key_waiters, 0, NULL);
 		return;
 	}
 	if (p->key_relisted) {
@@ -354,7 +327,7 @@ void lambda_key_ready(struct provider *p, void (*fn)(struct provider *, void *, 
 		fn(p, ctx, 0, NULL);
 		return;
 	}
-	lambda_waiters_add(&p->key_waiters, fn, ctx);
+	waiters_add(&p->key_waiters, fn, ctx);
 	if (p->key_state == 1)
 		return;
 	p->key_state = 1;
@@ -384,13 +357,13 @@ static void lambda_types_answer(struct provider *p, void *ctx, int ok, long stat
 		p->types = l;
 		p->types_ok = 1;
 		p->types_mono = loop_now_ms();
-		lambda_waiters_fire(p, &p->types_waiters, 0, NULL);
+		waiters_fire(p, &p->types_waiters, 0, NULL);
 		return;
 	}
 	c = xprintf("%s: instance types: %s", p->name, ok ? why : err);
 	free(why);
 	p->fail_cls = ok ? LAMBDA_ERR_OTHER : cls;
-	lambda_waiters_fire(p, &p->types_waiters, -1, c);
+	waiters_fire(p, &p->types_waiters, -1, c);
 	free(c);
 }
 
@@ -405,7 +378,7 @@ static void lambda_types_fetch(struct provider *p)
 	    0) {
 		p->types_busy = 0;
 		p->fail_cls = LAMBDA_ERR_TRANSIENT;
-		lambda_waiters_fire(p, &p->types_waiters, -1, why);
+		waiters_fire(p, &p->types_waiters, -1, why);
 		free(why);
 	}
 }
@@ -426,7 +399,7 @@ void lambda_types_ready(struct provider *p,
 		fn(p, ctx, 0, NULL);
 		return;
 	}
-	lambda_waiters_add(&p->types_waiters, fn, ctx);
+	waiters_add(&p->types_waiters, fn, ctx);
 	lambda_types_fetch(p);
 }
 
@@ -759,8 +732,8 @@ static void lambda_close(struct provider *p)
 	lambda_log_abort_all(p);
 	lambda_req_abort_all(p);
 	p->fail_cls = LAMBDA_ERR_OTHER;
-	lambda_waiters_fire(p, &p->key_waiters, -1, "lambda: closed");
-	lambda_waiters_fire(p, &p->types_waiters, -1, "lambda: closed");
+	waiters_fire(p, &p->key_waiters, -1, "lambda: closed");
+	waiters_fire(p, &p->types_waiters, -1, "lambda: closed");
 	lambda_inst_close_all(p);
 	if (p->own_http)
 		http_free(p->http);

@@ -16,6 +16,7 @@
 #include "core/offers.h"
 #include "providers/lambda_api.h"
 #include "providers/provider.h"
+#include "providers/waiters.h"
 
 struct async_queue;
 struct http;
@@ -33,11 +34,7 @@ typedef void (*lambda_abort_fn)(void *ctx);
 struct lambda_req;
 
 /* Something waiting for the key's registration or the offers cache. */
-struct lambda_waiter {
-	void (*fn)(struct provider *p, void *ctx, int rc, const char *cause);
-	void *ctx;
-	struct lambda_waiter *next;
-};
+/* (struct waiter, providers/waiters.h) */
 
 /* An instance Gantry runs a job on, with its own ssh provider. */
 struct lambda_inst {
@@ -72,14 +69,14 @@ struct provider {
 	char *public_key;
 	int key_state;    /* 0 not ready, 1 in progress, 2 registered */
 	int key_relisted; /* the add failed and the list is read once more */
-	struct lambda_waiter *key_waiters;
+	struct waiter *key_waiters;
 	struct async_queue *q; /* key generation */
 	/* offers cache (GET /instance-types) */
 	struct offer_list types;
 	int types_ok;
 	int types_busy;
 	uint64_t types_mono;
-	struct lambda_waiter *types_waiters;
+	struct waiter *types_waiters;
 	struct loop_timer *types_timer;
 	/* launches: no two POSTs closer than conf.launch_interval_ms */
 	uint64_t next_launch_mono;

@@ -84,33 +84,6 @@ int64_t slurm_ref_id(const char *ref)
 
 /* ---- waiters ---- */
 
-static void slurm_waiters_add(struct slurm_waiter **list,
-                              void (*fn)(struct provider *, void *, int, const char *), void *ctx)
-{
-	struct slurm_waiter *w = xcalloc(1, sizeof *w), **pp = list;
-
-	w->fn = fn;
-	w->ctx = ctx;
-	while (*pp != NULL)
-		pp = &(*pp)->next;
-	*pp = w;
-}
-
-static void slurm_waiters_fire(struct provider *p, struct slurm_waiter **list, int rc,
-                               const char *cause)
-{
-	struct slurm_waiter *w = *list;
-
-	*list = NULL;
-	while (w != NULL) {
-		struct slurm_waiter *next = w->next;
-
-		w->fn(p, w->ctx, rc, cause);
-		free(w);
-		w = next;
-	}
-}
-
 /* ---- health ---- */
 
 const char *slurm_down_reason(struct provider *p)
@@ -370,23 +343,23 @@ static void slurm_check_answer(struct provider *p, void *ctx, int ok, long statu
 			                    "mismatch)",
 			                    p->conf.url, type, p->ver->name));
 			json_decref(root);
-			slurm_waiters_fire(p, &p->ready_waiters, -1, p->fatal);
+			waiters_fire(p, &p->ready_waiters, -1, p->fatal);
 			return;
 		}
 		json_decref(root);
 		p->checked = 1;
-		slurm_waiters_fire(p, &p->ready_waiters, 0, NULL);
+		waiters_fire(p, &p->ready_waiters, 0, NULL);
 		return;
 	}
 	if (status == 404) {
 		slurm_fatal(p, xprintf("slurmrestd at %s does not serve API %s (HTTP 404 on ping; "
 		                       "set api_version to one it serves: this client knows %s)",
 		                       p->conf.url, p->ver->name, slurm_api_version_names()));
-		slurm_waiters_fire(p, &p->ready_waiters, -1, p->fatal);
+		waiters_fire(p, &p->ready_waiters, -1, p->fatal);
 		return;
 	}
 	why = xstrdup(err != NULL ? err : "no answer");
-	slurm_waiters_fire(p, &p->ready_waiters, -1, why);
+	waiters_fire(p, &p->ready_waiters, -1, why);
 	free(why);
 }
 
@@ -399,7 +372,7 @@ static void slurm_check_token(struct provider *p, void *ctx, int rc, const char 
 		char *why = xstrdup(cause);
 
 		p->checking = 0;
-		slurm_waiters_fire(p, &p->ready_waiters, -1, why);
+		waiters_fire(p, &p->ready_waiters, -1, why);
 		free(why);
 		return;
 	}
@@ -432,7 +405,7 @@ static void slurm_ready(struct provider *p,
 		fn(p, ctx, 0, NULL);
 		return;
 	}
-	slurm_waiters_add(&p->ready_waiters, fn, ctx);
+	waiters_add(&p->ready_waiters, fn, ctx);
 	if (p->checking)
 		return;
 	p->checking = 1;
@@ -473,7 +446,7 @@ static void slurm_jobs_answer(struct provider *p, void *ctx, int ok, long status
 		p->have_jobs = 1;
 		free(p->jobs_err);
 		p->jobs_err = NULL;
-		slurm_waiters_fire(p, &p->jobs_waiters, 0, NULL);
+		waiters_fire(p, &p->jobs_waiters, 0, NULL);
 		if (p->cluster_asked)
 			slurm_notify(p, p->healthy != 0, NULL); /* the Cluster view's queue */
 		return;
@@ -487,7 +460,7 @@ static void slurm_jobs_answer(struct provider *p, void *ctx, int ok, long status
 		                                         : (err != NULL ? err : "failed"));
 	free(why);
 	why = xstrdup(p->jobs_err);
-	slurm_waiters_fire(p, &p->jobs_waiters, -1, why);
+	waiters_fire(p, &p->jobs_waiters, -1, why);
 	free(why);
 }
 
@@ -515,7 +488,7 @@ void slurm_jobs_ready(struct provider *p, int fresh,
 		}
 		return;
 	}
-	slurm_waiters_add(&p->jobs_waiters, fn, ctx);
+	waiters_add(&p->jobs_waiters, fn, ctx);
 	if (p->jobs_busy)
 		return;
 	p->jobs_busy = 1;
@@ -524,7 +497,7 @@ void slurm_jobs_ready(struct provider *p, int fresh,
 	if (slurm_req(p, "GET", "jobs", NULL, NULL, slurm_jobs_answer, slurm_jobs_abort, p, &why) !=
 	    0) {
 		p->jobs_busy = 0;
-		slurm_waiters_fire(p, &p->jobs_waiters, -1, why);
+		waiters_fire(p, &p->jobs_waiters, -1, why);
 		free(why);
 	}
 }
@@ -555,7 +528,7 @@ static void slurm_cache_part(struct provider *p, int ok_part, const char *err)
 		p->cache_at_ms = loop_wall_ms();
 		free(p->cache_err);
 		p->cache_err = NULL;
-		slurm_waiters_fire(p, &p->cache_waiters, 0, NULL);
+		waiters_fire(p, &p->cache_waiters, 0, NULL);
 		/* the Cluster view may redraw (once the queue it shows too is in, when it is
 		 * being read) */
 		if (!(p->cluster_asked && p->jobs_busy))
@@ -570,7 +543,7 @@ static void slurm_cache_part(struct provider *p, int ok_part, const char *err)
 	{
 		char *c = xprintf("%s: %s", p->name, p->cache_err);
 
-		slurm_waiters_fire(p, &p->cache_waiters, -1, c);
+		waiters_fire(p, &p->cache_waiters, -1, c);
 		free(c);
 	}
 }
@@ -662,7 +635,7 @@ void slurm_cache_ready(struct provider *p, void (*fn)(struct provider *, void *,
 		fn(p, ctx, 0, NULL);
 		return;
 	}
-	slurm_waiters_add(&p->cache_waiters, fn, ctx);
+	waiters_add(&p->cache_waiters, fn, ctx);
 	slurm_cache_fetch(p);
 }
 
@@ -1283,12 +1256,12 @@ static void slurm_close(struct provider *p)
 	}
 	/* requests still waiting for the version check answer first (they are in p->reqs
 	 * too, which the abort below frees) */
-	slurm_waiters_fire(p, &p->ready_waiters, -1, "slurm: closed");
+	waiters_fire(p, &p->ready_waiters, -1, "slurm: closed");
 	slurm_launch_abort_all(p);
 	slurm_run_close(p);
 	slurm_req_abort_all(p);
-	slurm_waiters_fire(p, &p->jobs_waiters, -1, "slurm: closed");
-	slurm_waiters_fire(p, &p->cache_waiters, -1, "slurm: closed");
+	waiters_fire(p, &p->jobs_waiters, -1, "slurm: closed");
+	waiters_fire(p, &p->cache_waiters, -1, "slurm: closed");
 	if (p->own_http)
 		http_free(p->http);
 	slurm_free(p);

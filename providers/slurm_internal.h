@@ -19,6 +19,7 @@
 #include "core/catalog.h"
 #include "core/kvlist.h"
 #include "providers/provider.h"
+#include "providers/waiters.h"
 #include "providers/slurm_api.h"
 #include "core/ssh.h"
 
@@ -58,11 +59,7 @@ void slurm_conf_free(struct slurm_conf *c);
 /* ---- provider state ---- */
 
 /* Something waiting for the version check, the snapshot or the cache. */
-struct slurm_waiter {
-	void (*fn)(struct provider *p, void *ctx, int rc, const char *cause);
-	void *ctx;
-	struct slurm_waiter *next;
-};
+/* (struct waiter, providers/waiters.h) */
 
 struct slurm_req;
 struct slurm_launch;
@@ -104,7 +101,7 @@ struct provider {
 	int checking;   /* ... in flight */
 	char *fatal;    /* the version is unknown or not served: every request fails */
 	int fatal_told; /* ... and notify said so */
-	struct slurm_waiter *ready_waiters;
+	struct waiter *ready_waiters;
 	int healthy;         /* -1 unknown, 0 down or refused, 1 answered */
 	int down_notified;   /* the down message was sent */
 	int64_t last_ok_ms;  /* wall clock of the last answer; 0 = never */
@@ -120,7 +117,7 @@ struct provider {
 	int jobs_stale;     /* a submit or cancel since */
 	int jobs_busy;
 	char *jobs_err; /* the last fetch failed: why (one line), else NULL */
-	struct slurm_waiter *jobs_waiters;
+	struct waiter *jobs_waiters;
 	int jobs_gets;     /* GET /jobs sent (tests, benchmarks) */
 	int cluster_asked; /* the cluster op was used: a new snapshot is news */
 	/* the nodes/partitions cache */
@@ -138,7 +135,7 @@ struct provider {
 	size_t new_nnodes;
 	struct slurm_partition *new_parts;
 	size_t new_nparts;
-	struct slurm_waiter *cache_waiters;
+	struct waiter *cache_waiters;
 	struct loop_timer *cache_timer;
 	/* the login node: exec queue and the inner ssh provider (logs) */
 	struct async_queue *lq;

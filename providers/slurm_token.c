@@ -90,7 +90,7 @@ struct slurm_token_run {
 	char *cmd;
 	char *out; /* secret */
 	char *err;
-	struct slurm_waiter *waiters;
+	struct waiter *waiters;
 };
 
 static void slurm_token_work(void *arg)
@@ -134,7 +134,6 @@ static void slurm_token_done(void *arg, int cancelled)
 {
 	struct slurm_token_run *t = arg;
 	struct provider *p = t->p;
-	struct slurm_waiter *w;
 	char *why = NULL;
 	int rc = -1;
 
@@ -148,14 +147,7 @@ static void slurm_token_done(void *arg, int cancelled)
 		rc = slurm_token_set(p, t->out, &why);
 		t->out = NULL;
 	}
-	w = t->waiters;
-	while (w != NULL) {
-		struct slurm_waiter *next = w->next;
-
-		w->fn(p, w->ctx, rc, why);
-		free(w);
-		w = next;
-	}
+	waiters_fire(p, &t->waiters, rc, why);
 	free(why);
 	free(t->cmd);
 	slurm_token_wipe(&t->out);
@@ -166,7 +158,6 @@ static void slurm_token_done(void *arg, int cancelled)
 void slurm_token_ready(struct provider *p, void (*fn)(struct provider *, void *, int, const char *),
                        void *ctx)
 {
-	struct slurm_waiter *w;
 	struct slurm_token_run *t;
 
 	if (p->token != NULL) {
@@ -180,19 +171,15 @@ void slurm_token_ready(struct provider *p, void (*fn)(struct provider *, void *,
 		free(c);
 		return;
 	}
-	w = xcalloc(1, sizeof *w);
-	w->fn = fn;
-	w->ctx = ctx;
 	if (p->token_busy) {
 		/* one run at a time: join it */
-		w->next = p->token_run->waiters;
-		p->token_run->waiters = w;
+		waiters_add(&p->token_run->waiters, fn, ctx);
 		return;
 	}
 	t = xcalloc(1, sizeof *t);
 	t->p = p;
 	t->cmd = p->conf.token_command != NULL ? xstrdup(p->conf.token_command) : NULL;
-	t->waiters = w;
+	waiters_add(&t->waiters, fn, ctx);
 	p->token_busy = 1;
 	p->token_run = t;
 	if (p->tq == NULL)
