@@ -41,11 +41,12 @@ tui_wait 'Job tjob' 30
 tui_keys Escape
 tui_wait 'Jobs \(1\)'
 id=$(g ls -o json | python3 -c 'import json,sys; print([j["id"] for j in json.load(sys.stdin) if j["name"] == "tjob"][0])')
-sid=$(slurm_rig_slurm_id "$id")
-[ -n "$sid" ] || tui_fail "no Slurm job named gantry-$id"
 [ "$(g ls -o json | python3 -c 'import json,sys; print([j["provider"] for j in json.load(sys.stdin) if j["name"] == "tjob"][0])')" = hpc ] ||
 	tui_fail "the form's (auto) provider did not follow the template's placement (hpc)"
 tui_wait 'tjob +training +STARTING +hpc'
+# STARTING: the launch (asynchronous in the TUI) has submitted the job
+sid=$(slurm_rig_slurm_id "$id")
+[ -n "$sid" ] || tui_fail "no Slurm job named gantry-$id"
 # the Jobs view says why it waits (the UTIL column), and so does `gantry ls` (REASON)
 tui_wait 'tjob +training +STARTING +hpc +\(pending: Re'
 g ls | grep -Eq 'tjob .*STARTING .*pending: Resources' || tui_fail "gantry ls has no pending reason"
