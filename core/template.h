@@ -49,6 +49,18 @@ struct tpl_resources {
 	int nodes; /* default 1 */
 };
 
+/* GPUs per node of the smallest accelerator alternative (0 = no GPU): what a provider's
+ * offers must at least give (offers_rank checks the GPU type). */
+static inline int tpl_resources_min_gpus(const struct tpl_resources *r)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < r->naccels; i++)
+		if (n == 0 || r->accels[i].count < n)
+			n = r->accels[i].count;
+	return n;
+}
+
 struct tpl_autostop {
 	int set;
 	int idle_minutes;

@@ -444,10 +444,7 @@ static int lambda_offers(struct provider *p, const struct template *t, provider_
 	(void)cause;
 	o->cb = cb;
 	o->arg = arg;
-	/* the smallest count among the alternatives: offers_rank checks the GPU type */
-	for (size_t i = 0; t != NULL && i < t->resources.naccels; i++)
-		if (o->want_gpus == 0 || t->resources.accels[i].count < o->want_gpus)
-			o->want_gpus = t->resources.accels[i].count;
+	o->want_gpus = t != NULL ? tpl_resources_min_gpus(&t->resources) : 0;
 	lambda_types_ready(p, lambda_offers_answer, o);
 	return 0;
 }

@@ -832,9 +832,7 @@ static int slurm_offers(struct provider *p, const struct template *t, provider_o
 	(void)cause;
 	o->cb = cb;
 	o->arg = arg;
-	for (size_t i = 0; t != NULL && i < t->resources.naccels; i++)
-		if (o->want_gpus == 0 || t->resources.accels[i].count < o->want_gpus)
-			o->want_gpus = t->resources.accels[i].count;
+	o->want_gpus = t != NULL ? tpl_resources_min_gpus(&t->resources) : 0;
 	if (t != NULL) {
 		o->want_nodes = t->resources.nodes;
 		o->want_cpus = t->resources.cpus;

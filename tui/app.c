@@ -190,6 +190,34 @@ int app_body_rows(const struct app *a)
 	return a->rows - 4;
 }
 
+int app_scroll_act(const struct app *a, enum keymap_action act, int *top)
+{
+	int page = app_body_rows(a) / 2;
+
+	switch (act) {
+	case KEYMAP_UP:
+		(*top)--;
+		return 1;
+	case KEYMAP_DOWN:
+		(*top)++;
+		return 1;
+	case KEYMAP_PGUP:
+		*top -= page;
+		return 1;
+	case KEYMAP_PGDN:
+		*top += page;
+		return 1;
+	case KEYMAP_TOP:
+		*top = 0;
+		return 1;
+	case KEYMAP_BOTTOM:
+		*top = 1 << 20; /* clamped when drawn */
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 unsigned app_mask(struct app *a)
 {
 	if (a->stack[a->depth - 1] == APP_VIEW_JOB && a->job.full)

@@ -273,6 +273,9 @@ int app_refuse_readonly(struct app *a, const char *what);
 char *app_clean(struct app *a, const char *s);
 /* Body rows of the current layout. */
 int app_body_rows(const struct app *a);
+/* Moves a scrolled view's first row (*top) for the arrows, page keys, top and bottom (half
+ * a body per page; the view clamps when it draws): 1 when act was one of them. */
+int app_scroll_act(const struct app *a, enum keymap_action act, int *top);
 /* The keymap view bit in effect: the view's, or KEYMAP_V_LOG for the Job view's full-screen
  * log. */
 unsigned app_mask(struct app *a);

@@ -477,29 +477,12 @@ static void cl_draw(struct app *a, int y, int h)
 static int cl_action(struct app *a, enum keymap_action act)
 {
 	struct app_cluster *C = &a->cluster;
-	int page = app_body_rows(a) / 2;
 	const char *names[CL_PROV_MAX];
 	size_t n;
 
+	if (app_scroll_act(a, act, &C->top))
+		return 1;
 	switch (act) {
-	case KEYMAP_UP:
-		C->top--;
-		return 1;
-	case KEYMAP_DOWN:
-		C->top++;
-		return 1;
-	case KEYMAP_PGUP:
-		C->top -= page;
-		return 1;
-	case KEYMAP_PGDN:
-		C->top += page;
-		return 1;
-	case KEYMAP_TOP:
-		C->top = 0;
-		return 1;
-	case KEYMAP_BOTTOM:
-		C->top = 1 << 20; /* clamped when drawn */
-		return 1;
 	case KEYMAP_GROUP_NEXT:
 	case KEYMAP_GROUP_PREV:
 		n = cl_providers(a, names);
