@@ -783,6 +783,9 @@ int engine_launch(struct engine *e, const struct engine_launch_req *req, char **
 	spec->memory_mib = (int64_t)t->resources.memory_gib * 1024;
 	spec->replicas_min = t->service.set ? t->service.replicas_min : 0;
 	spec->replicas_max = t->service.set ? t->service.replicas_max : 0;
+	spec->target_qps_per_replica = t->service.set ? t->service.target_qps_per_replica : 0;
+	spec->image = t->image;
+	spec->template_name = t->name;
 	spec->attempt = 1;
 	spec->region = c->plan.region;
 	spec->instance_type = c->plan.instance_type;

@@ -82,6 +82,8 @@ struct http {
 	struct loop_timer *rate_timer;
 	struct http_req *done_head, *done_tail;
 	char *ca_file;
+	char *ca_pem, *cert_pem, *key_pem; /* http_set_ca_pem, http_set_client_pem */
+	size_t ca_pem_len, cert_pem_len, key_pem_len;
 	char **secrets;
 	size_t nsecrets;
 	int dispatching; /* inside http_dispatch */
@@ -94,6 +96,7 @@ struct http {
 static void http_dispatch(struct http *h);
 static void http_start(struct http_req *r);
 static void http_rate_pump(struct http *h);
+static void http_pem_drop(char **p, size_t *len);
 
 /* ---- secrets ---- */
 
@@ -788,7 +791,83 @@ void http_free(struct http *h)
 	}
 	http_secrets_free(h->secrets, h->nsecrets);
 	free(h->ca_file);
+	http_pem_drop(&h->ca_pem, &h->ca_pem_len);
+	http_pem_drop(&h->cert_pem, &h->cert_pem_len);
+	http_pem_drop(&h->key_pem, &h->key_pem_len);
 	free(h);
+}
+
+static void http_pem_drop(char **p, size_t *len)
+{
+	if (*p != NULL) {
+		volatile char *v = *p;
+
+		for (size_t i = 0; i < *len; i++)
+			v[i] = 0;
+		free(*p);
+	}
+	*p = NULL;
+	*len = 0;
+}
+
+static int http_pem_keep(char **p, size_t *plen, const char *pem, size_t len, const char *what,
+                         char **cause)
+{
+	if (pem == NULL || len == 0)
+		return xcause(cause, "empty %s", what);
+	if (memmem(pem, len, "-----BEGIN ", 11) == NULL)
+		return xcause(cause, "%s is not PEM (no -----BEGIN line)", what);
+	http_pem_drop(p, plen);
+	*p = xmalloc(len + 1);
+	memcpy(*p, pem, len);
+	(*p)[len] = '\0';
+	*plen = len;
+	return 0;
+}
+
+int http_set_ca_pem(struct http *h, const char *pem, size_t len, char **cause)
+{
+	return http_pem_keep(&h->ca_pem, &h->ca_pem_len, pem, len, "CA certificate", cause);
+}
+
+int http_set_client_pem(struct http *h, const char *cert, size_t cert_len, const char *key,
+                        size_t key_len, char **cause)
+{
+	if (http_pem_keep(&h->cert_pem, &h->cert_pem_len, cert, cert_len, "client certificate",
+	                  cause) != 0)
+		return -1;
+	if (http_pem_keep(&h->key_pem, &h->key_pem_len, key, key_len, "client key", cause) != 0) {
+		http_pem_drop(&h->cert_pem, &h->cert_pem_len);
+		return -1;
+	}
+	return 0;
+}
+
+void http_easy_tls(const struct http *h, void *curl_easy)
+{
+	CURL *easy = curl_easy;
+
+	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (h->ca_pem != NULL) {
+		struct curl_blob b = {
+		    .data = h->ca_pem, .len = h->ca_pem_len, .flags = CURL_BLOB_COPY};
+
+		curl_easy_setopt(easy, CURLOPT_CAINFO_BLOB, &b);
+	} else if (h->ca_file != NULL) {
+		curl_easy_setopt(easy, CURLOPT_CAINFO, h->ca_file);
+	}
+	if (h->cert_pem != NULL && h->key_pem != NULL) {
+		struct curl_blob c = {
+		    .data = h->cert_pem, .len = h->cert_pem_len, .flags = CURL_BLOB_COPY};
+		struct curl_blob k = {
+		    .data = h->key_pem, .len = h->key_pem_len, .flags = CURL_BLOB_COPY};
+
+		curl_easy_setopt(easy, CURLOPT_SSLCERTTYPE, "PEM");
+		curl_easy_setopt(easy, CURLOPT_SSLCERT_BLOB, &c);
+		curl_easy_setopt(easy, CURLOPT_SSLKEYTYPE, "PEM");
+		curl_easy_setopt(easy, CURLOPT_SSLKEY_BLOB, &k);
+	}
 }
 
 int http_set_ca_file(struct http *h, const char *path, char **cause)
@@ -936,10 +1015,7 @@ struct http_req *http_send(struct http *h, const struct http_request *rq, http_c
 	curl_easy_setopt(r->easy, CURLOPT_CONNECTTIMEOUT_MS, connect);
 	curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(r->easy, CURLOPT_FOLLOWLOCATION, 0L); /* never carry credentials away */
-	curl_easy_setopt(r->easy, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(r->easy, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (h->ca_file != NULL)
-		curl_easy_setopt(r->easy, CURLOPT_CAINFO, h->ca_file);
+	http_easy_tls(h, r->easy);
 	curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(r->easy, CURLOPT_USERAGENT, "gantry/" PACKAGE_VERSION);
 

@@ -70,6 +70,18 @@ void http_set_rate(struct http *h, double rate_per_s);
 void http_set_max_connections(struct http *h, long n);
 /* Adds a CA bundle (PEM file) trusted on top of the system's. */
 int http_set_ca_file(struct http *h, const char *path, char **cause);
+/* TLS material from memory (a kubeconfig's certificate-authority-data and
+ * client-certificate-data/client-key-data): a PEM CA bundle trusted for this handle instead
+ * of the CA file and the system's bundle, and a PEM client certificate with its private key
+ * (mutual TLS). Copied; the key lives in memory only and is wiped when replaced or freed.
+ * 0, or -1 with *cause (empty or not PEM). */
+int http_set_ca_pem(struct http *h, const char *pem, size_t len, char **cause);
+int http_set_client_pem(struct http *h, const char *cert, size_t cert_len, const char *key,
+                        size_t key_len, char **cause);
+/* Applies this handle's TLS settings (verification on, CA file or PEM, client certificate)
+ * to a libcurl easy handle the caller owns (a CURL *, e.g. a CONNECT_ONLY connection that
+ * carries a WebSocket), so every connection of a provider trusts and presents the same. */
+void http_easy_tls(const struct http *h, void *curl_easy);
 /* A secret value that must never appear in an error or log (API keys, tokens). Copied. */
 void http_add_secret(struct http *h, const char *secret);
 /* Replaces every registered secret in s by "[redacted]" (heap copy). */

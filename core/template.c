@@ -723,11 +723,23 @@ static int load_service(struct vctx *v, const struct tpl_node *key, const struct
 	return 0;
 }
 
+/* A container image reference: [registry[:port]/]path[:tag][@digest], checked for its
+ * alphabet and length only (the registry decides whether it exists). */
+static int valid_image(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n <= 255 &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/:@") ==
+	           n &&
+	       s[0] != '-' && s[0] != '.' && s[0] != '/' && s[0] != ':' && s[0] != '@';
+}
+
 static int validate(struct vctx *v, const struct tpl_node *root)
 {
 	static const char *const fields[] = {
-	    "name", "kind", "description", "params",   "resources", "placement", "data", "setup",
-	    "run",  "env",  "ports",       "autostop", "limits",    "service",   NULL};
+	    "name", "kind", "description", "params",   "resources", "placement", "data",  "setup",
+	    "run",  "env",  "ports",       "autostop", "limits",    "service",   "image", NULL};
 	static const char *const required[] = {"name", "kind", "run", NULL};
 	struct template *t = v->t;
 	const struct tpl_node *n;
@@ -764,6 +776,16 @@ static int validate(struct vctx *v, const struct tpl_node *root)
 			rc = want_choice(v, n, kind_names, &kind);
 		} else if (strcmp(k, "description") == 0) {
 			rc = want_string(v, n, &t->description);
+		} else if (strcmp(k, "image") == 0) {
+			rc = want_string(v, n, &t->image);
+			if (rc == 0 && !valid_image(t->image))
+				rc =
+				    verr(v, n,
+				         "invalid image '%s': expected a container image reference "
+				         "such as python:3.11-slim or "
+				         "registry.example/ml/train@sha256:... "
+				         "(letters, digits and ._-/:@, at most 255)",
+				         t->image);
 		} else if (strcmp(k, "resources") == 0) {
 			rc = load_resources(v, n);
 		} else if (strcmp(k, "placement") == 0) {
@@ -931,6 +953,7 @@ void template_free(struct template *t)
 	free(t->path);
 	free(t->error);
 	free(t->classification);
+	free(t->image);
 	free(t->setup);
 	free(t->run);
 	kvlist_free(&t->env);

@@ -99,6 +99,8 @@ struct template
 	char **placement_regions;
 	size_t nplacement_regions;
 	char *classification; /* public|internal|pii|phi, or NULL */
+	char *image;          /* container image for container backends (kubernetes), or NULL: the
+	                       * provider's default image; local, ssh and slurm run on the host */
 	char *setup;          /* shell text with {{param}} placeholders, or NULL */
 	char *run;            /* shell text with {{param}} placeholders (required) */
 	struct kvlist env;    /* values may hold {{param}} placeholders */

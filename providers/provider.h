@@ -95,6 +95,10 @@ struct provider_job_spec {
 	const char *region;        /* the chosen offer's region ("" or NULL: none) */
 	const char *instance_type; /* the chosen offer's instance type (NULL: none) */
 	enum offer_market market;
+	/* v2, issue 11 */
+	const char *image; /* the template's container image, or NULL (provider's default) */
+	double target_qps_per_replica; /* endpoints: service.target_qps_per_replica, 0 = unset */
+	const char *template_name;     /* the template it came from */
 };
 
 /* Why a launch failed, so the engine can fall back (capacity: the next offer) or not. */
