@@ -4,13 +4,8 @@
 # with GPUs 0/2; a job holding both GPUs shows 2/2 allocated and the node busy, a second one
 # waits: 1 running and 1 pending, as squeue counts them; a drained node's reason (with an
 # escape sequence) is sanitised in the table; with slurmrestd killed the error
-# line names it and the exit is 1 when nothing is known. SKIP (77) on a tree without the
-# Slurm rig (the view branch before the merge).
+# line names it and the exit is 1 when nothing is known.
 here=$(cd "$(dirname "$0")" && pwd)
-if [ ! -f "$here/../lib/slurmrig.sh" ]; then
-	echo "SKIP - tests/lib/slurmrig.sh is not in this tree (the Slurm rig of issue 10)"
-	exit 77
-fi
 . "$here/../lib/common.sh"
 . "$here/../lib/sshrig.sh"
 . "$here/../lib/slurmrig.sh"
