@@ -91,7 +91,7 @@ struct kube_watch {
 	struct kube_ent *fresh[KUBE_BUCKETS]; /* a list being read (by name only) */
 	int listing; /* a list (page) is in flight */
 	int watching;
-	struct http_req *hr;
+	struct kube_req *hr;
 	struct k8s_lines lines;
 	struct loop_timer *timer; /* backoff / poll */
 	int backoff_ms;
@@ -162,6 +162,8 @@ struct provider {
 	size_t ndcgm;
 	uint64_t dcgm_mono;
 	int dcgm_busy;
+	struct http_req *dcgm_hr;
+	int watching; /* kube_watch_start ran */
 	struct kube_req *reqs;
 	struct kube_launch *launches;
 	struct kube_logs *logs;
