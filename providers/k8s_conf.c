@@ -50,8 +50,9 @@ static int kube_conf_label(const char *v, int key)
 
 	if (n == 0 || n > (key ? 253u : 63u))
 		return key ? 0 : n == 0;
-	return strspn(v, key ? "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/"
-	                     : "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") ==
+	return strspn(v,
+	              key ? "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/"
+	                  : "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") ==
 	       n;
 }
 
@@ -82,8 +83,8 @@ static void kube_conf_add_rate(struct catalog_site_gpu_rate **v, size_t *n, cons
 	(*n)++;
 }
 
-static int kube_conf_rate_key(struct settings_ctx *x, const char *key, const char *v,
-                              size_t plen, struct catalog_site_gpu_rate **rates, size_t *n)
+static int kube_conf_rate_key(struct settings_ctx *x, const char *key, const char *v, size_t plen,
+                              struct catalog_site_gpu_rate **rates, size_t *n)
 {
 	double r;
 
@@ -161,8 +162,9 @@ static int kube_conf_key(struct settings_ctx *x, const char *key, const char *v,
 		double r = strtod(v, &end);
 
 		if (end == v || *end != '\0' || !isfinite(r) || r <= 0 || r > 1)
-			return settings_fail(x, key, "expected a fraction above 0 and at most 1, got "
-			                             "'%s'",
+			return settings_fail(x, key,
+			                     "expected a fraction above 0 and at most 1, got "
+			                     "'%s'",
 			                     v);
 		c->spot_discount = r;
 		return 0;
@@ -186,7 +188,8 @@ static int kube_conf_key(struct settings_ctx *x, const char *key, const char *v,
 	}
 	if (strcmp(key, "service_account") == 0) {
 		if (!kube_conf_dns_label(v))
-			return settings_fail(x, key, "expected a service account name, got '%s'", v);
+			return settings_fail(x, key, "expected a service account name, got '%s'",
+			                     v);
 		return settings_text(x, key, v, &c->service_account);
 	}
 	if (strcmp(key, "watch") == 0)
@@ -205,13 +208,14 @@ static int kube_conf_key(struct settings_ctx *x, const char *key, const char *v,
 	}
 	if (strcmp(key, "port") == 0)
 		return settings_int(x, key, v, 1, 65535, &c->port);
-	return settings_fail(x, key,
-	                     "unknown setting (known: kubeconfig, context, namespace, "
-	                     "namespaces.TEAM, image, gpu_resource, gpu_label, node_selector.LABEL, "
-	                     "spot_label, rate_gpu_hour, rates.TYPE, spot_rates.TYPE, "
-	                     "spot_discount, rate_cpu_hour, catalog, dcgm_url, backoff_limit, "
-	                     "qps_metric, service_account, watch, poll_interval, request_timeout, "
-	                     "port)");
+	return settings_fail(
+	    x, key,
+	    "unknown setting (known: kubeconfig, context, namespace, "
+	    "namespaces.TEAM, image, gpu_resource, gpu_label, node_selector.LABEL, "
+	    "spot_label, rate_gpu_hour, rates.TYPE, spot_rates.TYPE, "
+	    "spot_discount, rate_cpu_hour, catalog, dcgm_url, backoff_limit, "
+	    "qps_metric, service_account, watch, poll_interval, request_timeout, "
+	    "port)");
 }
 
 int kube_conf_parse(const struct kvlist *settings, const struct kvlist *pos, const char *prov,

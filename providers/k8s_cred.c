@@ -4,7 +4,9 @@
  * plugin (client.authentication.k8s.io: run with KUBERNETES_EXEC_INFO on a worker thread,
  * never on the loop; its token or certificate cached until its expirationTimestamp or a
  * 401). Every secret is registered with http_add_secret and wiped when replaced. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -23,9 +25,9 @@
 #include "core/xmalloc.h"
 #include "providers/k8s_internal.h"
 
-#define KUBE_TOKEN_FILE_MS 60000
+#define KUBE_TOKEN_FILE_MS   60000
 #define KUBE_EXEC_TIMEOUT_MS 30000
-#define KUBE_EXEC_MAX_OUT (1 << 20)
+#define KUBE_EXEC_MAX_OUT    (1 << 20)
 
 extern char **environ;
 
@@ -206,9 +208,9 @@ static char *kube_exec_run(const struct k8s_exec_plugin *x, size_t *outlen, char
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
 	if (*err == NULL && (!WIFEXITED(st) || WEXITSTATUS(st) != 0))
-		*err = WIFEXITED(st) ? xprintf("exec plugin %s failed (exit %d)", x->command,
-		                               WEXITSTATUS(st))
-		                     : xprintf("exec plugin %s killed", x->command);
+		*err = WIFEXITED(st)
+		           ? xprintf("exec plugin %s failed (exit %d)", x->command, WEXITSTATUS(st))
+		           : xprintf("exec plugin %s killed", x->command);
 done:
 	for (size_t i = 0; i < x->env.n; i++)
 		free(envp[nenv + i]);
@@ -348,9 +350,8 @@ void kube_cred_ready(struct provider *p, void (*fn)(struct provider *, void *, i
 		for (size_t i = 0; i < na; i++)
 			r->exec.args[i] = xstrdup(x->args[i]);
 		kvlist_copy(&r->exec.env, &x->env);
-		r->exec.api_version = xstrdup(x->api_version != NULL
-		                                  ? x->api_version
-		                                  : "client.authentication.k8s.io/v1");
+		r->exec.api_version = xstrdup(
+		    x->api_version != NULL ? x->api_version : "client.authentication.k8s.io/v1");
 	} else {
 		r->token_file = xstrdup(p->acc.token_file);
 	}

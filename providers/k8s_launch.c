@@ -178,8 +178,8 @@ static void kube_launch_got(struct provider *p, void *ctx, int ok, long status, 
 	kube_launch_step(l);
 }
 
-static void kube_launch_made(struct provider *p, void *ctx, int ok, long status,
-                             const char *body, size_t len, const char *err, enum k8s_err cls)
+static void kube_launch_made(struct provider *p, void *ctx, int ok, long status, const char *body,
+                             size_t len, const char *err, enum k8s_err cls)
 {
 	struct kube_launch *l = ctx;
 	char *c, *path, *why = NULL;
@@ -201,7 +201,8 @@ static void kube_launch_made(struct provider *p, void *ctx, int ok, long status,
 	}
 	if (!ok) {
 		c = xprintf("%s: cannot create %s %s/%s: %s [%s]", p->name,
-		            k8s_kind_name(l->steps[l->step]), l->ns, l->name, err, k8s_err_name(cls));
+		            k8s_kind_name(l->steps[l->step]), l->ns, l->name, err,
+		            k8s_err_name(cls));
 		kube_launch_fail(l, kube_error_class(cls), c);
 		free(c);
 		return;
@@ -256,8 +257,8 @@ static void kube_launch_go(struct provider *p, void *ctx, int rc, const char *ca
 		}
 		v = kube_gpu_label_value(p, l->gpu_type);
 		if (v == NULL) {
-			c = xprintf("%s: no node has GPU type %s (node label %s) [capacity]", p->name,
-			            l->gpu_type, p->conf.gpu_label);
+			c = xprintf("%s: no node has GPU type %s (node label %s) [capacity]",
+			            p->name, l->gpu_type, p->conf.gpu_label);
 			kube_launch_fail(l, PROVIDER_ERR_CAPACITY, c);
 			free(c);
 			return;
@@ -332,9 +333,9 @@ static int kube_env_name_ok(const char *s)
 
 static int kube_env_reserved(const char *k)
 {
-	static const char *const names[] = {"GANTRY_JOB_ID", "GANTRY_GPUS", "GANTRY_PORT",
-	                                    "CUDA_VISIBLE_DEVICES", "RANK", "WORLD_SIZE",
-	                                    "MASTER_ADDR", "MASTER_PORT", "JOB_COMPLETION_INDEX"};
+	static const char *const names[] = {
+	    "GANTRY_JOB_ID", "GANTRY_GPUS", "GANTRY_PORT", "CUDA_VISIBLE_DEVICES", "RANK",
+	    "WORLD_SIZE",    "MASTER_ADDR", "MASTER_PORT", "JOB_COMPLETION_INDEX"};
 
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		if (strcmp(k, names[i]) == 0)
@@ -415,18 +416,18 @@ int kube_launch(struct provider *p, const struct provider_job_spec *spec, provid
 		snprintf(num, sizeof num, "%d", l->port);
 		kvlist_set(&l->env, "GANTRY_PORT", num);
 	}
-	l->image = xstrdup(spec->image != NULL && *spec->image != '\0' ? spec->image
-	                                                               : p->conf.image);
+	l->image =
+	    xstrdup(spec->image != NULL && *spec->image != '\0' ? spec->image : p->conf.image);
 	if (spec->kind == JOB_KIND_ENDPOINT && k8s_api_hpa_note(spec->replicas_min) != NULL)
 		/* said where the user reads it: the log of the endpoint */
-		l->script = xprintf("echo 'gantry: %s' >&2\n%s", k8s_api_hpa_note(spec->replicas_min),
-		                    spec->script);
+		l->script = xprintf("echo 'gantry: %s' >&2\n%s",
+		                    k8s_api_hpa_note(spec->replicas_min), spec->script);
 	else
 		l->script = xstrdup(spec->script);
 	l->readiness = spec->readiness_path != NULL ? xstrdup(spec->readiness_path) : NULL;
 	l->readiness_timeout_s = spec->readiness_timeout_s;
-	l->gpu_type = spec->gpu_type != NULL && *spec->gpu_type != '\0' ? xstrdup(spec->gpu_type)
-	                                                                : NULL;
+	l->gpu_type =
+	    spec->gpu_type != NULL && *spec->gpu_type != '\0' ? xstrdup(spec->gpu_type) : NULL;
 	l->gpus = spec->gpus;
 	l->cpus = spec->cpus;
 	l->memory_mib = spec->memory_mib;
@@ -471,7 +472,8 @@ void kube_launch_abort_all(struct provider *p)
 			kube_req_cancel(p, l->req);
 			l->req = NULL;
 		}
-		kube_launch_fail(l, PROVIDER_ERR_OTHER, "kubernetes: closed before the launch "
-		                                        "finished");
+		kube_launch_fail(l, PROVIDER_ERR_OTHER,
+		                 "kubernetes: closed before the launch "
+		                 "finished");
 	}
 }

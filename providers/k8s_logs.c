@@ -12,7 +12,7 @@
 #include "core/xmalloc.h"
 #include "providers/k8s_internal.h"
 
-#define KUBE_LOG_RETRY_MS 1000
+#define KUBE_LOG_RETRY_MS   1000
 #define KUBE_LOG_WAIT_TRIES 600
 
 struct kube_seg {

@@ -20,11 +20,11 @@
 #include "core/xmalloc.h"
 #include "providers/k8s_internal.h"
 
-#define KUBE_PAGE 500
-#define KUBE_WATCH_S 300
+#define KUBE_PAGE           500
+#define KUBE_WATCH_S        300
 #define KUBE_BACKOFF_MIN_MS 500
 #define KUBE_BACKOFF_MAX_MS 30000
-#define KUBE_MAX_LINE (16 << 20)
+#define KUBE_MAX_LINE       (16 << 20)
 
 static const enum k8s_kind kube_wkinds[KUBE_NW] = {K8S_POD, K8S_JOB, K8S_DEPLOYMENT, K8S_HPA};
 
@@ -358,8 +358,8 @@ static void kube_watch_list(struct kube_watch *w)
 	path = kube_watch_path(w, 0);
 	w->listing = 1;
 	w->lists++;
-	w->hr = kube_req(w->p, "GET", path, NULL, kube_list_answer, kube_watch_abort, w, NULL,
-	                 &why);
+	w->hr =
+	    kube_req(w->p, "GET", path, NULL, kube_list_answer, kube_watch_abort, w, NULL, &why);
 	free(path);
 	if (w->hr == NULL) {
 		w->listing = 0;
@@ -554,7 +554,9 @@ int kube_view_state(struct provider *p, const char *ref, struct k8s_state *out, 
 		return -1;
 	}
 	v.workload = kube_cache_get(w, name);
-	v.kind = k == K8S_POD ? JOB_KIND_NOTEBOOK : k == K8S_JOB ? JOB_KIND_TRAINING : JOB_KIND_ENDPOINT;
+	v.kind = k == K8S_POD   ? JOB_KIND_NOTEBOOK
+	         : k == K8S_JOB ? JOB_KIND_TRAINING
+	                        : JOB_KIND_ENDPOINT;
 	kind = v.workload != NULL ? kvlist_get(&v.workload->labels, K8S_LABEL_KIND) : NULL;
 	if (kind != NULL) {
 		int jk = job_kind_parse(kind);
@@ -567,8 +569,9 @@ int kube_view_state(struct provider *p, const char *ref, struct k8s_state *out, 
 		pods[0] = v.workload;
 		v.npods = 1;
 	} else if (v.workload != NULL) {
-		v.npods = kube_cache_pods(p, ns, kvlist_get(&v.workload->labels, K8S_LABEL_JOB),
-		                          kvlist_get(&v.workload->labels, K8S_LABEL_ATTEMPT), &pods);
+		v.npods =
+		    kube_cache_pods(p, ns, kvlist_get(&v.workload->labels, K8S_LABEL_JOB),
+		                    kvlist_get(&v.workload->labels, K8S_LABEL_ATTEMPT), &pods);
 	}
 	v.pods = pods;
 	if (k == K8S_DEPLOYMENT) {

@@ -25,7 +25,7 @@
 #include "providers/kubernetes.h"
 
 #define KUBE_NODES_MS 30000
-#define KUBE_DCGM_MS 5000
+#define KUBE_DCGM_MS  5000
 
 struct kube_req {
 	struct provider *p;
@@ -250,7 +250,8 @@ static void kube_http_done(void *arg, const struct http_response *res)
 	int ok = res->status >= 200 && res->status < 300;
 
 	r->hr = NULL;
-	if (res->status == 401 && !r->retried && (p->acc.exec != NULL || p->acc.token_file != NULL)) {
+	if (res->status == 401 && !r->retried &&
+	    (p->acc.exec != NULL || p->acc.token_file != NULL)) {
 		/* the token rotated or expired: a fresh one, once */
 		r->retried = 1;
 		kube_cred_invalidate(p);
@@ -409,8 +410,8 @@ static void kube_del_answer(struct provider *p, void *ctx, int ok, long status, 
 }
 
 /* DELETEs every object of the job behind ref: the workload, its Service, its HPA. */
-static int kube_delete_all(struct provider *p, const char *ref, int grace_ms,
-                           provider_done_cb cb, void *arg, char **cause)
+static int kube_delete_all(struct provider *p, const char *ref, int grace_ms, provider_done_cb cb,
+                           void *arg, char **cause)
 {
 	char *ns, *name, *body;
 	enum k8s_kind k;
@@ -591,8 +592,8 @@ static int kube_list_owned(struct provider *p, provider_owned_cb cb, void *arg, 
 			pt->k = kinds[k];
 			pt->ns = xstrdup(p->nss[i].name);
 			o->left++;
-			if (kube_req(p, "GET", path, NULL, kube_own_answer, kube_own_abort, pt, NULL,
-			             &why) == NULL) {
+			if (kube_req(p, "GET", path, NULL, kube_own_answer, kube_own_abort, pt,
+			             NULL, &why) == NULL) {
 				o->left--;
 				if (o->err == NULL)
 					o->err = why;
@@ -748,8 +749,8 @@ static double kube_rate_of(const struct catalog_site_gpu_rate *v, size_t n, cons
 	return star;
 }
 
-static void kube_offer_group(struct provider *p, const struct kube_offers_req *o,
-                             const char *type, int spot, struct offer_list *l)
+static void kube_offer_group(struct provider *p, const struct kube_offers_req *o, const char *type,
+                             int spot, struct offer_list *l)
 {
 	struct catalog_site_rates rates = {p->conf.gpu_rates, p->conf.ngpu_rates,
 	                                   p->conf.has_cpu_rate, p->conf.rate_cpu_hour};
@@ -787,23 +788,25 @@ static void kube_offer_group(struct provider *p, const struct kube_offers_req *o
 	of.market = spot ? OFFER_SPOT : OFFER_ONDEMAND;
 	of.billing = OFFER_BILL_SECOND;
 	of.avail = fit >= nodes ? OFFER_AVAIL_YES : OFFER_AVAIL_UNKNOWN;
-	if (catalog_site_price(&rates, of.gpu_type, o->want_gpus * nodes,
-	                       (double)(o->want_cpus > 0 ? o->want_cpus
-	                                                 : (o->want_gpus > 0 ? 0 : 1)) *
-	                           nodes,
-	                       &price) == 0) {
+	if (catalog_site_price(
+	        &rates, of.gpu_type, o->want_gpus * nodes,
+	        (double)(o->want_cpus > 0 ? o->want_cpus : (o->want_gpus > 0 ? 0 : 1)) * nodes,
+	        &price) == 0) {
 		of.priced = 1;
 		of.usd_per_hour = price;
 		of.source = CATALOG_SRC_SITE;
 		if (spot && o->want_gpus > 0) {
 			int found = 0;
-			double r = kube_rate_of(p->conf.spot_rates, p->conf.nspot_rates, type, &found);
+			double r =
+			    kube_rate_of(p->conf.spot_rates, p->conf.nspot_rates, type, &found);
 			int gfound = 0;
-			double g = kube_rate_of(p->conf.gpu_rates, p->conf.ngpu_rates, type, &gfound);
+			double g =
+			    kube_rate_of(p->conf.gpu_rates, p->conf.ngpu_rates, type, &gfound);
 
 			/* the GPU part at the spot rate (or discounted), the CPU part as is */
-			of.usd_per_hour = price - g * o->want_gpus * nodes +
-			                  (found ? r : g * p->conf.spot_discount) * o->want_gpus * nodes;
+			of.usd_per_hour =
+			    price - g * o->want_gpus * nodes +
+			    (found ? r : g * p->conf.spot_discount) * o->want_gpus * nodes;
 		}
 	}
 	of.description = xprintf("%d node%s%s%s%s (%d GPUs each at most), %d fit now", total,
@@ -943,7 +946,8 @@ static void kube_dcgm_done(void *arg, const struct http_response *res)
 	p->dcgm_busy = 0;
 	p->dcgm_hr = NULL;
 	p->dcgm_mono = loop_now_ms();
-	if (res->status == 200 && prom_parse(res->body, res->body_len, &v, &n, &skipped, &why) == 0) {
+	if (res->status == 200 &&
+	    prom_parse(res->body, res->body_len, &v, &n, &skipped, &why) == 0) {
 		prom_samples_free(p->dcgm, p->ndcgm);
 		p->dcgm = v;
 		p->ndcgm = n;
@@ -1021,7 +1025,8 @@ static int kube_hosts(struct provider *p, const char *ref, struct tele_host **ou
 		h[i].reachable = pods[i]->phase != NULL && strcmp(pods[i]->phase, "Running") == 0;
 		h[i].at_ms = loop_wall_ms();
 		if (p->conf.dcgm_url != NULL) {
-			h[i].ngpus = k8s_api_dcgm_gpus(p->dcgm, p->ndcgm, ns, pods[i]->name, &h[i].gpus);
+			h[i].ngpus =
+			    k8s_api_dcgm_gpus(p->dcgm, p->ndcgm, ns, pods[i]->name, &h[i].gpus);
 			if (p->dcgm == NULL)
 				h[i].gpu_error = xstrdup("DCGM exporter: no sample yet");
 		}
@@ -1231,7 +1236,7 @@ const struct provider_ops kubernetes_provider_ops = {
     .list_owned = kube_list_owned,
     .destroy = kube_destroy,
     .hosts = kube_hosts,
-    /* channel_open/close: kube_channel_open/close (providers/k8s_channel.c, the ws
-     * engineer's) once that file is merged */
+    .channel_open = kube_channel_open, /* providers/k8s_channel.c */
+    .channel_close = kube_channel_close,
     .cluster = kube_cluster,
 };
