@@ -39,6 +39,8 @@ struct kube_req {
 	int dead;    /* cancelled while waiting: the credential waiter frees it */
 	int retried; /* a 401 made it ask for a new credential once */
 	long chunks; /* a stream's chunks so far */
+	int sync;    /* inside kube_req: a failure to send is its return value */
+	char *sync_err;
 	struct kube_req *next;
 };
 
@@ -226,6 +228,10 @@ static void kube_req_cred(struct provider *p, void *ctx, int rc, const char *cau
 		return;
 	}
 	if (kube_req_send(p, r, &why) != 0) {
+		if (r->sync) { /* kube_req says so itself */
+			r->sync_err = why;
+			return;
+		}
 		kube_req_unlink(p, r);
 		kube_req_chunkless(r, 0, 0, "", 0, why, K8S_ERR_OTHER);
 		free(why);
@@ -339,7 +345,16 @@ struct kube_req *kube_req(struct provider *p, const char *method, const char *pa
 	r->next = p->reqs;
 	p->reqs = r;
 	r->waiting = 1;
+	r->sync = 1;
 	kube_cred_ready(p, kube_req_cred, r);
+	r->sync = 0;
+	if (r->sync_err != NULL) {
+		kube_req_unlink(p, r);
+		xcause(cause, "%s", r->sync_err);
+		free(r->sync_err);
+		kube_req_free(r);
+		return NULL;
+	}
 	return r;
 }
 
