@@ -296,6 +296,21 @@ static void kube_list_answer(struct provider *p, void *ctx, int ok, long status,
 
 	w->hr = NULL;
 	w->listing = 0;
+	if (!ok && cls == K8S_ERR_NOTFOUND) {
+		/* a namespace that does not exist (yet) holds nothing: an empty list, and a
+		 * later list finds what a launch creates there */
+		kube_table_clear(w->fresh);
+		free(w->cont);
+		w->cont = NULL;
+		kube_table_swap(w);
+		if (!w->synced) {
+			w->synced = 1;
+			if (kube_all_synced(p))
+				waiters_fire(p, &p->sync_waiters, 0, NULL);
+		}
+		kube_watch_later(w, p->conf.poll_ms);
+		return;
+	}
 	if (!ok || k8s_api_parse_list(kube_wkinds[w->wk], body, len, &l, &why) != 0) {
 		kube_table_clear(w->fresh);
 		free(w->cont);
