@@ -427,6 +427,7 @@ static int kube_watch_chunk(void *ctx, long status, const char *d, size_t n)
 	struct kube_watch *w = ctx;
 
 	(void)status;
+	w->fails = 0;
 	if (k8s_lines_feed(&w->lines, d, n, kube_watch_line, w) != 0) {
 		if (!w->relist)
 			w->broken = 1;
@@ -442,9 +443,12 @@ static void kube_watch_end(struct provider *p, void *ctx, int ok, long status, c
 
 	(void)body;
 	(void)len;
-	(void)err;
 	w->hr = NULL;
 	w->watching = 0;
+	/* two streams in a row that got nothing: the server is out of reach */
+	if (!ok && !p->closing && w->fails++ >= 1)
+		kube_health(p, 0, status,
+		            cls == K8S_ERR_OTHER && status == 0 ? K8S_ERR_TRANSIENT : cls, err);
 	k8s_lines_clear(&w->lines);
 	w->lines.max_line = KUBE_MAX_LINE;
 	if (p->closing)

@@ -272,7 +272,8 @@ static void kube_http_done(void *arg, const struct http_response *res)
 		if (res->status == 401)
 			kube_cred_invalidate(p);
 	}
-	if (ok || r->chunks == 0) /* a stream that ran and broke says nothing of the server */
+	/* a stream that broke says little of the server: its owner decides (k8s_watch.c) */
+	if (ok || r->on_chunk == NULL)
 		kube_health(p, ok, res->status, cls, red);
 	kube_req_chunkless(r, ok, res->status, res->body != NULL ? res->body : "", res->body_len,
 	                   red, cls);
