@@ -62,8 +62,7 @@ static void die(const char *what, const char *why)
 	exit(1);
 }
 
-static struct provider *open_provider(const char *state, struct http *http, int argc,
-                                      char **argv)
+static struct provider *open_provider(const char *state, struct http *http, int argc, char **argv)
 {
 	struct provider_config cfg = {0};
 	struct kvlist set, pos;
@@ -126,8 +125,7 @@ static void start_launch(struct provider *p, enum job_kind kind, const char *pre
 	kvlist_init(&env);
 	memset(&s, 0, sizeof s);
 	/* a job id as Gantry makes them: "j" + 16 hex digits */
-	snprintf(g_ops[i].job_id, sizeof g_ops[i].job_id, "j%s%0*x", prefix,
-	         16 - (int)strlen(prefix), i);
+	snprintf(g_ops[i].job_id, sizeof g_ops[i].job_id, "j%08x%.4s0000", (unsigned)i, prefix);
 	s.job_id = g_ops[i].job_id;
 	s.idem_key = g_ops[i].job_id;
 	s.name = "k8s-bench";
@@ -174,8 +172,8 @@ static int cmd_launch(int argc, char **argv)
 		die("N must be 1..100000", argv[1]);
 	if (kind < 0)
 		die("KIND must be training, notebook or endpoint", argv[3]);
-	if (strlen(prefix) > 8 || strspn(prefix, "0123456789abcdef") != strlen(prefix))
-		die("PREFIX must be at most 8 lower-case hex digits", prefix);
+	if (strlen(prefix) != 4 || strspn(prefix, "0123456789abcdef") != 4)
+		die("PREFIX must be 4 lower-case hex digits", prefix);
 	g_ops = xcalloc((size_t)g_n, sizeof *g_ops);
 	http = http_new(g_loop);
 	p = open_provider(argv[5], http, argc - 6, argv + 6);
@@ -198,10 +196,11 @@ static int cmd_launch(int argc, char **argv)
 	for (int i = 0; i < g_n; i++) {
 		if (g_ops[i].answered != 1 || g_ops[i].rc != 0 || g_ops[i].ref == NULL) {
 			if (!bad)
-				fprintf(stderr,
-				        "k8s_bench: FAIL: launch %d answered %d time(s), rc %d: %s\n",
-				        i, g_ops[i].answered, g_ops[i].rc,
-				        g_ops[i].cause != NULL ? g_ops[i].cause : "-");
+				fprintf(
+				    stderr,
+				    "k8s_bench: FAIL: launch %d answered %d time(s), rc %d: %s\n",
+				    i, g_ops[i].answered, g_ops[i].rc,
+				    g_ops[i].cause != NULL ? g_ops[i].cause : "-");
 			bad = 1;
 		}
 	}
@@ -230,8 +229,8 @@ static int cmd_seed(int argc, char **argv)
 	prefix = argv[3];
 	if (n < 1 || n > 1000000)
 		die("N must be 1..1000000", argv[2]);
-	if (strlen(prefix) > 8 || strspn(prefix, "0123456789abcdef") != strlen(prefix))
-		die("PREFIX must be at most 8 lower-case hex digits", prefix);
+	if (strlen(prefix) != 4 || strspn(prefix, "0123456789abcdef") != 4)
+		die("PREFIX must be 4 lower-case hex digits", prefix);
 	if (store_open(argv[1], &s, &cause) != 0)
 		die("store", cause);
 	if (store_meta_get(s, "installation_id", &install, &cause) != 0)
@@ -244,7 +243,7 @@ static int cmd_seed(int argc, char **argv)
 		char id[32], name[32];
 		int64_t t = (int64_t)time(NULL) * 1000 - 60000;
 
-		snprintf(id, sizeof id, "j%s%0*x", prefix, 16 - (int)strlen(prefix), i);
+		snprintf(id, sizeof id, "j%08x%.4s0000", (unsigned)i, prefix);
 		snprintf(name, sizeof name, "nb-%d", i);
 		job_init(&j);
 		j.id = id;
@@ -261,8 +260,8 @@ static int cmd_seed(int argc, char **argv)
 			die("launch intent", cause);
 		j.provider_ref = xprintf("%s/pod/gantry-%s-1", argv[5], id);
 		if (store_job_update(s, &j, &cause) != 0 ||
-		    store_job_transition(s, id, JOB_PROVISIONING, "handed to provider", t, &cause) !=
-		        0 ||
+		    store_job_transition(s, id, JOB_PROVISIONING, "handed to provider", t,
+		                         &cause) != 0 ||
 		    store_job_transition(s, id, JOB_STARTING, "started by the provider", t,
 		                         &cause) != 0 ||
 		    store_job_transition(s, id, JOB_RUNNING, "ready", t, &cause) != 0 ||
