@@ -4,9 +4,9 @@
 # same run; each phase against a fresh fake (tests/lib/k8srig.sh).
 # usage: tests/bench/k8s_launch_bench.sh BUILD_DIR [N [KIND]]   (make bench runs it)
 # The driver is tests/bench/k8s_bench launch (see its header for where a launch ends).
-# Checked here, from each fake's request log: exactly N objects of the kind's workload
-# created (POST, 201), N distinct names, no request refused but the 409s of adoption (none
-# expected); any failure fails the bench.
+# Checked here, from each fake's request log (tests/bench/k8s_pods.py): exactly N objects of
+# the kind's workload created (POST, 201), no request refused (but a 404, the adoption
+# check's "not there yet"); any failure fails the bench.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
@@ -33,6 +33,7 @@ phase() {
 	local name=$1 mode=$2 prefix=$3
 	k8srig_start "$dir/$name" >"$dir/$name.rig" 2>&1 ||
 		fail "the fake did not start: $(tail -5 "$dir/$name.rig")"
+	export K8S_DIR=$dir/$name
 	python3 "$here/k8s_pods.py" latency 200
 	"$bench" launch "$n" "$mode" "$kind" "$prefix" "$dir/$name.state" \
 		"kubeconfig=$dir/$name/kubeconfig" "namespace=default" ||

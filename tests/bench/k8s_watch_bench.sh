@@ -41,6 +41,7 @@ cleanup() {
 trap cleanup EXIT
 # shellcheck source=../lib/k8srig.sh
 . "$src/tests/lib/k8srig.sh"
+export K8S_DIR=$dir/rig
 k8srig_start "$dir/rig" >"$dir/rig.log" 2>&1 || fail "the fake did not start: $(tail -5 "$dir/rig.log")"
 
 # The store and its N jobs; then N pods labelled as theirs.
