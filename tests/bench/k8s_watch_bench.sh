@@ -7,7 +7,7 @@
 # One fake (tests/lib/k8srig.sh) holds N idle pods (image gantry.test/idle: no process)
 # labelled as the jobs of one store; the store (written by tests/bench/k8s_bench seed with
 # the store API) holds N RUNNING notebook jobs with those pods as refs. For each mode the
-# same store (a copy) is opened by `gantry` in tmux (120x40, the Jobs view shown); after
+# same store (a copy) is opened by `gantry -d 1000 --view jobs` in tmux (120x40); after
 # WARMUP seconds (the first list and the first screens) the gantry process's CPU time
 # (utime + stime from /proc) and the fake's are taken, then again SECONDS later; the
 # gantry process's peak RSS (VmHWM) at the end. Checked, or the bench fails: the Jobs view
@@ -74,9 +74,8 @@ providers:
 EOF
 	tmux -L "$sock" new-session -d -s "$name" -x 120 -y 40 \
 		"exec env TERM=xterm-256color LANG=C.UTF-8 LC_ALL=C.UTF-8 GANTRY_HOME=$home \
-GANTRY_SYSTEM_DIR=$home/system GANTRY_DATADIR=$build $gantry 2>$home/stderr"
+GANTRY_SYSTEM_DIR=$home/system GANTRY_DATADIR=$src $gantry -d 1000 --view jobs 2>$home/stderr"
 	pid=$(tmux -L "$sock" list-panes -t "$name" -F '#{pane_pid}')
-	tmux -L "$sock" send-keys -t "$name" 2
 	python3 "$here/k8s_pods.py" requests >"$dir/$name.req0"
 	sleep "$warm" # the warm-up: the first list and the first screens are not timed
 	kill -0 "$pid" 2>/dev/null || fail "$name: gantry exited: $(cat "$home/stderr")"
