@@ -25,6 +25,15 @@ cleanup() {
 	rm -rf "$dir"
 }
 trap cleanup EXIT
+# what tests/lib/common.sh gives the tests, for the rig
+wait_for() {
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ "$SECONDS" -lt "$end" ] || return 1
+		sleep 0.1
+	done
+}
 # shellcheck source=../lib/k8srig.sh
 . "$src/tests/lib/k8srig.sh"
 
@@ -33,7 +42,6 @@ phase() {
 	local name=$1 mode=$2 prefix=$3
 	k8srig_start "$dir/$name" >"$dir/$name.rig" 2>&1 ||
 		fail "the fake did not start: $(tail -5 "$dir/$name.rig")"
-	export K8S_DIR=$dir/$name
 	python3 "$here/k8s_pods.py" latency 200
 	"$bench" launch "$n" "$mode" "$kind" "$prefix" "$dir/$name.state" \
 		"kubeconfig=$dir/$name/kubeconfig" "namespace=default" ||

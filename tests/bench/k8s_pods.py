@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """k8s_pods.py: the Kubernetes benchmarks' side of the fake (tests/fakes/k8s_fake.py, started
-by tests/lib/k8srig.sh, whose variables it reads: K8S_URL, K8S_CTL, K8S_CTL_TOKEN and the
-rig's kubeconfig next to them).
+by tests/lib/k8srig.sh, whose variables it reads: K8S_CTL, K8S_CTL_TOKEN, K8S_CA and
+K8S_DIR, whose kubeconfig gives the API server and the token).
 
   k8s_pods.py create IDS_FILE INSTALLATION_ID [NAMESPACE]
       one idle pod (image gantry.test/idle: no process) per job id of IDS_FILE, named and
@@ -31,7 +31,7 @@ WORKLOAD = {"training": "jobs", "notebook": "pods", "endpoint": "deployments"}
 
 
 def kubeconfig():
-    path = os.environ.get("K8S_KUBECONFIG") or os.path.join(os.environ["K8S_DIR"], "kubeconfig")
+    path = os.path.join(os.environ["K8S_DIR"], "kubeconfig")
     kc = yaml.safe_load(open(path))
     cur = kc.get("current-context")
     ctx = next(c["context"] for c in kc["contexts"] if c["name"] == cur)
@@ -57,56 +57,66 @@ def conn(url, sslctx):
 
 
 def ctl(method, path, body=None):
-    """The fake's control API (its own token; plain JSON)."""
+    """The fake's control API under /_fake/ (its own token; JSON answers {"data": ...})."""
     u = urllib.parse.urlsplit(os.environ["K8S_CTL"])
-    sslctx = kubeconfig()[1]
-    c = conn(os.environ["K8S_CTL"], sslctx) if u.scheme == "https" else \
-        http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+    sslctx = ssl.create_default_context(cafile=os.environ["K8S_CA"])
+    c = http.client.HTTPSConnection(u.hostname, u.port, context=sslctx, timeout=120)
     data = json.dumps(body).encode() if body is not None else None
-    c.request(method, u.path.rstrip("/") + path, body=data,
+    c.request(method, "/_fake" + path, body=data,
               headers={"Authorization": "Bearer " + os.environ["K8S_CTL_TOKEN"],
                        "Content-Type": "application/json"})
     r = c.getresponse()
     out = r.read()
     if r.status >= 300:
-        sys.exit("k8s_pods: %s %s: %d %s" % (method, path, r.status, out[:300]))
-    return json.loads(out) if out else None
+        sys.exit("k8s_pods: %s /_fake%s: %d %s" % (method, path, r.status, out[:300]))
+    return json.loads(out)["data"]
 
 
-def create(ids_file, install, ns="default"):
+def create(ids_file, install, ns="default", conns=16):
+    """POSTs the pods over `conns` keep-alive connections at once (the fake answers each
+    request in ~45 ms on a reused connection: delayed ACKs, see docs/performance.md)."""
+    import threading
     server, sslctx, token = kubeconfig()
-    c = conn(server, sslctx)
     path = urllib.parse.urlsplit(server).path.rstrip("/") + "/api/v1/namespaces/%s/pods" % ns
     hdr = {"Authorization": "Bearer " + token, "Content-Type": "application/json"}
-    for job in (l.strip() for l in open(ids_file)):
-        if not job:
-            continue
-        pod = {"apiVersion": "v1", "kind": "Pod",
-               "metadata": {"name": "gantry-%s-1" % job, "namespace": ns,
-                            "labels": {"gantry.dev/job": job, "gantry.dev/attempt": "1",
-                                       "gantry.dev/owner": "bench",
-                                       "gantry.dev/installation": install,
-                                       "gantry.dev/kind": "notebook",
-                                       "app.kubernetes.io/managed-by": "gantry"}},
-               "spec": {"restartPolicy": "Never",
-                        "containers": [{"name": "main", "image": "gantry.test/idle",
-                                        "command": ["/bin/sh", "-c", "sleep 3600"]}]}}
-        c.request("POST", path, body=json.dumps(pod).encode(), headers=hdr)
-        r = c.getresponse()
-        out = r.read()
-        if r.status != 201:
-            sys.exit("k8s_pods: POST pod %s: %d %s" % (job, r.status, out[:300]))
+    jobs = [l.strip() for l in open(ids_file) if l.strip()]
+    errors = []
+
+    def worker(part):
+        c = conn(server, sslctx)
+        for job in part:
+            pod = {"apiVersion": "v1", "kind": "Pod",
+                   "metadata": {"name": "gantry-%s-1" % job, "namespace": ns,
+                                "labels": {"gantry.dev/job": job, "gantry.dev/attempt": "1",
+                                           "gantry.dev/owner": "bench",
+                                           "gantry.dev/installation": install,
+                                           "gantry.dev/kind": "notebook",
+                                           "app.kubernetes.io/managed-by": "gantry"}},
+                   "spec": {"restartPolicy": "Never",
+                            "containers": [{"name": "main", "image": "gantry.test/idle",
+                                            "command": ["/bin/sh", "-c", "sleep 3600"]}]}}
+            c.request("POST", path, body=json.dumps(pod).encode(), headers=hdr)
+            r = c.getresponse()
+            out = r.read()
+            if r.status != 201:
+                errors.append("POST pod %s: %d %s" % (job, r.status, out[:300]))
+                return
+
+    threads = [threading.Thread(target=worker, args=(jobs[i::conns],)) for i in range(conns)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        sys.exit("k8s_pods: %s" % errors[0])
 
 
 def request_log():
-    """[(method, path, query, status)] of every API request the fake received."""
-    d = ctl("GET", "/requests")
-    items = d.get("items", d) if isinstance(d, dict) else d
+    """[(method, path, query, status)] of every API request the fake received (its log)."""
     out = []
-    for e in items:
-        u = urllib.parse.urlsplit(e.get("path", ""))
-        q = urllib.parse.parse_qs(u.query or e.get("query", "") or "")
-        out.append((e.get("method", ""), u.path, q, int(e.get("status", 0))))
+    for e in ctl("GET", "/log"):
+        q = e.get("query") or {}
+        out.append((e.get("method", ""), e.get("path", ""), q, int(e.get("status") or 0)))
     return out
 
 
@@ -171,7 +181,7 @@ def main():
     elif cmd == "requests":
         requests()
     elif cmd == "latency":
-        ctl("POST", "/latency", {"ms": int(sys.argv[2])})
+        ctl("POST", "/config", {"latency_ms": int(sys.argv[2])})
     elif cmd == "check-launches":
         check_launches(sys.argv[2], int(sys.argv[3]), sys.argv[4])
     else:

@@ -39,9 +39,17 @@ cleanup() {
 	rm -rf "$dir"
 }
 trap cleanup EXIT
+# what tests/lib/common.sh gives the tests, for the rig
+wait_for() {
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ "$SECONDS" -lt "$end" ] || return 1
+		sleep 0.1
+	done
+}
 # shellcheck source=../lib/k8srig.sh
 . "$src/tests/lib/k8srig.sh"
-export K8S_DIR=$dir/rig
 k8srig_start "$dir/rig" >"$dir/rig.log" 2>&1 || fail "the fake did not start: $(tail -5 "$dir/rig.log")"
 
 # The store and its N jobs; then N pods labelled as theirs.
@@ -60,7 +68,8 @@ hz=$(getconf CLK_TCK)
 
 # run_mode NAME WATCH: gantry in tmux over a copy of the seeded store
 run_mode() {
-	local name=$1 watch=$2 home=$dir/$name pid c0 c1 f0 f1 hwm rss lists0 lists1
+	local name=$1 watch=$2 home pid c0 c1 f0 f1 hwm rss
+	home=$dir/$name
 	mkdir -p "$home/config"
 	cp -a "$dir/seed/state" "$home/state"
 	cat >"$home/config/config.yaml" <<EOF
@@ -72,11 +81,11 @@ providers:
     watch: $watch
     poll_interval: 2s
 EOF
+	python3 "$here/k8s_pods.py" requests >"$dir/$name.req0"
 	tmux -L "$sock" new-session -d -s "$name" -x 120 -y 40 \
 		"exec env TERM=xterm-256color LANG=C.UTF-8 LC_ALL=C.UTF-8 GANTRY_HOME=$home \
 GANTRY_SYSTEM_DIR=$home/system GANTRY_DATADIR=$src $gantry -d 1000 --view jobs 2>$home/stderr"
 	pid=$(tmux -L "$sock" list-panes -t "$name" -F '#{pane_pid}')
-	python3 "$here/k8s_pods.py" requests >"$dir/$name.req0"
 	sleep "$warm" # the warm-up: the first list and the first screens are not timed
 	kill -0 "$pid" 2>/dev/null || fail "$name: gantry exited: $(cat "$home/stderr")"
 	tmux -L "$sock" capture-pane -p -t "$name" | grep -Eq "Jobs \\($n\\)" ||

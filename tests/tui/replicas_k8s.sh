@@ -10,6 +10,14 @@ if [ ! -f "$GANTRY_SRCDIR/tests/lib/k8srig.sh" ]; then
 	echo "SKIP: tests/lib/k8srig.sh (the Kubernetes fake) is not here"
 	exit 77
 fi
+wait_for() { # as tests/lib/common.sh's, for the rig
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ "$SECONDS" -lt "$end" ] || return 1
+		sleep 0.1
+	done
+}
 . "$GANTRY_SRCDIR/tests/lib/k8srig.sh"
 k8srig_start "$GANTRY_HOME/rig" >"$GANTRY_HOME/rig.log" 2>&1 ||
 	tui_fail "the fake did not start: $(tail -5 "$GANTRY_HOME/rig.log")"
@@ -53,8 +61,9 @@ tui_wait 'web-1 +endpoint +RUNNING 1/1 +kube'
 # The HPA wants 3 (a load it measured): two more pods, not ready yet.
 dep=$("$GANTRY_BIN" show web-1 -o json | python3 -c 'import json, sys
 print(json.load(sys.stdin)["provider_ref"].split("/")[-1])')
-k8s_ctl POST /_fake/hpa "{\"namespace\": \"default\", \"name\": \"$dep\", \"desired\": 3}" >/dev/null ||
-	tui_fail "the fake's control API refused the HPA change"
+out=$(k8s_ctl POST "/_fake/hpa/default/$dep" '{"desired": 3}') &&
+	case $out in *'"desired": 3'*) : ;; *) false ;; esac ||
+	tui_fail "the fake's control API refused the HPA change: $out"
 tui_wait 'web-1 +endpoint +RUNNING 1/3 +kube'
 touch "$flag"
 tui_wait 'web-1 +endpoint +RUNNING 3/3 +kube'
