@@ -198,7 +198,7 @@ class Cluster:
                 self.pending.discard(uid)
                 continue
             pod = st.get(POD, *rt.key)
-            if pod is None or pod["metadata"]["deletionTimestamp" if False else "uid"] != uid:
+            if pod is None or pod["metadata"]["uid"] != uid:
                 self.pending.discard(uid)
                 continue
             self.schedule(pod, rt)

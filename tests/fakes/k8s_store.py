@@ -207,9 +207,9 @@ class Store:
                               else "the kind in the data (%s) does not match the expected "
                               "kind (%s)" % (body.get("kind"), res.kind))
         warnings = k8s_schema.decode(res.kind, res.api_version, body, strict)
-        obj = copy.deepcopy(body)
-        obj["apiVersion"] = res.api_version
-        obj["kind"] = res.kind
+        obj = {"apiVersion": res.api_version, "kind": res.kind}
+        obj.update((k, copy.deepcopy(v)) for k, v in body.items()
+                   if k not in ("apiVersion", "kind"))
         meta = obj.setdefault("metadata", {})
         if res.namespaced:
             if meta.get("namespace") not in (None, "", ns):
@@ -328,9 +328,11 @@ class Store:
         out = []
         for plural, objs in self.objs.items():
             for obj in objs.values():
-                for ref in obj["metadata"].get("ownerReferences") or []:
-                    if ref.get("uid") == uid:
-                        out.append((BY_GVR_PLURAL[plural], obj))
+                ann = obj["metadata"].get("annotations") or {}
+                if ann.get("fake.gantry.test/owner-uid") == uid or any(
+                        ref.get("uid") == uid for ref in
+                        obj["metadata"].get("ownerReferences") or []):
+                    out.append((BY_GVR_PLURAL[plural], obj))
         return out
 
     def delete(self, res, ns, name, opts):
@@ -370,6 +372,9 @@ class Store:
                     if r.get("uid") != meta["uid"]]
                 if not d["metadata"]["ownerReferences"]:
                     d["metadata"].pop("ownerReferences")
+                ann = d["metadata"].get("annotations") or {}
+                if ann.get("fake.gantry.test/owner-uid") == meta["uid"]:
+                    del ann["fake.gantry.test/owner-uid"]
                 self.put(dres, d)
             deps = []
         if policy == "Foreground" and deps:
