@@ -192,11 +192,21 @@ want_status 400 BadRequest "previous=true without a restart is refused" "$st"
 st=$(req GET "$NS/pods/p1/log?container=nope")
 want_status 400 BadRequest "a log of an unknown container is refused" "$st"
 
-# log follow: streams until the container ends
+# log follow: streams until the container ends; a watch with a field selector on the phase
+# sees the pod come in (ADDED) when it runs and go out (DELETED) when it succeeds
+req GET "$NS/pods" >/dev/null
+RV1=$(jb 'd["metadata"]["resourceVersion"]')
+curl -sSN --cacert "$K8S_CA" -H "Authorization: Bearer $TOK" \
+	"$K8S_URL$NS/pods?watch=true&resourceVersion=$RV1&timeoutSeconds=8&fieldSelector=status.phase%3DRunning" >"$T_HOME/wf" &
+WF=$!
+WBG+=($WF)
 req POST "$NS/pods" "$(mkpod p2 'echo start; sleep 1; echo middle; sleep 0.5; echo end')" >/dev/null
 check "p2 runs" wait_for 15 pod_is p2 'd["status"]["phase"]' Running
 out=$(curl -sSN --cacert "$K8S_CA" -H "Authorization: Bearer $TOK" -m 20 "$K8S_URL$NS/pods/p2/log?follow=true")
 check "log follow=true streams until the container ends" test "$out" = "$(printf 'start\nmiddle\nend')"
+wait "$WF" 2>/dev/null || :
+check "a watch on fieldSelector status.phase=Running: p2 ADDED, MODIFIED..., then DELETED when it ends" \
+	test "$(python3 -c 'import json,sys; t=[e["type"] for e in map(json.loads, open(sys.argv[1])) if e["object"]["metadata"]["name"] == "p2"]; print(t[0], t[-1], len(t))' "$T_HOME/wf" | cut -d' ' -f1-2)" = "ADDED DELETED"
 
 # stale resourceVersion: compact, then a watch from the old one gets 410 Expired
 k8s_ctl POST /_fake/compact >/dev/null
