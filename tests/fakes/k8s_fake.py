@@ -383,6 +383,8 @@ class Handler(PodIO, Control, BaseHTTPRequestHandler):
 
     def body_json(self, raw, ctype_ok=("application/json",)):
         ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if not ctype and "application/json" in ctype_ok:
+            ctype = "application/json"  # the server's default input type
         if ctype not in ctype_ok:
             raise ApiError(415, 'the body of the request was in an unknown format - accepted '
                            'media types include: %s' % ", ".join(ctype_ok))
