@@ -61,6 +61,20 @@ PARAMS = {
 }
 
 
+def selector_text(sel):
+    """A metav1.LabelSelector in the label selector syntax (Scale.status.selector)."""
+    parts = ["%s=%s" % kv for kv in sorted((sel.get("matchLabels") or {}).items())]
+    for e in sel.get("matchExpressions") or []:
+        op = e.get("operator")
+        if op in ("In", "NotIn"):
+            parts.append("%s %s (%s)" % (e["key"], op.lower(), ",".join(e.get("values") or [])))
+        elif op == "Exists":
+            parts.append(e["key"])
+        elif op == "DoesNotExist":
+            parts.append("!" + e["key"])
+    return ",".join(parts)
+
+
 class Watch:
     def __init__(self, path, who):
         self.path = path
@@ -260,6 +274,17 @@ class Handler(PodIO, Control, BaseHTTPRequestHandler):
                 pass
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError, TimeoutError):
             self.close_connection = True
+        except Exception as e:  # a bug of the fake: answer 500 and say so on stderr
+            import traceback
+            traceback.print_exc()
+            entry["status"] = 500
+            entry["reason"] = "FakeBug"
+            self.close_connection = True
+            try:
+                self.send_json(500, status_obj(500, "k8s_fake internal error: %r" % e,
+                                               "InternalError"))
+            except OSError:
+                pass
 
     def apply_faults(self, method, path, entry):
         fake = self.fake
@@ -788,8 +813,7 @@ class Handler(PodIO, Control, BaseHTTPRequestHandler):
                              "creationTimestamp": m["creationTimestamp"]},
                 "spec": {"replicas": dep["spec"].get("replicas", 1)},
                 "status": {"replicas": (dep.get("status") or {}).get("replicas", 0),
-                           "selector": ",".join("%s=%s" % kv for kv in sorted(
-                               (sel.get("matchLabels") or {}).items()))}}
+                           "selector": selector_text(sel)}}
 
     def scale_write(self, method, res, ns, name, body, ctype):
         st = self.fake.store

@@ -214,6 +214,8 @@ def _walk(kind, version, spec, v, path, d):
         if not isinstance(v, list):
             _fail(kind, version, path, v, spec)
         for i, x in enumerate(v):
+            if x is None and isinstance(spec[0], dict):
+                v[i] = x = {}  # Go decodes a null struct in a list as its zero value
             _walk(kind, version, spec[0], x, "%s[%d]" % (path, i), d)
     elif isinstance(spec, tuple):
         if not isinstance(v, dict):
