@@ -203,12 +203,14 @@ class Cluster(Controllers):
                 self.pending.discard(uid)
                 continue
             self.schedule(pod, rt)
-        for job in list(st.objs["jobs"].values()):
-            self.job_sync(job)
-        for dep in list(st.objs["deployments"].values()):
-            self.deploy_sync(dep)
-        for hpa in list(st.objs["horizontalpodautoscalers"].values()):
-            self.hpa_sync(hpa)
+        for plural, sync in (("jobs", self.job_sync), ("deployments", self.deploy_sync),
+                             ("horizontalpodautoscalers", self.hpa_sync)):
+            for obj in list(st.objs[plural].values()):
+                try:
+                    sync(obj)
+                except Exception as e:  # one odd object must not stop the others
+                    print("k8s_fake: %s %s: controller error: %r"
+                          % (plural, obj["metadata"]["name"], e), flush=True)
         st.finish_foreground()
 
     # ---- pods: tracking ------------------------------------------------------------------

@@ -19,6 +19,7 @@ from k8s_meta import (ApiError, Errs, dns1035_errors, label_name_errors, label_v
 
 S, I, B, Q, IOS, ANY, F = "string", "int", "bool", "quantity", "intorstring", "any", "float"
 MS = ("map", S)
+ZERO = {S: "", "int": 0, "bool": False, "quantity": "0", "float": 0.0}
 MQ = ("map", Q)
 
 OBJECT_META = {
@@ -214,17 +215,21 @@ def _walk(kind, version, spec, v, path, d):
         if not isinstance(v, list):
             _fail(kind, version, path, v, spec)
         for i, x in enumerate(v):
-            if x is None and isinstance(spec[0], dict):
-                v[i] = x = {}  # Go decodes a null struct in a list as its zero value
+            if x is None:  # Go decodes a null in a list as the zero value
+                v[i] = x = {} if isinstance(spec[0], dict) else ZERO.get(spec[0])
             _walk(kind, version, spec[0], x, "%s[%d]" % (path, i), d)
     elif isinstance(spec, tuple):
         if not isinstance(v, dict):
             _fail(kind, version, path, v, spec)
         for k, x in v.items():
+            if x is None:
+                v[k] = x = ZERO.get(spec[1], "")
             _walk(kind, version, spec[1], x, "%s.%s" % (path, k), d)
     elif isinstance(spec, dict):
         if not isinstance(v, dict):
             _fail(kind, version, path, v, spec)
+        for k in [k for k, x in v.items() if x is None]:
+            del v[k]  # a null field decodes as the zero value: as if absent
         for k, x in v.items():
             if k not in spec:
                 d.unknown.append(("%s.%s" % (path, k)).lstrip("."))
