@@ -12,6 +12,7 @@ import re
 from urllib.parse import parse_qs
 
 from k8s_meta import ApiError, REASONS
+from k8s_store import BY_KIND
 
 
 class Control:
@@ -161,6 +162,26 @@ class Control:
                              body.get("labels") or {}, body.get("prefix", "bulk"),
                              body.get("image", "gantry.test/idle"))
             return {"data": {"created": n}}
+        if path == "/_fake/bulk/touch" and method == "POST":
+            # churn for the benchmarks: one MODIFIED event per matching pod (an annotation)
+            from k8s_meta import parse_label_selector, labels_match
+            reqs = parse_label_selector(body.get("selector", ""))
+            ns = body.get("namespace", "default")
+            limit = int(body.get("count", -1))
+            with fake.lock:
+                n = 0
+                for pod in list(st.objs["pods"].values()):
+                    m = pod["metadata"]
+                    if m.get("namespace") != ns or not labels_match(reqs, m.get("labels")):
+                        continue
+                    if 0 <= limit <= n:
+                        break
+                    ann = m.setdefault("annotations", {})
+                    ann["fake.gantry.test/touch"] = str(int(ann.get("fake.gantry.test/touch",
+                                                                    "0")) + 1)
+                    st.put(BY_KIND["Pod"], pod)
+                    n += 1
+            return {"data": {"touched": n}}
         if path == "/_fake/namespaces" and method == "POST":
             st.add_namespace(body["name"])
             return {"data": body["name"]}

@@ -400,6 +400,11 @@ req GET "/api/v1/namespaces/team-a/pods?labelSelector=bench%3Db" >/dev/null
 check "bulk: 300 idle pods, all Running" test "$(jb '[len(d["items"]), all(p["status"]["phase"] == "Running" for p in d["items"])]')" = '[300, true]'
 n=$(curl -sSN --cacert "$K8S_CA" -H "Authorization: Bearer $TOK" -m 20 "$K8S_URL/api/v1/namespaces/team-a/pods?watch=true&timeoutSeconds=1&labelSelector=bench%3Db" | grep -c '"type":"ADDED"')
 check "a watch without resourceVersion starts with ADDED for each ($n)" test "$n" = 300
+req GET "/api/v1/namespaces/team-a/pods?limit=1" >/dev/null
+RVB=$(jb 'd["metadata"]["resourceVersion"]')
+k8s_ctl POST /_fake/bulk/touch '{"namespace": "team-a", "selector": "bench=b", "count": 120}' >/dev/null
+n=$(curl -sSN --cacert "$K8S_CA" -H "Authorization: Bearer $TOK" -m 20 "$K8S_URL/api/v1/namespaces/team-a/pods?watch=true&resourceVersion=$RVB&timeoutSeconds=1" | grep -c '"type":"MODIFIED"')
+check "bulk touch: one MODIFIED event per touched pod ($n)" test "$n" = 120
 
 # --- the request log ---------------------------------------------------------------------------
 k8s_ctl GET /_fake/log >"$T_HOME/log.json"
