@@ -261,6 +261,15 @@ check "DELETE answers the pod with a deletionTimestamp" test "$st" = 200 -a -n "
 check "the pod goes after its process ended" wait_for 15 gone "$NS/pods/term"
 check "the process got SIGTERM (its log says so)" grep -q got-term "$LOGF"
 
+# a process that ignores SIGTERM is killed (SIGKILL) after the grace period
+req POST "$NS/pods" "$(mkpod stubborn 'trap \"\" TERM; echo up; while :; do sleep 0.1; done')" >/dev/null
+check "a pod ignoring SIGTERM runs" wait_for 15 pod_is stubborn 'd["status"]["phase"]' Running
+SPID=$(k8s_q /_fake/pods '[p["containers"]["main"]["pid"] for p in d["data"] if p["name"] == "stubborn"][0]')
+st=$(req DELETE "$NS/pods/stubborn?gracePeriodSeconds=1")
+check "DELETE with gracePeriodSeconds=1 marks it (deletionGracePeriodSeconds 1)" test "$st $(jb 'd["metadata"].get("deletionGracePeriodSeconds")')" = "200 1"
+check "it goes after the grace period (SIGKILL)" wait_for 15 gone "$NS/pods/stubborn"
+check "  ... and its process group is gone" wait_for 5 pgroup_gone "$SPID"
+
 # --- the scheduler -----------------------------------------------------------------------------
 req POST "$NS/pods" '{"metadata":{"name":"big"},"spec":{"containers":[{"name":"a","image":"gantry.test/idle","resources":{"limits":{"nvidia.com/gpu":"16"}}}]}}' >/dev/null
 unsched() { [ "$(podq big '[c.get("reason") for c in d["status"].get("conditions",[]) if c["type"] == "PodScheduled"]')" = '["Unschedulable"]' ]; }
