@@ -137,6 +137,7 @@ class Cluster(Controllers):
         self.dcgm = {}  # (ns, pod) -> dict of values
         self.job_rt = {}  # job uid -> {"failed": set(uids), "succeeded": set, "indexes": set}
         self.ip_seq = 0
+        self.pgids = set()
         self.svc_seq = 0
         store.on_change = self.on_change
         store.on_pod_delete = self.on_pod_delete
@@ -558,6 +559,7 @@ class Cluster(Controllers):
             self.ct_exited(rt, ct, 128, "StartError", msg)
             return
         ct.proc = proc
+        self.track_pid(proc.pid)
         ct.pid = proc.pid
         ct.state = {"running": {"startedAt": ct.started_at}}
         threading.Thread(target=self.pump, args=(rt.uid, ct, proc, ct.log), daemon=True,
@@ -614,6 +616,7 @@ class Cluster(Controllers):
             pass
         log.close()
         code = proc.wait()
+        self.reaped(proc.pid)
         with self.lock:
             pod, rt = self.live(uid)
             if rt is None or ct.proc is not proc:
@@ -847,11 +850,33 @@ class Cluster(Controllers):
                     fmt_num(v)))
         return "\n".join(out) + "\n"
 
+    def track_pid(self, pid):
+        """Every process group the fake starts (pods, exec) is listed in DIR/pids, so that
+        k8srig_stop can end them even when the fake itself had to be SIGKILLed."""
+        with self.lock:
+            self.pgids.add(pid)
+            with open(os.path.join(self.root, "pids"), "a") as f:
+                f.write("%d\n" % pid)
+
+    def reaped(self, pid):
+        """The leader of a group ended: forget the group unless members are left (so that
+        cleanup never signals a process group number the system has reused)."""
+        with self.lock:
+            try:
+                os.killpg(pid, 0)
+            except OSError:
+                self.pgids.discard(pid)
+
     def cleanup(self):
         with self.lock:
             for rt in self.pods.values():
                 for ct in rt.cts.values():
                     self.signal_ct(ct, signal.SIGKILL)
+            for pgid in self.pgids:
+                try:
+                    os.killpg(pgid, signal.SIGKILL)
+                except OSError:
+                    pass
         shutil.rmtree(os.path.join(self.root, "pods"), ignore_errors=True)
 
 

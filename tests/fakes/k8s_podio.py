@@ -185,7 +185,8 @@ class PodIO:
                               flush=True)
         if sub == "exec":
             code = k8s_ws.run_exec(conn, proto, argv, cwd, env, flags["stdin"],
-                                   flags["stdout"], flags["stderr"], flags["tty"], log)
+                                   flags["stdout"], flags["stderr"], flags["tty"], log,
+                                   fake.cluster.track_pid, fake.cluster.reaped)
             entry["exit_code"] = code
         else:
             k8s_ws.run_portforward(conn, ports, local, log)

@@ -195,7 +195,8 @@ def exit_status(code):
             "details": {"causes": [{"reason": "ExitCode", "message": str(code)}]}}
 
 
-def run_exec(conn, proto, argv, cwd, env, stdin, stdout, stderr, tty, log):
+def run_exec(conn, proto, argv, cwd, env, stdin, stdout, stderr, tty, log, on_start=None,
+             on_end=None):
     """Runs argv as a local process wired to the channels; returns its exit code."""
     v5 = proto.startswith("v5")
     master = slave = None
@@ -282,6 +283,8 @@ def run_exec(conn, proto, argv, cwd, env, stdin, stdout, stderr, tty, log):
         conn.close()
         return None
     box["proc"] = proc
+    if on_start:
+        on_start(proc.pid)
     started.set()
     log("exec pid %d: %s" % (proc.pid, argv))
 
@@ -312,6 +315,8 @@ def run_exec(conn, proto, argv, cwd, env, stdin, stdout, stderr, tty, log):
     for t in pumps:
         t.start()
     code = proc.wait()
+    if on_end:
+        on_end(proc.pid)
     for t in pumps:
         t.join(5)
     if master is not None:

@@ -181,14 +181,24 @@ k8srig_kubeconfig() {
 }
 
 k8srig_stop() {
-	local i
+	local i pg
 	if [ -n "$K8S_FAKE_PID" ]; then
 		kill -TERM "$K8S_FAKE_PID" 2>/dev/null || :
 		for ((i = 0; i < 50; i++)); do
 			kill -0 "$K8S_FAKE_PID" 2>/dev/null || break
 			sleep 0.1
 		done
-		kill -KILL "$K8S_FAKE_PID" 2>/dev/null || :
+		if kill -0 "$K8S_FAKE_PID" 2>/dev/null; then
+			# it did not stop (its SIGTERM handler kills the pods): end it, then the
+			# process groups it started (pods, exec), listed in DIR/work/pids
+			kill -KILL "$K8S_FAKE_PID" 2>/dev/null || :
+			wait "$K8S_FAKE_PID" 2>/dev/null || :
+			if [ -f "$K8S_DIR/work/pids" ]; then
+				while read -r pg; do
+					[ -n "$pg" ] && kill -KILL -- "-$pg" 2>/dev/null || :
+				done <"$K8S_DIR/work/pids"
+			fi
+		fi
 		wait "$K8S_FAKE_PID" 2>/dev/null || :
 		K8S_FAKE_PID=
 	fi
