@@ -31,7 +31,7 @@ run: |
   while [ ! -e '{{go}}' ]; do sleep 0.2; done
   echo "went"
 EOT
-export -f k8s_ctl k8s_q
+export -f k8s_ctl k8s_q k8s_api k8s_apiq
 
 g watch >"$T_HOME/watch.out" 2>&1 &
 wpid=$!
@@ -74,9 +74,13 @@ check "... and STARTING -> RUNNING once" test "$(g show w1 | grep -c 'STARTING *
 
 # a compacted history: the resume gets 410 Gone, the provider lists again
 s0=$(lastseq)
-k8s_ctl POST /_fake/compact '{}' >/dev/null
+# the resumes are held back (a delay fault) while w2 ends and the history is compacted
+k8s_ctl POST /_fake/faults '{"ms": 4000, "query": "watch", "count": 8}' >/dev/null
 k8s_ctl POST /_fake/watches/drop '{"mode": "end"}' >/dev/null
 touch "$T_HOME/go2"
+check "w2's Job completes in the cluster" wait_for 30 bash -c \
+	"[ \"\$(k8s_apiq /apis/batch/v1/namespaces/default/jobs/gantry-$w2-1 'd[\"status\"].get(\"succeeded\", 0)')\" = 1 ]"
+k8s_ctl POST /_fake/compact '{}' >/dev/null
 check "the watch engine sees w2 SUCCEEDED after the compaction" wait_for 60 grep -q "job $w2: RUNNING -> SUCCEEDED" "$T_HOME/watch.out"
 check "the resume was refused (410 Gone): the provider listed again" wait_for 20 bash -c "[ \"\$(reqs $s0 '$islist')\" -ge 1 ]"
 check "w2's events: RUNNING -> SUCCEEDED once" test "$(g show w2 | grep -c 'RUNNING *-> SUCCEEDED')" = 1
