@@ -64,19 +64,23 @@ int kube_cred_open(struct provider *p, char **cause)
 		return -1;
 	}
 	free(def);
-	if (p->acc.ca_pem != NULL &&
-	    http_set_ca_pem(p->http, p->acc.ca_pem, p->acc.ca_pem_len, &why) != 0)
-		goto fail;
-	if (p->acc.cert_pem != NULL && p->acc.key_pem != NULL &&
-	    http_set_client_pem(p->http, p->acc.cert_pem, p->acc.cert_pem_len, p->acc.key_pem,
-	                        p->acc.key_pem_len, &why) != 0)
-		goto fail;
-	if (p->acc.key_pem != NULL)
-		http_add_secret(p->http, p->acc.key_pem);
-	if (p->acc.token != NULL) {
-		http_add_secret(p->http, p->acc.token);
-		p->token = xstrdup(p->acc.token);
+	for (int i = 0; i < 2; i++) {
+		struct http *h = i == 0 ? p->http : p->whttp;
+
+		if (p->acc.ca_pem != NULL &&
+		    http_set_ca_pem(h, p->acc.ca_pem, p->acc.ca_pem_len, &why) != 0)
+			goto fail;
+		if (p->acc.cert_pem != NULL && p->acc.key_pem != NULL &&
+		    http_set_client_pem(h, p->acc.cert_pem, p->acc.cert_pem_len, p->acc.key_pem,
+		                        p->acc.key_pem_len, &why) != 0)
+			goto fail;
+		if (p->acc.key_pem != NULL)
+			http_add_secret(h, p->acc.key_pem);
+		if (p->acc.token != NULL)
+			http_add_secret(h, p->acc.token);
 	}
+	if (p->acc.token != NULL)
+		p->token = xstrdup(p->acc.token);
 	return 0;
 fail:
 	xcause(cause, "%s: kubeconfig context %s: %s", p->name,
@@ -272,9 +276,12 @@ static void kube_cred_done(void *arg, int cancelled)
 		kube_cred_run_free(r);
 		return;
 	}
-	if (r->err == NULL && r->cred.cert_pem != NULL && r->cred.key_pem != NULL) {
-		http_add_secret(p->http, r->cred.key_pem);
-		if (http_set_client_pem(p->http, r->cred.cert_pem, strlen(r->cred.cert_pem),
+	for (int i = 0;
+	     i < 2 && r->err == NULL && r->cred.cert_pem != NULL && r->cred.key_pem != NULL; i++) {
+		struct http *h = i == 0 ? p->http : p->whttp;
+
+		http_add_secret(h, r->cred.key_pem);
+		if (http_set_client_pem(h, r->cred.cert_pem, strlen(r->cred.cert_pem),
 		                        r->cred.key_pem, strlen(r->cred.key_pem), &why) != 0) {
 			r->err = xprintf("exec plugin: %s", why);
 			free(why);
@@ -284,6 +291,7 @@ static void kube_cred_done(void *arg, int cancelled)
 		kube_wipe(&p->token);
 		if (r->cred.token != NULL) {
 			http_add_secret(p->http, r->cred.token);
+			http_add_secret(p->whttp, r->cred.token);
 			p->token = r->cred.token;
 			r->cred.token = NULL;
 		}

@@ -125,6 +125,10 @@ struct provider {
 	struct loop *loop;
 	struct http *http;
 	int own_http;
+	/* watch streams' own handle (same TLS and secrets): never done, they must not count
+	 * as the engine's work in flight (engine_busy, the close drain) */
+	struct http *whttp;
+	int req_bg; /* the next kube_req goes through whttp */
 	struct kube_conf conf;
 	struct k8s_access acc;
 	char *installation_id;

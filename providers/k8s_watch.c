@@ -489,8 +489,10 @@ static void kube_watch_watch(struct kube_watch *w)
 	w->watches++;
 	k8s_lines_clear(&w->lines);
 	w->lines.max_line = KUBE_MAX_LINE;
+	w->p->req_bg = 1; /* through the provider's stream handle */
 	w->hr = kube_req(w->p, "GET", path, NULL, kube_watch_end, kube_watch_abort, w,
 	                 kube_watch_chunk, &why);
+	w->p->req_bg = 0;
 	free(path);
 	if (w->hr == NULL) {
 		w->watching = 0;

@@ -39,6 +39,7 @@ struct kube_req {
 	int dead;    /* cancelled while waiting: the credential waiter frees it */
 	int retried; /* a 401 made it ask for a new credential once */
 	long chunks; /* a stream's chunks so far */
+	int bg;      /* through whttp */
 	int sync;    /* inside kube_req: a failure to send is its return value */
 	char *sync_err;
 	struct kube_req *next;
@@ -309,7 +310,7 @@ static int kube_req_send(struct provider *p, struct kube_req *r, char **cause)
 		rq.idempotent = 1;
 	}
 	p->requests++;
-	r->hr = http_send(p->http, &rq, kube_http_done, r, &why);
+	r->hr = http_send(r->bg ? p->whttp : p->http, &rq, kube_http_done, r, &why);
 	free(url);
 	if (auth != NULL) {
 		memset(auth, 0, strlen(auth));
@@ -340,6 +341,7 @@ struct kube_req *kube_req(struct provider *p, const char *method, const char *pa
 	r->abort_fn = abort_fn;
 	r->ctx = ctx;
 	r->on_chunk = on_chunk;
+	r->bg = p->req_bg && on_chunk != NULL;
 	r->method = xstrdup(method);
 	r->path = xstrdup(path);
 	r->body = body != NULL ? xstrdup(body) : NULL;
@@ -367,7 +369,7 @@ void kube_req_cancel(struct provider *p, struct kube_req *r)
 		return;
 	}
 	if (r->hr != NULL)
-		http_cancel(p->http, r->hr);
+		http_cancel(r->bg ? p->whttp : p->http, r->hr);
 	kube_req_free(r);
 }
 
@@ -1278,7 +1280,9 @@ static int kube_open(const struct provider_config *cfg, struct provider **out, c
 		p->http = http_new(p->loop);
 		p->own_http = 1;
 	}
+	p->whttp = http_new(p->loop);
 	if (kube_cred_open(p, cause) != 0) {
+		http_free(p->whttp);
 		if (p->own_http)
 			http_free(p->http);
 		kube_free(p);
@@ -1320,6 +1324,7 @@ static void kube_close(struct provider *p)
 	kube_cred_close(p); /* frees requests that waited for a credential */
 	for (size_t i = 0; i < p->nns; i++)
 		free(p->nss[i].name);
+	http_free(p->whttp);
 	if (p->own_http)
 		http_free(p->http);
 	kube_free(p);

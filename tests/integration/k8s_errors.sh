@@ -36,14 +36,6 @@ expect_rc 0 "a notebook with an image that never pulls" g launch kbadimg --provi
 check "bi FAILED" wait_state bi FAILED 60
 check "... with ImagePullBackOff" bash -c "reason bi | grep -q ImagePullBackOff"
 
-# ---- a node lost under a running job ----
-expect_rc 0 "a training job" g launch ktrain --provider kube --name nl --set secs=600
-check "nl RUNNING" wait_state nl RUNNING 60
-k8s_ctl POST /_fake/nodes/node-h100 '{"lost": true}' >/dev/null
-check "nl FAILED" wait_state nl FAILED 90
-check "... node lost" bash -c "reason nl | grep -qi 'node lost\|NodeLost'"
-k8s_ctl POST /_fake/nodes/node-h100 '{"lost": false}' >/dev/null
-
 # ---- 403 and 422: one line, with the class ----
 k8s_ctl POST /_fake/faults '{"status": 403, "method": "POST", "path": "/pods$", "message": "pods is forbidden: User \"gantry\" cannot create resource \"pods\""}' >/dev/null
 expect_rc 1 "a forbidden launch fails" g launch knote --provider kube --name fb
@@ -85,10 +77,19 @@ expect_rc 0 "stop ex with a rotated token" g stop ex
 check "ex STOPPED" wait_state ex STOPPED 60
 check "the plugin ran again" test "$(wc -l <"$K8S_DIR/exec-calls")" -gt "$calls"
 
+# ---- a node lost under a running job ----
+expect_rc 0 "a training job" g launch ktrain --provider kube --name nl --set secs=600
+check "nl RUNNING" wait_state nl RUNNING 60
+k8s_ctl POST /_fake/nodes/node-h100 '{"lost": true}' >/dev/null
+check "nl FAILED" wait_state nl FAILED 90
+check "... node lost" bash -c "reason nl | grep -qi 'node lost\|NodeLost'"
+
+k8s_ctl POST /_fake/nodes '{"name": "node-cpu", "cpu": "16"}' >/dev/null
+
 # ---- the API server out of reach: UNKNOWN, never FAILED ----
 k8s_test_config kube
-expect_rc 0 "a long training job" g launch ktrain --provider kube --name ur --set secs=600
-check "ur RUNNING" wait_state ur RUNNING 60
+expect_rc 0 "a long training job" g launch knote --provider kube --name ur
+check "ur RUNNING (on the new node)" wait_state ur RUNNING 60
 k8srig_stop
 check "ur UNKNOWN while the API server is away" wait_state ur UNKNOWN 60
 check "... with the reason" bash -c "reason ur | grep -q 'unreachable'"
