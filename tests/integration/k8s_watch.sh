@@ -33,7 +33,7 @@ run: |
 EOT
 export -f k8s_ctl k8s_q k8s_api k8s_apiq
 
-g watch >"$T_HOME/watch.out" 2>&1 &
+"$GANTRY_BIN" watch >"$T_HOME/watch.out" 2>&1 &
 wpid=$!
 # requests of the fake's log since SEQ matching a Python condition on e
 reqs() { k8s_q "/_fake/log?since=$1" "len([e for e in d['data'] if $2])"; }

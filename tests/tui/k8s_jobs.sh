@@ -42,7 +42,7 @@ tui_keys Escape
 tui_wait 'Jobs \(1\)'
 tui_wait 'knote-[0-9]+ +notebook +STARTING +kube' 30
 # the Jobs view says why it waits, and so does its Job view
-tui_wait 'knote-[0-9]+ +notebook +STARTING +kube +\(pending: Unsch' 30
+tui_wait 'knote-[0-9]+ +notebook +STARTING +kube +\(pending: Un' 30
 tui_keys Enter
 tui_wait 'State +STARTING'
 tui_wait 'Reason +.*Unschedulable'
