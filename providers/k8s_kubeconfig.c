@@ -253,7 +253,7 @@ static int kc_pem(struct kc *k, yaml_node_t *m, const char *key, int secret, cha
 static int kc_cluster(struct kc *k, yaml_node_t *c, struct k8s_access *a)
 {
 	const char *server, *tsn;
-	yaml_node_t *sn, *n;
+	yaml_node_t *sn, *n, *kn;
 	char *why = NULL;
 	size_t l;
 
@@ -261,8 +261,8 @@ static int kc_cluster(struct kc *k, yaml_node_t *c, struct k8s_access *a)
 		return -1;
 	if (server == NULL || server[0] == '\0')
 		return kc_fail(k, c, "cluster: no server");
-	if ((n = kc_get(k, c, "insecure-skip-tls-verify", NULL)) != NULL && kc_bool_true(n))
-		return kc_fail(k, n,
+	if ((n = kc_get(k, c, "insecure-skip-tls-verify", &kn)) != NULL && kc_bool_true(n))
+		return kc_fail(k, kn,
 		               "insecure-skip-tls-verify: refused: Gantry always verifies the "
 		               "API server's certificate (set certificate-authority-data)");
 	if (strncmp(server, "https://", 8) != 0 && strncmp(server, "http://", 7) != 0)
@@ -372,15 +372,15 @@ static int kc_exec(struct kc *k, yaml_node_t *e, struct k8s_access *a)
 static int kc_user(struct kc *k, yaml_node_t *u, struct k8s_access *a)
 {
 	const char *tok, *tf;
-	yaml_node_t *n, *tfn;
+	yaml_node_t *n, *tfn, *kn;
 
-	if ((n = kc_get(k, u, "auth-provider", NULL)) != NULL && !kc_is_null(n))
-		return kc_fail(k, n,
+	if ((n = kc_get(k, u, "auth-provider", &kn)) != NULL && !kc_is_null(n))
+		return kc_fail(k, kn,
 		               "auth-provider: refused: removed from kubectl in 1.26; use an "
 		               "exec credential plugin");
-	if (((n = kc_get(k, u, "username", NULL)) != NULL && !kc_is_null(n)) ||
-	    ((n = kc_get(k, u, "password", NULL)) != NULL && !kc_is_null(n)))
-		return kc_fail(k, n,
+	if (((n = kc_get(k, u, "username", &kn)) != NULL && !kc_is_null(n)) ||
+	    ((n = kc_get(k, u, "password", &kn)) != NULL && !kc_is_null(n)))
+		return kc_fail(k, kn,
 		               "username/password: refused: basic authentication was removed "
 		               "from Kubernetes; use a token, a client certificate or an exec "
 		               "plugin");
