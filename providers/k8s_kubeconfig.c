@@ -172,31 +172,44 @@ static char *kc_resolve(struct kc *k, const char *file)
 	return xprintf("%s/%s", k->dir, file);
 }
 
+/* The error of a file the kubeconfig names: "PATH:LINE:COL: KEY: FILE: why" at node n, or
+ * "FILE: why" for the kubeconfig itself (key NULL). */
+static void kc_file_fail(struct kc *k, const yaml_node_t *n, const char *key, const char *file,
+                         const char *why)
+{
+	if (key == NULL)
+		xcause(k->cause, "%s: %s", file, why);
+	else
+		kc_fail(k, n, "%s: %s: %s", key, file, why);
+}
+
 /* Reads a file the kubeconfig names (regular, bounded); secret: refuse when group or others
- * may read it. Heap text, or NULL with the cause at node n. */
+ * may read or write it. Heap text, or NULL with the cause at node n. */
 static char *kc_read(struct kc *k, const yaml_node_t *n, const char *key, const char *file,
                      int secret, size_t *len)
 {
-	char *path = kc_resolve(k, file), *buf;
+	char *path = kc_resolve(k, file), *buf, *why;
 	struct stat stb;
 	ssize_t r;
 	size_t got = 0;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 
 	if (fd < 0) {
-		kc_fail(k, n, "%s: %s: %s", key, path, strerror(errno));
+		kc_file_fail(k, n, key, path, strerror(errno));
 		free(path);
 		return NULL;
 	}
 	if (fstat(fd, &stb) != 0 || !S_ISREG(stb.st_mode) || stb.st_size > (off_t)KC_FILE_MAX) {
-		kc_fail(k, n, "%s: %s: not a regular file of at most 4 MiB", key, path);
+		kc_file_fail(k, n, key, path, "not a regular file of at most 4 MiB");
 		close(fd);
 		free(path);
 		return NULL;
 	}
 	if (secret && (stb.st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH)) != 0) {
-		kc_fail(k, n, "%s: %s is readable by group or others (mode %03o): chmod 600 it",
-		        key, path, (unsigned)(stb.st_mode & 0777));
+		why = xprintf("is readable by group or others (mode %03o): chmod 600 it",
+		              (unsigned)(stb.st_mode & 0777));
+		kc_fail(k, n, "%s: %s %s", key, path, why);
+		free(why);
 		close(fd);
 		free(path);
 		return NULL;
@@ -515,19 +528,9 @@ int k8s_kubeconfig_load(const char *path, const char *context, struct k8s_access
 	memset(out, 0, sizeof *out);
 	if (path == NULL || path[0] == '\0')
 		return xcause(cause, "no kubeconfig path");
-	text = kc_read(&k, NULL, "kubeconfig", path, 0, &len);
-	if (text == NULL) {
-		/* kc_read's "PATH: kubeconfig: PATH: why": say it once */
-		char *c = cause != NULL ? *cause : NULL;
-
-		if (c != NULL) {
-			const char *why = strrchr(c, ':');
-
-			*cause = xprintf("%s: %s", path, why != NULL ? why + 2 : "unreadable");
-			free(c);
-		}
+	text = kc_read(&k, NULL, NULL, path, 0, &len);
+	if (text == NULL)
 		return -1;
-	}
 	dir = xstrdup(path);
 	slash = strrchr(dir, '/');
 	if (slash == NULL)
