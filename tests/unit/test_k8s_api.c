@@ -422,6 +422,16 @@ static void test_events(void **state)
 	assert_int_equal(k8s_api_parse_event(K8S_POD, line, strlen(line), &ev, &cause), -1);
 	free(cause);
 	cause = NULL;
+	line = "{\"type\":\"BOOKMARK\",\"object\":{\"metadata\":{\"resourceVersion\":\"9 x\"}}}";
+	assert_int_equal(k8s_api_parse_event(K8S_POD, line, strlen(line), &ev, &cause), -1);
+	assert_string_equal(cause, "a BOOKMARK event without a usable resourceVersion");
+	free(cause);
+	cause = NULL;
+	line = "{\"type\":\"MODIFIED\",\"object\":{\"metadata\":{\"name\":\"p\","
+	       "\"resourceVersion\":\"9#\"}}}";
+	assert_int_equal(k8s_api_parse_event(K8S_POD, line, strlen(line), &ev, &cause), -1);
+	free(cause);
+	cause = NULL;
 	/* an ERROR without a code but reason Expired is a 410 too */
 	line = "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"reason\":\"Expired\"}}";
 	assert_int_equal(k8s_api_parse_event(K8S_POD, line, strlen(line), &ev, &cause), 0);
@@ -513,6 +523,28 @@ static void test_parse_pods(void **state)
 	assert_int_equal(l.n, 0);
 	assert_string_equal(l.cont, "abc");
 	k8s_list_clear(&l);
+	/* what goes back into a URL: names, namespaces, resourceVersions, continue tokens */
+	text = "{\"kind\":\"PodList\",\"metadata\":{\"resourceVersion\":\"12\",\"continue\":"
+	       "\"eyJydiI6MTJ9-_=\"},\"items\":[{\"metadata\":{\"name\":\"Upper\"}},"
+	       "{\"metadata\":{\"name\":\"ok\",\"namespace\":\"a/b\"}},{\"metadata\":{\"name\":"
+	       "\"ok\",\"resourceVersion\":\"1&watch=0\"}},{\"metadata\":{\"name\":\"x\\u001b\"}},"
+	       "{\"metadata\":{\"name\":\"good.name-1\",\"namespace\":\"ns-1\",\"resourceVersion\":"
+	       "\"77\"}}]}";
+	assert_int_equal(k8s_api_parse_list(K8S_POD, text, strlen(text), &l, &cause), 0);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.skipped, 4);
+	assert_string_equal(l.items[0].name, "good.name-1");
+	assert_string_equal(l.cont, "eyJydiI6MTJ9-_=");
+	k8s_list_clear(&l);
+	text = "{\"kind\":\"PodList\",\"metadata\":{\"resourceVersion\":\"12&x=1\"},\"items\":[]}";
+	assert_int_equal(k8s_api_parse_list(K8S_POD, text, strlen(text), &l, &cause), -1);
+	assert_string_equal(cause, "the PodList's resourceVersion or continue token has characters "
+	                           "a URL cannot carry");
+	free(cause);
+	cause = NULL;
+	text = "{\"kind\":\"PodList\",\"metadata\":{\"continue\":\"a+b/c\"},\"items\":[]}";
+	assert_int_equal(k8s_api_parse_list(K8S_POD, text, strlen(text), &l, &cause), -1);
+	free(cause);
 }
 
 static void test_parse_objs(void **state)
