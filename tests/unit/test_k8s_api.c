@@ -1773,6 +1773,16 @@ static void test_prom(void **state)
 	assert_string_equal(v[1].name, "g");
 	assert_string_equal(kvlist_get(&v[1].labels, "y"), "2");
 	prom_samples_free(v, n);
+	text = "a 1\nb -inf\nc nan 5\nd +Infinity\ne 0x10\nf 1e3\ng -2.5E-1\n";
+	assert_int_equal(prom_parse(text, strlen(text), &v, &n, &skipped, &cause), 0);
+	assert_int_equal(n, 6);
+	assert_int_equal(skipped, 1); /* hex floats are not the exposition format's */
+	assert_true(v[1].value < -1e308);
+	assert_true(v[2].value != v[2].value);
+	assert_true(v[3].value > 1e308);
+	assert_true(v[4].value == 1000);
+	assert_true(v[5].value == -0.25);
+	prom_samples_free(v, n);
 	text = "<html><body>502 Bad Gateway</body></html>\n";
 	assert_int_equal(prom_parse(text, strlen(text), &v, &n, &skipped, &cause), -1);
 	assert_string_equal(cause, "not Prometheus text (1 malformed line, no sample)");
