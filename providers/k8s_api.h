@@ -337,7 +337,11 @@ void k8s_state_clear(struct k8s_state *s);
  * "H100", "NVIDIA-A100-SXM4-80GB" -> "A100-80GB"); heap or NULL. */
 char *k8s_api_node_gpu_type(const struct k8s_obj *node, const char *label_key);
 /* The Cluster view's numbers from nodes and pods (nodes as nodes, each namespace's Gantry
- * pods as the queue). */
+ * pods as the queue): a node's state is "down" (Ready not True, with the condition's
+ * message), "drained" (cordoned), "idle" (no live pod on it), "allocated" (every GPU asked
+ * for) or "mixed"; allocations are the sums of its running pods' pod_gpus/pod_cpus/
+ * pod_memory_mib; one partition per namespace of the pods (each showing the whole
+ * cluster's nodes and GPUs) with its running and pending pods. */
 void k8s_api_cluster(const struct k8s_obj *nodes, size_t nnodes, const struct k8s_obj *pods,
                      size_t npods, struct cluster_info *out);
 

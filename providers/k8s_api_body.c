@@ -105,9 +105,9 @@ static json_t *k8s_container(const struct k8s_workload *w, int indexed, char **c
 	}
 	cmd = json_pack("[s, s, s]", "/bin/sh", "-c", script);
 	free(script);
-	c = json_pack("{s:s, s:s, s:o, s:o, s:s}", "name", "main", "image",
-	              w->image != NULL ? w->image : "", "command", cmd, "env", env,
-	              "imagePullPolicy", "IfNotPresent");
+	/* no imagePullPolicy: the cluster's default (Always for :latest, else IfNotPresent) */
+	c = json_pack("{s:s, s:s, s:o, s:o}", "name", "main", "image",
+	              w->image != NULL ? w->image : "", "command", cmd, "env", env);
 	if (w->secret_env_name != NULL)
 		json_object_set_new(
 		    c, "envFrom",

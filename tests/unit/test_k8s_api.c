@@ -1120,6 +1120,12 @@ static void test_kubeconfig_good(void **state)
 	assert_int_equal(k8s_kubeconfig_load("/nonexistent/kubeconfig", NULL, &a, &cause), -1);
 	assert_string_equal(cause, "/nonexistent/kubeconfig: No such file or directory");
 	free(cause);
+	cause = NULL;
+	assert_int_equal(k8s_kubeconfig_load(tmpdir, NULL, &a, &cause), -1);
+	p = xprintf("%s: not a regular file of at most 4 MiB", tmpdir);
+	assert_string_equal(cause, p);
+	free(p);
+	free(cause);
 }
 
 static void check_bad(const char *file, const char *context, const char *want)
@@ -1468,6 +1474,7 @@ static void test_body_pod(void **state)
 	assert_string_equal(jpath_s(c, "readinessProbe.httpGet.path"), "/api");
 	assert_int_equal(jpath_i(c, "readinessProbe.httpGet.port"), 8888);
 	assert_null(json_object_get(c, "envFrom"));
+	assert_null(json_object_get(c, "imagePullPolicy")); /* the cluster's default */
 	json_decref(o);
 	/* a service account, a Secret's keys as env, another GPU resource, Always */
 	w.service_account = "trainer";
