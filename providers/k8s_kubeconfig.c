@@ -5,7 +5,8 @@
  * username/password (basic auth, removed from Kubernetes in 1.19), a server that is not
  * https:// (http:// only to loopback, for tests: http_url_check), an exec plugin that
  * needs a terminal (interactiveMode: Always), a client key or token file readable by group
- * or others. Secrets (token, key) never go into an error. */
+ * or others, proxy-url (libcurl's https_proxy applies instead). Secrets (token, key) never go into
+ * an error. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -278,6 +279,10 @@ static int kc_cluster(struct kc *k, yaml_node_t *c, struct k8s_access *a)
 		return kc_fail(k, kn,
 		               "insecure-skip-tls-verify: refused: Gantry always verifies the "
 		               "API server's certificate (set certificate-authority-data)");
+	if ((n = kc_get(k, c, "proxy-url", &kn)) != NULL && !kc_is_null(n))
+		return kc_fail(k, kn,
+		               "proxy-url: not supported: Gantry reaches the API server "
+		               "directly, or through the https_proxy environment variable");
 	if (strncmp(server, "https://", 8) != 0 && strncmp(server, "http://", 7) != 0)
 		return kc_fail(k, sn, "server: expected an https:// URL");
 	if (http_url_check(server, &why) != 0) {

@@ -1225,6 +1225,17 @@ static void test_kubeconfig_bad(void **state)
 		                    "such file or directory");
 		free(cause);
 		cause = NULL;
+		t = "current-context: x\nclusters:\n- name: c\n  cluster:\n    server: https://h\n"
+		    "    proxy-url: http://proxy:3128\ncontexts:\n- name: x\n  context: {cluster: "
+		    "c}\n";
+		assert_int_equal(k8s_kubeconfig_parse("k", "/", t, strlen(t), NULL, &a, &cause),
+		                 -1);
+		assert_string_equal(cause,
+		                    "k:6:5: proxy-url: not supported: Gantry reaches the API "
+		                    "server directly, or through the https_proxy environment "
+		                    "variable");
+		free(cause);
+		cause = NULL;
 		/* deep nesting stops before libyaml's loader */
 		{
 			char deep[400];
