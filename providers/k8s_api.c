@@ -623,7 +623,7 @@ char *k8s_api_error(long status, const char *body, size_t len, const char *trans
 		c = K8S_ERR_TRANSIENT;
 		break;
 	default:
-		c = status >= 500 ? K8S_ERR_TRANSIENT : K8S_ERR_OTHER;
+		c = K8S_ERR_OTHER;
 		break;
 	}
 	if (reason != NULL && strcmp(reason, "Expired") == 0)
