@@ -1167,7 +1167,7 @@ static void test_kubeconfig_bad(void **state)
 	check_bad("bad-exec-always.yaml", NULL,
 	          "bad-exec-always.yaml:17:24: exec: interactiveMode: Always: refused");
 	check_bad("bad-dupkey.yaml", NULL, "bad-dupkey.yaml:7:3: duplicate key 'context'");
-	check_bad("bad-syntax.yaml", NULL, "bad-syntax.yaml:");
+	check_bad("bad-syntax.yaml", NULL, "bad-syntax.yaml:8:1: did not find expected ',' or ']'");
 	/* a key file others can read */
 	write_file(tmpdir, "client.key", PEM_KEY, 0644);
 	{
