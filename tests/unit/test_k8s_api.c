@@ -5,7 +5,18 @@
  * BackoffLimitExceeded, a Deployment and its HPA, Status errors, a watch stream with a
  * bookmark and a 410 ERROR, nodes, a DCGM exporter's text), the state mapping users see,
  * kubeconfig files good and bad with their exact FILE:LINE:COL, ExecCredential answers,
- * and every body Gantry posts parsed back with jansson and checked field by field. */
+ * and every body Gantry posts parsed back with jansson and checked field by field.
+ *
+ * Checked by hand against the fake of this issue (tests/fakes/k8s_fake.py, 2026-12-05, a
+ * throwaway driver outside the tree): every body (Pod, notebook Service, Job with 2 and 3
+ * indexed pods and its headless Service, Deployment, HPA) passes the fake's strict decoding
+ * and validation (k8s_schema.decode/validate) and was created; the indexed Job's pods
+ * printed rank=0..2 ws=3 ma=NAME-0.NAME mp=29500 from the env and the RANK export; the
+ * fake's lists (pods, jobs, deployments, HPA, nodes, services, a page with continue), a
+ * watch stream with a 410 ERROR after a compaction, 409 AlreadyExists and 401 Status
+ * bodies, the rig's three kubeconfigs (token, client certificate, exec plugin) and its
+ * DCGM text all parse, with the states and reasons these tests expect (Unschedulable with
+ * the scheduler's message, ErrImagePull, a Complete Job, index labels). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
