@@ -776,6 +776,27 @@ static void test_state_pods(void **state)
 	k8s_state_clear(&st);
 	k8s_obj_clear(&o);
 
+	/* being deleted by Gantry: STOPPED once nothing runs, RUNNING while it still does */
+	load_text(K8S_POD,
+	          "{\"metadata\":{\"name\":\"p\",\"deletionTimestamp\":\"2026-12-05T10:00:00Z\"},"
+	          "\"status\":{\"phase\":\"Pending\"}}",
+	          &o);
+	v.workload = &o;
+	v.deleting = 1;
+	k8s_api_state(&v, &st);
+	assert_int_equal(st.state, JOB_STOPPED);
+	k8s_state_clear(&st);
+	k8s_obj_clear(&o);
+	load_text(K8S_POD,
+	          "{\"metadata\":{\"name\":\"p\",\"deletionTimestamp\":\"2026-12-05T10:00:00Z\"},"
+	          "\"status\":{\"phase\":\"Running\"}}",
+	          &o);
+	k8s_api_state(&v, &st);
+	assert_int_equal(st.state, JOB_RUNNING);
+	k8s_state_clear(&st);
+	k8s_obj_clear(&o);
+	v.workload = NULL;
+	v.deleting = 0;
 	/* gone: not found, unless Gantry deleted it */
 	k8s_api_state(&v, &st);
 	assert_int_equal(st.state, JOB_UNKNOWN);
@@ -1004,6 +1025,18 @@ static void test_nodes_cluster(void **state)
 	assert_int_equal(c.parts[0].gpus_total, 12);
 	assert_int_equal(c.parts[0].gpus_alloc, 2);
 	cluster_info_clear(&c);
+	/* every GPU asked for: allocated; ended pods do not count */
+	pods.items[1].node_name = xstrdup("node-h100");
+	pods.items[1].pod_gpus = 6;
+	free(pods.items[2].phase);
+	pods.items[2].phase = xstrdup("Succeeded");
+	pods.items[2].node_name = xstrdup("node-h100");
+	pods.items[2].pod_gpus = 8;
+	k8s_api_cluster(nodes.items, nodes.n, pods.items, pods.n, &c);
+	assert_string_equal(c.nodes[0].state, "allocated");
+	assert_int_equal(c.nodes[0].gpus_alloc, 8);
+	assert_int_equal(c.jobs_pending, 1);
+	cluster_info_clear(&c);
 	k8s_list_clear(&pods);
 	k8s_list_clear(&nodes);
 }
@@ -1118,6 +1151,24 @@ static void test_kubeconfig_good(void **state)
 	assert_true(a.exec->interactive_never);
 	assert_null(a.token);
 	k8s_access_clear(&a);
+	{
+		/* a bare command name is left to PATH; v1beta1; IfAvailable runs without a
+		 * terminal too */
+		const char *t =
+		    "current-context: x\nclusters:\n- {name: c, cluster: {server: "
+		    "'https://h'}}\ncontexts:\n- {name: x, context: {cluster: c, user: u}}"
+		    "\nusers:\n- name: u\n  user:\n    exec: {apiVersion: "
+		    "client.authentication.k8s.io/v1beta1, command: aws, interactiveMode: "
+		    "IfAvailable}\n";
+
+		if (k8s_kubeconfig_parse("k", "/d", t, strlen(t), NULL, &a, &cause) != 0)
+			fail_msg("%s", cause);
+		assert_string_equal(a.exec->command, "aws");
+		assert_null(a.exec->args[0]);
+		assert_string_equal(a.exec->api_version, "client.authentication.k8s.io/v1beta1");
+		assert_true(a.exec->interactive_never);
+		k8s_access_clear(&a);
+	}
 	/* from a file: relative paths are relative to its directory */
 	text = slurp("kubeconfig/good.yaml", &len);
 	write_file(tmpdir, "kubeconfig", text, 0600);
