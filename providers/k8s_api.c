@@ -256,6 +256,16 @@ int k8s_dns_subdomain(const char *s)
 	return 1;
 }
 
+int k8s_token_ok(const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n] != '\0'; n++)
+		if (n >= 1024 || !(isalnum((unsigned char)s[n]) || strchr("._~=-", s[n]) != NULL))
+			return 0;
+	return n > 0;
+}
+
 /* ---- labels, selectors, names ---- */
 
 char *k8s_api_label_value(const char *s)
@@ -613,7 +623,7 @@ char *k8s_api_error(long status, const char *body, size_t len, const char *trans
 		c = K8S_ERR_TRANSIENT;
 		break;
 	default:
-		c = status >= 500 ? K8S_ERR_TRANSIENT : K8S_ERR_OTHER;
+		c = K8S_ERR_OTHER;
 		break;
 	}
 	if (reason != NULL && strcmp(reason, "Expired") == 0)

@@ -145,8 +145,8 @@ struct k8s_workload {
 	const struct k8s_toleration *tolerations;
 	size_t ntolerations;
 	int port;                   /* container port (and the Service's), 0 = none */
-	const char *readiness_path; /* readinessProbe httpGet path, or NULL */
-	int readiness_timeout_s;
+	const char *readiness_path; /* readinessProbe httpGet path (every 2 s), or NULL */
+	int readiness_timeout_s;    /* the provider's whole wait; a probe's timeout is min(5, it) */
 	long active_deadline_s;         /* Job / Pod activeDeadlineSeconds, 0 = none */
 	int backoff_limit;              /* Job backoffLimit (>= 0) */
 	int completions;                /* Job: pods; > 1 = Indexed completion mode with rank env
@@ -230,7 +230,11 @@ void k8s_objs_free(struct k8s_obj *v, size_t n);
 
 /* A list answer ({"kind": "PodList", "metadata": {"resourceVersion", "continue"},
  * "items": [...]}): the objects (malformed items skipped and counted in *skipped), the
- * list's resourceVersion and continue token (heap or NULL). 0, or -1 with cause. */
+ * list's resourceVersion and continue token (heap or NULL). 0, or -1 with cause.
+ * Whatever goes back into a URL is checked here: an object's name must be a DNS
+ * subdomain and its namespace a DNS label (else the item is malformed), and a
+ * resourceVersion or continue token may hold only [A-Za-z0-9._~=-] (else the answer, or the
+ * watch event, is refused), so they can go into a query string as they are. */
 struct k8s_list {
 	struct k8s_obj *items;
 	size_t n;
@@ -333,7 +337,11 @@ void k8s_state_clear(struct k8s_state *s);
  * "H100", "NVIDIA-A100-SXM4-80GB" -> "A100-80GB"); heap or NULL. */
 char *k8s_api_node_gpu_type(const struct k8s_obj *node, const char *label_key);
 /* The Cluster view's numbers from nodes and pods (nodes as nodes, each namespace's Gantry
- * pods as the queue). */
+ * pods as the queue): a node's state is "down" (Ready not True, with the condition's
+ * message), "drained" (cordoned), "idle" (no live pod on it), "allocated" (every GPU asked
+ * for) or "mixed"; allocations are the sums of its running pods' pod_gpus/pod_cpus/
+ * pod_memory_mib; one partition per namespace of the pods (each showing the whole
+ * cluster's nodes and GPUs) with its running and pending pods. */
 void k8s_api_cluster(const struct k8s_obj *nodes, size_t nnodes, const struct k8s_obj *pods,
                      size_t npods, struct cluster_info *out);
 

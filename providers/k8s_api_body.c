@@ -105,9 +105,9 @@ static json_t *k8s_container(const struct k8s_workload *w, int indexed, char **c
 	}
 	cmd = json_pack("[s, s, s]", "/bin/sh", "-c", script);
 	free(script);
-	c = json_pack("{s:s, s:s, s:o, s:o, s:s}", "name", "main", "image",
-	              w->image != NULL ? w->image : "", "command", cmd, "env", env,
-	              "imagePullPolicy", "IfNotPresent");
+	/* no imagePullPolicy: the cluster's default (Always for :latest, else IfNotPresent) */
+	c = json_pack("{s:s, s:s, s:o, s:o}", "name", "main", "image",
+	              w->image != NULL ? w->image : "", "command", cmd, "env", env);
 	if (w->secret_env_name != NULL)
 		json_object_set_new(
 		    c, "envFrom",
@@ -140,7 +140,9 @@ static json_t *k8s_container(const struct k8s_workload *w, int indexed, char **c
 		                    json_pack("[{s:s, s:i, s:s}]", "name", "http", "containerPort",
 		                              w->port, "protocol", "TCP"));
 		if (w->readiness_path != NULL) {
-			int to = w->readiness_timeout_s > 0 && w->readiness_timeout_s <= 60
+			/* readiness_timeout_s is the whole wait (the provider's); one probe
+			 * gets at most 5 s of it */
+			int to = w->readiness_timeout_s > 0 && w->readiness_timeout_s < 5
 			             ? w->readiness_timeout_s
 			             : 5;
 

@@ -34,5 +34,8 @@ void k8s_wipe(char *s, size_t len);
 /* DNS-1123 label (ns) / subdomain (names): 1 when valid. */
 int k8s_dns_label(const char *s);
 int k8s_dns_subdomain(const char *s);
+/* A resourceVersion or continue token that can go into a query string as it is: 1 to 1024
+ * characters of [A-Za-z0-9._~=-]. */
+int k8s_token_ok(const char *s);
 
 #endif

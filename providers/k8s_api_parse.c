@@ -270,9 +270,22 @@ static int k8s_obj_from(enum k8s_kind k, const json_t *j, struct k8s_obj *o, cha
 		k8s_obj_clear(o);
 		return xcause(cause, "the %s has no metadata.name", k8s_kind_name(k));
 	}
+	if (!k8s_dns_subdomain(o->name)) {
+		k8s_obj_clear(o);
+		return xcause(cause, "the %s's name is not a DNS subdomain", k8s_kind_name(k));
+	}
 	o->namespace = k8s_jstr(md, "namespace");
+	if (o->namespace != NULL && !k8s_dns_label(o->namespace)) {
+		k8s_obj_clear(o);
+		return xcause(cause, "the %s's namespace is not a DNS label", k8s_kind_name(k));
+	}
 	o->uid = k8s_jstr(md, "uid");
 	o->resource_version = k8s_jstr(md, "resourceVersion");
+	if (o->resource_version != NULL && !k8s_token_ok(o->resource_version)) {
+		k8s_obj_clear(o);
+		return xcause(cause, "the %s's resourceVersion has characters a URL cannot carry",
+		              k8s_kind_name(k));
+	}
 	o->created_ms = k8s_jtime(md, "creationTimestamp");
 	o->deleted_ms = k8s_jtime(md, "deletionTimestamp");
 	if (o->deleted_ms == 0 && json_is_string(json_object_get(md, "deletionTimestamp")))
@@ -422,6 +435,15 @@ int k8s_api_parse_list(enum k8s_kind k, const char *json, size_t len, struct k8s
 		free(out->cont);
 		out->cont = NULL;
 	}
+	if ((out->resource_version != NULL && !k8s_token_ok(out->resource_version)) ||
+	    (out->cont != NULL && !k8s_token_ok(out->cont))) {
+		k8s_list_clear(out);
+		json_decref(root);
+		return xcause(cause,
+		              "the %sList's resourceVersion or continue token has characters "
+		              "a URL cannot carry",
+		              k8s_kind_name(k));
+	}
 	n = json_is_array(items) ? json_array_size(items) : 0;
 	if (n > K8S_ITEMS_MAX) {
 		out->skipped = n - K8S_ITEMS_MAX;
@@ -532,8 +554,10 @@ int k8s_api_parse_event(enum k8s_kind k, const char *line, size_t len, struct k8
 		out->obj.kind = k;
 		out->obj.resource_version = k8s_jstr(md, "resourceVersion");
 		json_decref(root);
-		if (out->obj.resource_version == NULL)
-			return xcause(cause, "a BOOKMARK event without resourceVersion");
+		if (out->obj.resource_version == NULL || !k8s_token_ok(out->obj.resource_version)) {
+			k8s_obj_clear(&out->obj);
+			return xcause(cause, "a BOOKMARK event without a usable resourceVersion");
+		}
 		return 0;
 	}
 	if (k8s_kind_check(obj, k, 0, cause) != 0 || k8s_obj_from(k, obj, &out->obj, cause) != 0) {

@@ -5,7 +5,8 @@
  * username/password (basic auth, removed from Kubernetes in 1.19), a server that is not
  * https:// (http:// only to loopback, for tests: http_url_check), an exec plugin that
  * needs a terminal (interactiveMode: Always), a client key or token file readable by group
- * or others. Secrets (token, key) never go into an error. */
+ * or others, proxy-url (libcurl's https_proxy applies instead). Secrets (token, key) never go into
+ * an error. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -172,31 +173,44 @@ static char *kc_resolve(struct kc *k, const char *file)
 	return xprintf("%s/%s", k->dir, file);
 }
 
+/* The error of a file the kubeconfig names: "PATH:LINE:COL: KEY: FILE: why" at node n, or
+ * "FILE: why" for the kubeconfig itself (key NULL). */
+static void kc_file_fail(struct kc *k, const yaml_node_t *n, const char *key, const char *file,
+                         const char *why)
+{
+	if (key == NULL)
+		xcause(k->cause, "%s: %s", file, why);
+	else
+		kc_fail(k, n, "%s: %s: %s", key, file, why);
+}
+
 /* Reads a file the kubeconfig names (regular, bounded); secret: refuse when group or others
- * may read it. Heap text, or NULL with the cause at node n. */
+ * may read or write it. Heap text, or NULL with the cause at node n. */
 static char *kc_read(struct kc *k, const yaml_node_t *n, const char *key, const char *file,
                      int secret, size_t *len)
 {
-	char *path = kc_resolve(k, file), *buf;
+	char *path = kc_resolve(k, file), *buf, *why;
 	struct stat stb;
 	ssize_t r;
 	size_t got = 0;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 
 	if (fd < 0) {
-		kc_fail(k, n, "%s: %s: %s", key, path, strerror(errno));
+		kc_file_fail(k, n, key, path, strerror(errno));
 		free(path);
 		return NULL;
 	}
 	if (fstat(fd, &stb) != 0 || !S_ISREG(stb.st_mode) || stb.st_size > (off_t)KC_FILE_MAX) {
-		kc_fail(k, n, "%s: %s: not a regular file of at most 4 MiB", key, path);
+		kc_file_fail(k, n, key, path, "not a regular file of at most 4 MiB");
 		close(fd);
 		free(path);
 		return NULL;
 	}
 	if (secret && (stb.st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH)) != 0) {
-		kc_fail(k, n, "%s: %s is readable by group or others (mode %03o): chmod 600 it",
-		        key, path, (unsigned)(stb.st_mode & 0777));
+		why = xprintf("is readable by group or others (mode %03o): chmod 600 it",
+		              (unsigned)(stb.st_mode & 0777));
+		kc_fail(k, n, "%s: %s %s", key, path, why);
+		free(why);
 		close(fd);
 		free(path);
 		return NULL;
@@ -253,7 +267,7 @@ static int kc_pem(struct kc *k, yaml_node_t *m, const char *key, int secret, cha
 static int kc_cluster(struct kc *k, yaml_node_t *c, struct k8s_access *a)
 {
 	const char *server, *tsn;
-	yaml_node_t *sn, *n;
+	yaml_node_t *sn, *n, *kn;
 	char *why = NULL;
 	size_t l;
 
@@ -261,10 +275,14 @@ static int kc_cluster(struct kc *k, yaml_node_t *c, struct k8s_access *a)
 		return -1;
 	if (server == NULL || server[0] == '\0')
 		return kc_fail(k, c, "cluster: no server");
-	if ((n = kc_get(k, c, "insecure-skip-tls-verify", NULL)) != NULL && kc_bool_true(n))
-		return kc_fail(k, n,
+	if ((n = kc_get(k, c, "insecure-skip-tls-verify", &kn)) != NULL && kc_bool_true(n))
+		return kc_fail(k, kn,
 		               "insecure-skip-tls-verify: refused: Gantry always verifies the "
 		               "API server's certificate (set certificate-authority-data)");
+	if ((n = kc_get(k, c, "proxy-url", &kn)) != NULL && !kc_is_null(n))
+		return kc_fail(k, kn,
+		               "proxy-url: not supported: Gantry reaches the API server "
+		               "directly, or through the https_proxy environment variable");
 	if (strncmp(server, "https://", 8) != 0 && strncmp(server, "http://", 7) != 0)
 		return kc_fail(k, sn, "server: expected an https:// URL");
 	if (http_url_check(server, &why) != 0) {
@@ -372,15 +390,15 @@ static int kc_exec(struct kc *k, yaml_node_t *e, struct k8s_access *a)
 static int kc_user(struct kc *k, yaml_node_t *u, struct k8s_access *a)
 {
 	const char *tok, *tf;
-	yaml_node_t *n, *tfn;
+	yaml_node_t *n, *tfn, *kn;
 
-	if ((n = kc_get(k, u, "auth-provider", NULL)) != NULL && !kc_is_null(n))
-		return kc_fail(k, n,
+	if ((n = kc_get(k, u, "auth-provider", &kn)) != NULL && !kc_is_null(n))
+		return kc_fail(k, kn,
 		               "auth-provider: refused: removed from kubectl in 1.26; use an "
 		               "exec credential plugin");
-	if (((n = kc_get(k, u, "username", NULL)) != NULL && !kc_is_null(n)) ||
-	    ((n = kc_get(k, u, "password", NULL)) != NULL && !kc_is_null(n)))
-		return kc_fail(k, n,
+	if (((n = kc_get(k, u, "username", &kn)) != NULL && !kc_is_null(n)) ||
+	    ((n = kc_get(k, u, "password", &kn)) != NULL && !kc_is_null(n)))
+		return kc_fail(k, kn,
 		               "username/password: refused: basic authentication was removed "
 		               "from Kubernetes; use a token, a client certificate or an exec "
 		               "plugin");
@@ -515,19 +533,9 @@ int k8s_kubeconfig_load(const char *path, const char *context, struct k8s_access
 	memset(out, 0, sizeof *out);
 	if (path == NULL || path[0] == '\0')
 		return xcause(cause, "no kubeconfig path");
-	text = kc_read(&k, NULL, "kubeconfig", path, 0, &len);
-	if (text == NULL) {
-		/* kc_read's "PATH: kubeconfig: PATH: why": say it once */
-		char *c = cause != NULL ? *cause : NULL;
-
-		if (c != NULL) {
-			const char *why = strrchr(c, ':');
-
-			*cause = xprintf("%s: %s", path, why != NULL ? why + 2 : "unreadable");
-			free(c);
-		}
+	text = kc_read(&k, NULL, NULL, path, 0, &len);
+	if (text == NULL)
 		return -1;
-	}
 	dir = xstrdup(path);
 	slash = strrchr(dir, '/');
 	if (slash == NULL)

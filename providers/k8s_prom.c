@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/xmalloc.h"
 #include "providers/k8s_api.h"
@@ -38,15 +39,17 @@ static int prom_value(const char *s, size_t n, double *out)
 		return -1;
 	memcpy(buf, s, n);
 	buf[n] = '\0';
-	if (strcmp(buf, "NaN") == 0) {
+	/* Go's ParseFloat spellings, any case */
+	if (strcasecmp(buf, "NaN") == 0) {
 		*out = NAN;
 		return 0;
 	}
-	if (strcmp(buf, "+Inf") == 0 || strcmp(buf, "Inf") == 0) {
+	if (strcasecmp(buf, "+Inf") == 0 || strcasecmp(buf, "Inf") == 0 ||
+	    strcasecmp(buf, "+Infinity") == 0 || strcasecmp(buf, "Infinity") == 0) {
 		*out = INFINITY;
 		return 0;
 	}
-	if (strcmp(buf, "-Inf") == 0) {
+	if (strcasecmp(buf, "-Inf") == 0 || strcasecmp(buf, "-Infinity") == 0) {
 		*out = -INFINITY;
 		return 0;
 	}
@@ -72,6 +75,7 @@ static int prom_line(const char *p, const char *e, struct prom_sample *s)
 	while (q < e && prom_name_char((unsigned char)*q))
 		q++;
 	s->name = xstrndup(p, (size_t)(q - p));
+	p = q;
 	while (q < e && (*q == ' ' || *q == '\t'))
 		q++;
 	if (q < e && *q == '{') {
@@ -140,7 +144,10 @@ static int prom_line(const char *p, const char *e, struct prom_sample *s)
 			}
 			goto bad;
 		}
+		p = q;
 	}
+	/* blanks between the name (or the labels) and the value */
+	q = p;
 	if (q >= e || (*q != ' ' && *q != '\t'))
 		goto bad;
 	while (q < e && (*q == ' ' || *q == '\t'))

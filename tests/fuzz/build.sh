@@ -39,3 +39,7 @@ build_one fuzz_kernels "$c"/tele_kernels.c
 build_one fuzz_lambda_api "$top"/providers/lambda_api.c "$c"/sanitize.c
 build_one fuzz_slurm_api "$top"/providers/slurm_api.c "$c"/sanitize.c "$c"/cluster.c "$c"/job.c \
 	"$c"/kvlist.c
+build_one fuzz_k8s_api "$top"/providers/k8s_api*.c "$top"/providers/k8s_kubeconfig.c \
+	"$top"/providers/k8s_prom.c "$c"/sanitize.c "$c"/cluster.c "$c"/job.c "$c"/kvlist.c \
+	"$c"/yaml_guard.c "$c"/http.c "$c"/loop.c "$c"/cred.c "$c"/safefile.c \
+	-Wno-unused-parameter $(pkg-config --libs libcurl)

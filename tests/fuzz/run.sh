@@ -19,7 +19,7 @@ else
 	budget=(-runs="${FUZZ_RUNS:-2000}" -seed=1)
 fi
 fails=0
-for t in template sanitize config nvsmi catalog kernels lambda_api slurm_api; do
+for t in template sanitize config nvsmi catalog kernels lambda_api slurm_api k8s_api; do
 	corpus=$work/$t
 	mkdir -p "$corpus"
 	for f in "$top/tests/fuzz/corpus/$t"/*; do
@@ -29,6 +29,7 @@ for t in template sanitize config nvsmi catalog kernels lambda_api slurm_api; do
 	template) cp "$top"/templates/*.yaml "$top"/tests/data/templates/*/*.* "$corpus/" ;;
 	config) cp "$top"/tests/data/templates/good/*.yaml "$corpus/" ;;
 	slurm_api) cp "$top"/tests/data/slurm/*.json "$corpus/" ;;
+	k8s_api) cp "$top"/tests/data/k8s/*.* "$top"/tests/data/k8s/kubeconfig/* "$corpus/" ;;
 	esac
 	rm -f "$out/crash-$t-"*
 	if "$out/bin/fuzz_$t" "${budget[@]}" -timeout=10 -max_len=65536 -detect_leaks=1 \
