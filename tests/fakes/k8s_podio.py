@@ -71,6 +71,13 @@ class PodIO:
                 follow = False
             else:
                 buf = ct.log
+                if buf is None and "running" in ct.state:
+                    # a bulk pod (created Running, never started here): an empty log
+                    from k8s_cluster import LogBuf
+                    import threading
+                    os.makedirs(rt.dir, exist_ok=True)
+                    buf = ct.log = LogBuf(os.path.join(rt.dir, "%s.1.log" % ct.name),
+                                          threading.Condition())
                 if buf is None:
                     why = (ct.state.get("waiting") or {}).get("reason", "ContainerCreating")
                     if why in ("ErrImagePull", "ImagePullBackOff"):

@@ -270,6 +270,20 @@ check "DELETE with gracePeriodSeconds=1 marks it (deletionGracePeriodSeconds 1)"
 check "it goes after the grace period (SIGKILL)" wait_for 15 gone "$NS/pods/stubborn"
 check "  ... and its process group is gone" wait_for 5 pgroup_gone "$SPID"
 
+# an idle container's log follow waits until the container ends (here: the pod is deleted)
+req POST "$NS/pods" '{"metadata":{"name":"idle1"},"spec":{"containers":[{"name":"a","image":"gantry.test/idle"}]}}' >/dev/null
+check "an idle pod is Running" wait_for 15 pod_is idle1 'd["status"]["phase"]' Running
+curl -sSN --cacert "$K8S_CA" -H "Authorization: Bearer $TOK" -m 30 -o "$T_HOME/idlelog" \
+	-w '%{http_code}' "$K8S_URL$NS/pods/idle1/log?follow=true" >"$T_HOME/idlelog.st" &
+IL=$!
+WBG+=($IL)
+sleep 1
+check "  ... its log follow is still open after 1 s" kill -0 "$IL"
+req DELETE "$NS/pods/idle1" >/dev/null
+rc=0
+wait "$IL" || rc=$?
+check "  ... and ends cleanly (200, empty) when the pod goes" test "$rc $(cat "$T_HOME/idlelog.st") $(wc -c <"$T_HOME/idlelog")" = "0 200 0"
+
 # --- the scheduler -----------------------------------------------------------------------------
 req POST "$NS/pods" '{"metadata":{"name":"big"},"spec":{"containers":[{"name":"a","image":"gantry.test/idle","resources":{"limits":{"nvidia.com/gpu":"16"}}}]}}' >/dev/null
 unsched() { [ "$(podq big '[c.get("reason") for c in d["status"].get("conditions",[]) if c["type"] == "PodScheduled"]')" = '["Unschedulable"]' ]; }
