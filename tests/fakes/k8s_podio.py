@@ -65,6 +65,10 @@ class PodIO:
             pod, rt, ct = self.pod_container(ns, name, q, "log")
             if previous:
                 buf = ct.prev_log
+                if "waiting" in ct.state and ct.last_state.get("terminated") and ct.log:
+                    # in back-off no new run exists yet: the previous one is the last run
+                    # (lastState.terminated), as the kubelet answers
+                    buf = ct.log
                 if buf is None:
                     raise bad_request('previous terminated container "%s" in pod "%s" not found'
                                       % (ct.name, name))
