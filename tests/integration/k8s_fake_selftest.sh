@@ -159,7 +159,7 @@ RV0=$(jb 'd["metadata"]["resourceVersion"]')
 check "a list answers PodList with metadata.resourceVersion" test "$(jb 'd["kind"]')" = PodList -a -n "$RV0"
 curl -sSN --cacert "$K8S_CA" -H "Authorization: Bearer $TOK" \
 	"$K8S_URL$NS/pods?watch=true&resourceVersion=$RV0&allowWatchBookmarks=true&timeoutSeconds=6&labelSelector=app%3Dt" >"$T_HOME/w1" &
-WBG+=($!)
+WBG+=("$!")
 W1=$!
 st=$(req POST "$NS/pods" "$(mkpod p1 'echo one; echo two; sleep 0.3; echo three')")
 check "POST creates the pod (201)" test "$st" = 201
@@ -199,7 +199,7 @@ RV1=$(jb 'd["metadata"]["resourceVersion"]')
 curl -sSN --cacert "$K8S_CA" -H "Authorization: Bearer $TOK" \
 	"$K8S_URL$NS/pods?watch=true&resourceVersion=$RV1&timeoutSeconds=8&fieldSelector=status.phase%3DRunning" >"$T_HOME/wf" &
 WF=$!
-WBG+=($WF)
+WBG+=("$WF")
 req POST "$NS/pods" "$(mkpod p2 'echo start; sleep 1; echo middle; sleep 0.5; echo end')" >/dev/null
 check "p2 runs" wait_for 15 pod_is p2 'd["status"]["phase"]' Running
 out=$(curl -sSN --cacert "$K8S_CA" -H "Authorization: Bearer $TOK" -m 20 "$K8S_URL$NS/pods/p2/log?follow=true")
@@ -222,7 +222,7 @@ want_status 504 Timeout "a list at a future resourceVersion is refused" "$st"
 curl -sSN --cacert "$K8S_CA" -H "Authorization: Bearer $TOK" -m 20 \
 	"$K8S_URL$NS/pods?watch=true&timeoutSeconds=15" >"$T_HOME/w3" 2>"$T_HOME/w3.err" &
 W3=$!
-WBG+=($W3)
+WBG+=("$W3")
 watch_open() { [ "$(k8s_q /_fake/state 'd["data"]["watches"]')" -ge 1 ]; }
 check "the control API sees the open watch" wait_for 10 watch_open
 k8s_ctl POST /_fake/watches/drop '{"after": 0}' >/dev/null
@@ -276,7 +276,7 @@ check "an idle pod is Running" wait_for 15 pod_is idle1 'd["status"]["phase"]' R
 curl -sSN --cacert "$K8S_CA" -H "Authorization: Bearer $TOK" -m 30 -o "$T_HOME/idlelog" \
 	-w '%{http_code}' "$K8S_URL$NS/pods/idle1/log?follow=true" >"$T_HOME/idlelog.st" &
 IL=$!
-WBG+=($IL)
+WBG+=("$IL")
 sleep 1
 check "  ... its log follow is still open after 1 s" kill -0 "$IL"
 req DELETE "$NS/pods/idle1" >/dev/null

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/lib/k8srig.sh: the Kubernetes API fake (tests/fakes/k8s_fake.py) for a test.
 # Source it after common.sh (wait_for). The caller's EXIT trap must call k8srig_stop.
 #
@@ -79,7 +80,7 @@ k8srig_start() {
 		echo "FAIL - k8srig needs openssl, python3 and curl"
 		exit 1
 	fi
-	mkdir -p -m 0700 "$dir"
+	mkdir -p "$dir" && chmod 0700 "$dir"
 	K8S_DIR=$(cd "$dir" && pwd)
 	if ! k8srig_certs "$K8S_DIR"; then
 		echo "FAIL - k8srig: openssl could not make the certificates"
@@ -108,7 +109,7 @@ k8srig_start() {
 		printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"%s"%s}}\n' "\$(cat "\$d/exec-token")" "\$exp"
 	EOF
 	chmod 0700 "$K8S_DIR/exec-plugin"
-	mkdir -p -m 0700 "$K8S_DIR/work"
+	mkdir -p "$K8S_DIR/work" && chmod 0700 "$K8S_DIR/work"
 	python3 "$K8S_FAKE_PY" --tls-cert "$K8S_DIR/server.crt" --tls-key "$K8S_DIR/server.key" \
 		--client-ca "$K8S_DIR/ca.crt" --token-file "$K8S_DIR/token" \
 		--token-file "$K8S_DIR/exec-tokens" --ctl-token-file "$K8S_DIR/ctl_token" \
@@ -195,7 +196,7 @@ k8srig_stop() {
 			wait "$K8S_FAKE_PID" 2>/dev/null || :
 			if [ -f "$K8S_DIR/work/pids" ]; then
 				while read -r pg; do
-					[ -n "$pg" ] && kill -KILL -- "-$pg" 2>/dev/null || :
+					if [ -n "$pg" ]; then kill -KILL -- "-$pg" 2>/dev/null || :; fi
 				done <"$K8S_DIR/work/pids"
 			fi
 		fi
