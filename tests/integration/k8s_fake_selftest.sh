@@ -82,10 +82,13 @@ check "the exec plugin's ExecCredential token authenticates" test "$st" = 200
 (umask 077 && printf 'rotated-%s\n' "$ETOK" >"$K8S_DIR/exec-token" && cp "$K8S_DIR/exec-token" "$K8S_DIR/exec-tokens")
 st=$(curl -sS -o "$B" -w '%{http_code}' --cacert "$K8S_CA" -H "Authorization: Bearer $ETOK" "$K8S_URL$NS/pods")
 want_status 401 Unauthorized "after a rotation the old exec token is refused" "$st"
-for f in kubeconfig kubeconfig-cert kubeconfig-exec; do
+for f in kubeconfig kubeconfig-tokenfile kubeconfig-cert kubeconfig-exec; do
 	check "$f names context fake, namespace default and the server" \
-		grep -q "server: $K8S_URL" "$K8S_DIR/$f"
+		bash -c 'grep -qx "    server: $1" "$2" && grep -qx "current-context: fake" "$2" &&
+			grep -qx "    namespace: default" "$2"' _ "$K8S_URL" "$K8S_DIR/$f"
 done
+check "kubeconfig-cert carries the CA inline (certificate-authority-data)" \
+	test "$(sed -n 's/^ *certificate-authority-data: //p' "$K8S_DIR/kubeconfig-cert" | base64 -d)" = "$(cat "$K8S_CA")"
 check "kubeconfig files are private (0600)" test "$(stat -c %a "$K8S_DIR/kubeconfig")" = 600
 
 # --- API groups, versions, paths, parameters ------------------------------------------------

@@ -7,8 +7,9 @@
 # makes DIR (0700) with a CA, a server certificate for 127.0.0.1/localhost and a client
 # certificate (openssl, EC P-256), a bearer token (DIR/token, 0600), a second token that
 # only the exec plugin hands out (DIR/exec-token), starts the fake over HTTPS on a free
-# loopback port and writes three kubeconfig files (context "fake", namespace "default"):
+# loopback port and writes four kubeconfig files (context "fake", namespace "default"):
 #   DIR/kubeconfig        token auth (users[].user.token), CA by path (certificate-authority)
+#   DIR/kubeconfig-tokenfile  the same with users[].user.tokenFile (DIR/token)
 #   DIR/kubeconfig-cert   client certificate and key, all three PEMs inline (*-data)
 #   DIR/kubeconfig-exec   an exec plugin (client.authentication.k8s.io/v1, DIR/exec-plugin)
 #                         that prints an ExecCredential with DIR/exec-token; each run
@@ -136,6 +137,8 @@ k8srig_start() {
 		umask 077
 		k8srig_kubeconfig "certificate-authority: $K8S_DIR/ca.crt" fake-token \
 			"    token: $tok" >"$K8S_DIR/kubeconfig"
+		k8srig_kubeconfig "certificate-authority: $K8S_DIR/ca.crt" fake-tokenfile \
+			"    tokenFile: $K8S_DIR/token" >"$K8S_DIR/kubeconfig-tokenfile"
 		k8srig_kubeconfig "certificate-authority-data: $b64ca" fake-cert \
 			"    client-certificate-data: $b64crt
     client-key-data: $b64key" >"$K8S_DIR/kubeconfig-cert"
