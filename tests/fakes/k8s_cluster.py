@@ -250,6 +250,8 @@ class Cluster(Controllers):
             if ct.probe_stop:
                 ct.probe_stop.set()
             self.signal_ct(ct, signal.SIGKILL)
+            if ct.log is not None and ct.proc is None:
+                ct.log.close()
         self.dcgm.pop(rt.key, None)
 
     def release_gpus(self, rt):
@@ -540,7 +542,7 @@ class Cluster(Controllers):
                         threading.Condition())
         argv = list(ct.spec.get("command") or []) + list(ct.spec.get("args") or [])
         if img.startswith("gantry.test/idle") or not argv:
-            ct.log.close()
+            # no process: an empty log that a follower waits on until the container ends
             ct.state = {"running": {"startedAt": ct.started_at}}
             self.start_probe(pod, rt, ct)
             return
@@ -646,6 +648,8 @@ class Cluster(Controllers):
         if ct.container_id:
             term["containerID"] = ct.container_id
         ct.ready = False
+        if ct.log is not None and ct.proc is None:
+            ct.log.close()  # an idle container's (a process's closes when its pipe does)
         pod = self.store.get(POD, *rt.key)
         rp = (pod or {}).get("spec", {}).get("restartPolicy", "Always")
         if pod is None or rt.deleting or rp == "Never" or (rp == "OnFailure" and code == 0) \

@@ -98,6 +98,8 @@ class Controllers:
                             ct.probe_stop.set()
                         ct.ready = False
                         self.signal_ct(ct, signal.SIGKILL)
+                        if ct.proc is None and ct.log is not None:
+                            ct.log.close()
                         ct.proc = None
                     pod["status"]["phase"] = "Failed"
                     pod["status"]["reason"] = "NodeLost"

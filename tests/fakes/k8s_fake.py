@@ -190,6 +190,17 @@ class Handler(PodIO, Control, BaseHTTPRequestHandler):
     def end_chunked(self):
         self.wfile.write(b"0\r\n\r\n")
 
+    def client_gone(self):
+        """True when the client closed the connection (a watch notices while idle)."""
+        import select
+        try:
+            r, _, _ = select.select([self.connection], [], [], 0)
+            if not r:
+                return False
+            return self.connection.recv(1) == b""
+        except (OSError, ValueError, ssl.SSLError):
+            return True
+
     def abort(self):
         self.close_connection = True
         try:
@@ -662,6 +673,7 @@ class Handler(PodIO, Control, BaseHTTPRequestHandler):
                 self.chunk(b"".join(first[i:i + 200]))
             w.sent += len(first)
             next_bm = time.monotonic() + fake.bookmark_interval
+            next_check = time.monotonic() + 5
             while True:
                 out = []
                 with fake.lock:
@@ -696,13 +708,22 @@ class Handler(PodIO, Control, BaseHTTPRequestHandler):
                         wait = deadline - now
                         if bookmarks:
                             wait = min(wait, next_bm - now)
-                        st.cond.wait(wait)
+                        if now >= next_check:
+                            next_check = now + 5
+                            if self.client_gone():
+                                w.dropped = True
+                                entry["watch_end"] = "client gone"
+                                break
+                        st.cond.wait(min(wait, max(0.05, next_check - now)))
                 if out:
                     self.chunk(b"".join(out))
                     w.sent += len(out)
                 if out and out[-1].startswith(b'{"type":"ERROR"'):
                     self.end_chunked()
                     entry["watch_end"] = "410"
+                    return 200
+                if w.dropped and entry.get("watch_end") == "client gone":
+                    self.close_connection = True
                     return 200
                 if w.dropped or (w.drop_after is not None and w.drop_after <= 0):
                     entry["watch_end"] = "dropped"

@@ -65,12 +65,23 @@ class PodIO:
             pod, rt, ct = self.pod_container(ns, name, q, "log")
             if previous:
                 buf = ct.prev_log
+                if "waiting" in ct.state and ct.last_state.get("terminated") and ct.log:
+                    # in back-off no new run exists yet: the previous one is the last run
+                    # (lastState.terminated), as the kubelet answers
+                    buf = ct.log
                 if buf is None:
                     raise bad_request('previous terminated container "%s" in pod "%s" not found'
                                       % (ct.name, name))
                 follow = False
             else:
                 buf = ct.log
+                if buf is None and "running" in ct.state:
+                    # a bulk pod (created Running, never started here): an empty log
+                    from k8s_cluster import LogBuf
+                    import threading
+                    os.makedirs(rt.dir, exist_ok=True)
+                    buf = ct.log = LogBuf(os.path.join(rt.dir, "%s.1.log" % ct.name),
+                                          threading.Condition())
                 if buf is None:
                     why = (ct.state.get("waiting") or {}).get("reason", "ContainerCreating")
                     if why in ("ErrImagePull", "ImagePullBackOff"):

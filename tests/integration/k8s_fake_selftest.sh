@@ -82,10 +82,13 @@ check "the exec plugin's ExecCredential token authenticates" test "$st" = 200
 (umask 077 && printf 'rotated-%s\n' "$ETOK" >"$K8S_DIR/exec-token" && cp "$K8S_DIR/exec-token" "$K8S_DIR/exec-tokens")
 st=$(curl -sS -o "$B" -w '%{http_code}' --cacert "$K8S_CA" -H "Authorization: Bearer $ETOK" "$K8S_URL$NS/pods")
 want_status 401 Unauthorized "after a rotation the old exec token is refused" "$st"
-for f in kubeconfig kubeconfig-cert kubeconfig-exec; do
+for f in kubeconfig kubeconfig-tokenfile kubeconfig-cert kubeconfig-exec; do
 	check "$f names context fake, namespace default and the server" \
-		grep -q "server: $K8S_URL" "$K8S_DIR/$f"
+		bash -c 'grep -qx "    server: $1" "$2" && grep -qx "current-context: fake" "$2" &&
+			grep -qx "    namespace: default" "$2"' _ "$K8S_URL" "$K8S_DIR/$f"
 done
+check "kubeconfig-cert carries the CA inline (certificate-authority-data)" \
+	test "$(sed -n 's/^ *certificate-authority-data: //p' "$K8S_DIR/kubeconfig-cert" | base64 -d)" = "$(cat "$K8S_CA")"
 check "kubeconfig files are private (0600)" test "$(stat -c %a "$K8S_DIR/kubeconfig")" = 600
 
 # --- API groups, versions, paths, parameters ------------------------------------------------
@@ -159,7 +162,7 @@ RV0=$(jb 'd["metadata"]["resourceVersion"]')
 check "a list answers PodList with metadata.resourceVersion" test "$(jb 'd["kind"]')" = PodList -a -n "$RV0"
 curl -sSN --cacert "$K8S_CA" -H "Authorization: Bearer $TOK" \
 	"$K8S_URL$NS/pods?watch=true&resourceVersion=$RV0&allowWatchBookmarks=true&timeoutSeconds=6&labelSelector=app%3Dt" >"$T_HOME/w1" &
-WBG+=($!)
+WBG+=("$!")
 W1=$!
 st=$(req POST "$NS/pods" "$(mkpod p1 'echo one; echo two; sleep 0.3; echo three')")
 check "POST creates the pod (201)" test "$st" = 201
@@ -199,7 +202,7 @@ RV1=$(jb 'd["metadata"]["resourceVersion"]')
 curl -sSN --cacert "$K8S_CA" -H "Authorization: Bearer $TOK" \
 	"$K8S_URL$NS/pods?watch=true&resourceVersion=$RV1&timeoutSeconds=8&fieldSelector=status.phase%3DRunning" >"$T_HOME/wf" &
 WF=$!
-WBG+=($WF)
+WBG+=("$WF")
 req POST "$NS/pods" "$(mkpod p2 'echo start; sleep 1; echo middle; sleep 0.5; echo end')" >/dev/null
 check "p2 runs" wait_for 15 pod_is p2 'd["status"]["phase"]' Running
 out=$(curl -sSN --cacert "$K8S_CA" -H "Authorization: Bearer $TOK" -m 20 "$K8S_URL$NS/pods/p2/log?follow=true")
@@ -222,7 +225,7 @@ want_status 504 Timeout "a list at a future resourceVersion is refused" "$st"
 curl -sSN --cacert "$K8S_CA" -H "Authorization: Bearer $TOK" -m 20 \
 	"$K8S_URL$NS/pods?watch=true&timeoutSeconds=15" >"$T_HOME/w3" 2>"$T_HOME/w3.err" &
 W3=$!
-WBG+=($W3)
+WBG+=("$W3")
 watch_open() { [ "$(k8s_q /_fake/state 'd["data"]["watches"]')" -ge 1 ]; }
 check "the control API sees the open watch" wait_for 10 watch_open
 k8s_ctl POST /_fake/watches/drop '{"after": 0}' >/dev/null
@@ -269,6 +272,20 @@ st=$(req DELETE "$NS/pods/stubborn?gracePeriodSeconds=1")
 check "DELETE with gracePeriodSeconds=1 marks it (deletionGracePeriodSeconds 1)" test "$st $(jb 'd["metadata"].get("deletionGracePeriodSeconds")')" = "200 1"
 check "it goes after the grace period (SIGKILL)" wait_for 15 gone "$NS/pods/stubborn"
 check "  ... and its process group is gone" wait_for 5 pgroup_gone "$SPID"
+
+# an idle container's log follow waits until the container ends (here: the pod is deleted)
+req POST "$NS/pods" '{"metadata":{"name":"idle1"},"spec":{"containers":[{"name":"a","image":"gantry.test/idle"}]}}' >/dev/null
+check "an idle pod is Running" wait_for 15 pod_is idle1 'd["status"]["phase"]' Running
+curl -sSN --cacert "$K8S_CA" -H "Authorization: Bearer $TOK" -m 30 -o "$T_HOME/idlelog" \
+	-w '%{http_code}' "$K8S_URL$NS/pods/idle1/log?follow=true" >"$T_HOME/idlelog.st" &
+IL=$!
+WBG+=("$IL")
+sleep 1
+check "  ... its log follow is still open after 1 s" kill -0 "$IL"
+req DELETE "$NS/pods/idle1" >/dev/null
+rc=0
+wait "$IL" || rc=$?
+check "  ... and ends cleanly (200, empty) when the pod goes" test "$rc $(cat "$T_HOME/idlelog.st") $(wc -c <"$T_HOME/idlelog")" = "0 200 0"
 
 # --- the scheduler -----------------------------------------------------------------------------
 req POST "$NS/pods" '{"metadata":{"name":"big"},"spec":{"containers":[{"name":"a","image":"gantry.test/idle","resources":{"limits":{"nvidia.com/gpu":"16"}}}]}}' >/dev/null

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/lib/k8srig.sh: the Kubernetes API fake (tests/fakes/k8s_fake.py) for a test.
 # Source it after common.sh (wait_for). The caller's EXIT trap must call k8srig_stop.
 #
@@ -6,8 +7,9 @@
 # makes DIR (0700) with a CA, a server certificate for 127.0.0.1/localhost and a client
 # certificate (openssl, EC P-256), a bearer token (DIR/token, 0600), a second token that
 # only the exec plugin hands out (DIR/exec-token), starts the fake over HTTPS on a free
-# loopback port and writes three kubeconfig files (context "fake", namespace "default"):
+# loopback port and writes four kubeconfig files (context "fake", namespace "default"):
 #   DIR/kubeconfig        token auth (users[].user.token), CA by path (certificate-authority)
+#   DIR/kubeconfig-tokenfile  the same with users[].user.tokenFile (DIR/token)
 #   DIR/kubeconfig-cert   client certificate and key, all three PEMs inline (*-data)
 #   DIR/kubeconfig-exec   an exec plugin (client.authentication.k8s.io/v1, DIR/exec-plugin)
 #                         that prints an ExecCredential with DIR/exec-token; each run
@@ -79,7 +81,7 @@ k8srig_start() {
 		echo "FAIL - k8srig needs openssl, python3 and curl"
 		exit 1
 	fi
-	mkdir -p -m 0700 "$dir"
+	mkdir -p "$dir" && chmod 0700 "$dir"
 	K8S_DIR=$(cd "$dir" && pwd)
 	if ! k8srig_certs "$K8S_DIR"; then
 		echo "FAIL - k8srig: openssl could not make the certificates"
@@ -108,7 +110,7 @@ k8srig_start() {
 		printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"%s"%s}}\n' "\$(cat "\$d/exec-token")" "\$exp"
 	EOF
 	chmod 0700 "$K8S_DIR/exec-plugin"
-	mkdir -p -m 0700 "$K8S_DIR/work"
+	mkdir -p "$K8S_DIR/work" && chmod 0700 "$K8S_DIR/work"
 	python3 "$K8S_FAKE_PY" --tls-cert "$K8S_DIR/server.crt" --tls-key "$K8S_DIR/server.key" \
 		--client-ca "$K8S_DIR/ca.crt" --token-file "$K8S_DIR/token" \
 		--token-file "$K8S_DIR/exec-tokens" --ctl-token-file "$K8S_DIR/ctl_token" \
@@ -135,6 +137,8 @@ k8srig_start() {
 		umask 077
 		k8srig_kubeconfig "certificate-authority: $K8S_DIR/ca.crt" fake-token \
 			"    token: $tok" >"$K8S_DIR/kubeconfig"
+		k8srig_kubeconfig "certificate-authority: $K8S_DIR/ca.crt" fake-tokenfile \
+			"    tokenFile: $K8S_DIR/token" >"$K8S_DIR/kubeconfig-tokenfile"
 		k8srig_kubeconfig "certificate-authority-data: $b64ca" fake-cert \
 			"    client-certificate-data: $b64crt
     client-key-data: $b64key" >"$K8S_DIR/kubeconfig-cert"
@@ -195,7 +199,7 @@ k8srig_stop() {
 			wait "$K8S_FAKE_PID" 2>/dev/null || :
 			if [ -f "$K8S_DIR/work/pids" ]; then
 				while read -r pg; do
-					[ -n "$pg" ] && kill -KILL -- "-$pg" 2>/dev/null || :
+					if [ -n "$pg" ]; then kill -KILL -- "-$pg" 2>/dev/null || :; fi
 				done <"$K8S_DIR/work/pids"
 			fi
 		fi
