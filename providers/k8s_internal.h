@@ -97,6 +97,7 @@ struct kube_watch {
 	int backoff_ms;
 	int broken; /* the stream said something unreadable: restart */
 	int relist; /* a 410 / ERROR came: list again */
+	int fails;  /* streams in a row that broke before any byte */
 	/* counters (tests, benchmarks) */
 	long lists, watches, events;
 };

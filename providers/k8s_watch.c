@@ -296,6 +296,21 @@ static void kube_list_answer(struct provider *p, void *ctx, int ok, long status,
 
 	w->hr = NULL;
 	w->listing = 0;
+	if (!ok && cls == K8S_ERR_NOTFOUND) {
+		/* a namespace that does not exist (yet) holds nothing: an empty list, and a
+		 * later list finds what a launch creates there */
+		kube_table_clear(w->fresh);
+		free(w->cont);
+		w->cont = NULL;
+		kube_table_swap(w);
+		if (!w->synced) {
+			w->synced = 1;
+			if (kube_all_synced(p))
+				waiters_fire(p, &p->sync_waiters, 0, NULL);
+		}
+		kube_watch_later(w, p->conf.poll_ms);
+		return;
+	}
 	if (!ok || k8s_api_parse_list(kube_wkinds[w->wk], body, len, &l, &why) != 0) {
 		kube_table_clear(w->fresh);
 		free(w->cont);
@@ -412,6 +427,7 @@ static int kube_watch_chunk(void *ctx, long status, const char *d, size_t n)
 	struct kube_watch *w = ctx;
 
 	(void)status;
+	w->fails = 0;
 	if (k8s_lines_feed(&w->lines, d, n, kube_watch_line, w) != 0) {
 		if (!w->relist)
 			w->broken = 1;
@@ -427,9 +443,12 @@ static void kube_watch_end(struct provider *p, void *ctx, int ok, long status, c
 
 	(void)body;
 	(void)len;
-	(void)err;
 	w->hr = NULL;
 	w->watching = 0;
+	/* two streams in a row that got nothing: the server is out of reach */
+	if (!ok && !p->closing && w->fails++ >= 1)
+		kube_health(p, 0, status,
+		            cls == K8S_ERR_OTHER && status == 0 ? K8S_ERR_TRANSIENT : cls, err);
 	k8s_lines_clear(&w->lines);
 	w->lines.max_line = KUBE_MAX_LINE;
 	if (p->closing)

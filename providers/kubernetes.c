@@ -39,6 +39,8 @@ struct kube_req {
 	int dead;    /* cancelled while waiting: the credential waiter frees it */
 	int retried; /* a 401 made it ask for a new credential once */
 	long chunks; /* a stream's chunks so far */
+	int sync;    /* inside kube_req: a failure to send is its return value */
+	char *sync_err;
 	struct kube_req *next;
 };
 
@@ -226,6 +228,10 @@ static void kube_req_cred(struct provider *p, void *ctx, int rc, const char *cau
 		return;
 	}
 	if (kube_req_send(p, r, &why) != 0) {
+		if (r->sync) { /* kube_req says so itself */
+			r->sync_err = why;
+			return;
+		}
 		kube_req_unlink(p, r);
 		kube_req_chunkless(r, 0, 0, "", 0, why, K8S_ERR_OTHER);
 		free(why);
@@ -266,7 +272,8 @@ static void kube_http_done(void *arg, const struct http_response *res)
 		if (res->status == 401)
 			kube_cred_invalidate(p);
 	}
-	if (ok || r->chunks == 0) /* a stream that ran and broke says nothing of the server */
+	/* a stream that broke says little of the server: its owner decides (k8s_watch.c) */
+	if (ok || r->on_chunk == NULL)
 		kube_health(p, ok, res->status, cls, red);
 	kube_req_chunkless(r, ok, res->status, res->body != NULL ? res->body : "", res->body_len,
 	                   red, cls);
@@ -339,7 +346,16 @@ struct kube_req *kube_req(struct provider *p, const char *method, const char *pa
 	r->next = p->reqs;
 	p->reqs = r;
 	r->waiting = 1;
+	r->sync = 1;
 	kube_cred_ready(p, kube_req_cred, r);
+	r->sync = 0;
+	if (r->sync_err != NULL) {
+		kube_req_unlink(p, r);
+		xcause(cause, "%s", r->sync_err);
+		free(r->sync_err);
+		kube_req_free(r);
+		return NULL;
+	}
 	return r;
 }
 
@@ -749,13 +765,33 @@ static double kube_rate_of(const struct catalog_site_gpu_rate *v, size_t n, cons
 	return star;
 }
 
+/* GPUs Gantry's pods hold on node `name` (from the watch cache; other pods are not seen). */
+static int kube_node_used_gpus(struct provider *p, const char *name)
+{
+	int used = 0;
+
+	for (size_t i = 0; i < p->nns; i++) {
+		const struct k8s_obj **v = NULL;
+		size_t k = kube_cache_pods(p, p->nss[i].name, NULL, NULL, &v);
+
+		for (size_t j = 0; j < k; j++)
+			if (v[j]->node_name != NULL && strcmp(v[j]->node_name, name) == 0 &&
+			    v[j]->phase != NULL &&
+			    (strcmp(v[j]->phase, "Running") == 0 ||
+			     strcmp(v[j]->phase, "Pending") == 0))
+				used += v[j]->pod_gpus;
+		free(v);
+	}
+	return used;
+}
+
 static void kube_offer_group(struct provider *p, const struct kube_offers_req *o, const char *type,
                              int spot, struct offer_list *l)
 {
 	struct catalog_site_rates rates = {p->conf.gpu_rates, p->conf.ngpu_rates,
 	                                   p->conf.has_cpu_rate, p->conf.rate_cpu_hour};
 	struct offer of = {0};
-	int total = 0, fit = 0, maxg = 0, nodes = o->want_nodes > 0 ? o->want_nodes : 1;
+	int total = 0, fit = 0, now = 0, maxg = 0, nodes = o->want_nodes > 0 ? o->want_nodes : 1;
 	double price, cpus = 0;
 	char *why = NULL;
 
@@ -771,8 +807,11 @@ static void kube_offer_group(struct provider *p, const struct kube_offers_req *o
 		if ((int)n->gpus_allocatable > maxg)
 			maxg = (int)n->gpus_allocatable;
 		if (n->node_ready && !n->unschedulable && n->gpus_allocatable >= o->want_gpus &&
-		    n->cpus_allocatable >= o->want_cpus)
+		    n->cpus_allocatable >= o->want_cpus) {
 			fit++;
+			if (n->gpus_allocatable - kube_node_used_gpus(p, n->name) >= o->want_gpus)
+				now++;
+		}
 		if (cpus == 0 || n->cpus_allocatable < cpus)
 			cpus = n->cpus_allocatable;
 	}
@@ -787,7 +826,7 @@ static void kube_offer_group(struct provider *p, const struct kube_offers_req *o
 	of.memory_mib = o->want_mib;
 	of.market = spot ? OFFER_SPOT : OFFER_ONDEMAND;
 	of.billing = OFFER_BILL_SECOND;
-	of.avail = fit >= nodes ? OFFER_AVAIL_YES : OFFER_AVAIL_UNKNOWN;
+	of.avail = now >= nodes ? OFFER_AVAIL_YES : OFFER_AVAIL_UNKNOWN;
 	if (catalog_site_price(
 	        &rates, of.gpu_type, o->want_gpus * nodes,
 	        (double)(o->want_cpus > 0 ? o->want_cpus : (o->want_gpus > 0 ? 0 : 1)) * nodes,
@@ -809,9 +848,9 @@ static void kube_offer_group(struct provider *p, const struct kube_offers_req *o
 			    (found ? r : g * p->conf.spot_discount) * o->want_gpus * nodes;
 		}
 	}
-	of.description = xprintf("%d node%s%s%s%s (%d GPUs each at most), %d fit now", total,
-	                         total == 1 ? "" : "s", *type != '\0' ? " with " : "", type,
-	                         spot ? ", spot" : "", maxg, fit);
+	of.description = xprintf("%d node%s%s%s%s (%d GPUs each at most), %d fit, %d free now",
+	                         total, total == 1 ? "" : "s", *type != '\0' ? " with " : "", type,
+	                         spot ? ", spot" : "", maxg, fit, now);
 	if (fit < nodes)
 		why = xprintf("%d node%s can take %d GPU%s and %d CPUs; the template needs %d", fit,
 		              fit == 1 ? "" : "s", o->want_gpus, o->want_gpus == 1 ? "" : "s",
@@ -890,6 +929,7 @@ static int kube_offers(struct provider *p, const struct template *t, provider_of
 		o->want_cpus = t->resources.cpus;
 		o->want_mib = (int64_t)t->resources.memory_gib * 1024;
 	}
+	kube_watch_start(p); /* Gantry's pods: what the nodes have free */
 	kube_nodes_ready(p, kube_offers_answer, o);
 	return 0;
 }
@@ -1038,6 +1078,67 @@ static int kube_hosts(struct provider *p, const char *ref, struct tele_host **ou
 	free(ns);
 	free(name);
 	return 0;
+}
+
+/* ---- worker_http: through the API server's pod proxy ---- */
+
+struct kube_whttp {
+	provider_http_cb cb;
+	void *arg;
+};
+
+static void kube_whttp_abort(void *ctx)
+{
+	struct kube_whttp *x = ctx;
+
+	x->cb(x->arg, -1, NULL, "kubernetes: closed");
+	free(x);
+}
+
+static void kube_whttp_answer(struct provider *p, void *ctx, int ok, long status, const char *body,
+                              size_t len, const char *err, enum k8s_err cls)
+{
+	struct kube_whttp *x = ctx;
+
+	(void)p;
+	(void)ok;
+	(void)len;
+	(void)cls;
+	if (status > 0)
+		x->cb(x->arg, (int)status, body, NULL);
+	else
+		x->cb(x->arg, -1, NULL, err);
+	free(x);
+}
+
+static int kube_worker_http(struct provider *p, const char *ref, int port, const char *path,
+                            provider_http_cb cb, void *arg, char **cause)
+{
+	char *ns = NULL, *pod = NULL, *container = NULL, *base, *sub, *url;
+	struct kube_whttp *x;
+
+	if (path == NULL || path[0] != '/' || strpbrk(path, " \r\n#") != NULL)
+		return xcause(cause, "%s: bad path", p->name);
+	if (kube_worker_pod(p, ref, 0, &ns, &pod, &container, cause) != 0)
+		return -1;
+	sub = xprintf("%s:%d", pod, port);
+	base = k8s_api_path(K8S_POD, ns, NULL, NULL);
+	url = xprintf("%s/%s/proxy%s", base, sub, path);
+	x = xcalloc(1, sizeof *x);
+	x->cb = cb;
+	x->arg = arg;
+	if (kube_req(p, "GET", url, NULL, kube_whttp_answer, kube_whttp_abort, x, NULL, cause) ==
+	    NULL) {
+		free(x);
+		x = NULL;
+	}
+	free(url);
+	free(base);
+	free(sub);
+	free(ns);
+	free(pod);
+	free(container);
+	return x != NULL ? 0 : -1;
 }
 
 /* ---- hooks for k8s_channel.c ---- */
@@ -1236,6 +1337,7 @@ const struct provider_ops kubernetes_provider_ops = {
     .list_owned = kube_list_owned,
     .destroy = kube_destroy,
     .hosts = kube_hosts,
+    .worker_http = kube_worker_http,
     .channel_open = kube_channel_open, /* providers/k8s_channel.c */
     .channel_close = kube_channel_close,
     .cluster = kube_cluster,
