@@ -35,10 +35,11 @@ from urllib.parse import parse_qs, urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import k8s_ws  # noqa: E402
+from k8s_control import Control  # noqa: E402
+from k8s_podio import PodIO, parse_bool, parse_int  # noqa: E402
 from k8s_cluster import DEFAULT_NODES, Cluster  # noqa: E402
 from k8s_meta import (ApiError, bad_request, fields_match, labels_match, not_found,  # noqa: E402
-                      parse_field_selector, parse_label_selector, status_obj, REASONS)
+                      parse_field_selector, parse_label_selector, status_obj)
 from k8s_store import BY_GVR, BY_KIND, GROUPS, RESOURCES, Store  # noqa: E402
 
 POD = BY_KIND["Pod"]
@@ -58,24 +59,6 @@ PARAMS = {
     "exec": {"command", "container", "stdin", "stdout", "stderr", "tty"},
     "portforward": {"ports"},
 }
-
-
-def parse_bool(v, name):
-    if v in ("1", "t", "T", "true", "TRUE", "True"):
-        return True
-    if v in ("0", "f", "F", "false", "FALSE", "False", ""):
-        return False
-    raise bad_request('invalid boolean value %r for query parameter "%s"' % (v, name))
-
-
-def parse_int(v, name, minimum=None):
-    try:
-        n = int(v)
-    except (TypeError, ValueError):
-        raise bad_request('invalid integer %r for query parameter "%s"' % (v, name))
-    if minimum is not None and n < minimum:
-        raise bad_request('query parameter "%s" must be >= %d' % (name, minimum))
-    return n
 
 
 class Watch:
@@ -132,7 +115,7 @@ def token_hash(tok):
     return hashlib.sha256(tok.encode()).hexdigest()[:12]
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(PodIO, Control, BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "k8s-fake/1"
     fake = None
@@ -576,9 +559,25 @@ class Handler(BaseHTTPRequestHandler):
         deadline = time.monotonic() + timeout
         plural = res.plural
 
-        def match(ev):
-            return ev.res == plural and (ns is None or ev.ns == ns) and \
-                labels_match(reqs, ev.labels) and (not freqs or fields_match(freqs, ev.fields))
+        def sel_match(labels, fields):
+            return labels_match(reqs, labels) and (not freqs or fields_match(freqs, fields))
+
+        def event_line(ev):
+            """The line this watch sends for ev, or None. As the API server does for a
+            selector: an object that starts matching is ADDED, one that stops is DELETED."""
+            if ev.res != plural or (ns is not None and ev.ns != ns):
+                return None
+            now_in = sel_match(ev.labels, ev.fields)
+            if ev.prev is None or (not reqs and not freqs):
+                return ev.line if now_in else None
+            was_in = sel_match(*ev.prev)
+            if now_in and was_in:
+                return ev.line
+            if now_in:
+                return b'{"type":"ADDED"' + ev.line[len(b'{"type":"MODIFIED"'):]
+            if was_in:
+                return b'{"type":"DELETED"' + ev.line[len(b'{"type":"MODIFIED"'):]
+            return None
 
         def bookmark_line(rv, initial_end=False):
             meta = {"resourceVersion": str(rv)}
@@ -651,21 +650,21 @@ class Handler(BaseHTTPRequestHandler):
                         if evs:
                             last = evs[-1].rv
                             for ev in evs:
-                                if match(ev):
-                                    out.append(ev.line)
+                                line = event_line(ev)
+                                if line is not None:
+                                    out.append(line)
                                     if w.drop_after is not None:
                                         w.drop_after -= 1
                                         if w.drop_after <= 0:
                                             break
-                            if out:
-                                break
                         now = time.monotonic()
-                        if now >= deadline:
-                            break
-                        if bookmarks and now >= next_bm:
-                            out.append(bookmark_line(st.rv))
+                        if bookmarks and now >= next_bm and not (
+                                w.drop_after is not None and w.drop_after <= 0):
+                            # every event up to st.rv has been looked at: a consistent point
                             last = max(last, st.rv)
+                            out.append(bookmark_line(last))
                             next_bm = now + fake.bookmark_interval
+                        if out or now >= deadline:
                             break
                         wait = deadline - now
                         if bookmarks:
@@ -816,346 +815,6 @@ class Handler(BaseHTTPRequestHandler):
             raw_out = json.dumps(self.scale_obj(obj))
         self.send_json(200, json.loads(raw_out))
         return 200
-
-    # ---- pod log, exec, portforward ----------------------------------------------------------
-
-    def pod_container(self, ns, name, q, what):
-        st = self.fake.store
-        pod = st.get(POD, ns, name)
-        if pod is None:
-            raise not_found(POD, name)
-        names = [c["name"] for c in pod["spec"].get("containers") or []]
-        cname = q.get("container", [""])[0]
-        if not cname:
-            if len(names) != 1:
-                raise bad_request("a container name must be specified for pod %s, choose one "
-                                  "of: [%s]" % (name, " ".join(names)))
-            cname = names[0]
-        if cname not in names:
-            raise bad_request("container %s is not valid for pod %s" % (cname, name))
-        rt = self.fake.cluster.pods.get(pod["metadata"]["uid"])
-        if rt is None:
-            raise not_found(POD, name)
-        return pod, rt, rt.cts[cname]
-
-    def pod_log(self, ns, name, q):
-        fake = self.fake
-        follow = parse_bool(q.get("follow", [""])[0], "follow")
-        previous = parse_bool(q.get("previous", [""])[0], "previous")
-        if parse_bool(q.get("timestamps", [""])[0], "timestamps"):
-            raise bad_request("timestamps=true is not supported by this fake")
-        tail = parse_int(q["tailLines"][0], "tailLines", 0) if q.get("tailLines") else None
-        limit = parse_int(q["limitBytes"][0], "limitBytes", 1) if q.get("limitBytes") else None
-        with fake.lock:
-            pod, rt, ct = self.pod_container(ns, name, q, "log")
-            if previous:
-                buf = ct.prev_log
-                if buf is None:
-                    raise bad_request('previous terminated container "%s" in pod "%s" not found'
-                                      % (ct.name, name))
-                follow = False
-            else:
-                buf = ct.log
-                if buf is None:
-                    why = (ct.state.get("waiting") or {}).get("reason", "ContainerCreating")
-                    if why in ("ErrImagePull", "ImagePullBackOff"):
-                        why = "trying and failing to pull image"
-                    raise bad_request('container "%s" in pod "%s" is waiting to start: %s'
-                                      % (ct.name, name, why))
-        with buf.cond:
-            size = buf.size
-        with open(buf.path, "rb") as f:
-            data = f.read(size)
-        if tail is not None:
-            lines = data.splitlines(keepends=True)
-            data = b"".join(lines[-tail:]) if tail else b""
-        if limit is not None:
-            data = data[:limit]
-        if not follow:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-            return 200
-        self.start_chunked("text/plain")
-        self.chunk(data)
-        sent = len(data)
-        off = size
-        with open(buf.path, "rb") as f:
-            while limit is None or sent < limit:
-                with buf.cond:
-                    while buf.size <= off and not buf.closed:
-                        buf.cond.wait(30)
-                    size, closed = buf.size, buf.closed
-                if size > off:
-                    f.seek(off)
-                    chunk = f.read(size - off)
-                    off = size
-                    if limit is not None:
-                        chunk = chunk[:limit - sent]
-                    self.chunk(chunk)
-                    sent += len(chunk)
-                elif closed:
-                    break
-        self.end_chunked()
-        return 200
-
-    def stream(self, method, sub, ns, name, q, entry):
-        fake = self.fake
-        if method not in ("GET", "POST"):
-            raise ApiError(405, "the server does not allow this method on the requested "
-                           "resource")
-        with fake.lock:
-            if sub == "exec":
-                pod, rt, ct = self.pod_container(ns, name, q, "exec")
-            else:
-                pod = fake.store.get(POD, ns, name)
-                if pod is None:
-                    raise not_found(POD, name)
-                rt = fake.cluster.pods.get(pod["metadata"]["uid"])
-                ct = None
-            phase = pod["status"].get("phase")
-            if phase in ("Succeeded", "Failed"):
-                raise bad_request("cannot %s into a container in a completed pod; current phase "
-                                  "is %s" % ("exec" if sub == "exec" else "port-forward", phase))
-            if sub == "exec" and "running" not in ct.state:
-                raise bad_request('unable to upgrade connection: container not found ("%s")'
-                                  % ct.name)
-            if sub == "portforward" and phase != "Running":
-                raise bad_request("unable to upgrade connection: pod is not running (phase %s)"
-                                  % phase)
-            if sub == "exec":
-                argv = q.get("command") or []
-                if not argv:
-                    raise bad_request("you must specify at least 1 command")
-                flags = {k: parse_bool(q.get(k, [""])[0], k)
-                         for k in ("stdin", "stdout", "stderr", "tty")}
-                if not (flags["stdin"] or flags["stdout"] or flags["stderr"]):
-                    raise bad_request("you must specify at least 1 of stdin, stdout, stderr")
-                env = fake.cluster.ct_env(pod, rt, ct)
-                env["TERM"] = "xterm" if flags["tty"] else env.get("TERM", "dumb")
-                cwd = rt.dir
-                protos = ["v5.channel.k8s.io", "v4.channel.k8s.io"]
-            else:
-                ports = []
-                for p in q.get("ports") or []:
-                    for x in p.split(","):
-                        n = parse_int(x.strip(), "ports")
-                        if not 1 <= n <= 65535:
-                            raise bad_request("port %d must be > 0 and < 65536" % n)
-                        ports.append(n)
-                if not ports:
-                    raise bad_request("at least 1 port must be specified (query parameter "
-                                      "\"ports\")")
-                local = dict(rt.ports)
-                protos = ["portforward.k8s.io"]
-        try:
-            proto, key = k8s_ws.check_handshake(method, self.headers, protos)
-        except ValueError as e:
-            raise bad_request(str(e))
-        os.makedirs(cwd if sub == "exec" else rt.dir, exist_ok=True)
-        self.send_response(101, "Switching Protocols")
-        self.send_header("Upgrade", "websocket")
-        self.send_header("Connection", "Upgrade")
-        self.send_header("Sec-WebSocket-Accept", k8s_ws.accept_key(key))
-        self.send_header("Sec-WebSocket-Protocol", proto)
-        self.end_headers()
-        self.wfile.flush()
-        self.close_connection = True
-        self.connection.settimeout(None)
-        entry["protocol"] = proto
-        conn = k8s_ws.Conn(self.connection, self.rfile)
-        log = lambda m: print("k8s_fake: %s/%s: %s" % (ns, name, m), file=sys.stderr,  # noqa
-                              flush=True)
-        if sub == "exec":
-            code = k8s_ws.run_exec(conn, proto, argv, cwd, env, flags["stdin"],
-                                   flags["stdout"], flags["stderr"], flags["tty"], log)
-            entry["exit_code"] = code
-        else:
-            k8s_ws.run_portforward(conn, ports, local, log)
-        entry["frames_in"] = conn.frames_in
-        return 101
-
-    # ---- control API -----------------------------------------------------------------------------
-
-    def control(self, method, path, query, raw):
-        fake = self.fake
-        h = self.headers.get("Authorization", "")
-        if not h.startswith("Bearer ") or h[7:].strip() != fake.ctl_token:
-            return self.send_json(401, {"error": "control token required"})
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            return self.send_json(400, {"error": "body is not JSON"})
-        try:
-            out = self.control_route(method, path, parse_qs(query), body)
-        except (KeyError, TypeError, ValueError, ApiError) as e:
-            return self.send_json(400, {"error": str(e)})
-        if out is None:
-            return self.send_json(404, {"error": "no control route %s %s" % (method, path)})
-        return self.send_json(200, out)
-
-    def control_route(self, method, path, q, body):
-        fake = self.fake
-        cl = fake.cluster
-        st = fake.store
-        if path == "/_fake/log" and method == "GET":
-            since = int(q.get("since", ["0"])[0])
-            with fake.lock:
-                return {"data": [e for e in fake.log if e["seq"] > since]}
-        if path == "/_fake/log" and method == "DELETE":
-            with fake.lock:
-                fake.log.clear()
-            return {"data": {}}
-        if path == "/_fake/faults" and method == "POST":
-            items = body if isinstance(body, list) else [body]
-            added = [make_fault(x) for x in items]
-            with fake.lock:
-                fake.faults.extend(added)
-            return {"data": added}
-        if path == "/_fake/faults" and method == "GET":
-            with fake.lock:
-                return {"data": [dict(f) for f in fake.faults]}
-        if path == "/_fake/faults" and method == "DELETE":
-            with fake.lock:
-                fake.faults.clear()
-            return {"data": {}}
-        if path == "/_fake/config" and method == "POST":
-            for k, v in body.items():
-                if k == "latency_ms":
-                    fake.latency_ms = float(v)
-                elif k == "bookmark_interval":
-                    fake.bookmark_interval = float(v)
-                elif k in ("restart_backoff", "restart_backoff_max", "start_delay",
-                           "pull_backoff", "probe_scale", "watch_timeout"):
-                    setattr(fake.args, k, float(v))
-                elif k == "unschedulable":
-                    with fake.lock:
-                        fake.args.unschedulable = bool(v)
-                        cl.pending.update(u for u, rt in cl.pods.items() if rt.node is None)
-                    cl.kick()
-                elif k == "history":
-                    fake.store.history = int(v)
-                else:
-                    raise ValueError("unknown config key " + k)
-            return {"data": body}
-        if path == "/_fake/watches" and method == "GET":
-            with fake.lock:
-                return {"data": [{"path": w.path, "sent": w.sent, "auth": w.who,
-                                  "started": w.started} for w in fake.watches]}
-        if path == "/_fake/watches/drop" and method == "POST":
-            body = body or {}
-            after = int(body.get("after", 0))
-            mode = body.get("mode", "close")
-            if mode not in ("close", "end"):
-                raise ValueError("mode is close or end")
-            with fake.lock:
-                n = 0
-                for w in fake.watches:
-                    if body.get("path") and not re.search(body["path"], w.path):
-                        continue
-                    w.drop_after = after
-                    w.drop_mode = mode
-                    n += 1
-                if body.get("future"):
-                    fake.pending_drops.append({"after": after, "mode": mode,
-                                               "left": int(body["future"])})
-                st.cond.notify_all()
-            return {"data": {"watches": n}}
-        if path == "/_fake/compact" and method == "POST":
-            return {"data": {"resourceVersion": str(st.compact())}}
-        if path == "/_fake/state" and method == "GET":
-            with fake.lock:
-                return {"data": {"resourceVersion": str(st.rv), "oldest": str(st.oldest),
-                                 "events": len(st.events), "watches": len(fake.watches),
-                                 "counts": {k: len(v) for k, v in st.objs.items()}}}
-        if path == "/_fake/pods" and method == "GET":
-            with fake.lock:
-                out = []
-                for rt in cl.pods.values():
-                    out.append({"namespace": rt.key[0], "name": rt.key[1], "uid": rt.uid,
-                                "node": rt.node, "dir": rt.dir,
-                                "ports": {str(k): v for k, v in rt.ports.items()},
-                                "gpus": [i for _, i in rt.gpus], "deleting": rt.deleting,
-                                "containers": {n: {"pid": ct.proc.pid if ct.proc else None,
-                                                   "runs": ct.runs, "restarts": ct.restarts,
-                                                   "ready": ct.ready, "state": ct.state}
-                                               for n, ct in rt.cts.items()}})
-                return {"data": out}
-        m = re.fullmatch(r"/_fake/pods/([^/]+)/([^/]+)/exit", path)
-        if m and method == "POST":
-            n = cl.exit_pod(m.group(1), m.group(2), int(body.get("code", 1)),
-                            body.get("reason"), body.get("container"))
-            return {"data": {"containers": n}}
-        m = re.fullmatch(r"/_fake/nodes/([^/]+)", path)
-        if m and method == "POST":
-            node = cl.node_fault(m.group(1), body or {})
-            return {"data": node["metadata"]["name"]}
-        if path == "/_fake/nodes" and method == "POST":
-            cl.add_node(body["name"], int(body.get("gpus", 0)), body.get("product"),
-                        body.get("labels"), body.get("cpu", "64"), body.get("memory", "512Gi"),
-                        body.get("pods", "10000"), body.get("taints"))
-            return {"data": body["name"]}
-        m = re.fullmatch(r"/_fake/hpa/([^/]+)/([^/]+)", path)
-        if m and method == "POST":
-            with fake.lock:
-                key = (m.group(1), m.group(2))
-                if "desired" in body:
-                    d = body["desired"]
-                    if isinstance(d, bool) or not isinstance(d, int) or d < 0:
-                        raise ValueError("desired is an integer >= 0")
-                    cl.hpa_desired[key] = d
-                if "metric" in body:
-                    cl.hpa_metric[key] = str(body["metric"])
-            cl.kick()
-            return {"data": body}
-        m = re.fullmatch(r"/_fake/dcgm/([^/]+)/([^/]+)", path)
-        if m and method == "POST":
-            for k in body:
-                if k not in ("util", "fb_used", "fb_free", "temp", "power") and \
-                        not k.isdigit():
-                    raise ValueError("dcgm values: util, fb_used, fb_free, temp, power "
-                                     "(or per GPU index: {\"0\": {...}})")
-            with fake.lock:
-                cl.dcgm[(m.group(1), m.group(2))] = body
-            return {"data": body}
-        if path == "/_fake/bulk" and method == "POST":
-            n = cl.bulk_pods(body.get("namespace", "default"), int(body["count"]),
-                             body.get("labels") or {}, body.get("prefix", "bulk"),
-                             body.get("image", "gantry.test/idle"))
-            return {"data": {"created": n}}
-        if path == "/_fake/namespaces" and method == "POST":
-            st.add_namespace(body["name"])
-            return {"data": body["name"]}
-        return None
-
-
-def make_fault(x):
-    if not isinstance(x, dict):
-        raise ValueError("a fault is a JSON object")
-    allowed = {"status", "count", "method", "path", "query", "retry_after", "message", "reason",
-               "skip", "ms"}
-    for k in x:
-        if k not in allowed:
-            raise ValueError("a fault takes no key %s (keys: %s)" % (k, sorted(allowed)))
-    f = dict(x)
-    f["kind"] = "delay" if "ms" in x else "status"
-    if f["kind"] == "status":
-        if not isinstance(x.get("status"), int) or not 400 <= x["status"] <= 599:
-            raise ValueError("status wants an HTTP status 400..599")
-        f.setdefault("reason", REASONS.get(x["status"], "InternalError"))
-    for k in ("method", "path", "query"):
-        if k in x:
-            re.compile(x[k])
-    count = x.get("count", 1)
-    if not isinstance(count, int) or count == 0 or count < -1:
-        raise ValueError("count must be a positive integer, or -1 for always")
-    f["left"] = count
-    f["hits"] = 0
-    f["id"] = "f%d" % id(f)
-    return f
-
 
 class DcgmHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"

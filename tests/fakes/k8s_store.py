@@ -84,9 +84,10 @@ def field_values(res, obj):
 
 
 class Event:
-    __slots__ = ("rv", "res", "ns", "labels", "fields", "line", "type")
+    __slots__ = ("rv", "res", "ns", "labels", "fields", "line", "type", "prev")
 
-    def __init__(self, rv, res, ns, labels, fields, line, type_):
+    def __init__(self, rv, res, ns, labels, fields, line, type_, prev=None):
+        self.prev = prev  # (labels, fields) of the object's previous event, for selectors
         self.rv = rv
         self.res = res
         self.ns = ns
@@ -113,6 +114,7 @@ class Store:
         self.on_change = None  # callback(res, type, obj) under the lock (the cluster)
         self.on_pod_delete = None  # callback(pod, grace) -> True when removed at once
         self.auto_namespaces = False
+        self.last_sel = {}  # (plural, ns, name) -> (labels, fields) of its last event
 
     # ---- low level (caller holds the lock) ---------------------------------------------
 
@@ -124,9 +126,16 @@ class Store:
         line = b'{"type":"%s","object":%s}\n' % (type_.encode(),
                                                  json.dumps(obj, separators=(",", ":")).encode())
         meta = obj["metadata"]
+        sel = (dict(meta.get("labels") or {}), field_values(res, obj))
+        k = (res.plural, meta.get("namespace", ""), meta["name"])
+        prev = self.last_sel.get(k)
+        if type_ == "DELETED":
+            self.last_sel.pop(k, None)
+        else:
+            self.last_sel[k] = sel
         self.events.append(Event(int(meta["resourceVersion"]), res.plural,
-                                 meta.get("namespace", ""), dict(meta.get("labels") or {}),
-                                 field_values(res, obj), line, type_))
+                                 meta.get("namespace", ""), sel[0], sel[1], line, type_,
+                                 prev if type_ == "MODIFIED" else None))
         if len(self.events) > self.history:
             cut = len(self.events) - self.history * 3 // 4
             self.oldest = self.events[cut - 1].rv
@@ -207,9 +216,9 @@ class Store:
                               else "the kind in the data (%s) does not match the expected "
                               "kind (%s)" % (body.get("kind"), res.kind))
         warnings = k8s_schema.decode(res.kind, res.api_version, body, strict)
-        obj = copy.deepcopy(body)
-        obj["apiVersion"] = res.api_version
-        obj["kind"] = res.kind
+        obj = {"apiVersion": res.api_version, "kind": res.kind}
+        obj.update((k, copy.deepcopy(v)) for k, v in body.items()
+                   if k not in ("apiVersion", "kind"))
         meta = obj.setdefault("metadata", {})
         if res.namespaced:
             if meta.get("namespace") not in (None, "", ns):
@@ -328,9 +337,11 @@ class Store:
         out = []
         for plural, objs in self.objs.items():
             for obj in objs.values():
-                for ref in obj["metadata"].get("ownerReferences") or []:
-                    if ref.get("uid") == uid:
-                        out.append((BY_GVR_PLURAL[plural], obj))
+                ann = obj["metadata"].get("annotations") or {}
+                if ann.get("fake.gantry.test/owner-uid") == uid or any(
+                        ref.get("uid") == uid for ref in
+                        obj["metadata"].get("ownerReferences") or []):
+                    out.append((BY_GVR_PLURAL[plural], obj))
         return out
 
     def delete(self, res, ns, name, opts):
@@ -370,6 +381,9 @@ class Store:
                     if r.get("uid") != meta["uid"]]
                 if not d["metadata"]["ownerReferences"]:
                     d["metadata"].pop("ownerReferences")
+                ann = d["metadata"].get("annotations") or {}
+                if ann.get("fake.gantry.test/owner-uid") == meta["uid"]:
+                    del ann["fake.gantry.test/owner-uid"]
                 self.put(dres, d)
             deps = []
         if policy == "Foreground" and deps:

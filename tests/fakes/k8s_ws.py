@@ -19,7 +19,6 @@ import hashlib
 import json
 import os
 import pty
-import select
 import signal
 import socket
 import struct
@@ -199,11 +198,67 @@ def exit_status(code):
 def run_exec(conn, proto, argv, cwd, env, stdin, stdout, stderr, tty, log):
     """Runs argv as a local process wired to the channels; returns its exit code."""
     v5 = proto.startswith("v5")
-    master = None
+    master = slave = None
+    box = {"proc": None}
+    started = threading.Event()
+    resized = threading.Event()
+
+    def reader():
+        try:
+            for op, data in conn.messages():
+                if not data:
+                    continue
+                ch, body = data[0], data[1:]
+                proc_ = box["proc"]
+                if ch == 0 and stdin:
+                    try:
+                        if tty:
+                            os.write(master, body)
+                        else:
+                            started.wait()
+                            proc_ = box["proc"]
+                            if proc_ is not None:
+                                proc_.stdin.write(body)
+                                proc_.stdin.flush()
+                    except (OSError, ValueError, AttributeError):
+                        pass
+                elif ch == 4 and tty:
+                    try:
+                        size = json.loads(body)
+                        fcntl.ioctl(master, termios.TIOCSWINSZ,
+                                    struct.pack("HHHH", int(size["Height"]), int(size["Width"]),
+                                                0, 0))
+                        resized.set()
+                        if proc_ is not None:
+                            os.killpg(proc_.pid, signal.SIGWINCH)
+                    except (ValueError, KeyError, TypeError, OSError):
+                        pass
+                elif ch == 255 and v5 and body[:1] == b"\x00" and not tty:
+                    started.wait()
+                    try:
+                        box["proc"].stdin.close()
+                    except (OSError, AttributeError):
+                        pass
+        except WSError:
+            pass
+        # the client went away: end the command as the kubelet would
+        started.wait()
+        proc_ = box["proc"]
+        if proc_ is not None and proc_.poll() is None:
+            try:
+                os.killpg(proc_.pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+    if tty:
+        master, slave = pty.openpty()
+    threading.Thread(target=reader, daemon=True).start()
+    if tty:
+        # a client sends the terminal size first: give it a moment so that the command
+        # starts with the right size (the kubelet starts it with the first resize)
+        resized.wait(0.5)
     try:
         if tty:
-            master, slave = pty.openpty()
-
             def ctty():
                 os.setsid()
                 fcntl.ioctl(0, termios.TIOCSCTTY, 0)
@@ -217,6 +272,7 @@ def run_exec(conn, proto, argv, cwd, env, stdin, stdout, stderr, tty, log):
                                     stderr=subprocess.PIPE if stderr else subprocess.DEVNULL,
                                     start_new_session=True)
     except OSError as e:
+        started.set()
         st = {"metadata": {}, "status": "Failure",
               "message": 'OCI runtime exec failed: exec failed: unable to start container '
                          'process: exec: "%s": %s: unknown' % (argv[0], e.strerror or e),
@@ -225,6 +281,8 @@ def run_exec(conn, proto, argv, cwd, env, stdin, stdout, stderr, tty, log):
         conn.send_bin(b"\x03" + json.dumps(st).encode())
         conn.close()
         return None
+    box["proc"] = proc
+    started.set()
     log("exec pid %d: %s" % (proc.pid, argv))
 
     def pump(fd_or_file, ch):
@@ -253,46 +311,6 @@ def run_exec(conn, proto, argv, cwd, env, stdin, stdout, stderr, tty, log):
             pumps.append(threading.Thread(target=pump, args=(proc.stderr, 2), daemon=True))
     for t in pumps:
         t.start()
-
-    def reader():
-        try:
-            for op, data in conn.messages():
-                if not data:
-                    continue
-                ch, body = data[0], data[1:]
-                if ch == 0 and stdin:
-                    try:
-                        if tty:
-                            os.write(master, body)
-                        else:
-                            proc.stdin.write(body)
-                            proc.stdin.flush()
-                    except (OSError, ValueError):
-                        pass
-                elif ch == 4 and tty:
-                    try:
-                        size = json.loads(body)
-                        fcntl.ioctl(master, termios.TIOCSWINSZ,
-                                    struct.pack("HHHH", int(size["Height"]), int(size["Width"]),
-                                                0, 0))
-                        os.killpg(proc.pid, signal.SIGWINCH)
-                    except (ValueError, KeyError, TypeError, OSError):
-                        pass
-                elif ch == 255 and v5 and body[:1] == b"\x00" and not tty and proc.stdin:
-                    try:
-                        proc.stdin.close()
-                    except OSError:
-                        pass
-        except WSError:
-            pass
-        # the client went away: end the command as the kubelet would
-        if proc.poll() is None:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except OSError:
-                pass
-
-    threading.Thread(target=reader, daemon=True).start()
     code = proc.wait()
     for t in pumps:
         t.join(5)
