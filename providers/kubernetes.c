@@ -806,11 +806,14 @@ static void kube_offer_group(struct provider *p, const struct kube_offers_req *o
 		total++;
 		if ((int)n->gpus_allocatable > maxg)
 			maxg = (int)n->gpus_allocatable;
+		/* pods, not machines: a node takes as many of the job's pods as its GPUs allow */
 		if (n->node_ready && !n->unschedulable && n->gpus_allocatable >= o->want_gpus &&
 		    n->cpus_allocatable >= o->want_cpus) {
-			fit++;
-			if (n->gpus_allocatable - kube_node_used_gpus(p, n->name) >= o->want_gpus)
-				now++;
+			double free = n->gpus_allocatable - kube_node_used_gpus(p, n->name);
+
+			fit += o->want_gpus > 0 ? (int)(n->gpus_allocatable / o->want_gpus) : nodes;
+			if (free >= o->want_gpus)
+				now += o->want_gpus > 0 ? (int)(free / o->want_gpus) : nodes;
 		}
 		if (cpus == 0 || n->cpus_allocatable < cpus)
 			cpus = n->cpus_allocatable;
@@ -852,8 +855,8 @@ static void kube_offer_group(struct provider *p, const struct kube_offers_req *o
 	                         total, total == 1 ? "" : "s", *type != '\0' ? " with " : "", type,
 	                         spot ? ", spot" : "", maxg, fit, now);
 	if (fit < nodes)
-		why = xprintf("%d node%s can take %d GPU%s and %d CPUs; the template needs %d", fit,
-		              fit == 1 ? "" : "s", o->want_gpus, o->want_gpus == 1 ? "" : "s",
+		why = xprintf("room for %d pod%s of %d GPU%s and %d CPUs; the template needs %d",
+		              fit, fit == 1 ? "" : "s", o->want_gpus, o->want_gpus == 1 ? "" : "s",
 		              o->want_cpus, nodes);
 	of.dropped = why;
 	offer_list_add(l, &of);

@@ -4,15 +4,11 @@
 #
 #   k8s_test_config NAME [EXTRA YAML LINES...]
 #       writes config.yaml with one kubernetes provider NAME on the fake: its kubeconfig
-#       (K8S_TEST_KUBECONFIG, default $K8S_RIG/kubeconfig), namespace default, team
+#       (K8S_TEST_KUBECONFIG, default $K8S_DIR/kubeconfig), namespace default, team
 #       "vision" in namespace team-vision, spot nodes, site rates, the DCGM exporter; an extra
 #       line "KEY: VALUE" replaces the default of KEY
 #   k8s_test_templates     user templates knote (notebook), ktrain (training, 1 H100),
 #                          kmulti (training, 2 nodes), kserve (endpoint, HPA 1..4)
-#   k8s_q PATH EXPR        GET the control API PATH and print the Python expression EXPR of
-#                          its JSON `d`
-#   k8s_test_reqs FILTER   the fake's request log entries (method path status) matching the
-#                          Python condition FILTER on `e`
 
 k8s_test_config() {
 	local name=$1 l d
@@ -23,7 +19,7 @@ k8s_test_config() {
 		echo "providers:"
 		echo "  $name:"
 		echo "    type: kubernetes"
-		for d in "kubeconfig: ${K8S_TEST_KUBECONFIG:-$K8S_RIG/kubeconfig}" \
+		for d in "kubeconfig: ${K8S_TEST_KUBECONFIG:-$K8S_DIR/kubeconfig}" \
 			"namespace: default" "namespaces: {vision: team-vision}" \
 			"spot_label: gantry.dev/spot" "rate_gpu_hour: 2.0" "rate_cpu_hour: 0.05" \
 			"dcgm_url: $K8S_DCGM_URL" "poll_interval: 1s" "request_timeout: 10s"; do
@@ -106,6 +102,3 @@ run: |
 EOT
 }
 
-k8s_q() {
-	k8s_ctl GET "$1" | python3 -c 'import json,sys; d=json.load(sys.stdin); r=eval(sys.argv[1]); print(r if not isinstance(r,(dict,list)) else json.dumps(r))' "$2"
-}
