@@ -258,7 +258,8 @@ static void http_link(struct http *h, struct http_req *r)
 	if (h->reqs != NULL)
 		h->reqs->prev = r;
 	h->reqs = r;
-	h->pending++;
+	if (r->on_chunk == NULL) /* a stream (a watch, a followed log) is not pending work */
+		h->pending++;
 }
 
 static void http_unlink(struct http *h, struct http_req *r)
@@ -270,7 +271,8 @@ static void http_unlink(struct http *h, struct http_req *r)
 	if (r->next != NULL)
 		r->next->prev = r->prev;
 	r->prev = r->next = NULL;
-	h->pending--;
+	if (r->on_chunk == NULL)
+		h->pending--;
 }
 
 static void http_req_free(struct http_req *r)

@@ -102,7 +102,9 @@ void http_cancel(struct http *h, struct http_req *r);
 /* GET, for the existing callers (no retries: they keep their own pace). Returns 0 or -1
  * with *cause. */
 int http_get(struct http *h, const char *url, long timeout_ms, http_cb cb, void *arg, char **cause);
-/* Number of requests in flight or queued. */
+/* Number of requests in flight or queued, streams (requests with on_chunk: a watch, a
+ * followed log, which never end on their own) not counted: what closing or settling waits
+ * for. */
 int http_pending(const struct http *h);
 
 #endif

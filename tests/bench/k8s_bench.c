@@ -8,10 +8,12 @@
  *     fake runs no process), MODE "once" (all started together, the loop run until every
  *     callback answered) or "serial" (each started when the previous one answered). A
  *     launch ends when the provider answers it: its objects created in the API server.
- *     Every answer must be rc 0 with a ref "NAMESPACE/KIND/gantry-<job>-1".
+ *     Every answer must be rc 0 with a ref "NAMESPACE/KIND/gantry-<job>-1". Job ids are
+ *     "j" + 8 hex digits of the index + PREFIX (4 hex digits) + "0000".
  *   k8s_bench seed STORE N PREFIX PROVIDER NAMESPACE
  *     writes N notebook jobs (RUNNING, provider PROVIDER, ref NAMESPACE/pod/gantry-<id>-1)
- *     into the store at STORE with the store API, as launched jobs are; prints the store's
+ *     into the store at STORE with the store API, as launched jobs are (intent, ref,
+ *     PROVISIONING, STARTING, RUNNING, intent done), ids as above; prints the store's
  *     installation id, then one job id a line (the pods to create in the fake).
  *
  * KEY=VALUE are the provider's settings (config.yaml's). Prints one "phase ..." line with

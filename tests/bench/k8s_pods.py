@@ -112,11 +112,13 @@ def create(ids_file, install, ns="default", conns=16):
 
 
 def request_log():
-    """[(method, path, query, status)] of every API request the fake received (its log)."""
+    """[(method, path, query, status)] of every API request the fake received (its log);
+    with times, [(method, path, query, status, time)]."""
     out = []
     for e in ctl("GET", "/log"):
         q = e.get("query") or {}
-        out.append((e.get("method", ""), e.get("path", ""), q, int(e.get("status") or 0)))
+        out.append((e.get("method", ""), e.get("path", ""), q, int(e.get("status") or 0),
+                    float(e.get("time") or 0)))
     return out
 
 
@@ -141,7 +143,7 @@ def verb_kind(method, path, q):
 
 def requests():
     counts = {}
-    for m, p, q, _ in request_log():
+    for m, p, q, _, _ in request_log():
         if not p.startswith("/api"):
             continue
         k = verb_kind(m, p, q)
@@ -155,18 +157,23 @@ def check_launches(phase, n, kind):
     want = WORKLOAD[kind]
     counts = {}
     created = 0
+    times = []
     bad = []
-    for m, p, q, st in log:
+    for m, p, q, st, t in log:
         if not p.startswith("/api"):
             continue
         k = verb_kind(m, p, q)
         counts[k] = counts.get(k, 0) + 1
         if k == "create " + want and st == 201:
             created += 1
+            times.append(t)
         if st >= 300 and st != 404:
             bad.append((m, p, st))
     print("fake %s: %d requests (%s)" % (phase, sum(counts.values()),
                                         ", ".join("%s %d" % kv for kv in sorted(counts.items()))))
+    if times:
+        print("fake %s: the %d %s POSTs arrived over %.0f ms" %
+              (phase, len(times), want, 1000 * (max(times) - min(times))))
     if created != n:
         sys.exit("k8s_launch_bench: FAIL: %s: %d %s created, wanted %d" % (phase, created, want, n))
     if bad:

@@ -442,6 +442,8 @@ static void test_stream(void **state)
 	(void)state;
 	s.h = http_new(l);
 	assert_non_null(http_send(s.h, &rq, stream_done, &s, &cause));
+	/* a stream is not pending work: closing and settling never wait for a watch */
+	assert_int_equal(http_pending(s.h), 0);
 	run_until(l, &s.done, 1);
 	/* without delivery as it arrives, the server would have sent TIMEOUT after 20 s */
 	assert_int_equal(s.status, 200);

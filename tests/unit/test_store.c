@@ -90,12 +90,12 @@ static void open_refused(const char *path, const char *want)
 /* Takes a store of schema 5 back to schema 4 (intents keyed by job, no holds, no attempt). */
 #define STORE_UNDO_5                                                                               \
 	STORE_UNDO_7                                                                               \
-	    "DROP TABLE holds; DROP INDEX intents_pending; ALTER TABLE jobs DROP COLUMN attempt;"  \
-	    "CREATE TABLE i4 (job_id TEXT PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,"      \
-	    " op TEXT NOT NULL, idem_key TEXT, created_ms INTEGER NOT NULL, done_ms INTEGER);"     \
-	    "INSERT INTO i4 SELECT job_id, op, idem_key, created_ms, done_ms FROM intents;"        \
-	    "DROP TABLE intents; ALTER TABLE i4 RENAME TO intents;"                                \
-	    "CREATE INDEX intents_pending ON intents(created_ms) WHERE done_ms IS NULL;"
+	"DROP TABLE holds; DROP INDEX intents_pending; ALTER TABLE jobs DROP COLUMN attempt;"      \
+	"CREATE TABLE i4 (job_id TEXT PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,"          \
+	" op TEXT NOT NULL, idem_key TEXT, created_ms INTEGER NOT NULL, done_ms INTEGER);"         \
+	"INSERT INTO i4 SELECT job_id, op, idem_key, created_ms, done_ms FROM intents;"            \
+	"DROP TABLE intents; ALTER TABLE i4 RENAME TO intents;"                                    \
+	"CREATE INDEX intents_pending ON intents(created_ms) WHERE done_ms IS NULL;"
 
 static void raw_exec(const char *path, const char *sql)
 {
