@@ -15,9 +15,9 @@ n=${2:-100}
 kind=${3:-training}
 bench=$build/tests/bench/k8s_bench
 fail() { echo "k8s_launch_bench: FAIL: $*" >&2; exit 1; }
-skip() { echo "k8s_launch_bench: SKIP: $*"; exit 77; }
-[ -f "$src/tests/lib/k8srig.sh" ] || skip "tests/lib/k8srig.sh (the Kubernetes fake) is not here"
-[ -x "$bench" ] || skip "$bench is not built (make -C $1 tests/bench/k8s_bench)"
+need() { echo "k8s_launch_bench: FAIL: $*" >&2; exit 1; }
+[ -f "$src/tests/lib/k8srig.sh" ] || need "tests/lib/k8srig.sh (the Kubernetes fake) is not here"
+[ -x "$bench" ] || need "$bench is not built (make -C $1 tests/bench/k8s_bench)"
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/k8s-launch-bench.XXXXXX")
 cleanup() {

@@ -25,11 +25,11 @@ warm=${4:-15}
 gantry=$build/gantry
 bench=$build/tests/bench/k8s_bench
 fail() { echo "k8s_watch_bench: FAIL: $*" >&2; exit 1; }
-skip() { echo "k8s_watch_bench: SKIP: $*"; exit 77; }
-[ -f "$src/tests/lib/k8srig.sh" ] || skip "tests/lib/k8srig.sh (the Kubernetes fake) is not here"
-[ -x "$bench" ] || skip "$bench is not built (make -C $1 tests/bench/k8s_bench)"
-command -v tmux >/dev/null || skip "tmux is not installed"
-"$gantry" --help 2>&1 | grep -q kubernetes || skip "this gantry has no kubernetes provider"
+need() { echo "k8s_watch_bench: FAIL: $*" >&2; exit 1; }
+[ -f "$src/tests/lib/k8srig.sh" ] || need "tests/lib/k8srig.sh (the Kubernetes fake) is not here"
+[ -x "$bench" ] || need "$bench is not built (make -C $1 tests/bench/k8s_bench)"
+command -v tmux >/dev/null || need "tmux is not installed"
+"$gantry" --help 2>&1 | grep -q kubernetes || need "this gantry has no kubernetes provider"
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/k8s-watch-bench.XXXXXX")
 sock=k8s-watch-bench-$$

@@ -6,10 +6,6 @@
 set -u
 . "${GANTRY_SRCDIR:-.}/tests/lib/tmux.sh"
 tui_setup
-if [ ! -f "$GANTRY_SRCDIR/tests/lib/k8srig.sh" ]; then
-	echo "SKIP: tests/lib/k8srig.sh (the Kubernetes fake) is not here"
-	exit 77
-fi
 wait_for() { # as tests/lib/common.sh's, for the rig
 	local end=$((SECONDS + $1))
 	shift
