@@ -135,6 +135,8 @@ struct engine_refresh_ctx {
 	char *known_reason;   /* its reason then, or NULL */
 	int known_port;       /* its port then (0 = none) */
 	int known_url;        /* it had a URL then */
+	int known_ready;      /* its replicas then (endpoints) */
+	int known_desired;
 };
 
 /* Where it serves, when the provider learnt it after the launch (a cloud instance's
@@ -150,6 +152,24 @@ static int engine_reason_new(const char *have, const char *got)
 	return got != NULL && (have == NULL || strcmp(have, got) != 0);
 }
 
+/* The replicas the provider reports, when they differ from the job's: written (only then)
+ * and shown. */
+static void engine_replicas_update(struct engine *e, const struct engine_refresh_ctx *c,
+                                   const struct provider_status *st)
+{
+	char *err = NULL;
+
+	if (st->ready_replicas == c->known_ready && st->desired_replicas == c->known_desired)
+		return;
+	if (store_job_replicas(e->store, c->job_id, st->ready_replicas, st->desired_replicas,
+	                       &err) == 1) {
+		struct engine_event ev = {.type = ENGINE_EV_JOBS_CHANGED, .job_id = c->job_id};
+
+		engine_emit(e, &ev);
+	}
+	free(err);
+}
+
 static void engine_refresh_done(void *arg, int rc, const struct provider_status *st,
                                 const char *cause)
 {
@@ -162,6 +182,7 @@ static void engine_refresh_done(void *arg, int rc, const struct provider_status 
 	job_init(&j);
 	if (rc != 0)
 		goto out;
+	engine_replicas_update(e, c, st);
 	/* nothing new: the common case on every tick, answered without touching the store */
 	if (st->state == c->known && st->has_exit == c->known_exit && !st->has_exit &&
 	    !engine_reason_new(c->known_reason, st->reason) && !engine_serves_new(c, st))
@@ -234,6 +255,8 @@ static void engine_refresh_job(struct engine *e, const struct job *j)
 	c->known_reason = j->reason != NULL ? xstrdup(j->reason) : NULL;
 	c->known_port = j->port;
 	c->known_url = j->url != NULL;
+	c->known_ready = j->ready_replicas;
+	c->known_desired = j->desired_replicas;
 	e->busy++;
 	if (ep->ops->refresh(ep->p, j->id, j->provider_ref, engine_refresh_done, c, &cause) != 0) {
 		e->busy--;

@@ -77,6 +77,9 @@ struct engine_plan {
 	/* the other offers of that provider the template takes, best first: where a launch
 	 * goes next when the provider has no capacity for the one before (attempt 2, 3, ...) */
 	struct offer_list fallbacks;
+	/* a one-line note about what the provider does differently from the template (heap, NULL
+	 * = none): "local runs 1 replica; replicas.min 2 applies on kubernetes" */
+	char *note;
 };
 
 struct engine_provider_info {

@@ -57,6 +57,10 @@ void engine_emit_state(struct engine *e, const char *job_id, enum job_state from
 struct engine_provider *engine_find_provider(struct engine *e, const char *name);
 /* "local, fleet": the configured instances (heap). */
 char *engine_provider_names(struct engine *e);
+/* core/engine_replicas.c: the plan's note when the template's service.replicas asks for more
+ * than one replica of an endpoint and the provider (its type) runs one: heap, or NULL. */
+struct template;
+char *engine_replicas_note(const struct template *t, const char *provider_type);
 /* Moves a job to `to` through the legal path (via STOPPING when needed); 0 when it moved or
  * already was there. */
 int engine_move(struct engine *e, const char *job_id, enum job_state to, const char *reason);

@@ -29,6 +29,7 @@ void engine_plan_clear(struct engine_plan *p)
 	free(p->region);
 	free(p->instance_type);
 	offer_list_free(&p->fallbacks);
+	free(p->note);
 	memset(p, 0, sizeof *p);
 }
 
@@ -129,6 +130,7 @@ static int engine_plan_prepare(struct engine *e, const struct engine_launch_req 
 		free(v);
 	}
 	out->want_port = template_wants_port(t);
+	out->note = engine_replicas_note(t, ep->ops->name);
 	out->gpus = template_gpu_count(t);
 	out->accels = template_accel_string(t);
 	if (engine_plan_runtime(t, req->max_runtime_s, &out->max_runtime_s, cause) != 0)
@@ -689,6 +691,13 @@ int engine_launch(struct engine *e, const struct engine_launch_req *req, char **
 	free(s);
 	if (plan.max_runtime_s > 0) /* the cost forecast stops the job there (engine_cost.c) */
 		json_object_set_new(spec_json, "max_runtime_s", json_integer(plan.max_runtime_s));
+	if (t->kind == JOB_KIND_ENDPOINT && t->service.set) {
+		/* the Job view's replica gauge shows the template's bounds */
+		json_object_set_new(spec_json, "replicas_min",
+		                    json_integer(t->service.replicas_min));
+		json_object_set_new(spec_json, "replicas_max",
+		                    json_integer(t->service.replicas_max));
+	}
 	s = json_dumps(spec_json, JSON_COMPACT | JSON_SORT_KEYS);
 	j.spec_json = xstrdup(s != NULL ? s : "{}");
 	free(s);

@@ -97,6 +97,20 @@ int job_state_active(enum job_state s)
 	return (unsigned)s < JOB_STATE_COUNT && !job_state_terminal(s);
 }
 
+int job_replicas_shown(const struct job *j)
+{
+	return j->kind == JOB_KIND_ENDPOINT && j->desired_replicas > 0 &&
+	       job_state_active(j->state);
+}
+
+int job_state_label(const struct job *j, char *buf, size_t size)
+{
+	if (job_replicas_shown(j))
+		return snprintf(buf, size, "%s %d/%d", job_state_name(j->state), j->ready_replicas,
+		                j->desired_replicas);
+	return snprintf(buf, size, "%s", job_state_name(j->state));
+}
+
 int job_reason_shown(const struct job *j)
 {
 	if (j->reason == NULL || j->reason[0] == '\0' || !job_state_active(j->state) ||

@@ -35,6 +35,12 @@ int job_state_terminal(enum job_state s); /* SUCCEEDED, FAILED, STOPPED */
 struct job;
 int job_reason_shown(const struct job *j);
 int job_state_active(enum job_state s); /* not terminal */
+/* The state as the Jobs view, `gantry ls` and `gantry status` show it: "RUNNING 2/4" for an
+ * active endpoint whose provider reports desired replicas, else the state's name. snprintf's
+ * result. */
+int job_state_label(const struct job *j, char *buf, size_t size);
+/* 1 when job_state_label adds the replica count. */
+int job_replicas_shown(const struct job *j);
 /* 1 if from -> to is legal. from == to is never legal. */
 int job_transition_valid(enum job_state from, enum job_state to);
 
@@ -66,6 +72,10 @@ struct job {
 	char *team;            /* whom it bills (budgets), or NULL */
 	char *project;
 	char *region;
+	/* endpoints: replicas serving and wanted, as the provider last reported them (0/0 =
+	 * unknown or not an endpoint); written only when they change */
+	int ready_replicas;
+	int desired_replicas;
 };
 
 struct job_event {

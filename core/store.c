@@ -136,6 +136,9 @@ static const char *const store_migrations[] = {
     "   ELSE 0 END"
     " FROM jobs WHERE provider_ref IS NOT NULL AND created_ms > 0"
     " AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.job_id = jobs.id);",
+    /* 7: an endpoint's replicas, ready and desired, as its provider last reported them */
+    "ALTER TABLE jobs ADD COLUMN ready_replicas INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN desired_replicas INTEGER NOT NULL DEFAULT 0;",
 };
 
 _Static_assert(sizeof store_migrations / sizeof store_migrations[0] == STORE_SCHEMA_VERSION,
@@ -145,7 +148,7 @@ _Static_assert(sizeof store_migrations / sizeof store_migrations[0] == STORE_SCH
 	"id, name, kind, state, template_name, provider, owner, idem_key, params_json, "           \
 	"spec_json, provider_ref, reason, url, port, has_exit, exit_code, gpus, created_ms, "      \
 	"updated_ms, started_ms, ended_ms, priced, price_per_hour, billing_s, team, project, "     \
-	"region"
+	"region, ready_replicas, desired_replicas"
 
 enum store_stmt_id {
 	ST_DATA_VERSION,
@@ -175,7 +178,7 @@ static const char *const store_sql[ST_COUNT] = {
     [ST_JOB_INSERT] =
         "INSERT INTO jobs (" STORE_JOB_COLS ") VALUES "
         "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
-        "?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)",
+        "?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)",
     [ST_INTENT_INSERT] = "INSERT INTO intents (job_id, op, idem_key, created_ms) "
                          "VALUES (?1, ?2, ?3, ?4)",
     [ST_EVENT_INSERT] = "INSERT INTO job_events (job_id, at_ms, from_state, to_state, reason) "
@@ -699,6 +702,8 @@ static int store_job_insert(struct store *s, const struct job *j, int64_t now, c
 	store_bind_text(st, 25, j->team);
 	store_bind_text(st, 26, j->project);
 	store_bind_text(st, 27, j->region);
+	sqlite3_bind_int(st, 28, j->ready_replicas);
+	sqlite3_bind_int(st, 29, j->desired_replicas);
 	rc = sqlite3_step(st);
 	store_done(st);
 	if (rc == SQLITE_DONE)
@@ -910,6 +915,8 @@ static void store_job_from_row(sqlite3_stmt *st, struct job *j)
 	j->team = store_col_text(st, 24);
 	j->project = store_col_text(st, 25);
 	j->region = store_col_text(st, 26);
+	j->ready_replicas = sqlite3_column_int(st, 27);
+	j->desired_replicas = sqlite3_column_int(st, 28);
 }
 
 /* Looks one job up by key with statement id: 1 found (out filled), 0 not found, -1 error. */

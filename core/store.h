@@ -9,7 +9,7 @@
 
 #include "core/job.h"
 
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 
 struct store;
 
@@ -65,6 +65,11 @@ int store_job_update(struct store *s, const struct job *j, char **cause);
  * reason differs. 1 when recorded, 0 when nothing changed, -1 on error. */
 int store_job_reason(struct store *s, const char *id, enum job_state state, const char *reason,
                      int64_t at_ms, char **cause);
+
+/* core/store_replicas.c: an endpoint's ready and desired replicas as its provider reports
+ * them; written only when they differ from the stored ones (not on every refresh). 1 when
+ * written, 0 when unchanged (or no such job), -1 on error. */
+int store_job_replicas(struct store *s, const char *id, int ready, int desired, char **cause);
 
 /* Exact id, else exact name, else unique id prefix (at least JOB_ID_MIN_PREFIX characters).
  * Not found and ambiguous (the cause lists the candidates) both fail with a one-line cause. */

@@ -152,6 +152,9 @@ struct k8s_workload {
 	int completions;                /* Job: pods; > 1 = Indexed completion mode with rank env
 	                                 * (RANK from the completion index, WORLD_SIZE,
 	                                 * MASTER_ADDR = pod 0 through a headless Service) */
+	/* (indexed Jobs: the pods' subdomain is the Job's name, MASTER_ADDR "NAME-0.NAME",
+	 * MASTER_PORT 29500 unless env has one, and the script starts with
+	 * `export RANK="${JOB_COMPLETION_INDEX:-0}"`: the env var the Job controller sets) */
 	int replicas;                   /* Deployment: initial replicas (>= HPA min, at least 1) */
 	int replicas_min, replicas_max; /* HPA */
 	double target_qps_per_replica;  /* HPA Pods metric target averageValue */
@@ -203,6 +206,9 @@ struct k8s_obj {
 	int completion_index; /* batch.kubernetes.io/job-completion-index, -1 = none */
 	struct k8s_container *containers;
 	size_t ncontainers;
+	int pod_gpus;           /* sum of the containers' limits[nvidia.com/gpu] (or amd.com/gpu) */
+	double pod_cpus;        /* sum of the containers' cpu requests (else limits) */
+	int64_t pod_memory_mib; /* sum of the containers' memory requests (else limits) */
 	/* Job */
 	int active, succeeded, failed;
 	int complete, failed_cond;        /* conditions Complete / Failed True */
@@ -214,7 +220,7 @@ struct k8s_obj {
 	int spec_replicas, replicas, ready_replicas, available_replicas;
 	int current_replicas, desired_replicas, min_replicas, max_replicas;
 	/* Node */
-	double gpus_allocatable, gpus_capacity, cpus_allocatable, mem_allocatable;
+	double gpus_allocatable, gpus_capacity, cpus_allocatable, mem_allocatable; /* mem: bytes */
 	int node_ready, unschedulable;
 	/* Service */
 	char *cluster_ip;
@@ -309,8 +315,13 @@ struct k8s_state {
 	            * ready replica), or NULL */
 };
 /* Maps a view to Gantry's state. Pending pods are STARTING with the scheduler's or the
- * container's waiting reason; ImagePullBackOff/ErrImagePull/InvalidImageName past
- * the first pull are FAILED with that reason (the image will not come); a Job is
+ * container's waiting reason; an image that will not come is FAILED with the reason: the
+ * rule is ImagePullBackOff (the kubelet backs off only after a pull failed: Gantry does not
+ * wait through its retries, up to five minutes apart), InvalidImageName or
+ * ErrImageNeverPull; the first failure, ErrImagePull, is STARTING with its reason. A pod
+ * whose status.reason is NodeLost is FAILED "node lost"; a Failed pod gives its reason
+ * (DeadlineExceeded, Evicted: ...), else OOMKilled or "killed by signal N", and the exit
+ * code of its first terminated container. A Job is
  * SUCCEEDED/FAILED by its conditions; a workload gone while not deleting is UNKNOWN "not
  * found"; a Deployment is RUNNING while at least one replica is ready. */
 void k8s_api_state(const struct k8s_view *v, struct k8s_state *out);

@@ -33,15 +33,15 @@ struct loop_timer;
 /* ---- settings (k8s_conf.c) ---- */
 
 struct kube_conf {
-	char *kubeconfig;           /* NULL: first of $KUBECONFIG, else ~/.kube/config */
-	char *context;              /* NULL: current-context */
-	char *namespace;            /* NULL: the context's, else "default" */
-	struct kvlist namespaces;   /* team -> namespace */
-	char *image;                /* default image */
-	char *gpu_resource;         /* "nvidia.com/gpu" */
-	char *gpu_label;            /* "nvidia.com/gpu.product" */
+	char *kubeconfig;         /* NULL: first of $KUBECONFIG, else ~/.kube/config */
+	char *context;            /* NULL: current-context */
+	char *namespace;          /* NULL: the context's, else "default" */
+	struct kvlist namespaces; /* team -> namespace */
+	char *image;              /* default image */
+	char *gpu_resource;       /* "nvidia.com/gpu" */
+	char *gpu_label;          /* "nvidia.com/gpu.product" */
 	struct kvlist node_selector;
-	char *spot_label; /* NULL: no spot nodes */
+	char *spot_label;                        /* NULL: no spot nodes */
 	struct catalog_site_gpu_rate *gpu_rates; /* rate_gpu_hour as "*", rates.TYPE */
 	size_t ngpu_rates;
 	struct catalog_site_gpu_rate *spot_rates; /* spot_rates.TYPE */
@@ -85,18 +85,19 @@ struct kube_watch {
 	struct kube_ent *by_name[KUBE_BUCKETS];
 	struct kube_ent *by_job[KUBE_BUCKETS];
 	size_t n;
-	int synced;  /* the first list is in */
-	char *rv;    /* the last resourceVersion seen (list, event or bookmark) */
-	char *cont;  /* paging: the next page's continue token */
+	int synced; /* the first list is in */
+	char *rv;   /* the last resourceVersion seen (list, event or bookmark) */
+	char *cont; /* paging: the next page's continue token */
 	struct kube_ent *fresh[KUBE_BUCKETS]; /* a list being read (by name only) */
-	int listing; /* a list (page) is in flight */
+	int listing;                          /* a list (page) is in flight */
 	int watching;
-	struct http_req *hr;
+	struct kube_req *hr;
 	struct k8s_lines lines;
 	struct loop_timer *timer; /* backoff / poll */
 	int backoff_ms;
 	int broken; /* the stream said something unreadable: restart */
 	int relist; /* a 410 / ERROR came: list again */
+	int fails;  /* streams in a row that broke before any byte */
 	/* counters (tests, benchmarks) */
 	long lists, watches, events;
 };
@@ -162,6 +163,8 @@ struct provider {
 	size_t ndcgm;
 	uint64_t dcgm_mono;
 	int dcgm_busy;
+	struct http_req *dcgm_hr;
+	int watching; /* kube_watch_start ran */
 	struct kube_req *reqs;
 	struct kube_launch *launches;
 	struct kube_logs *logs;

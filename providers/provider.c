@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/xmalloc.h"
+#include "providers/kubernetes.h"
 #include "providers/lambda.h"
 #include "providers/slurm.h"
 #include "providers/ssh.h"
@@ -65,6 +66,7 @@ const struct provider_ops *const provider_types[] = {
     &ssh_provider_ops,
     &lambda_provider_ops,
     &slurm_provider_ops,
+    &kubernetes_provider_ops,
 };
 const size_t provider_ntypes = sizeof provider_types / sizeof provider_types[0];
 

@@ -306,6 +306,17 @@ char *cli_job_json_text(struct engine *e, const struct job *j)
 	cli_json_time(&b, j->started_ms);
 	cli_json_key(&b, "ended", 0);
 	cli_json_time(&b, j->ended_ms);
+	cli_json_key(&b, "replicas", 0);
+	if (j->kind == JOB_KIND_ENDPOINT) {
+		/* as the provider last reported them (0/0: not reported yet, or none) */
+		cli_json_key(&b, "ready", 1);
+		cli_json_int(&b, j->ready_replicas, 1);
+		cli_json_key(&b, "desired", 0);
+		cli_json_int(&b, j->desired_replicas, 1);
+		cli_buf_puts(&b, "}");
+	} else {
+		cli_buf_puts(&b, "null");
+	}
 	cli_json_key(&b, "params", 0);
 	/* params_json is our own jansson output: already valid JSON */
 	cli_buf_puts(&b,

@@ -127,6 +127,8 @@ static void launch_print_plan(struct cli_ctx *c, const struct engine_plan *p,
 		json_object_set_new(o, "admitted", json_boolean(a->refusal == ENGINE_ADMIT_OK));
 		json_object_set_new(o, "refused",
 		                    a->reason != NULL ? json_string(a->reason) : json_null());
+		json_object_set_new(o, "note",
+		                    p->note != NULL ? json_string(p->note) : json_null());
 		json_object_set_new(o, "params", params);
 		json_object_set_new(o, "env", env);
 		json_object_set_new(o, "script", json_string(p->script));
@@ -142,6 +144,11 @@ static void launch_print_plan(struct cli_ctx *c, const struct engine_plan *p,
 	            p->want_port ? "a free port, passed as $GANTRY_PORT" : "none");
 	cli_puts_safe(c, stdout, s);
 	free(s);
+	if (p->note != NULL) {
+		s = xprintf("note:      %s\n", p->note);
+		cli_puts_safe(c, stdout, s);
+		free(s);
+	}
 	launch_print_money(c, p, a);
 	fputs("params:\n", stdout);
 	for (size_t i = 0; i < p->params.n; i++) {
@@ -273,6 +280,9 @@ static int launch_run(struct cli_ctx *c, int argc, char **argv)
 		else if (adm.budget == COST_SOFT && adm.budget_reason != NULL)
 			cli_fail("launch", CLI_OK, "budget warning: %s", adm.budget_reason);
 		engine_admission_clear(&adm);
+		if (!dry && rc == CLI_OK &&
+		    plan.note != NULL) /* what the provider does differently */
+			cli_fail("launch", CLI_OK, "note: %s", plan.note);
 		if (dry || rc != CLI_OK) {
 			engine_plan_clear(&plan);
 			goto out;

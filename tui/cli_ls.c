@@ -51,15 +51,15 @@ static int ls_run(struct cli_ctx *c, int argc, char **argv)
 		       "PROVIDER", "AGE", "OWNER", "REASON");
 		for (size_t i = 0; i < l.n; i++) {
 			const struct job *j = &l.items[i];
-			char age[16], id[JOB_ID_SHORT + 1];
+			char age[16], id[JOB_ID_SHORT + 1], state[32];
 			char *line;
 
 			cli_age(now - j->created_ms, age, sizeof age);
-			job_id_short(j->id, id, sizeof id); /* -o json and show: the full id */
-			line =
-			    xprintf("%-24s %-10s %-9s %-11s %-9s %6s  %-10s %s\n", j->name, id,
-			            job_kind_name(j->kind), job_state_name(j->state), j->provider,
-			            age, j->owner, job_reason_shown(j) ? j->reason : "-");
+			job_id_short(j->id, id, sizeof id);      /* -o json and show: the full id */
+			job_state_label(j, state, sizeof state); /* "RUNNING 2/4" */
+			line = xprintf("%-24s %-10s %-9s %-11s %-9s %6s  %-10s %s\n", j->name, id,
+			               job_kind_name(j->kind), state, j->provider, age, j->owner,
+			               job_reason_shown(j) ? j->reason : "-");
 			cli_puts_safe(c, stdout, line);
 			free(line);
 		}

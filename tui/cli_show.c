@@ -12,7 +12,7 @@ static int show_run(struct cli_ctx *c, int argc, char **argv)
 	struct job j;
 	struct job_event_list ev = {0};
 	char *cause = NULL, *s;
-	char t1[32], t2[32], t3[32];
+	char t1[32], t2[32], t3[32], state[32];
 	json_t *o, *url;
 
 	if (argc != 2)
@@ -52,17 +52,20 @@ static int show_run(struct cli_ctx *c, int argc, char **argv)
 		cli_time(j.created_ms, t1, sizeof t1);
 		cli_time(j.started_ms, t2, sizeof t2);
 		cli_time(j.ended_ms, t3, sizeof t3);
+		job_state_label(&j, state, sizeof state); /* "RUNNING 2/4" */
 		s = xprintf(
 		    "name:      %s\nid:        %s\nkind:      %s\nstate:     %s\nreason:    "
 		    "%s\ntemplate:  %s\nprovider:  %s\nowner:     %s\ncreated:   %s\n"
 		    "started:   %s\nended:     %s\n",
-		    j.name, j.id, job_kind_name(j.kind), job_state_name(j.state),
-		    j.reason != NULL ? j.reason : "-", j.template_name, j.provider, j.owner, t1, t2,
-		    t3);
+		    j.name, j.id, job_kind_name(j.kind), state, j.reason != NULL ? j.reason : "-",
+		    j.template_name, j.provider, j.owner, t1, t2, t3);
 		cli_puts_safe(c, stdout, s);
 		free(s);
 		if (json_is_string(url))
 			printf("url:       %s\n", json_string_value(url));
+		if (j.kind == JOB_KIND_ENDPOINT)
+			printf("replicas:  %d ready of %d desired\n", j.ready_replicas,
+			       j.desired_replicas);
 		if (j.has_exit)
 			printf("exit:      %s %d\n", j.exit_code < 0 ? "signal" : "status",
 			       j.exit_code < 0 ? -j.exit_code : j.exit_code);

@@ -420,7 +420,14 @@ static void form_draw_preview(struct app *a, int y, int h)
 	free(clean);
 	draw_text(a, y, 2, 10, "Fits", THEME_LABEL, 0);
 	if (p->offer.fits) {
-		draw_text(a, y++, 12, a->cols - 13, "yes", THEME_HEALTH_OK, 0);
+		x = 12 + draw_text(a, y, 12, a->cols - 13, "yes", THEME_HEALTH_OK, 0);
+		if (p->note != NULL && a->cols - x > 4) { /* what the provider does differently */
+			clean = app_clean(a, p->note);
+			snprintf(v, sizeof(v), " — %s", clean);
+			free(clean);
+			draw_text(a, y, x, a->cols - x - 1, v, THEME_DIM, 0);
+		}
+		y++;
 	} else {
 		clean = app_clean(a, p->offer.reason != NULL ? p->offer.reason : "unknown reason");
 		snprintf(v, sizeof(v), "no: %s", clean);

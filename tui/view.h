@@ -320,6 +320,10 @@ void view_job_search(struct app *a, int dir);
  * sparkline of the last minutes (engine_gpu_history); values older than the refresh allows
  * (or from an unreachable worker) show their age. */
 void view_job_gpu_row(struct app *a, int y, const struct tele_host *h, const struct tele_gpu *g);
+/* tui/view_job_replicas.c: an endpoint's "Replicas" gauge at (y, x) in w columns (ready of
+ * desired, the template's min/max); rows drawn (0: not an endpoint). */
+struct job;
+int view_job_replicas_row(struct app *a, int y, int x, int w, const struct job *j);
 
 /* form.c */
 void form_open(struct app *a, const struct template *t);

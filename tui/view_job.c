@@ -351,7 +351,7 @@ static int job_draw_details(struct app *a, int y)
 	int64_t now = loop_wall_ms();
 
 	job_pair(a, y + r, 1, w, "Name", j->name, THEME_NORMAL);
-	snprintf(v, sizeof(v), "%s", job_state_name(j->state));
+	job_state_label(j, v, sizeof(v)); /* "RUNNING 2/4" */
 	job_pair(a, y + r++, half, w, "State", v, THEME_STATE_ROLE(j->state));
 	job_pair(a, y + r, 1, w, "ID", j->id, THEME_NORMAL);
 	job_pair(a, y + r++, half, w, "Kind", job_kind_name(j->kind), THEME_NORMAL);
@@ -390,6 +390,7 @@ static int job_draw_details(struct app *a, int y)
 		snprintf(v, sizeof(v), "-");
 	/* the whole width: the URL carries a long token that must be readable to the end */
 	job_pair(a, y + r++, 1, a->cols - 2, "URL", v, THEME_NORMAL);
+	r += view_job_replicas_row(a, y + r, 1, a->cols - 2, j); /* endpoints */
 	if (j->has_exit) {
 		if (j->exit_code < 0)
 			snprintf(v, sizeof(v), "signal %d", -j->exit_code);

@@ -27,7 +27,7 @@ static const struct {
 } jobs_cols[JOBS_COL_COUNT] = {
     [JOBS_COL_NAME] = {"NAME", {.min = 12, .want = 24, .grow = 3, .prio = 10}, 0},
     [JOBS_COL_KIND] = {"KIND", {.min = 8, .want = 8, .grow = 0, .prio = 6}, 0},
-    [JOBS_COL_STATE] = {"STATE", {.min = 9, .want = 12, .grow = 0, .prio = 9}, 0},
+    [JOBS_COL_STATE] = {"STATE", {.min = 9, .want = 13, .grow = 0, .prio = 9}, 0},
     [JOBS_COL_PROVIDER] = {"PROVIDER", {.min = 8, .want = 12, .grow = 1, .prio = 5}, 0},
     [JOBS_COL_UTIL] = {"UTIL",
                        {.min = WIDGET_MINIBAR_COLS(4),
@@ -413,7 +413,9 @@ static void jobs_cell(struct app *a, const struct job *j, int col, int w, int64_
 		snprintf(buf, size, "%s", job_kind_name(j->kind));
 		break;
 	case JOBS_COL_STATE:
-		snprintf(buf, size, "%s", job_state_name(j->state));
+		/* "RUNNING 2/4" for an endpoint, the bare state where that does not fit */
+		if (job_state_label(j, buf, size) > w)
+			snprintf(buf, size, "%s", job_state_name(j->state));
 		break;
 	case JOBS_COL_PROVIDER:
 		snprintf(buf, size, "%s", j->provider != NULL ? j->provider : "-");

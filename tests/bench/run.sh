@@ -16,3 +16,7 @@ python3 "$here/forward.py" --gantry "$1"
 # packages of ./bootstrap bench; exit 77 = skipped)
 bash "$here/slurm_submit_bench.sh" "$1" 200 8 || [ $? = 77 ]  # 200 jobs through Gantry vs 200 sbatch (slurm)
 bash "$here/slurm_refresh_bench.sh" "$1" 1000 100 5 || [ $? = 77 ]  # one refresh with 1,000 jobs queued (slurm)
+# Kubernetes (issue 11): the kubernetes provider against tests/fakes/k8s_fake.py (tests/lib/
+# k8srig.sh; exit 77 = skipped where the fake or the provider is missing)
+bash "$here/k8s_launch_bench.sh" "$(dirname "$1")" 100 training || [ $? = 77 ]  # 100 launches, 200 ms a request, at once vs one by one (k8s)
+bash "$here/k8s_watch_bench.sh" "$(dirname "$1")" 5000 60 15 || [ $? = 77 ]  # an open TUI over 5,000 pods, watch vs polling (k8s)

@@ -27,7 +27,7 @@ EOF
 "$GANTRY_BIN" launch web --name web1 >/dev/null 2>&1 || tui_fail "launch on the fleet failed"
 
 tui_start 120 40 -- --view jobs
-tui_wait 'web1 +endpoint +RUNNING +fleet'
+tui_wait 'web1 +endpoint +RUNNING 1/1 +fleet'
 
 # s: the shell on the worker; the TUI gives up the screen under a banner naming the worker
 # as the engine describes it (engine_job_shell_info)
@@ -41,7 +41,7 @@ tui_type 'exit 4'
 tui_keys Enter
 # back in the TUI, intact, with the shell's exit status in the status line
 tui_wait 'shell on web1 ended \(exit 4\)'
-tui_wait 'web1 +endpoint +RUNNING +fleet'
+tui_wait 'web1 +endpoint +RUNNING 1/1 +fleet'
 tui_wait 'Jobs \(1\)'
 tui_assert_no 'remote-42'
 

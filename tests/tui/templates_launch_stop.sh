@@ -39,7 +39,7 @@ tui_wait 'GET /health'
 # Back to Jobs: the row is RUNNING.
 tui_keys Escape
 tui_wait 'Jobs \(1\)'
-tui_wait 'http-endpoint-1 +endpoint +RUNNING +local'
+tui_wait 'http-endpoint-1 +endpoint +RUNNING 1/1 +local'
 [ "$(tui_json_state http-endpoint-1)" = RUNNING ] || tui_fail "ls -o json does not say RUNNING"
 
 # Open it again, stop it: the dialog asks; n cancels, y stops.

@@ -224,6 +224,39 @@ static void test_copy_and_lists(void **state)
 
 /* The reason next to a state in `gantry ls` and the Jobs view: only why an active job is
  * not running. */
+/* "RUNNING 2/4": an active endpoint with desired replicas; the bare state otherwise. */
+static void test_state_label(void **state)
+{
+	struct job j;
+	char buf[32];
+
+	(void)state;
+	job_init(&j);
+	j.kind = JOB_KIND_ENDPOINT;
+	j.state = JOB_RUNNING;
+	j.ready_replicas = 2;
+	j.desired_replicas = 4;
+	assert_int_equal(job_state_label(&j, buf, sizeof buf), 11);
+	assert_string_equal(buf, "RUNNING 2/4");
+	j.state = JOB_STARTING;
+	j.ready_replicas = 0;
+	j.desired_replicas = 1;
+	job_state_label(&j, buf, sizeof buf);
+	assert_string_equal(buf, "STARTING 0/1");
+	j.desired_replicas = 0; /* not reported */
+	job_state_label(&j, buf, sizeof buf);
+	assert_string_equal(buf, "STARTING");
+	j.desired_replicas = 3;
+	j.state = JOB_STOPPED; /* ended: the last count means nothing now */
+	job_state_label(&j, buf, sizeof buf);
+	assert_string_equal(buf, "STOPPED");
+	j.state = JOB_RUNNING;
+	j.kind = JOB_KIND_TRAINING; /* one process per node, no replicas */
+	job_state_label(&j, buf, sizeof buf);
+	assert_string_equal(buf, "RUNNING");
+	assert_int_equal(job_replicas_shown(&j), 0);
+}
+
 static void test_reason_shown(void **state)
 {
 	struct job j;
@@ -259,6 +292,7 @@ int main(void)
 	    cmocka_unit_test(test_state_names),    cmocka_unit_test(test_kind_names),
 	    cmocka_unit_test(test_new_id),         cmocka_unit_test(test_id_like),
 	    cmocka_unit_test(test_copy_and_lists), cmocka_unit_test(test_reason_shown),
+	    cmocka_unit_test(test_state_label),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -82,14 +82,20 @@ static void open_refused(const char *path, const char *want)
 	free(cause);
 }
 
+/* Takes a store of schema 7 back to schema 6 (no replicas). */
+#define STORE_UNDO_7                                                                               \
+	"ALTER TABLE jobs DROP COLUMN ready_replicas; ALTER TABLE jobs DROP COLUMN "               \
+	"desired_replicas;"
+
 /* Takes a store of schema 5 back to schema 4 (intents keyed by job, no holds, no attempt). */
 #define STORE_UNDO_5                                                                               \
-	"DROP TABLE holds; DROP INDEX intents_pending; ALTER TABLE jobs DROP COLUMN attempt;"      \
-	"CREATE TABLE i4 (job_id TEXT PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,"          \
-	" op TEXT NOT NULL, idem_key TEXT, created_ms INTEGER NOT NULL, done_ms INTEGER);"         \
-	"INSERT INTO i4 SELECT job_id, op, idem_key, created_ms, done_ms FROM intents;"            \
-	"DROP TABLE intents; ALTER TABLE i4 RENAME TO intents;"                                    \
-	"CREATE INDEX intents_pending ON intents(created_ms) WHERE done_ms IS NULL;"
+	STORE_UNDO_7                                                                               \
+	    "DROP TABLE holds; DROP INDEX intents_pending; ALTER TABLE jobs DROP COLUMN attempt;"  \
+	    "CREATE TABLE i4 (job_id TEXT PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,"      \
+	    " op TEXT NOT NULL, idem_key TEXT, created_ms INTEGER NOT NULL, done_ms INTEGER);"     \
+	    "INSERT INTO i4 SELECT job_id, op, idem_key, created_ms, done_ms FROM intents;"        \
+	    "DROP TABLE intents; ALTER TABLE i4 RENAME TO intents;"                                \
+	    "CREATE INDEX intents_pending ON intents(created_ms) WHERE done_ms IS NULL;"
 
 static void raw_exec(const char *path, const char *sql)
 {
@@ -268,7 +274,7 @@ static void test_migrate_holds(void **state)
 	                  "9000 WHERE id = 'j00000001';"
 	                  "UPDATE jobs SET provider_ref = 'r2', state = 'RUNNING' WHERE id = "
 	                  "'j00000002';"
-	                  "DELETE FROM holds; PRAGMA user_version = 5;");
+	                  "DELETE FROM holds;" STORE_UNDO_7 "PRAGMA user_version = 5;");
 	s = open_ok(f->path);
 	assert_int_equal(store_schema_version(s), STORE_SCHEMA_VERSION);
 	store_close(s);
@@ -279,6 +285,41 @@ static void test_migrate_holds(void **state)
 	assert_int_equal(raw_int(f->path, "SELECT start_ms * 100000 + end_ms FROM holds WHERE "
 	                                  "job_id = 'j00000002'"),
 	                 2000 * 100000LL);
+}
+
+/* Schema 7: an endpoint's ready/desired replicas. A store of schema 6 gains the columns (0/0
+ * for its jobs); store_job_replicas writes only a change, and the job reads them back. */
+static void test_replicas(void **state)
+{
+	struct fixture *f = *state;
+	struct store *s = open_ok(f->path);
+	struct job j;
+	char *cause = NULL;
+
+	launch(s, "j00000001", "web", 1000);
+	store_close(s);
+	raw_exec(f->path, STORE_UNDO_7 "PRAGMA user_version = 6;");
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM pragma_table_info('jobs') WHERE "
+	                                  "name LIKE '%replicas'"),
+	                 0);
+	s = open_ok(f->path);
+	assert_int_equal(store_schema_version(s), STORE_SCHEMA_VERSION);
+	job_init(&j);
+	assert_int_equal(store_job_get(s, "j00000001", &j, &cause), 0);
+	assert_int_equal(j.ready_replicas, 0);
+	assert_int_equal(j.desired_replicas, 0);
+	job_clear(&j);
+	assert_int_equal(store_job_replicas(s, "j00000001", 1, 3, &cause), 1);
+	assert_int_equal(store_job_replicas(s, "j00000001", 1, 3, &cause), 0); /* unchanged */
+	assert_int_equal(store_job_replicas(s, "j00000001", 3, 3, &cause), 1);
+	assert_int_equal(store_job_replicas(s, "nosuchjob", 3, 3, &cause), 0);
+	assert_int_equal(store_job_get(s, "j00000001", &j, &cause), 0);
+	assert_int_equal(j.ready_replicas, 3);
+	assert_int_equal(j.desired_replicas, 3);
+	job_clear(&j);
+	store_close(s);
+	assert_int_equal(
+	    raw_int(f->path, "SELECT ready_replicas * 10 + desired_replicas FROM jobs"), 33);
 }
 
 static void test_wal_mode(void **state)
@@ -974,6 +1015,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_create_and_reopen, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_wal_mode, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migrate_holds, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_replicas, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_foreign_sqlite_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_not_sqlite_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),

@@ -179,6 +179,8 @@ static void test_migrate_from_4(void **state)
 	size_t n = 0;
 	sqlite3 *db;
 	const char *to4 =
+	    "ALTER TABLE jobs DROP COLUMN ready_replicas; ALTER TABLE jobs DROP COLUMN "
+	    "desired_replicas;" /* schema 7 */
 	    "DROP TABLE holds; DROP INDEX intents_pending; ALTER TABLE jobs DROP COLUMN attempt;"
 	    "CREATE TABLE i4 (job_id TEXT PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,"
 	    " op TEXT NOT NULL, idem_key TEXT, created_ms INTEGER NOT NULL, done_ms INTEGER);"
