@@ -66,7 +66,7 @@ check "its port is closed after (curl rc $rc)" test "$rc" = 7
 # ---- worker 1 of an indexed Job ----
 expect_rc 0 "a two-pod training launches" g launch kmulti --provider kube --name mj --set secs=120
 check "mj RUNNING" wait_state mj RUNNING 60
-w1() { g ssh mj -w 1 -- sh -c 'echo "rank=$RANK"' </dev/null >"$W/o3" 2>"$W/e3" && grep -q 'rank=1' "$W/o3"; }
+w1() { g ssh mj -w 1 -- sh -c 'echo "rank=${RANK:-$JOB_COMPLETION_INDEX}"' </dev/null >"$W/o3" 2>"$W/e3" && grep -q 'rank=1' "$W/o3"; }
 wait_for 20 w1 || :
 check "gantry ssh -w 1 reaches the second pod (rank 1) ($(head -c 200 "$W/o3" "$W/e3" | tr '\r\n' '  '))" \
 	grep -q 'rank=1' "$W/o3"
