@@ -212,6 +212,28 @@ char *k8s_base64_decode(const char *s, size_t len, size_t *outlen)
 	return out;
 }
 
+char *k8s_base64_encode(const unsigned char *data, size_t len)
+{
+	static const char tab[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char *out = xmalloc((len + 2) / 3 * 4 + 1), *o = out;
+
+	for (size_t i = 0; i < len; i += 3) {
+		unsigned v = (unsigned)data[i] << 16;
+
+		if (i + 1 < len)
+			v |= (unsigned)data[i + 1] << 8;
+		if (i + 2 < len)
+			v |= data[i + 2];
+		*o++ = tab[(v >> 18) & 63];
+		*o++ = tab[(v >> 12) & 63];
+		*o++ = i + 1 < len ? tab[(v >> 6) & 63] : '=';
+		*o++ = i + 2 < len ? tab[v & 63] : '=';
+	}
+	*o = '\0';
+	return out;
+}
+
 void k8s_wipe(char *s, size_t len)
 {
 	if (s == NULL)
@@ -377,6 +399,7 @@ static const struct {
     [K8S_HPA] = {"horizontalpodautoscalers", "HorizontalPodAutoscaler", "autoscaling/v2",
                  "/apis/autoscaling/v2"},
     [K8S_NODE] = {"nodes", "Node", "v1", "/api/v1"},
+    [K8S_SECRET] = {"secrets", "Secret", "v1", "/api/v1"},
 };
 
 static int k8s_kind_ok(enum k8s_kind k)

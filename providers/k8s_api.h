@@ -53,6 +53,7 @@ enum k8s_kind {
 	K8S_DEPLOYMENT, /* apps/v1 */
 	K8S_HPA,        /* autoscaling/v2 horizontalpodautoscalers */
 	K8S_NODE,       /* cluster scoped */
+	K8S_SECRET,     /* v1 Secret: a job's secret env (the notebook token) */
 	K8S_NKINDS
 };
 /* "pods", "services", "jobs", ... (the resource's plural name). */
@@ -137,6 +138,8 @@ struct k8s_workload {
 	const char *script;                 /* run as ["/bin/sh", "-c", script] */
 	const struct kvlist *env;           /* container env (names checked C identifiers) */
 	const char *secret_env_name;        /* or NULL: a Secret whose keys become env (envFrom) */
+	const struct kvlist *secret_env;    /* K8S_SECRET: the Secret's keys and values (named
+	                                     * w->name; values base64 in data) */
 	int gpus;                           /* per pod; limits[gpu_resource] = gpus when > 0 */
 	const char *gpu_resource;           /* K8S_GPU_RESOURCE when NULL */
 	int cpus;                           /* requests+limits cpu when > 0 */
@@ -147,11 +150,11 @@ struct k8s_workload {
 	int port;                   /* container port (and the Service's), 0 = none */
 	const char *readiness_path; /* readinessProbe httpGet path (every 2 s), or NULL */
 	int readiness_timeout_s;    /* the provider's whole wait; a probe's timeout is min(5, it) */
-	long active_deadline_s;         /* Job / Pod activeDeadlineSeconds, 0 = none */
-	int backoff_limit;              /* Job backoffLimit (>= 0) */
-	int completions;                /* Job: pods; > 1 = Indexed completion mode with rank env
-	                                 * (RANK from the completion index, WORLD_SIZE,
-	                                 * MASTER_ADDR = pod 0 through a headless Service) */
+	long active_deadline_s;     /* Job / Pod activeDeadlineSeconds, 0 = none */
+	int backoff_limit;          /* Job backoffLimit (>= 0) */
+	int completions;            /* Job: pods; > 1 = Indexed completion mode with rank env
+	                             * (RANK from the completion index, WORLD_SIZE,
+	                             * MASTER_ADDR = pod 0 through a headless Service) */
 	/* (indexed Jobs: the pods' subdomain is the Job's name, MASTER_ADDR "NAME-0.NAME",
 	 * MASTER_PORT 29500 unless env has one, and the script starts with
 	 * `export RANK="${JOB_COMPLETION_INDEX:-0}"`: the env var the Job controller sets) */

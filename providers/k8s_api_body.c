@@ -284,6 +284,28 @@ static json_t *k8s_body_service(const struct k8s_workload *w, char **cause)
 	return o;
 }
 
+/* The job's Secret: keys of w->secret_env, values base64 (data), type Opaque. */
+static json_t *k8s_body_secret(const struct k8s_workload *w, char **cause)
+{
+	json_t *o, *data = json_object();
+
+	if (w->secret_env == NULL || w->secret_env->n == 0) {
+		json_decref(data);
+		xcause(cause, "a Secret needs values");
+		return NULL;
+	}
+	for (size_t i = 0; i < w->secret_env->n; i++) {
+		const char *v = w->secret_env->vals[i] != NULL ? w->secret_env->vals[i] : "";
+		char *b = k8s_base64_encode((const unsigned char *)v, strlen(v));
+
+		json_object_set_new(data, w->secret_env->keys[i], json_string(b));
+		free(b);
+	}
+	o = json_pack("{s:s, s:s, s:o, s:s, s:o}", "apiVersion", "v1", "kind", "Secret", "metadata",
+	              k8s_meta(w), "type", "Opaque", "data", data);
+	return o;
+}
+
 static json_t *k8s_body_hpa(const struct k8s_workload *w, char **cause)
 {
 	int min = w->replicas_min > 1 ? w->replicas_min : 1;
@@ -352,6 +374,9 @@ char *k8s_api_body(enum k8s_kind k, const struct k8s_workload *w, char **cause)
 		break;
 	case K8S_HPA:
 		o = k8s_body_hpa(w, cause);
+		break;
+	case K8S_SECRET:
+		o = k8s_body_secret(w, cause);
 		break;
 	default:
 		xcause(cause, "Gantry does not create %s objects", k8s_kind_name(k));

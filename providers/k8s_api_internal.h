@@ -29,6 +29,8 @@ int64_t k8s_time_ms(const char *s);
 int64_t k8s_jtime(const json_t *o, const char *key);
 /* Standard base64 (padding optional, whitespace ignored): heap bytes + NUL, or NULL. */
 char *k8s_base64_decode(const char *s, size_t len, size_t *outlen);
+/* Standard base64 with padding (heap). */
+char *k8s_base64_encode(const unsigned char *data, size_t len);
 /* Wipes and frees a secret. */
 void k8s_wipe(char *s, size_t len);
 /* DNS-1123 label (ns) / subdomain (names): 1 when valid. */

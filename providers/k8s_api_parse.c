@@ -323,6 +323,8 @@ static int k8s_obj_from(enum k8s_kind k, const json_t *j, struct k8s_obj *o, cha
 	case K8S_SERVICE:
 		o->cluster_ip = k8s_jstr(spec, "clusterIP");
 		break;
+	case K8S_SECRET: /* nothing of it is read back (its values stay on the server) */
+		break;
 	default:
 		break;
 	}

@@ -274,4 +274,10 @@ int kube_channel_open(struct provider *p, const char *ref, int worker,
                       struct provider_channel **out, char **cause);
 void kube_channel_close(struct provider *p, struct provider_channel *ch);
 
+/* k8s_launch.c: a launch of this process is creating the objects named name */
+int kube_launch_busy(struct provider *p, const char *name);
+/* k8s_watch.c: the job's pods wait for a Secret no launch will create (see there) */
+int kube_secret_lost(struct provider *p, const char *name, const struct k8s_obj *const *pods,
+                     size_t npods);
+
 #endif

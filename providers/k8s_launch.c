@@ -26,7 +26,7 @@ char *kube_gpu_label_value(struct provider *p, const char *type);
 void kube_nodes_need(struct provider *p, void (*fn)(struct provider *, void *, int, const char *),
                      void *ctx);
 
-#define KUBE_MAX_STEPS 3
+#define KUBE_MAX_STEPS 4
 
 struct kube_launch {
 	struct provider *p;
@@ -41,6 +41,7 @@ struct kube_launch {
 	int port;
 	/* copies for the bodies (built once the GPU type's node label is known) */
 	struct kvlist labels, env, sel;
+	struct kvlist secret; /* secret env (the notebook token): a Secret, never the spec */
 	char *image, *script, *readiness, *gpu_type;
 	int gpus, cpus, nodes, replicas_min, replicas_max, readiness_timeout_s, spot;
 	int64_t memory_mib;
@@ -70,6 +71,10 @@ static void kube_launch_free(struct kube_launch *l)
 	kvlist_free(&l->labels);
 	kvlist_free(&l->env);
 	kvlist_free(&l->sel);
+	for (size_t i = 0; i < l->secret.n; i++)
+		if (l->secret.vals[i] != NULL)
+			explicit_bzero(l->secret.vals[i], strlen(l->secret.vals[i]));
+	kvlist_free(&l->secret);
 	free(l->image);
 	free(l->script);
 	free(l->readiness);
@@ -285,6 +290,10 @@ static void kube_launch_go(struct provider *p, void *ctx, int rc, const char *ca
 	w.image = l->image;
 	w.script = l->script;
 	w.env = &l->env;
+	if (l->secret.n > 0) {
+		w.secret_env = &l->secret;
+		w.secret_env_name = l->name;
+	}
 	w.gpus = l->gpus;
 	w.gpu_resource = p->conf.gpu_resource;
 	w.cpus = l->cpus;
@@ -341,6 +350,13 @@ static int kube_env_reserved(const char *k)
 		if (strcmp(k, names[i]) == 0)
 			return 1;
 	return 0;
+}
+
+/* Env that must not be written into the pod spec (anyone who may read pods in the
+ * namespace reads the spec): Gantry's notebook token goes into the job's Secret. */
+static int kube_env_secret(const char *k)
+{
+	return strcmp(k, "GANTRY_TOKEN") == 0;
 }
 
 /* job_env.pass: NAME or PREFIX* of Gantry's own environment. */
@@ -401,10 +417,13 @@ int kube_launch(struct provider *p, const struct provider_job_spec *spec, provid
 	kube_labels(p, spec->job_id, l->attempt, spec->owner, spec->team, spec->kind, &l->labels);
 	kvlist_init(&l->env);
 	kvlist_init(&l->sel);
+	kvlist_init(&l->secret);
 	kvlist_copy(&l->sel, &p->conf.node_selector);
 	kube_env_pass(&l->env, spec->env_pass);
 	for (size_t i = 0; spec->env != NULL && i < spec->env->n; i++)
-		if (!kube_env_reserved(spec->env->keys[i]))
+		if (kube_env_secret(spec->env->keys[i]))
+			kvlist_set(&l->secret, spec->env->keys[i], spec->env->vals[i]);
+		else if (!kube_env_reserved(spec->env->keys[i]))
 			kvlist_set(&l->env, spec->env->keys[i], spec->env->vals[i]);
 	kvlist_set(&l->env, "GANTRY_JOB_ID", spec->job_id);
 	if (spec->gpus > 0) {
@@ -440,19 +459,23 @@ int kube_launch(struct provider *p, const struct provider_job_spec *spec, provid
 	switch (spec->kind) {
 	case JOB_KIND_NOTEBOOK:
 		l->steps[l->nsteps++] = K8S_POD;
-		l->steps[l->nsteps++] = K8S_SERVICE;
 		break;
 	case JOB_KIND_TRAINING:
 		l->steps[l->nsteps++] = K8S_JOB;
-		if (spec->nodes > 1 || l->port > 0)
-			l->steps[l->nsteps++] = K8S_SERVICE;
 		break;
 	default:
 		l->steps[l->nsteps++] = K8S_DEPLOYMENT;
-		l->steps[l->nsteps++] = K8S_SERVICE;
-		l->steps[l->nsteps++] = K8S_HPA;
 		break;
 	}
+	/* the Secret right after the workload (its pods wait for it, as the kubelet does): a
+	 * crash in between leaves a workload, which reconcile finds and deletes with the rest */
+	if (l->secret.n > 0)
+		l->steps[l->nsteps++] = K8S_SECRET;
+	if (spec->kind == JOB_KIND_NOTEBOOK || spec->kind == JOB_KIND_ENDPOINT || spec->nodes > 1 ||
+	    l->port > 0)
+		l->steps[l->nsteps++] = K8S_SERVICE;
+	if (spec->kind == JOB_KIND_ENDPOINT)
+		l->steps[l->nsteps++] = K8S_HPA;
 	l->next = p->launches;
 	p->launches = l;
 	kube_watch_start(p);
@@ -476,4 +499,12 @@ void kube_launch_abort_all(struct provider *p)
 		                 "kubernetes: closed before the launch "
 		                 "finished");
 	}
+}
+
+int kube_launch_busy(struct provider *p, const char *name)
+{
+	for (const struct kube_launch *l = p->launches; l != NULL; l = l->next)
+		if (strcmp(l->name, name) == 0)
+			return 1;
+	return 0;
 }

@@ -602,10 +602,41 @@ int kube_view_state(struct provider *p, const char *ref, struct k8s_state *out, 
 	}
 	v.deleting = kube_deleting(p, ref);
 	k8s_api_state(&v, out);
+	if (out->state == JOB_STARTING && kube_secret_lost(p, name, pods, v.npods)) {
+		free(out->reason);
+		out->reason = xstrdup("its Secret was never created (the launch was interrupted "
+		                      "after the workload): nothing can start it");
+		out->state = JOB_FAILED;
+	}
 	free(pods);
 	free(ns);
 	free(name);
 	return 0;
+}
+
+/* A pod of the job waiting for its own Secret (same name) for over 30 s while no launch
+ * of this process is creating it: a launch was killed between the workload and its Secret
+ * (k8s_launch.c). The token the Secret would hold died with that process, and the pod
+ * holds its node's GPUs while it waits, so the job is FAILED and reconcile deletes it. */
+int kube_secret_lost(struct provider *p, const char *name, const struct k8s_obj *const *pods,
+                     size_t npods)
+{
+	char *want = xprintf("secret \"%s\" not found", name);
+	int lost = 0;
+
+	for (size_t i = 0; i < npods && !lost; i++)
+		for (size_t c = 0; c < pods[i]->ncontainers && !lost; c++) {
+			const struct k8s_container *ct = &pods[i]->containers[c];
+
+			lost = ct->waiting_reason != NULL &&
+			       strcmp(ct->waiting_reason, "CreateContainerConfigError") == 0 &&
+			       ct->waiting_message != NULL &&
+			       strstr(ct->waiting_message, want) != NULL &&
+			       pods[i]->created_ms > 0 &&
+			       loop_wall_ms() - pods[i]->created_ms > 30000;
+		}
+	free(want);
+	return lost && !kube_launch_busy(p, name);
 }
 
 struct kube_refresh {

@@ -427,19 +427,21 @@ static void kube_del_answer(struct provider *p, void *ctx, int ok, long status, 
 	kube_del_end(d);
 }
 
-/* DELETEs every object of the job behind ref: the workload, its Service, its HPA. */
+/* DELETEs every object of the job behind ref: the workload, its Secret, its Service, its
+ * HPA (a 404 is fine: not every job has each). */
 static int kube_delete_all(struct provider *p, const char *ref, int grace_ms, provider_done_cb cb,
                            void *arg, char **cause)
 {
 	char *ns, *name, *body;
 	enum k8s_kind k;
-	enum k8s_kind kinds[3];
+	enum k8s_kind kinds[4];
 	size_t nk = 0;
 	struct kube_del_req *d;
 
 	if (kube_ref_parse(ref, &ns, &k, &name, cause) != 0)
 		return -1;
 	kinds[nk++] = k;
+	kinds[nk++] = K8S_SECRET;
 	kinds[nk++] = K8S_SERVICE;
 	if (k == K8S_DEPLOYMENT)
 		kinds[nk++] = K8S_HPA;

@@ -12,6 +12,7 @@ control API, within min/max), Service (clusterIP). One controller thread driven 
 condition variable and a timer heap: nothing polls while idle.
 """
 
+import base64
 import hashlib
 import heapq
 import json
@@ -32,6 +33,7 @@ from k8s_controllers import Controllers, qos_class
 from k8s_store import BY_KIND
 
 POD = BY_KIND["Pod"]
+SECRET = BY_KIND["Secret"]
 JOB = BY_KIND["Job"]
 DEP = BY_KIND["Deployment"]
 HPA = BY_KIND["HorizontalPodAutoscaler"]
@@ -534,6 +536,13 @@ class Cluster(Controllers):
                                         "message": 'Back-off pulling image "%s"' % img}}
             self.after(self.opts.pull_backoff, self.retry_pull, rt.uid, ct.name)
             return
+        missing = self.missing_secret(pod, ct)
+        if missing is not None:
+            # as the kubelet: the container waits, and is tried again, until it appears
+            ct.state = {"waiting": {"reason": "CreateContainerConfigError",
+                                    "message": 'secret "%s" not found' % missing}}
+            self.after(self.opts.pull_backoff, self.retry_pull, rt.uid, ct.name)
+            return
         ct.runs += 1
         ct.container_id = "fake://%s" % uuid.uuid4().hex
         ct.started_at = rfc3339()
@@ -576,12 +585,27 @@ class Cluster(Controllers):
         self.start_ct(pod, rt, ct)
         self.refresh(pod, rt)
 
+    def missing_secret(self, pod, ct):
+        """The name of a Secret an envFrom of the container needs and the namespace lacks."""
+        for ef in ct.spec.get("envFrom") or []:
+            ref = (ef or {}).get("secretRef") or {}
+            if ref.get("name") and not ref.get("optional") and self.store.get(
+                    SECRET, pod["metadata"]["namespace"], ref["name"]) is None:
+                return ref["name"]
+        return None
+
     def ct_env(self, pod, rt, ct):
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": rt.dir,
                "HOSTNAME": pod["spec"].get("hostname") or pod["metadata"]["name"],
                "KUBERNETES_SERVICE_HOST": "127.0.0.1",
                "KUBERNETES_SERVICE_PORT": str(self.opts.api_port)}
         ports = {str(k): str(v) for k, v in rt.ports.items()}
+        for ef in ct.spec.get("envFrom") or []:
+            ref = (ef or {}).get("secretRef") or {}
+            sec = self.store.get(SECRET, pod["metadata"]["namespace"], ref.get("name", ""))
+            for k, v in ((sec or {}).get("data") or {}).items():
+                env[(ef.get("prefix") or "") + k] = base64.b64decode(v).decode("utf-8",
+                                                                              "replace")
         for e in ct.spec.get("env") or []:
             if "value" in e:
                 v = expand(e.get("value") or "", env)

@@ -11,6 +11,7 @@ The schema covers the fields of Pod, Service, Job, Deployment and HorizontalPodA
 (autoscaling/v2) that the API reference documents; rarely used sub-objects are "any".
 """
 
+import base64
 import re
 
 from k8s_meta import (ApiError, Errs, dns1035_errors, label_name_errors, label_value_errors,
@@ -70,6 +71,7 @@ TOP = {"apiVersion": S, "kind": S, "metadata": OBJECT_META, "status": ANY}
 
 SPECS = {
     "Pod": dict(TOP, spec=POD_SPEC),
+    "Secret": dict(TOP, type=S, data=MS, stringData=MS, immutable=B),
     "Service": dict(TOP, spec={
         "ports": [{"name": S, "protocol": S, "appProtocol": S, "port": I, "targetPort": IOS,
                    "nodePort": I}],
@@ -607,6 +609,30 @@ def validate_hpa(e, spec):
 MSG_PATH_SEGMENT = "may not contain '/' or '%'"
 
 
+SECRET_KEY = re.compile(r"[-._a-zA-Z0-9]+")
+
+
+def validate_secret(e, obj):
+    """Secret: keys of data/stringData are [-._a-zA-Z0-9]+, data values are base64; the
+    server folds stringData into data (write-only)."""
+    for field in ("data", "stringData"):
+        for k, v in (obj.get(field) or {}).items():
+            if not SECRET_KEY.fullmatch(k) or len(k) > 253:
+                e.invalid(field + "[" + k + "]", k, "a valid config key must consist of "
+                          "alphanumeric characters, '-', '_' or '.'")
+            if field == "data":
+                try:
+                    base64.b64decode(v, validate=True)
+                except (ValueError, TypeError):
+                    e.invalid("data[" + k + "]", "<secret>", "illegal base64 data")
+    sd = obj.pop("stringData", None) or {}
+    if sd:
+        data = obj.setdefault("data", {})
+        for k, v in sd.items():
+            data[k] = base64.b64encode(v.encode()).decode()
+    obj.setdefault("type", "Opaque")
+
+
 def validate(kind, obj, namespaced=True):
     """Raises 422 Invalid for a body that fails the server's validation rules."""
     e = Errs()
@@ -695,4 +721,6 @@ def validate(kind, obj, namespaced=True):
             e.required("spec")
         else:
             validate_hpa(e, spec)
+    elif kind == "Secret":
+        validate_secret(e, obj)
     e.raise_if(kind, meta.get("name") or meta.get("generateName"), group.get(kind, ""))

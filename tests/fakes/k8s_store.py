@@ -46,6 +46,7 @@ RESOURCES = [
     Resource("", "v1", "pods", "Pod", True, ("status", "log", "exec", "portforward"),
              POD_FIELDS),
     Resource("", "v1", "services", "Service", True, ("status",)),
+    Resource("", "v1", "secrets", "Secret", True, ()),
     Resource("", "v1", "nodes", "Node", False, ("status",), ("spec.unschedulable",)),
     Resource("", "v1", "namespaces", "Namespace", False, ("status",), ("status.phase",)),
     Resource("batch", "v1", "jobs", "Job", True, ("status",), ("status.successful",)),

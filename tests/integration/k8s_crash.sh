@@ -25,6 +25,7 @@ job_ids_in() {
 objects() {
 	local p
 	for p in /api/v1/namespaces/default/pods /api/v1/namespaces/default/services \
+		/api/v1/namespaces/default/secrets \
 		/apis/apps/v1/namespaces/default/deployments \
 		/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers \
 		/apis/batch/v1/namespaces/default/jobs; do
@@ -62,8 +63,15 @@ for point in after_intent k8s-before-deployments k8s-after-deployments k8s-befor
 	k8s-after-horizontalpodautoscalers after_provider; do
 	crash kserve "$point"
 done
-for point in k8s-before-pods k8s-after-pods k8s-after-services; do
+for point in k8s-before-pods k8s-after-pods k8s-before-secrets k8s-after-secrets \
+	k8s-after-services; do
 	crash knote "$point"
+done
+# killed between the pod and its Secret (c10, c11): the token died with that process, so
+# the pod would wait for its Secret forever holding its node: FAILED with why, not STARTING
+for c in c10 c11; do
+	check "[$c] a notebook whose Secret never came is FAILED" test "$(job_field $c state)" = FAILED
+	check "[$c] ... and says why" bash -c "g show $c | grep -q 'Secret was never created'"
 done
 
 # stop what runs: nothing of Gantry's is left

@@ -37,13 +37,20 @@ check "... the installation" test "$(obj $NSP/pods "$name" 'd["metadata"]["label
 check "... managed-by gantry and kind notebook" test "$(obj $NSP/pods "$name" 'd["metadata"]["labels"]["app.kubernetes.io/managed-by"] + "/" + d["metadata"]["labels"]["gantry.dev/kind"]')" = gantry/notebook
 check "... its image is the template's" test "$(obj $NSP/pods "$name" 'd["spec"]["containers"][0]["image"]')" = python:3.11-slim
 check "... GANTRY_PORT is the container port" test "$(obj $NSP/pods "$name" '[e["value"] for e in d["spec"]["containers"][0]["env"] if e["name"] == "GANTRY_PORT"][0]')" = 8080
-check "... and no other variable but the job's own" test "$(obj $NSP/pods "$name" '" ".join(sorted(e["name"] for e in d["spec"]["containers"][0]["env"]))')" = "GANTRY_JOB_ID GANTRY_PORT GANTRY_TOKEN"
+check "... and no other variable but the job's own" test "$(obj $NSP/pods "$name" '" ".join(sorted(e["name"] for e in d["spec"]["containers"][0]["env"]))')" = "GANTRY_JOB_ID GANTRY_PORT"
+check "... the notebook token comes from the job's Secret (envFrom), not the spec" test "$(obj $NSP/pods "$name" 'd["spec"]["containers"][0]["envFrom"][0]["secretRef"]["name"]')" = "$name"
+check "the Secret is labelled with the job" test "$(obj $NSP/secrets "$name" 'd["metadata"]["labels"]["gantry.dev/job"] + " " + d["type"]')" = "$id Opaque"
+tok=$(obj $NSP/secrets "$name" '__import__("base64").b64decode(d["data"]["GANTRY_TOKEN"]).decode()')
+check "... and holds a token" test "${#tok}" -ge 16
+check "the token is nowhere in the pod's spec" bash -c "! k8s_api GET $NSP/pods/$name | grep -qF -- '$tok'"
 check "a Service of the same name serves the port" test "$(obj $NSP/services "$name" 'str(d["spec"]["ports"][0]["port"]) + " " + d["spec"]["selector"]["gantry.dev/job"]')" = "8080 $id"
 check "the notebook's log" wait_for 20 bash -c "g logs nb | grep -q 'note-start job=$id port=[0-9]'"
+check "... where the process saw the Secret's token" bash -c "g logs nb | grep -q 'tok=$(printf %s "$tok" | sha256sum | cut -c1-16)'"
 expect_rc 0 "stop nb" g stop nb
 check "nb STOPPED" wait_state nb STOPPED 30
 check "its pod is deleted" wait_for 30 gone $NSP/pods "$name"
 check "its Service is deleted" wait_for 30 gone $NSP/services "$name"
+check "its Secret is deleted" wait_for 30 gone $NSP/secrets "$name"
 
 # ---- training on one H100: a batch/v1 Job ----
 expect_rc 0 "a training job launches" g launch ktrain --provider kube --name tr --set secs=60

@@ -44,7 +44,7 @@ service:
   readiness: /
   readiness_timeout: 30
 run: |
-  echo "note-start job=$GANTRY_JOB_ID port=$GANTRY_PORT"
+  echo "note-start job=$GANTRY_JOB_ID port=$GANTRY_PORT tok=$(printf %s "${GANTRY_TOKEN:-}" | sha256sum | cut -c1-16)"
   exec python3 -m http.server "$GANTRY_PORT" --bind 127.0.0.1
 EOT
 	cat >"$GANTRY_HOME/config/templates/ktrain.yaml" <<'EOT'
