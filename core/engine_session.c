@@ -108,8 +108,26 @@ int engine_job_shell_info(struct engine *e, const char *job_ref, int worker,
                           struct engine_shell_info *out, char **cause)
 {
 	struct provider_shell ps;
+	struct engine_provider *ep;
+	struct job j;
 
 	memset(out, 0, sizeof *out);
+	job_init(&j);
+	if (engine_session_job(e, job_ref, &j, &ep, cause) != 0) {
+		job_clear(&j);
+		return -1;
+	}
+	if (ep->ops->channel_open != NULL) {
+		/* the provider's own channel (kubernetes exec): its worker is named by the
+		 * channel itself; say which worker of the job, through which provider */
+		out->nworkers = 1;
+		out->host_name = xprintf("worker %d", worker);
+		out->description =
+		    xprintf("worker %d through %s (%s)", worker, ep->name, ep->ops->name);
+		job_clear(&j);
+		return 0;
+	}
+	job_clear(&j);
 	if (engine_session_target(e, job_ref, worker, &ps, cause) != 0)
 		return -1;
 	out->local = ps.local;
