@@ -6,6 +6,7 @@
 #define GANTRY_TEMPLATE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/job.h"
 #include "core/kvlist.h"
@@ -61,6 +62,13 @@ static inline int tpl_resources_min_gpus(const struct tpl_resources *r)
 	return n;
 }
 
+/* What a provider's offers must give for a template: GPUs per node of its smallest
+ * alternative, nodes, CPUs and memory per node (t NULL: all 0). */
+struct tpl_want {
+	int gpus, nodes, cpus;
+	int64_t mib;
+};
+
 struct tpl_autostop {
 	int set;
 	int idle_minutes;
@@ -110,6 +118,14 @@ struct template
 	struct tpl_limits limits;
 	struct tpl_service service;
 };
+
+static inline void tpl_want_of(const struct template *t, struct tpl_want *w)
+{
+	w->gpus = t != NULL ? tpl_resources_min_gpus(&t->resources) : 0;
+	w->nodes = t != NULL ? t->resources.nodes : 0;
+	w->cpus = t != NULL ? t->resources.cpus : 0;
+	w->mib = t != NULL ? (int64_t)t->resources.memory_gib * 1024 : 0;
+}
 
 struct template_set {
 	struct template **items; /* sorted by name */

@@ -743,8 +743,7 @@ static int kube_node_spot(struct provider *p, const struct k8s_obj *n)
 }
 
 struct kube_offers_req {
-	int want_gpus, want_nodes, want_cpus;
-	int64_t want_mib;
+	struct tpl_want want;
 	provider_offers_cb cb;
 	void *arg;
 };
@@ -789,13 +788,34 @@ static int kube_node_used_gpus(struct provider *p, const char *name)
 	return used;
 }
 
+/* A managed cluster's price (config `catalog: SECTION`): the catalog's cheapest instance of
+ * that section with the same GPU type and count per node, times the nodes; on-demand or
+ * spot. 0 when the catalog is not configured or has no such row (site rates then apply). */
+static int kube_catalog_price(struct provider *p, const char *type, int gpus, int spot, int nodes,
+                              double *usd_per_hour)
+{
+	struct catalog_query q = {0};
+	double per = 0;
+
+	if (p->catalog == NULL || gpus <= 0)
+		return 0;
+	q.provider = p->conf.catalog;
+	q.gpu_name = type;
+	q.gpu_count = gpus;
+	q.market = spot ? CATALOG_SPOT : CATALOG_ONDEMAND;
+	if (catalog_lookup(p->catalog, &q, &per) == NULL)
+		return 0;
+	*usd_per_hour = per * nodes;
+	return 1;
+}
+
 static void kube_offer_group(struct provider *p, const struct kube_offers_req *o, const char *type,
                              int spot, struct offer_list *l)
 {
 	struct catalog_site_rates rates = {p->conf.gpu_rates, p->conf.ngpu_rates,
 	                                   p->conf.has_cpu_rate, p->conf.rate_cpu_hour};
 	struct offer of = {0};
-	int total = 0, fit = 0, now = 0, maxg = 0, nodes = o->want_nodes > 0 ? o->want_nodes : 1;
+	int total = 0, fit = 0, now = 0, maxg = 0, nodes = o->want.nodes > 0 ? o->want.nodes : 1;
 	double price, cpus = 0;
 	char *why = NULL;
 
@@ -805,19 +825,19 @@ static void kube_offer_group(struct provider *p, const struct kube_offers_req *o
 		int same = strcmp(t != NULL ? t : "", type) == 0;
 
 		free(t);
-		if ((o->want_gpus > 0 && !same) || kube_node_spot(p, n) != spot)
+		if ((o->want.gpus > 0 && !same) || kube_node_spot(p, n) != spot)
 			continue;
 		total++;
 		if ((int)n->gpus_allocatable > maxg)
 			maxg = (int)n->gpus_allocatable;
 		/* pods, not machines: a node takes as many of the job's pods as its GPUs allow */
-		if (n->node_ready && !n->unschedulable && n->gpus_allocatable >= o->want_gpus &&
-		    n->cpus_allocatable >= o->want_cpus) {
+		if (n->node_ready && !n->unschedulable && n->gpus_allocatable >= o->want.gpus &&
+		    n->cpus_allocatable >= o->want.cpus) {
 			double free = n->gpus_allocatable - kube_node_used_gpus(p, n->name);
 
-			fit += o->want_gpus > 0 ? (int)(n->gpus_allocatable / o->want_gpus) : nodes;
-			if (free >= o->want_gpus)
-				now += o->want_gpus > 0 ? (int)(free / o->want_gpus) : nodes;
+			fit += o->want.gpus > 0 ? (int)(n->gpus_allocatable / o->want.gpus) : nodes;
+			if (free >= o->want.gpus)
+				now += o->want.gpus > 0 ? (int)(free / o->want.gpus) : nodes;
 		}
 		if (cpus == 0 || n->cpus_allocatable < cpus)
 			cpus = n->cpus_allocatable;
@@ -827,21 +847,26 @@ static void kube_offer_group(struct provider *p, const struct kube_offers_req *o
 	of.provider = p->name;
 	of.region = "";
 	of.instance_type = *type != '\0' ? (char *)type : "cpu";
-	of.gpu_type = o->want_gpus > 0 ? (char *)type : "";
-	of.gpus = o->want_gpus > 0 ? o->want_gpus : 0;
-	of.cpus = o->want_cpus > 0 ? o->want_cpus : (int)cpus;
-	of.memory_mib = o->want_mib;
+	of.gpu_type = o->want.gpus > 0 ? (char *)type : "";
+	of.gpus = o->want.gpus > 0 ? o->want.gpus : 0;
+	of.cpus = o->want.cpus > 0 ? o->want.cpus : (int)cpus;
+	of.memory_mib = o->want.mib;
 	of.market = spot ? OFFER_SPOT : OFFER_ONDEMAND;
 	of.billing = OFFER_BILL_SECOND;
 	of.avail = now >= nodes ? OFFER_AVAIL_YES : OFFER_AVAIL_UNKNOWN;
-	if (catalog_site_price(
-	        &rates, of.gpu_type, o->want_gpus * nodes,
-	        (double)(o->want_cpus > 0 ? o->want_cpus : (o->want_gpus > 0 ? 0 : 1)) * nodes,
-	        &price) == 0) {
+	if (kube_catalog_price(p, type, o->want.gpus, spot, nodes, &price)) {
+		of.priced = 1;
+		of.usd_per_hour = price;
+		of.source = CATALOG_SRC_CATALOG;
+	} else if (catalog_site_price(
+	               &rates, of.gpu_type, o->want.gpus * nodes,
+	               (double)(o->want.cpus > 0 ? o->want.cpus : (o->want.gpus > 0 ? 0 : 1)) *
+	                   nodes,
+	               &price) == 0) {
 		of.priced = 1;
 		of.usd_per_hour = price;
 		of.source = CATALOG_SRC_SITE;
-		if (spot && o->want_gpus > 0) {
+		if (spot && o->want.gpus > 0) {
 			int found = 0;
 			double r =
 			    kube_rate_of(p->conf.spot_rates, p->conf.nspot_rates, type, &found);
@@ -851,8 +876,8 @@ static void kube_offer_group(struct provider *p, const struct kube_offers_req *o
 
 			/* the GPU part at the spot rate (or discounted), the CPU part as is */
 			of.usd_per_hour =
-			    price - g * o->want_gpus * nodes +
-			    (found ? r : g * p->conf.spot_discount) * o->want_gpus * nodes;
+			    price - g * o->want.gpus * nodes +
+			    (found ? r : g * p->conf.spot_discount) * o->want.gpus * nodes;
 		}
 	}
 	of.description = xprintf("%d node%s%s%s%s (%d GPUs each at most), %d fit, %d free now",
@@ -860,8 +885,8 @@ static void kube_offer_group(struct provider *p, const struct kube_offers_req *o
 	                         spot ? ", spot" : "", maxg, fit, now);
 	if (fit < nodes)
 		why = xprintf("room for %d pod%s of %d GPU%s and %d CPUs; the template needs %d",
-		              fit, fit == 1 ? "" : "s", o->want_gpus, o->want_gpus == 1 ? "" : "s",
-		              o->want_cpus, nodes);
+		              fit, fit == 1 ? "" : "s", o->want.gpus, o->want.gpus == 1 ? "" : "s",
+		              o->want.cpus, nodes);
 	of.dropped = why;
 	offer_list_add(l, &of);
 	free(of.description);
@@ -879,7 +904,7 @@ static void kube_offers_answer(struct provider *p, void *ctx, int rc, const char
 		return;
 	}
 	for (int spot = 0; spot <= 1; spot++) {
-		if (o->want_gpus == 0) {
+		if (o->want.gpus == 0) {
 			kube_offer_group(p, o, "", spot, &l);
 			continue;
 		}
@@ -910,9 +935,9 @@ static void kube_offers_answer(struct provider *p, void *ctx, int rc, const char
 		of.region = "";
 		of.instance_type = "";
 		of.gpu_type = "";
-		of.gpus = o->want_gpus;
-		of.dropped = o->want_gpus > 0 ? xprintf("no node has %d GPUs (label %s)",
-		                                        o->want_gpus, p->conf.gpu_label)
+		of.gpus = o->want.gpus;
+		of.dropped = o->want.gpus > 0 ? xprintf("no node has %d GPUs (label %s)",
+		                                        o->want.gpus, p->conf.gpu_label)
 		                              : xstrdup("the cluster has no node");
 		offer_list_add(&l, &of);
 		free(of.dropped);
@@ -930,12 +955,7 @@ static int kube_offers(struct provider *p, const struct template *t, provider_of
 	(void)cause;
 	o->cb = cb;
 	o->arg = arg;
-	o->want_gpus = t != NULL ? tpl_resources_min_gpus(&t->resources) : 0;
-	if (t != NULL) {
-		o->want_nodes = t->resources.nodes;
-		o->want_cpus = t->resources.cpus;
-		o->want_mib = (int64_t)t->resources.memory_gib * 1024;
-	}
+	tpl_want_of(t, &o->want);
 	kube_watch_start(p); /* Gantry's pods: what the nodes have free */
 	kube_nodes_ready(p, kube_offers_answer, o);
 	return 0;
@@ -1241,6 +1261,7 @@ static void kube_free(struct provider *p)
 	}
 	k8s_objs_free(p->nodes, p->nnodes);
 	prom_samples_free(p->dcgm, p->ndcgm);
+	catalog_free(p->catalog);
 	kube_conf_free(&p->conf);
 	k8s_access_clear(&p->acc);
 	free(p->nss);
@@ -1264,6 +1285,8 @@ static void kube_add_ns(struct provider *p, const char *ns)
 	p->nss[p->nns].name = xstrdup(ns);
 	p->nns++;
 }
+
+static void kube_close(struct provider *p);
 
 static int kube_open(const struct provider_config *cfg, struct provider **out, char **cause)
 {
@@ -1296,13 +1319,24 @@ static int kube_open(const struct provider_config *cfg, struct provider **out, c
 	kube_add_ns(p, p->conf.namespace);
 	for (size_t i = 0; i < p->conf.namespaces.n; i++)
 		kube_add_ns(p, p->conf.namespaces.vals[i]);
-	for (size_t i = 0; i < p->nns; i++)
-		p->nss[i].name = p->nss[i].name; /* watches are set up by kube_watch_start */
 	p->notify = cfg->notify;
 	p->notify_arg = cfg->notify_arg;
 	p->installation_id = cfg->installation_id != NULL ? xstrdup(cfg->installation_id) : NULL;
 	p->state_dir = cfg->state_dir != NULL ? xstrdup(cfg->state_dir) : NULL;
 	p->data_dir = cfg->data_dir != NULL ? xstrdup(cfg->data_dir) : NULL;
+	if (p->conf.catalog != NULL) {
+		/* a managed cluster: prices of the same GPUs from the catalog's section */
+		char *path = catalog_default_path(p->data_dir), *why = NULL;
+
+		if (catalog_load(path, NULL, NULL, &p->catalog, &why) != 0) {
+			xcause(cause, "%s: catalog: %s", p->name, why);
+			free(why);
+			free(path);
+			kube_close(p);
+			return -1;
+		}
+		free(path);
+	}
 	*out = p;
 	return 0;
 }

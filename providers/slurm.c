@@ -642,8 +642,7 @@ void slurm_cache_ready(struct provider *p, void (*fn)(struct provider *, void *,
 /* ---- offers ---- */
 
 struct slurm_offers_req {
-	int want_gpus, want_nodes, want_cpus;
-	int64_t want_mib;
+	struct tpl_want want;
 	provider_offers_cb cb;
 	void *arg;
 };
@@ -680,7 +679,7 @@ static void slurm_offer_group(struct provider *p, const struct slurm_offers_req 
 	int fit = 0, now = 0, total = 0, cpus = 0, gpus = 0, maxg = 0;
 	int64_t mib = 0;
 	double price;
-	int nodes = o->want_nodes > 0 ? o->want_nodes : 1;
+	int nodes = o->want.nodes > 0 ? o->want.nodes : 1;
 	char *why = NULL;
 
 	for (size_t i = 0; i < p->nnodes; i++) {
@@ -688,14 +687,14 @@ static void slurm_offer_group(struct provider *p, const struct slurm_offers_req 
 
 		if (!slurm_in_list(nd->partitions, pt->name))
 			continue;
-		if (o->want_gpus > 0 &&
+		if (o->want.gpus > 0 &&
 		    strcmp(nd->gpu_type != NULL ? nd->gpu_type : "", gpu_type) != 0)
 			continue;
 		total++;
 		if (nd->gpus > maxg)
 			maxg = nd->gpus;
-		if (!slurm_node_usable(nd) || nd->gpus < o->want_gpus || nd->cpus < o->want_cpus ||
-		    (o->want_mib > 0 && nd->memory_mib > 0 && nd->memory_mib < o->want_mib))
+		if (!slurm_node_usable(nd) || nd->gpus < o->want.gpus || nd->cpus < o->want.cpus ||
+		    (o->want.mib > 0 && nd->memory_mib > 0 && nd->memory_mib < o->want.mib))
 			continue;
 		fit++;
 		if (cpus == 0 || nd->cpus < cpus)
@@ -705,8 +704,8 @@ static void slurm_offer_group(struct provider *p, const struct slurm_offers_req 
 		if (gpus == 0 || nd->gpus < gpus)
 			gpus = nd->gpus;
 		if ((strcmp(nd->state, "idle") == 0 || strcmp(nd->state, "mixed") == 0) &&
-		    nd->gpus - nd->gpus_used >= o->want_gpus &&
-		    nd->cpus - nd->alloc_cpus >= (o->want_cpus > 0 ? o->want_cpus : 1))
+		    nd->gpus - nd->gpus_used >= o->want.gpus &&
+		    nd->cpus - nd->alloc_cpus >= (o->want.cpus > 0 ? o->want.cpus : 1))
 			now++;
 	}
 	if (total == 0)
@@ -715,16 +714,16 @@ static void slurm_offer_group(struct provider *p, const struct slurm_offers_req 
 	of.region = "";
 	of.instance_type = pt->name;
 	/* untyped GRES ("gpu:2") is offered as "GPU": a template asking for any GPU takes it */
-	of.gpu_type = *gpu_type != '\0' ? (char *)gpu_type : o->want_gpus > 0 ? "GPU" : "";
-	of.gpus = o->want_gpus > 0 ? (gpus > 0 ? gpus : maxg) : 0;
-	of.cpus = o->want_cpus > 0 ? o->want_cpus : cpus;
-	of.memory_mib = o->want_mib > 0 ? o->want_mib : mib;
+	of.gpu_type = *gpu_type != '\0' ? (char *)gpu_type : o->want.gpus > 0 ? "GPU" : "";
+	of.gpus = o->want.gpus > 0 ? (gpus > 0 ? gpus : maxg) : 0;
+	of.cpus = o->want.cpus > 0 ? o->want.cpus : cpus;
+	of.memory_mib = o->want.mib > 0 ? o->want.mib : mib;
 	of.market = OFFER_ONDEMAND;
 	of.billing = OFFER_BILL_SECOND;
 	of.avail = now >= nodes ? OFFER_AVAIL_YES : OFFER_AVAIL_UNKNOWN;
 	if (catalog_site_price(
-	        &rates, of.gpu_type, o->want_gpus * nodes,
-	        (double)(o->want_cpus > 0 ? o->want_cpus : (o->want_gpus > 0 ? 0 : 1)) * nodes,
+	        &rates, of.gpu_type, o->want.gpus * nodes,
+	        (double)(o->want.cpus > 0 ? o->want.cpus : (o->want.gpus > 0 ? 0 : 1)) * nodes,
 	        &price) == 0) {
 		of.priced = 1;
 		of.usd_per_hour = price;
@@ -739,9 +738,9 @@ static void slurm_offer_group(struct provider *p, const struct slurm_offers_req 
 	else if (fit < nodes)
 		why = xprintf("partition %s: %d node%s can take %d GPU%s, %d CPUs%s; the template "
 		              "needs %d",
-		              pt->name, fit, fit == 1 ? "" : "s", o->want_gpus,
-		              o->want_gpus == 1 ? "" : "s", o->want_cpus,
-		              o->want_mib > 0 ? " and its memory" : "", nodes);
+		              pt->name, fit, fit == 1 ? "" : "s", o->want.gpus,
+		              o->want.gpus == 1 ? "" : "s", o->want.cpus,
+		              o->want.mib > 0 ? " and its memory" : "", nodes);
 	of.dropped = why;
 	offer_list_add(l, &of);
 	free(of.description);
@@ -763,7 +762,7 @@ static void slurm_offers_answer(struct provider *p, void *ctx, int rc, const cha
 
 		if (p->conf.partition != NULL && strcmp(p->conf.partition, pt->name) != 0)
 			continue;
-		if (o->want_gpus == 0) {
+		if (o->want.gpus == 0) {
 			slurm_offer_group(p, o, pt, "", &l);
 			continue;
 		}
@@ -792,7 +791,7 @@ static void slurm_offers_answer(struct provider *p, void *ctx, int rc, const cha
 		of.region = "";
 		of.instance_type = p->conf.partition != NULL ? p->conf.partition : "";
 		of.gpu_type = "";
-		of.gpus = o->want_gpus;
+		of.gpus = o->want.gpus;
 		int known = 0;
 		char *names = xstrdup("");
 
@@ -808,11 +807,11 @@ static void slurm_offers_answer(struct provider *p, void *ctx, int rc, const cha
 		if (p->conf.partition != NULL && !known)
 			of.dropped = xprintf("the cluster has no partition %s (it has: %s)",
 			                     p->conf.partition, *names != '\0' ? names : "none");
-		else if (o->want_gpus > 0 && p->conf.partition != NULL)
+		else if (o->want.gpus > 0 && p->conf.partition != NULL)
 			of.dropped = xprintf("partition %s has no node with %d GPUs",
-			                     p->conf.partition, o->want_gpus);
-		else if (o->want_gpus > 0)
-			of.dropped = xprintf("no partition has a node with %d GPUs", o->want_gpus);
+			                     p->conf.partition, o->want.gpus);
+		else if (o->want.gpus > 0)
+			of.dropped = xprintf("no partition has a node with %d GPUs", o->want.gpus);
 		else
 			of.dropped = xstrdup("no node in any partition fits");
 		free(names);
@@ -832,12 +831,7 @@ static int slurm_offers(struct provider *p, const struct template *t, provider_o
 	(void)cause;
 	o->cb = cb;
 	o->arg = arg;
-	o->want_gpus = t != NULL ? tpl_resources_min_gpus(&t->resources) : 0;
-	if (t != NULL) {
-		o->want_nodes = t->resources.nodes;
-		o->want_cpus = t->resources.cpus;
-		o->want_mib = (int64_t)t->resources.memory_gib * 1024;
-	}
+	tpl_want_of(t, &o->want);
 	slurm_cache_ready(p, slurm_offers_answer, o);
 	return 0;
 }
