@@ -9,24 +9,7 @@
 # message and no token in it, and what the fake received (protocol, frames, exit code).
 . "$(dirname "$0")/../lib/common.sh"
 
-RIG=${K8S_RIG:-$(dirname "$0")/../lib/k8srig.sh}
-TOOLS=$(cd "$(dirname "$0")/../k8s" && pwd)
-WSTOOL=$(cd "$(dirname "$GANTRY_BIN")" && pwd)/tests/k8s/wstool
-if [ ! -f "$RIG" ]; then
-	echo "SKIP - tests/lib/k8srig.sh (the Kubernetes fake) is not in this tree"
-	exit 77
-fi
-if [ ! -x "$WSTOOL" ]; then
-	echo "FAIL - $WSTOOL not built (make check builds it)"
-	exit 1
-fi
-for tool in curl openssl python3 sha256sum; do
-	command -v "$tool" >/dev/null || {
-		echo "FAIL - $tool is missing"
-		exit 1
-	}
-done
-. "$RIG"
+. "$(dirname "$0")/../lib/k8swstool.sh"
 cleanup() {
 	k8srig_stop
 	t_cleanup
