@@ -14,6 +14,7 @@
 #include <yaml.h>
 
 #include "core/engine_internal.h"
+#include "core/engine_remote.h"
 #include "core/store_attempts.h"
 #include "core/xmalloc.h"
 
@@ -295,6 +296,7 @@ void engine_refresh(struct engine *e)
 static void engine_on_tick(void *arg)
 {
 	engine_reload_tick(arg);
+	engine_policy_tick(arg);
 	engine_refresh(arg);
 }
 
@@ -418,6 +420,17 @@ int engine_open(const struct engine_opts *opts, struct engine **out, char **caus
 		e->opts = *opts;
 	if (config_load(&e->cfg, cause) != 0)
 		goto fail;
+	if (engine_ident_init(e, cause) != 0)
+		goto fail;
+	switch (engine_remote_open(e, cause)) { /* gantryd configured: remote mode */
+	case 1:
+		*out = e;
+		return 0;
+	case -1:
+		goto fail;
+	default:
+		break;
+	}
 	engine_reload_tick(e); /* notes the file's identity for live reloads */
 	e->locks_dir = xprintf("%s/locks", e->cfg.state_dir);
 	e->secrets_dir = xprintf("%s/secrets", e->cfg.state_dir);
@@ -432,6 +445,8 @@ int engine_open(const struct engine_opts *opts, struct engine **out, char **caus
 		goto fail;
 	store_data_version(e->store, &e->data_version);
 	if (store_meta_get(e->store, "installation_id", &e->installation_id, cause) != 0)
+		goto fail;
+	if (engine_policy_init(e, cause) != 0)
 		goto fail;
 	d0 = xprintf("%s/templates", e->cfg.data_dir);
 	d1 = xprintf("%s/templates", e->cfg.system_dir);
@@ -484,6 +499,7 @@ void engine_close(struct engine *e)
 	     waited += 50)
 		loop_run_once(e->loop, 50);
 	e->closing = 1;
+	engine_remote_close(e);
 	engine_reconcile_closing(e);
 	engine_forwards_close_all(e);
 	engine_tele_close(e);
@@ -504,6 +520,8 @@ void engine_close(struct engine *e)
 	store_close(e->store);
 	config_free(&e->cfg);
 	engine_reload_free(e);
+	engine_policy_free(e);
+	engine_ident_free(e);
 	free(e->subs);
 	free(e->locks_dir);
 	free(e->secrets_dir);

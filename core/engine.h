@@ -8,12 +8,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/audit.h"
 #include "core/cluster.h"
 #include "core/config.h"
+#include "core/ident.h"
 #include "core/job.h"
 #include "core/kvlist.h"
 #include "core/offers.h"
 #include "core/cost.h"
+#include "core/policy.h"
 #include "core/telemetry.h"
 #include "core/template.h"
 
@@ -23,6 +26,14 @@ struct loop;
 struct engine_opts {
 	int readonly;   /* refuse every request that changes anything */
 	int no_refresh; /* do not poll providers on open (bench/diagnostics) */
+	/* issue 12. Remote mode: talk to gantryd over this Unix socket instead of running the
+	 * engine here (core/engine_remote.c). NULL: $GANTRY_DAEMON, else `daemon:` in
+	 * config.yaml, else `daemon:` in SYSTEM_DIR/client.yaml; none of them (or "none"):
+	 * embedded, as before. */
+	const char *daemon_socket;
+	int embedded; /* 1: never remote (gantryd itself, `gantry --embedded`) */
+	int serving;  /* 1: this engine runs inside gantryd (approvals, per-actor visibility) */
+	const char *policy_path; /* NULL: SYSTEM_DIR/policy.yaml */
 };
 
 enum engine_event_type {
@@ -159,6 +170,8 @@ enum engine_refusal {
 	ENGINE_REFUSE_FIT,       /* the template does not fit the provider's offer */
 	ENGINE_REFUSE_PRICE_CAP, /* the offer costs more than limits.max_hourly_cost */
 	ENGINE_REFUSE_BUDGET,    /* a hard budget limit would be reached */
+	ENGINE_REFUSE_POLICY,    /* policy.yaml forbids it (reason names the rule), or the
+	                          * policy file is broken (embedded mode refuses then) */
 };
 struct engine_admission {
 	enum engine_refusal refusal;
@@ -167,6 +180,11 @@ struct engine_admission {
 	char *budget_reason;      /* heap or NULL when no budget applies */
 	double expected_cost;     /* USD over max_runtime, or for one hour (priced offers) */
 	double expected_hours;    /* max_runtime in hours; 0: expected_cost is per hour */
+	/* issue 12: admitted, but above the actor's role's approval threshold: the launch
+	 * waits in PENDING_APPROVAL (approval_reason says why, heap) */
+	int needs_approval;
+	char *approval_reason;
+	char *policy_rule; /* the rule that refused ("roles.ml.regions"), heap or NULL */
 };
 /* The checks engine_launch makes before it creates anything, on a plan: a launch of this plan
  * now is refused exactly when out->refusal is not ENGINE_ADMIT_OK. Creates nothing.
@@ -465,5 +483,54 @@ size_t engine_cluster_providers(struct engine *e, const char **names, size_t max
  * provider, one without a cluster view, none configured, or the provider's own error. The
  * snapshot's text (names, reasons, error) is the backend's: sanitise it to show it. */
 int engine_cluster(struct engine *e, const char *provider, struct cluster_info *out, char **cause);
+
+/* --- governance (issue 12): identity, policy, approvals, audit (docs/governance.md) ---
+ * In embedded mode the engine acts for the process's own identity (ident_self); gantryd sets
+ * each client's identity (SO_PEERCRED) around every request it serves. Everything below
+ * works the same in remote mode (core/engine_remote.c forwards it to gantryd). */
+
+/* NULL: back to the process's own identity. The engine keeps a copy. */
+void engine_set_actor(struct engine *e, const struct ident *who);
+const struct ident *engine_actor(struct engine *e);
+/* The user's team: policy `teams:` from the system groups, else the primary group's name
+ * (config.yaml's `team:` only without a policy, in embedded mode). */
+const char *engine_actor_team(struct engine *e);
+/* The policy in use (NULL: none) and, in *error (may be NULL), why the last load of the file
+ * failed ("FILE:LINE:COL: reason"; NULL when the file's policy is in use). Embedded mode
+ * refuses every launch while the file is broken; gantryd keeps the last good policy.
+ * (core/engine_policy.c) */
+const struct policy *engine_policy(struct engine *e, const char **error);
+/* Reads the policy file again now (the tick does it when the file changed); audited. */
+int engine_policy_reload(struct engine *e, char **cause);
+/* The verdict of policy on a plan for the actor, with every rule looked at (`gantry policy
+ * explain`, the launch form). 0 with out filled, or -1 with cause. */
+int engine_policy_explain(struct engine *e, const struct engine_plan *plan,
+                          struct policy_verdict *out, char **cause);
+/* May the actor see (and stop) this job: its owner, the team when the role sees the team,
+ * everyone for `see: all` and admins. Without a policy: the owner (embedded: every job of
+ * the store, as before). */
+int engine_may_see(struct engine *e, const struct job *j);
+
+/* Approvals (core/engine_approve.c). A launch that needs approval is stored in
+ * PENDING_APPROVAL with its request and no intent; engine_launch's cb then gets rc 0 and
+ * the job id. Jobs the actor may decide (approver roles; never their own launches): */
+int engine_approvals(struct engine *e, struct job_list *out, char **cause);
+/* Approves: the job goes PENDING and launches with its kept request (admission is checked
+ * again, budgets included); cb as engine_launch's. Audited. */
+int engine_approve(struct engine *e, const char *job_ref, const char *reason,
+                   engine_result_cb cb, void *arg, char **cause);
+/* Denies: the job goes STOPPED with "denied by NAME: REASON". Audited. */
+int engine_deny(struct engine *e, const char *job_ref, const char *reason, char **cause);
+
+/* The audit log (core/engine_audit.c, core/audit.h). Appends an entry for the actor; never
+ * fails the action it records (a store error goes to the message line). detail_json: a
+ * JSON object or NULL; never a secret. */
+void engine_audit(struct engine *e, const char *action, const char *target, const char *verdict,
+                  const char *reason, const char *detail_json);
+/* Entries since since_ms (0: all) the actor may read: admins all, others their own. */
+int engine_audit_list(struct engine *e, int64_t since_ms, struct audit_entry **out, size_t *n,
+                      char **cause);
+/* audit_verify on the engine's store (admins in daemon mode). */
+int engine_audit_verify(struct engine *e, size_t *checked, int64_t *bad_seq, char **cause);
 
 #endif

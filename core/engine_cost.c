@@ -342,8 +342,8 @@ enum cost_verdict engine_budget_check_launch(struct engine *e, const struct engi
 	if (e->cfg.nbudgets == 0 || engine_cost(e, &c, NULL) != 0)
 		return COST_OK;
 	memset(&me, 0, sizeof me);
-	me.owner = e->cfg.user;
-	me.team = e->cfg.team;
+	me.owner = e->actor.name;
+	me.team = e->actor_team;
 	me.project = e->cfg.project;
 	snprintf(what, sizeof what, "%s on %s", plan->template_name,
 	         plan->provider != NULL ? plan->provider : "?");

@@ -49,6 +49,14 @@ struct engine {
 	struct engine_rec *rec;           /* the reconcile in flight (core/engine_reconcile.c) */
 	int settling;                     /* engine_settle_on_open waits for it */
 	int closing;                      /* engine_close has begun */
+	/* issue 12 (governance) */
+	struct ident self;             /* the process's own identity (ident_self) */
+	struct ident actor;            /* whom the engine acts for now (engine_set_actor) */
+	char *actor_team;              /* engine_actor_team's answer for actor (heap) */
+	struct policy *policy;         /* NULL: no policy file */
+	char *policy_error;            /* why the last load failed, or NULL */
+	struct engine_polwatch *polwatch; /* the policy file's identity (core/engine_policy.c) */
+	struct engine_remote *remote;  /* remote mode: the connection to gantryd, else NULL */
 };
 
 void engine_emit(struct engine *e, const struct engine_event *ev);
@@ -100,5 +108,15 @@ void engine_reload_free(struct engine *e);
 /* core/engine_tele.c: the budgets changed (a reload): forget the hard-limit times. */
 void engine_tele_budgets_reset(struct engine *e);
 int engine_plan_runtime(const struct template *t, long want_s, long *out, char **cause);
+/* issue 12. core/engine_ident.c: the process's identity at open (actor = self); the actor's
+ * team is recomputed when the policy changes. */
+int engine_ident_init(struct engine *e, char **cause);
+void engine_ident_free(struct engine *e);
+void engine_ident_policy_changed(struct engine *e);
+/* core/engine_policy.c: loads the policy at open (a broken file: embedded mode opens, then
+ * refuses launches; serving refuses to start), reloads it when it changed (tick). */
+int engine_policy_init(struct engine *e, char **cause);
+void engine_policy_tick(struct engine *e);
+void engine_policy_free(struct engine *e);
 
 #endif

@@ -674,7 +674,8 @@ int engine_launch(struct engine *e, const struct engine_launch_req *req, char **
 	j.state = JOB_PENDING;
 	j.template_name = xstrdup(t->name);
 	j.provider = xstrdup(plan.provider);
-	j.owner = xstrdup(e->cfg.user);
+	j.owner = xstrdup(e->actor.name); /* the kernel's word (issue 12), not $USER */
+	j.owner_uid = (int64_t)e->actor.uid;
 	j.idem_key = xprintf("gantry-%s", j.id);
 	j.params_json = engine_kv_json(&plan.params);
 	j.gpus = plan.gpus;
@@ -682,7 +683,7 @@ int engine_launch(struct engine *e, const struct engine_launch_req *req, char **
 	j.price_per_hour = plan.offer.priced ? plan.offer.price_per_hour : 0;
 	j.billing_s = plan.billing_s > 0 ? plan.billing_s : 1; /* the offer's billing unit */
 	j.region = plan.region != NULL ? xstrdup(plan.region) : NULL;
-	j.team = e->cfg.team != NULL ? xstrdup(e->cfg.team) : NULL;
+	j.team = engine_actor_team(e) != NULL ? xstrdup(engine_actor_team(e)) : NULL;
 	j.project = e->cfg.project != NULL ? xstrdup(e->cfg.project) : NULL;
 	j.created_ms = j.updated_ms = loop_wall_ms();
 	spec_json = json_pack("{s:s, s:o, s:b, s:i}", "script", plan.script, "env",
@@ -875,7 +876,7 @@ int engine_stop_why(struct engine *e, const char *job_ref, const char *reason, e
 		job_clear(&j);
 		return -1;
 	}
-	why = reason != NULL ? xstrdup(reason) : xprintf("stop requested by %s", e->cfg.user);
+	why = reason != NULL ? xstrdup(reason) : xprintf("stop requested by %s", e->actor.name);
 	ep = engine_find_provider(e, j.provider);
 	if (j.provider_ref == NULL || ep == NULL || ep->p == NULL) {
 		/* nothing was created yet: it simply ends */

@@ -48,9 +48,9 @@ static void engine_offers_budget(struct engine *e, struct engine_offers_answer *
 		return;
 	for (size_t b = 0; b < c->nbudgets; b++) {
 		const struct config_budget *cb = c->budgets[b].cfg;
-		const char *who = strcmp(cb->scope, "team") == 0      ? e->cfg.team
+		const char *who = strcmp(cb->scope, "team") == 0      ? e->actor_team
 		                  : strcmp(cb->scope, "project") == 0 ? e->cfg.project
-		                                                      : e->cfg.user;
+		                                                      : e->actor.name;
 		double left;
 
 		if (who == NULL || strcmp(who, cb->name) != 0)

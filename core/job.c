@@ -18,7 +18,7 @@ static const char *const job_state_names[JOB_STATE_COUNT] = {
     [JOB_SUCCEEDED] = "SUCCEEDED", [JOB_FAILED] = "FAILED",
     [JOB_STOPPING] = "STOPPING",   [JOB_STOPPED] = "STOPPED",
     [JOB_PREEMPTED] = "PREEMPTED", [JOB_RECOVERING] = "RECOVERING",
-    [JOB_UNKNOWN] = "UNKNOWN",
+    [JOB_UNKNOWN] = "UNKNOWN",     [JOB_PENDING_APPROVAL] = "PENDING_APPROVAL",
 };
 
 static const char *const job_kind_names[JOB_KIND_COUNT] = {
@@ -49,6 +49,7 @@ static const unsigned job_transitions[JOB_STATE_COUNT] = {
         JOB_BIT(JOB_RUNNING) | JOB_BIT(JOB_FAILED) | JOB_BIT(JOB_STOPPING) | JOB_BIT(JOB_UNKNOWN),
     [JOB_UNKNOWN] = JOB_BIT(JOB_STARTING) | JOB_BIT(JOB_RUNNING) | JOB_BIT(JOB_SUCCEEDED) |
                     JOB_BIT(JOB_FAILED) | JOB_BIT(JOB_STOPPING) | JOB_BIT(JOB_STOPPED),
+    [JOB_PENDING_APPROVAL] = JOB_BIT(JOB_PENDING) | JOB_BIT(JOB_STOPPED) | JOB_BIT(JOB_FAILED),
 };
 
 const char *job_state_name(enum job_state s)
@@ -125,6 +126,7 @@ int job_reason_shown(const struct job *j)
 	case JOB_PREEMPTED:
 	case JOB_RECOVERING:
 	case JOB_UNKNOWN:
+	case JOB_PENDING_APPROVAL:
 		return 1;
 	default:
 		return 0;
@@ -143,6 +145,7 @@ void job_init(struct job *j)
 	memset(j, 0, sizeof *j);
 	j->kind = JOB_KIND_TRAINING;
 	j->state = JOB_PENDING;
+	j->owner_uid = -1;
 }
 
 void job_clear(struct job *j)
@@ -161,6 +164,11 @@ void job_clear(struct job *j)
 	free(j->team);
 	free(j->project);
 	free(j->region);
+	free(j->approval);
+	free(j->decided_by);
+	free(j->decision_reason);
+	free(j->request_json);
+	j->approval = j->decided_by = j->decision_reason = j->request_json = NULL;
 	j->team = j->project = j->region = NULL;
 	j->id = j->name = j->template_name = j->provider = j->owner = NULL;
 	j->idem_key = j->params_json = j->spec_json = j->provider_ref = NULL;
@@ -190,6 +198,10 @@ void job_copy(struct job *dst, const struct job *src)
 	dst->team = job_dup(src->team);
 	dst->project = job_dup(src->project);
 	dst->region = job_dup(src->region);
+	dst->approval = job_dup(src->approval);
+	dst->decided_by = job_dup(src->decided_by);
+	dst->decision_reason = job_dup(src->decision_reason);
+	dst->request_json = job_dup(src->request_json);
 }
 
 void job_list_free(struct job_list *l)

@@ -20,6 +20,10 @@ enum job_state {
 	JOB_PREEMPTED,
 	JOB_RECOVERING,
 	JOB_UNKNOWN, /* its provider cannot be reached; not a failure */
+	/* issue 12: a launch above its role's approval threshold waits here, with no launch
+	 * intent, until an approver approves it (-> PENDING, then launched as usual) or denies
+	 * it (-> STOPPED, reason "denied by NAME: REASON"); the requester may also stop it */
+	JOB_PENDING_APPROVAL,
 	JOB_STATE_COUNT
 };
 
@@ -76,6 +80,12 @@ struct job {
 	 * unknown or not an endpoint); written only when they change */
 	int ready_replicas;
 	int desired_replicas;
+	/* issue 12 (store schema 8) */
+	int64_t owner_uid;     /* the owner's uid, from the kernel; -1 = unknown (older jobs) */
+	char *approval;        /* NULL (none needed), "pending", "approved" or "denied" */
+	char *decided_by;      /* the approver's login name, or NULL */
+	char *decision_reason; /* the approver's words, or NULL */
+	char *request_json;    /* the launch request kept while the job waits for approval */
 };
 
 struct job_event {

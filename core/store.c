@@ -139,6 +139,34 @@ static const char *const store_migrations[] = {
     /* 7: an endpoint's replicas, ready and desired, as its provider last reported them */
     "ALTER TABLE jobs ADD COLUMN ready_replicas INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE jobs ADD COLUMN desired_replicas INTEGER NOT NULL DEFAULT 0;",
+    /* 8 (issue 12): governance. The audit log: append-only (the triggers refuse UPDATE and
+     * DELETE), each entry hash-chained to the one before (core/audit.h): hash = hex
+     * SHA-256 of prev_hash and the entry's canonical form; the first entry's prev_hash is
+     * 64 zeros. Jobs: the owner's uid (-1: before issue 12), the approval of a launch
+     * above its role's threshold (NULL none, 'pending', 'approved', 'denied'), who decided
+     * and why, and the launch request kept while it waits (JSON, no secrets). */
+    "CREATE TABLE audit ("
+    " seq INTEGER PRIMARY KEY,"
+    " at_ms INTEGER NOT NULL,"
+    " uid INTEGER NOT NULL,"
+    " actor TEXT NOT NULL,"
+    " action TEXT NOT NULL,"
+    " target TEXT,"
+    " verdict TEXT NOT NULL,"
+    " reason TEXT,"
+    " detail TEXT,"
+    " prev_hash TEXT NOT NULL,"
+    " hash TEXT NOT NULL);"
+    "CREATE INDEX audit_at ON audit(at_ms);"
+    "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+    "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+    "ALTER TABLE jobs ADD COLUMN owner_uid INTEGER NOT NULL DEFAULT -1;"
+    "ALTER TABLE jobs ADD COLUMN approval TEXT;"
+    "ALTER TABLE jobs ADD COLUMN decided_by TEXT;"
+    "ALTER TABLE jobs ADD COLUMN decision_reason TEXT;"
+    "ALTER TABLE jobs ADD COLUMN request_json TEXT;",
 };
 
 _Static_assert(sizeof store_migrations / sizeof store_migrations[0] == STORE_SCHEMA_VERSION,
@@ -148,7 +176,8 @@ _Static_assert(sizeof store_migrations / sizeof store_migrations[0] == STORE_SCH
 	"id, name, kind, state, template_name, provider, owner, idem_key, params_json, "           \
 	"spec_json, provider_ref, reason, url, port, has_exit, exit_code, gpus, created_ms, "      \
 	"updated_ms, started_ms, ended_ms, priced, price_per_hour, billing_s, team, project, "     \
-	"region, ready_replicas, desired_replicas"
+	"region, ready_replicas, desired_replicas, owner_uid, approval, decided_by, "              \
+	"decision_reason, request_json"
 
 enum store_stmt_id {
 	ST_DATA_VERSION,
@@ -178,7 +207,7 @@ static const char *const store_sql[ST_COUNT] = {
     [ST_JOB_INSERT] =
         "INSERT INTO jobs (" STORE_JOB_COLS ") VALUES "
         "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
-        "?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)",
+        "?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34)",
     [ST_INTENT_INSERT] = "INSERT INTO intents (job_id, op, idem_key, created_ms) "
                          "VALUES (?1, ?2, ?3, ?4)",
     [ST_EVENT_INSERT] = "INSERT INTO job_events (job_id, at_ms, from_state, to_state, reason) "
@@ -678,7 +707,9 @@ static int store_job_insert(struct store *s, const struct job *j, int64_t now, c
 	store_bind_text(st, 1, j->id);
 	store_bind_text(st, 2, j->name);
 	store_bind_text(st, 3, job_kind_name(j->kind));
-	store_bind_text(st, 4, job_state_name(JOB_PENDING));
+	/* a launch waiting for approval is stored as such, with no intent (issue 12) */
+	store_bind_text(st, 4, job_state_name(j->state == JOB_PENDING_APPROVAL ? JOB_PENDING_APPROVAL
+	                                                                         : JOB_PENDING));
 	store_bind_text(st, 5, j->template_name);
 	store_bind_text(st, 6, j->provider);
 	store_bind_text(st, 7, j->owner);
@@ -704,6 +735,11 @@ static int store_job_insert(struct store *s, const struct job *j, int64_t now, c
 	store_bind_text(st, 27, j->region);
 	sqlite3_bind_int(st, 28, j->ready_replicas);
 	sqlite3_bind_int(st, 29, j->desired_replicas);
+	sqlite3_bind_int64(st, 30, j->owner_uid);
+	store_bind_text(st, 31, j->approval);
+	store_bind_text(st, 32, j->decided_by);
+	store_bind_text(st, 33, j->decision_reason);
+	store_bind_text(st, 34, j->request_json);
 	rc = sqlite3_step(st);
 	store_done(st);
 	if (rc == SQLITE_DONE)
@@ -917,6 +953,11 @@ static void store_job_from_row(sqlite3_stmt *st, struct job *j)
 	j->region = store_col_text(st, 26);
 	j->ready_replicas = sqlite3_column_int(st, 27);
 	j->desired_replicas = sqlite3_column_int(st, 28);
+	j->owner_uid = sqlite3_column_int64(st, 29);
+	j->approval = store_col_text(st, 30);
+	j->decided_by = store_col_text(st, 31);
+	j->decision_reason = store_col_text(st, 32);
+	j->request_json = store_col_text(st, 33);
 }
 
 /* Looks one job up by key with statement id: 1 found (out filled), 0 not found, -1 error. */

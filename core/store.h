@@ -9,7 +9,7 @@
 
 #include "core/job.h"
 
-#define STORE_SCHEMA_VERSION 7
+#define STORE_SCHEMA_VERSION 8
 
 struct store;
 

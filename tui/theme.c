@@ -77,7 +77,8 @@ static const char theme_default_text[] = "normal = default default\n"
                                          "state.stopped = bright-black default\n"
                                          "state.preempted = magenta default bold\n"
                                          "state.recovering = yellow default bold\n"
-                                         "state.unknown = bright-black default\n";
+                                         "state.unknown = bright-black default\n"
+                                         "state.pending_approval = yellow default bold\n";
 
 /* Attribute-only look for colourless terminals, ORed with the theme's own attributes. */
 static const unsigned theme_mono_base[THEME_ROLE_COUNT] = {

@@ -82,8 +82,15 @@ static void open_refused(const char *path, const char *want)
 	free(cause);
 }
 
+/* Takes a store of schema 8 back to schema 7 (no audit, no approvals). */
+#define STORE_UNDO_8                                                                               \
+	"DROP TABLE audit; ALTER TABLE jobs DROP COLUMN owner_uid; ALTER TABLE jobs DROP COLUMN "  \
+	"approval; ALTER TABLE jobs DROP COLUMN decided_by; ALTER TABLE jobs DROP COLUMN "         \
+	"decision_reason; ALTER TABLE jobs DROP COLUMN request_json;"
+
 /* Takes a store of schema 7 back to schema 6 (no replicas). */
 #define STORE_UNDO_7                                                                               \
+	STORE_UNDO_8                                                                               \
 	"ALTER TABLE jobs DROP COLUMN ready_replicas; ALTER TABLE jobs DROP COLUMN "               \
 	"desired_replicas;"
 

@@ -1,0 +1,71 @@
+/* engine_remote.h: remote mode (issue 12): the client side of gantryd's protocol. The faces
+ * keep calling engine.h; in remote mode each engine_* call the daemon serves is sent as a
+ * request and its answer awaited (queries) or delivered on the loop (launch, stop, approve:
+ * engine_result_cb), and the daemon's events reach engine_subscribe's callbacks. One
+ * implementation serves both modes: the faces never know which one runs.
+ *
+ * Protocol (docs/governance.md, "gantryd protocol"): JSON messages, one per line (LF), at
+ * most GANTRY_WIRE_MAX bytes each, over a SOCK_STREAM AF_UNIX socket.
+ *   request  {"id": N, "op": "NAME", "args": {...}}           (N > 0, the client's counter)
+ *   answer   {"id": N, "ok": true, "result": ...}
+ *            {"id": N, "ok": false, "error": "one line"}
+ *   event    {"event": "jobs_changed" | "job_state" | "message" | "provider" | "forwards"
+ *             | "telemetry", "job_id": ..., "from": ..., "to": ..., "reason": ...,
+ *             "provider": ..., "message": ...}                 (no id)
+ * The first request is {"op": "hello", "args": {"version": 1}}; its result says who the
+ * kernel says the client is: {"uid", "name", "groups", "team", "role", "admin",
+ * "approver", "daemon_version", "providers": [{"name", "type", "healthy", "message"}],
+ * "refresh_ms"}. Identity is never taken from the client's words.
+ * Streams (shells, log follows, forwards) use a connection of their own: its first line
+ * is a request of a stream op; after its ok answer the connection carries that stream's
+ * frames (daemon/serve.h). */
+#ifndef GANTRY_ENGINE_REMOTE_H
+#define GANTRY_ENGINE_REMOTE_H
+
+#include <jansson.h>
+
+#include "core/engine.h"
+
+#define GANTRY_WIRE_MAX     (1024 * 1024) /* bytes per message */
+#define GANTRY_WIRE_VERSION 1
+
+/* 1 when e talks to gantryd. */
+int engine_is_remote(struct engine *e);
+/* The socket engine_open would use for opts (heap), or NULL: embedded mode. */
+char *engine_remote_socket(const struct engine_opts *opts, const struct config *c);
+/* Called by engine_open after config_load: 0 = embedded (go on), 1 = remote mode opened
+ * (engine_open returns e as it is), -1 = the daemon is configured but unreachable (cause:
+ * "gantryd at PATH: permission denied (only group gantry may connect)", "...: not
+ * running"). */
+int engine_remote_open(struct engine *e, char **cause);
+void engine_remote_close(struct engine *e);
+/* Sends a request and waits for its answer, delivering events that arrive meanwhile on the
+ * loop later. args is stolen (NULL = {}). 0 with *result (a new reference, may be NULL if
+ * result is NULL) or -1 with the daemon's one-line error (or the connection's). */
+int engine_remote_call(struct engine *e, const char *op, json_t *args, json_t **result,
+                       char **cause);
+/* The same without waiting: cb runs once on the loop (result borrowed during the call). */
+typedef void (*engine_remote_cb)(void *arg, int rc, json_t *result, const char *cause);
+int engine_remote_send(struct engine *e, const char *op, json_t *args, engine_remote_cb cb,
+                       void *arg, char **cause);
+/* A new connection to the same daemon with its hello done, for a stream: fd or -1. */
+int engine_remote_connect(struct engine *e, char **cause);
+
+/* The governance calls in remote mode (their engine_* functions start with
+ * `if (engine_is_remote(e)) return engine_remote_X(...)`; keep those lines). */
+int engine_remote_approvals(struct engine *e, struct job_list *out, char **cause);
+int engine_remote_approve(struct engine *e, const char *job_ref, const char *reason,
+                          engine_result_cb cb, void *arg, char **cause);
+int engine_remote_deny(struct engine *e, const char *job_ref, const char *reason, char **cause);
+int engine_remote_audit_list(struct engine *e, int64_t since_ms, struct audit_entry **out,
+                             size_t *n, char **cause);
+int engine_remote_audit_verify(struct engine *e, size_t *checked, int64_t *bad_seq,
+                               char **cause);
+int engine_remote_policy_explain(struct engine *e, const struct engine_plan *plan,
+                                 struct policy_verdict *out, char **cause);
+
+/* Job and events to and from JSON, shared by both sides (core/engine_remote_json.c). */
+json_t *engine_json_job(const struct job *j);
+int engine_json_to_job(const json_t *o, struct job *out, char **cause);
+
+#endif
