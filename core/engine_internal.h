@@ -118,5 +118,22 @@ void engine_ident_policy_changed(struct engine *e);
 int engine_policy_init(struct engine *e, char **cause);
 void engine_policy_tick(struct engine *e);
 void engine_policy_free(struct engine *e);
+/* core/engine_launch.c: engine_launch, and the launch of an approved job (approved: the job
+ * that waited in PENDING_APPROVAL, with approval "approved", decided_by, decision_reason):
+ * the same plan, admission and provider call, on the stored job (its intent is stored with
+ * the approval). A refusal before the intent leaves the job waiting. */
+int engine_launch_run(struct engine *e, const struct engine_launch_req *req,
+                      const struct job *approved, char **job_id, engine_result_cb cb, void *arg,
+                      char **cause);
+/* core/engine_approve.c: the launch's approval hooks. engine_approval_wait stores j (built by
+ * engine_launch) waiting for approval (why: the admission's approval_reason), with req as
+ * its request and no intent; cb gets rc 0 and the id from the loop. engine_approval_job puts
+ * the waiting job's identity (id, name, owner, team, approval) into j; engine_approval_intent
+ * stores the approval with the launch intent (PENDING_APPROVAL -> PENDING). */
+int engine_approval_wait(struct engine *e, const struct engine_launch_req *req, struct job *j,
+                         const char *why, char **job_id, engine_result_cb cb, void *arg,
+                         char **cause);
+void engine_approval_job(struct job *j, const struct job *approved);
+int engine_approval_intent(struct engine *e, const struct job *j, char **cause);
 
 #endif

@@ -628,6 +628,13 @@ out:
 int engine_launch(struct engine *e, const struct engine_launch_req *req, char **job_id,
                   engine_result_cb cb, void *arg, char **cause)
 {
+	return engine_launch_run(e, req, NULL, job_id, cb, arg, cause);
+}
+
+int engine_launch_run(struct engine *e, const struct engine_launch_req *req,
+                      const struct job *approved, char **job_id, engine_result_cb cb, void *arg,
+                      char **cause)
+{
 	const struct template *t;
 	struct engine_plan plan;
 	struct engine_provider *ep;
@@ -635,7 +642,7 @@ int engine_launch(struct engine *e, const struct engine_launch_req *req, char **
 	struct engine_launch_ctx *c;
 	struct job j;
 	json_t *spec_json;
-	char *s;
+	char *s, *wait_reason = NULL;
 	int rc;
 
 	if (e->opts.readonly)
@@ -660,6 +667,10 @@ int engine_launch(struct engine *e, const struct engine_launch_req *req, char **
 			engine_emit(e, &ev);
 			free(msg);
 		}
+		/* issue 12: above the approval threshold, it waits (core/engine_approve.c) */
+		if (adm.needs_approval && approved == NULL)
+			wait_reason = xstrdup(adm.approval_reason != NULL ? adm.approval_reason
+			                                                  : "above the threshold");
 		engine_admission_clear(&adm);
 	}
 	ep = engine_find_provider(e, plan.provider);
@@ -703,6 +714,15 @@ int engine_launch(struct engine *e, const struct engine_launch_req *req, char **
 	j.spec_json = xstrdup(s != NULL ? s : "{}");
 	free(s);
 	json_decref(spec_json);
+	if (approved != NULL) /* the job that waited: its id, name, owner and team */
+		engine_approval_job(&j, approved);
+	if (wait_reason != NULL) {
+		rc = engine_approval_wait(e, req, &j, wait_reason, job_id, cb, arg, cause);
+		free(wait_reason);
+		job_clear(&j);
+		engine_plan_clear(&plan);
+		return rc;
+	}
 
 	c = xcalloc(1, sizeof *c);
 	c->e = e;
@@ -722,9 +742,11 @@ int engine_launch(struct engine *e, const struct engine_launch_req *req, char **
 	for (int attempt = 0;; attempt++) {
 		char *why = NULL;
 
-		if (store_launch_intent(e->store, &j, &why) == 0)
+		if ((approved != NULL ? engine_approval_intent(e, &j, &why)
+		                      : store_launch_intent(e->store, &j, &why)) == 0)
 			break;
-		if (req->name != NULL || attempt >= 20 || strstr(why, "already exists") == NULL) {
+		if (approved != NULL || req->name != NULL || attempt >= 20 ||
+		    strstr(why, "already exists") == NULL) {
 			xcause(cause, "%s", why);
 			free(why);
 			engine_launch_ctx_free(c);
@@ -738,7 +760,8 @@ int engine_launch(struct engine *e, const struct engine_launch_req *req, char **
 			goto fail;
 		}
 	}
-	engine_emit_state(e, j.id, JOB_PENDING, JOB_PENDING, "launch requested");
+	if (approved == NULL)
+		engine_emit_state(e, j.id, JOB_PENDING, JOB_PENDING, "launch requested");
 	engine_crash_point("after_intent");
 	*job_id = xstrdup(j.id);
 

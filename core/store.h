@@ -87,6 +87,21 @@ int store_jobs_count(struct store *s, int64_t *out, char **cause);
 int store_worker_set(struct store *s, const char *job_id, int idx, const char *host, int port,
                      const char *user, char **cause);
 
+/* core/store_approval.c (issue 12). Stores j (state JOB_PENDING_APPROVAL, its approval,
+ * request_json and reason) with no launch intent; its first event is -> PENDING_APPROVAL
+ * with j->reason. Fails as store_launch_intent when the id or the name is taken. */
+int store_approval_wait(struct store *s, const struct job *j, char **cause);
+/* The approval, in one transaction: the job (still PENDING_APPROVAL) takes j's decided_by,
+ * decision_reason, provider, region, price, gpus, billing, params_json, spec_json and
+ * idem_key, approval "approved", moves to PENDING with reason and gets its launch intent. */
+int store_approval_launch(struct store *s, const struct job *j, const char *reason, int64_t now,
+                          char **cause);
+/* The denial, in one transaction: approval "denied", decided_by, decision_reason, and
+ * PENDING_APPROVAL -> STOPPED with reason. */
+int store_approval_deny(struct store *s, const char *id, const char *decided_by,
+                        const char *decision_reason, const char *reason, int64_t now,
+                        char **cause);
+
 /* Transactions for bulk work (bench seeding, reconcile). Nesting is not supported. */
 int store_begin(struct store *s, char **cause);
 int store_commit(struct store *s, char **cause);

@@ -292,6 +292,13 @@ char *cli_job_json_text(struct engine *e, const struct job *j)
 	cli_json_str(&b, j->owner);
 	cli_json_key(&b, "reason", 0);
 	cli_json_str(&b, j->reason);
+	/* issue 12: the approval of a launch that needed one, who decided and why */
+	cli_json_key(&b, "approval", 0);
+	cli_json_str(&b, j->approval);
+	cli_json_key(&b, "decided_by", 0);
+	cli_json_str(&b, j->decided_by);
+	cli_json_key(&b, "decision_reason", 0);
+	cli_json_str(&b, j->decision_reason);
 	cli_json_key(&b, "url", 0);
 	cli_json_str(&b, url != NULL ? url : j->url);
 	cli_json_key(&b, "port", 0);

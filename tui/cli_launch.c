@@ -295,14 +295,19 @@ static int launch_run(struct cli_ctx *c, int argc, char **argv)
 	}
 	while (!w.done)
 		loop_run_once(engine_loop(c->e), 100);
-	if (engine_job(c->e, id, &j, &cause) == 0 && !c->json)
+	if (engine_job(c->e, id, &j, &cause) == 0 && !c->json && j.state != JOB_PENDING_APPROVAL)
 		fprintf(stderr, "launched %s (%s) on %s\n", j.name, j.id, j.provider);
 	if (w.rc != 0) {
 		rc = cli_fail("launch", CLI_FAILED, "%s",
 		              w.cause != NULL ? w.cause : "launch failed");
 		goto out;
 	}
-	if (!detach) {
+	if (j.state == JOB_PENDING_APPROVAL) { /* issue 12: nothing runs until approved */
+		if (!c->json)
+			fprintf(stderr,
+			        "gantry: launch: %s waits for approval (%s); see: gantry show %s\n",
+			        j.name, j.reason != NULL ? j.reason : "", j.name);
+	} else if (!detach) {
 		int r = launch_follow(c, id, until_end, timeout_s, &j);
 
 		if (r < 0) {

@@ -63,6 +63,13 @@ static int show_run(struct cli_ctx *c, int argc, char **argv)
 		free(s);
 		if (json_is_string(url))
 			printf("url:       %s\n", json_string_value(url));
+		if ((s = cli_approval_text(&j)) != NULL) { /* issue 12: who decided and why */
+			char *line = xprintf("approval:  %s\n", s);
+
+			cli_puts_safe(c, stdout, line);
+			free(line);
+			free(s);
+		}
 		if (j.kind == JOB_KIND_ENDPOINT)
 			printf("replicas:  %d ready of %d desired\n", j.ready_replicas,
 			       j.desired_replicas);
