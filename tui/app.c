@@ -55,6 +55,7 @@ static const struct view_ops *const app_views[APP_VIEW_COUNT] = {
     [APP_VIEW_COST] = &view_cost_ops,
     [APP_VIEW_MESSAGES] = &view_messages_ops,
     [APP_VIEW_CLUSTER] = &view_cluster_ops,
+    [APP_VIEW_APPROVALS] = &view_approvals_ops,
 };
 
 static void app_frame(struct app *a);
@@ -402,6 +403,8 @@ static void app_command(struct app *a, const char *line)
 		app_switch(a, APP_VIEW_COST);
 	} else if (strcmp(cmd, "cluster") == 0) {
 		view_cluster_open(a);
+	} else if (strcmp(cmd, "approvals") == 0) {
+		view_approvals_open(a);
 	} else if (strcmp(cmd, "theme") == 0) {
 		if (arg == NULL || *arg == '\0') {
 			app_status(
@@ -463,6 +466,8 @@ static void app_prompt_key(struct app *a, int key)
 		p->kind = 0;
 		if (kind == ':')
 			app_command(a, p->ed.buf);
+		if (kind == 'a' || kind == 'd') /* a decision's reason (view_approvals.c) */
+			view_approvals_decide(a, kind, p->ed.buf);
 		if (kind == '/' && log) {
 			snprintf(f, LINEEDIT_MAX, "%s", p->ed.buf);
 			a->job.match = -1;
@@ -494,6 +499,13 @@ static void app_prompt_open(struct app *a, int kind)
 	} else {
 		lineedit_set(&a->prompt.ed, "");
 	}
+	app_dirty(a);
+}
+
+void app_prompt_reason(struct app *a, int kind)
+{
+	a->prompt.kind = kind;
+	lineedit_set(&a->prompt.ed, "");
 	app_dirty(a);
 }
 
@@ -531,6 +543,9 @@ static void app_global_action(struct app *a, enum keymap_action act)
 		break;
 	case KEYMAP_CLUSTER:
 		view_cluster_open(a);
+		break;
+	case KEYMAP_APPROVALS:
+		view_approvals_open(a);
 		break;
 	case KEYMAP_BACK:
 		if (app_filter_clear(a))
@@ -856,7 +871,11 @@ static void app_draw_status(struct app *a)
 
 	if (a->prompt.kind != 0) {
 		draw_fill(a, y, 0, a->cols, THEME_STATUS);
-		x = draw_text(a, y, 0, 1, pfx, THEME_FOOTER_KEY, 0);
+		x = draw_text(a, y, 0, a->cols,
+		              a->prompt.kind == 'a'   ? "approve, reason: "
+		              : a->prompt.kind == 'd' ? "deny, reason: "
+		                                      : pfx,
+		              THEME_FOOTER_KEY, 0);
 		draw_edit(a, y, x, a->cols - x, &a->prompt.ed, THEME_STATUS, 1);
 		return;
 	}
@@ -891,8 +910,10 @@ static void app_draw_footer(struct app *a)
 		          a->prompt.kind == '/' && a->stack[a->depth - 1] == APP_VIEW_JOB
 		              ? "Enter search   Esc cancel   (then n next, N previous)"
 		          : a->prompt.kind == '/' ? "Enter keep filter   Esc restore"
-		                                  : "Enter run   Esc cancel   (templates, jobs, "
-		                                    "cost, theme NAME, help, q)",
+		          : a->prompt.kind == 'a' || a->prompt.kind == 'd'
+		              ? "Enter decide   Esc cancel"
+		              : "Enter run   Esc cancel   (templates, jobs, "
+		                "cost, theme NAME, help, q)",
 		          THEME_FOOTER, 0);
 		return;
 	}

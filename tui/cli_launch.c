@@ -304,9 +304,8 @@ static int launch_run(struct cli_ctx *c, int argc, char **argv)
 	}
 	if (j.state == JOB_PENDING_APPROVAL) { /* issue 12: nothing runs until approved */
 		if (!c->json)
-			fprintf(stderr,
-			        "gantry: launch: %s waits for approval (%s); see: gantry show %s\n",
-			        j.name, j.reason != NULL ? j.reason : "", j.name);
+			fprintf(stderr, "gantry: launch: %s is %s; it starts once approved\n",
+			        j.name, j.reason != NULL ? j.reason : "waiting for approval");
 	} else if (!detach) {
 		int r = launch_follow(c, id, until_end, timeout_s, &j);
 

@@ -14,6 +14,7 @@
 #define V_L  KEYMAP_V_LOG
 #define V_M  KEYMAP_V_MESSAGES
 #define V_CL KEYMAP_V_CLUSTER
+#define V_AP KEYMAP_V_APPROVALS
 
 const struct keymap_entry keymap_table[] = {
     /* The launch form: printable keys not listed here are typed into the field. */
@@ -103,6 +104,13 @@ const struct keymap_entry keymap_table[] = {
     {'q', V_CL, KEYMAP_BACK, "back", NULL, 0},
     {'C', V_CL, KEYMAP_BACK, "back", NULL, 0},
 
+    /* Approvals (A, issue 12). */
+    {'a', V_AP, KEYMAP_APPROVE, "approve the launch (a reason is asked, optional)", "approve", 1},
+    {'d', V_AP, KEYMAP_DENY, "deny the launch (the reason is asked, required)", "deny", 1},
+    {KEYMAP_ESC, V_AP, KEYMAP_BACK, "back", "back", 0},
+    {'q', V_AP, KEYMAP_BACK, "back", NULL, 0},
+    {'A', V_AP, KEYMAP_BACK, "back", NULL, 0},
+
     /* Job. */
     {KEYMAP_ESC, V_J, KEYMAP_BACK, "back (clears the search first)", "back", 0},
     {'q', V_J, KEYMAP_BACK, "back (clears the search first)", NULL, 0},
@@ -141,6 +149,8 @@ const struct keymap_entry keymap_table[] = {
     {'3', KEYMAP_V_BROWSE, KEYMAP_COST, "cost: burn, month to date, budgets, breakdowns", NULL, 0},
     {'C', KEYMAP_V_BROWSE, KEYMAP_CLUSTER,
      "cluster: partitions, nodes, GPUs allocated/total, the queue (ssh, slurm)", "cluster", 0},
+    {'A', KEYMAP_V_BROWSE, KEYMAP_APPROVALS,
+     "approvals: launches waiting for your approval (approvers)", "approvals", 0},
     {'r', KEYMAP_V_BROWSE, KEYMAP_REFRESH, "refresh now (templates: reload the files)", NULL, 0},
     {'?', V_M, KEYMAP_HELP, "this help", "help", 0},
     {KEYMAP_CTRL('c'), KEYMAP_V_BROWSE | V_F | V_H | V_L | V_M, KEYMAP_QUIT, "quit", NULL, 0},

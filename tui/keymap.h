@@ -23,11 +23,13 @@ enum keymap_view {
 	KEYMAP_V_LOG = 1 << 6, /* the Job view with its log full screen (l): only log keys */
 	KEYMAP_V_MESSAGES = 1 << 7,
 	KEYMAP_V_CLUSTER = 1 << 8, /* the Cluster view (C) */
+	KEYMAP_V_APPROVALS = 1 << 9, /* the Approvals view (A, issue 12) */
 	KEYMAP_V_LIST = KEYMAP_V_TEMPLATES | KEYMAP_V_JOBS | KEYMAP_V_JOB | KEYMAP_V_HELP |
-	                KEYMAP_V_COST | KEYMAP_V_LOG | KEYMAP_V_MESSAGES | KEYMAP_V_CLUSTER,
+	                KEYMAP_V_COST | KEYMAP_V_LOG | KEYMAP_V_MESSAGES | KEYMAP_V_CLUSTER |
+	                KEYMAP_V_APPROVALS,
 	KEYMAP_V_TOP = KEYMAP_V_TEMPLATES | KEYMAP_V_JOBS | KEYMAP_V_COST,
-	KEYMAP_V_BROWSE =
-	    KEYMAP_V_TEMPLATES | KEYMAP_V_JOBS | KEYMAP_V_JOB | KEYMAP_V_COST | KEYMAP_V_CLUSTER,
+	KEYMAP_V_BROWSE = KEYMAP_V_TEMPLATES | KEYMAP_V_JOBS | KEYMAP_V_JOB | KEYMAP_V_COST |
+	                  KEYMAP_V_CLUSTER | KEYMAP_V_APPROVALS,
 };
 
 enum keymap_action {
@@ -67,6 +69,9 @@ enum keymap_action {
 	KEYMAP_SEARCH_PREV,
 	KEYMAP_MESSAGES,    /* the message log: every status message in full */
 	KEYMAP_CLUSTER,     /* the Cluster view: partitions, nodes, GPUs, the queue */
+	KEYMAP_APPROVALS,   /* the Approvals view: launches waiting for the user's decision */
+	KEYMAP_APPROVE,     /* Approvals: approve the selected launch (asks for a reason) */
+	KEYMAP_DENY,        /* Approvals: deny it (asks for the reason) */
 	KEYMAP_ACTION_COUNT /* fewer than 64: the footer keeps a bit per action */
 };
 

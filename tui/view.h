@@ -27,6 +27,7 @@ enum app_view_id {
 	APP_VIEW_COST,
 	APP_VIEW_MESSAGES,
 	APP_VIEW_CLUSTER,
+	APP_VIEW_APPROVALS,
 	APP_VIEW_COUNT
 };
 
@@ -49,6 +50,7 @@ struct view_ops {
 
 extern const struct view_ops view_templates_ops, view_jobs_ops, view_job_ops, form_ops,
     view_help_ops, view_cost_ops, view_messages_ops, view_cluster_ops;
+extern const struct view_ops view_approvals_ops; /* issue 12 */
 
 /* Glyphs: UTF-8 or ASCII. */
 struct app_glyphs {
@@ -355,6 +357,15 @@ void view_cost_rate(double usd_per_hour, char *buf, size_t size);
 void view_cluster_open(struct app *a);
 /* Provider (NULL: any) has news: the shown snapshot is fetched again at the next frame. */
 void view_cluster_changed(struct app *a, const char *provider);
+
+/* view_approvals.c (issue 12) */
+/* Opens the Approvals view (pushed) with the list read now. */
+void view_approvals_open(struct app *a);
+/* The reason prompt of kind 'a' (approve) or 'd' (deny) was entered: decides the job it was
+ * opened for; the outcome or the error on the status line. */
+void view_approvals_decide(struct app *a, int kind, const char *reason);
+/* app.c: opens the prompt line for a decision's reason ('a' approve, 'd' deny). */
+void app_prompt_reason(struct app *a, int kind);
 
 /* dialog.c */
 void dialog_confirm(struct app *a, const char *title, const char *text, const char *job_id,

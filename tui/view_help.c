@@ -32,6 +32,8 @@ static const char *help_view_name(unsigned mask)
 		return "Messages";
 	case KEYMAP_V_CLUSTER:
 		return "Cluster";
+	case KEYMAP_V_APPROVALS:
+		return "Approvals";
 	default:
 		return "";
 	}
