@@ -29,7 +29,7 @@ static const struct {
     [AP_NAME] = {"NAME", {.min = 8, .want = 18, .grow = 1, .prio = 10}, 0},
     [AP_OWNER] = {"REQUESTER", {.min = 6, .want = 10, .grow = 0, .prio = 9}, 0},
     [AP_TEMPLATE] = {"TEMPLATE", {.min = 8, .want = 16, .grow = 0, .prio = 6}, 0},
-    [AP_PROVIDER] = {"PROVIDER", {.min = 6, .want = 10, .grow = 0, .prio = 7}, 0},
+    [AP_PROVIDER] = {"PROVIDER", {.min = 8, .want = 10, .grow = 0, .prio = 7}, 0},
     [AP_GPUS] = {"GPUS", {.min = 4, .want = 4, .grow = 0, .prio = 8}, 1},
     [AP_PRICE] = {"$/H", {.min = 8, .want = 9, .grow = 0, .prio = 8}, 1},
     [AP_WHY] = {"WHY", {.min = 10, .want = 30, .grow = 3, .prio = 9}, 0},

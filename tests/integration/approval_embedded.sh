@@ -68,6 +68,7 @@ check "no launch intent" bash -c '[ "$(intents "$GANTRY_HOME" '"$id"')" = 0 ]'
 check "its request is kept" bash -c 'python3 -c "import sqlite3,sys,json
 r = sqlite3.connect(sys.argv[1]).execute(\"select request_json from jobs where id = ?\", (sys.argv[2],)).fetchone()[0]
 q = json.loads(r); assert q[\"template\"] == \"big\" and q[\"provider\"] == \"local\", q" "$GANTRY_HOME/state/gantry.db" '"$id"
+check "it bills nothing: the burn is small-1's \$10/h alone" bash -c 'g cost -o json | python3 -c "import json,sys; c=json.load(sys.stdin); assert c[\"burn_usd_per_hour\"] == 10 and c[\"jobs\"][\"holding\"] == 1, c"'
 check "a refresh leaves it waiting" bash -c 'g ls >/dev/null && [ "$(job_field big-1 state)" = PENDING_APPROVAL ]'
 expect_rc 0 "gantry approvals" g approvals
 check "it lists big-1 with its price" grep -Eq "big-1 +root +big +local +0 +40.00 +.*above_hourly_cost" "$T_HOME/out"

@@ -1,0 +1,79 @@
+#!/bin/bash
+# The Approvals view (issue 12): root's role (admin and approver) needs approval above $20/h;
+# two launches of a $40/h template wait. A (Approvals) lists them with the requester, the
+# price and why; `a` approves the first after a reason (it runs), `d` with no reason is
+# refused on the status line, `d` with one denies the second (STOPPED, the reason kept).
+set -u
+. "${GANTRY_SRCDIR:-.}/tests/lib/tmux.sh"
+tui_setup
+mkdir -p "$GANTRY_HOME/config/templates" "$GANTRY_SYSTEM_DIR"
+cat >"$GANTRY_HOME/config/config.yaml" <<'YAML'
+refresh_ms: 300
+providers:
+  local:
+    rate_cpu_hour: 10
+YAML
+cat >"$GANTRY_HOME/config/templates/big.yaml" <<'YAML'
+name: big
+kind: training
+description: four CPUs, sleeps until stopped
+resources: {accelerators: none, cpus: 4}
+run: sleep 300
+YAML
+cat >"$GANTRY_SYSTEM_DIR/policy.yaml" <<YAML
+roles:
+  admin:
+    users: [$(id -un)]
+    admin: true
+    approver: true
+    approval: {above_hourly_cost: 20}
+YAML
+for n in 1 2; do
+	"$GANTRY_BIN" launch big >/dev/null 2>&1 || tui_fail "launch big failed"
+	[ "$(tui_json_state big-$n)" = PENDING_APPROVAL ] || tui_fail "big-$n does not wait for approval"
+done
+
+tui_start 120 30
+tui_wait 'Templates'
+tui_keys A
+tui_wait 'Approvals .* 2 launches waiting for your decision'
+tui_wait 'big-2 +[a-z0-9_]+ +big +local +0 +\$40\.00 +.*above_hourly_cost'
+tui_wait 'big-1 +[a-z0-9_]+ +big +local +0 +\$40\.00'
+# the list is newest first: go to big-1
+tui_keys j
+tui_keys a
+tui_wait 'approve, reason:'
+tui_type "fine for the demo"
+tui_keys Enter
+tui_wait 'big-1 approved'
+tui_wait 'Approvals .* 1 launch waiting'
+for _ in $(seq 1 100); do
+	[ "$(tui_json_state big-1)" = RUNNING ] && break
+	sleep 0.2
+done
+[ "$(tui_json_state big-1)" = RUNNING ] || tui_fail "big-1 does not run after the approval"
+"$GANTRY_BIN" show big-1 | grep -q '^approval:  approved by .*: fine for the demo$' ||
+	tui_fail "show does not say who approved and why"
+
+# a denial needs a reason: refused on the status line, the job still waits
+tui_keys d
+tui_wait 'deny, reason:'
+tui_keys Enter
+tui_wait 'big-2: a denial needs a reason'
+[ "$(tui_json_state big-2)" = PENDING_APPROVAL ] || tui_fail "big-2 no longer waits"
+tui_keys d
+tui_wait 'deny, reason:'
+tui_type "too big today"
+tui_keys Enter
+tui_wait 'big-2 denied'
+tui_wait 'no launch is waiting for your approval'
+[ "$(tui_json_state big-2)" = STOPPED ] || tui_fail "big-2 is not STOPPED"
+"$GANTRY_BIN" show big-2 | grep -q '^reason: *denied by .*: too big today$' ||
+	tui_fail "big-2's reason does not say who denied it and why"
+
+# the Jobs view's reason column shows it
+tui_keys J
+tui_wait 'big-1 .*RUNNING'
+"$GANTRY_BIN" stop big-1 >/dev/null 2>&1
+tui_quit
+echo "ok - the Approvals view lists, approves and denies"
