@@ -108,16 +108,6 @@ void engine_reload_free(struct engine *e);
 /* core/engine_tele.c: the budgets changed (a reload): forget the hard-limit times. */
 void engine_tele_budgets_reset(struct engine *e);
 int engine_plan_runtime(const struct template *t, long want_s, long *out, char **cause);
-/* issue 12. core/engine_ident.c: the process's identity at open (actor = self); the actor's
- * team is recomputed when the policy changes. */
-int engine_ident_init(struct engine *e, char **cause);
-void engine_ident_free(struct engine *e);
-void engine_ident_policy_changed(struct engine *e);
-/* core/engine_policy.c: loads the policy at open (a broken file: embedded mode opens, then
- * refuses launches; serving refuses to start), reloads it when it changed (tick). */
-int engine_policy_init(struct engine *e, char **cause);
-void engine_policy_tick(struct engine *e);
-void engine_policy_free(struct engine *e);
 /* core/engine_launch.c: engine_launch, and the launch of an approved job (approved: the job
  * that waited in PENDING_APPROVAL, with approval "approved", decided_by, decision_reason):
  * the same plan, admission and provider call, on the stored job (its intent is stored with
@@ -135,5 +125,15 @@ int engine_approval_wait(struct engine *e, const struct engine_launch_req *req, 
                          char **cause);
 void engine_approval_job(struct job *j, const struct job *approved);
 int engine_approval_intent(struct engine *e, const struct job *j, char **cause);
+/* issue 12. core/engine_ident.c: the process's identity at open (actor = self); the actor's
+ * team is recomputed when the policy changes. */
+int engine_ident_init(struct engine *e, char **cause);
+void engine_ident_free(struct engine *e);
+void engine_ident_policy_changed(struct engine *e);
+/* core/engine_policy.c: loads the policy at open (a broken file: embedded mode opens, then
+ * refuses launches; serving refuses to start), reloads it when it changed (tick). */
+int engine_policy_init(struct engine *e, char **cause);
+void engine_policy_tick(struct engine *e);
+void engine_policy_free(struct engine *e);
 
 #endif
