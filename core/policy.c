@@ -175,8 +175,8 @@ static void peval_max(struct peval *x, const char *prefix, const char *key,
 		char instead[64];
 
 		snprintf(instead, sizeof instead, "at most %.0f GPUs", n->v);
-		peval_hit(x, rule, n->where, ok, instead, "%s %.0f GPUs %s the limit %.0f", what,
-		          value, ok ? "is within" : "is above", n->v);
+		peval_hit(x, rule, n->where, ok, instead, "%s %.0f GPUs %s the limit of %.0f", what,
+		          value, ok ? "are within" : "exceed", n->v);
 	}
 }
 
@@ -234,7 +234,7 @@ void policy_evaluate(const struct policy *p, const struct ident *who, const stru
 	peval_max(&x, prefix, "max_gpus_per_job", &r->max_gpus_per_job, l->gpus, 0, "the job's");
 	if (r->max_gpus_total.set)
 		peval_max(&x, prefix, "max_gpus_total", &r->max_gpus_total,
-		          (double)l->gpus_in_use + l->gpus, 0, "in use plus this job's");
+		          (double)l->gpus_in_use + l->gpus, 0, "the GPUs in use plus this job's:");
 	if (r->max_hourly_cost.set) {
 		if (l->priced)
 			peval_max(&x, prefix, "max_hourly_cost", &r->max_hourly_cost,
@@ -286,7 +286,7 @@ void policy_evaluate(const struct policy *p, const struct ident *who, const stru
 		          over ? ": needs approval" : "");
 		if (over && !out->needs_approval) {
 			out->needs_approval = 1;
-			out->reason = xprintf("%d GPUs is above %s %.0f (%s)", l->gpus, rule,
+			out->reason = xprintf("%d GPUs are above %s %.0f (%s)", l->gpus, rule,
 			                      r->above_gpus.v, r->above_gpus.where);
 		}
 	}

@@ -249,7 +249,7 @@ static void test_refusals(void **state)
 	l.gpus = 4;
 	l.gpus_in_use = 9;
 	assert_refused(p, &a, &l, "roles.ml.max_gpus_total", "/etc/gantry/policy.yaml:10:5",
-	               "13 GPUs is above the limit 12");
+	               "13 GPUs exceed the limit of 12");
 	l = ok_launch();
 	l.hourly_cost = 40.01;
 	assert_refused(p, &a, &l, "roles.ml.max_hourly_cost", "/etc/gantry/policy.yaml:11:5",
