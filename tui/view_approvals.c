@@ -26,13 +26,13 @@ static const struct {
 	struct layout_col col;
 	int right;
 } ap_cols[AP_COUNT] = {
-    [AP_NAME] = {"NAME", {.min = 8, .want = 18, .grow = 1, .prio = 10}, 0},
+    [AP_NAME] = {"NAME", {.min = 8, .want = 16, .grow = 1, .prio = 10}, 0},
     [AP_OWNER] = {"REQUESTER", {.min = 6, .want = 10, .grow = 0, .prio = 9}, 0},
-    [AP_TEMPLATE] = {"TEMPLATE", {.min = 8, .want = 16, .grow = 0, .prio = 6}, 0},
+    [AP_TEMPLATE] = {"TEMPLATE", {.min = 8, .want = 12, .grow = 0, .prio = 6}, 0},
     [AP_PROVIDER] = {"PROVIDER", {.min = 8, .want = 10, .grow = 0, .prio = 7}, 0},
     [AP_GPUS] = {"GPUS", {.min = 4, .want = 4, .grow = 0, .prio = 8}, 1},
     [AP_PRICE] = {"$/H", {.min = 8, .want = 9, .grow = 0, .prio = 8}, 1},
-    [AP_WHY] = {"WHY", {.min = 10, .want = 30, .grow = 3, .prio = 9}, 0},
+    [AP_WHY] = {"WHY", {.min = 10, .want = 64, .grow = 4, .prio = 9}, 0},
 };
 
 /* The view's state (one TUI per process). */

@@ -13,14 +13,14 @@
 }
 
 mkdir -p "$GANTRY_HOME/config/templates" "$GANTRY_SYSTEM_DIR"
-# local jobs cost $10 per CPU-hour: small (1 CPU) $10/h, big (4 CPUs) $40/h
+# local jobs cost $15 per CPU-hour: small (1 CPU) $15/h, big (2 CPUs) $30/h
 cat >"$GANTRY_HOME/config/config.yaml" <<'EOF'
 refresh_ms: 300
 providers:
   local:
-    rate_cpu_hour: 10
+    rate_cpu_hour: 15
 EOF
-for t in small:1 big:4; do
+for t in small:1 big:2; do
 	cat >"$GANTRY_HOME/config/templates/${t%:*}.yaml" <<EOF
 name: ${t%:*}
 kind: training
@@ -68,10 +68,10 @@ check "no launch intent" bash -c '[ "$(intents "$GANTRY_HOME" '"$id"')" = 0 ]'
 check "its request is kept" bash -c 'python3 -c "import sqlite3,sys,json
 r = sqlite3.connect(sys.argv[1]).execute(\"select request_json from jobs where id = ?\", (sys.argv[2],)).fetchone()[0]
 q = json.loads(r); assert q[\"template\"] == \"big\" and q[\"provider\"] == \"local\", q" "$GANTRY_HOME/state/gantry.db" '"$id"
-check "it bills nothing: the burn is small-1's \$10/h alone" bash -c 'g cost -o json | python3 -c "import json,sys; c=json.load(sys.stdin); assert c[\"burn_usd_per_hour\"] == 10 and c[\"jobs\"][\"holding\"] == 1, c"'
+check "it bills nothing: the burn is small-1's \$15/h alone" bash -c 'g cost -o json | python3 -c "import json,sys; c=json.load(sys.stdin); assert c[\"burn_usd_per_hour\"] == 15 and c[\"jobs\"][\"holding\"] == 1, c"'
 check "a refresh leaves it waiting" bash -c 'g ls >/dev/null && [ "$(job_field big-1 state)" = PENDING_APPROVAL ]'
 expect_rc 0 "gantry approvals" g approvals
-check "it lists big-1 with its price" grep -Eq "big-1 +root +big +local +0 +40.00 +.*above_hourly_cost" "$T_HOME/out"
+check "it lists big-1 with its price" grep -Eq "big-1 +root +big +local +0 +30.00 +.*above_hourly_cost" "$T_HOME/out"
 check "approvals -o json" bash -c 'g approvals -o json | python3 -c "import json,sys; a=json.load(sys.stdin); assert [j[\"name\"] for j in a] == [\"big-1\"], a"'
 
 # approve: it launches, the requester sees who and why

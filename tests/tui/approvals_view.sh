@@ -1,6 +1,6 @@
 #!/bin/bash
 # The Approvals view (issue 12): root's role (admin and approver) needs approval above $20/h;
-# two launches of a $40/h template wait. A (Approvals) lists them with the requester, the
+# two launches of a $30/h template wait. A (Approvals) lists them with the requester, the
 # price and why; `a` approves the first after a reason (it runs), `d` with no reason is
 # refused on the status line, `d` with one denies the second (STOPPED, the reason kept).
 set -u
@@ -11,13 +11,13 @@ cat >"$GANTRY_HOME/config/config.yaml" <<'YAML'
 refresh_ms: 300
 providers:
   local:
-    rate_cpu_hour: 10
+    rate_cpu_hour: 15
 YAML
 cat >"$GANTRY_HOME/config/templates/big.yaml" <<'YAML'
 name: big
 kind: training
-description: four CPUs, sleeps until stopped
-resources: {accelerators: none, cpus: 4}
+description: two CPUs, sleeps until stopped
+resources: {accelerators: none, cpus: 2}
 run: sleep 300
 YAML
 cat >"$GANTRY_SYSTEM_DIR/policy.yaml" <<YAML
@@ -33,12 +33,12 @@ for n in 1 2; do
 	[ "$(tui_json_state big-$n)" = PENDING_APPROVAL ] || tui_fail "big-$n does not wait for approval"
 done
 
-tui_start 120 30
+tui_start 150 30
 tui_wait 'Templates'
 tui_keys A
 tui_wait 'Approvals .* 2 launches waiting for your decision'
-tui_wait 'big-2 +[a-z0-9_]+ +big +local +0 +\$40\.00 +.*above_hourly_cost'
-tui_wait 'big-1 +[a-z0-9_]+ +big +local +0 +\$40\.00'
+tui_wait 'big-2 +[a-z0-9_]+ +big +local +0 +\$30\.00 +.*above_hourly_cost'
+tui_wait 'big-1 +[a-z0-9_]+ +big +local +0 +\$30\.00'
 # the list is newest first: go to big-1
 tui_keys j
 tui_keys a
