@@ -861,7 +861,15 @@ int engine_stop(struct engine *e, const char *job_ref, engine_result_cb cb, void
 {
 	if (engine_is_remote(e))
 		return engine_remote_stop(e, job_ref, cb, arg, cause);
-	return engine_stop_why(e, job_ref, NULL, cb, arg, cause);
+	struct job j;
+	int rc;
+
+	job_init(&j);
+	if (engine_see_find(e, job_ref, &j, cause) != 0) /* only a job the actor may see */
+		return -1;
+	rc = engine_stop_why(e, j.id, NULL, cb, arg, cause);
+	job_clear(&j);
+	return rc;
 }
 
 int engine_stop_reason(struct engine *e, const char *job_id, const char *reason, char **cause)
