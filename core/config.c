@@ -264,7 +264,7 @@ static int config_setting(struct config *c, const char *key, const char *v, size
 static int config_scalar_key(const char *key)
 {
 	static const char *const keys[] = {
-	    "default_provider", "team",          "project",     "theme", "mouse",
+	    "default_provider", "team",          "project",      "theme", "mouse",
 	    "refresh_ms",       "stop_grace_ms", "reconcile_ms", "daemon"};
 
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
