@@ -10,6 +10,7 @@
 
 #include "core/engine_internal.h"
 #include "core/engine_policy.h"
+#include "core/engine_remote.h"
 #include "core/xmalloc.h"
 
 void engine_admission_clear(struct engine_admission *a)
@@ -41,6 +42,8 @@ static void engine_admit_policy(struct engine *e, const struct engine_plan *plan
 
 void engine_admit(struct engine *e, const struct engine_plan *plan, struct engine_admission *out)
 {
+	if (engine_is_remote(e))
+		return engine_remote_admit(e, plan, out);
 	const struct template *t = template_set_find(&e->tpls, plan->template_name);
 	struct policy_verdict v;
 

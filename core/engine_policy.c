@@ -67,6 +67,9 @@ int engine_policy_init(struct engine *e, char **cause)
 
 int engine_policy_reload(struct engine *e, char **cause)
 {
+	if (engine_is_remote(e))
+		return engine_remote_unavailable_op(
+		    e, "policy reload (gantryd reloads its policy itself)", cause);
 	struct engine_polwatch *w = e->polwatch;
 	struct policy *p = NULL;
 	char *why = NULL, *msg;
