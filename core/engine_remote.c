@@ -229,14 +229,21 @@ static int remote_fd_answer(int fd, int64_t id, json_t **result, char **cause)
 /* --- the queue of what arrived while a call waited --- */
 
 static void remote_flush(struct engine *e);
+static int remote_next(struct engine *e, json_t **m);
+static void remote_enqueue(struct engine_remote *r, json_t *m);
 
 static void remote_on_flush_timer(void *arg)
 {
 	struct engine *e = arg;
+	json_t *m;
 
 	if (e->remote == NULL)
 		return;
 	e->remote->flush_timer = NULL;
+	/* what a call read past its answer (a result right behind it) waits in the buffer: the
+	 * socket will not wake the loop for it */
+	while (e->remote != NULL && remote_next(e, &m))
+		remote_enqueue(e->remote, m);
 	remote_flush(e);
 }
 
@@ -254,7 +261,7 @@ static void remote_schedule(struct engine *e)
 	struct engine_remote *r = e->remote;
 
 	if (r->flush_timer == NULL && e->loop != NULL &&
-	    (r->nq > 0 || (r->closed && (r->waits != NULL || r->results != NULL))))
+	    (r->nq > 0 || r->len > 0 || (r->closed && (r->waits != NULL || r->results != NULL))))
 		r->flush_timer = loop_timer_add(e->loop, 0, 0, remote_on_flush_timer, e);
 }
 
