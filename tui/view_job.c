@@ -162,8 +162,9 @@ static void job_reload(struct app *a)
 	J->job.name = app_clean(a, j.name);
 	free(j.name);
 	{
-		char **f[] = {&J->job.template_name, &J->job.provider, &J->job.owner,
-		              &J->job.reason, &J->job.url};
+		char **f[] = {&J->job.template_name,  &J->job.provider, &J->job.owner,
+		              &J->job.reason,         &J->job.url,      &J->job.decided_by,
+		              &J->job.decision_reason};
 
 		for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
 			char *c;
@@ -404,6 +405,14 @@ static int job_draw_details(struct app *a, int y)
 	r += job_draw_cost(a, y + r, half, w);
 	job_pair(a, y + r++, 1, a->cols - 2, "Reason", j->reason != NULL ? j->reason : "-",
 	         THEME_NORMAL);
+	if (j->approval != NULL) { /* issue 12: who decided and why */
+		snprintf(v, sizeof(v), "%s%s%s%s%s", j->approval,
+		         j->decided_by != NULL ? " by " : "",
+		         j->decided_by != NULL ? j->decided_by : "",
+		         j->decision_reason != NULL ? ": " : "",
+		         j->decision_reason != NULL ? j->decision_reason : "");
+		job_pair(a, y + r++, 1, a->cols - 2, "Approval", v, THEME_NORMAL);
+	}
 	return r;
 }
 

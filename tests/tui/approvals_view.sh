@@ -71,9 +71,20 @@ tui_wait 'no launch is waiting for your approval'
 "$GANTRY_BIN" show big-2 | grep -q '^reason: *denied by .*: too big today$' ||
 	tui_fail "big-2's reason does not say who denied it and why"
 
-# the Jobs view's reason column shows it
+# the requester's side: the Jobs view, and the Job view's Approval row
 tui_keys J
 tui_wait 'big-1 .*RUNNING'
+tui_keys :
+tui_type "job big-2"
+tui_keys Enter
+tui_wait 'Reason +denied by [a-z0-9_]+: too big today'
+tui_wait 'Approval +denied by [a-z0-9_]+: too big today'
+tui_keys Escape
+tui_keys :
+tui_type "job big-1"
+tui_keys Enter
+tui_wait 'Approval +approved by [a-z0-9_]+: fine for the demo'
+tui_keys Escape
 "$GANTRY_BIN" stop big-1 >/dev/null 2>&1
 tui_quit
 echo "ok - the Approvals view lists, approves and denies"
