@@ -99,6 +99,17 @@ check "show: denied by root" bash -c 'g show big-2 | grep -q "^approval:  denied
 check "nothing ran for big-2" test ! -e "$GANTRY_HOME/state/jobs/$(job_field big-2 id)"
 expect_rc 3 "approving an unknown job" g approve nosuchjob
 
+# the approval admits the launch again: a policy that forbids it now keeps it waiting
+expect_rc 0 "a third launch above the threshold" g launch big
+cp "$GANTRY_SYSTEM_DIR/policy.yaml" "$T_HOME/policy.keep"
+sed -i 's/    approver: true/    approver: true\n    templates: [small]/' "$GANTRY_SYSTEM_DIR/policy.yaml"
+expect_rc 1 "approving it under a policy that forbids it now" g approve big-3 --reason "ok"
+check "the cause: still waiting, and the rule" grep -q "still waiting for approval: .*roles.admin.templates" "$T_HOME/err"
+check "big-3 still waits, undecided" bash -c '[ "$(job_field big-3 state)" = PENDING_APPROVAL ] && [ "$(job_field big-3 approval)" = pending ] && [ -z "$(job_field big-3 decided_by)" ]'
+check "no launch intent for big-3" bash -c '[ "$(intents "$GANTRY_HOME" "$(job_field big-3 id)")" = 0 ]'
+cp "$T_HOME/policy.keep" "$GANTRY_SYSTEM_DIR/policy.yaml"
+expect_rc 0 "deny big-3" g deny big-3 --reason "policy changed"
+
 # a user whose role is no approver (his own store): his launch waits, he cannot decide it
 getent passwd g12apuser >/dev/null || useradd -M -s /bin/sh g12apuser || {
 	fail "cannot create user g12apuser"
