@@ -538,6 +538,22 @@ static void form_draw(struct app *a, int y, int h)
  * "launched" (or why it failed) must not be replaced by "launching…". */
 static int form_reported;
 
+/* Issue 12: 1 (and the status line says why) when the launch waits for an approval. */
+static int form_waits_approval(struct app *a, const char *job_id)
+{
+	struct job j;
+	char name[128];
+	int waits;
+
+	job_init(&j);
+	waits = engine_job(a->e, job_id, &j, NULL) == 0 && j.state == JOB_PENDING_APPROVAL;
+	if (waits)
+		app_status(a, 0, "%s is %s", view_jobs_name(a, job_id, name, sizeof(name)),
+		           j.reason != NULL ? j.reason : "waiting for approval");
+	job_clear(&j);
+	return waits;
+}
+
 static void form_launched(void *arg, int rc, const char *job_id, const char *cause)
 {
 	struct app *a = app_current();
@@ -551,7 +567,7 @@ static void form_launched(void *arg, int rc, const char *job_id, const char *cau
 		app_status(a, 1, "launching %s failed: %s",
 		           view_jobs_name(a, job_id, name, sizeof(name)),
 		           cause != NULL ? cause : "?");
-	else
+	else if (!form_waits_approval(a, job_id)) /* issue 12 */
 		app_status(a, 0, "%s launched", view_jobs_name(a, job_id, name, sizeof(name)));
 	view_jobs_changed(a, job_id);
 	view_job_changed(a, job_id);

@@ -85,6 +85,19 @@ tui_type "job big-1"
 tui_keys Enter
 tui_wait 'Approval +approved by [a-z0-9_]+: fine for the demo'
 tui_keys Escape
+# a launch from the form that needs approval says so
+tui_keys t
+tui_wait 'Templates'
+tui_keys /
+tui_type big
+tui_keys Enter
+tui_wait 'big +training'
+tui_keys Enter
+tui_wait 'Launch big'
+tui_keys C-s
+tui_wait 'big-3 is waiting for approval: \$30\.00/h is above'
+[ "$(tui_json_state big-3)" = PENDING_APPROVAL ] || tui_fail "big-3 does not wait for approval"
 "$GANTRY_BIN" stop big-1 >/dev/null 2>&1
+"$GANTRY_BIN" stop big-3 >/dev/null 2>&1
 tui_quit
 echo "ok - the Approvals view lists, approves and denies"
