@@ -61,7 +61,7 @@ int engine_remote_pending(struct engine *e);
 int engine_remote_stream(struct engine *e, const char *op, json_t *args, char **cause);
 /* Loads the built-in and SYSTEM_DIR templates (what gantryd has too) into e->tpls. */
 void engine_remote_templates_load(struct engine *e);
-/* "what: not available through gantryd yet" */
+/* "not available through gantryd yet" (what: for the reader of the code) */
 int engine_remote_unavailable(const char *what, char **cause);
 
 #endif
