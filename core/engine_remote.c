@@ -229,6 +229,7 @@ static int remote_fd_answer(int fd, int64_t id, json_t **result, char **cause)
 /* --- the queue of what arrived while a call waited --- */
 
 static void remote_flush(struct engine *e);
+static void remote_refresh_providers(struct engine *e);
 
 static void remote_on_flush_timer(void *arg)
 {
@@ -397,7 +398,11 @@ static void remote_dispatch(struct engine *e, json_t *m)
 	} else if (name != NULL) {
 		struct engine_event ev;
 
-		if (engine_json_to_event(m, &ev) == 0)
+		if (engine_json_to_event(m, &ev) != 0)
+			return;
+		if (ev.type == ENGINE_EV_PROVIDER) /* its health: ask for the list again */
+			remote_refresh_providers(e);
+		if (e->remote != NULL)
 			engine_emit(e, &ev);
 	}
 }
@@ -600,18 +605,30 @@ int engine_remote_stream(struct engine *e, const char *op, json_t *args, char **
 
 /* --- open and close --- */
 
-static void remote_hello(struct engine_remote *r, json_t *hello)
+/* The providers as gantryd last listed them (hello, then a "providers" request after each
+ * provider event): provs borrows from provjson. */
+static void remote_set_providers(struct engine_remote *r, json_t *provs)
 {
-	const json_t *provs = json_object_get(hello, "providers");
-
-	r->hello = hello;
-	r->nprovs = 0;
+	json_incref(provs);
+	json_decref(r->provjson);
+	r->provjson = provs;
 	free(r->provs);
+	r->nprovs = 0;
 	r->provs = xcalloc(json_array_size(provs) + 1, sizeof *r->provs);
 	for (size_t i = 0; i < json_array_size(provs); i++)
 		if (engine_json_to_provider_info(json_array_get(provs, i), &r->provs[r->nprovs],
 		                                 NULL) == 0)
 			r->nprovs++;
+}
+
+static void remote_refresh_providers(struct engine *e)
+{
+	json_t *res = NULL;
+
+	if (engine_remote_call(e, "providers", NULL, &res, NULL) == 0 &&
+	    json_is_array(json_object_get(res, "providers")))
+		remote_set_providers(e->remote, json_object_get(res, "providers"));
+	json_decref(res);
 }
 
 int engine_remote_open(struct engine *e, char **cause)
@@ -647,7 +664,8 @@ int engine_remote_open(struct engine *e, char **cause)
 		json_decref(hello);
 		return xcause(cause, "gantryd at %s: its hello is malformed", path);
 	}
-	remote_hello(r, hello);
+	r->hello = hello;
+	remote_set_providers(r, json_object_get(hello, "providers"));
 	if (json_integer_value(json_object_get(hello, "refresh_ms")) > 0)
 		e->cfg.refresh_ms = (int)json_integer_value(json_object_get(hello, "refresh_ms"));
 	r->w = loop_fd_add(e->loop, fd, POLLIN, remote_on_io, e);
@@ -684,6 +702,7 @@ void engine_remote_close(struct engine *e)
 		free(rs);
 	}
 	json_decref(r->hello);
+	json_decref(r->provjson);
 	free(r->provs);
 	free(r->buf);
 	free(r->path);

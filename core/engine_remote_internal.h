@@ -36,7 +36,8 @@ struct engine_remote {
 	size_t len, cap;
 	int64_t next_id;
 	json_t *hello;                      /* hello's result: who we are, the providers */
-	struct engine_provider_info *provs; /* borrowed from hello */
+	json_t *provjson;                   /* the providers as gantryd last listed them */
+	struct engine_provider_info *provs; /* borrowed from provjson */
 	size_t nprovs;
 	json_t **q; /* messages that arrived during a call, delivered on the loop */
 	size_t nq, qcap;
