@@ -356,7 +356,7 @@ static void remote_dispatch(struct engine *e, json_t *m)
 	const json_t *jid = json_object_get(m, "id");
 	const char *name = json_string_value(json_object_get(m, "event"));
 
-	if (json_is_integer(jid)) {
+	if (json_is_integer(jid) && name == NULL) { /* an answer; events never count as one */
 		struct remote_wait **pp = &r->waits, *w;
 		int64_t id = json_integer_value(jid);
 
@@ -474,7 +474,8 @@ int engine_remote_call_id(struct engine *e, const char *op, json_t *args, json_t
 	}
 	for (;;) {
 		while (remote_next(e, &m)) {
-			if (json_integer_value(json_object_get(m, "id")) == id) {
+			if (json_object_get(m, "event") == NULL &&
+			    json_integer_value(json_object_get(m, "id")) == id) {
 				int rc;
 				json_t *res;
 				const char *why;
