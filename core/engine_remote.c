@@ -254,8 +254,10 @@ static void remote_schedule(struct engine *e)
 {
 	struct engine_remote *r = e->remote;
 
+	/* messages queued, or read but not parsed yet (a call stops at its answer) */
 	if (r->flush_timer == NULL && e->loop != NULL &&
-	    (r->nq > 0 || (r->closed && (r->waits != NULL || r->results != NULL))))
+	    (r->nq > 0 || (r->len > 0 && memchr(r->buf, '\n', r->len) != NULL) ||
+	     (r->closed && (r->waits != NULL || r->results != NULL))))
 		r->flush_timer = loop_timer_add(e->loop, 0, 0, remote_on_flush_timer, e);
 }
 
@@ -411,18 +413,23 @@ static void remote_dispatch(struct engine *e, json_t *m)
 static void remote_flush(struct engine *e)
 {
 	struct engine_remote *r = e->remote;
+	json_t *m;
 
 	if (r == NULL || r->flushing)
 		return;
 	r->flushing = 1;
+	while (remote_next(e, &m)) /* what a call read past its answer */
+		remote_enqueue(r, m);
 	while (e->remote != NULL && r->nq > 0) {
-		json_t *m = r->q[0];
+		m = r->q[0];
 
 		memmove(r->q, r->q + 1, (r->nq - 1) * sizeof *r->q);
 		r->nq--;
 		remote_dispatch(e, m);
 		json_decref(m);
 	}
+	if (e->remote != r)
+		return; /* a callback closed the engine's connection: r is gone */
 	while (r->closed && r->waits != NULL) {
 		struct remote_wait *w = r->waits;
 
