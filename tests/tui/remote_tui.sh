@@ -2,7 +2,7 @@
 # Remote mode (issue 12) in the TUI: gantry run as g12alice (runuser) under tmux, talking to
 # gantryd (tests/lib/gantryd.sh). The header says whom gantryd serves; a launch from the form
 # runs through the daemon and its log streams in the Job view; a job another process launches
-# appears through the daemon's events; x stops the job.
+# appears through the daemon's events; x stops the job; the daemon going away is a message.
 set -u
 . "${GANTRY_SRCDIR:-.}/tests/lib/common.sh"
 set +e # the tmux helpers check each step themselves
@@ -83,5 +83,9 @@ tui_wait 'State +STOPPED'
 [ "$(tui_json_state gd-sleep-1)" = STOPPED ] || tui_fail "ls -o json does not say STOPPED"
 tui_keys Escape
 tui_wait 'gd-sleep-1 +training +STOPPED'
+
+# gantryd going away: the message line says so; the TUI keeps running and quits cleanly
+gd_stop
+tui_wait "gantryd at $GD_SOCK: closed the connection"
 tui_quit
-echo "ok - the TUI through gantryd: header, launch, log, events, stop"
+echo "ok - the TUI through gantryd: header, launch, log, events, stop, daemon gone"
