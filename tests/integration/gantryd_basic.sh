@@ -86,6 +86,26 @@ out=$(gd_call g12bob stop "{\"ref\": \"$sid\"}" || :)
 check "bob cannot stop it ($out)" grep -q "no job matches" <<<"$out"
 out=$(gd_call g12bob jobs_count '{}')
 check "bob counts no job ($out)" [ "$(echo "$out" | field count)" = 0 ]
+# the same through the real gantry (remote mode)
+B() { as g12bob env GANTRY_SYSTEM_DIR="$GD_SYSTEM" "$@" "$GANTRY_BIN" "${GARGS[@]}"; }
+out=$(as g12alice "$GANTRY_BIN" ls -a 2>&1) || fail "gantry ls as alice: $out"
+check "gantry ls through gantryd: alice sees her job" grep -q "${sid:0:9}" <<<"$out"
+GARGS=(ls -a)
+out=$(B 2>&1) || fail "gantry ls as bob: $out"
+check "gantry ls: bob does not see alice's job" bash -c "! grep -q '${sid:0:9}' <<<'$out'"
+GARGS=(show "$sid")
+out=$(B 2>&1) && fail "gantry show of alice's job as bob succeeded: $out"
+check "gantry show: no such job for bob ($out)" grep -q "no job matches" <<<"$out"
+GARGS=(stop "$sid")
+out=$(B 2>&1) && fail "gantry stop of alice's job as bob succeeded: $out"
+check "gantry stop: no such job for bob ($out)" grep -q "no job matches" <<<"$out"
+GARGS=(ls -a)
+out=$(B env USER=g12carol LOGNAME=g12carol 2>&1) || fail "gantry ls as bob with USER=g12carol: $out"
+check "USER=g12carol LOGNAME=g12carol gantry ls: still bob's view" \
+	bash -c "! grep -q '${sid:0:9}' <<<'$out'"
+GARGS=(show "$sid")
+out=$(B env USER=g12carol LOGNAME=g12carol 2>&1) && fail "show as 'carol' by env succeeded"
+check "USER=g12carol gantry show: no such job ($out)" grep -q "no job matches" <<<"$out"
 # what the environment says changes nothing
 out=$(as g12bob env USER=g12alice LOGNAME=g12alice "$GD_PY" "$GD_LIB/gdclient.py" "$GD_SOCK" jobs '{}')
 check "USER=g12alice LOGNAME=g12alice: bob still sees none of alice's jobs" \
