@@ -70,6 +70,8 @@ r = sqlite3.connect(sys.argv[1]).execute(\"select request_json from jobs where i
 q = json.loads(r); assert q[\"template\"] == \"big\" and q[\"provider\"] == \"local\", q" "$GANTRY_HOME/state/gantry.db" '"$id"
 check "it bills nothing: the burn is small-1's \$15/h alone" bash -c 'g cost -o json | python3 -c "import json,sys; c=json.load(sys.stdin); assert c[\"burn_usd_per_hour\"] == 15 and c[\"jobs\"][\"holding\"] == 1, c"'
 check "a refresh leaves it waiting" bash -c 'g ls >/dev/null && [ "$(job_field big-1 state)" = PENDING_APPROVAL ]'
+expect_rc 0 "a reconcile" g reconcile
+check "the reconcile leaves it waiting (no intent to settle, nothing to adopt)" bash -c '[ "$(job_field big-1 state)" = PENDING_APPROVAL ] && [ "$(intents "$GANTRY_HOME" '"$id"')" = 0 ]'
 expect_rc 0 "gantry approvals" g approvals
 check "it lists big-1 with its price" grep -Eq "big-1 +root +big +local +0 +30.00 +.*above_hourly_cost" "$T_HOME/out"
 check "approvals -o json" bash -c 'g approvals -o json | python3 -c "import json,sys; a=json.load(sys.stdin); assert [j[\"name\"] for j in a] == [\"big-1\"], a"'
