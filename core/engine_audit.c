@@ -1,8 +1,8 @@
 /* engine_audit.c: the engine's audit log (issue 12) on core/audit.c: entries for the actor,
  * who may read them, who may verify the chain. Auditing never fails the action it records: a
- * store error becomes a message. Every text goes through the registered secrets' redaction
- * (http_redact) before it is stored, so a token that slipped into a reason never lands in
- * the log. */
+ * store error becomes a message. Every text goes through the redaction of the secrets the
+ * engine's and the providers' HTTP handles know (http_redact) before it is stored, so a
+ * token that slipped into a reason never lands in the log. */
 #include "core/engine.h"
 
 #include <jansson.h>
@@ -18,9 +18,24 @@
 #include "core/policy.h"
 #include "core/xmalloc.h"
 
+/* s with every secret the engine's and the providers' HTTP handles know replaced. */
 static char *engine_audit_clean(struct engine *e, const char *s)
 {
-	return s != NULL ? http_redact(e->http, s) : NULL;
+	char *out;
+
+	if (s == NULL)
+		return NULL;
+	out = http_redact(e->http, s);
+	for (size_t i = 0; i < e->nprovs; i++) {
+		char *r;
+
+		if (e->provs[i].http == NULL)
+			continue;
+		r = http_redact(e->provs[i].http, out);
+		free(out);
+		out = r;
+	}
+	return out;
 }
 
 void engine_audit(struct engine *e, const char *action, const char *target, const char *verdict,
