@@ -6,13 +6,16 @@
 # refused launch, a stop, and a failed launch whose API error quotes the token. The fake
 # legitimately receives it (its files live outside GANTRY_HOME and are not searched).
 # Credential files others may read are refused with a message that names the file and the
-# chmod, never the value: a 0644 token file, a 0644 kubeconfig holding a token.
+# chmod, never the value: a 0644 token file, a 0644 kubeconfig holding a token, a 0644 ssh
+# private key.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/common.sh"
 . "$here/../lib/k8srig.sh"
 . "$here/../lib/k8stest.sh"
+. "$here/../lib/sshrig.sh"
 RIGD=$(mktemp -d "${TMPDIR:-/tmp}/gantry-canary-rig.XXXXXX")
-trap 'k8srig_stop; rm -rf "$RIGD"; t_cleanup' EXIT
+trap 'k8srig_stop; rig_cleanup; rm -rf "$RIGD"; t_cleanup' EXIT
+unset SSH_AUTH_SOCK # the key file alone decides
 
 command -v sqlite3 >/dev/null || {
 	echo "sqlite3 (the command) is needed: apt-get install sqlite3" >&2
@@ -119,5 +122,13 @@ chmod 0600 "$K8S_DIR/kubeconfig-open"
 expect_rc 0 "made private, it is accepted" g launch ktrain --provider kube --name tight --detach
 keep
 check "the canary is nowhere after the refusals" no_canary
+
+# --- an ssh provider's private key others can read is refused, as OpenSSH does
+rig_workers 1
+chmod 0644 "$RIG_KEY"
+expect_rc 1 "a launch over ssh with a 0644 key fails" g launch hello --provider fleet --name sshloose
+check "naming the key and the chmod" grep -q "$RIG_KEY (refused: mode 0644 lets others read it; run: chmod 600 $RIG_KEY)" "$T_HOME/err"
+chmod 0600 "$RIG_KEY"
+expect_rc 0 "made private, the launch runs" g launch hello --provider fleet --name sshtight
 
 t_done
