@@ -38,6 +38,8 @@ const struct policy *engine_policy(struct engine *e, const char **error)
 
 int engine_policy_reload(struct engine *e, char **cause)
 {
+	if (engine_is_remote(e))
+		return xcause(cause, "gantryd reloads its policy itself");
 	(void)e;
 	return xcause(cause, "policy reload is not implemented yet");
 }

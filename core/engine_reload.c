@@ -15,6 +15,7 @@
 
 #include "core/engine_audit.h"
 #include "core/engine_internal.h"
+#include "core/engine_remote.h"
 #include "core/xmalloc.h"
 
 struct engine_reload {
@@ -76,6 +77,8 @@ static void engine_reload_emit(struct engine *e, const char *msg)
 
 int engine_config_reload(struct engine *e, char **cause)
 {
+	if (engine_is_remote(e))
+		return engine_remote_unavailable_op(e, "config reload", cause);
 	struct engine_reload *r = engine_reload_state(e);
 	struct config n;
 	char *why = NULL, *msg;
@@ -135,6 +138,8 @@ void engine_reload_tick(struct engine *e)
 
 int engine_config_generation(struct engine *e, const char **error)
 {
+	if (engine_is_remote(e))
+		return error != NULL ? (*error = NULL, 0) : 0;
 	struct engine_reload *r = engine_reload_state(e);
 
 	if (error != NULL)

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/engine_audit.h"
+#include "core/engine_remote.h"
 #include "core/engine_session.h"
 #include "core/ssh_shell.h"
 #include "core/template.h"
@@ -108,6 +109,8 @@ void engine_shell_info_clear(struct engine_shell_info *s)
 int engine_job_shell_info(struct engine *e, const char *job_ref, int worker,
                           struct engine_shell_info *out, char **cause)
 {
+	if (engine_is_remote(e))
+		return engine_remote_unavailable_op(e, "shell", cause);
 	struct provider_shell ps;
 	struct engine_provider *ep;
 	struct job j;
@@ -169,6 +172,8 @@ static char *engine_session_line(const char *dir, const char *command, int local
 char *engine_session_command(struct engine *e, const char *job_ref, int worker, const char *command,
                              char **cause)
 {
+	if (engine_is_remote(e))
+		return engine_remote_unavailable_op(e, "ssh", cause), NULL;
 	struct provider_shell ps;
 	char *line;
 
@@ -330,6 +335,8 @@ int engine_session_run(struct engine *e, const char *job_ref, int worker,
                        const struct engine_session_io *io, int *exit_status,
                        struct engine_conn_error *err, char **cause)
 {
+	if (engine_is_remote(e))
+		return engine_remote_unavailable_op(e, "ssh", cause);
 	struct engine_provider *ep;
 	struct provider_shell ps;
 	struct job j;

@@ -14,6 +14,7 @@
 
 #include "core/engine_audit.h"
 #include "core/engine_internal.h"
+#include "core/engine_remote.h"
 #include "core/engine_session.h"
 #include "core/safefile.h"
 #include "core/ssh_forward.h"
@@ -266,6 +267,8 @@ int engine_forward_open(struct engine *e, const char *job_ref, int remote_port, 
                         const char *bind_addr, int accept_new, engine_forward_cb cb, void *arg,
                         int *id, char **cause)
 {
+	if (engine_is_remote(e))
+		return engine_remote_unavailable_op(e, "forward", cause);
 	struct job j;
 	struct engine_provider *ep;
 	struct provider_shell ps;
@@ -439,6 +442,8 @@ void engine_forwards_close_all(struct engine *e)
 int engine_hosts(struct engine *e, const char *job_ref, struct tele_host **out, size_t *n,
                  char **cause)
 {
+	if (engine_is_remote(e))
+		return *out = NULL, *n = 0, engine_remote_unavailable_op(e, "hosts", cause);
 	struct tele_host *all = NULL;
 	size_t nall = 0;
 
@@ -483,6 +488,8 @@ int engine_hosts(struct engine *e, const char *job_ref, struct tele_host **out, 
 
 char *engine_session_begin(struct engine *e, const char *job_id)
 {
+	if (engine_is_remote(e))
+		return NULL;
 	char *dir = xprintf("%s/sessions", e->cfg.state_dir);
 	char *path = NULL;
 	int fd;
@@ -508,6 +515,8 @@ void engine_session_end(char *mark)
 
 int engine_job_sessions(struct engine *e, const char *job_id)
 {
+	if (engine_is_remote(e))
+		return 0;
 	char *dir = xprintf("%s/sessions", e->cfg.state_dir);
 	DIR *d = opendir(dir);
 	struct dirent *de;

@@ -40,6 +40,7 @@ static void main_help(FILE *f)
 	fputs("\nOptions (anywhere before --):\n"
 	      "  -o json          machine-readable output for listings\n"
 	      "  --readonly       refuse every action that changes anything\n"
+	      "  --embedded       run the engine here even when gantryd is configured\n"
 	      "  --no-color       no colours (also: NO_COLOR=1)\n"
 	      "  --no-mouse       the TUI leaves the mouse to the terminal (also: mouse: false)\n"
 	      "  -d MS            TUI refresh interval in milliseconds (default 1000)\n"
@@ -141,6 +142,9 @@ int main(int argc, char **argv)
 			main_drop(&argc, argv, i, 1);
 		} else if (strcmp(a, "--readonly") == 0) {
 			c.readonly = 1;
+			main_drop(&argc, argv, i, 1);
+		} else if (strcmp(a, "--embedded") == 0) {
+			c.embedded = 1;
 			main_drop(&argc, argv, i, 1);
 		} else if (strcmp(a, "--no-color") == 0) {
 			c.no_color = 1;
