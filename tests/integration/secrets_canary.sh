@@ -74,7 +74,7 @@ run_variant() { # NAME: launches, a stop, errors, listings with the token as con
 	expect_rc 1 "[$v] a launch the API refuses fails" g launch knote --provider kube --name "f-$v"
 	keep
 	k8s_ctl DELETE /_fake/faults >/dev/null
-	check "[$v] its error says forbidden, the token redacted" grep -q 'forbidden.*\[auth\]\|\[redacted\]' "$T_HOME/err"
+	check "[$v] its error says forbidden, the token redacted" grep -q 'token \[redacted\] may not create pods (403 Forbidden) \[auth\]' "$T_HOME/err"
 	also g ls -a -o json
 	also g ls -a
 	also g show "t-$v" -o json

@@ -57,7 +57,7 @@ check "it SUCCEEDED" wait_for 60 t1_done
 k8s_ctl POST /_fake/faults "{\"status\": 403, \"method\": \"POST\", \"path\": \"/pods\$\", \"message\": \"token $CANARY may not create pods\"}" >/dev/null
 expect_rc 1 "a launch the API refuses fails" A launch knote --provider kube --name f1
 keep
-check "alice is told it was forbidden" grep -q 'forbidden.*\[auth\]' "$T_HOME/err"
+check "alice is told it was forbidden, the token redacted" grep -q "token \\[redacted\\] may not create pods (403 Forbidden) \\[auth\\]" "$T_HOME/err"
 k8s_ctl DELETE /_fake/faults >/dev/null
 also A ls -a -o json
 also A show t1 -o json
