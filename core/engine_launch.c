@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/engine_audit.h"
 #include "core/engine_internal.h"
 #include "core/engine_remote.h"
 #include "core/store_attempts.h"
@@ -664,6 +665,7 @@ int engine_launch_run(struct engine *e, const struct engine_launch_req *req,
 
 		engine_admit(e, &plan, &adm);
 		if (adm.refusal != ENGINE_ADMIT_OK) {
+			engine_audit_launch(e, &plan, NULL, NULL, "refused", adm.reason);
 			xcause(cause, "%s", adm.reason);
 			engine_admission_clear(&adm);
 			engine_plan_clear(&plan);
@@ -771,6 +773,7 @@ int engine_launch_run(struct engine *e, const struct engine_launch_req *req,
 	}
 	if (approved == NULL)
 		engine_emit_state(e, j.id, JOB_PENDING, JOB_PENDING, "launch requested");
+	engine_audit_launch(e, &plan, j.id, j.name, "allowed", NULL);
 	engine_crash_point("after_intent");
 	*job_id = xstrdup(j.id);
 
@@ -923,6 +926,7 @@ int engine_stop_why(struct engine *e, const char *job_ref, const char *reason, e
 	if (j.provider_ref == NULL || ep == NULL || ep->p == NULL) {
 		/* nothing was created yet: it simply ends */
 		engine_move(e, j.id, JOB_STOPPED, why);
+		engine_audit_job(e, "stop", &j, "ok", why, NULL);
 		cb(arg, 0, j.id, NULL);
 		free(why);
 		job_clear(&j);
@@ -935,6 +939,7 @@ int engine_stop_why(struct engine *e, const char *job_ref, const char *reason, e
 		job_clear(&j);
 		return -1;
 	}
+	engine_audit_job(e, "stop", &j, "ok", why, NULL);
 	free(why);
 	c = xcalloc(1, sizeof *c);
 	c->e = e;

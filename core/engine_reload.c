@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/engine_audit.h"
 #include "core/engine_internal.h"
 #include "core/engine_remote.h"
 #include "core/xmalloc.h"
@@ -104,6 +105,7 @@ int engine_config_reload(struct engine *e, char **cause)
 	r->retired = xrealloc(r->retired, (r->nretired + 1) * sizeof *r->retired);
 	r->retired[r->nretired++] = e->cfg;
 	e->cfg = n;
+	engine_audit_budgets(e, &r->retired[r->nretired - 1], &e->cfg);
 	engine_tele_budgets_reset(e);
 	r->generation++;
 	engine_reload_emit(e, r->providers_changed

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/engine_audit.h"
 #include "core/engine_remote.h"
 #include "core/engine_session.h"
 #include "core/ssh_shell.h"
@@ -351,12 +352,16 @@ int engine_session_run(struct engine *e, const char *job_ref, int worker,
 		goto out;
 	if (ep->ops->channel_open != NULL) {
 		mark = engine_session_begin(e, j.id);
+		engine_audit_session(e, &j, worker, "allowed", NULL);
 		rc = engine_session_channel(e, ep, &j, worker, io, exit_status, err, cause);
 		goto out;
 	}
-	if (engine_session_target(e, j.id, worker, &ps, cause) != 0)
+	if (engine_session_target(e, j.id, worker, &ps, cause) != 0) {
+		engine_audit_session(e, &j, worker, "failed", cause);
 		goto out;
+	}
 	mark = engine_session_begin(e, j.id);
+	engine_audit_session(e, &j, worker, "allowed", NULL);
 	if (ps.local)
 		rc = engine_session_local(j.id, &ps, io, exit_status, cause);
 	else

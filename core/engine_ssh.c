@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/engine_audit.h"
 #include "core/engine_internal.h"
 #include "core/engine_remote.h"
 #include "core/engine_session.h"
@@ -327,6 +328,8 @@ int engine_forward_open(struct engine *e, const char *job_ref, int remote_port, 
 	*id = fw->id;
 	rc = 0;
 out:
+	if (j.id != NULL) /* issue 12: audited, opened or not */
+		engine_audit_forward(e, &j, remote_port, local_port, bind_addr, rc, cause);
 	provider_shell_clear(&ps);
 	job_clear(&j);
 	return rc;

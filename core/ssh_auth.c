@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/ssh_internal.h"
@@ -17,7 +18,7 @@
 	"refuses; use an ed25519 key (ssh-keygen -t ed25519) or ECDSA"
 
 struct ssh_auth_state {
-	char tried[384];      /* "agent (2 keys refused), /k (refused)" */
+	char tried[1024];     /* "agent (2 keys refused), /k (refused)" */
 	int keys;             /* keys offered */
 	int rsa_keys;         /* of which RSA */
 	const char *rsa_file; /* the last RSA key file offered */
@@ -246,9 +247,17 @@ static int ssh_auth_file(struct ssh_session *s, const char *user, const char *pa
 {
 	int rc;
 
+	struct stat st;
+
 	if (access(path, R_OK) < 0) {
 		if (!optional)
 			ssh_auth_note(a, "%s (%s)", path, strerror(errno));
+		return 0;
+	}
+	/* issue 12: a private key others may read is refused, as OpenSSH does */
+	if (stat(path, &st) == 0 && (st.st_mode & 077) != 0) {
+		ssh_auth_note(a, "%s (refused: mode %04o lets others read it; run: chmod 600 %s)",
+		              path, (unsigned)(st.st_mode & 07777), path);
 		return 0;
 	}
 	a->keys++;

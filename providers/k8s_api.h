@@ -90,6 +90,8 @@ struct k8s_access {
 	char *token;      /* user token, or NULL */
 	char *token_file; /* user tokenFile (read at each use: projected tokens rotate), or NULL */
 	struct k8s_exec_plugin *exec; /* user exec plugin, or NULL */
+	int inline_secret; /* token or client-key-data written in the kubeconfig itself: the
+	                      file must then not be readable by group or others (issue 12) */
 };
 void k8s_access_clear(struct k8s_access *a); /* wipes secrets */
 /* Parses a kubeconfig (YAML or JSON) read from path and resolves context (NULL: its

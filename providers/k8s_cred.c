@@ -108,10 +108,19 @@ static char *kube_read_small(const char *path, char **err)
 	ssize_t n;
 	size_t len = 0;
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st = {0};
 	char *s;
 
 	if (fd < 0) {
 		*err = xprintf("token file %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	/* issue 12: read at each use (tokens rotate), checked at each use */
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 077) != 0) {
+		*err = xprintf("token file %s: refused: not a regular file only you can read "
+		               "(mode %04o); run chmod 600 %s",
+		               path, (unsigned)(st.st_mode & 07777), path);
+		close(fd);
 		return NULL;
 	}
 	while (len < sizeof buf - 1 && (n = read(fd, buf + len, sizeof buf - 1 - len)) > 0)

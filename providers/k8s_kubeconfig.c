@@ -422,6 +422,9 @@ static int kc_user(struct kc *k, yaml_node_t *u, struct k8s_access *a)
 	if (kc_pem(k, u, "client-certificate", 0, &a->cert_pem, &a->cert_pem_len) != 0 ||
 	    kc_pem(k, u, "client-key", 1, &a->key_pem, &a->key_pem_len) != 0)
 		return -1;
+	if (a->token != NULL ||
+	    (kc_str(k, u, "client-key-data", &tok, NULL) == 0 && tok != NULL && tok[0] != '\0'))
+		a->inline_secret = 1;
 	if ((a->cert_pem != NULL) != (a->key_pem != NULL))
 		return kc_fail(k, u, "user: client-certificate and client-key go together");
 	n = kc_get(k, u, "exec", NULL);
@@ -547,6 +550,21 @@ int k8s_kubeconfig_load(const char *path, const char *context, struct k8s_access
 	rc = k8s_kubeconfig_parse(path, dir, text, len, context, out, cause);
 	free(dir);
 	k8s_wipe(text, len);
+	if (rc == 0 && out->inline_secret) {
+		struct stat stb;
+
+		/* issue 12: a credential is kept in a file only others cannot read */
+		if (stat(path, &stb) != 0)
+			stb.st_mode = 0777;
+		if ((stb.st_mode & 077) != 0) {
+			k8s_access_clear(out);
+			xcause(cause,
+			       "%s holds a credential (token or client-key-data) and is readable "
+			       "by group or others (mode %04o): run chmod 600 %s",
+			       path, (unsigned)(stb.st_mode & 07777), path);
+			rc = -1;
+		}
+	}
 	return rc;
 }
 

@@ -79,4 +79,7 @@ int cli_forward_open(struct cli_ctx *c, const char *cmd, const char *job, int po
 /* Keeps the forward open until Ctrl-C (CLI_OK) or until its job ends (CLI_FAILED). */
 int cli_forward_hold(struct cli_ctx *c, const char *cmd, int id);
 
+/* issue 12 (tui/cli_audit.c): gantry audit, gantry audit verify */
+extern const struct cli_cmd cli_audit_cmd;
+
 #endif

@@ -195,6 +195,7 @@ static int launch_run(struct cli_ctx *c, int argc, char **argv)
 	struct launch_wait w = {0};
 	const char **sets = xcalloc((size_t)argc, sizeof *sets);
 	int dry = 0, detach = 0, until_end = 0, timeout_s = 600, rc = CLI_OK;
+	int refused = CLI_OK; /* the admission's exit code when it refuses (issue 12) */
 	char *cause = NULL, *id = NULL;
 	struct job j;
 
@@ -274,13 +275,15 @@ static int launch_run(struct cli_ctx *c, int argc, char **argv)
 		engine_admit(c->e, &plan, &adm);
 		if (dry)
 			launch_print_plan(c, &plan, &adm);
-		if (adm.refusal != ENGINE_ADMIT_OK)
+		if (adm.refusal != ENGINE_ADMIT_OK && !dry) /* issue 12: engine_launch refuses */
+			refused = launch_refusal_code(adm.refusal); /* it again, and audits that */
+		else if (adm.refusal != ENGINE_ADMIT_OK)
 			rc = cli_fail("launch", launch_refusal_code(adm.refusal), "%s%s",
 			              dry ? "would be refused: " : "", adm.reason);
 		else if (adm.budget == COST_SOFT && adm.budget_reason != NULL)
 			cli_fail("launch", CLI_OK, "budget warning: %s", adm.budget_reason);
 		engine_admission_clear(&adm);
-		if (!dry && rc == CLI_OK &&
+		if (!dry && rc == CLI_OK && refused == CLI_OK &&
 		    plan.note != NULL) /* what the provider does differently */
 			cli_fail("launch", CLI_OK, "note: %s", plan.note);
 		if (dry || rc != CLI_OK) {
@@ -290,7 +293,11 @@ static int launch_run(struct cli_ctx *c, int argc, char **argv)
 	}
 	engine_plan_clear(&plan);
 	if (engine_launch(c->e, &req, &id, launch_cb, &w, &cause) != 0) {
-		rc = cli_fail("launch", id != NULL ? CLI_FAILED : CLI_USAGE, "%s", cause);
+		rc = cli_fail("launch",
+		              id != NULL          ? CLI_FAILED
+		              : refused != CLI_OK ? refused
+		                                  : CLI_USAGE,
+		              "%s", cause);
 		goto out;
 	}
 	while (!w.done)

@@ -1179,6 +1179,21 @@ static void test_kubeconfig_good(void **state)
 	assert_string_equal(a.key_pem, PEM_KEY);
 	k8s_access_clear(&a);
 	free(p);
+	/* issue 12: a kubeconfig that holds a credential itself (dev: token:) must be private;
+	 * one that only names files (prod: the key file is checked itself) need not */
+	text = slurp("kubeconfig/good.yaml", &len);
+	write_file(tmpdir, "kubeconfig-open", text, 0644);
+	free(text);
+	p = xprintf("%s/kubeconfig-open", tmpdir);
+	if (k8s_kubeconfig_load(p, "prod", &a, &cause) != 0)
+		fail_msg("%s", cause);
+	k8s_access_clear(&a);
+	assert_int_equal(k8s_kubeconfig_load(p, "dev", &a, &cause), -1);
+	assert_non_null(strstr(cause, "is readable by group or others (mode 0644): run chmod 600"));
+	assert_null(a.key_pem);
+	free(cause);
+	cause = NULL;
+	free(p);
 	assert_int_equal(k8s_kubeconfig_load("/nonexistent/kubeconfig", NULL, &a, &cause), -1);
 	assert_string_equal(cause, "/nonexistent/kubeconfig: No such file or directory");
 	free(cause);
