@@ -10,6 +10,7 @@
 
 #include "core/catalog.h"
 #include "core/engine_internal.h"
+#include "core/engine_policy.h"
 #include "core/xmalloc.h"
 
 /* One engine_offers request in flight. */
@@ -44,7 +45,7 @@ static void engine_offers_budget(struct engine *e, struct engine_offers_answer *
 {
 	struct engine_cost *c;
 
-	if (e->cfg.nbudgets == 0 || engine_cost(e, &c, NULL) != 0)
+	if (engine_budgets_count(e) == 0 || engine_cost(e, &c, NULL) != 0)
 		return;
 	for (size_t b = 0; b < c->nbudgets; b++) {
 		const struct config_budget *cb = c->budgets[b].cfg;

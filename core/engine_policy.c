@@ -96,6 +96,7 @@ int engine_policy_reload(struct engine *e, char **cause)
 	free(e->policy_error);
 	e->policy_error = NULL;
 	engine_ident_policy_changed(e);
+	engine_tele_budgets_reset(e); /* the policy's budgets may have changed */
 	engine_audit(e, "policy_reload", w->path, "ok",
 	             p != NULL ? "policy loaded" : "no policy file: everything is allowed", NULL);
 	msg = p != NULL ? xprintf("policy reloaded from %s", w->path)

@@ -25,4 +25,8 @@ char *engine_policy_allowed_places(struct engine *e, const struct engine_plan *p
 /* 1 when a hit's rule is about the place (providers or regions). */
 int engine_policy_rule_is_place(const char *rule);
 
+/* The budgets that apply (core/engine_cost.c): config.yaml's, then the policy's. */
+size_t engine_budgets_count(struct engine *e);
+const struct config_budget *engine_budget_at(struct engine *e, size_t i);
+
 #endif

@@ -106,6 +106,27 @@ assert d["role"] == "ml"
 assert any(h["rule"] == "roles.ml.gpu_types" and h["allow"] for h in d["hits"]), d["hits"]
 ' "$T_HOME/out"
 
+# --- budgets from the policy apply with config.yaml's (a user's config can only be stricter)
+cat >"$pol" <<EOF
+roles:
+  ml: {users: [$me]}
+budgets:
+  - {scope: user, name: $me, monthly: 2}
+EOF
+printf 'providers:\n  local: {rate_cpu_hour: 36}\nbudgets:\n  - {scope: user, name: %s, monthly: 500}\n' \
+	"$me" >"$T_HOME/config/config.yaml"
+expect_rc 1 "the policy's \$2 budget refuses a \$3 launch that config.yaml's \$500 allows" \
+	g launch hello --detach
+check "over budget: the policy's \$2.00" grep -q "over budget: user $me: .* of \$2.00" "$T_HOME/err"
+expect_rc 0 "gantry cost lists both budgets" g -o json cost
+check "json: the config's and the policy's budget" python3 -c '
+import json, sys
+b = json.load(open(sys.argv[1]))["budgets"]
+assert sorted(x["monthly"] for x in b) == [2.0, 500.0], b
+' "$T_HOME/out"
+write_policy
+printf 'providers:\n  local: {region: eu-west-1}\n' >"$T_HOME/config/config.yaml"
+
 # --- a user with no role
 sed -i "s/users: \[$me\]/users: [someone-else]/" "$pol"
 expect_rc 2 "no role for this user: refused" g launch hello --detach
