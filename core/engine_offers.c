@@ -109,6 +109,7 @@ static void engine_offers_finish(struct engine_offers_req *r)
 		return;
 	}
 	engine_offers_catalog(r->e, &a->offers);
+	engine_policy_offers_drop(r->e, t, &a->offers); /* what the policy forbids */
 	memset(&lim, 0, sizeof lim);
 	lim.has_budget_left = a->has_budget_left;
 	lim.budget_left_usd = a->budget_left_usd;

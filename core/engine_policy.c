@@ -292,6 +292,48 @@ char *engine_policy_allowed_places(struct engine *e, const struct engine_plan *p
 	return s;
 }
 
+void engine_policy_offers_drop(struct engine *e, const struct template *t, struct offer_list *l)
+{
+	int in_use;
+
+	if (e->policy == NULL && e->policy_error == NULL)
+		return;
+	in_use = e->policy != NULL ? engine_policy_gpus_in_use(e) : 0;
+	for (size_t i = 0; i < l->n; i++) {
+		struct offer *o = &l->v[i];
+		const char *gpu = o->gpu_type != NULL && o->gpu_type[0] != '\0' ? o->gpu_type
+		                  : t->resources.naccels > 0 ? t->resources.accels[0].name
+		                                             : NULL;
+		const char *region = o->region != NULL && o->region[0] != '\0'
+		                         ? o->region
+		                         : engine_provider_region(e, o->provider);
+		struct policy_launch pl = {
+		    .template_name = t->name,
+		    .provider = o->provider,
+		    .region = region,
+		    .gpu_type = gpu,
+		    .gpus = template_gpu_count(t),
+		    .gpus_in_use = in_use,
+		    .priced = o->priced,
+		    .hourly_cost = o->usd_per_hour,
+		    .classification = t->classification,
+		};
+		struct policy_verdict v;
+
+		if (o->dropped != NULL)
+			continue;
+		if (e->policy_error != NULL && !e->opts.serving) {
+			o->dropped =
+			    xprintf("policy: the policy file is broken: %s", e->policy_error);
+			continue;
+		}
+		policy_evaluate(e->policy, engine_actor(e), &pl, &v);
+		if (!v.allowed)
+			o->dropped = xprintf("policy: %s", v.reason);
+		policy_verdict_clear(&v);
+	}
+}
+
 int engine_policy_explain(struct engine *e, const struct engine_plan *plan,
                           struct policy_verdict *out, char **cause)
 {

@@ -89,6 +89,14 @@ check "refused with roles.ml.providers and the allowed providers (none configure
 write_policy 'local'
 expect_rc 0 "with local allowed it would launch" g launch placed --dry-run
 
+# --- the optimizer drops what the policy forbids, with the rule's reason
+printf 'providers:\n  local: {region: ap-south-1}\n' >"$T_HOME/config/config.yaml"
+expect_rc 2 "offers: the only offer is in a region the role does not allow" g offers hello
+check "dropped with the rule" \
+	grep -q "local vm .*: policy: $pol:5:5 roles.ml.regions: region ap-south-1 is not in \[eu-\*, us-\*\]" "$T_HOME/out"
+printf 'providers:\n  local: {region: eu-west-1}\n' >"$T_HOME/config/config.yaml"
+expect_rc 0 "offers: in eu-west-1 it fits" g offers hello
+
 # --- explain
 expect_rc 0 "policy explain hello: allowed" g policy explain hello
 check "verdict line" grep -Eq '^verdict: +allowed$' "$T_HOME/out"
