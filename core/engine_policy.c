@@ -76,8 +76,8 @@ int engine_policy_reload(struct engine *e, char **cause)
 	engine_policy_stat(w->path, &w->st);
 	if (policy_load(w->path, &p, &why) != 0) {
 		msg = xprintf("policy not reloaded (%s): %s",
-		              e->opts.serving || e->policy != NULL ? "the last good one stays"
-		                                                   : "launches are refused",
+		              e->opts.serving ? "the last good one stays"
+		                              : "launches are refused until it is fixed",
 		              why);
 		engine_audit(e, "policy_reload", w->path, "failed", why, NULL);
 		engine_policy_message(e, msg);
