@@ -363,7 +363,8 @@ static void engine_tele_budgets(struct engine *e, struct engine_tele *t, const s
 	for (size_t b = 0; b < engine_budgets_count(e); b++)
 		in_grace |= t->hard_since[b] != 0;
 	/* every ENGINE_BUDGET_CHECK_MS, every tick while a stop's grace period runs */
-	if (engine_budgets_count(e) == 0 || (!in_grace && now - t->last_budget_ms < ENGINE_BUDGET_CHECK_MS))
+	if (engine_budgets_count(e) == 0 ||
+	    (!in_grace && now - t->last_budget_ms < ENGINE_BUDGET_CHECK_MS))
 		return;
 	t->last_budget_ms = now;
 	if (engine_cost(e, &c, NULL) != 0)

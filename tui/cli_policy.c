@@ -41,14 +41,16 @@ static int policy_check(struct cli_ctx *c, int argc, char **argv)
 		rc = cli_fail("policy", CLI_FAILED, "%s: no such file", path);
 	} else if (p == NULL) {
 		if (c->json) {
-			cli_print_json(json_pack("{s:s, s:b, s:b}", "path", path, "valid", 1, "present", 0));
+			cli_print_json(
+			    json_pack("{s:s, s:b, s:b}", "path", path, "valid", 1, "present", 0));
 		} else {
 			printf("%s: no policy file: every launch is allowed\n", path);
 		}
 		rc = CLI_OK;
 	} else {
 		if (c->json)
-			cli_print_json(json_pack("{s:s, s:b, s:b}", "path", path, "valid", 1, "present", 1));
+			cli_print_json(
+			    json_pack("{s:s, s:b, s:b}", "path", path, "valid", 1, "present", 1));
 		else
 			printf("%s: valid\n", path);
 		rc = CLI_OK;
@@ -66,15 +68,17 @@ static void policy_print_verdict(struct cli_ctx *c, const struct policy_verdict 
 
 		json_object_set_new(o, "allowed", json_boolean(v->allowed));
 		json_object_set_new(o, "needs_approval", json_boolean(v->needs_approval));
-		json_object_set_new(o, "role", v->role != NULL ? json_string(v->role) : json_null());
+		json_object_set_new(o, "role",
+		                    v->role != NULL ? json_string(v->role) : json_null());
 		json_object_set_new(o, "reason",
 		                    v->reason != NULL ? json_string(v->reason) : json_null());
-		json_object_set_new(o, "rule", v->rule != NULL ? json_string(v->rule) : json_null());
+		json_object_set_new(o, "rule",
+		                    v->rule != NULL ? json_string(v->rule) : json_null());
 		for (size_t i = 0; i < v->nhits; i++)
-			json_array_append_new(hits, json_pack("{s:s, s:s, s:s, s:b}", "rule",
-			                                      v->hits[i].rule, "where", v->hits[i].where,
-			                                      "text", v->hits[i].text, "allow",
-			                                      v->hits[i].allow));
+			json_array_append_new(
+			    hits, json_pack("{s:s, s:s, s:s, s:b}", "rule", v->hits[i].rule,
+			                    "where", v->hits[i].where, "text", v->hits[i].text,
+			                    "allow", v->hits[i].allow));
 		json_object_set_new(o, "hits", hits);
 		cli_print_json(o);
 		return;
@@ -139,7 +143,8 @@ static int policy_explain(struct cli_ctx *c, int argc, char **argv)
 		}
 	}
 	if (req.template_name == NULL) {
-		rc = cli_fail("policy", CLI_USAGE, "explain which template? (see: gantry templates)");
+		rc = cli_fail("policy", CLI_USAGE,
+		              "explain which template? (see: gantry templates)");
 		goto out;
 	}
 	req.sets = sets;
@@ -159,8 +164,9 @@ static int policy_explain(struct cli_ctx *c, int argc, char **argv)
 		rc = cli_fail("policy", CLI_FAILED, "%s", cause);
 	} else {
 		if (!c->json) {
-			printf("template: %s\nprovider: %s%s%s\n", plan.template_name, plan.provider,
-			       plan.region != NULL ? " " : "", plan.region != NULL ? plan.region : "");
+			printf("template: %s\nprovider: %s%s%s\n", plan.template_name,
+			       plan.provider, plan.region != NULL ? " " : "",
+			       plan.region != NULL ? plan.region : "");
 		}
 		policy_print_verdict(c, &v);
 		rc = v.allowed ? CLI_OK : CLI_FAILED;
@@ -176,7 +182,8 @@ out:
 static int policy_run(struct cli_ctx *c, int argc, char **argv)
 {
 	if (argc < 2)
-		return cli_fail("policy", CLI_USAGE, "policy check [FILE] | policy explain TEMPLATE");
+		return cli_fail("policy", CLI_USAGE,
+		                "policy check [FILE] | policy explain TEMPLATE");
 	if (strcmp(argv[1], "check") == 0)
 		return policy_check(c, argc - 2, argv + 2);
 	if (strcmp(argv[1], "explain") == 0)
