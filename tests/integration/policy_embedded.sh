@@ -105,6 +105,12 @@ check "a rule line with where and what" \
 	grep -Eq "^  allow +roles.ml.regions +$pol:5:5 +region eu-west-1 is in \[eu-\*, us-\*\]" "$T_HOME/out"
 expect_rc 1 "policy explain gpu4: refused (exit 1)" g policy explain gpu4
 check "the denying rule is listed" grep -Eq "^  DENY +roles.ml.max_gpus_per_job +$pol:7:5" "$T_HOME/out"
+expect_rc 2 "-o json launch --dry-run of gpu4" g -o json launch gpu4 --dry-run
+check "json: the policy_rule" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["admitted"] is False and d["policy_rule"] == "roles.ml.max_gpus_per_job", d
+' "$T_HOME/out"
 expect_rc 1 "-o json explain" g -o json policy explain gpu4
 check "json: verdict, rule and hits" python3 -c '
 import json, sys
@@ -131,6 +137,28 @@ check "json: the config's and the policy's budget" python3 -c '
 import json, sys
 b = json.load(open(sys.argv[1]))["budgets"]
 assert sorted(x["monthly"] for x in b) == [2.0, 500.0], b
+' "$T_HOME/out"
+write_policy
+printf 'providers:\n  local: {region: eu-west-1}\n' >"$T_HOME/config/config.yaml"
+
+# --- above the approval threshold (strictly): the dry run says it would wait for approval
+printf 'providers:\n  local: {region: eu-west-1, rate_cpu_hour: 6}\n' >"$T_HOME/config/config.yaml"
+cat >"$pol" <<EOF
+roles:
+  ml: {users: [$me], approval: {above_hourly_cost: 6}}
+EOF
+expect_rc 0 "\$6/h with approval above \$6/h: launches as is" g launch hello --dry-run
+check "verdict: would launch" grep -Eq '^verdict: +would launch$' "$T_HOME/out"
+sed -i 's/above_hourly_cost: 6/above_hourly_cost: 5.5/' "$pol"
+expect_rc 0 "above \$5.50/h: --dry-run" g launch hello --dry-run
+check "verdict: would wait for approval, with the rule" \
+	grep -Eq '^verdict: +would wait for approval: \$6\.00/h is above roles\.ml\.approval\.above_hourly_cost \$5\.50/h' "$T_HOME/out"
+expect_rc 0 "-o json --dry-run" g -o json launch hello --dry-run
+check "json: needs_approval and its reason" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["admitted"] is True and d["needs_approval"] is True, d
+assert "roles.ml.approval.above_hourly_cost" in d["approval_reason"], d
 ' "$T_HOME/out"
 write_policy
 printf 'providers:\n  local: {region: eu-west-1}\n' >"$T_HOME/config/config.yaml"
