@@ -107,7 +107,6 @@ int main(void)
 	if (system(cmd) != 0)
 		return 1;
 	free(cmd);
-	me = getenv("GANTRY_TEST_USER");
 	{
 		struct engine *probe = open_engine(0, &cause);
 
@@ -229,9 +228,14 @@ int main(void)
 		engine_plan_clear(&plan);
 	}
 	engine_close(e);
+	free(cmd);
+	free(good);
+	free((char *)me);
 	cmd = xprintf("rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		fails++;
+	free(cmd);
+	free(pol);
 	printf("# %d failed\n", fails);
 	return fails > 0;
 }
