@@ -79,8 +79,8 @@ int engine_policy_reload(struct engine *e, char **cause)
 	engine_policy_stat(w->path, &w->st);
 	if (policy_load(w->path, &p, &why) != 0) {
 		msg = xprintf("policy not reloaded (%s): %s",
-		              e->opts.serving || e->policy != NULL ? "the last good one stays"
-		                                                   : "launches are refused",
+		              e->opts.serving ? "the last good one stays"
+		                              : "launches are refused until it is fixed",
 		              why);
 		engine_audit(e, "policy_reload", w->path, "failed", why, NULL);
 		engine_policy_message(e, msg);
@@ -99,6 +99,7 @@ int engine_policy_reload(struct engine *e, char **cause)
 	free(e->policy_error);
 	e->policy_error = NULL;
 	engine_ident_policy_changed(e);
+	engine_tele_budgets_reset(e); /* the policy's budgets may have changed */
 	engine_audit(e, "policy_reload", w->path, "ok",
 	             p != NULL ? "policy loaded" : "no policy file: everything is allowed", NULL);
 	msg = p != NULL ? xprintf("policy reloaded from %s", w->path)
@@ -292,6 +293,48 @@ char *engine_policy_allowed_places(struct engine *e, const struct engine_plan *p
 		}
 	}
 	return s;
+}
+
+void engine_policy_offers_drop(struct engine *e, const struct template *t, struct offer_list *l)
+{
+	int in_use;
+
+	if (e->policy == NULL && e->policy_error == NULL)
+		return;
+	in_use = e->policy != NULL ? engine_policy_gpus_in_use(e) : 0;
+	for (size_t i = 0; i < l->n; i++) {
+		struct offer *o = &l->v[i];
+		const char *gpu = o->gpu_type != NULL && o->gpu_type[0] != '\0' ? o->gpu_type
+		                  : t->resources.naccels > 0 ? t->resources.accels[0].name
+		                                             : NULL;
+		const char *region = o->region != NULL && o->region[0] != '\0'
+		                         ? o->region
+		                         : engine_provider_region(e, o->provider);
+		struct policy_launch pl = {
+		    .template_name = t->name,
+		    .provider = o->provider,
+		    .region = region,
+		    .gpu_type = gpu,
+		    .gpus = template_gpu_count(t),
+		    .gpus_in_use = in_use,
+		    .priced = o->priced,
+		    .hourly_cost = o->usd_per_hour,
+		    .classification = t->classification,
+		};
+		struct policy_verdict v;
+
+		if (o->dropped != NULL)
+			continue;
+		if (e->policy_error != NULL && !e->opts.serving) {
+			o->dropped =
+			    xprintf("policy: the policy file is broken: %s", e->policy_error);
+			continue;
+		}
+		policy_evaluate(e->policy, engine_actor(e), &pl, &v);
+		if (!v.allowed)
+			o->dropped = xprintf("policy: %s", v.reason);
+		policy_verdict_clear(&v);
+	}
 }
 
 int engine_policy_explain(struct engine *e, const struct engine_plan *plan,

@@ -5,6 +5,7 @@
 #define GANTRY_ENGINE_POLICY_H
 
 #include "core/engine.h"
+#include "core/offers.h"
 #include "core/policy.h"
 
 /* The provider instance's `region:` ("local" for local providers), or NULL. */
@@ -24,5 +25,12 @@ void engine_policy_verdict_at(struct engine *e, const struct engine_plan *plan,
 char *engine_policy_allowed_places(struct engine *e, const struct engine_plan *plan);
 /* 1 when a hit's rule is about the place (providers or regions). */
 int engine_policy_rule_is_place(const char *rule);
+
+/* Marks the offers the policy forbids the actor for template t as dropped, with the rule's
+ * reason ("policy: FILE:LINE:COL roles.ml.regions: ..."), before offers_rank ranks them. */
+void engine_policy_offers_drop(struct engine *e, const struct template *t, struct offer_list *l);
+/* The budgets that apply (core/engine_cost.c): config.yaml's, then the policy's. */
+size_t engine_budgets_count(struct engine *e);
+const struct config_budget *engine_budget_at(struct engine *e, size_t i);
 
 #endif

@@ -44,6 +44,7 @@ extern const struct cli_cmd cli_approve_cmd, cli_deny_cmd, cli_approvals_cmd;
 /* "pending", "approved by carol: ok", "denied by carol: too big" (heap), or NULL when the
  * job needed no approval. */
 char *cli_approval_text(const struct job *j);
+extern const struct cli_cmd cli_policy_cmd; /* issue 12: tui/cli_policy.c */
 
 /* Opens the engine once; on failure prints the reason and returns NULL. */
 struct engine *cli_engine(struct cli_ctx *c, int no_refresh);

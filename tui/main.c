@@ -16,7 +16,7 @@ static const struct cli_cmd *const main_cmds[] = {
     &cli_hosts_cmd,     &cli_watch_cmd,  &cli_cost_cmd,   &cli_reconcile_cmd,
     &cli_doctor_cmd,    &cli_open_cmd,   &cli_offers_cmd, &cli_cluster_cmd,
     &cli_approve_cmd,   &cli_deny_cmd,   &cli_approvals_cmd, /* issue 12 (approvals) */
-    &cli_audit_cmd, /* issue 12 (audit) */
+    &cli_audit_cmd,     &cli_policy_cmd,                     /* issue 12 (audit, policy) */
 };
 #define MAIN_NCMDS (sizeof main_cmds / sizeof main_cmds[0])
 
