@@ -7,6 +7,7 @@ python3 "$here/bench.py" --gantry "$1" --datadir "$(cd "$here/../.." && pwd)" --
 python3 "$here/sweep.py" --fleettool "$(dirname "$1")/tests/ssh/fleettool" --srcdir "$(cd "$here/../.." && pwd)" --user sshtest  # ssh fleet sweep (tests/ssh/fleettool from make check)
 python3 "$here/forward.py" --gantry "$1"
 "$(dirname "$1")/tests/bench/offers_bench"  # 10,000 offers from 3 providers ranked vs qsort by price (offers)
+"$(dirname "$1")/tests/bench/policy_bench"  # one launch's policy verdict, 500 rules vs 1 role (policy, issue 12)
 "$(dirname "$1")/tests/bench/cost_bench"  # Cost view recomputation vs sqlite3 (cost)
 "$(dirname "$1")/tests/bench/ingest_bench"  # telemetry ingest, 1,000 workers x 8 GPUs, vs raw rows (gauges)
 "$(dirname "$1")/tests/bench/hourclose_bench"  # the loop's longest stall during the hour close (gauges)
