@@ -45,6 +45,16 @@ print("" if r is None else r)' "$1"; }
 job_state_of() { gd_call "$1" job "{\"ref\": \"$2\"}" | field state; }
 wait_job() { [ "$(job_state_of "$1" "$2")" = "$3" ]; }
 
+# event listeners: alice's and bob's connections (job events only for jobs one may see)
+for u in g12alice g12bob; do
+	as "$u" "$GD_PY" "$GD_LIB/gdfault.py" "$GD_SOCK" listen "/tmp/$(basename "$GD_DIR")-$u.ev" \
+		"$GD_DIR/stop-listen" &
+	eval "L_$u=\$!"
+done
+listening() { grep -q ready "/tmp/$(basename "$GD_DIR")-g12alice.ev" 2>/dev/null &&
+	grep -q ready "/tmp/$(basename "$GD_DIR")-g12bob.ev" 2>/dev/null; }
+check "event listeners connected" wait_for 10 listening
+
 # --- the socket and the service's own paths
 mode=$(stat -c '%a %U %G' "$GD_SOCK")
 check "socket is 0660 g12svc:gantry ($mode)" [ "$mode" = "660 g12svc gantry" ]
@@ -72,6 +82,17 @@ check "alice launches gd-sleep ($out)" [ -n "$sid" ]
 check "gd-sleep runs" wait_for 30 wait_job g12alice "$sid" RUNNING
 pid=$(cut -d' ' -f1 "$GD_HOME/state/jobs/$sid/pid")
 check "the job's process runs as g12svc" [ "$(ps -o user= -p "$pid")" = g12svc ]
+
+# --- events: alice's connection heard about her job, bob's did not
+touch "$GD_DIR/stop-listen"
+wait "$L_g12alice" || fail "alice's listener"
+wait "$L_g12bob" || fail "bob's listener"
+ev_a=/tmp/$(basename "$GD_DIR")-g12alice.ev
+ev_b=/tmp/$(basename "$GD_DIR")-g12bob.ev
+check "alice's connection got her job's state events" \
+	grep -q "\"job_state\".*$hid.*SUCCEEDED\|$hid.*\"to\":\"SUCCEEDED\"" "$ev_a"
+check "bob's connection got none about it" bash -c "! grep -q '$hid' '$ev_b'"
+rm -f "$ev_a" "$ev_b"
 
 # --- bob sees nothing of alice's, and cannot stop it
 check "bob's list has no job of alice's" \
@@ -152,6 +173,16 @@ else
 	check "PII outside eu-*: refused ($out)" grep -q "pii" <<<"$out"
 	out=$(gd_call g12carol jobs '{}')
 	check "carol (admin) sees alice's jobs" grep -q "$sid" <<<"$out"
+	out=$(gd_call g12alice launch '{"template": "gd-sleep"}')
+	tid=$(echo "$out" | field job_id)
+	check "alice launches gd-sleep again ($out)" [ -n "$tid" ]
+	out=$(gd_call g12dan jobs '{}')
+	check "dan (team ml, see: team) sees alice's job" grep -q "$tid" <<<"$out"
+	out=$(gd_call g12bob job "{\"ref\": \"$tid\"}" || :)
+	check "bob (team vision) does not ($out)" grep -q "no job matches" <<<"$out"
+	out=$(gd_call g12dan stop "{\"ref\": \"$tid\"}")
+	check "dan may stop his team's job ($out)" [ "$(echo "$out" | field job_id)" = "$tid" ]
+	check "it ends STOPPED" wait_for 30 wait_job g12alice "$tid" STOPPED
 	cp "$GD_SYSTEM/policy.yaml" "$GD_DIR/good.yaml"
 	printf 'roles:\n  ml: {groups: [g12-ml], see: [\n' >"$GD_SYSTEM/policy.yaml"
 	kill -HUP "$GD_PID"
