@@ -645,6 +645,14 @@ static int serve_unlink_stale(const char *path, uid_t svc, char **cause)
 	return 0;
 }
 
+int serve_socket_check(const char *path, uid_t service_uid, char **cause)
+{
+	return serve_check_dir(path, service_uid, cause) != 0 ||
+	               serve_unlink_stale(path, service_uid, cause) != 0
+	           ? -1
+	           : 0;
+}
+
 int serve_open(struct engine *e, const struct serve_opts *o, struct serve **out, char **cause)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};

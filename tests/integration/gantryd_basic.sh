@@ -192,6 +192,18 @@ else
 	cp "$GD_DIR/good.yaml" "$GD_SYSTEM/policy.yaml"
 fi
 
+# --- a second gantryd on the same socket is refused; the first keeps it
+rc=0
+install -d -o g12svc -g g12svc -m 0700 "$GD_DIR/home2"
+timeout 20 runuser -u g12svc -- env -i PATH=/usr/bin:/bin GANTRY_DATADIR="$GANTRY_DATADIR" \
+	"$GANTRYD_BIN" --foreground --socket "$GD_SOCK" --home "$GD_DIR/home2" \
+	--system-dir "$GD_SYSTEM" >"$GD_DIR/second.out" 2>&1 || rc=$?
+check "a second gantryd on the socket: refused (exit $rc): $(head -c 200 "$GD_DIR/second.out")" \
+	grep -q "another gantryd is running there" "$GD_DIR/second.out"
+check "the first one still answers" gd_call g12alice jobs_count '{}'
+out=$("$GANTRYD_BIN" --help)
+check "gantryd --help names its options" grep -q -- "--foreground.*" <<<"$out"
+
 # --- SIGTERM: a clean exit, the socket removed
 pid=$GD_PID
 kill -TERM "$pid"
@@ -200,6 +212,25 @@ wait "$pid" || rc=$?
 GD_PID=
 check "SIGTERM: exit 0 (got $rc)" [ "$rc" = 0 ]
 check "the socket is removed" [ ! -e "$GD_SOCK" ]
+
+# --- a socket left by a gantryd that was killed is ours and stale: the next one starts
+gd_start "$GD_DIR/run"
+kill -KILL "$GD_PID"
+wait "$GD_PID" 2>/dev/null || :
+GD_PID=
+check "SIGKILL leaves the socket" [ -S "$GD_SOCK" ]
+gd_start "$GD_DIR/run"
+check "the next gantryd replaces the stale socket and answers" gd_call g12alice jobs_count '{}'
+gd_stop
+# ... but never a file that is not a socket
+echo keep >"$GD_DIR/run/not-a-socket"
+chown g12svc: "$GD_DIR/run/not-a-socket"
+rc=0
+timeout 20 runuser -u g12svc -- env -i PATH=/usr/bin:/bin GANTRY_DATADIR="$GANTRY_DATADIR" \
+	"$GANTRYD_BIN" --foreground --socket "$GD_DIR/run/not-a-socket" --home "$GD_HOME" \
+	--system-dir "$GD_SYSTEM" >"$GD_DIR/nas.out" 2>&1 || rc=$?
+check "a regular file at --socket: refused, kept ($(head -c 200 "$GD_DIR/nas.out"))" \
+	[ "$rc" != 0 -a "$(cat "$GD_DIR/run/not-a-socket")" = keep ]
 
 # --- a broken policy at start: refused, with FILE:LINE:COL
 printf 'roles:\n  ml: {groups: [g12-ml], see: [\n' >"$GD_DIR/broken.yaml"
