@@ -36,6 +36,7 @@ YAML
 	chmod 0644 "$1"/*.yaml
 }
 
+export GANTRYD_TEST_OUT_MAX=262144 # a client that does not read: dropped at 256 KiB
 mkdir -p "$GD_DIR/run/system/templates"
 gd_templates "$GD_DIR/run/system/templates"
 gd_start "$GD_DIR/run"
@@ -151,6 +152,8 @@ check "an oversized message: an error, then that client is dropped" \
 	as g12bob "$GD_PY" "$GD_LIB/gdfault.py" "$GD_SOCK" oversized
 check "a client that leaves mid-request" \
 	as g12bob "$GD_PY" "$GD_LIB/gdfault.py" "$GD_SOCK" disconnect
+check "a client that does not read its answers is dropped" \
+	as g12bob "$GD_PY" "$GD_LIB/gdfault.py" "$GD_SOCK" noread
 check "the daemon still answers" gd_call g12alice jobs_count '{}'
 check "alice's job still runs after all that" wait_job g12alice "$sid" RUNNING
 check "gantryd is alive" kill -0 "$GD_PID"

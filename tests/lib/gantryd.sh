@@ -121,7 +121,7 @@ gd_start() {
 	# GANTRY_HOME and GANTRY_SYSTEM_DIR from the environment must not matter: set wrong ones
 	setpriv --reuid g12svc --regid g12svc --init-groups -- env -i PATH=/usr/bin:/bin HOME="$GD_HOME" \
 		GANTRY_HOME=/nonexistent/wrong GANTRY_SYSTEM_DIR=/nonexistent/wrong \
-		GANTRY_DATADIR="$GANTRY_DATADIR" \
+		GANTRY_DATADIR="$GANTRY_DATADIR" ${GANTRYD_TEST_OUT_MAX:+GANTRYD_TEST_OUT_MAX=$GANTRYD_TEST_OUT_MAX} \
 		"$GANTRYD_BIN" --foreground --socket "$GD_SOCK" --group gantry --home "$GD_HOME" \
 		--system-dir "$GD_SYSTEM" >>"$GD_LOG" 2>&1 &
 	GD_PID=$!
