@@ -48,12 +48,12 @@ wait_job() { [ "$(job_state_of "$1" "$2")" = "$3" ]; }
 
 # event listeners: alice's and bob's connections (job events only for jobs one may see)
 for u in g12alice g12bob; do
-	as "$u" "$GD_PY" "$GD_LIB/gdfault.py" "$GD_SOCK" listen "/tmp/$(basename "$GD_DIR")-$u.ev" \
+	install -o "$u" -m 0600 /dev/null "$GD_DIR/$u.ev"
+	as "$u" "$GD_PY" "$GD_LIB/gdfault.py" "$GD_SOCK" listen "$GD_DIR/$u.ev" \
 		"$GD_DIR/stop-listen" &
 	eval "L_$u=\$!"
 done
-listening() { grep -q ready "/tmp/$(basename "$GD_DIR")-g12alice.ev" 2>/dev/null &&
-	grep -q ready "/tmp/$(basename "$GD_DIR")-g12bob.ev" 2>/dev/null; }
+listening() { grep -q ready "$GD_DIR/g12alice.ev" && grep -q ready "$GD_DIR/g12bob.ev"; }
 check "event listeners connected" wait_for 10 listening
 
 # --- the socket and the service's own paths
@@ -88,12 +88,11 @@ check "the job's process runs as g12svc" [ "$(ps -o user= -p "$pid")" = g12svc ]
 touch "$GD_DIR/stop-listen"
 wait "$L_g12alice" || fail "alice's listener"
 wait "$L_g12bob" || fail "bob's listener"
-ev_a=/tmp/$(basename "$GD_DIR")-g12alice.ev
-ev_b=/tmp/$(basename "$GD_DIR")-g12bob.ev
+ev_a=$GD_DIR/g12alice.ev
+ev_b=$GD_DIR/g12bob.ev
 check "alice's connection got her job's state events" \
 	grep -q "\"job_state\".*$hid.*SUCCEEDED\|$hid.*\"to\":\"SUCCEEDED\"" "$ev_a"
 check "bob's connection got none about it" bash -c "! grep -q '$hid' '$ev_b'"
-rm -f "$ev_a" "$ev_b"
 
 # --- bob sees nothing of alice's, and cannot stop it
 check "bob's list has no job of alice's" \
