@@ -74,6 +74,8 @@ int engine_policy_reload(struct engine *e, char **cause)
 	struct policy *p = NULL;
 	char *why = NULL, *msg;
 
+	if (engine_is_remote(e))
+		return xcause(cause, "gantryd reloads its policy itself");
 	if (w == NULL)
 		return xcause(cause, "no policy in remote mode: gantryd reloads its own");
 	engine_policy_stat(w->path, &w->st);

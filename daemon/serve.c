@@ -57,7 +57,8 @@ struct serve {
 	uid_t service_uid;
 	struct serve_client *clients;
 	size_t nclients;
-	int depth; /* a handler runs: other clients' input waits until it returns */
+	size_t out_max; /* SERVE_OUT_MAX (GANTRYD_TEST_OUT_MAX in tests) */
+	int depth;      /* a handler runs: other clients' input waits until it returns */
 };
 
 static void serve_client_drop(struct serve_client *c);
@@ -116,7 +117,7 @@ static void serve_client_queue(struct serve_client *c, const char *text, size_t 
 {
 	if (!c->alive || c->fd < 0)
 		return;
-	if (c->outlen - c->outoff + len + 1 > SERVE_OUT_MAX) {
+	if (c->outlen - c->outoff + len + 1 > c->srv->out_max) {
 		fprintf(stderr, "gantryd: %s (uid %u) does not read its answers: dropped\n",
 		        c->who.name, (unsigned)c->who.uid);
 		serve_client_drop(c);
@@ -150,6 +151,21 @@ static void serve_client_send_json(struct serve_client *c, json_t *o)
 		json_t *err = json_pack("{s:O?,s:b,s:s}", "id", id, "ok", 0, "error",
 		                        "the answer could not be encoded as JSON");
 
+		s = err != NULL ? json_dumps(err, JSON_COMPACT) : NULL;
+		json_decref(err);
+		if (s == NULL)
+			return;
+	}
+	if (strlen(s) >= GANTRY_WIRE_MAX) { /* the client would drop the connection */
+		json_t *id = json_object_get(o, "id");
+		char *why = xprintf("the answer is too long for the wire (%zu bytes, at most %d)",
+		                    strlen(s), GANTRY_WIRE_MAX);
+		json_t *err = json_pack("{s:O?,s:b,s:s}", "id", id, "ok", 0, "error", why);
+
+		fprintf(stderr, "gantryd: %s (uid %u): %s\n", c->who.name, (unsigned)c->who.uid,
+		        why);
+		free(why);
+		free(s);
 		s = err != NULL ? json_dumps(err, JSON_COMPACT) : NULL;
 		json_decref(err);
 		if (s == NULL)
@@ -630,6 +646,14 @@ static int serve_unlink_stale(const char *path, uid_t svc, char **cause)
 	return 0;
 }
 
+int serve_socket_check(const char *path, uid_t service_uid, char **cause)
+{
+	return serve_check_dir(path, service_uid, cause) != 0 ||
+	               serve_unlink_stale(path, service_uid, cause) != 0
+	           ? -1
+	           : 0;
+}
+
 int serve_open(struct engine *e, const struct serve_opts *o, struct serve **out, char **cause)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -675,6 +699,13 @@ int serve_open(struct engine *e, const struct serve_opts *o, struct serve **out,
 	s->group = xstrdup(o->group);
 	s->gid = gr->gr_gid;
 	s->service_uid = o->service_uid;
+	s->out_max = SERVE_OUT_MAX;
+	{ /* the tests' smaller cap, so a client that does not read is quickly too slow */
+		const char *t = getenv("GANTRYD_TEST_OUT_MAX");
+
+		if (t != NULL && atol(t) > 0)
+			s->out_max = (size_t)atol(t);
+	}
 	s->lw = loop_fd_add(s->loop, fd, POLLIN, serve_on_accept, s);
 	engine_subscribe(e, serve_on_event, s);
 	*out = s;

@@ -16,6 +16,9 @@ struct serve_opts {
 	uid_t service_uid; /* the daemon's own uid */
 };
 
+/* The socket's directory is safe and nothing (or a stale socket of ours, removed) is at
+ * path: gantryd checks it before it opens the engine. */
+int serve_socket_check(const char *path, uid_t service_uid, char **cause);
 /* Starts listening (the socket made, its directory checked) and serving on e's loop. */
 int serve_open(struct engine *e, const struct serve_opts *o, struct serve **out, char **cause);
 /* Drops every client, removes the socket. */

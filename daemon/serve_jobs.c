@@ -127,11 +127,9 @@ void serve_pending_cb(void *arg, int rc, const char *job_id, const char *cause)
 int serve_pending_start(struct serve_pending *p, int rc, const char *job_id, const char *cause)
 {
 	if (rc != 0) {
+		/* refused: the engine does not call back, nothing waits */
 		serve_answer(p->c, p->id, -1, NULL, cause != NULL ? cause : "failed");
-		if (p->done)
-			serve_pending_free(p);
-		else /* the engine will not call back after refusing: nothing waits */
-			serve_pending_free(p);
+		serve_pending_free(p);
 		return SERVE_LATER;
 	}
 	serve_answer(p->c, p->id, 0,

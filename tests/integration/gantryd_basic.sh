@@ -36,6 +36,7 @@ YAML
 	chmod 0644 "$1"/*.yaml
 }
 
+export GANTRYD_TEST_OUT_MAX=262144 # a client that does not read: dropped at 256 KiB
 mkdir -p "$GD_DIR/run/system/templates"
 gd_templates "$GD_DIR/run/system/templates"
 gd_start "$GD_DIR/run"
@@ -44,6 +45,16 @@ for k in sys.argv[1].split("."): r = r.get(k) if isinstance(r, dict) else None
 print("" if r is None else r)' "$1"; }
 job_state_of() { gd_call "$1" job "{\"ref\": \"$2\"}" | field state; }
 wait_job() { [ "$(job_state_of "$1" "$2")" = "$3" ]; }
+
+# event listeners: alice's and bob's connections (job events only for jobs one may see)
+for u in g12alice g12bob; do
+	install -o "$u" -m 0600 /dev/null "$GD_DIR/$u.ev"
+	as "$u" "$GD_PY" "$GD_LIB/gdfault.py" "$GD_SOCK" listen "$GD_DIR/$u.ev" \
+		"$GD_DIR/stop-listen" &
+	eval "L_$u=\$!"
+done
+listening() { grep -q ready "$GD_DIR/g12alice.ev" && grep -q ready "$GD_DIR/g12bob.ev"; }
+check "event listeners connected" wait_for 10 listening
 
 # --- the socket and the service's own paths
 mode=$(stat -c '%a %U %G' "$GD_SOCK")
@@ -72,6 +83,16 @@ check "alice launches gd-sleep ($out)" [ -n "$sid" ]
 check "gd-sleep runs" wait_for 30 wait_job g12alice "$sid" RUNNING
 pid=$(cut -d' ' -f1 "$GD_HOME/state/jobs/$sid/pid")
 check "the job's process runs as g12svc" [ "$(ps -o user= -p "$pid")" = g12svc ]
+
+# --- events: alice's connection heard about her job, bob's did not
+touch "$GD_DIR/stop-listen"
+wait "$L_g12alice" || fail "alice's listener"
+wait "$L_g12bob" || fail "bob's listener"
+ev_a=$GD_DIR/g12alice.ev
+ev_b=$GD_DIR/g12bob.ev
+check "alice's connection got her job's state events" \
+	grep -q "\"job_state\".*$hid.*SUCCEEDED\|$hid.*\"to\":\"SUCCEEDED\"" "$ev_a"
+check "bob's connection got none about it" bash -c "! grep -q '$hid' '$ev_b'"
 
 # --- bob sees nothing of alice's, and cannot stop it
 check "bob's list has no job of alice's" \
@@ -130,6 +151,8 @@ check "an oversized message: an error, then that client is dropped" \
 	as g12bob "$GD_PY" "$GD_LIB/gdfault.py" "$GD_SOCK" oversized
 check "a client that leaves mid-request" \
 	as g12bob "$GD_PY" "$GD_LIB/gdfault.py" "$GD_SOCK" disconnect
+check "a client that does not read its answers is dropped" \
+	as g12bob "$GD_PY" "$GD_LIB/gdfault.py" "$GD_SOCK" noread
 check "the daemon still answers" gd_call g12alice jobs_count '{}'
 check "alice's job still runs after all that" wait_job g12alice "$sid" RUNNING
 check "gantryd is alive" kill -0 "$GD_PID"
@@ -152,6 +175,16 @@ else
 	check "PII outside eu-*: refused ($out)" grep -q "pii" <<<"$out"
 	out=$(gd_call g12carol jobs '{}')
 	check "carol (admin) sees alice's jobs" grep -q "$sid" <<<"$out"
+	out=$(gd_call g12alice launch '{"template": "gd-sleep"}')
+	tid=$(echo "$out" | field job_id)
+	check "alice launches gd-sleep again ($out)" [ -n "$tid" ]
+	out=$(gd_call g12dan jobs '{}')
+	check "dan (team ml, see: team) sees alice's job" grep -q "$tid" <<<"$out"
+	out=$(gd_call g12bob job "{\"ref\": \"$tid\"}" || :)
+	check "bob (team vision) does not ($out)" grep -q "no job matches" <<<"$out"
+	out=$(gd_call g12dan stop "{\"ref\": \"$tid\"}")
+	check "dan may stop his team's job ($out)" [ "$(echo "$out" | field job_id)" = "$tid" ]
+	check "it ends STOPPED" wait_for 30 wait_job g12alice "$tid" STOPPED
 	cp "$GD_SYSTEM/policy.yaml" "$GD_DIR/good.yaml"
 	printf 'roles:\n  ml: {groups: [g12-ml], see: [\n' >"$GD_SYSTEM/policy.yaml"
 	kill -HUP "$GD_PID"
@@ -161,6 +194,18 @@ else
 	cp "$GD_DIR/good.yaml" "$GD_SYSTEM/policy.yaml"
 fi
 
+# --- a second gantryd on the same socket is refused; the first keeps it
+rc=0
+install -d -o g12svc -g g12svc -m 0700 "$GD_DIR/home2"
+timeout 20 runuser -u g12svc -- env -i PATH=/usr/bin:/bin GANTRY_DATADIR="$GANTRY_DATADIR" \
+	"$GANTRYD_BIN" --foreground --socket "$GD_SOCK" --home "$GD_DIR/home2" \
+	--system-dir "$GD_SYSTEM" >"$GD_DIR/second.out" 2>&1 || rc=$?
+check "a second gantryd on the socket: refused (exit $rc): $(head -c 200 "$GD_DIR/second.out")" \
+	grep -q "another gantryd is running there" "$GD_DIR/second.out"
+check "the first one still answers" gd_call g12alice jobs_count '{}'
+out=$("$GANTRYD_BIN" --help)
+check "gantryd --help names its options" grep -q -- "--foreground.*" <<<"$out"
+
 # --- SIGTERM: a clean exit, the socket removed
 pid=$GD_PID
 kill -TERM "$pid"
@@ -169,6 +214,25 @@ wait "$pid" || rc=$?
 GD_PID=
 check "SIGTERM: exit 0 (got $rc)" [ "$rc" = 0 ]
 check "the socket is removed" [ ! -e "$GD_SOCK" ]
+
+# --- a socket left by a gantryd that was killed is ours and stale: the next one starts
+gd_start "$GD_DIR/run"
+kill -KILL "$GD_PID"
+wait "$GD_PID" 2>/dev/null || :
+GD_PID=
+check "SIGKILL leaves the socket" [ -S "$GD_SOCK" ]
+gd_start "$GD_DIR/run"
+check "the next gantryd replaces the stale socket and answers" gd_call g12alice jobs_count '{}'
+gd_stop
+# ... but never a file that is not a socket
+echo keep >"$GD_DIR/run/not-a-socket"
+chown g12svc: "$GD_DIR/run/not-a-socket"
+rc=0
+timeout 20 runuser -u g12svc -- env -i PATH=/usr/bin:/bin GANTRY_DATADIR="$GANTRY_DATADIR" \
+	"$GANTRYD_BIN" --foreground --socket "$GD_DIR/run/not-a-socket" --home "$GD_HOME" \
+	--system-dir "$GD_SYSTEM" >"$GD_DIR/nas.out" 2>&1 || rc=$?
+check "a regular file at --socket: refused, kept ($(head -c 200 "$GD_DIR/nas.out"))" \
+	[ "$rc" != 0 -a "$(cat "$GD_DIR/run/not-a-socket")" = keep ]
 
 # --- a broken policy at start: refused, with FILE:LINE:COL
 printf 'roles:\n  ml: {groups: [g12-ml], see: [\n' >"$GD_DIR/broken.yaml"

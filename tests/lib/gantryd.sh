@@ -2,7 +2,8 @@
 #   gd_users            creates (idempotent) the groups gantry, g12-ml, g12-vision, g12-admins
 #                       and the users g12svc (service account), g12alice (gantry, g12-ml),
 #                       g12bob (gantry, g12-vision), g12carol (gantry, g12-admins: admin and
-#                       approver in the default policy), g12mallory (not in gantry)
+#                       approver in the default policy), g12mallory (not in gantry),
+#                       g12dan (gantry, g12-ml: alice's team mate)
 #   gd_start DIR [POLICY]  makes DIR (owned by g12svc, 0755: the service's runtime directory),
 #                       the service home DIR/home (g12svc, 0700) and DIR/system (root, 0755)
 #                       with POLICY (or the default policy below) as policy.yaml; starts
@@ -49,6 +50,7 @@ gd_users() {
 	gd_user g12bob gantry,g12-vision
 	gd_user g12carol gantry,g12-admins
 	gd_user g12mallory
+	gd_user g12dan gantry,g12-ml # alice's team mate
 	# the test users run the build tree: say so when they cannot
 	local u
 	for u in g12svc g12alice g12mallory; do
@@ -119,7 +121,7 @@ gd_start() {
 	# GANTRY_HOME and GANTRY_SYSTEM_DIR from the environment must not matter: set wrong ones
 	setpriv --reuid g12svc --regid g12svc --init-groups -- env -i PATH=/usr/bin:/bin HOME="$GD_HOME" \
 		GANTRY_HOME=/nonexistent/wrong GANTRY_SYSTEM_DIR=/nonexistent/wrong \
-		GANTRY_DATADIR="$GANTRY_DATADIR" \
+		GANTRY_DATADIR="$GANTRY_DATADIR" ${GANTRYD_TEST_OUT_MAX:+GANTRYD_TEST_OUT_MAX=$GANTRYD_TEST_OUT_MAX} \
 		"$GANTRYD_BIN" --foreground --socket "$GD_SOCK" --group gantry --home "$GD_HOME" \
 		--system-dir "$GD_SYSTEM" >>"$GD_LOG" 2>&1 &
 	GD_PID=$!

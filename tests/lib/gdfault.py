@@ -4,7 +4,8 @@
               jobs_count on the same connection answers ok
   oversized   a line over GANTRY_WIRE_MAX (1 MiB): an error answer, then the daemon closes
   disconnect  sends a launch request (and half of another line) and closes at once
-  noread      sends 200 jobs requests and never reads, holding the connection for 3 s
+  noread      4000 requests without reading: dropped once the daemon's cap is reached
+  listen OUT STOP  events into OUT until the file STOP exists (then all sent are read)
 Prints what it saw, one line per step; exits 0 when the daemon behaved."""
 import json
 import socket
@@ -84,15 +85,63 @@ def disconnect(path):
 
 
 def noread(path):
+    """4000 hellos without reading an answer (about 2 MB of answers): the daemon, with a
+    small GANTRYD_TEST_OUT_MAX, drops the connection rather than wait for it."""
     s = conn(path)
-    for i in range(200):
-        s.sendall(json.dumps({"id": i + 1, "op": "jobs", "args": {}}).encode() + b"\n")
-    time.sleep(3)
-    s.close()
-    print("ok sent 200 requests without reading")
-    return True
+    n = 4000
+    try:
+        for i in range(n):
+            s.sendall(b'{"id": %d, "op": "hello", "args": {"version": 1}}\n' % (i + 1))
+    except OSError as e:
+        print("send stopped:", e)
+    got = 0
+    f = s.makefile("rb")
+    try:
+        for line in f:
+            if line.startswith(b'{"id":'):
+                got += 1
+    except OSError as e:  # ECONNRESET: dropped with our requests unread
+        print("read ended:", e)
+    good = got < n
+    print(("ok" if good else "BAD"), "answers read before the daemon dropped us: %d of %d" % (got, n))
+    return good
+
+
+def listen(path, out, stop):
+    """Writes every event line to OUT ("ready" first); once the file STOP exists, asks
+    jobs_count and exits at its answer: every event sent before it has been read."""
+    import os
+    import select
+    s = conn(path)
+    s.sendall(b'{"id": 1, "op": "hello", "args": {"version": 1}}\n')
+    buf = b""
+    asked = False
+    with open(out, "w") as f:
+        while True:
+            if not asked and os.path.exists(stop):
+                s.sendall(b'{"id": 99, "op": "jobs_count", "args": {}}\n')
+                asked = True
+            r, _, _ = select.select([s], [], [], 0.1)
+            if not r:
+                continue
+            data = s.recv(65536)
+            if not data:
+                return False
+            buf += data
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                msg = json.loads(line)
+                if msg.get("id") == 1:
+                    f.write("ready\n")
+                elif msg.get("id") == 99:
+                    return True
+                elif "event" in msg:
+                    f.write(line.decode() + "\n")
+                f.flush()
 
 
 cases = {"malformed": malformed, "oversized": oversized, "disconnect": disconnect,
          "noread": noread}
+if sys.argv[2] == "listen":
+    sys.exit(0 if listen(sys.argv[1], sys.argv[3], sys.argv[4]) else 1)
 sys.exit(0 if cases[sys.argv[2]](sys.argv[1]) else 1)
