@@ -491,30 +491,9 @@ static void serve_on_event(void *arg, const struct engine_event *ev)
 
 	if (s->clients == NULL)
 		return;
-	switch (ev->type) {
-	case ENGINE_EV_JOBS_CHANGED:
-		o = json_pack("{s:s}", "event", "jobs_changed");
-		json_object_set_new(o, "job_id",
-		                    ev->job_id != NULL ? json_string(ev->job_id) : json_null());
-		break;
-	case ENGINE_EV_JOB_STATE:
-		o = json_pack("{s:s,s:s?,s:s,s:s,s:s?}", "event", "job_state", "job_id", ev->job_id,
-		              "from", job_state_name(ev->from), "to", job_state_name(ev->to),
-		              "reason", ev->reason);
-		break;
-	case ENGINE_EV_PROVIDER:
-		o = json_pack("{s:s,s:s?,s:s?}", "event", "provider", "provider", ev->provider,
-		              "message", ev->message);
-		break;
-	case ENGINE_EV_MESSAGE:
-		o = json_pack("{s:s,s:s?}", "event", "message", "message", ev->message);
-		break;
-	case ENGINE_EV_TELEMETRY:
-		o = json_pack("{s:s}", "event", "telemetry");
-		break;
-	default:
+	if (ev->type == ENGINE_EV_FORWARDS)
 		return; /* forwards belong to the connection that opened them */
-	}
+	o = engine_json_event(ev);
 	if (o == NULL)
 		return;
 	job_init(&j);

@@ -20,3 +20,4 @@ bash "$here/slurm_refresh_bench.sh" "$1" 1000 100 5 || [ $? = 77 ]  # one refres
 # k8srig.sh)
 bash "$here/k8s_launch_bench.sh" "$(dirname "$1")" 100 training  # 100 launches, 200 ms a request, at once vs one by one (k8s)
 bash "$here/k8s_watch_bench.sh" "$(dirname "$1")" 5000 60 15  # an open TUI over 5,000 pods, watch vs polling (k8s)
+bash "$here/gantryd_bench.sh" "$(dirname "$1")" 10000 50 30 || [ $? = 77 ]  # gantryd: 50 clients listing their jobs every second, 10,000 jobs (daemon)
