@@ -603,7 +603,9 @@ void engine_provider_info(struct engine *e, size_t i, struct engine_provider_inf
 
 int engine_jobs(struct engine *e, int active_only, struct job_list *out, char **cause)
 {
-	return store_jobs_list(e->store, active_only, out, cause);
+	if (store_jobs_list(e->store, active_only, out, cause) != 0)
+		return -1;
+	return engine_see_filter(e, out); /* only what the actor may see (engine_see.c) */
 }
 
 const char *engine_installation_id(struct engine *e)
@@ -613,17 +615,34 @@ const char *engine_installation_id(struct engine *e)
 
 int engine_job(struct engine *e, const char *job_ref, struct job *out, char **cause)
 {
-	return store_job_find(e->store, job_ref, out, cause);
+	return engine_see_find(e, job_ref, out, cause); /* store_job_find, if visible */
 }
 
 int engine_job_events(struct engine *e, const char *job_id, struct job_event_list *out,
                       char **cause)
 {
+	if (engine_see_restricted(e)) { /* a job the actor may not see has no events */
+		struct job j;
+
+		job_init(&j);
+		if (engine_see_find(e, job_id, &j, cause) != 0)
+			return -1;
+		job_clear(&j);
+	}
 	return store_job_events(e->store, job_id, out, cause);
 }
 
 int engine_jobs_count(struct engine *e, int64_t *out, char **cause)
 {
+	if (engine_see_restricted(e)) { /* the jobs the actor may see */
+		struct job_list l = {0};
+
+		if (engine_jobs(e, 0, &l, cause) != 0)
+			return -1;
+		*out = (int64_t)l.n;
+		job_list_free(&l);
+		return 0;
+	}
 	return store_jobs_count(e->store, out, cause);
 }
 

@@ -118,5 +118,11 @@ void engine_ident_policy_changed(struct engine *e);
 int engine_policy_init(struct engine *e, char **cause);
 void engine_policy_tick(struct engine *e);
 void engine_policy_free(struct engine *e);
+/* core/engine_see.c: engine_may_see over a list (drops what the actor may not see); a job
+ * found by ref only when the actor may see it ("no job matches" otherwise); 1 when the actor
+ * sees only some jobs. */
+int engine_see_filter(struct engine *e, struct job_list *l);
+int engine_see_find(struct engine *e, const char *ref, struct job *out, char **cause);
+int engine_see_restricted(struct engine *e);
 
 #endif

@@ -850,7 +850,15 @@ static void engine_stop_quiet(void *arg, int rc, const char *job_id, const char 
 
 int engine_stop(struct engine *e, const char *job_ref, engine_result_cb cb, void *arg, char **cause)
 {
-	return engine_stop_why(e, job_ref, NULL, cb, arg, cause);
+	struct job j;
+	int rc;
+
+	job_init(&j);
+	if (engine_see_find(e, job_ref, &j, cause) != 0) /* only a job the actor may see */
+		return -1;
+	rc = engine_stop_why(e, j.id, NULL, cb, arg, cause);
+	job_clear(&j);
+	return rc;
 }
 
 int engine_stop_reason(struct engine *e, const char *job_id, const char *reason, char **cause)

@@ -64,8 +64,64 @@ int engine_remote_audit_verify(struct engine *e, size_t *checked, int64_t *bad_s
 int engine_remote_policy_explain(struct engine *e, const struct engine_plan *plan,
                                  struct policy_verdict *out, char **cause);
 
-/* Job and events to and from JSON, shared by both sides (core/engine_remote_json.c). */
-json_t *engine_json_job(const struct job *j);
+/* Job and events to and from JSON, shared by both sides (core/engine_remote_json.c).
+ * Every *_to_* function fills out (cleared first; its owner frees it with the struct's own
+ * clear function) or returns -1 with a cause, out left empty. Missing members read as
+ * NULL / 0; a member of the wrong type, an unknown state, kind or verdict name is an
+ * error. */
+json_t *engine_json_job(const struct job *j); /* every field by its C name; null for NULL */
 int engine_json_to_job(const json_t *o, struct job *out, char **cause);
+json_t *engine_json_jobs(const struct job_list *l); /* an array of JOB */
+int engine_json_to_jobs(const json_t *a, struct job_list *out, char **cause);
+/* {id, job_id, at_ms, from, to, reason} */
+json_t *engine_json_job_event(const struct job_event *ev);
+int engine_json_to_job_event(const json_t *o, struct job_event *out, char **cause);
+json_t *engine_json_job_events(const struct job_event_list *l); /* an array */
+int engine_json_to_job_events(const json_t *a, struct job_event_list *out, char **cause);
+/* An engine event as sent to clients: {"event": "jobs_changed" | "job_state" | "provider" |
+ * "message" | "forwards" | "telemetry", "job_id", "from", "to", "reason", "provider",
+ * "message"} (absent members for NULL). engine_json_to_event: out's strings are borrowed
+ * from o; -1 for an unknown event. */
+json_t *engine_json_event(const struct engine_event *ev);
+int engine_json_to_event(const json_t *o, struct engine_event *out);
+/* LAUNCH_REQ {"template", "sets": ["k=v"...], "provider", "name", "max_runtime_s"}. */
+json_t *engine_json_launch_req(const struct engine_launch_req *req);
+/* The same for a plan (remote engine_admit, engine_policy_explain): template =
+ * plan.template_name, provider = plan.provider, sets = plan.params as k=v, max_runtime_s. */
+json_t *engine_json_plan_req(const struct engine_plan *plan);
+/* A LAUNCH_REQ read back: req's pointers point into this struct's own copies. */
+struct engine_json_req {
+	struct engine_launch_req req;
+	char *template_name;
+	char *provider;
+	char *name;
+	char **sets;
+	size_t nsets;
+};
+int engine_json_to_launch_req(const json_t *o, struct engine_json_req *out, char **cause);
+void engine_json_req_clear(struct engine_json_req *r);
+/* The plan (without fallbacks): {template_name, provider, params{}, script, env{},
+ * want_port, gpus, accels, max_runtime_s, region, instance_type, spot, billing_s, note,
+ * offer: {provider, description, region, instance_type, gpus, gpu_name, cpus, memory_mib,
+ * priced, price_per_hour, spot, fits, reason}}. */
+json_t *engine_json_plan(const struct engine_plan *p);
+int engine_json_to_plan(const json_t *o, struct engine_plan *out, char **cause);
+/* {refusal: "ok"|"readonly"|"fit"|"price_cap"|"budget"|"policy", reason, budget:
+ * "ok"|"soft"|"hard", budget_reason, expected_cost, expected_hours, needs_approval,
+ * approval_reason, policy_rule} */
+json_t *engine_json_admission(const struct engine_admission *a);
+int engine_json_to_admission(const json_t *o, struct engine_admission *out, char **cause);
+/* {allowed, needs_approval, role, reason, rule, hits: [{rule, where, text, allow}]} */
+json_t *engine_json_verdict(const struct policy_verdict *v);
+int engine_json_to_verdict(const json_t *o, struct policy_verdict *out, char **cause);
+/* {seq, at_ms, uid, actor, action, target, verdict, reason, detail, prev_hash, hash} */
+json_t *engine_json_audit_entry(const struct audit_entry *a);
+int engine_json_to_audit_entry(const json_t *o, struct audit_entry *out, char **cause);
+/* Frees the strings of one entry (audit_entries_free frees an array). */
+void engine_json_audit_entry_clear(struct audit_entry *a);
+/* {name, type, healthy, message}; engine_json_to_provider_info borrows o's strings. */
+json_t *engine_json_provider_info(const struct engine_provider_info *p);
+int engine_json_to_provider_info(const json_t *o, struct engine_provider_info *out,
+                                 char **cause);
 
 #endif
