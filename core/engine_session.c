@@ -10,6 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/engine_remote.h"
+#include "core/engine_remote_session.h"
 #include "core/engine_session.h"
 #include "core/ssh_shell.h"
 #include "core/template.h"
@@ -171,6 +173,8 @@ char *engine_session_command(struct engine *e, const char *job_ref, int worker, 
 	struct provider_shell ps;
 	char *line;
 
+	if (engine_is_remote(e))
+		return engine_remote_session_command(e, job_ref, worker, command, cause);
 	if (engine_session_target(e, job_ref, worker, &ps, cause) != 0)
 		return NULL;
 	if (ps.local) {
@@ -335,6 +339,8 @@ int engine_session_run(struct engine *e, const char *job_ref, int worker,
 	char *mark = NULL;
 	int rc = -1;
 
+	if (engine_is_remote(e))
+		return engine_remote_session_run(e, job_ref, worker, io, exit_status, err, cause);
 	*exit_status = -1;
 	if (err != NULL)
 		memset(err, 0, sizeof *err);

@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "core/engine_internal.h"
+#include "core/engine_remote.h"
+#include "core/engine_remote_session.h"
 #include "core/engine_session.h"
 #include "core/safefile.h"
 #include "core/ssh_forward.h"
@@ -306,6 +308,9 @@ int engine_forward_open(struct engine *e, const char *job_ref, int remote_port, 
 	struct engine_fwd *fw;
 	int rc = -1;
 
+	if (engine_is_remote(e))
+		return engine_remote_forward_open(e, job_ref, remote_port, local_port, bind_addr,
+		                                  accept_new, cb, arg, id, cause);
 	job_init(&j);
 	memset(&ps, 0, sizeof ps);
 	if (engine_ssh_job(e, job_ref, &j, &ep, cause) != 0)
@@ -366,11 +371,17 @@ out:
 
 void engine_forward_close(struct engine *e, int id)
 {
+	if (engine_is_remote(e)) {
+		engine_remote_forward_close(e, id);
+		return;
+	}
 	engine_fwd_drop(e, id);
 }
 
 size_t engine_forwards(struct engine *e, struct engine_forward_info **out)
 {
+	if (engine_is_remote(e))
+		return engine_remote_forwards(e, out);
 	struct engine_forward_info *v = xcalloc(e->nfwds + 1, sizeof *v);
 
 	for (size_t i = 0; i < e->nfwds; i++) {
