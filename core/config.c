@@ -196,7 +196,7 @@ static int config_unknown(const struct config *c, const char *key, size_t line, 
 	return xcause(cause,
 	              "%s:%zu:%zu: unknown setting '%s' (known: default_provider, theme, mouse, "
 	              "refresh_ms, stop_grace_ms, reconcile_ms, settle_grace_ms, team, project, "
-	              "providers, budgets, history, logs, job_env)",
+	              "daemon, providers, budgets, history, logs, job_env)",
 	              c->config_file, line, (size_t)1, key);
 }
 
@@ -216,6 +216,9 @@ static int config_setting(struct config *c, const char *key, const char *v, size
 
 		free(*dst);
 		*dst = xstrdup(v);
+	} else if (strcmp(key, "daemon") == 0) { /* gantryd's socket (core/engine_remote.c) */
+		free(c->daemon);
+		c->daemon = xstrdup(v);
 	} else if (strcmp(key, "theme") == 0) {
 		free(c->theme);
 		c->theme = xstrdup(v);
@@ -261,8 +264,8 @@ static int config_setting(struct config *c, const char *key, const char *v, size
 static int config_scalar_key(const char *key)
 {
 	static const char *const keys[] = {
-	    "default_provider", "team",          "project",     "theme", "mouse",
-	    "refresh_ms",       "stop_grace_ms", "reconcile_ms"};
+	    "default_provider", "team",          "project",      "theme", "mouse",
+	    "refresh_ms",       "stop_grace_ms", "reconcile_ms", "daemon"};
 
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
 		if (strcmp(key, keys[i]) == 0)
@@ -425,6 +428,7 @@ void config_free(struct config *c)
 	free(c->user);
 	free(c->team);
 	free(c->project);
+	free(c->daemon);
 	config_providers_free(c);
 	config_budgets_free(c);
 	config_jobenv_free(c);

@@ -52,6 +52,7 @@ struct config {
 	char *user;             /* login name */
 	char *team;             /* whom jobs bill: `team:` or the primary group name */
 	char *project;          /* `project:` or NULL */
+	char *daemon;           /* `daemon:` gantryd's socket, "none", or NULL (issue 12) */
 	struct config_provider *providers; /* from `providers:`; "local" is always built in */
 	size_t nproviders;
 	struct config_budget *budgets;

@@ -15,6 +15,7 @@
 
 #include "core/engine_internal.h"
 #include "core/engine_remote.h"
+#include "core/engine_remote_internal.h"
 #include "core/store_attempts.h"
 #include "core/xmalloc.h"
 
@@ -270,6 +271,8 @@ static void engine_refresh_job(struct engine *e, const struct job *j)
 
 void engine_refresh(struct engine *e)
 {
+	if (engine_is_remote(e)) /* gantryd refreshes; its events keep us current */
+		return;
 	struct job_list l = {0};
 	char *cause = NULL;
 	int64_t dv;
@@ -570,6 +573,10 @@ const struct template_set *engine_templates(struct engine *e)
 
 void engine_templates_reload(struct engine *e)
 {
+	if (engine_is_remote(e)) {
+		engine_remote_templates_load(e);
+		return;
+	}
 	const char *dirs[3];
 	enum tpl_layer layers[3] = {TPL_LAYER_BUILTIN, TPL_LAYER_SYSTEM, TPL_LAYER_USER};
 	char *d[3];
@@ -587,11 +594,17 @@ void engine_templates_reload(struct engine *e)
 
 size_t engine_provider_count(struct engine *e)
 {
+	if (engine_is_remote(e))
+		return engine_remote_provider_count(e);
 	return e->nprovs;
 }
 
 void engine_provider_info(struct engine *e, size_t i, struct engine_provider_info *out)
 {
+	if (engine_is_remote(e)) {
+		engine_remote_provider_info(e, i, out);
+		return;
+	}
 	memset(out, 0, sizeof *out);
 	if (i >= e->nprovs)
 		return;
@@ -603,6 +616,8 @@ void engine_provider_info(struct engine *e, size_t i, struct engine_provider_inf
 
 int engine_jobs(struct engine *e, int active_only, struct job_list *out, char **cause)
 {
+	if (engine_is_remote(e))
+		return engine_remote_jobs(e, active_only, out, cause);
 	if (store_jobs_list(e->store, active_only, out, cause) != 0)
 		return -1;
 	return engine_see_filter(e, out); /* only what the actor may see (engine_see.c) */
@@ -615,12 +630,16 @@ const char *engine_installation_id(struct engine *e)
 
 int engine_job(struct engine *e, const char *job_ref, struct job *out, char **cause)
 {
+	if (engine_is_remote(e))
+		return engine_remote_job(e, job_ref, out, cause);
 	return engine_see_find(e, job_ref, out, cause); /* store_job_find, if visible */
 }
 
 int engine_job_events(struct engine *e, const char *job_id, struct job_event_list *out,
                       char **cause)
 {
+	if (engine_is_remote(e))
+		return engine_remote_job_events(e, job_id, out, cause);
 	if (engine_see_restricted(e)) { /* a job the actor may not see has no events */
 		struct job j;
 
@@ -634,6 +653,8 @@ int engine_job_events(struct engine *e, const char *job_id, struct job_event_lis
 
 int engine_jobs_count(struct engine *e, int64_t *out, char **cause)
 {
+	if (engine_is_remote(e))
+		return engine_remote_jobs_count(e, out, cause);
 	if (engine_see_restricted(e)) { /* the jobs the actor may see */
 		struct job_list l = {0};
 
@@ -648,6 +669,8 @@ int engine_jobs_count(struct engine *e, int64_t *out, char **cause)
 
 int engine_busy(struct engine *e)
 {
+	if (engine_is_remote(e))
+		return engine_remote_busy(e);
 	return e->busy + http_pending(e->http) + engine_providers_http(e);
 }
 
@@ -659,6 +682,8 @@ struct engine_logs {
 int engine_logs_open(struct engine *e, const char *job_id, int follow, int64_t tail_bytes,
                      engine_log_cb cb, void *arg, struct engine_logs **out, char **cause)
 {
+	if (engine_is_remote(e))
+		return engine_remote_logs_open(e, job_id, follow, tail_bytes, cb, arg, out, cause);
 	struct job j;
 	struct engine_provider *ep;
 	struct engine_logs *el;
@@ -692,6 +717,10 @@ int engine_logs_open(struct engine *e, const char *job_id, int follow, int64_t t
 
 void engine_logs_close(struct engine *e, struct engine_logs *lg)
 {
+	if (engine_is_remote(e)) {
+		engine_remote_logs_close(e, lg);
+		return;
+	}
 	if (lg == NULL)
 		return;
 	lg->ep->ops->logs_close(lg->ep->p, lg->lg);

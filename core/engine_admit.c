@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/engine_internal.h"
+#include "core/engine_remote.h"
 #include "core/xmalloc.h"
 
 void engine_admission_clear(struct engine_admission *a)
@@ -18,6 +19,8 @@ void engine_admission_clear(struct engine_admission *a)
 
 void engine_admit(struct engine *e, const struct engine_plan *plan, struct engine_admission *out)
 {
+	if (engine_is_remote(e))
+		return engine_remote_admit(e, plan, out);
 	const struct template *t = template_set_find(&e->tpls, plan->template_name);
 
 	memset(out, 0, sizeof *out);

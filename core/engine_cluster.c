@@ -7,10 +7,13 @@
 #include <string.h>
 
 #include "core/engine_internal.h"
+#include "core/engine_remote.h"
 #include "core/xmalloc.h"
 
 size_t engine_cluster_providers(struct engine *e, const char **names, size_t max)
 {
+	if (engine_is_remote(e))
+		return 0;
 	size_t n = 0;
 
 	for (size_t i = 0; i < e->nprovs; i++) {
@@ -42,6 +45,8 @@ static char *engine_cluster_names(struct engine *e)
 
 int engine_cluster(struct engine *e, const char *provider, struct cluster_info *out, char **cause)
 {
+	if (engine_is_remote(e))
+		return engine_remote_unavailable_op(e, "cluster", cause);
 	struct engine_provider *ep = NULL;
 	char *why = NULL;
 

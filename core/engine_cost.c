@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/engine_internal.h"
+#include "core/engine_remote.h"
 #include "core/loop.h"
 #include "core/store_attempts.h"
 #include "core/xmalloc.h"
@@ -22,6 +23,8 @@ static void engine_cost_hold_iv(const struct store_hold *h, struct cost_interval
 
 double engine_job_cost(struct engine *e, const struct job *j, int64_t now, int *priced)
 {
+	if (engine_is_remote(e))
+		return *priced = 0, 0;
 	struct cost_interval one, *iv = &one;
 	struct store_hold *h = NULL;
 	struct cost_job cj;
@@ -225,6 +228,8 @@ static void engine_cost_idle(struct engine *e, struct engine_cost *c)
 
 int engine_cost(struct engine *e, struct engine_cost **out, char **cause)
 {
+	if (engine_is_remote(e))
+		return *out = NULL, engine_remote_unavailable_op(e, "cost", cause);
 	struct engine_cost *c = xcalloc(1, sizeof *c);
 
 	*out = NULL;
@@ -319,6 +324,8 @@ void engine_cost_free(struct engine_cost *c)
 int engine_cost_focus(struct engine *e, FILE *f, int64_t from, int64_t to, size_t *nrows,
                       size_t *nunpriced, char **cause)
 {
+	if (engine_is_remote(e))
+		return engine_remote_unavailable_op(e, "cost", cause);
 	struct engine_cost *c;
 	int rc;
 
@@ -332,6 +339,8 @@ int engine_cost_focus(struct engine *e, FILE *f, int64_t from, int64_t to, size_
 enum cost_verdict engine_budget_check_launch(struct engine *e, const struct engine_plan *plan,
                                              char **reason)
 {
+	if (engine_is_remote(e)) /* gantryd's admission checks the budgets */
+		return *reason = NULL, COST_OK;
 	struct engine_cost *c;
 	struct job me;
 	struct cost_launch l;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/engine_internal.h"
+#include "core/engine_remote.h"
 #include "core/store_attempts.h"
 #include "core/safefile.h"
 #include "core/xmalloc.h"
@@ -210,6 +211,8 @@ static void engine_plan_offers_cb(void *arg, int rc, struct offer_list *l, const
 int engine_plan_async(struct engine *e, const struct engine_launch_req *req, engine_plan_cb cb,
                       void *arg, char **cause)
 {
+	if (engine_is_remote(e))
+		return engine_remote_plan_async(e, req, cb, arg, cause);
 	struct engine_plan_req *q = xcalloc(1, sizeof *q);
 	struct engine_provider *ep = NULL;
 	const struct template *t = NULL;
@@ -331,6 +334,8 @@ static struct engine_offers_answer *engine_plan_across(struct engine *e,
 int engine_plan(struct engine *e, const struct engine_launch_req *req, struct engine_plan *out,
                 char **cause)
 {
+	if (engine_is_remote(e))
+		return engine_remote_plan(e, req, out, cause);
 	struct engine_offers_answer *across = engine_plan_across(e, req);
 	struct engine_launch_req pick;
 	int rc = engine_plan_one(e, req, across, &pick, out, cause);
@@ -414,6 +419,8 @@ static int engine_write_token(struct engine *e, const char *id, const char *toke
 
 char *engine_job_token(struct engine *e, const char *id)
 {
+	if (engine_is_remote(e)) /* tokens stay with gantryd */
+		return NULL;
 	char *path = xprintf("%s/%s.token", e->secrets_dir, id);
 	char buf[128];
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -628,6 +635,8 @@ out:
 int engine_launch(struct engine *e, const struct engine_launch_req *req, char **job_id,
                   engine_result_cb cb, void *arg, char **cause)
 {
+	if (engine_is_remote(e))
+		return engine_remote_launch(e, req, job_id, cb, arg, cause);
 	const struct template *t;
 	struct engine_plan plan;
 	struct engine_provider *ep;
@@ -850,6 +859,8 @@ static void engine_stop_quiet(void *arg, int rc, const char *job_id, const char 
 
 int engine_stop(struct engine *e, const char *job_ref, engine_result_cb cb, void *arg, char **cause)
 {
+	if (engine_is_remote(e))
+		return engine_remote_stop(e, job_ref, cb, arg, cause);
 	struct job j;
 	int rc;
 

@@ -10,6 +10,7 @@
 
 #include "core/catalog.h"
 #include "core/engine_internal.h"
+#include "core/engine_remote.h"
 #include "core/xmalloc.h"
 
 /* One engine_offers request in flight. */
@@ -140,6 +141,8 @@ static void engine_offers_done(void *arg, int rc, struct offer_list *offers, con
 int engine_offers(struct engine *e, const struct engine_launch_req *req, engine_offers_cb cb,
                   void *arg, char **cause)
 {
+	if (engine_is_remote(e))
+		return engine_remote_unavailable_op(e, "offers", cause);
 	const struct template *t = template_set_find(&e->tpls, req->template_name);
 	struct engine_offers_req *r;
 	struct kvlist params;

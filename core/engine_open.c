@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/engine_internal.h"
+#include "core/engine_remote.h"
 #include "core/engine_session.h"
 #include "core/xmalloc.h"
 
@@ -48,6 +49,8 @@ void engine_open_info_clear(struct engine_open_info *o)
 int engine_job_open(struct engine *e, const char *job_ref, struct engine_open_info *out,
                     char **cause)
 {
+	if (engine_is_remote(e))
+		return engine_remote_unavailable_op(e, "open", cause);
 	struct engine_provider *ep;
 	struct provider_shell ps;
 	struct job j;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/engine_internal.h"
+#include "core/engine_remote.h"
 #include "core/store_attempts.h"
 #include "core/xmalloc.h"
 
@@ -460,6 +461,8 @@ int engine_settle_on_open(struct engine *e)
 int engine_reconcile_start(struct engine *e, unsigned flags, engine_reconcile_cb cb, void *arg,
                            char **cause)
 {
+	if (engine_is_remote(e))
+		return engine_remote_reconcile(e, cause);
 	if (e->opts.readonly)
 		return xcause(cause, "read-only mode: reconcile is disabled");
 	return engine_rec_start(e,
@@ -496,6 +499,8 @@ static void engine_rec_wait_cb(void *arg, int rc, const struct engine_reconcile_
 int engine_reconcile(struct engine *e, unsigned flags, struct engine_reconcile_report *rep,
                      char **cause)
 {
+	if (engine_is_remote(e))
+		return engine_remote_reconcile(e, cause);
 	struct engine_rec_wait w = {.e = e, .rep = rep};
 
 	memset(rep, 0, sizeof *rep);

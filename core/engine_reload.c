@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "core/engine_internal.h"
+#include "core/engine_remote.h"
 #include "core/xmalloc.h"
 
 struct engine_reload {
@@ -75,6 +76,8 @@ static void engine_reload_emit(struct engine *e, const char *msg)
 
 int engine_config_reload(struct engine *e, char **cause)
 {
+	if (engine_is_remote(e))
+		return engine_remote_unavailable_op(e, "config reload", cause);
 	struct engine_reload *r = engine_reload_state(e);
 	struct config n;
 	char *why = NULL, *msg;
@@ -133,6 +136,8 @@ void engine_reload_tick(struct engine *e)
 
 int engine_config_generation(struct engine *e, const char **error)
 {
+	if (engine_is_remote(e))
+		return error != NULL ? (*error = NULL, 0) : 0;
 	struct engine_reload *r = engine_reload_state(e);
 
 	if (error != NULL)

@@ -64,6 +64,42 @@ int engine_remote_audit_verify(struct engine *e, size_t *checked, int64_t *bad_s
 int engine_remote_policy_explain(struct engine *e, const struct engine_plan *plan,
                                  struct policy_verdict *out, char **cause);
 
+/* Who gantryd says the client is (hello's result): the socket's path, a string member
+ * ("name", "role", "team", "daemon_version", "policy_error") or NULL, a boolean member
+ * ("admin", "approver"); NULL / 0 in embedded mode. */
+const char *engine_remote_path(struct engine *e);
+const char *engine_remote_hello_str(struct engine *e, const char *key);
+int engine_remote_hello_bool(struct engine *e, const char *key);
+
+/* engine.h's functions in remote mode (each starts with `if (engine_is_remote(e)) return
+ * engine_remote_X(...)`; core/engine_remote_jobs.c, engine_remote_plan.c,
+ * engine_remote_misc.c). What gantryd does not serve yet fails with "WHAT: not available
+ * through gantryd yet" or answers empty. */
+int engine_remote_jobs(struct engine *e, int active_only, struct job_list *out, char **cause);
+int engine_remote_job(struct engine *e, const char *job_ref, struct job *out, char **cause);
+int engine_remote_job_events(struct engine *e, const char *job_id, struct job_event_list *out,
+                             char **cause);
+int engine_remote_jobs_count(struct engine *e, int64_t *out, char **cause);
+int engine_remote_launch(struct engine *e, const struct engine_launch_req *req, char **job_id,
+                         engine_result_cb cb, void *arg, char **cause);
+int engine_remote_stop(struct engine *e, const char *job_ref, engine_result_cb cb, void *arg,
+                       char **cause);
+int engine_remote_logs_open(struct engine *e, const char *job_id, int follow, int64_t tail_bytes,
+                            engine_log_cb cb, void *arg, struct engine_logs **out,
+                            char **cause);
+void engine_remote_logs_close(struct engine *e, struct engine_logs *lg);
+int engine_remote_busy(struct engine *e);
+size_t engine_remote_provider_count(struct engine *e);
+void engine_remote_provider_info(struct engine *e, size_t i, struct engine_provider_info *out);
+int engine_remote_plan(struct engine *e, const struct engine_launch_req *req,
+                       struct engine_plan *out, char **cause);
+int engine_remote_plan_async(struct engine *e, const struct engine_launch_req *req,
+                             engine_plan_cb cb, void *arg, char **cause);
+void engine_remote_admit(struct engine *e, const struct engine_plan *plan,
+                         struct engine_admission *out);
+int engine_remote_reconcile(struct engine *e, char **cause); /* "gantryd reconciles" */
+int engine_remote_unavailable_op(struct engine *e, const char *what, char **cause);
+
 /* Job and events to and from JSON, shared by both sides (core/engine_remote_json.c).
  * Every *_to_* function fills out (cleared first; its owner frees it with the struct's own
  * clear function) or returns -1 with a cause, out left empty. Missing members read as

@@ -274,6 +274,28 @@ int engine_remote_session_run(struct engine *e, const char *job_ref, int worker,
 	return rc;
 }
 
+int engine_remote_shell_info(struct engine *e, const char *job_ref, int worker,
+                             struct engine_shell_info *out, char **cause)
+{
+	struct job j;
+
+	memset(out, 0, sizeof *out);
+	job_init(&j);
+	if (engine_job(e, job_ref, &j, cause) != 0)
+		return -1;
+	if (!job_state_active(j.state)) {
+		xcause(cause, "job %s has ended (%s): nothing to connect to", j.name,
+		       job_state_name(j.state));
+		job_clear(&j);
+		return -1;
+	}
+	out->nworkers = 1; /* gantryd knows how many; worker N is asked for by number */
+	out->host_name = xprintf("worker %d", worker);
+	out->description = xprintf("worker %d of %s through gantryd", worker, j.name);
+	job_clear(&j);
+	return 0;
+}
+
 char *engine_remote_session_command(struct engine *e, const char *job_ref, int worker,
                                     const char *command, char **cause)
 {

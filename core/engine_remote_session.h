@@ -13,6 +13,10 @@
 int engine_remote_session_run(struct engine *e, const char *job_ref, int worker,
                               const struct engine_session_io *io, int *exit_status,
                               struct engine_conn_error *err, char **cause);
+/* What the faces show before a brokered shell: the job's worker, through gantryd (the
+ * daemon alone knows where it is). The job must be visible and active. */
+int engine_remote_shell_info(struct engine *e, const char *job_ref, int worker,
+                             struct engine_shell_info *out, char **cause);
 /* Refuses: there is no command line that opens the session by hand (no key to give). */
 char *engine_remote_session_command(struct engine *e, const char *job_ref, int worker,
                                     const char *command, char **cause);

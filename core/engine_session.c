@@ -109,6 +109,8 @@ void engine_shell_info_clear(struct engine_shell_info *s)
 int engine_job_shell_info(struct engine *e, const char *job_ref, int worker,
                           struct engine_shell_info *out, char **cause)
 {
+	if (engine_is_remote(e))
+		return engine_remote_shell_info(e, job_ref, worker, out, cause);
 	struct provider_shell ps;
 	struct engine_provider *ep;
 	struct job j;
@@ -170,11 +172,11 @@ static char *engine_session_line(const char *dir, const char *command, int local
 char *engine_session_command(struct engine *e, const char *job_ref, int worker, const char *command,
                              char **cause)
 {
+	if (engine_is_remote(e))
+		return engine_remote_session_command(e, job_ref, worker, command, cause);
 	struct provider_shell ps;
 	char *line;
 
-	if (engine_is_remote(e))
-		return engine_remote_session_command(e, job_ref, worker, command, cause);
 	if (engine_session_target(e, job_ref, worker, &ps, cause) != 0)
 		return NULL;
 	if (ps.local) {
@@ -333,14 +335,14 @@ int engine_session_run(struct engine *e, const char *job_ref, int worker,
                        const struct engine_session_io *io, int *exit_status,
                        struct engine_conn_error *err, char **cause)
 {
+	if (engine_is_remote(e))
+		return engine_remote_session_run(e, job_ref, worker, io, exit_status, err, cause);
 	struct engine_provider *ep;
 	struct provider_shell ps;
 	struct job j;
 	char *mark = NULL;
 	int rc = -1;
 
-	if (engine_is_remote(e))
-		return engine_remote_session_run(e, job_ref, worker, io, exit_status, err, cause);
 	*exit_status = -1;
 	if (err != NULL)
 		memset(err, 0, sizeof *err);

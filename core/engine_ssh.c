@@ -300,6 +300,9 @@ int engine_forward_open(struct engine *e, const char *job_ref, int remote_port, 
                         const char *bind_addr, int accept_new, engine_forward_cb cb, void *arg,
                         int *id, char **cause)
 {
+	if (engine_is_remote(e))
+		return engine_remote_forward_open(e, job_ref, remote_port, local_port, bind_addr,
+		                                  accept_new, cb, arg, id, cause);
 	struct job j;
 	struct engine_provider *ep;
 	struct provider_shell ps;
@@ -308,9 +311,6 @@ int engine_forward_open(struct engine *e, const char *job_ref, int remote_port, 
 	struct engine_fwd *fw;
 	int rc = -1;
 
-	if (engine_is_remote(e))
-		return engine_remote_forward_open(e, job_ref, remote_port, local_port, bind_addr,
-		                                  accept_new, cb, arg, id, cause);
 	job_init(&j);
 	memset(&ps, 0, sizeof ps);
 	if (engine_ssh_job(e, job_ref, &j, &ep, cause) != 0)
@@ -483,6 +483,8 @@ void engine_forwards_close_all(struct engine *e)
 int engine_hosts(struct engine *e, const char *job_ref, struct tele_host **out, size_t *n,
                  char **cause)
 {
+	if (engine_is_remote(e))
+		return *out = NULL, *n = 0, engine_remote_unavailable_op(e, "hosts", cause);
 	struct tele_host *all = NULL;
 	size_t nall = 0;
 
@@ -527,6 +529,8 @@ int engine_hosts(struct engine *e, const char *job_ref, struct tele_host **out, 
 
 char *engine_session_begin(struct engine *e, const char *job_id)
 {
+	if (engine_is_remote(e))
+		return NULL;
 	char *dir = xprintf("%s/sessions", e->cfg.state_dir);
 	char *path = NULL;
 	int fd;
@@ -552,6 +556,8 @@ void engine_session_end(char *mark)
 
 int engine_job_sessions(struct engine *e, const char *job_id)
 {
+	if (engine_is_remote(e))
+		return 0;
 	char *dir = xprintf("%s/sessions", e->cfg.state_dir);
 	DIR *d = opendir(dir);
 	struct dirent *de;

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/engine_internal.h"
+#include "core/engine_remote.h"
 #include "core/tele_close.h"
 #include "core/tele_kernels.h"
 #include "core/tele_ring.h"
@@ -453,6 +454,8 @@ static void engine_tele_tick(void *arg)
 
 void engine_watch(struct engine *e)
 {
+	if (engine_is_remote(e)) /* gantryd watches */
+		return;
 	struct engine_tele *t;
 
 	if (e->tele != NULL || e->opts.readonly)

@@ -21,6 +21,7 @@
 
 #include "core/cost.h"
 #include "core/engine.h"
+#include "core/engine_remote.h"
 #include "core/loop.h"
 #include "core/sanitize.h"
 #include "core/xmalloc.h"
@@ -763,10 +764,28 @@ static int app_draw_budget(struct app *a, const struct engine_budget_status *b, 
 	return rx;
 }
 
+/* Who we are: "user@host", or in remote mode "gantryd: NAME (ROLE)" as gantryd says. */
+static void app_header_who(struct app *a, char *buf, size_t len)
+{
+	const char *name = engine_remote_hello_str(a->e, "name");
+	const char *role = engine_remote_hello_str(a->e, "role");
+	char *s, *safe;
+
+	if (!engine_is_remote(a->e)) {
+		snprintf(buf, len, "%s@%s", a->user, a->host);
+		return;
+	}
+	s = xprintf("gantryd: %s (%s)", name != NULL ? name : "?", role != NULL ? role : "no role");
+	safe = sanitize_text(s, strlen(s), 0); /* the daemon's words */
+	snprintf(buf, len, "%s", safe);
+	free(safe);
+	free(s);
+}
+
 /* Row 0: name, user, job counts, burn rate, the worst budget, provider health, clock. */
 static void app_draw_header(struct app *a)
 {
-	char buf[256], clock[16], left[512], fwd[32], cfgs[320], cfgshort[32];
+	char buf[256], clock[16], left[512], fwd[32], cfgs[320], cfgshort[32], who[160];
 	size_t i, n = engine_provider_count(a->e);
 	int nf;
 	int x, w, rx, lmin;
@@ -790,8 +809,9 @@ static void app_draw_header(struct app *a)
 		snprintf(cfgs, sizeof cfgs, "  [config reloaded %s]", clock);
 		snprintf(cfgshort, sizeof cfgshort, "%s", cfgs);
 	}
-	snprintf(left, sizeof(left), " %s@%s %s %d job%s, %d active%s%s", a->user, a->host,
-	         a->g.sep, (int)a->jobs.list.n, a->jobs.list.n == 1 ? "" : "s", a->jobs.nactive,
+	app_header_who(a, who, sizeof who);
+	snprintf(left, sizeof(left), " %s %s %d job%s, %d active%s%s", who, a->g.sep,
+	         (int)a->jobs.list.n, a->jobs.list.n == 1 ? "" : "s", a->jobs.nactive,
 	         nf > 0 ? fwd : "", a->readonly ? "  [read-only]" : "");
 	/* The right side never pushes the config flag off a narrow screen: the left keeps room
 	 * for it (the short form; the full error is in the status line and m). */

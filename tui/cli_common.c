@@ -13,7 +13,8 @@
 
 struct engine *cli_engine(struct cli_ctx *c, int no_refresh)
 {
-	struct engine_opts o = {.readonly = c->readonly, .no_refresh = no_refresh};
+	struct engine_opts o = {
+	    .readonly = c->readonly, .no_refresh = no_refresh, .embedded = c->embedded};
 	char *cause = NULL;
 
 	if (c->e != NULL)

@@ -10,6 +10,7 @@
 
 #include "core/catalog.h"
 #include "core/config.h"
+#include "core/engine_remote.h"
 #include "core/sanitize.h"
 #include "core/store.h"
 #include "core/xmalloc.h"
@@ -130,6 +131,28 @@ static void doctor_trust_and_store(struct doctor *d, const struct config *cfg)
 	free(cause);
 }
 
+/* Remote (gantryd: its socket, who it says we are) or embedded mode (issue 12). */
+static void doctor_mode(struct doctor *d, struct engine *e)
+{
+	const char *role = engine_remote_hello_str(e, "role");
+	const char *perr = engine_remote_hello_str(e, "policy_error");
+	char *s;
+
+	if (!engine_is_remote(e)) {
+		doctor_check(d, "mode", 1,
+		             "embedded: the engine runs in this process (no gantryd configured)");
+		return;
+	}
+	s = xprintf("remote: gantryd at %s, as %s (role %s%s%s)%s%s", engine_remote_path(e),
+	            engine_remote_hello_str(e, "name") ? engine_remote_hello_str(e, "name") : "?",
+	            role != NULL ? role : "none",
+	            engine_remote_hello_bool(e, "admin") ? ", admin" : "",
+	            engine_remote_hello_bool(e, "approver") ? ", approver" : "",
+	            perr != NULL ? "; its policy file is broken: " : "", perr != NULL ? perr : "");
+	doctor_check(d, "mode", perr == NULL, s);
+	free(s);
+}
+
 static int doctor_run(struct cli_ctx *c, int argc, char **argv)
 {
 	struct doctor d = {.checks = json_array(), .json = c->json};
@@ -142,7 +165,8 @@ static int doctor_run(struct cli_ctx *c, int argc, char **argv)
 	char *cause = NULL;
 
 	if (c->e == NULL) {
-		struct engine_opts o = {.readonly = c->readonly, .no_refresh = 1};
+		struct engine_opts o = {
+		    .readonly = c->readonly, .no_refresh = 1, .embedded = c->embedded};
 
 		if (engine_open(&o, &c->e, &cause) != 0) {
 			/* say why when it is the permissions or the store; else as every command */
@@ -193,13 +217,18 @@ static int doctor_run(struct cli_ctx *c, int argc, char **argv)
 	s = xprintf("%s, %s", buf, curses_version());
 	doctor_check(&d, "libraries", 1, s);
 	free(s);
+	doctor_mode(&d, e);
 	s = xprintf("config %s, state %s", engine_config(e)->config_dir,
 	            engine_config(e)->state_dir);
-	doctor_check(&d, "paths", access(engine_config(e)->state_dir, W_OK) == 0, s);
+	/* remote mode keeps no state here: gantryd does */
+	doctor_check(&d, "paths",
+	             engine_is_remote(e) || access(engine_config(e)->state_dir, W_OK) == 0, s);
 	free(s);
 	doctor_trust_and_store(&d, engine_config(e));
 	if (engine_jobs_count(e, &njobs, &cause) == 0) {
-		s = xprintf("%s (%lld jobs)", engine_config(e)->db_path, (long long)njobs);
+		s = engine_is_remote(e)
+		        ? xprintf("gantryd's (%lld jobs you may see)", (long long)njobs)
+		        : xprintf("%s (%lld jobs)", engine_config(e)->db_path, (long long)njobs);
 		doctor_check(&d, "store", 1, s);
 	} else {
 		s = xstrdup(cause);

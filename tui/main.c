@@ -11,10 +11,10 @@
 #include "tui/cli.h"
 
 static const struct cli_cmd *const main_cmds[] = {
-    &cli_templates_cmd, &cli_launch_cmd,    &cli_ls_cmd,      &cli_show_cmd,  &cli_logs_cmd,
-    &cli_stop_cmd,      &cli_ssh_cmd,       &cli_forward_cmd, &cli_hosts_cmd, &cli_watch_cmd,
-    &cli_cost_cmd,      &cli_reconcile_cmd, &cli_doctor_cmd,  &cli_open_cmd,  &cli_offers_cmd,
-    &cli_cluster_cmd,
+    &cli_templates_cmd, &cli_launch_cmd, &cli_ls_cmd,     &cli_show_cmd,
+    &cli_logs_cmd,      &cli_stop_cmd,   &cli_ssh_cmd,    &cli_forward_cmd,
+    &cli_hosts_cmd,     &cli_watch_cmd,  &cli_cost_cmd,   &cli_reconcile_cmd,
+    &cli_doctor_cmd,    &cli_open_cmd,   &cli_offers_cmd, &cli_cluster_cmd,
 };
 #define MAIN_NCMDS (sizeof main_cmds / sizeof main_cmds[0])
 
@@ -40,6 +40,7 @@ static void main_help(FILE *f)
 	fputs("\nOptions (anywhere before --):\n"
 	      "  -o json          machine-readable output for listings\n"
 	      "  --readonly       refuse every action that changes anything\n"
+	      "  --embedded       run the engine here even when gantryd is configured\n"
 	      "  --no-color       no colours (also: NO_COLOR=1)\n"
 	      "  --no-mouse       the TUI leaves the mouse to the terminal (also: mouse: false)\n"
 	      "  -d MS            TUI refresh interval in milliseconds (default 1000)\n"
@@ -141,6 +142,9 @@ int main(int argc, char **argv)
 			main_drop(&argc, argv, i, 1);
 		} else if (strcmp(a, "--readonly") == 0) {
 			c.readonly = 1;
+			main_drop(&argc, argv, i, 1);
+		} else if (strcmp(a, "--embedded") == 0) {
+			c.embedded = 1;
 			main_drop(&argc, argv, i, 1);
 		} else if (strcmp(a, "--no-color") == 0) {
 			c.no_color = 1;
