@@ -107,6 +107,7 @@ static int session_spawn_prepare(struct engine *e, const char *job_id, int worke
                                  int cols, struct session_spawn *sp, char **cause)
 {
 	const char *home = getenv("GANTRY_HOME"), *lang = getenv("LANG");
+	const char *datadir = getenv("GANTRY_DATADIR");
 	struct passwd *pw = getpwuid(getuid());
 	struct winsize ws = {.ws_row = (unsigned short)(rows > 0 ? rows : 24),
 	                     .ws_col = (unsigned short)(cols > 0 ? cols : 80)};
@@ -151,6 +152,8 @@ static int session_spawn_prepare(struct engine *e, const char *job_id, int worke
 		sp->envp[v++] = xprintf("USER=%s", pw->pw_name);
 		sp->envp[v++] = xprintf("LOGNAME=%s", pw->pw_name);
 	}
+	if (datadir != NULL && *datadir == '/' && strlen(datadir) < 4096)
+		sp->envp[v++] = xprintf("GANTRY_DATADIR=%s", datadir); /* as gantryd's own */
 	if (lang != NULL && strlen(lang) < 64)
 		sp->envp[v++] = xprintf("LANG=%s", lang);
 	sp->envp[v] = NULL;

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# broker_shell.sh (issue 12): shells brokered by gantryd. As root, with test users
+# (tests/lib/gantryd.sh) and gantryd in the foreground as the service account g12svc:
+# - g12alice's `gantry ssh JOB -- CMD` on her job runs CMD through the daemon (a PTY relayed
+#   over the socket) and exits with its status; an interactive shell reads her input
+# - the shell runs as the service account: alice never holds its keys (she cannot read the
+#   service's home, where its provider keys live)
+# - g12bob cannot open a shell on alice's job ("no job matches"), g12mallory (not in the
+#   socket's group) cannot reach the daemon at all
+# - `gantry ssh --print-command` refuses in remote mode (there is no key to give)
+source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/gantryd.sh"
+
+gd_users
+GD_DIR=$(mktemp -d /tmp/gantryd-test.XXXXXX)
+chmod 0755 "$GD_DIR"
+trap 'gd_stop; rm -rf "$GD_DIR"; t_cleanup' EXIT
+
+mkdir -p "$GD_DIR/run/system/templates"
+cat >"$GD_DIR/run/system/templates/gd-sleep.yaml" <<'YAML'
+name: gd-sleep
+kind: training
+resources: {accelerators: none, cpus: 1}
+limits: {max_runtime: 10m}
+run: sleep 300
+YAML
+chmod 0644 "$GD_DIR/run/system/templates/gd-sleep.yaml"
+gd_start "$GD_DIR/run"
+# a provider key of the service's own (the kind of file users must never read)
+install -d -o g12svc -g g12svc -m 0700 "$GD_HOME/config"
+install -o g12svc -g g12svc -m 0600 /dev/null "$GD_HOME/config/worker_key"
+echo "CANARY-KEY-$$" >"$GD_HOME/config/worker_key"
+
+jstate() { as "$1" "$GANTRY_BIN" show "$2" -o json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin).get("state",""))'; }
+running() { [ "$(jstate "$1" "$2")" = RUNNING ]; }
+
+expect_rc 0 "alice launches gd-sleep through gantryd" as g12alice "$GANTRY_BIN" launch gd-sleep --name ash
+check "alice's job reaches RUNNING" wait_for 30 running g12alice ash
+
+# a command: its output and its exit status, through the daemon's PTY
+out=$(as g12alice "$GANTRY_BIN" ssh ash -- echo hi </dev/null 2>"$T_HOME/ssh.err" | tr -d '\r') && rc=0 || rc=$?
+check "alice: gantry ssh ash -- echo hi prints hi (got '$out', exit $rc, $(head -c 300 "$T_HOME/ssh.err"))" \
+	[ "$out" = hi ]
+check "... and exits 0 (got $rc)" [ "$rc" = 0 ]
+rc=0
+as g12alice "$GANTRY_BIN" ssh ash -- sh -c 'exit 7' </dev/null >/dev/null 2>&1 || rc=$?
+check "the command's exit status comes back (exit 7, got $rc)" [ "$rc" = 7 ]
+who=$(as g12alice "$GANTRY_BIN" ssh ash -- id -un </dev/null 2>/dev/null | tr -d '\r')
+check "the shell runs as the service account, not as alice (got '$who')" [ "$who" = g12svc ]
+
+# an interactive shell: alice's input goes in, the shell's exit status comes out
+rc=0
+printf 'echo from-$((6*7))\nexit 5\n' | as g12alice "$GANTRY_BIN" ssh ash >"$T_HOME/inter.out" 2>&1 || rc=$?
+check "the interactive shell ran alice's input ($(tr -d '\r' <"$T_HOME/inter.out" | head -c 300))" \
+	grep -q 'from-42' "$T_HOME/inter.out"
+check "... and its exit status came back (5, got $rc)" [ "$rc" = 5 ]
+
+# alice never gets the service's keys
+check "alice cannot read the service's key file" bash -c "! as g12alice cat '$GD_HOME/config/worker_key' >/dev/null 2>&1"
+check "nor list the service's home" bash -c "! as g12alice ls '$GD_HOME' >/dev/null 2>&1"
+rc=0
+as g12alice "$GANTRY_BIN" ssh ash --print-command >"$T_HOME/print.out" 2>"$T_HOME/print.err" || rc=$?
+check "--print-command refuses through gantryd (exit $rc: $(head -c 200 "$T_HOME/print.err"))" \
+	bash -c "[ '$rc' != 0 ] && grep -q 'go through gantryd' '$T_HOME/print.err'"
+check "... and prints no key path" bash -c "! grep -q worker_key '$T_HOME/print.out' '$T_HOME/print.err'"
+
+# bob (another team) cannot open a shell on alice's job; mallory cannot reach the daemon
+rc=0
+as g12bob "$GANTRY_BIN" ssh ash -- echo bob-was-here </dev/null >"$T_HOME/bob.out" 2>"$T_HOME/bob.err" || rc=$?
+check "bob's gantry ssh on alice's job fails (exit $rc: $(head -c 200 "$T_HOME/bob.err"))" \
+	bash -c "[ '$rc' != 0 ] && grep -q 'no job matches' '$T_HOME/bob.err'"
+check "... and ran nothing" bash -c "! grep -q bob-was-here '$T_HOME/bob.out'"
+jid=$(as g12alice "$GANTRY_BIN" show ash -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+rc=0
+as g12bob "$GANTRY_BIN" ssh "$jid" -- echo bob-was-here </dev/null >"$T_HOME/bob.out" 2>"$T_HOME/bob.err" || rc=$?
+check "... not even by its full id (exit $rc)" bash -c "[ '$rc' != 0 ] && ! grep -q bob-was-here '$T_HOME/bob.out'"
+rc=0
+as g12mallory "$GANTRY_BIN" ssh ash -- echo m </dev/null >/dev/null 2>"$T_HOME/m.err" || rc=$?
+check "mallory (not in group gantry) is refused (exit $rc: $(head -c 200 "$T_HOME/m.err"))" \
+	bash -c "[ '$rc' != 0 ] && grep -qi 'permission denied' '$T_HOME/m.err'"
+
+check "gantryd is still serving" gd_ready
+expect_rc 0 "alice stops her job" as g12alice "$GANTRY_BIN" stop ash
+t_done
