@@ -146,7 +146,7 @@ static void serve_fwd_on_event(void *arg, const struct engine_event *ev)
 		if (!mine)
 			continue;
 		serve_send_event(sf->c, json_pack("{s:s,s:s,s:i}", "event", "forwards", "message",
-		                                  ev->message, "id", sf->id));
+		                                  ev->message, "forward_id", sf->id));
 		if (closed)
 			sf->open = 0;
 		break;
