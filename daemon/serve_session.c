@@ -103,8 +103,9 @@ static char *session_system_dir(struct engine *e)
 }
 
 static int session_spawn_prepare(struct engine *e, const char *job_id, int worker,
-                                 const char *command, const char *term, int accept_new, int rows,
-                                 int cols, struct session_spawn *sp, char **cause)
+                                 const char *command, const char *term, int accept_new,
+                                 int may_accept, int rows, int cols, struct session_spawn *sp,
+                                 char **cause)
 {
 	const char *home = getenv("GANTRY_HOME"), *lang = getenv("LANG");
 	const char *datadir = getenv("GANTRY_DATADIR");
@@ -152,6 +153,8 @@ static int session_spawn_prepare(struct engine *e, const char *job_id, int worke
 		sp->envp[v++] = xprintf("USER=%s", pw->pw_name);
 		sp->envp[v++] = xprintf("LOGNAME=%s", pw->pw_name);
 	}
+	if (!may_accept) /* no host key question on the PTY either (tui/cli_ssh.c) */
+		sp->envp[v++] = xstrdup("GANTRY_ASK_HOST_KEY=no");
 	if (datadir != NULL && *datadir == '/' && strlen(datadir) < 4096)
 		sp->envp[v++] = xprintf("GANTRY_DATADIR=%s", datadir); /* as gantryd's own */
 	if (lang != NULL && strlen(lang) < 64)
@@ -383,7 +386,7 @@ int serve_op_session(struct serve_ctx *ctx, json_t *args, json_t **result, char 
 	json_t *jcmd = json_object_get(args, "command");
 	const char *command = json_is_string(jcmd) ? json_string_value(jcmd) : NULL;
 	int worker = json_is_integer(jw) ? (int)json_integer_value(jw) : 0;
-	int accept_new = json_is_true(json_object_get(args, "accept_new"));
+	int accept_new = json_is_true(json_object_get(args, "accept_new")), may_accept;
 	struct session_spawn sp;
 	struct job j;
 	char *detail;
@@ -397,7 +400,8 @@ int serve_op_session(struct serve_ctx *ctx, json_t *args, json_t **result, char 
 	if (jcmd != NULL && !json_is_null(jcmd) &&
 	    (command == NULL || strlen(command) > 65536 || *command == '\0'))
 		return xcause(cause, "session: \"command\" is not a command line");
-	if (accept_new && !serve_is_admin(ctx->srv, ctx->e, ctx->who))
+	may_accept = serve_is_admin(ctx->srv, ctx->e, ctx->who);
+	if (accept_new && !may_accept)
 		return xcause(cause, "session: only an administrator of gantryd may accept a new "
 		                     "host key for the service");
 	job_init(&j);
@@ -411,7 +415,7 @@ int serve_op_session(struct serve_ctx *ctx, json_t *args, json_t **result, char 
 	}
 	if (session_spawn_prepare(
 	        ctx->e, j.id, worker, command, json_string_value(json_object_get(args, "term")),
-	        accept_new, (int)json_integer_value(json_object_get(args, "rows")),
+	        accept_new, may_accept, (int)json_integer_value(json_object_get(args, "rows")),
 	        (int)json_integer_value(json_object_get(args, "cols")), &sp, cause) != 0) {
 		job_clear(&j);
 		return -1;
