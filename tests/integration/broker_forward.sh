@@ -7,7 +7,8 @@
 # - g12bob's curl (and root's) on the same port is cut off at once, and alice is told
 #   "connection from uid N refused"; bob cannot open a forward on alice's job
 # - --bind to another address is refused through gantryd
-# - the forward closes with alice's `gantry forward` (the connection that opened it)
+# - the forward closes with alice's `gantry forward` (the connection that opened it), and
+#   alice's `gantry forward` ends (exit 1, "the job ended") when her job is stopped
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/../lib/gantryd.sh"
 source "$(dirname "$0")/../lib/sshrig.sh"
@@ -115,5 +116,17 @@ fwd_pid=
 closed() { ! curl -s --max-time 5 -o /dev/null "$url"; ! ss -ltn | grep -q " 127.0.0.1:$port "; }
 check "the forward closed with alice's gantry forward" wait_for 10 closed
 check "gantryd is still serving" gd_ready
+
+# a forward ends with its job: alice's gantry forward exits 1 and says why
+as g12alice "$GANTRY_BIN" forward aw >"$T_HOME/fwd2.out" 2>"$T_HOME/fwd2.err" &
+fwd_pid=$!
+check "a second forward comes up" wait_for 30 grep -q '^Open: ' "$T_HOME/fwd2.out"
 expect_rc 0 "alice stops her endpoint" as g12alice "$GANTRY_BIN" stop aw
+fwd_ended() { ! kill -0 "$fwd_pid" 2>/dev/null; }
+check "her gantry forward ends with the job" wait_for 20 fwd_ended
+rc=0
+wait "$fwd_pid" 2>/dev/null || rc=$?
+fwd_pid=
+check "... with exit 1 (got $rc) saying the job ended ($(head -c 200 "$T_HOME/fwd2.err"))" \
+	bash -c "[ '$rc' = 1 ] && grep -q 'job ended' '$T_HOME/fwd2.err'"
 t_done

@@ -8,6 +8,7 @@
 # - g12bob cannot open a shell on alice's job ("no job matches"), g12mallory (not in the
 #   socket's group) cannot reach the daemon at all
 # - `gantry ssh --print-command` refuses in remote mode (there is no key to give)
+# - a client killed mid-session: the shell is hung up, gantryd serves on
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/../lib/gantryd.sh"
 
@@ -80,6 +81,18 @@ rc=0
 as g12mallory "$GANTRY_BIN" ssh ash -- echo m </dev/null >/dev/null 2>"$T_HOME/m.err" || rc=$?
 check "mallory (not in group gantry) is refused (exit $rc: $(head -c 200 "$T_HOME/m.err"))" \
 	bash -c "[ '$rc' != 0 ] && grep -qi 'permission denied' '$T_HOME/m.err'"
+
+# a client that vanishes mid-session: its shell is hung up, the daemon goes on
+as g12alice "$GANTRY_BIN" ssh ash -- sleep 777 </dev/null >/dev/null 2>&1 &
+bg=$!
+shell_up() { pgrep -u g12svc -f -- "^sleep 777\$" >/dev/null; }
+check "a brokered shell runs sleep 777 as the service account" wait_for 20 shell_up
+cpid=$(pgrep -u g12alice -f -- "$GANTRY_BIN ssh ash -- sleep 777" | head -1)
+check "alice's gantry ssh runs (pid $cpid)" test -n "$cpid"
+[ -z "$cpid" ] || kill -KILL "$cpid"
+wait "$bg" 2>/dev/null || :
+shell_gone() { ! shell_up; }
+check "once alice's client is gone, her shell is hung up" wait_for 10 shell_gone
 
 check "gantryd is still serving" gd_ready
 expect_rc 0 "alice stops her job" as g12alice "$GANTRY_BIN" stop ash
