@@ -229,6 +229,7 @@ static int remote_fd_answer(int fd, int64_t id, json_t **result, char **cause)
 /* --- the queue of what arrived while a call waited --- */
 
 static void remote_flush(struct engine *e);
+static void remote_refresh_providers(struct engine *e);
 
 static void remote_on_flush_timer(void *arg)
 {
@@ -253,8 +254,10 @@ static void remote_schedule(struct engine *e)
 {
 	struct engine_remote *r = e->remote;
 
+	/* messages queued, or read but not parsed yet (a call stops at its answer) */
 	if (r->flush_timer == NULL && e->loop != NULL &&
-	    (r->nq > 0 || (r->closed && (r->waits != NULL || r->results != NULL))))
+	    (r->nq > 0 || (r->len > 0 && memchr(r->buf, '\n', r->len) != NULL) ||
+	     (r->closed && (r->waits != NULL || r->results != NULL))))
 		r->flush_timer = loop_timer_add(e->loop, 0, 0, remote_on_flush_timer, e);
 }
 
@@ -355,7 +358,7 @@ static void remote_dispatch(struct engine *e, json_t *m)
 	const json_t *jid = json_object_get(m, "id");
 	const char *name = json_string_value(json_object_get(m, "event"));
 
-	if (json_is_integer(jid)) {
+	if (json_is_integer(jid) && name == NULL) { /* an answer; events never count as one */
 		struct remote_wait **pp = &r->waits, *w;
 		int64_t id = json_integer_value(jid);
 
@@ -397,7 +400,11 @@ static void remote_dispatch(struct engine *e, json_t *m)
 	} else if (name != NULL) {
 		struct engine_event ev;
 
-		if (engine_json_to_event(m, &ev) == 0)
+		if (engine_json_to_event(m, &ev) != 0)
+			return;
+		if (ev.type == ENGINE_EV_PROVIDER) /* its health: ask for the list again */
+			remote_refresh_providers(e);
+		if (e->remote != NULL)
 			engine_emit(e, &ev);
 	}
 }
@@ -406,18 +413,23 @@ static void remote_dispatch(struct engine *e, json_t *m)
 static void remote_flush(struct engine *e)
 {
 	struct engine_remote *r = e->remote;
+	json_t *m;
 
 	if (r == NULL || r->flushing)
 		return;
 	r->flushing = 1;
+	while (remote_next(e, &m)) /* what a call read past its answer */
+		remote_enqueue(r, m);
 	while (e->remote != NULL && r->nq > 0) {
-		json_t *m = r->q[0];
+		m = r->q[0];
 
 		memmove(r->q, r->q + 1, (r->nq - 1) * sizeof *r->q);
 		r->nq--;
 		remote_dispatch(e, m);
 		json_decref(m);
 	}
+	if (e->remote != r)
+		return; /* a callback closed the engine's connection: r is gone */
 	while (r->closed && r->waits != NULL) {
 		struct remote_wait *w = r->waits;
 
@@ -469,7 +481,8 @@ int engine_remote_call_id(struct engine *e, const char *op, json_t *args, json_t
 	}
 	for (;;) {
 		while (remote_next(e, &m)) {
-			if (json_integer_value(json_object_get(m, "id")) == id) {
+			if (json_object_get(m, "event") == NULL &&
+			    json_integer_value(json_object_get(m, "id")) == id) {
 				int rc;
 				json_t *res;
 				const char *why;
@@ -600,18 +613,30 @@ int engine_remote_stream(struct engine *e, const char *op, json_t *args, char **
 
 /* --- open and close --- */
 
-static void remote_hello(struct engine_remote *r, json_t *hello)
+/* The providers as gantryd last listed them (hello, then a "providers" request after each
+ * provider event): provs borrows from provjson. */
+static void remote_set_providers(struct engine_remote *r, json_t *provs)
 {
-	const json_t *provs = json_object_get(hello, "providers");
-
-	r->hello = hello;
-	r->nprovs = 0;
+	json_incref(provs);
+	json_decref(r->provjson);
+	r->provjson = provs;
 	free(r->provs);
+	r->nprovs = 0;
 	r->provs = xcalloc(json_array_size(provs) + 1, sizeof *r->provs);
 	for (size_t i = 0; i < json_array_size(provs); i++)
 		if (engine_json_to_provider_info(json_array_get(provs, i), &r->provs[r->nprovs],
 		                                 NULL) == 0)
 			r->nprovs++;
+}
+
+static void remote_refresh_providers(struct engine *e)
+{
+	json_t *res = NULL;
+
+	if (engine_remote_call(e, "providers", NULL, &res, NULL) == 0 &&
+	    json_is_array(json_object_get(res, "providers")))
+		remote_set_providers(e->remote, json_object_get(res, "providers"));
+	json_decref(res);
 }
 
 int engine_remote_open(struct engine *e, char **cause)
@@ -647,7 +672,8 @@ int engine_remote_open(struct engine *e, char **cause)
 		json_decref(hello);
 		return xcause(cause, "gantryd at %s: its hello is malformed", path);
 	}
-	remote_hello(r, hello);
+	r->hello = hello;
+	remote_set_providers(r, json_object_get(hello, "providers"));
 	if (json_integer_value(json_object_get(hello, "refresh_ms")) > 0)
 		e->cfg.refresh_ms = (int)json_integer_value(json_object_get(hello, "refresh_ms"));
 	r->w = loop_fd_add(e->loop, fd, POLLIN, remote_on_io, e);
@@ -684,6 +710,7 @@ void engine_remote_close(struct engine *e)
 		free(rs);
 	}
 	json_decref(r->hello);
+	json_decref(r->provjson);
 	free(r->provs);
 	free(r->buf);
 	free(r->path);

@@ -59,8 +59,7 @@ int engine_remote_approve(struct engine *e, const char *job_ref, const char *rea
 int engine_remote_deny(struct engine *e, const char *job_ref, const char *reason, char **cause);
 int engine_remote_audit_list(struct engine *e, int64_t since_ms, struct audit_entry **out,
                              size_t *n, char **cause);
-int engine_remote_audit_verify(struct engine *e, size_t *checked, int64_t *bad_seq,
-                               char **cause);
+int engine_remote_audit_verify(struct engine *e, size_t *checked, int64_t *bad_seq, char **cause);
 int engine_remote_policy_explain(struct engine *e, const struct engine_plan *plan,
                                  struct policy_verdict *out, char **cause);
 
@@ -72,9 +71,8 @@ const char *engine_remote_hello_str(struct engine *e, const char *key);
 int engine_remote_hello_bool(struct engine *e, const char *key);
 
 /* engine.h's functions in remote mode (each starts with `if (engine_is_remote(e)) return
- * engine_remote_X(...)`; core/engine_remote_jobs.c, engine_remote_plan.c,
- * engine_remote_misc.c). What gantryd does not serve yet fails with "WHAT: not available
- * through gantryd yet" or answers empty. */
+ * engine_remote_X(...)`; core/engine_remote_jobs.c, engine_remote_plan.c). What gantryd
+ * does not serve yet fails with "not available through gantryd yet" or answers empty. */
 int engine_remote_jobs(struct engine *e, int active_only, struct job_list *out, char **cause);
 int engine_remote_job(struct engine *e, const char *job_ref, struct job *out, char **cause);
 int engine_remote_job_events(struct engine *e, const char *job_id, struct job_event_list *out,
@@ -85,8 +83,7 @@ int engine_remote_launch(struct engine *e, const struct engine_launch_req *req, 
 int engine_remote_stop(struct engine *e, const char *job_ref, engine_result_cb cb, void *arg,
                        char **cause);
 int engine_remote_logs_open(struct engine *e, const char *job_id, int follow, int64_t tail_bytes,
-                            engine_log_cb cb, void *arg, struct engine_logs **out,
-                            char **cause);
+                            engine_log_cb cb, void *arg, struct engine_logs **out, char **cause);
 void engine_remote_logs_close(struct engine *e, struct engine_logs *lg);
 int engine_remote_busy(struct engine *e);
 size_t engine_remote_provider_count(struct engine *e);
@@ -157,7 +154,6 @@ int engine_json_to_audit_entry(const json_t *o, struct audit_entry *out, char **
 void engine_json_audit_entry_clear(struct audit_entry *a);
 /* {name, type, healthy, message}; engine_json_to_provider_info borrows o's strings. */
 json_t *engine_json_provider_info(const struct engine_provider_info *p);
-int engine_json_to_provider_info(const json_t *o, struct engine_provider_info *out,
-                                 char **cause);
+int engine_json_to_provider_info(const json_t *o, struct engine_provider_info *out, char **cause);
 
 #endif

@@ -36,7 +36,8 @@ struct engine_remote {
 	size_t len, cap;
 	int64_t next_id;
 	json_t *hello;                      /* hello's result: who we are, the providers */
-	struct engine_provider_info *provs; /* borrowed from hello */
+	json_t *provjson;                   /* the providers as gantryd last listed them */
+	struct engine_provider_info *provs; /* borrowed from provjson */
 	size_t nprovs;
 	json_t **q; /* messages that arrived during a call, delivered on the loop */
 	size_t nq, qcap;
@@ -61,7 +62,7 @@ int engine_remote_pending(struct engine *e);
 int engine_remote_stream(struct engine *e, const char *op, json_t *args, char **cause);
 /* Loads the built-in and SYSTEM_DIR templates (what gantryd has too) into e->tpls. */
 void engine_remote_templates_load(struct engine *e);
-/* "what: not available through gantryd yet" */
+/* "not available through gantryd yet" (what: for the reader of the code) */
 int engine_remote_unavailable(const char *what, char **cause);
 
 #endif

@@ -15,7 +15,8 @@
 
 int engine_remote_unavailable(const char *what, char **cause)
 {
-	return xcause(cause, "%s: not available through gantryd yet", what);
+	(void)what; /* the face names the command; the cause says why */
+	return xcause(cause, "not available through gantryd yet");
 }
 
 int engine_remote_unavailable_op(struct engine *e, const char *what, char **cause)
@@ -161,8 +162,7 @@ void engine_remote_templates_load(struct engine *e)
 int engine_remote_reconcile(struct engine *e, char **cause)
 {
 	(void)e;
-	return xcause(cause, "gantryd reconciles: run `gantry reconcile` as the service account "
-	                     "(or restart gantryd)");
+	return xcause(cause, "gantryd reconciles its jobs itself");
 }
 
 /* --- logs: a stream connection of their own --- */
