@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/session_wire.h"
@@ -246,6 +247,39 @@ static int session_pump_out(int master, int sock)
 	return session_wire_send(sock, SESSION_FRAME_DATA, buf, (size_t)n) == 0 ? 1 : -1;
 }
 
+static int64_t session_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The client's input ended: the PTY gets its EOF character. Not while the helper may still
+ * switch the PTY to raw mode (it does once its SSH shell is up): an EOF typed in canonical
+ * mode is kept as a NUL byte when the mode changes. So: ^D as data once the PTY is raw (the
+ * remote PTY takes it as EOF); VEOF once it stayed canonical for SESSION_EOF_WAIT_MS (a shell
+ * on this host, or a channel that keeps it so). 1 once typed. */
+#define SESSION_EOF_WAIT_MS 1500
+static int session_eof(int master, int64_t since)
+{
+	struct termios t;
+	unsigned char eof = 4;
+
+	if (tcgetattr(master, &t) != 0)
+		return 1;
+	if (t.c_lflag & ICANON) {
+		if (session_now_ms() - since < SESSION_EOF_WAIT_MS)
+			return 0;
+		if (t.c_cc[VEOF] != 0 && t.c_cc[VEOF] != _POSIX_VDISABLE)
+			eof = t.c_cc[VEOF];
+	}
+	if (write(master, &eof, 1) < 0) {
+		/* the shell is gone: the loop ends */
+	}
+	return 1;
+}
+
 /* The relay process: never returns. */
 static void session_relay(struct session_spawn *sp, int sock)
 {
@@ -253,6 +287,7 @@ static void session_relay(struct session_spawn *sp, int sock)
 	static unsigned char payload[SESSION_WIRE_MAX];
 	pid_t pid;
 	int st = 0, status = -1, client = 1, master_open = 1, exited = 0;
+	int64_t eof_since = 0; /* the client's input ended at (ms); -1 once typed */
 
 	session_default_signals();
 	signal(SIGPIPE, SIG_IGN);
@@ -271,6 +306,8 @@ static void session_relay(struct session_spawn *sp, int sock)
 		int type;
 		size_t len;
 
+		if (eof_since > 0 && session_eof(sp->master, eof_since))
+			eof_since = -1; /* typed once */
 		if (!exited && waitpid(pid, &st, WNOHANG) == pid) {
 			exited = 1;
 			status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
@@ -323,15 +360,9 @@ static void session_relay(struct session_spawn *sp, int sock)
 					        (unsigned short)(payload[2] << 8 | payload[3])};
 
 					ioctl(sp->master, TIOCSWINSZ, &ws);
-				} else if (type == SESSION_FRAME_EOF) {
-					struct termios t;
-					unsigned char eof = 4;
-
-					if (tcgetattr(sp->master, &t) == 0)
-						eof = t.c_cc[VEOF];
-					if (write(sp->master, &eof, 1) < 0) {
-						/* the shell is gone: the next turn ends */
-					}
+				} else if (type == SESSION_FRAME_EOF && eof_since == 0) {
+					eof_since =
+					    session_now_ms(); /* typed when the mode settles */
 				}
 			}
 			if (r <= 0) { /* the client left (or broke the protocol): hang up */

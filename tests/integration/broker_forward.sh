@@ -2,6 +2,7 @@
 # broker_forward.sh (issue 12): port forwards brokered by gantryd. As root, with test users
 # (tests/lib/gantryd.sh), gantryd as the service account g12svc with an ssh provider over real
 # sshd workers (tests/lib/sshrig.sh) whose key only the service can read:
+# - g12alice's `gantry ssh` reaches the worker over SSH through the daemon
 # - g12alice forwards her job's port through the daemon: the daemon listens on 127.0.0.1 and
 #   her curl gets the worker's page
 # - g12bob's curl (and root's) on the same port is cut off at once, and alice is told
@@ -70,6 +71,22 @@ running() { [ "$(jstate "$1" "$2")" = RUNNING ]; }
 
 expect_rc 0 "alice launches gd-web on the fleet through gantryd" as g12alice "$GANTRY_BIN" launch gd-web --name aw
 check "alice's endpoint reaches RUNNING" wait_for 60 running g12alice aw
+
+# a shell on the ssh worker, through the daemon, with a key alice cannot read
+as g12alice "$GANTRY_BIN" ssh aw -- find . -name index.html -exec cat {} + </dev/null >"$T_HOME/sh.out" 2>"$T_HOME/sh.err" || :
+page=$(tr -d '\r' <"$T_HOME/sh.out")
+check "alice's brokered shell on the ssh worker reads the job's file (got '$page'; $(head -c 200 "$T_HOME/sh.err"))" \
+	[ "$page" = hello-from-worker ]
+
+# input piped in, then its end: cat prints it and ends (over SSH: the helper's PTY is raw)
+printf 'piped-in\n' | as g12alice "$GANTRY_BIN" ssh aw -- cat >"$T_HOME/cat.out" 2>&1 &
+catpid=$!
+cat_done() { ! kill -0 "$catpid" 2>/dev/null; }
+check "cat through the daemon ends once alice's input ends" wait_for 30 cat_done
+rc=0
+wait "$catpid" 2>/dev/null || rc=$?
+cat_ok() { [ "$rc" = 0 ] && grep -q piped-in "$T_HOME/cat.out" && ! grep -qF '^@' "$T_HOME/cat.out" && ! tr -d '\r\n' <"$T_HOME/cat.out" | grep -q '[[:cntrl:]]'; }
+check "... exit 0 (got $rc), the input printed back, no stray byte ($(od -c "$T_HOME/cat.out" | head -3 | tr '\n' ' '))" cat_ok
 
 as g12alice "$GANTRY_BIN" forward aw >"$T_HOME/fwd.out" 2>"$T_HOME/fwd.err" &
 fwd_pid=$!

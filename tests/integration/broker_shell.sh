@@ -56,6 +56,16 @@ check "the interactive shell ran alice's input ($(tr -d '\r' <"$T_HOME/inter.out
 	grep -q 'from-42' "$T_HOME/inter.out"
 check "... and its exit status came back (5, got $rc)" [ "$rc" = 5 ]
 
+# input piped in, then its end: cat prints it and ends (a shell on this host: canonical PTY)
+printf 'piped-in\n' | as g12alice "$GANTRY_BIN" ssh ash -- cat >"$T_HOME/cat.out" 2>&1 &
+catpid=$!
+cat_done() { ! kill -0 "$catpid" 2>/dev/null; }
+check "cat through the daemon ends once alice's input ends" wait_for 30 cat_done
+rc=0
+wait "$catpid" 2>/dev/null || rc=$?
+cat_ok() { [ "$rc" = 0 ] && grep -q piped-in "$T_HOME/cat.out" && ! grep -qF '^@' "$T_HOME/cat.out" && ! tr -d '\r\n' <"$T_HOME/cat.out" | grep -q '[[:cntrl:]]'; }
+check "... exit 0 (got $rc), the input printed back, no stray byte ($(od -c "$T_HOME/cat.out" | head -3 | tr '\n' ' '))" cat_ok
+
 # alice never gets the service's keys
 cannot() { ! as "$@" >/dev/null 2>&1; }
 check "alice cannot read the service's key file" cannot g12alice cat "$GD_HOME/config/worker_key"
