@@ -77,6 +77,11 @@ check "--print-command refuses through gantryd (exit $rc: $(head -c 200 "$T_HOME
 	bash -c "[ '$rc' != 0 ] && grep -q 'go through gantryd' '$T_HOME/print.err'"
 check "... and prints no key path" bash -c "! grep -q worker_key '$T_HOME/print.out' '$T_HOME/print.err'"
 
+rc=0
+as g12alice "$GANTRY_BIN" ssh ash --accept-new-host-key -- true </dev/null >/dev/null 2>"$T_HOME/acc.err" || rc=$?
+check "only gantryd's admins may accept a new host key for the service (exit $rc: $(head -c 200 "$T_HOME/acc.err"))" \
+	bash -c "[ '$rc' != 0 ] && grep -q 'only an administrator' '$T_HOME/acc.err'"
+
 # bob (another team) cannot open a shell on alice's job; mallory cannot reach the daemon
 rc=0
 as g12bob "$GANTRY_BIN" ssh ash -- echo bob-was-here </dev/null >"$T_HOME/bob.out" 2>"$T_HOME/bob.err" || rc=$?
