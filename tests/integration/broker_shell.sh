@@ -8,7 +8,8 @@
 # - g12bob cannot open a shell on alice's job ("no job matches"), g12mallory (not in the
 #   socket's group) cannot reach the daemon at all
 # - `gantry ssh --print-command` refuses in remote mode (there is no key to give)
-# - a client killed mid-session: the shell is hung up, gantryd serves on
+# - a client killed mid-session, or one sending malformed frames: the shell is hung up,
+#   gantryd serves on
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/../lib/gantryd.sh"
 
@@ -108,6 +109,17 @@ check "alice's gantry ssh runs (pid $cpid)" test -n "$cpid"
 wait "$bg" 2>/dev/null || :
 shell_gone() { ! shell_up; }
 check "once alice's client is gone, her shell is hung up" wait_for 10 shell_gone
+
+# a client that breaks the frame protocol: its relay hangs up its shell, nothing else moves
+got=$(as g12alice python3 "$GD_LIB/session_frames.py" "$GD_SOCK" ash 7a0000 2>&1)
+check "an unknown frame type ends that session at once (got '$got')" [ "$got" = closed ]
+shell888() { pgrep -u g12svc -f -- "^sleep 888\$" >/dev/null; }
+gone888() { ! shell888; }
+check "... and its shell is hung up" wait_for 10 gone888
+got=$(as g12alice python3 "$GD_LIB/session_frames.py" "$GD_SOCK" ash 64ffff 2>&1)
+check "so does a frame longer than the limit (got '$got')" [ "$got" = closed ]
+check "... its shell hung up too" wait_for 10 gone888
+check "alice's job is still running" running g12alice ash
 
 check "gantryd is still serving" gd_ready
 expect_rc 0 "alice stops her job" as g12alice "$GANTRY_BIN" stop ash
