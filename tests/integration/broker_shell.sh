@@ -2,7 +2,8 @@
 # broker_shell.sh (issue 12): shells brokered by gantryd. As root, with test users
 # (tests/lib/gantryd.sh) and gantryd in the foreground as the service account g12svc:
 # - g12alice's `gantry ssh JOB -- CMD` on her job runs CMD through the daemon (a PTY relayed
-#   over the socket) and exits with its status; an interactive shell reads her input
+#   over the socket) and exits with its status; an interactive shell reads her input; a
+#   terminal's size goes through at start and on SIGWINCH
 # - the shell runs as the service account: alice never holds its keys (she cannot read the
 #   service's home, where its provider keys live)
 # - g12bob cannot open a shell on alice's job ("no job matches"), g12mallory (not in the
@@ -49,6 +50,15 @@ as g12alice "$GANTRY_BIN" ssh ash -- sh -c 'exit 7' </dev/null >/dev/null 2>&1 |
 check "the command's exit status comes back (exit 7, got $rc)" [ "$rc" = 7 ]
 who=$(as g12alice "$GANTRY_BIN" ssh ash -- id -un </dev/null 2>/dev/null | tr -d '\r')
 check "the shell runs as the service account, not as alice (got '$who')" [ "$who" = g12svc ]
+
+# on a terminal: its size at start and after a change (SIGWINCH) reach the worker's PTY
+home=$(getent passwd g12alice | cut -d: -f6)
+python3 "$GD_LIB/session_tty.py" runuser -u g12alice -- env -i PATH=/usr/bin:/bin HOME="$home" \
+	GANTRY_DAEMON="$GD_SOCK" GANTRY_DATADIR="$GANTRY_DATADIR" TERM=xterm LANG=C.UTF-8 \
+	"$GANTRY_BIN" ssh ash -- sh -c 'stty size; read x; stty size' >"$T_HOME/tty.out" 2>&1 || :
+check "on a 33x111 terminal the shell sees 33 111 ($(tr '\n' ' ' <"$T_HOME/tty.out"))" grep -qx 'size1 33 111' "$T_HOME/tty.out"
+check "after the terminal became 40x120, 40 120" grep -qx 'size2 40 120' "$T_HOME/tty.out"
+check "and the session ends with exit 0" grep -qx 'exit 0' "$T_HOME/tty.out"
 
 # an interactive shell: alice's input goes in, the shell's exit status comes out
 rc=0
