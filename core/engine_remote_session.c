@@ -89,20 +89,6 @@ static int remote_read_answer(int fd, int64_t id, json_t **answer, char **cause)
 	}
 }
 
-static void remote_send_size(int sock, int tty)
-{
-	struct winsize ws;
-	unsigned char b[4];
-
-	if (ioctl(tty, TIOCGWINSZ, &ws) != 0)
-		return;
-	b[0] = (unsigned char)(ws.ws_row >> 8);
-	b[1] = (unsigned char)ws.ws_row;
-	b[2] = (unsigned char)(ws.ws_col >> 8);
-	b[3] = (unsigned char)ws.ws_col;
-	session_wire_send(sock, SESSION_FRAME_RESIZE, b, sizeof b);
-}
-
 static int remote_write_all(int fd, const unsigned char *p, size_t len)
 {
 	while (len > 0) {
@@ -124,18 +110,25 @@ static int remote_write_all(int fd, const unsigned char *p, size_t len)
 	return 0;
 }
 
-/* The relay: 0 with *status once the EXIT frame came, -1 when the connection broke. */
+/* The relay: 0 with *status once the EXIT frame came, -1 when the connection broke. Input
+ * is read only while the previous frame has gone out, and sent as the socket takes it, so
+ * that the daemon's output is always read (neither side waits on the other). */
 static int remote_relay(int sock, const struct engine_session_io *io, int tty, int *status)
 {
 	static struct session_wire_in in;
 	static unsigned char payload[SESSION_WIRE_MAX];
-	int in_open = 1;
+	static unsigned char up[3 + SESSION_WIRE_MAX];
+	size_t up_off = 0, up_len = 0;
+	int in_open = 1, eof_pending = 0;
 
 	in.len = 0;
+	fcntl(sock, F_SETFL, fcntl(sock, F_GETFL) | O_NONBLOCK);
 	for (;;) {
-		struct pollfd p[3] = {{.fd = sock, .events = POLLIN},
-		                      {.fd = in_open ? io->in_fd : -1, .events = POLLIN},
-		                      {.fd = tty ? remote_winch_pipe[0] : -1, .events = POLLIN}};
+		int pending = up_off < up_len || eof_pending;
+		struct pollfd p[3] = {
+		    {.fd = sock, .events = (short)(POLLIN | (pending ? POLLOUT : 0))},
+		    {.fd = in_open && !pending ? io->in_fd : -1, .events = POLLIN},
+		    {.fd = tty && !pending ? remote_winch_pipe[0] : -1, .events = POLLIN}};
 		int r, type;
 		size_t len;
 
@@ -146,25 +139,45 @@ static int remote_relay(int sock, const struct engine_session_io *io, int tty, i
 		}
 		if (p[2].revents & POLLIN) {
 			char junk[64];
+			struct winsize ws;
 
 			while (read(remote_winch_pipe[0], junk, sizeof junk) > 0)
 				;
-			remote_send_size(sock, io->out_fd);
+			if (ioctl(io->out_fd, TIOCGWINSZ, &ws) == 0) {
+				unsigned char b[4] = {
+				    (unsigned char)(ws.ws_row >> 8), (unsigned char)ws.ws_row,
+				    (unsigned char)(ws.ws_col >> 8), (unsigned char)ws.ws_col};
+
+				up_off = 0;
+				up_len = session_wire_frame(up, SESSION_FRAME_RESIZE, b, sizeof b);
+				pending = 1;
+			}
 		}
-		if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+		if (!pending && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
 			unsigned char buf[4096];
 			ssize_t n = read(io->in_fd, buf, sizeof buf);
 
-			if (n < 0 && (errno == EINTR || errno == EAGAIN))
-				continue;
-			if (n <= 0) {
+			if (n > 0) {
+				up_off = 0;
+				up_len = session_wire_frame(up, SESSION_FRAME_DATA, buf, (size_t)n);
+			} else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
 				in_open = 0;
-				if (session_wire_send(sock, SESSION_FRAME_EOF, NULL, 0) != 0)
-					return -1;
-			} else if (session_wire_send(sock, SESSION_FRAME_DATA, buf, (size_t)n) !=
-			           0) {
-				return -1;
+				eof_pending = 1;
 			}
+		}
+		if (up_off < up_len || eof_pending) {
+			ssize_t n;
+
+			if (up_off == up_len && eof_pending) {
+				up_off = 0;
+				up_len = session_wire_frame(up, SESSION_FRAME_EOF, NULL, 0);
+				eof_pending = 0;
+			}
+			n = send(sock, up + up_off, up_len - up_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (n > 0)
+				up_off += (size_t)n;
+			else if (n < 0 && errno != EAGAIN && errno != EINTR)
+				return -1;
 		}
 		if (!(p[0].revents & (POLLIN | POLLHUP | POLLERR)))
 			continue;

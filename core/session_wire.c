@@ -31,6 +31,16 @@ static int session_wire_write_all(int fd, const unsigned char *p, size_t len)
 	return 0;
 }
 
+size_t session_wire_frame(unsigned char *dst, int type, const void *payload, size_t len)
+{
+	dst[0] = (unsigned char)type;
+	dst[1] = (unsigned char)(len >> 8);
+	dst[2] = (unsigned char)(len & 0xff);
+	if (len > 0)
+		memcpy(dst + 3, payload, len);
+	return 3 + len;
+}
+
 int session_wire_send(int fd, int type, const void *payload, size_t len)
 {
 	unsigned char f[3 + SESSION_WIRE_MAX];

@@ -30,6 +30,8 @@ struct session_wire_in {
 /* Writes one frame to fd (blocking fd, or waits with poll on a non-blocking one): 0, or -1
  * when the peer is gone. */
 int session_wire_send(int fd, int type, const void *payload, size_t len);
+/* Writes one frame (len <= SESSION_WIRE_MAX) into dst (room for 3 + len): its size. */
+size_t session_wire_frame(unsigned char *dst, int type, const void *payload, size_t len);
 /* Reads what fd has into in: 1 = bytes read, 0 = EOF, -1 = error (EAGAIN: 1 with nothing). */
 int session_wire_fill(struct session_wire_in *in, int fd);
 /* The next complete frame in in: 1 with type, its payload copied into payload (room for

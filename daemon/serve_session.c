@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -234,19 +235,6 @@ static void session_put_status(int fd, int status)
 	session_wire_send(fd, SESSION_FRAME_EXIT, b, sizeof b);
 }
 
-/* Master -> client until the master has nothing more (EIO once every slave is closed). */
-static int session_pump_out(int master, int sock)
-{
-	unsigned char buf[4096];
-	ssize_t n = read(master, buf, sizeof buf);
-
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return 1;
-	if (n <= 0)
-		return 0; /* EIO: the shell's side is closed */
-	return session_wire_send(sock, SESSION_FRAME_DATA, buf, (size_t)n) == 0 ? 1 : -1;
-}
-
 static int64_t session_now_ms(void)
 {
 	struct timespec ts;
@@ -280,13 +268,59 @@ static int session_eof(int master, int64_t since)
 	return 1;
 }
 
+/* The relay's buffers: output for the client (frames), input for the shell (one DATA
+ * payload at a time: the next frame is taken once it is written). Neither side ever blocks
+ * the other: the master is read while the client's buffer has room, the client's
+ * connection while the shell's input is written, and both are written as they can take it. */
+#define RELAY_OUT_MAX (256 * 1024)
+struct session_relay_io {
+	unsigned char out[RELAY_OUT_MAX + 3 + SESSION_WIRE_MAX];
+	size_t out_off, out_len;
+	unsigned char in[SESSION_WIRE_MAX];
+	size_t in_off, in_len;
+	struct session_wire_in wire;
+};
+
+static void session_hangup(pid_t pid)
+{
+	kill(-pid, SIGHUP);
+	kill(pid, SIGHUP);
+}
+
+/* Takes the client's frames while the shell's input is written: -1 on a malformed one. */
+static int session_take_frames(struct session_relay_io *io, int master, int64_t *eof_since)
+{
+	unsigned char payload[SESSION_WIRE_MAX];
+	size_t len;
+	int type, k;
+
+	while (io->in_off == io->in_len &&
+	       (k = session_wire_next(&io->wire, &type, payload, &len)) != 0) {
+		if (k < 0)
+			return -1;
+		if (type == SESSION_FRAME_DATA) {
+			memcpy(io->in, payload, len);
+			io->in_off = 0;
+			io->in_len = len;
+		} else if (type == SESSION_FRAME_RESIZE) {
+			struct winsize ws = {
+			    .ws_row = (unsigned short)(payload[0] << 8 | payload[1]),
+			    .ws_col = (unsigned short)(payload[2] << 8 | payload[3])};
+
+			ioctl(master, TIOCSWINSZ, &ws);
+		} else if (type == SESSION_FRAME_EOF && *eof_since == 0) {
+			*eof_since = session_now_ms(); /* typed when the mode settles */
+		}
+	}
+	return 0;
+}
+
 /* The relay process: never returns. */
 static void session_relay(struct session_spawn *sp, int sock)
 {
-	static struct session_wire_in in;
-	static unsigned char payload[SESSION_WIRE_MAX];
+	static struct session_relay_io io;
 	pid_t pid;
-	int st = 0, status = -1, client = 1, master_open = 1, exited = 0;
+	int st = 0, status = -1, client = 1, master_done = 0, exited = 0;
 	int64_t eof_since = 0; /* the client's input ended at (ms); -1 once typed */
 
 	session_default_signals();
@@ -300,91 +334,93 @@ static void session_relay(struct session_spawn *sp, int sock)
 		_exit(1);
 	}
 	fcntl(sp->master, F_SETFL, fcntl(sp->master, F_GETFL) | O_NONBLOCK);
-	while (master_open) {
-		struct pollfd p[2] = {{.fd = sp->master, .events = POLLIN},
-		                      {.fd = client ? sock : -1, .events = POLLIN}};
-		int type;
-		size_t len;
+	fcntl(sock, F_SETFL, fcntl(sock, F_GETFL) | O_NONBLOCK);
+	for (;;) {
+		int has_out = io.out_off < io.out_len, has_in = io.in_off < io.in_len;
+		struct pollfd p[2] = {
+		    {.fd = master_done ? -1 : sp->master,
+		     .events = (short)((io.out_len - io.out_off < RELAY_OUT_MAX ? POLLIN : 0) |
+		                       (has_in && client ? POLLOUT : 0))},
+		    {.fd = client ? sock : -1,
+		     .events = (short)((!has_in && io.wire.len < sizeof io.wire.buf ? POLLIN : 0) |
+		                       (has_out ? POLLOUT : 0))}};
 
-		if (eof_since > 0 && session_eof(sp->master, eof_since))
+		if (client && !has_in && eof_since > 0 && session_eof(sp->master, eof_since))
 			eof_since = -1; /* typed once */
 		if (!exited && waitpid(pid, &st, WNOHANG) == pid) {
 			exited = 1;
 			status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 		}
+		/* the end: the shell's side is done and its output delivered, or the client is
+		 * gone and the shell too */
+		if ((master_done && (!client || !has_out)) || (!client && exited))
+			break;
 		if (poll(p, 2, exited ? 0 : 200) < 0 && errno != EINTR)
 			break;
-		if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-			int r = session_pump_out(sp->master, sock);
+		if (!master_done && (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+			unsigned char buf[4096];
+			ssize_t n = read(sp->master, buf, sizeof buf);
 
-			if (r < 0)
-				client = 0;
-			if (r == 0)
-				master_open = 0;
-		} else if (exited) {
-			break; /* the shell is gone and nothing more is buffered */
-		}
-		if (client && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
-			int r = session_wire_fill(&in, sock);
-
-			while (r > 0) {
-				int k = session_wire_next(&in, &type, payload, &len);
-
-				if (k == 0)
-					break;
-				if (k < 0) {
-					r = -1;
-					break;
+			if (n > 0 && client) {
+				if (io.out_off > 0) {
+					memmove(io.out, io.out + io.out_off,
+					        io.out_len - io.out_off);
+					io.out_len -= io.out_off;
+					io.out_off = 0;
 				}
-				if (type == SESSION_FRAME_DATA) {
-					for (size_t off = 0; off < len;) {
-						ssize_t w =
-						    write(sp->master, payload + off, len - off);
-
-						if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
-							struct pollfd q = {.fd = sp->master,
-							                   .events = POLLOUT};
-
-							poll(&q, 1, 1000);
-							continue;
-						}
-						if (w <= 0)
-							break;
-						off += (size_t)w;
-					}
-				} else if (type == SESSION_FRAME_RESIZE) {
-					struct winsize ws = {
-					    .ws_row =
-					        (unsigned short)(payload[0] << 8 | payload[1]),
-					    .ws_col =
-					        (unsigned short)(payload[2] << 8 | payload[3])};
-
-					ioctl(sp->master, TIOCSWINSZ, &ws);
-				} else if (type == SESSION_FRAME_EOF && eof_since == 0) {
-					eof_since =
-					    session_now_ms(); /* typed when the mode settles */
-				}
+				io.out_len += session_wire_frame(
+				    io.out + io.out_len, SESSION_FRAME_DATA, buf, (size_t)n);
+			} else if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+				master_done = 1; /* EIO: every slave is closed */
 			}
-			if (r <= 0) { /* the client left (or broke the protocol): hang up */
-				client = 0;
-				kill(-pid, SIGHUP);
-				kill(pid, SIGHUP);
-			}
+		} else if (!master_done && exited && (p[0].events & POLLIN)) {
+			master_done = 1; /* the shell is gone and nothing more is buffered */
 		}
-		if (!client && exited)
-			break;
+		if (!master_done && has_in && (p[0].revents & POLLOUT)) {
+			ssize_t n = write(sp->master, io.in + io.in_off, io.in_len - io.in_off);
+
+			if (n > 0)
+				io.in_off += (size_t)n;
+		}
+		if (client && (p[1].revents & POLLOUT) && io.out_off < io.out_len) {
+			ssize_t n = send(sock, io.out + io.out_off, io.out_len - io.out_off,
+			                 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+			if (n > 0)
+				io.out_off += (size_t)n;
+			else if (n < 0 && errno != EAGAIN && errno != EINTR)
+				client = 0;
+		}
+		if (client && (p[1].revents & (POLLIN | POLLHUP | POLLERR)) &&
+		    session_wire_fill(&io.wire, sock) <= 0)
+			client = 0; /* the client left */
+		if (client && session_take_frames(&io, sp->master, &eof_since) != 0)
+			client = 0; /* it broke the protocol */
+		if (!client && !exited) {
+			session_hangup(pid);
+			io.in_off = io.in_len = 0;
+		}
 	}
 	if (!exited) {
-		if (!client) {
-			kill(-pid, SIGHUP);
-			kill(pid, SIGHUP);
+		/* hung up: SIGKILL after 5 s for a shell that ignores it */
+		int64_t until = session_now_ms() + 5000;
+
+		if (!client)
+			session_hangup(pid);
+		while (waitpid(pid, &st, WNOHANG) != pid) {
+			if (session_now_ms() > until) {
+				kill(-pid, SIGKILL);
+				kill(pid, SIGKILL);
+				until = INT64_MAX;
+			}
+			poll(NULL, 0, 50);
 		}
-		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-			;
 		status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	}
-	if (client)
+	if (client) {
+		fcntl(sock, F_SETFL, fcntl(sock, F_GETFL) & ~O_NONBLOCK);
 		session_put_status(sock, status);
+	}
 	_exit(0);
 }
 

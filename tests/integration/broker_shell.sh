@@ -77,6 +77,24 @@ wait "$catpid" 2>/dev/null || rc=$?
 cat_ok() { [ "$rc" = 0 ] && grep -q piped-in "$T_HOME/cat.out" && ! grep -qF '^@' "$T_HOME/cat.out" && ! tr -d '\r\n' <"$T_HOME/cat.out" | grep -q '[[:cntrl:]]'; }
 check "... exit 0 (got $rc), the input printed back, no stray byte ($(od -c "$T_HOME/cat.out" | head -3 | tr '\n' ' '))" cat_ok
 
+# much input while much output flows back (the relay never waits on one side): every line
+# comes back, in order
+seq -f 'line %06g of the big paste, padded to be long enough' 1 20000 >"$T_HOME/big.in"
+as g12alice "$GANTRY_BIN" ssh ash -- sh -c 'stty -echo; cat' <"$T_HOME/big.in" >"$T_HOME/big.out" 2>&1 &
+bigpid=$!
+big_done() { ! kill -0 "$bigpid" 2>/dev/null; }
+check "20000 lines in and out through the daemon end" wait_for 120 big_done
+if ! big_done; then # stuck: end alice's client (by its pid) so that the test goes on
+	for p in $(pgrep -u g12alice -f -- "$GANTRY_BIN ssh ash -- sh -c stty -echo; cat" || :); do
+		kill -KILL "$p" 2>/dev/null || :
+	done
+fi
+rc=0
+wait "$bigpid" 2>/dev/null || rc=$?
+# (lines typed before stty -echo ran are echoed first: cat's copy is the end of the output)
+big_ok() { [ "$rc" = 0 ] && tr -d '\r' <"$T_HOME/big.out" | tail -c "$(stat -c %s "$T_HOME/big.in")" | cmp -s - "$T_HOME/big.in"; }
+check "... exit 0 (got $rc), every line back in order ($(tr -d '\r' <"$T_HOME/big.out" | wc -l) lines)" big_ok
+
 # alice never gets the service's keys
 cannot() { ! as "$@" >/dev/null 2>&1; }
 check "alice cannot read the service's key file" cannot g12alice cat "$GD_HOME/config/worker_key"
