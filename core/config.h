@@ -15,6 +15,7 @@ struct config_provider {
 	char *name;                 /* instance name (the mapping key) */
 	char *type;                 /* "ssh" */
 	char *pos;                  /* "FILE:LINE:COL" of the instance */
+	char *region; /* `region:` (policy's regions match it when no offer names one); local: "local" */
 	struct kvlist settings;     /* nested keys flattened with dots, list items by index */
 	struct kvlist settings_pos; /* same keys -> "FILE:LINE:COL" */
 };

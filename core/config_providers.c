@@ -119,6 +119,21 @@ int config_parse_providers(struct config *c, yaml_document_t *doc, yaml_node_t *
 				p->type = xstrdup((const char *)qv->data.scalar.value);
 				continue;
 			}
+			if (strcmp(key, "region") == 0) { /* every instance has one (policy) */
+				const char *r = (const char *)qv->data.scalar.value;
+
+				if (qv->type != YAML_SCALAR_NODE || *r == '\0' ||
+				    strspn(r, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				              "0123456789-_.") != strlen(r))
+					return xcause(cause,
+					              "%s:%zu:%zu: region: expected a region name "
+					              "such as eu-west-1",
+					              c->config_file, qv->start_mark.line + 1,
+					              qv->start_mark.column + 1);
+				free(p->region);
+				p->region = xstrdup(r);
+				continue;
+			}
 			if (*key == '\0' || strchr(key, '.') != NULL)
 				return xcause(cause,
 				              "%s:%zu:%zu: expected a plain key without dots",
@@ -129,6 +144,8 @@ int config_parse_providers(struct config *c, yaml_document_t *doc, yaml_node_t *
 		}
 		if (p->type == NULL && strcmp(name, "local") == 0)
 			p->type = xstrdup("local"); /* the built-in one: site rates only */
+		if (p->region == NULL && p->type != NULL && strcmp(p->type, "local") == 0)
+			p->region = xstrdup("local");
 		if (p->type == NULL)
 			return xcause(cause,
 			              "%s: provider '%s' has no 'type' (the types are listed "
@@ -149,6 +166,7 @@ void config_providers_free(struct config *c)
 		free(c->providers[i].name);
 		free(c->providers[i].type);
 		free(c->providers[i].pos);
+		free(c->providers[i].region);
 		kvlist_free(&c->providers[i].settings);
 		kvlist_free(&c->providers[i].settings_pos);
 	}

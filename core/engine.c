@@ -618,9 +618,7 @@ int engine_jobs(struct engine *e, int active_only, struct job_list *out, char **
 {
 	if (engine_is_remote(e))
 		return engine_remote_jobs(e, active_only, out, cause);
-	if (store_jobs_list(e->store, active_only, out, cause) != 0)
-		return -1;
-	return engine_see_filter(e, out); /* only what the actor may see (engine_see.c) */
+	return engine_see_list(e, active_only, out, cause); /* only what the actor may see */
 }
 
 const char *engine_installation_id(struct engine *e)

@@ -1,6 +1,8 @@
 /* engine_admit.c: the admission of a planned launch: every check engine_launch makes before
- * it creates anything (read-only mode, fit, the template's price cap, hard budgets), in one
- * place, so that `launch --dry-run` and the launch form answer exactly what a launch would. */
+ * it creates anything (read-only mode, the policy, fit, the template's price cap, hard
+ * budgets), in one place, so that `launch --dry-run`, the launch form and gantryd's clients
+ * answer exactly what a launch would. The policy (core/engine_policy.c) refuses with the rule
+ * that decided and what would be allowed instead, or admits a launch that needs approval. */
 #include "core/engine.h"
 
 #include <stdlib.h>
@@ -8,13 +10,34 @@
 
 #include "core/engine_internal.h"
 #include "core/engine_remote.h"
+#include "core/engine_policy.h"
 #include "core/xmalloc.h"
 
 void engine_admission_clear(struct engine_admission *a)
 {
 	free(a->reason);
 	free(a->budget_reason);
+	free(a->approval_reason);
+	free(a->policy_rule);
 	memset(a, 0, sizeof *a);
+}
+
+/* The policy's refusal, with the providers it would allow when the place decided. */
+static void engine_admit_policy(struct engine *e, const struct engine_plan *plan,
+                                struct policy_verdict *v, struct engine_admission *out)
+{
+	char *places = NULL;
+
+	out->refusal = ENGINE_REFUSE_POLICY;
+	out->policy_rule = xstrdup(v->rule != NULL ? v->rule : "policy");
+	if (v->rule != NULL && engine_policy_rule_is_place(v->rule))
+		places = engine_policy_allowed_places(e, plan);
+	if (v->rule != NULL && engine_policy_rule_is_place(v->rule))
+		out->reason = xprintf("refused by policy: %s; allowed providers: %s", v->reason,
+		                      places != NULL ? places : "none for this template");
+	else
+		out->reason = xprintf("refused by policy: %s", v->reason);
+	free(places);
 }
 
 void engine_admit(struct engine *e, const struct engine_plan *plan, struct engine_admission *out)
@@ -22,6 +45,7 @@ void engine_admit(struct engine *e, const struct engine_plan *plan, struct engin
 	if (engine_is_remote(e))
 		return engine_remote_admit(e, plan, out);
 	const struct template *t = template_set_find(&e->tpls, plan->template_name);
+	struct policy_verdict v;
 
 	memset(out, 0, sizeof *out);
 	out->budget = engine_budget_check_launch(e, plan, &out->budget_reason);
@@ -36,6 +60,11 @@ void engine_admit(struct engine *e, const struct engine_plan *plan, struct engin
 	if (e->opts.readonly) {
 		out->refusal = ENGINE_REFUSE_READONLY;
 		out->reason = xstrdup("read-only mode: launching is disabled");
+		return;
+	}
+	engine_policy_verdict(e, plan, &v);
+	if (!v.allowed) {
+		engine_admit_policy(e, plan, &v, out);
 	} else if (plan->offer.provider != NULL && !plan->offer.fits) {
 		out->refusal = ENGINE_REFUSE_FIT;
 		out->reason = xprintf(
@@ -57,4 +86,9 @@ void engine_admit(struct engine *e, const struct engine_plan *plan, struct engin
 		                                             ? out->budget_reason
 		                                             : "a hard limit is reached");
 	}
+	if (out->refusal == ENGINE_ADMIT_OK && v.needs_approval) {
+		out->needs_approval = 1;
+		out->approval_reason = xstrdup(v.reason);
+	}
+	policy_verdict_clear(&v);
 }

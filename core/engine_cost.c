@@ -10,6 +10,7 @@
 
 #include "core/engine_internal.h"
 #include "core/engine_remote.h"
+#include "core/engine_policy.h"
 #include "core/loop.h"
 #include "core/store_attempts.h"
 #include "core/xmalloc.h"
@@ -62,6 +63,24 @@ static enum cost_scope engine_scope(const char *s)
 	return strcmp(s, "team") == 0      ? COST_SCOPE_TEAM
 	       : strcmp(s, "project") == 0 ? COST_SCOPE_PROJECT
 	                                   : COST_SCOPE_USER;
+}
+
+/* The budgets that apply: config.yaml's, then the policy's (issue 12). Both apply, so a
+ * user's config.yaml can only make them stricter. */
+size_t engine_budgets_count(struct engine *e)
+{
+	size_t n = 0;
+
+	policy_budgets(e->policy, &n);
+	return e->cfg.nbudgets + n;
+}
+
+const struct config_budget *engine_budget_at(struct engine *e, size_t i)
+{
+	size_t n = 0;
+	const struct config_budget *pb = policy_budgets(e->policy, &n);
+
+	return i < e->cfg.nbudgets ? &e->cfg.budgets[i] : &pb[i - e->cfg.nbudgets];
 }
 
 static void engine_budget_from_config(const struct config_budget *cb, struct cost_budget *b)
@@ -273,13 +292,13 @@ int engine_cost(struct engine *e, struct engine_cost **out, char **cause)
 	for (size_t i = 0; i < c->jobs.n; i++)
 		c->to_date[i] = c->cj[i].priced ? cost_job_to_date(&c->cj[i], c->now) : 0;
 	cost_view_compute(c->cj, c->jobs.n, c->now, &c->view);
-	c->nbudgets = e->cfg.nbudgets;
+	c->nbudgets = engine_budgets_count(e);
 	c->budgets = xcalloc(c->nbudgets + 1, sizeof *c->budgets);
 	for (size_t b = 0; b < c->nbudgets; b++) {
 		struct engine_budget_status *bs = &c->budgets[b];
 		struct cost_budget_result r;
 
-		bs->cfg = &e->cfg.budgets[b];
+		bs->cfg = engine_budget_at(e, b);
 		engine_budget_from_config(bs->cfg, &bs->budget);
 		engine_budget_spent(c, bs->cfg, &bs->spent, &bs->burn);
 		cost_budget_check(&bs->budget, bs->spent, bs->burn, NULL, &r);
@@ -348,7 +367,7 @@ enum cost_verdict engine_budget_check_launch(struct engine *e, const struct engi
 	char what[64];
 
 	*reason = NULL;
-	if (e->cfg.nbudgets == 0 || engine_cost(e, &c, NULL) != 0)
+	if (engine_budgets_count(e) == 0 || engine_cost(e, &c, NULL) != 0)
 		return COST_OK;
 	memset(&me, 0, sizeof me);
 	me.owner = e->actor.name;

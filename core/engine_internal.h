@@ -124,5 +124,7 @@ void engine_policy_free(struct engine *e);
 int engine_see_filter(struct engine *e, struct job_list *l);
 int engine_see_find(struct engine *e, const char *ref, struct job *out, char **cause);
 int engine_see_restricted(struct engine *e);
+/* engine_jobs's list: only the rows the actor may see are read. */
+int engine_see_list(struct engine *e, int active_only, struct job_list *out, char **cause);
 
 #endif

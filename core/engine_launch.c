@@ -14,6 +14,7 @@
 
 #include "core/engine_internal.h"
 #include "core/engine_remote.h"
+#include "core/engine_policy.h"
 #include "core/store_attempts.h"
 #include "core/safefile.h"
 #include "core/xmalloc.h"
@@ -194,7 +195,10 @@ static void engine_plan_offers_cb(void *arg, int rc, struct offer_list *l, const
 
 		if (l != NULL && l->n > 1 && t != NULL) {
 			struct offers_limits lim = {0};
-			size_t fit = offers_rank(l, t, &lim);
+			size_t fit;
+
+			engine_policy_offers_drop(q->e, t, l); /* issue 12: the policy first */
+			fit = offers_rank(l, t, &lim);
 
 			for (size_t i = 1; i < fit; i++)
 				offer_list_add(&q->plan.fallbacks, &l->v[i]);

@@ -11,6 +11,7 @@
 #include "core/catalog.h"
 #include "core/engine_internal.h"
 #include "core/engine_remote.h"
+#include "core/engine_policy.h"
 #include "core/xmalloc.h"
 
 /* One engine_offers request in flight. */
@@ -45,7 +46,7 @@ static void engine_offers_budget(struct engine *e, struct engine_offers_answer *
 {
 	struct engine_cost *c;
 
-	if (e->cfg.nbudgets == 0 || engine_cost(e, &c, NULL) != 0)
+	if (engine_budgets_count(e) == 0 || engine_cost(e, &c, NULL) != 0)
 		return;
 	for (size_t b = 0; b < c->nbudgets; b++) {
 		const struct config_budget *cb = c->budgets[b].cfg;
@@ -109,6 +110,7 @@ static void engine_offers_finish(struct engine_offers_req *r)
 		return;
 	}
 	engine_offers_catalog(r->e, &a->offers);
+	engine_policy_offers_drop(r->e, t, &a->offers); /* what the policy forbids */
 	memset(&lim, 0, sizeof lim);
 	lim.has_budget_left = a->has_budget_left;
 	lim.budget_left_usd = a->budget_left_usd;

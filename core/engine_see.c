@@ -76,6 +76,18 @@ int engine_see_filter(struct engine *e, struct job_list *l)
 	return 0;
 }
 
+int engine_see_list(struct engine *e, int active_only, struct job_list *out, char **cause)
+{
+	if (engine_see_mode(e) == SEE_EVERYTHING)
+		return store_jobs_list(e->store, active_only, out, cause);
+	/* the store picks the actor's (and team's) rows: a user's list does not read every
+	 * job of every user; engine_see_filter then decides as engine_may_see does */
+	if (store_jobs_list_seen(e->store, active_only, (int64_t)e->actor.uid, e->actor.name,
+	                         engine_see_team(e) ? e->actor_team : NULL, out, cause) != 0)
+		return -1;
+	return engine_see_filter(e, out);
+}
+
 int engine_see_restricted(struct engine *e)
 {
 	return engine_see_mode(e) == SEE_FILTERED;

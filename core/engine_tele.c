@@ -15,6 +15,7 @@
 
 #include "core/engine_internal.h"
 #include "core/engine_remote.h"
+#include "core/engine_policy.h"
 #include "core/tele_close.h"
 #include "core/tele_kernels.h"
 #include "core/tele_ring.h"
@@ -360,10 +361,11 @@ static void engine_tele_budgets(struct engine *e, struct engine_tele *t, const s
 	struct engine_cost *c;
 	int in_grace = 0;
 
-	for (size_t b = 0; b < e->cfg.nbudgets; b++)
+	for (size_t b = 0; b < engine_budgets_count(e); b++)
 		in_grace |= t->hard_since[b] != 0;
 	/* every ENGINE_BUDGET_CHECK_MS, every tick while a stop's grace period runs */
-	if (e->cfg.nbudgets == 0 || (!in_grace && now - t->last_budget_ms < ENGINE_BUDGET_CHECK_MS))
+	if (engine_budgets_count(e) == 0 ||
+	    (!in_grace && now - t->last_budget_ms < ENGINE_BUDGET_CHECK_MS))
 		return;
 	t->last_budget_ms = now;
 	if (engine_cost(e, &c, NULL) != 0)
@@ -470,7 +472,7 @@ void engine_watch(struct engine *e)
 			tclose_kick(t->close); /* one a previous run left half done */
 	}
 	kvlist_init(&t->host_at);
-	t->hard_since = xcalloc(e->cfg.nbudgets + 1, sizeof *t->hard_since);
+	t->hard_since = xcalloc(engine_budgets_count(e) + 1, sizeof *t->hard_since);
 	t->last_flush_ms = loop_wall_ms();
 	t->last_prune_ms = 0; /* the first tick prunes */
 	e->tele = t;
@@ -510,7 +512,7 @@ void engine_tele_budgets_reset(struct engine *e)
 	if (e->tele == NULL)
 		return;
 	free(e->tele->hard_since);
-	e->tele->hard_since = xcalloc(e->cfg.nbudgets + 1, sizeof *e->tele->hard_since);
+	e->tele->hard_since = xcalloc(engine_budgets_count(e) + 1, sizeof *e->tele->hard_since);
 }
 
 size_t engine_gpu_history(struct engine *e, const char *host, int gpu, enum engine_metric m,

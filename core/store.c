@@ -199,6 +199,8 @@ enum store_stmt_id {
 	ST_NAMES_LIKE,
 	ST_JOBS_COUNT,
 	ST_WORKER_SET,
+	ST_JOBS_SEEN, /* issue 12: one user's (and team's) jobs, for gantryd (engine_see.c) */
+	ST_JOBS_SEEN_ACTIVE,
 	ST_COUNT
 };
 
@@ -238,6 +240,13 @@ static const char *const store_sql[ST_COUNT] = {
     [ST_WORKER_SET] = "INSERT INTO workers (job_id, idx, host, port, user) "
                       "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (job_id, idx) DO UPDATE SET "
                       "host = excluded.host, port = excluded.port, user = excluded.user",
+    [ST_JOBS_SEEN] = "SELECT " STORE_JOB_COLS " FROM jobs WHERE owner_uid = ?1 OR "
+                     "(owner_uid = -1 AND owner = ?2) OR team = ?3 "
+                     "ORDER BY created_ms DESC, rowid DESC",
+    [ST_JOBS_SEEN_ACTIVE] = "SELECT " STORE_JOB_COLS " FROM jobs WHERE (owner_uid = ?1 OR "
+                            "(owner_uid = -1 AND owner = ?2) OR team = ?3) AND "
+                            "state NOT IN ('SUCCEEDED', 'FAILED', 'STOPPED') "
+                            "ORDER BY created_ms DESC, rowid DESC",
 };
 
 struct store {
@@ -708,8 +717,9 @@ static int store_job_insert(struct store *s, const struct job *j, int64_t now, c
 	store_bind_text(st, 2, j->name);
 	store_bind_text(st, 3, job_kind_name(j->kind));
 	/* a launch waiting for approval is stored as such, with no intent (issue 12) */
-	store_bind_text(st, 4, job_state_name(j->state == JOB_PENDING_APPROVAL ? JOB_PENDING_APPROVAL
-	                                                                         : JOB_PENDING));
+	store_bind_text(
+	    st, 4,
+	    job_state_name(j->state == JOB_PENDING_APPROVAL ? JOB_PENDING_APPROVAL : JOB_PENDING));
 	store_bind_text(st, 5, j->template_name);
 	store_bind_text(st, 6, j->provider);
 	store_bind_text(st, 7, j->owner);
@@ -1072,14 +1082,37 @@ int store_job_find(struct store *s, const char *ref, struct job *out, char **cau
 	return rc == 1 ? 0 : -1;
 }
 
+static int store_jobs_collect(struct store *s, sqlite3_stmt *st, struct job_list *out,
+                              char **cause);
+
 int store_jobs_list(struct store *s, int active_only, struct job_list *out, char **cause)
 {
-	sqlite3_stmt *st = store_stmt(s, active_only ? ST_JOBS_ACTIVE : ST_JOBS_ALL, cause);
-	size_t cap = 0;
-	int rc;
+	out->items = NULL;
+	out->n = 0;
+	return store_jobs_collect(
+	    s, store_stmt(s, active_only ? ST_JOBS_ACTIVE : ST_JOBS_ALL, cause), out, cause);
+}
+
+int store_jobs_list_seen(struct store *s, int active_only, int64_t uid, const char *owner,
+                         const char *team, struct job_list *out, char **cause)
+{
+	sqlite3_stmt *st = store_stmt(s, active_only ? ST_JOBS_SEEN_ACTIVE : ST_JOBS_SEEN, cause);
 
 	out->items = NULL;
 	out->n = 0;
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, uid);
+		store_bind_text(st, 2, owner);
+		store_bind_text(st, 3, team);
+	}
+	return store_jobs_collect(s, st, out, cause);
+}
+
+static int store_jobs_collect(struct store *s, sqlite3_stmt *st, struct job_list *out, char **cause)
+{
+	size_t cap = 0;
+	int rc;
+
 	if (st == NULL)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {

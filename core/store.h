@@ -77,6 +77,10 @@ int store_job_find(struct store *s, const char *ref, struct job *out, char **cau
 int store_job_get(struct store *s, const char *id, struct job *out, char **cause);
 /* All jobs, newest first; active_only keeps non-terminal ones. */
 int store_jobs_list(struct store *s, int active_only, struct job_list *out, char **cause);
+/* The same, only the jobs of owner uid (or, for jobs with no owner_uid, owner name) and of
+ * team (NULL: none): gantryd's users' lists without reading the whole store (issue 12). */
+int store_jobs_list_seen(struct store *s, int active_only, int64_t uid, const char *owner,
+                         const char *team, struct job_list *out, char **cause);
 int store_job_events(struct store *s, const char *id, struct job_event_list *out, char **cause);
 /* Next free name "<base>-<n>" (n from 1). Heap string. */
 int store_job_next_name(struct store *s, const char *base, char **out, char **cause);

@@ -205,6 +205,10 @@ int main(int argc, char **argv)
 	policy = a.policy != NULL ? xstrdup(a.policy) : xprintf("%s/policy.yaml", a.system_dir);
 	if (gantryd_check_policy(policy) != 0)
 		goto out;
+	if (serve_socket_check(a.socket, getuid(), &cause) != 0) { /* before the store opens */
+		fprintf(stderr, "gantryd: %s\n", cause);
+		goto out;
+	}
 	memset(&eo, 0, sizeof eo);
 	eo.embedded = 1;
 	eo.serving = 1;

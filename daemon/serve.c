@@ -155,6 +155,21 @@ static void serve_client_send_json(struct serve_client *c, json_t *o)
 		if (s == NULL)
 			return;
 	}
+	if (strlen(s) >= GANTRY_WIRE_MAX) { /* the client would drop the connection */
+		json_t *id = json_object_get(o, "id");
+		char *why = xprintf("the answer is too long for the wire (%zu bytes, at most %d)",
+		                    strlen(s), GANTRY_WIRE_MAX);
+		json_t *err = json_pack("{s:O?,s:b,s:s}", "id", id, "ok", 0, "error", why);
+
+		fprintf(stderr, "gantryd: %s (uid %u): %s\n", c->who.name, (unsigned)c->who.uid,
+		        why);
+		free(why);
+		free(s);
+		s = err != NULL ? json_dumps(err, JSON_COMPACT) : NULL;
+		json_decref(err);
+		if (s == NULL)
+			return;
+	}
 	serve_client_queue(c, s, strlen(s));
 	free(s);
 }
@@ -491,30 +506,9 @@ static void serve_on_event(void *arg, const struct engine_event *ev)
 
 	if (s->clients == NULL)
 		return;
-	switch (ev->type) {
-	case ENGINE_EV_JOBS_CHANGED:
-		o = json_pack("{s:s}", "event", "jobs_changed");
-		json_object_set_new(o, "job_id",
-		                    ev->job_id != NULL ? json_string(ev->job_id) : json_null());
-		break;
-	case ENGINE_EV_JOB_STATE:
-		o = json_pack("{s:s,s:s?,s:s,s:s,s:s?}", "event", "job_state", "job_id", ev->job_id,
-		              "from", job_state_name(ev->from), "to", job_state_name(ev->to),
-		              "reason", ev->reason);
-		break;
-	case ENGINE_EV_PROVIDER:
-		o = json_pack("{s:s,s:s?,s:s?}", "event", "provider", "provider", ev->provider,
-		              "message", ev->message);
-		break;
-	case ENGINE_EV_MESSAGE:
-		o = json_pack("{s:s,s:s?}", "event", "message", "message", ev->message);
-		break;
-	case ENGINE_EV_TELEMETRY:
-		o = json_pack("{s:s}", "event", "telemetry");
-		break;
-	default:
+	if (ev->type == ENGINE_EV_FORWARDS)
 		return; /* forwards belong to the connection that opened them */
-	}
+	o = engine_json_event(ev);
 	if (o == NULL)
 		return;
 	job_init(&j);
@@ -649,6 +643,14 @@ static int serve_unlink_stale(const char *path, uid_t svc, char **cause)
 	if (unlink(path) != 0)
 		return xcause(cause, "%s: %s", path, strerror(errno));
 	return 0;
+}
+
+int serve_socket_check(const char *path, uid_t service_uid, char **cause)
+{
+	return serve_check_dir(path, service_uid, cause) != 0 ||
+	               serve_unlink_stale(path, service_uid, cause) != 0
+	           ? -1
+	           : 0;
 }
 
 int serve_open(struct engine *e, const struct serve_opts *o, struct serve **out, char **cause)

@@ -32,9 +32,10 @@ struct serve_ctx {
 #define SERVE_LATER 1
 typedef int (*serve_fn)(struct serve_ctx *ctx, json_t *args, json_t **result, char **cause);
 
-#define SERVE_OP_STREAM 0x1u /* after its ok answer the connection is the handler's
-                              * (serve_client_take_fd) */
-#define SERVE_OP_ADMIN  0x2u /* admins only (policy_is_admin) */
+#define SERVE_OP_STREAM                                                                            \
+	0x1u                /* after its ok answer the connection is the handler's                 \
+	                     * (serve_client_take_fd) */
+#define SERVE_OP_ADMIN 0x2u /* admins only (policy_is_admin) */
 struct serve_op {
 	const char *name;
 	serve_fn fn;

@@ -53,13 +53,7 @@ int serve_op_approvals(struct serve_ctx *ctx, json_t *args, json_t **result, cha
 	(void)args;
 	if (engine_approvals(ctx->e, &l, cause) != 0)
 		return -1;
-	a = json_array();
-	for (size_t i = 0; i < l.n; i++) {
-		json_t *j = engine_json_job(&l.items[i]);
-
-		if (j != NULL)
-			json_array_append_new(a, j);
-	}
+	a = engine_json_jobs(&l);
 	job_list_free(&l);
 	*result = json_pack("{s:o}", "jobs", a);
 	return 0;

@@ -5,21 +5,14 @@
 
 #include <stdlib.h>
 
+#include "core/engine_remote.h"
 #include "core/xmalloc.h"
 
-/* audit_entries_free's work (core/audit.c is not linked into every branch yet) */
+/* audit_entries_free's work with the shared clear (core/audit.c is the audit engineer's) */
 static void serve_audit_free(struct audit_entry *v, size_t n)
 {
-	for (size_t i = 0; v != NULL && i < n; i++) {
-		free(v[i].actor);
-		free(v[i].action);
-		free(v[i].target);
-		free(v[i].verdict);
-		free(v[i].reason);
-		free(v[i].detail);
-		free(v[i].prev_hash);
-		free(v[i].hash);
-	}
+	for (size_t i = 0; v != NULL && i < n; i++)
+		engine_json_audit_entry_clear(&v[i]);
 	free(v);
 }
 
@@ -35,16 +28,8 @@ int serve_op_audit(struct serve_ctx *ctx, json_t *args, json_t **result, char **
 	                      &n, cause) != 0)
 		return -1;
 	a = json_array();
-	for (size_t i = 0; i < n; i++) {
-		const struct audit_entry *x = &ents[i];
-
-		json_array_append_new(
-		    a, json_pack("{s:I,s:I,s:I,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?}", "seq",
-		                 (json_int_t)x->seq, "at_ms", (json_int_t)x->at_ms, "uid",
-		                 (json_int_t)x->uid, "actor", x->actor, "action", x->action,
-		                 "target", x->target, "verdict", x->verdict, "reason", x->reason,
-		                 "detail", x->detail, "prev_hash", x->prev_hash, "hash", x->hash));
-	}
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, engine_json_audit_entry(&ents[i]));
 	serve_audit_free(ents, n);
 	*result = json_pack("{s:o}", "entries", a);
 	return 0;

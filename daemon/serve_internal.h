@@ -16,6 +16,9 @@ struct serve_opts {
 	uid_t service_uid; /* the daemon's own uid */
 };
 
+/* The socket's directory is safe and nothing (or a stale socket of ours, removed) is at
+ * path: gantryd checks it before it opens the engine. */
+int serve_socket_check(const char *path, uid_t service_uid, char **cause);
 /* Starts listening (the socket made, its directory checked) and serving on e's loop. */
 int serve_open(struct engine *e, const struct serve_opts *o, struct serve **out, char **cause);
 /* Drops every client, removes the socket. */
@@ -27,16 +30,8 @@ void serve_send_event(struct serve_client *c, json_t *ev);
 /* 1 when who may use administrative ops (policy admins, root, the service account). */
 int serve_is_admin(struct serve *s, struct engine *e, const struct ident *who);
 
-/* daemon/serve_req.c: a launch request object -> engine_launch_req (strings point into o
- * and into *sets, which the caller frees with serve_req_clear). */
-struct serve_req {
-	struct engine_launch_req req;
-	const char **sets;
-};
-int serve_req_parse(const json_t *o, struct serve_req *out, char **cause);
-void serve_req_clear(struct serve_req *r);
+/* daemon/serve_req.c: hello's providers list. */
 json_t *serve_providers_json(struct engine *e);
-json_t *serve_plan_json(const struct engine_plan *p);
 
 /* Handlers (daemon/serve_ops.c, serve_jobs.c, serve_plan.c, serve_approve.c, serve_audit.c). */
 int serve_op_hello(struct serve_ctx *ctx, json_t *args, json_t **result, char **cause);

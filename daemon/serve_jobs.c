@@ -17,19 +17,6 @@ static const char *serve_arg_str(json_t *args, const char *key)
 	return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-static json_t *serve_jobs_array(const struct job_list *l)
-{
-	json_t *a = json_array();
-
-	for (size_t i = 0; i < l->n; i++) {
-		json_t *j = engine_json_job(&l->items[i]);
-
-		if (j != NULL)
-			json_array_append_new(a, j);
-	}
-	return a;
-}
-
 int serve_op_jobs(struct serve_ctx *ctx, json_t *args, json_t **result, char **cause)
 {
 	struct job_list l = {0};
@@ -39,7 +26,7 @@ int serve_op_jobs(struct serve_ctx *ctx, json_t *args, json_t **result, char **c
 	                json_is_true(ao) || (json_is_integer(ao) && json_integer_value(ao) != 0),
 	                &l, cause) != 0)
 		return -1;
-	*result = json_pack("{s:o}", "jobs", serve_jobs_array(&l));
+	*result = json_pack("{s:o}", "jobs", engine_json_jobs(&l));
 	job_list_free(&l);
 	return 0;
 }
@@ -69,16 +56,7 @@ int serve_op_job_events(struct serve_ctx *ctx, json_t *args, json_t **result, ch
 		return xcause(cause, "job_events: no \"job_id\"");
 	if (engine_job_events(ctx->e, id, &l, cause) != 0)
 		return -1;
-	a = json_array();
-	for (size_t i = 0; i < l.n; i++) {
-		const struct job_event *ev = &l.items[i];
-
-		json_array_append_new(a, json_pack("{s:I,s:s?,s:I,s:s,s:s,s:s?}", "id",
-		                                   (json_int_t)ev->id, "job_id", ev->job_id,
-		                                   "at_ms", (json_int_t)ev->at_ms, "from",
-		                                   job_state_name(ev->from), "to",
-		                                   job_state_name(ev->to), "reason", ev->reason));
-	}
+	a = engine_json_job_events(&l);
 	job_event_list_free(&l);
 	*result = json_pack("{s:o}", "events", a);
 	return 0;
@@ -149,11 +127,9 @@ void serve_pending_cb(void *arg, int rc, const char *job_id, const char *cause)
 int serve_pending_start(struct serve_pending *p, int rc, const char *job_id, const char *cause)
 {
 	if (rc != 0) {
+		/* refused: the engine does not call back, nothing waits */
 		serve_answer(p->c, p->id, -1, NULL, cause != NULL ? cause : "failed");
-		if (p->done)
-			serve_pending_free(p);
-		else /* the engine will not call back after refusing: nothing waits */
-			serve_pending_free(p);
+		serve_pending_free(p);
 		return SERVE_LATER;
 	}
 	serve_answer(p->c, p->id, 0,
@@ -166,17 +142,17 @@ int serve_pending_start(struct serve_pending *p, int rc, const char *job_id, con
 
 int serve_op_launch(struct serve_ctx *ctx, json_t *args, json_t **result, char **cause)
 {
-	struct serve_req r;
+	struct engine_json_req r;
 	struct serve_pending *p;
 	char *job_id = NULL, *why = NULL;
 	int rc;
 
 	(void)result;
-	if (serve_req_parse(args, &r, cause) != 0)
+	if (engine_json_to_launch_req(args, &r, cause) != 0)
 		return -1;
 	p = serve_pending_new(ctx);
 	rc = engine_launch(ctx->e, &r.req, &job_id, serve_pending_cb, p, &why);
-	serve_req_clear(&r);
+	engine_json_req_clear(&r);
 	rc = serve_pending_start(p, rc, job_id, why);
 	free(job_id);
 	free(why);

@@ -38,7 +38,9 @@ struct cli_cmd {
 
 extern const struct cli_cmd cli_templates_cmd, cli_launch_cmd, cli_ls_cmd, cli_show_cmd,
     cli_logs_cmd, cli_stop_cmd, cli_ssh_cmd, cli_forward_cmd, cli_hosts_cmd, cli_watch_cmd,
-    cli_reconcile_cmd, cli_doctor_cmd, cli_cost_cmd, cli_open_cmd, cli_offers_cmd, cli_cluster_cmd;
+    cli_reconcile_cmd, cli_doctor_cmd, cli_cost_cmd, cli_open_cmd, cli_offers_cmd,
+    cli_cluster_cmd;
+extern const struct cli_cmd cli_policy_cmd; /* issue 12: tui/cli_policy.c */
 
 /* Opens the engine once; on failure prints the reason and returns NULL. */
 struct engine *cli_engine(struct cli_ctx *c, int no_refresh);

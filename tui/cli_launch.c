@@ -74,7 +74,10 @@ static void launch_print_money(struct cli_ctx *c, const struct engine_plan *p,
 		s = xprintf("budget:    %s\n", "no budget applies");
 	cli_puts_safe(c, stdout, s);
 	free(s);
-	if (a->refusal == ENGINE_ADMIT_OK)
+	if (a->refusal == ENGINE_ADMIT_OK && a->needs_approval) /* issue 12: policy */
+		s = xprintf("verdict:   would wait for approval: %s\n",
+		            a->approval_reason != NULL ? a->approval_reason : "policy");
+	else if (a->refusal == ENGINE_ADMIT_OK)
 		s = xprintf("verdict:   would launch\n");
 	else
 		s = xprintf("verdict:   refused: %s\n", a->reason);
@@ -127,6 +130,13 @@ static void launch_print_plan(struct cli_ctx *c, const struct engine_plan *p,
 		json_object_set_new(o, "admitted", json_boolean(a->refusal == ENGINE_ADMIT_OK));
 		json_object_set_new(o, "refused",
 		                    a->reason != NULL ? json_string(a->reason) : json_null());
+		json_object_set_new(o, "needs_approval", json_boolean(a->needs_approval));
+		json_object_set_new(o, "approval_reason",
+		                    a->approval_reason != NULL ? json_string(a->approval_reason)
+		                                               : json_null());
+		json_object_set_new(o, "policy_rule",
+		                    a->policy_rule != NULL ? json_string(a->policy_rule)
+		                                           : json_null());
 		json_object_set_new(o, "note",
 		                    p->note != NULL ? json_string(p->note) : json_null());
 		json_object_set_new(o, "params", params);

@@ -42,6 +42,8 @@ static void form_free(struct app *a)
 	free(F->budget_reason);
 	free(F->budget_block);
 	free(F->budget_key);
+	free(F->policy_block);
+	free(F->policy_note);
 	if (F->have_plan)
 		engine_plan_clear(&F->plan);
 	form_offers_close();
@@ -70,6 +72,7 @@ static void form_budget(struct app *a)
 	free(F->budget_key);
 	F->budget_key = key;
 	F->budget_at_ms = now;
+	form_policy_update(a); /* issue 12: the policy's verdict, at the same times */
 	F->verdict = engine_budget_check_launch(a->e, p, &why);
 	free(F->budget_reason);
 	F->budget_reason = why != NULL ? app_clean(a, why) : NULL;
@@ -278,10 +281,12 @@ static const char *form_blocked(struct app *a)
 		return "launching...";
 	if (F->nerrors > 0 || !F->have_plan)
 		return F->plan_error != NULL ? F->plan_error : "not ready";
+	form_budget(a);
+	if (F->policy_block != NULL) /* issue 12: the policy decides first, as engine_admit */
+		return F->policy_block;
 	if (!F->plan.offer.fits && F->plan.offer.provider != NULL)
 		return F->plan.offer.reason != NULL ? F->plan.offer.reason
 		                                    : "the template does not fit the provider";
-	form_budget(a);
 	return F->budget_block;
 }
 
@@ -529,6 +534,8 @@ static void form_draw(struct app *a, int y, int h)
 			if (n > 1) /* the rest, over the full width (cut only if longer still) */
 				draw_text(a, by + 1, 2, a->cols - 3, msg + st[1], THEME_FIELD_ERROR,
 				          0);
+		} else if (F->policy_note != NULL) { /* issue 12: "needs approval: ..." */
+			draw_text(a, by, x, a->cols - x - 1, F->policy_note, THEME_STATUS, 0);
 		}
 	}
 	form_draw_preview(a, y + area + 3, FORM_PREVIEW_ROWS);

@@ -11,10 +11,10 @@
 #include "tui/cli.h"
 
 static const struct cli_cmd *const main_cmds[] = {
-    &cli_templates_cmd, &cli_launch_cmd, &cli_ls_cmd,     &cli_show_cmd,
-    &cli_logs_cmd,      &cli_stop_cmd,   &cli_ssh_cmd,    &cli_forward_cmd,
-    &cli_hosts_cmd,     &cli_watch_cmd,  &cli_cost_cmd,   &cli_reconcile_cmd,
-    &cli_doctor_cmd,    &cli_open_cmd,   &cli_offers_cmd, &cli_cluster_cmd,
+    &cli_templates_cmd, &cli_launch_cmd,    &cli_ls_cmd,      &cli_show_cmd,  &cli_logs_cmd,
+    &cli_stop_cmd,      &cli_ssh_cmd,       &cli_forward_cmd, &cli_hosts_cmd, &cli_watch_cmd,
+    &cli_cost_cmd,      &cli_reconcile_cmd, &cli_doctor_cmd,  &cli_open_cmd,  &cli_offers_cmd,
+    &cli_cluster_cmd,   &cli_policy_cmd,
 };
 #define MAIN_NCMDS (sizeof main_cmds / sizeof main_cmds[0])
 

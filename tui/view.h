@@ -156,7 +156,12 @@ struct app_form {
 	char *budget_block;  /* "over budget: ..." when the verdict is hard, else NULL */
 	char *budget_key;    /* provider, price and runtime it was computed for */
 	int64_t budget_at_ms;
+	/* issue 12: the policy's verdict on the plan, with the budget check (tui/form_policy.c) */
+	char *policy_block; /* "refused by policy: ..." (sanitised), or NULL */
+	char *policy_note;  /* "needs approval: ..." (sanitised), or NULL */
 };
+/* tui/form_policy.c: recomputes policy_block and policy_note for the form's plan. */
+void form_policy_update(struct app *a);
 
 /* The money figures, computed at most every few seconds (engine_cost reads every job) and
  * shared by the header and the Cost view (tui/view_cost.c). */
