@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/engine_remote.h"
 #include "core/loop.h"
 #include "core/sanitize.h"
 #include "core/xmalloc.h"
@@ -85,8 +86,10 @@ static int watch_run(struct cli_ctx *c, int argc, char **argv)
 	engine_watch(c->e);
 	loop_signal_watch(engine_loop(c->e), SIGINT, watch_on_signal, &w);
 	loop_signal_watch(engine_loop(c->e), SIGTERM, watch_on_signal, &w);
-	watch_line(&w,
-	           "watching: refresh, GPU samples, idle time, autostop, budgets (Ctrl-C stops)");
+	watch_line(&w, engine_is_remote(c->e) /* gantryd does the work; this prints its events */
+	                   ? "watching gantryd's events (Ctrl-C stops)"
+	                   : "watching: refresh, GPU samples, idle time, autostop, budgets "
+	                     "(Ctrl-C stops)");
 	while (!w.done)
 		loop_run_once(engine_loop(c->e), 1000);
 	engine_unsubscribe(c->e, watch_on_event, &w);

@@ -3,7 +3,8 @@
 # (tests/lib/gantryd.sh), gantryd in the foreground as g12svc, gantry run as the users.
 # - g12alice launches, lists, shows, reads the log of and stops a job through the daemon:
 #   the job is hers (owner, owner_uid) and its process runs as the service account
-# - launch and stop follow the job's states from the daemon's events
+# - launch and stop follow the job's states from the daemon's events; so does a `gantry
+#   watch` running in another process
 # - the client finds the daemon through GANTRY_DAEMON, config.yaml's `daemon:` and
 #   SYSTEM_DIR/client.yaml; --embedded and `daemon: none` keep the engine in the process
 # - a socket where no daemon listens: one line "gantryd at PATH is not running", exit 4
@@ -35,7 +36,12 @@ A() { as g12alice env GANTRY_SYSTEM_DIR="$GD_SYSTEM" "$GANTRY_BIN" "$@"; }
 alice_uid=$(id -u g12alice)
 svc_uid=$(id -u g12svc)
 
-# --- launch, ls, show, logs, stop
+# --- launch, ls, show, logs, stop; a `gantry watch` of alice's prints the daemon's events
+# (its first line is its pid: runuser does not pass our SIGTERM on)
+as g12alice sh -c 'echo "$$"; exec env GANTRY_SYSTEM_DIR="$1" "$2" watch' sh "$GD_SYSTEM" \
+	"$GANTRY_BIN" >"$T_HOME/watch" 2>&1 &
+watching() { grep -q "watching gantryd's events" "$T_HOME/watch"; }
+check "gantry watch through gantryd" wait_for 20 watching
 out=$(A launch gd-sleep 2>&1) || fail "launch through gantryd: $out"
 case $out in
 *"launched gd-sleep-1"*RUNNING*) ok "launch through gantryd follows the job to RUNNING" ;;
@@ -71,6 +77,9 @@ else
 	fail "no job pid file under $GD_HOME"
 fi
 
+watch_saw_running() { grep -Eq 'job j[0-9a-f]+: STARTING -> RUNNING' "$T_HOME/watch"; }
+check "another process's gantry watch saw the job start (gantryd's events)" wait_for 20 watch_saw_running
+
 logs_have_line() { A logs gd-sleep-1 2>/dev/null | grep -q 'remote says hello'; }
 check "logs through gantryd (a stream of its own)" wait_for 20 logs_have_line
 
@@ -88,6 +97,12 @@ esac
 if [ -n "${pid:-}" ]; then
 	check "the job's process is gone after the stop" wait_for 20 pgroup_gone "$pid"
 fi
+watch_saw_stopped() { grep -Eq 'job j[0-9a-f]+: STOPPING -> STOPPED' "$T_HOME/watch"; }
+check "gantry watch saw the stop" wait_for 20 watch_saw_stopped
+WATCH=$(head -n 1 "$T_HOME/watch")
+kill -TERM "$WATCH" 2>/dev/null || :
+watch_gone() { ! kill -0 "$WATCH" 2>/dev/null; }
+check "gantry watch ends on SIGTERM" wait_for 20 watch_gone
 ls_stopped() { A ls | grep -Eq '^gd-sleep-1 .* STOPPED'; }
 check "ls agrees: STOPPED" ls_stopped
 
