@@ -387,6 +387,7 @@ struct engine_forward_info {
 	int active;
 	uint64_t connections;
 	uint64_t bytes_up, bytes_down;
+	uint64_t refused; /* connections refused: their peer was not the forward's owner */
 };
 void engine_forward_info_clear(struct engine_forward_info *f);
 

@@ -12,6 +12,7 @@
 
 #include "core/engine_audit.h"
 #include "core/engine_remote.h"
+#include "core/engine_remote_session.h"
 #include "core/engine_session.h"
 #include "core/ssh_shell.h"
 #include "core/template.h"
@@ -110,7 +111,7 @@ int engine_job_shell_info(struct engine *e, const char *job_ref, int worker,
                           struct engine_shell_info *out, char **cause)
 {
 	if (engine_is_remote(e))
-		return engine_remote_unavailable_op(e, "shell", cause);
+		return engine_remote_shell_info(e, job_ref, worker, out, cause);
 	struct provider_shell ps;
 	struct engine_provider *ep;
 	struct job j;
@@ -173,7 +174,7 @@ char *engine_session_command(struct engine *e, const char *job_ref, int worker, 
                              char **cause)
 {
 	if (engine_is_remote(e))
-		return engine_remote_unavailable_op(e, "ssh", cause), NULL;
+		return engine_remote_session_command(e, job_ref, worker, command, cause);
 	struct provider_shell ps;
 	char *line;
 
@@ -336,7 +337,7 @@ int engine_session_run(struct engine *e, const char *job_ref, int worker,
                        struct engine_conn_error *err, char **cause)
 {
 	if (engine_is_remote(e))
-		return engine_remote_unavailable_op(e, "ssh", cause);
+		return engine_remote_session_run(e, job_ref, worker, io, exit_status, err, cause);
 	struct engine_provider *ep;
 	struct provider_shell ps;
 	struct job j;

@@ -15,6 +15,7 @@
 #include "core/engine_audit.h"
 #include "core/engine_internal.h"
 #include "core/engine_remote.h"
+#include "core/engine_remote_session.h"
 #include "core/engine_session.h"
 #include "core/safefile.h"
 #include "core/ssh_forward.h"
@@ -40,6 +41,7 @@ struct engine_fwd {
 	engine_forward_cb cb; /* until it reported up or failed */
 	void *cb_arg;
 	int reported_up;
+	uint64_t refused_seen; /* refusals already reported (engine_fwd_refusals) */
 };
 
 void engine_forward_info_clear(struct engine_forward_info *f)
@@ -158,6 +160,27 @@ static void engine_fwd_report(struct engine_fwd *fw, int up, int dead, int local
 	}
 }
 
+/* Connections the listener refused since the last look (their peer was not the forward's
+ * owner: core/peeruid.h): one message each time, for the faces and gantryd's log. */
+static void engine_fwd_refusals(struct engine_fwd *fw, int local_port, uint64_t refused, uid_t uid)
+{
+	char *msg;
+
+	if (refused <= fw->refused_seen)
+		return;
+	if (uid == (uid_t)-1)
+		msg = xprintf("forward 127.0.0.1:%d (job %s): connection from an unknown user "
+		              "refused (%llu refused so far)",
+		              local_port, fw->job_name, (unsigned long long)refused);
+	else
+		msg = xprintf("forward 127.0.0.1:%d (job %s): connection from uid %ld refused "
+		              "(%llu refused so far)",
+		              local_port, fw->job_name, (long)uid, (unsigned long long)refused);
+	fw->refused_seen = refused;
+	engine_fwd_event(fw->e, msg);
+	free(msg);
+}
+
 static void engine_fwd_on_notify(int fd, short revents, void *arg)
 {
 	struct engine_fwd *fw = arg;
@@ -169,6 +192,7 @@ static void engine_fwd_on_notify(int fd, short revents, void *arg)
 	while (read(fd, buf, sizeof buf) > 0)
 		;
 	ssh_forward_info(fw->f, &info);
+	engine_fwd_refusals(fw, info.local_port, info.refused, info.refused_uid);
 	engine_conn_error_from_ssh(&cerr, &info.err);
 	engine_fwd_report(fw, info.up, info.dead, info.local_port, &cerr);
 }
@@ -231,6 +255,14 @@ static void engine_fwd_add(struct engine *e, struct engine_fwd *fw)
 	e->fwds[e->nfwds++] = fw;
 }
 
+/* A forward on the loopback serves its owner only (the actor: this process's user, or
+ * gantryd's client); one bound elsewhere on purpose (--bind) is for the network. */
+static int engine_fwd_owner_only(const char *bind_addr)
+{
+	return bind_addr == NULL || *bind_addr == '\0' || strncmp(bind_addr, "127.", 4) == 0 ||
+	       strcmp(bind_addr, "::1") == 0 || strcmp(bind_addr, "localhost") == 0;
+}
+
 /* Through the provider's own channel (provider_ops.channel_open). */
 static int engine_fwd_open_channel(struct engine *e, struct engine_provider *ep,
                                    const struct job *j, int remote_port, int local_port,
@@ -244,6 +276,8 @@ static int engine_fwd_open_channel(struct engine *e, struct engine_provider *ep,
 	pio.bind_addr = bind_addr;
 	pio.local_port = local_port;
 	pio.accept_new = accept_new;
+	pio.owner_only = engine_fwd_owner_only(bind_addr);
+	pio.owner_uid = engine_actor(e)->uid;
 	fw->ep = ep;
 	fw->opening = 1;
 	if (ep->ops->channel_open(ep->p, j->provider_ref, 0, PROVIDER_CHANNEL_FORWARD, remote_port,
@@ -268,7 +302,8 @@ int engine_forward_open(struct engine *e, const char *job_ref, int remote_port, 
                         int *id, char **cause)
 {
 	if (engine_is_remote(e))
-		return engine_remote_unavailable_op(e, "forward", cause);
+		return engine_remote_forward_open(e, job_ref, remote_port, local_port, bind_addr,
+		                                  accept_new, cb, arg, id, cause);
 	struct job j;
 	struct engine_provider *ep;
 	struct provider_shell ps;
@@ -316,6 +351,8 @@ int engine_forward_open(struct engine *e, const char *job_ref, int remote_port, 
 	o.remote_port = remote_port;
 	o.bind_addr = bind_addr;
 	o.local_port = local_port;
+	o.owner_only = engine_fwd_owner_only(bind_addr);
+	o.owner_uid = engine_actor(e)->uid;
 	fw = engine_fwd_new(e, &j, ps.host_name, remote_port, cb, arg);
 	if (ssh_forward_start(&o, &fw->f, &fw->notify_fd, &err) != 0) {
 		xcause(cause, "%s", err.msg);
@@ -337,11 +374,17 @@ out:
 
 void engine_forward_close(struct engine *e, int id)
 {
+	if (engine_is_remote(e)) {
+		engine_remote_forward_close(e, id);
+		return;
+	}
 	engine_fwd_drop(e, id);
 }
 
 size_t engine_forwards(struct engine *e, struct engine_forward_info **out)
 {
+	if (engine_is_remote(e))
+		return engine_remote_forwards(e, out);
 	struct engine_forward_info *v = xcalloc(e->nfwds + 1, sizeof *v);
 
 	for (size_t i = 0; i < e->nfwds; i++) {
@@ -380,6 +423,7 @@ size_t engine_forwards(struct engine *e, struct engine_forward_info **out)
 		v[i].connections = info.connections;
 		v[i].bytes_up = info.bytes_up;
 		v[i].bytes_down = info.bytes_down;
+		v[i].refused = info.refused;
 	}
 	*out = v;
 	return e->nfwds;

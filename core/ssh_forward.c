@@ -33,6 +33,7 @@
 
 #include <libssh2.h>
 
+#include "core/peeruid.h"
 #include "core/xmalloc.h"
 
 #define FWD_BUF          (64 * 1024) /* bytes, each way, per connection */
@@ -82,6 +83,8 @@ struct ssh_forward {
 	int remote_port;
 	int io_ms, ka_s;
 	int lfd;
+	int owner_only; /* serve owner_uid's connections only (core/peeruid.h) */
+	uid_t owner_uid;
 	int notify[2], ctl[2];
 	pthread_t thread;
 
@@ -626,6 +629,22 @@ static void fwd_keepalive(struct ssh_forward *f, int64_t now)
 	f->ka_next = now + (next > 0 ? next : f->ka_s) * 1000;
 }
 
+/* A connection whose peer is not the forward's owner is closed at once and counted: 1. */
+static int fwd_refuse(struct ssh_forward *f, int fd)
+{
+	uid_t peer;
+
+	if (peeruid_allow(fd, f->owner_uid, &peer))
+		return 0;
+	close(fd);
+	pthread_mutex_lock(&f->lock);
+	f->info.refused++;
+	f->info.refused_uid = peer;
+	pthread_mutex_unlock(&f->lock);
+	fwd_notify(f);
+	return 1;
+}
+
 /* Accepts every waiting client; each waits for its channel in accept order. */
 static void fwd_accept(struct ssh_forward *f)
 {
@@ -643,6 +662,8 @@ static void fwd_accept(struct ssh_forward *f)
 				f->accept_after = fwd_now() + FWD_ACCEPT_PAUSE;
 			return;
 		}
+		if (f->owner_only && fwd_refuse(f, fd))
+			continue;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 		c = xcalloc(1, sizeof *c);
 		c->fd = fd;
@@ -1051,6 +1072,8 @@ int ssh_forward_start(const struct ssh_forward_opts *o, struct ssh_forward **out
 	}
 	f->remote_host = xstrdup(o->remote_host != NULL ? o->remote_host : "127.0.0.1");
 	f->remote_port = o->remote_port;
+	f->owner_only = o->owner_only;
+	f->owner_uid = o->owner_uid;
 	f->io_ms = o->target->io_timeout_ms > 0 ? o->target->io_timeout_ms : FWD_DEFAULT_IO;
 	f->ka_s = o->target->keepalive_s > 0 ? o->target->keepalive_s : FWD_DEFAULT_KA;
 	f->lfd = fwd_listen(o->bind_addr != NULL ? o->bind_addr : "127.0.0.1", o->local_port,

@@ -8,6 +8,7 @@
 #define GANTRY_SSH_FORWARD_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "core/ssh.h"
 
@@ -19,6 +20,10 @@ struct ssh_forward_opts {
 	int remote_port;
 	const char *bind_addr; /* NULL = "127.0.0.1" */
 	int local_port;        /* 0 = pick a free one */
+	/* issue 12: 1 = serve only connections whose peer socket belongs to owner_uid on this
+	 * host (core/peeruid.h); any other is closed at once and counted in info.refused */
+	int owner_only;
+	uid_t owner_uid;
 };
 
 struct ssh_forward_info {
@@ -28,8 +33,10 @@ struct ssh_forward_info {
 	uint64_t connections; /* accepted so far */
 	int active;           /* open now */
 	uint64_t bytes_up, bytes_down;
-	int failed;            /* connections whose channel could not be opened */
-	struct ssh_error err;  /* why it died, or the last per-connection failure */
+	int failed;           /* connections whose channel could not be opened */
+	struct ssh_error err; /* why it died, or the last per-connection failure */
+	uint64_t refused;     /* connections closed because their peer was not the owner */
+	uid_t refused_uid;    /* the last one's uid; (uid_t)-1 when it could not be found */
 };
 
 /* Binds the listener now (a port in use fails here, SSH_ERR_LOCAL, with the reason), then

@@ -1,6 +1,7 @@
 /* serve_ops.c: the protocol's ops (core/engine_remote.h, docs/governance.md) and hello. Each
  * module adds its entries here with its handlers in its own file. */
 #include "daemon/serve_internal.h"
+#include "daemon/serve_brokers.h" /* sessions: brokered shells and forwards */
 
 #include <stdlib.h>
 
@@ -25,6 +26,10 @@ const struct serve_op serve_ops[] = {
     {"approvals", serve_op_approvals, 0},
     {"audit", serve_op_audit, 0},
     {"audit_verify", serve_op_audit_verify, SERVE_OP_ADMIN},
+    {"session", serve_op_session, SERVE_OP_STREAM},
+    {"forward_open", serve_op_forward_open, 0},
+    {"forward_close", serve_op_forward_close, 0},
+    {"forwards", serve_op_forwards, 0},
     {NULL, NULL, 0},
 };
 

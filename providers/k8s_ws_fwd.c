@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "core/loop.h"
+#include "core/peeruid.h"
 #include "core/sanitize.h"
 #include "core/xmalloc.h"
 
@@ -276,12 +277,19 @@ static void fwd_on_accept(int lfd, short revents, void *arg)
 	struct k8s_channel *ch = arg;
 	struct k8s_fwd *f;
 	char *path, *cause = NULL;
+	uid_t peer;
 	int fd;
 
 	(void)revents;
 	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0)
 		return; /* EAGAIN, a client that left, or out of descriptors: the next one */
+	if (ch->owner_only && !peeruid_allow(fd, ch->owner_uid, &peer)) {
+		/* issue 12: the forward serves its owner only */
+		fwd_log(ch, "connection from uid %ld refused", (long)peer);
+		close(fd);
+		return;
+	}
 	f = xcalloc(1, sizeof *f);
 	f->ch = ch;
 	f->fd = fd;
@@ -354,6 +362,8 @@ int k8s_ws_fwd_start(struct k8s_channel *ch, const struct provider_channel_io *i
 	ch->local_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
 	                                                : ((struct sockaddr_in *)&ss)->sin_port);
 	ch->lfd = fd;
+	ch->owner_only = io->owner_only;
+	ch->owner_uid = io->owner_uid;
 	ch->lw = loop_fd_add(ch->l, fd, POLLIN, fwd_on_accept, ch);
 	ch->ev_timer = loop_timer_add(ch->l, 0, 0, fwd_up, ch);
 	return 0;

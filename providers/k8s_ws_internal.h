@@ -96,6 +96,8 @@ struct k8s_channel {
 	struct loop_fd *lw;
 	int local_port;
 	struct k8s_fwd *fwds;
+	int owner_only; /* issue 12: serve owner_uid's connections only (core/peeruid.h) */
+	uid_t owner_uid;
 };
 
 /* Query value escaping (curl_easy_escape), heap. */

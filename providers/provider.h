@@ -23,6 +23,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "core/cluster.h"
 #include "core/job.h"
@@ -213,6 +214,10 @@ struct provider_channel_io {
 	const char *bind_addr;
 	int local_port;
 	int accept_new; /* record an unknown host identity where the backend has one */
+	/* FORWARD (issue 12): 1 = accept only connections whose peer socket on this host
+	 * belongs to owner_uid (core/peeruid.h); close any other at once */
+	int owner_only;
+	uid_t owner_uid;
 };
 enum provider_channel_state {
 	PROVIDER_CHANNEL_UP,    /* FORWARD: listening and relaying (local_port set) */

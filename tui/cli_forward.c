@@ -41,6 +41,12 @@ static void fwd_on_event(void *arg, const struct engine_event *ev)
 {
 	struct fwd_wait *w = arg;
 
+	/* issue 12: a connection from another user was refused (core/peeruid.h): say so */
+	if (ev->type == ENGINE_EV_FORWARDS && ev->message != NULL &&
+	    strstr(ev->message, " refused") != NULL) {
+		fprintf(stderr, "gantry: %s\n", ev->message);
+		return;
+	}
 	/* the forward closes itself when its job ends; the callback has already fired then */
 	if (ev->type == ENGINE_EV_FORWARDS && ev->message != NULL && w->up &&
 	    strstr(ev->message, "closed") != NULL) {
