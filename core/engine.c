@@ -298,9 +298,13 @@ void engine_refresh(struct engine *e)
 
 static void engine_on_tick(void *arg)
 {
+	struct ident saved;
+
+	engine_actor_as_self(arg, &saved);
 	engine_reload_tick(arg);
 	engine_policy_tick(arg);
 	engine_refresh(arg);
+	engine_actor_restore(arg, &saved);
 }
 
 /* A provider's health or telemetry changed (called by providers on the loop thread). */

@@ -61,3 +61,17 @@ void engine_ident_policy_changed(struct engine *e)
 {
 	engine_actor_team_update(e);
 }
+
+void engine_actor_as_self(struct engine *e, struct ident *saved)
+{
+	ident_copy(saved, &e->actor);
+	if (e->actor.uid != e->self.uid)
+		engine_set_actor(e, NULL);
+}
+
+void engine_actor_restore(struct engine *e, struct ident *saved)
+{
+	if (saved->uid != e->actor.uid)
+		engine_set_actor(e, saved);
+	ident_clear(saved);
+}

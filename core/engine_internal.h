@@ -50,13 +50,13 @@ struct engine {
 	int settling;                     /* engine_settle_on_open waits for it */
 	int closing;                      /* engine_close has begun */
 	/* issue 12 (governance) */
-	struct ident self;             /* the process's own identity (ident_self) */
-	struct ident actor;            /* whom the engine acts for now (engine_set_actor) */
-	char *actor_team;              /* engine_actor_team's answer for actor (heap) */
-	struct policy *policy;         /* NULL: no policy file */
-	char *policy_error;            /* why the last load failed, or NULL */
+	struct ident self;                /* the process's own identity (ident_self) */
+	struct ident actor;               /* whom the engine acts for now (engine_set_actor) */
+	char *actor_team;                 /* engine_actor_team's answer for actor (heap) */
+	struct policy *policy;            /* NULL: no policy file */
+	char *policy_error;               /* why the last load failed, or NULL */
 	struct engine_polwatch *polwatch; /* the policy file's identity (core/engine_policy.c) */
-	struct engine_remote *remote;  /* remote mode: the connection to gantryd, else NULL */
+	struct engine_remote *remote;     /* remote mode: the connection to gantryd, else NULL */
 };
 
 void engine_emit(struct engine *e, const struct engine_event *ev);
@@ -130,6 +130,11 @@ int engine_approval_intent(struct engine *e, const struct job *j, char **cause);
 int engine_ident_init(struct engine *e, char **cause);
 void engine_ident_free(struct engine *e);
 void engine_ident_policy_changed(struct engine *e);
+/* The engine's own timers (refresh, telemetry, autostop, budgets, rewatch) act as the
+ * process itself, never as the gantryd client whose request happens to run the loop:
+ * engine_actor_as_self saves the actor and switches to self; engine_actor_restore undoes it. */
+void engine_actor_as_self(struct engine *e, struct ident *saved);
+void engine_actor_restore(struct engine *e, struct ident *saved);
 /* core/engine_policy.c: loads the policy at open (a broken file: embedded mode opens, then
  * refuses launches; serving refuses to start), reloads it when it changed (tick). */
 int engine_policy_init(struct engine *e, char **cause);

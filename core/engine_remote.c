@@ -197,7 +197,7 @@ static int remote_fd_answer(int fd, int64_t id, json_t **result, char **cause)
 		if (ch == '\n')
 			break;
 		if (len + 1 >= cap) {
-			if (cap >= GANTRY_WIRE_MAX) {
+			if (cap >= GANTRY_WIRE_ANSWER_MAX) {
 				free(buf);
 				return xcause(cause, "gantryd's answer is too long");
 			}
@@ -316,7 +316,7 @@ static int remote_next(struct engine *e, json_t **m)
 		size_t line;
 
 		if (nl == NULL) {
-			if (r->len > GANTRY_WIRE_MAX)
+			if (r->len > GANTRY_WIRE_ANSWER_MAX)
 				remote_mark_closed(e, "a message is too long");
 			return 0;
 		}

@@ -26,8 +26,10 @@
 
 #include "core/engine.h"
 
-#define GANTRY_WIRE_MAX     (1024 * 1024) /* bytes per message */
-#define GANTRY_WIRE_VERSION 1
+#define GANTRY_WIRE_MAX (1024 * 1024) /* bytes per message from a client */
+/* bytes per message from gantryd (an admin's job list on a big store: ~740 bytes a job) */
+#define GANTRY_WIRE_ANSWER_MAX (32 * 1024 * 1024)
+#define GANTRY_WIRE_VERSION    1
 
 /* 1 when e talks to gantryd. */
 int engine_is_remote(struct engine *e);

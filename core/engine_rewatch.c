@@ -30,7 +30,7 @@ static void engine_rewatch_done(void *arg, int rc, const struct engine_reconcile
 	}
 }
 
-static void engine_rewatch_tick(void *arg)
+static void engine_rewatch_tick_run(void *arg)
 {
 	struct engine *e = arg;
 	char *cause = NULL;
@@ -39,6 +39,16 @@ static void engine_rewatch_tick(void *arg)
 		return; /* one at a time: the next tick tries again */
 	if (engine_reconcile_start(e, 0, engine_rewatch_done, e, &cause) != 0)
 		free(cause);
+}
+
+/* as the process itself, never as a gantryd client (engine_actor_as_self) */
+static void engine_rewatch_tick(void *arg)
+{
+	struct ident saved;
+
+	engine_actor_as_self(arg, &saved);
+	engine_rewatch_tick_run(arg);
+	engine_actor_restore(arg, &saved);
 }
 
 void engine_rewatch_start(struct engine *e)

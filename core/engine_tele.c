@@ -436,7 +436,7 @@ static void engine_tele_flush(struct engine *e, struct engine_tele *t, int64_t n
 	}
 }
 
-static void engine_tele_tick(void *arg)
+static void engine_tele_tick_run(void *arg)
 {
 	struct engine *e = arg;
 	struct engine_tele *t = e->tele;
@@ -452,6 +452,16 @@ static void engine_tele_tick(void *arg)
 	}
 	engine_jt_sweep(t);
 	engine_tele_flush(e, t, now, 0);
+}
+
+/* as the process itself, never as a gantryd client (engine_actor_as_self) */
+static void engine_tele_tick(void *arg)
+{
+	struct ident saved;
+
+	engine_actor_as_self(arg, &saved);
+	engine_tele_tick_run(arg);
+	engine_actor_restore(arg, &saved);
 }
 
 void engine_watch(struct engine *e)

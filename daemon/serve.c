@@ -156,10 +156,10 @@ static void serve_client_send_json(struct serve_client *c, json_t *o)
 		if (s == NULL)
 			return;
 	}
-	if (strlen(s) >= GANTRY_WIRE_MAX) { /* the client would drop the connection */
+	if (strlen(s) >= GANTRY_WIRE_ANSWER_MAX) { /* the client would drop the connection */
 		json_t *id = json_object_get(o, "id");
 		char *why = xprintf("the answer is too long for the wire (%zu bytes, at most %d)",
-		                    strlen(s), GANTRY_WIRE_MAX);
+		                    strlen(s), GANTRY_WIRE_ANSWER_MAX);
 		json_t *err = json_pack("{s:O?,s:b,s:s}", "id", id, "ok", 0, "error", why);
 
 		fprintf(stderr, "gantryd: %s (uid %u): %s\n", c->who.name, (unsigned)c->who.uid,

@@ -162,7 +162,6 @@ int serve_op_forward_open(struct serve_ctx *ctx, json_t *args, json_t **result, 
 	int accept_new = json_is_true(json_object_get(args, "accept_new"));
 	struct serve_fwd *sf;
 	struct job j;
-	char *detail;
 	int id = 0;
 
 	(void)result;
@@ -190,19 +189,13 @@ int serve_op_forward_open(struct serve_ctx *ctx, json_t *args, json_t **result, 
 	/* bound to 127.0.0.1 (never the client's choice): the client's uid only, as the actor */
 	if (engine_forward_open(ctx->e, j.id, remote, local, NULL, accept_new, serve_fwd_cb, sf,
 	                        &id, cause) != 0) {
-		detail = xprintf("{\"remote_port\": %d}", sf->remote_port);
-		engine_audit(ctx->e, "forward", j.id, "error", cause != NULL ? *cause : NULL,
-		             detail);
-		free(detail);
+		/* engine_forward_open audited it, with the client as the actor */
 		serve_client_unref(sf->c);
 		free(sf->job_name);
 		free(sf);
 		job_clear(&j);
 		return -1;
 	}
-	detail = xprintf("{\"remote_port\": %d}", sf->remote_port);
-	engine_audit(ctx->e, "forward", j.id, "allow", NULL, detail);
-	free(detail);
 	job_clear(&j);
 	sf->opening = 0;
 	sf->id = id;

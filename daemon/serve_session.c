@@ -489,7 +489,7 @@ int serve_op_session(struct serve_ctx *ctx, json_t *args, json_t **result, char 
 	}
 	detail = xprintf("{\"worker\": %d, \"command\": %s}", worker,
 	                 command != NULL ? "true" : "false");
-	engine_audit(ctx->e, "ssh", j.id, "allow", NULL, detail);
+	engine_audit(ctx->e, "ssh", j.id, "allowed", NULL, detail);
 	free(detail);
 	job_clear(&j);
 	serve_answer(ctx->client, ctx->id, 0, json_object(), NULL);

@@ -47,8 +47,17 @@ static int ls_run(struct cli_ctx *c, int argc, char **argv)
 		fputs("No jobs. Launch one: gantry launch hello  (templates: gantry templates)\n",
 		      stdout);
 	} else {
-		printf("%-24s %-10s %-9s %-11s %-9s %6s  %-10s %s\n", "NAME", "ID", "KIND", "STATE",
-		       "PROVIDER", "AGE", "OWNER", "REASON");
+		int sw = 11; /* the STATE column: as wide as its widest label (PENDING_APPROVAL) */
+
+		for (size_t i = 0; i < l.n; i++) {
+			char state[32];
+			int w = job_state_label(&l.items[i], state, sizeof state);
+
+			if (w > sw && w < (int)sizeof state)
+				sw = w;
+		}
+		printf("%-24s %-10s %-9s %-*s %-9s %6s  %-10s %s\n", "NAME", "ID", "KIND", sw,
+		       "STATE", "PROVIDER", "AGE", "OWNER", "REASON");
 		for (size_t i = 0; i < l.n; i++) {
 			const struct job *j = &l.items[i];
 			char age[16], id[JOB_ID_SHORT + 1], state[32];
@@ -57,9 +66,9 @@ static int ls_run(struct cli_ctx *c, int argc, char **argv)
 			cli_age(now - j->created_ms, age, sizeof age);
 			job_id_short(j->id, id, sizeof id);      /* -o json and show: the full id */
 			job_state_label(j, state, sizeof state); /* "RUNNING 2/4" */
-			line = xprintf("%-24s %-10s %-9s %-11s %-9s %6s  %-10s %s\n", j->name, id,
-			               job_kind_name(j->kind), state, j->provider, age, j->owner,
-			               job_reason_shown(j) ? j->reason : "-");
+			line = xprintf("%-24s %-10s %-9s %-*s %-9s %6s  %-10s %s\n", j->name, id,
+			               job_kind_name(j->kind), sw, state, j->provider, age,
+			               j->owner, job_reason_shown(j) ? j->reason : "-");
 			cli_puts_safe(c, stdout, line);
 			free(line);
 		}

@@ -53,7 +53,7 @@ def serve(c):
                 c.close()
                 return
             if args.get("ref") == "huge":
-                c.sendall(b'{"id": %d, "ok": true, "result": "' % rid + b"x" * (1024 * 1024 + 16))
+                c.sendall(b'{"id": %d, "ok": true, "result": "' % rid + b"x" * (32 * 1024 * 1024 + 16))  # over GANTRY_WIRE_ANSWER_MAX
                 continue
             send(c, {"id": rid, "ok": True, "result": JOB})
         elif op == "job_events":
