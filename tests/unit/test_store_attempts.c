@@ -179,6 +179,10 @@ static void test_migrate_from_4(void **state)
 	size_t n = 0;
 	sqlite3 *db;
 	const char *to4 =
+	    "DROP TABLE audit; ALTER TABLE jobs DROP COLUMN owner_uid; ALTER TABLE jobs DROP "
+	    "COLUMN "
+	    "approval; ALTER TABLE jobs DROP COLUMN decided_by; ALTER TABLE jobs DROP COLUMN "
+	    "decision_reason; ALTER TABLE jobs DROP COLUMN request_json;" /* schema 8 */
 	    "ALTER TABLE jobs DROP COLUMN ready_replicas; ALTER TABLE jobs DROP COLUMN "
 	    "desired_replicas;" /* schema 7 */
 	    "DROP TABLE holds; DROP INDEX intents_pending; ALTER TABLE jobs DROP COLUMN attempt;"
