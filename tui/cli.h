@@ -48,6 +48,11 @@ extern const struct cli_cmd cli_policy_cmd; /* issue 12: tui/cli_policy.c */
 
 /* Opens the engine once; on failure prints the reason and returns NULL. */
 struct engine *cli_engine(struct cli_ctx *c, int no_refresh);
+/* Opens the engine (no refresh) and plans req for command cmd: CLI_OK with *plan filled, or
+ * the exit code after printing why (CLI_NOTFOUND for an unknown template, CLI_USAGE for bad
+ * parameters, CLI_ENV when the engine does not open). */
+int cli_plan(struct cli_ctx *c, const char *cmd, const struct engine_launch_req *req,
+             struct engine_plan *plan);
 /* "gantry: CMD: MSG" on stderr, one line, sanitised; returns code. */
 int cli_fail(const char *cmd, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Prints usage and help of cmd to f. */

@@ -27,6 +27,24 @@ struct engine *cli_engine(struct cli_ctx *c, int no_refresh)
 	return c->e;
 }
 
+int cli_plan(struct cli_ctx *c, const char *cmd, const struct engine_launch_req *req,
+             struct engine_plan *plan)
+{
+	char *cause = NULL;
+	int rc;
+
+	if (cli_engine(c, 1) == NULL)
+		return CLI_ENV;
+	if (engine_plan(c->e, req, plan, &cause) == 0)
+		return CLI_OK;
+	rc = cli_fail(cmd,
+	              template_set_find(engine_templates(c->e), req->template_name) ? CLI_USAGE
+	                                                                            : CLI_NOTFOUND,
+	              "%s", cause);
+	free(cause);
+	return rc;
+}
+
 int cli_fail(const char *cmd, int code, const char *fmt, ...)
 {
 	va_list ap;

@@ -265,18 +265,8 @@ static int launch_run(struct cli_ctx *c, int argc, char **argv)
 		goto out;
 	}
 	req.sets = sets;
-	if (cli_engine(c, 1) == NULL) {
-		rc = CLI_ENV;
+	if ((rc = cli_plan(c, "launch", &req, &plan)) != CLI_OK)
 		goto out;
-	}
-	if (engine_plan(c->e, &req, &plan, &cause) != 0) {
-		rc = cli_fail("launch",
-		              template_set_find(engine_templates(c->e), req.template_name)
-		                  ? CLI_USAGE
-		                  : CLI_NOTFOUND,
-		              "%s", cause);
-		goto out;
-	}
 	/* Admission (fit, price cap, hard budgets): the dry run exits as the launch would; a
 	 * soft budget warns and the launch goes on. The engine checks again as it launches. */
 	{

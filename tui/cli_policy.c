@@ -148,18 +148,8 @@ static int policy_explain(struct cli_ctx *c, int argc, char **argv)
 		goto out;
 	}
 	req.sets = sets;
-	if (cli_engine(c, 1) == NULL) {
-		rc = CLI_ENV;
+	if ((rc = cli_plan(c, "policy", &req, &plan)) != CLI_OK)
 		goto out;
-	}
-	if (engine_plan(c->e, &req, &plan, &cause) != 0) {
-		rc = cli_fail("policy",
-		              template_set_find(engine_templates(c->e), req.template_name)
-		                  ? CLI_USAGE
-		                  : CLI_NOTFOUND,
-		              "%s", cause);
-		goto out;
-	}
 	if (engine_policy_explain(c->e, &plan, &v, &cause) != 0) {
 		rc = cli_fail("policy", CLI_FAILED, "%s", cause);
 	} else {
