@@ -65,7 +65,11 @@ EOF
 left() {
 	python3 -c "
 import sqlite3, time; db = sqlite3.connect('$T_HOME/state/gantry.db'); now = time.time()
-q = {'1m': 'select bucket_start from metrics_1m_open', '1h': 'select bucket_start from metrics_1h'}
+# 1m: the open minutes, and the hours the hour close packed (id = hour index * 2^32 + GPU):
+# an hour that closes while the test runs (the top of the hour) moves the planted minutes there
+q = {'1m': 'select bucket_start from metrics_1m_open union all'
+           ' select (id >> 32) * 3600 from metrics_1m_packed',
+     '1h': 'select bucket_start from metrics_1h'}
 print(' '.join(str(int((now - r[0]) // 86400)) for r in db.execute(q['$1'])))"
 }
 pruned() { [ "$(left 1m)" = 1 ] && [ "$(left 1h)" = 9 ]; }
