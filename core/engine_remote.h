@@ -141,6 +141,9 @@ void engine_json_req_clear(struct engine_json_req *r);
  * priced, price_per_hour, spot, fits, reason}}. */
 json_t *engine_json_plan(const struct engine_plan *p);
 int engine_json_to_plan(const json_t *o, struct engine_plan *out, char **cause);
+/* Frees what engine_json_to_plan filled (a plan from the wire has no fallbacks): the same as
+ * engine_plan_clear without the engine, for programs that link the JSON alone. */
+void engine_json_plan_clear(struct engine_plan *p);
 /* {refusal: "ok"|"readonly"|"fit"|"price_cap"|"budget"|"policy", reason, budget:
  * "ok"|"soft"|"hard", budget_reason, expected_cost, expected_hours, needs_approval,
  * approval_reason, policy_rule} */

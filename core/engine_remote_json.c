@@ -548,7 +548,7 @@ json_t *engine_json_plan(const struct engine_plan *p)
 	return o;
 }
 
-static void plan_free(struct engine_plan *p)
+void engine_json_plan_clear(struct engine_plan *p)
 {
 	free(p->template_name);
 	free(p->provider);
@@ -607,7 +607,7 @@ int engine_json_to_plan(const json_t *o, struct engine_plan *out, char **cause)
 	}
 	return 0;
 fail:
-	plan_free(out);
+	engine_json_plan_clear(out);
 	return -1;
 }
 

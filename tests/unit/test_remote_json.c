@@ -369,23 +369,6 @@ static void plan_fill(struct engine_plan *p)
 	p->offer.price_per_hour = 23.92;
 }
 
-static void plan_free(struct engine_plan *p)
-{
-	free(p->template_name);
-	free(p->provider);
-	kvlist_free(&p->params);
-	free(p->script);
-	kvlist_free(&p->env);
-	free(p->accels);
-	free(p->offer.provider);
-	free(p->offer.description);
-	free(p->offer.reason);
-	free(p->offer.gpu_name);
-	free(p->region);
-	free(p->instance_type);
-	free(p->note);
-}
-
 static void test_plan(void **state)
 {
 	struct engine_plan p, back;
@@ -427,7 +410,7 @@ static void test_plan(void **state)
 	assert_string_equal(
 	    json_string_value(json_object_get(json_object_get(o, "offer"), "region")), "eu-west-1");
 	json_decref(o);
-	plan_free(&back);
+	engine_json_plan_clear(&back);
 
 	/* the plan sent back as a LAUNCH_REQ */
 	o = wire(engine_json_plan_req(&p));
@@ -440,7 +423,7 @@ static void test_plan(void **state)
 	assert_int_equal(req.req.max_runtime_s, 7200);
 	engine_json_req_clear(&req);
 	json_decref(o);
-	plan_free(&p);
+	engine_json_plan_clear(&p);
 
 	o = json_pack("{s:{s:i}}", "params", "gpus", 8);
 	assert_int_equal(engine_json_to_plan(o, &back, &cause), -1);
