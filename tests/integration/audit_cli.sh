@@ -41,21 +41,7 @@ limits:
   max_hourly_cost: 1
 run: echo never
 YAML
-cat >"$T_HOME/config/templates/web.yaml" <<'YAML'
-name: web
-kind: endpoint
-description: A static HTTP server on the worker.
-resources:
-  accelerators: none
-placement:
-  providers: [fleet]
-service:
-  readiness: /
-  readiness_timeout: 30
-run: |
-  mkdir -p www && echo hello-from-worker > www/index.html
-  exec python3 -m http.server --bind 127.0.0.1 --directory www "$GANTRY_PORT"
-YAML
+rig_web_template "$T_HOME/config/templates/web.yaml"
 rig_workers 1
 # the fleet (ssh) and this host (local), at 36 $/CPU-hour
 printf '  local:\n    rate_cpu_hour: 36\n' >>"$T_HOME/config/config.yaml"

@@ -27,21 +27,7 @@ nobody_uid=$(id -u nobody)
 
 rig_workers 1 0
 mkdir -p "$T_HOME/config/templates"
-cat >"$T_HOME/config/templates/web.yaml" <<'EOT'
-name: web
-kind: endpoint
-description: A static HTTP server on the worker.
-resources:
-  accelerators: none
-placement:
-  providers: [fleet]
-service:
-  readiness: /
-  readiness_timeout: 30
-run: |
-  mkdir -p www && echo hello-from-worker > www/index.html
-  exec python3 -m http.server --bind 127.0.0.1 --directory www "$GANTRY_PORT"
-EOT
+rig_web_template "$T_HOME/config/templates/web.yaml"
 
 expect_rc 0 "launch the web endpoint on the fleet" g launch web --name w1
 check "web reaches RUNNING" wait_state w1 RUNNING 60

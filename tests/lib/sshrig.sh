@@ -31,6 +31,27 @@ rig_cleanup() {
 	done
 }
 
+# rig_web_template FILE [PAGE]: the `web` endpoint template on the fleet: a static HTTP
+# server on the worker whose index.html says PAGE (hello-from-worker)
+rig_web_template() {
+	local page=${2:-hello-from-worker}
+	cat >"$1" <<EOT
+name: web
+kind: endpoint
+description: A static HTTP server on the worker.
+resources:
+  accelerators: none
+placement:
+  providers: [fleet]
+service:
+  readiness: /
+  readiness_timeout: 30
+run: |
+  mkdir -p www && echo $page > www/index.html
+  exec python3 -m http.server --bind 127.0.0.1 --directory www "\$GANTRY_PORT"
+EOT
+}
+
 rig_workers() {
 	local n=$1 gpus=${2:-2} i
 	RIG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/gantry-rig.XXXXXX")

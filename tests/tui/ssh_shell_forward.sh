@@ -9,21 +9,7 @@ tui_setup
 trap 'rig_cleanup; tui_cleanup' EXIT
 rig_workers 1 2
 mkdir -p "$GANTRY_HOME/config/templates"
-cat >"$GANTRY_HOME/config/templates/web.yaml" <<'EOF'
-name: web
-kind: endpoint
-description: A static HTTP server on the worker.
-resources:
-  accelerators: none
-placement:
-  providers: [fleet]
-service:
-  readiness: /
-  readiness_timeout: 30
-run: |
-  mkdir -p www && echo hello-through-tui > www/index.html
-  exec python3 -m http.server --bind 127.0.0.1 --directory www "$GANTRY_PORT"
-EOF
+rig_web_template "$GANTRY_HOME/config/templates/web.yaml" hello-through-tui
 "$GANTRY_BIN" launch web --name web1 >/dev/null 2>&1 || tui_fail "launch on the fleet failed"
 
 tui_start 120 40 -- --view jobs
