@@ -375,7 +375,7 @@ check "... and its port is free" test -z "$(listening "${FPORT[hang]}")"
 kill -TERM "${FPID[main]}"
 exits main
 check "SIGTERM: fwdtool exits 0 (exit $RC)" test "$RC" = 0
-check "SIGTERM: final stats printed" \
+check "SIGTERM: final stats printed ($(grep '^stats' "$W/main.out"))" \
 	grep -Eq "^stats connections=2[0-9][0-9] active=0 failed=0 bytes_up=[0-9]+ bytes_down=[0-9]{8,}$" "$W/main.out"
 check "SIGTERM: the port is free" test -z "$(listening "$M")"
 kill "${WRITER[second]}"
